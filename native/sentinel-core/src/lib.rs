@@ -1,0 +1,10 @@
+//! Sentinel's pure-Rust core.
+//!
+//! Nothing here knows about Python: every function takes and returns plain Rust values so
+//! that it can be tested with `cargo test` alone. The `sentinel-py` crate converts types and
+//! releases the GIL around calls into this crate.
+
+pub mod error;
+pub mod merkle;
+
+pub use error::{CoreError, CoreResult};

@@ -1,0 +1,82 @@
+"""The one exception hierarchy of Sentinel.
+
+Every error Sentinel raises on purpose is a :class:`SentinelError`. Where the meaning of a
+standard exception fits, the class subclasses it too, so ``except ValueError`` keeps working
+for callers that do not know Sentinel (``ConfigError`` is a ``ValueError``,
+``SandboxUnavailable`` is a ``RuntimeError``). Messages say what failed, where (file, field,
+position) and what to do about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SentinelError(Exception):
+    """Base class of every error Sentinel raises deliberately."""
+
+
+class InvalidInputError(SentinelError, ValueError):
+    """An argument passed to a Sentinel function is malformed.
+
+    Raised for programming errors at an API boundary (a digest of the wrong length, a batch
+    with a bad item); the message names the offending position. Unlike :class:`ConfigError`
+    it is not tied to a file.
+    """
+
+
+class ConfigError(SentinelError, ValueError):
+    """A configuration file or value is invalid.
+
+    Args:
+        message: What is wrong and how to fix it.
+        path: The file the value came from, if any.
+        field: The dotted field name inside that file, if known.
+    """
+
+    def __init__(self, message: str, *, path: Path | str | None = None, field: str | None = None):
+        self.path = Path(path) if path is not None else None
+        self.field = field
+        where = ", ".join(
+            part
+            for part in (
+                str(self.path) if self.path is not None else "",
+                f"field {field!r}" if field else "",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class SandboxError(SentinelError, RuntimeError):
+    """A sandbox could not be built, run or torn down."""
+
+
+class SandboxUnavailable(SandboxError):
+    """A sandbox layer that the policy requires is not offered by this host.
+
+    Raised instead of running with a weaker sandbox: Sentinel never fails open. The message
+    names the layer, the reason found by detection and the command that would fix it.
+
+    Args:
+        layer: The layer that is missing (``"landlock"``, ``"cgroups"`` ...).
+        reason: Why detection found it unusable.
+        fix: A command or step that would make it available, if one is known.
+    """
+
+    def __init__(self, layer: str, reason: str, fix: str | None = None):
+        self.layer = layer
+        self.reason = reason
+        self.fix = fix
+        message = f"sandbox layer {layer!r} is unavailable: {reason}"
+        if fix:
+            message += f" (fix: {fix})"
+        super().__init__(message)
+
+
+class HostProbeError(SentinelError, OSError):
+    """Probing the host failed in a way that says nothing about the host's abilities.
+
+    Detection reports missing features as verdicts, not exceptions; this is raised only when
+    the probe machinery itself breaks (for example, ``fork`` fails for lack of memory).
+    """
