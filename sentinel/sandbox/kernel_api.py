@@ -101,11 +101,15 @@ class _SockFprog(ctypes.Structure):
 _BPF_RET_K: Final = 0x06  # BPF_RET | BPF_K: return the constant k
 
 
-def load_allow_all_seccomp_filter() -> int:
+def load_allow_all_seccomp_filter(*, no_new_privs: bool = True) -> int:
     """Install a one-instruction seccomp filter that allows everything.
 
     Proves the kernel accepts classic-BPF seccomp filters from this process. Call it only in
     a throwaway child process: filters cannot be removed once installed.
+
+    Args:
+        no_new_privs: Set ``PR_SET_NO_NEW_PRIVS`` first, as the kernel demands of a process
+            without CAP_SYS_ADMIN. Only tests pass False, to show that refusal.
 
     Returns:
         0 on success, else the errno of ``prctl`` or ``seccomp``.
@@ -113,7 +117,7 @@ def load_allow_all_seccomp_filter() -> int:
     number = syscall_number("seccomp")
     if number is None:
         return 38
-    err = set_no_new_privs()
+    err = set_no_new_privs() if no_new_privs else 0
     if err:
         return err
     program = (_SockFilter * 1)(_SockFilter(_BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))

@@ -24,9 +24,11 @@ def _unescape(field: str) -> str:
 def parse_mountinfo(text: str) -> list[MountEntry]:
     """Parse mountinfo text; malformed lines are skipped (the kernel never writes them)."""
     entries = []
-    for line in text.splitlines():
+    # Split on "\n" and " " only: the kernel escapes those in paths, but not "\r" or the
+    # other characters that str.splitlines() and str.split() would also break on.
+    for line in text.split("\n"):
         left, sep, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
+        fields, tail = left.split(" "), right.split(" ")
         if not sep or len(fields) < 5 or len(tail) < 3:
             continue
         entries.append(MountEntry(_unescape(fields[4]), tail[0], tuple(tail[2].split(","))))
