@@ -6,6 +6,8 @@ test that pins the two equal. Checked against the compiled module by ``mypy.stub
 
 from typing import Any
 
+__all__ = ["__version__", "build_info", "merkle_leaf_hashes", "merkle_root"]
+
 __version__: str
 
 def build_info() -> dict[str, Any]:

@@ -7,7 +7,7 @@ table for people, and prints the same result as JSON with ``--json`` for machine
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -35,7 +35,7 @@ _VERDICT_STYLE = {
 }
 
 
-def _print_json(data: Any) -> None:
+def _print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, sort_keys=False))
 
 
@@ -49,7 +49,12 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
     ] = False,
 ) -> None:
     """Runtime governance for LLM agents: sandboxes, audit trail, gateway."""
@@ -58,13 +63,13 @@ def _root(
 @app.command()
 def version(as_json: JsonOption = False) -> None:
     """Show the package version and how the native core was built."""
-    info = {"sentinel": sentinel.__version__, "native": _native.build_info()}
+    native = _native.build_info()
     if as_json:
-        _print_json(info)
+        _print_json({"sentinel": sentinel.__version__, "native": native})
         return
     table = Table(title="sentinel", show_header=False)
     table.add_row("version", sentinel.__version__)
-    for key, value in info["native"].items():
+    for key, value in native.items():
         table.add_row(f"native {key}", ", ".join(value) if isinstance(value, list) else str(value))
     console.print(table)
 
@@ -86,7 +91,9 @@ def _doctor_table(caps: HostCapabilities) -> Table:
             table.add_section()
         previous_kind = report.kind
         style = _VERDICT_STYLE[report.verdict]
-        name = report.name if report.kind == "layer" else f"{report.name} [dim]({report.kind})[/dim]"
+        name = (
+            report.name if report.kind == "layer" else f"{report.name} [dim]({report.kind})[/dim]"
+        )
         detail = report.reason + (f"\n[cyan]fix:[/cyan] {report.fix}" if report.fix else "")
         table.add_row(name, f"[{style}]{report.verdict.value}[/{style}]", report.summary, detail)
     return table

@@ -34,7 +34,9 @@ class ConfigError(SentinelError, ValueError):
         field: The dotted field name inside that file, if known.
     """
 
-    def __init__(self, message: str, *, path: Path | str | None = None, field: str | None = None):
+    def __init__(
+        self, message: str, *, path: Path | str | None = None, field: str | None = None
+    ) -> None:
         self.path = Path(path) if path is not None else None
         self.field = field
         where = ", ".join(
@@ -52,7 +54,7 @@ class SandboxError(SentinelError, RuntimeError):
     """A sandbox could not be built, run or torn down."""
 
 
-class SandboxUnavailable(SandboxError):
+class SandboxUnavailable(SandboxError):  # noqa: N818 - reads as a state, as in STYLE.md
     """A sandbox layer that the policy requires is not offered by this host.
 
     Raised instead of running with a weaker sandbox: Sentinel never fails open. The message
@@ -64,7 +66,7 @@ class SandboxUnavailable(SandboxError):
         fix: A command or step that would make it available, if one is known.
     """
 
-    def __init__(self, layer: str, reason: str, fix: str | None = None):
+    def __init__(self, layer: str, reason: str, fix: str | None = None) -> None:
         self.layer = layer
         self.reason = reason
         self.fix = fix

@@ -38,10 +38,29 @@ def test_doctor_json_on_this_host_is_the_detect_model() -> None:
     result = runner.invoke(cli.app, ["doctor", "--json", "--strict"])
     assert result.exit_code == 0, result.stdout
     data = json.loads(result.stdout)
-    assert set(data) == {"host", "bwrap", "user_namespaces", "landlock", "seccomp", "cgroups", "network",
-                         "bpf", "fuse", "wasmtime", "layers"}
+    assert set(data) == {
+        "host",
+        "bwrap",
+        "user_namespaces",
+        "landlock",
+        "seccomp",
+        "cgroups",
+        "network",
+        "bpf",
+        "fuse",
+        "wasmtime",
+        "layers",
+    }
     assert [layer["name"] for layer in data["layers"]] == [
-        "bwrap", "landlock", "seccomp", "cgroups", "netns", "wasmtime", "userns", "bpf", "fuse",
+        "bwrap",
+        "landlock",
+        "seccomp",
+        "cgroups",
+        "netns",
+        "wasmtime",
+        "userns",
+        "bpf",
+        "fuse",
     ]
 
 
@@ -60,7 +79,9 @@ def _simulate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, without_bwrap:
     monkeypatch.setattr(cli, "detect", lambda: detect(SimulatedHost(root)))
 
 
-def test_strict_fails_when_a_layer_is_unavailable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_strict_fails_when_a_layer_is_unavailable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     _simulate(monkeypatch, tmp_path, without_bwrap=True)
     result = runner.invoke(cli.app, ["doctor", "--strict"], env={"COLUMNS": "200"})
     assert result.exit_code == 1
@@ -80,6 +101,8 @@ def test_without_strict_an_unavailable_layer_is_reported_not_fatal(
     assert "unavailable" in result.stdout
 
 
-def test_strict_passes_on_a_healthy_simulated_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_strict_passes_on_a_healthy_simulated_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     _simulate(monkeypatch, tmp_path, without_bwrap=False)
     assert runner.invoke(cli.app, ["doctor", "--strict"]).exit_code == 0

@@ -17,7 +17,9 @@ from sentinel import errors
         (errors.HostProbeError, OSError),
     ],
 )
-def test_every_error_is_a_sentinel_error_and_its_stdlib_kin(cls: type[Exception], stdlib: type[Exception]) -> None:
+def test_every_error_is_a_sentinel_error_and_its_stdlib_kin(
+    cls: type[Exception], stdlib: type[Exception]
+) -> None:
     assert issubclass(cls, errors.SentinelError)
     assert issubclass(cls, stdlib)
 
@@ -32,5 +34,12 @@ def test_config_error_names_file_and_field() -> None:
 
 def test_sandbox_unavailable_says_layer_reason_and_fix() -> None:
     err = errors.SandboxUnavailable("landlock", "disabled at boot", "add landlock to lsm=")
-    assert str(err) == "sandbox layer 'landlock' is unavailable: disabled at boot (fix: add landlock to lsm=)"
-    assert (err.layer, err.reason, err.fix) == ("landlock", "disabled at boot", "add landlock to lsm=")
+    assert (
+        str(err)
+        == "sandbox layer 'landlock' is unavailable: disabled at boot (fix: add landlock to lsm=)"
+    )
+    assert (err.layer, err.reason, err.fix) == (
+        "landlock",
+        "disabled at boot",
+        "add landlock to lsm=",
+    )

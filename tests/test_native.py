@@ -29,5 +29,7 @@ def test_rustc_is_the_toolchain_on_this_machine() -> None:
     rustc = shutil.which("rustc")
     if rustc is None:
         pytest.fail("rustc is not on PATH, but the extension was built here from source")
-    out = subprocess.run([rustc, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [rustc, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert _native.build_info()["rustc"] == out

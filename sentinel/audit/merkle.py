@@ -81,4 +81,6 @@ def _reference_subtree(hashes: list[bytes]) -> bytes:
     if len(hashes) == 1:
         return hashes[0]
     split = 1 << ((len(hashes) - 1).bit_length() - 1)
-    return reference_node_hash(_reference_subtree(hashes[:split]), _reference_subtree(hashes[split:]))
+    return reference_node_hash(
+        _reference_subtree(hashes[:split]), _reference_subtree(hashes[split:])
+    )

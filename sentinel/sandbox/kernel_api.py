@@ -74,7 +74,9 @@ def landlock_abi_version() -> tuple[int, int]:
     number = syscall_number("landlock_create_ruleset")
     if number is None:
         return 0, 38  # ENOSYS: unknown architecture, treat as absent
-    result = _libc.syscall(number, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    result = _libc.syscall(
+        number, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION)
+    )
     if result < 0:
         return 0, ctypes.get_errno()
     return int(result), 0
@@ -91,7 +93,12 @@ def set_no_new_privs() -> int:
 
 
 class _SockFilter(ctypes.Structure):
-    _fields_ = (("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32))
+    _fields_ = (
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    )
 
 
 class _SockFprog(ctypes.Structure):
@@ -127,7 +134,9 @@ def load_allow_all_seccomp_filter(*, no_new_privs: bool = True) -> int:
 
 # Two eBPF instructions: "r0 = 0; exit". struct bpf_insn is {u8 code; u8 regs; s16 off; s32 imm}.
 _BPF_RETURN_ZERO: Final = struct.pack("<BBhi", 0xB7, 0, 0, 0) + struct.pack("<BBhi", 0x95, 0, 0, 0)
-_BPF_ATTR_SIZE: Final = 128  # larger than the fields we set; the kernel requires the tail to be zero
+_BPF_ATTR_SIZE: Final = (
+    128  # larger than the fields we set; the kernel requires the tail to be zero
+)
 
 
 def bpf_attach_raw_tracepoint(tracepoint: str) -> tuple[int, int]:
@@ -145,8 +154,13 @@ def bpf_attach_raw_tracepoint(tracepoint: str) -> tuple[int, int]:
     attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
     # union bpf_attr, BPF_PROG_LOAD: prog_type@0 insn_cnt@4 insns@8 license@16
     struct.pack_into(
-        "<IIQQ", attr, 0, BPF_PROG_TYPE_RAW_TRACEPOINT, 2,
-        ctypes.addressof(insns), ctypes.addressof(license_),
+        "<IIQQ",
+        attr,
+        0,
+        BPF_PROG_TYPE_RAW_TRACEPOINT,
+        2,
+        ctypes.addressof(insns),
+        ctypes.addressof(license_),
     )
     prog_fd = _libc.syscall(number, BPF_PROG_LOAD, attr, _BPF_ATTR_SIZE)
     if prog_fd < 0:

@@ -34,8 +34,19 @@ def test_empty_tree_is_sha256_of_nothing() -> None:
 
 
 def test_rfc6962_vector_for_eight_leaves() -> None:
-    inputs = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                                         "606162636465666768696a6b6c6d6e6f")]
+    inputs = [
+        bytes.fromhex(h)
+        for h in (
+            "",
+            "00",
+            "10",
+            "2021",
+            "3031",
+            "40414243",
+            "5051525354555657",
+            "606162636465666768696a6b6c6d6e6f",
+        )
+    ]
     root = merkle_root(leaf_hashes(inputs))
     assert root.hex() == "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
 
@@ -44,6 +55,9 @@ def test_rfc6962_vector_for_eight_leaves() -> None:
 @given(st.lists(digests, max_size=10), st.binary(max_size=64).filter(lambda b: len(b) != 32))
 def test_wrong_digest_length_names_the_index(fn: object, good: list[bytes], bad: bytes) -> None:
     assert callable(fn)
-    with pytest.raises(InvalidInputError, match=rf"^item {len(good)}: expected a 32-byte SHA-256 digest, "
-                                                rf"found {len(bad)} bytes$"):
+    with pytest.raises(
+        InvalidInputError,
+        match=rf"^item {len(good)}: expected a 32-byte SHA-256 digest, "
+        rf"found {len(bad)} bytes$",
+    ):
         fn([*good, bad])

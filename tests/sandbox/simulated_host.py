@@ -38,8 +38,18 @@ V2_PROC_CGROUP = "0::/user.slice/sentinel.scope\n"
 V2_SCOPE = "sys/fs/cgroup/user.slice/sentinel.scope"
 
 BWRAP_HELP = " ".join(
-    ["--unshare-all", "--die-with-parent", "--seccomp", "--info-fd", "--json-status-fd",
-     "--clearenv", "--new-session", "--disable-userns", "--as-pid-1", "--cap-drop"]
+    [
+        "--unshare-all",
+        "--die-with-parent",
+        "--seccomp",
+        "--info-fd",
+        "--json-status-fd",
+        "--clearenv",
+        "--new-session",
+        "--disable-userns",
+        "--as-pid-1",
+        "--cap-drop",
+    ]
 )
 
 CommandHandler = Callable[[list[str], str | None], CommandResult]
@@ -48,11 +58,13 @@ CommandHandler = Callable[[list[str], str | None], CommandResult]
 def default_commands(argv: list[str], stdin: str | None) -> CommandResult:
     """Answer like bwrap 0.8, nft 1.0.6 and iproute2 on a healthy host."""
     del stdin
-    tool, args = os.path.basename(argv[0]), argv[1:]
+    tool, args = Path(argv[0]).name, argv[1:]
     if tool == "bwrap" and args == ["--version"]:
         return CommandResult(0, "bubblewrap 0.8.0\n", "")
     if tool == "bwrap" and args == ["--help"]:
-        return CommandResult(0, "usage: bwrap [OPTIONS...] [--] COMMAND [ARGS...]\n" + BWRAP_HELP, "")
+        return CommandResult(
+            0, "usage: bwrap [OPTIONS...] [--] COMMAND [ARGS...]\n" + BWRAP_HELP, ""
+        )
     if tool == "nft" and args == ["--version"]:
         return CommandResult(0, "nftables v1.0.6 (Lester Gooch #5)\n", "")
     return CommandResult(0, "", "")
@@ -90,9 +102,13 @@ class SimulatedHost(HostView):
         return self.outcomes.euid
 
     def unprivileged_ids(self) -> tuple[int, int]:
-        return (65534, 65534) if self.outcomes.euid == 0 else (self.outcomes.euid, self.outcomes.euid)
+        return (
+            (65534, 65534) if self.outcomes.euid == 0 else (self.outcomes.euid, self.outcomes.euid)
+        )
 
-    def run(self, argv: list[str], *, stdin: str | None = None, in_new_netns: bool = False) -> CommandResult:
+    def run(
+        self, argv: list[str], *, stdin: str | None = None, in_new_netns: bool = False
+    ) -> CommandResult:
         return self.outcomes.commands(argv, stdin)
 
     def landlock_abi(self) -> tuple[int, int]:
@@ -111,7 +127,9 @@ class SimulatedHost(HostView):
 
     def bpf_probe(self) -> tuple[Probe, Probe]:
         load, attach = self.outcomes.bpf
-        return Probe.from_errno(load, os.strerror(load)), Probe.from_errno(attach, os.strerror(attach))
+        return Probe.from_errno(load, os.strerror(load)), Probe.from_errno(
+            attach, os.strerror(attach)
+        )
 
     def open_probe(self, absolute: str) -> Probe:
         return Probe.from_errno(self.outcomes.fuse_open, os.strerror(self.outcomes.fuse_open))
@@ -142,11 +160,16 @@ def build_healthy_tree(root: Path, *, layout: str = "hybrid") -> Path:
     write(root, "etc/os-release", 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
     write(root, "proc/sys/kernel/osrelease", "6.18.0-sim\n")
     write(root, "proc/self/status", "Name:\tpython\nSeccomp:\t0\nSeccomp_filters:\t0\n")
-    write(root, "proc/sys/kernel/seccomp/actions_avail",
-          "kill_process kill_thread trap errno user_notif trace log allow\n")
+    write(
+        root,
+        "proc/sys/kernel/seccomp/actions_avail",
+        "kill_process kill_thread trap errno user_notif trace log allow\n",
+    )
     write(root, "proc/sys/user/max_user_namespaces", "96365\n")
     write(root, "proc/sys/kernel/unprivileged_bpf_disabled", "2\n")
-    write(root, "proc/filesystems", "nodev\tsysfs\nnodev\ttracefs\nnodev\tbpf\n\text4\nnodev\tfuse\n")
+    write(
+        root, "proc/filesystems", "nodev\tsysfs\nnodev\ttracefs\nnodev\tbpf\n\text4\nnodev\tfuse\n"
+    )
     write(root, "sys/kernel/btf/vmlinux", "BTF")
     write(root, "dev/fuse")
     for tool in ("usr/bin/bwrap", "usr/sbin/nft", "usr/sbin/ip", "usr/bin/fusermount3"):

@@ -21,7 +21,15 @@ from sentinel.sandbox.capabilities.cgroups import REQUIRED_CONTROLLERS
 pytestmark = pytest.mark.host
 
 # Documentation/userspace-api/landlock.rst: the mainline release that introduced each ABI.
-LANDLOCK_ABI_BY_KERNEL = ((6, 15, 7), (6, 12, 6), (6, 10, 5), (6, 7, 4), (6, 2, 3), (5, 19, 2), (5, 13, 1))
+LANDLOCK_ABI_BY_KERNEL = (
+    (6, 15, 7),
+    (6, 12, 6),
+    (6, 10, 5),
+    (6, 7, 4),
+    (6, 2, 3),
+    (5, 19, 2),
+    (5, 13, 1),
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,21 +38,41 @@ def caps() -> HostCapabilities:
 
 
 def test_every_sandbox_layer_is_enforceable_here(caps: HostCapabilities) -> None:
-    problems = [f"{r.name}: {r.reason} (fix: {r.fix})" for r in caps.layers if r.verdict is not Verdict.AVAILABLE]
+    problems = [
+        f"{r.name}: {r.reason} (fix: {r.fix})"
+        for r in caps.layers
+        if r.verdict is not Verdict.AVAILABLE
+    ]
     assert not problems, "this host cannot enforce every layer:\n" + "\n".join(problems)
 
 
 def test_landlock_abi_is_at_least_what_the_kernel_version_implies(caps: HostCapabilities) -> None:
     major, minor = (int(part) for part in re.findall(r"\d+", platform.release())[:2])
-    implied = next((abi for kmaj, kmin, abi in LANDLOCK_ABI_BY_KERNEL if (major, minor) >= (kmaj, kmin)), 0)
+    implied = next(
+        (abi for kmaj, kmin, abi in LANDLOCK_ABI_BY_KERNEL if (major, minor) >= (kmaj, kmin)), 0
+    )
     # Distribution kernels may backport a newer ABI, never ship an older one than mainline.
     assert caps.landlock.abi >= implied
     assert caps.landlock.errno == 0
 
 
 V1_CONTROLLERS = frozenset(
-    {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb", "memory", "misc",
-     "net_cls", "net_prio", "perf_event", "pids", "rdma"}
+    {
+        "blkio",
+        "cpu",
+        "cpuacct",
+        "cpuset",
+        "devices",
+        "freezer",
+        "hugetlb",
+        "memory",
+        "misc",
+        "net_cls",
+        "net_prio",
+        "perf_event",
+        "pids",
+        "rdma",
+    }
 )
 
 
@@ -83,16 +111,20 @@ def test_user_namespace_probe_agrees_with_unshare_tool(caps: HostCapabilities) -
 
 def test_detection_leaves_no_trace_on_the_host() -> None:
     def nft_tables() -> str:
-        return subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
+        return subprocess.run(
+            ["nft", "list", "tables"], capture_output=True, text=True, check=False
+        ).stdout
 
     def links() -> set[str]:
-        return set(os.listdir("/sys/class/net"))
+        return {path.name for path in Path("/sys/class/net").iterdir()}
 
-    def probe_cgroups() -> list[str]:
-        found = []
-        for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup"):
-            found += [os.path.join(dirpath, d) for d in dirnames if d.startswith("sentinel-doctor-")]
-        return found
+    def probe_cgroups() -> list[Path]:
+        return [
+            Path(dirpath, name)
+            for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup")
+            for name in dirnames
+            if name.startswith("sentinel-doctor-")
+        ]
 
     tables, interfaces = nft_tables(), links()
     detect()
@@ -104,12 +136,14 @@ def test_detection_leaves_no_trace_on_the_host() -> None:
 
 def test_detect_does_not_change_the_calling_process() -> None:
     status_before = Path("/proc/self/status").read_text()
-    netns_before = os.readlink("/proc/self/ns/net")
-    userns_before = os.readlink("/proc/self/ns/user")
+    netns_before = Path("/proc/self/ns/net").readlink()
+    userns_before = Path("/proc/self/ns/user").readlink()
     detect()
     status_after = Path("/proc/self/status").read_text()
     for field in ("Seccomp", "NoNewPrivs", "Uid", "CapEff"):
         pattern = rf"^{field}:\s*(.*)$"
-        assert re.findall(pattern, status_after, re.M) == re.findall(pattern, status_before, re.M), field
-    assert os.readlink("/proc/self/ns/net") == netns_before
-    assert os.readlink("/proc/self/ns/user") == userns_before
+        assert re.findall(pattern, status_after, re.M) == re.findall(
+            pattern, status_before, re.M
+        ), field
+    assert Path("/proc/self/ns/net").readlink() == netns_before
+    assert Path("/proc/self/ns/user").readlink() == userns_before

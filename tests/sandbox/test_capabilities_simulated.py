@@ -22,7 +22,9 @@ from tests.sandbox.simulated_host import (
 )
 
 
-def run(tmp_path: Path, outcomes: Outcomes | None = None, *, layout: str = "hybrid") -> HostCapabilities:
+def run(
+    tmp_path: Path, outcomes: Outcomes | None = None, *, layout: str = "hybrid"
+) -> HostCapabilities:
     return detect(SimulatedHost(build_healthy_tree(tmp_path, layout=layout), outcomes))
 
 
@@ -42,7 +44,10 @@ def test_hybrid_layout_places_controllers_on_v1(tmp_path: Path) -> None:
     assert caps.cgroups.layout == "hybrid"
     controllers = caps.cgroups.controllers
     assert {name: c.hierarchy for name, c in controllers.items()} == {
-        "memory": "v1", "pids": "v1", "cpu": "v1", "freezer": "v2",
+        "memory": "v1",
+        "pids": "v1",
+        "cpu": "v1",
+        "freezer": "v2",
     }
     # The process's own v1 path is honoured (memory:/jobs/42), and combined mounts found.
     assert controllers["memory"].path == "/sys/fs/cgroup/memory/jobs/42"
@@ -75,11 +80,13 @@ def test_v2_partial_delegation_is_degraded(tmp_path: Path) -> None:
 
 
 def test_read_only_cgroupfs_is_unavailable_and_says_so(tmp_path: Path) -> None:
-    outcomes = Outcomes(mkdir={
-        "/sys/fs/cgroup/memory/jobs/42": errno.EROFS,
-        "/sys/fs/cgroup/pids": errno.EROFS,
-        "/sys/fs/cgroup/cpu,cpuacct": errno.EROFS,
-    })
+    outcomes = Outcomes(
+        mkdir={
+            "/sys/fs/cgroup/memory/jobs/42": errno.EROFS,
+            "/sys/fs/cgroup/pids": errno.EROFS,
+            "/sys/fs/cgroup/cpu,cpuacct": errno.EROFS,
+        }
+    )
     report = run(tmp_path, outcomes).layer("cgroups")
     assert report.verdict is Verdict.UNAVAILABLE
     assert "EROFS" in report.reason
@@ -159,7 +166,9 @@ def test_bwrap_without_hardening_options_is_degraded(tmp_path: Path) -> None:
         (0, errno.ENOSYS, Verdict.UNAVAILABLE, "ENOSYS"),
     ],
 )
-def test_landlock_verdict_by_abi(tmp_path: Path, abi: int, err: int, verdict: Verdict, words: str) -> None:
+def test_landlock_verdict_by_abi(
+    tmp_path: Path, abi: int, err: int, verdict: Verdict, words: str
+) -> None:
     caps = run(tmp_path, Outcomes(landlock=(abi, err)))
     report = caps.layer("landlock")
     assert report.verdict is verdict
@@ -177,7 +186,11 @@ def test_seccomp_refused_is_unavailable(tmp_path: Path) -> None:
 
 def test_seccomp_without_reporting_actions_is_degraded(tmp_path: Path) -> None:
     root = build_healthy_tree(tmp_path)
-    write(root, "proc/sys/kernel/seccomp/actions_avail", "kill_process kill_thread trap errno trace allow\n")
+    write(
+        root,
+        "proc/sys/kernel/seccomp/actions_avail",
+        "kill_process kill_thread trap errno trace allow\n",
+    )
     report = detect(SimulatedHost(root)).layer("seccomp")
     assert report.verdict is Verdict.DEGRADED
     assert "cannot be reported" in report.reason
@@ -258,7 +271,10 @@ def test_non_root_gets_loopback_only_network_and_no_root_probes(tmp_path: Path) 
 
 
 def test_wasmtime_missing_and_broken(tmp_path: Path) -> None:
-    assert run(tmp_path / "a", Outcomes(wasmtime=(None, None))).layer("wasmtime").fix == "pip install wasmtime"
+    assert (
+        run(tmp_path / "a", Outcomes(wasmtime=(None, None))).layer("wasmtime").fix
+        == "pip install wasmtime"
+    )
     broken = Outcomes(wasmtime=("1.0", Probe(ok=False, detail="Trap: all fuel consumed")))
     report = run(tmp_path / "b", broken).layer("wasmtime")
     assert report.verdict is Verdict.UNAVAILABLE

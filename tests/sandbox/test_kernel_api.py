@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,9 @@ def test_bpf_load_is_refused_to_an_unprivileged_uid() -> None:
     if Path("/proc/sys/kernel/unprivileged_bpf_disabled").read_text().strip() == "0":
         pytest.fail("unprivileged BPF is enabled on this host: the refusal case cannot be shown")
     err = kernel_api.errno_in_child(
-        lambda: kernel_api.drop_to_uid(*NOBODY) or kernel_api.bpf_attach_raw_tracepoint("sys_enter")[0]
+        lambda: (
+            kernel_api.drop_to_uid(*NOBODY) or kernel_api.bpf_attach_raw_tracepoint("sys_enter")[0]
+        )
     )
     assert err == errno.EPERM
 
@@ -81,5 +84,9 @@ def test_landlock_query_matches_a_second_query() -> None:
 
 
 def test_child_that_dies_is_a_probe_error_not_a_verdict() -> None:
+    def die() -> int:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return 0
+
     with pytest.raises(HostProbeError, match="died unexpectedly"):
-        kernel_api.errno_in_child(lambda: os.kill(os.getpid(), 9) or 0)
+        kernel_api.errno_in_child(die)

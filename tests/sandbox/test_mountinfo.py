@@ -8,7 +8,10 @@ from sentinel.sandbox.capabilities.mountinfo import parse_mountinfo
 
 
 def test_parses_fields_after_optional_tags() -> None:
-    line = "36 35 98:0 /mnt1 /mnt/with\\040space rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue"
+    line = (
+        "36 35 98:0 /mnt1 /mnt/with\\040space rw,noatime master:1 shared:2 - "
+        "ext3 /dev/root rw,errors=continue"
+    )
     [entry] = parse_mountinfo(line + "\nnot a mountinfo line\n")
     assert entry.mountpoint == "/mnt/with space"
     assert entry.fstype == "ext3"
@@ -30,7 +33,9 @@ def test_v1_flags_and_named_hierarchies_are_not_controllers() -> None:
 
 
 def test_proc_cgroup_splits_v1_and_v2() -> None:
-    v1, v2 = parse_proc_cgroup("4:memory:/a/b\n1:cpu,cpuacct:/\n9:name=systemd:/x\n0::/user.slice\n")
+    v1, v2 = parse_proc_cgroup(
+        "4:memory:/a/b\n1:cpu,cpuacct:/\n9:name=systemd:/x\n0::/user.slice\n"
+    )
     assert v1 == {"memory": "/a/b", "cpu": "/", "cpuacct": "/"}
     assert v2 == "/user.slice"
 
@@ -42,8 +47,6 @@ paths = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\n\x00
 
 @given(paths)
 def test_escaped_mountpoints_round_trip(path: str) -> None:
-    escaped = (
-        path.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011")
-    )
+    escaped = path.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011")
     [entry] = parse_mountinfo(f"1 0 0:1 / {escaped} rw - tmpfs tmpfs rw\n")
     assert entry.mountpoint == path

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.model import BpfFacts, LayerReport, Verdict
+from sentinel.sandbox.capabilities.model import BpfFacts, LayerJudge, LayerReport
 from sentinel.sandbox.capabilities.mountinfo import parse_mountinfo
+
+BPF = LayerJudge("bpf", "observability")
 
 
 def detect_bpf(host: HostView) -> BpfFacts:
@@ -27,7 +29,6 @@ def detect_bpf(host: HostView) -> BpfFacts:
 
 def assess_bpf(facts: BpfFacts) -> LayerReport:
     """Judge eBPF observability (CO-RE tracepoint programs need load, attach and BTF)."""
-    name, kind = "bpf", "observability"
     extras = [
         "BTF" if facts.btf_vmlinux else "no BTF",
         "kprobes" if facts.kprobes else "no kprobes",
@@ -38,20 +39,22 @@ def assess_bpf(facts: BpfFacts) -> LayerReport:
         fix = "run Sentinel as root (CAP_BPF)"
         if facts.unprivileged_bpf_disabled not in (None, 0):
             fix += "; unprivileged BPF is disabled by kernel.unprivileged_bpf_disabled"
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="cannot load programs",
-            reason=f"bpf(BPF_PROG_LOAD) refused: {facts.prog_load.detail}", fix=fix,
+        return BPF.unavailable(
+            summary="cannot load programs",
+            reason=f"bpf(BPF_PROG_LOAD) refused: {facts.prog_load.detail}",
+            fix=fix,
         )
     if not facts.raw_tracepoint_attach.ok:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="programs load, attach fails",
-            reason=f"attaching to the sys_enter raw tracepoint failed: {facts.raw_tracepoint_attach.detail}",
+        return BPF.unavailable(
+            summary="programs load, attach fails",
+            reason="attaching to the sys_enter raw tracepoint failed: "
+            + facts.raw_tracepoint_attach.detail,
             fix="run a kernel with CONFIG_BPF_EVENTS=y",
         )
     if not facts.btf_vmlinux:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return BPF.degraded(
+            summary=summary,
             reason="no /sys/kernel/btf/vmlinux: CO-RE programs cannot be relocated",
             fix="run a kernel built with CONFIG_DEBUG_INFO_BTF=y",
         )
-    return LayerReport(name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=summary)
+    return BPF.available(summary=summary)

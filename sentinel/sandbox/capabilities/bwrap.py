@@ -6,7 +6,7 @@ import re
 from typing import Final
 
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.model import BwrapFacts, LayerReport, Probe, Verdict
+from sentinel.sandbox.capabilities.model import BwrapFacts, LayerJudge, LayerReport, Probe
 
 REQUIRED_OPTIONS: Final = (
     "--unshare-all",
@@ -23,12 +23,33 @@ OPTIONAL_OPTIONS: Final = ("--disable-userns", "--as-pid-1", "--cap-drop")
 INSTALL_FIX: Final = "apt-get install bubblewrap"
 
 _SMOKE_ARGS: Final = (
-    "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-    "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-    "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+    "--unshare-all",
+    "--die-with-parent",
+    "--new-session",
+    "--clearenv",
+    "--ro-bind",
+    "/usr",
+    "/usr",
+    "--symlink",
+    "usr/bin",
+    "/bin",
+    "--symlink",
+    "usr/lib",
+    "/lib",
+    "--symlink",
+    "usr/lib64",
+    "/lib64",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--tmpfs",
+    "/tmp",  # noqa: S108 - the sandbox's own private tmpfs, not the host's /tmp
     "/usr/bin/true",
 )
 """A sandbox like the ones Sentinel builds: every namespace, /usr read-only, private /tmp."""
+
+BWRAP = LayerJudge("bwrap", "layer")
 
 
 def detect_bwrap(host: HostView) -> BwrapFacts:
@@ -54,10 +75,9 @@ def detect_bwrap(host: HostView) -> BwrapFacts:
 
 def assess_bwrap(facts: BwrapFacts) -> LayerReport:
     """Judge the bubblewrap layer."""
-    name, kind = "bwrap", "layer"
     if facts.path is None or facts.smoke is None:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="not installed",
+        return BWRAP.unavailable(
+            summary="not installed",
             reason="no bwrap executable on PATH or in the system bin directories",
             fix=INSTALL_FIX,
         )
@@ -65,23 +85,23 @@ def assess_bwrap(facts: BwrapFacts) -> LayerReport:
     if facts.setuid:
         summary += " (setuid)"
     if not facts.smoke.ok:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary=summary,
+        return BWRAP.unavailable(
+            summary=summary,
             reason=f"a test sandbox failed to start: {facts.smoke.detail or 'no error output'}",
             fix="see the user-namespace line: bwrap needs user namespaces when not run as root",
         )
     missing = [opt for opt in REQUIRED_OPTIONS if opt not in facts.options]
     if missing:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary=summary,
+        return BWRAP.unavailable(
+            summary=summary,
             reason=f"this bwrap lacks {', '.join(missing)} (Sentinel needs bubblewrap >= 0.5)",
             fix=f"{INSTALL_FIX} (a newer release)",
         )
     absent = [opt for opt in OPTIONAL_OPTIONS if opt not in facts.options]
     if absent:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return BWRAP.degraded(
+            summary=summary,
             reason=f"hardening options missing: {', '.join(absent)} (bubblewrap >= 0.8 has them)",
             fix=f"{INSTALL_FIX} (0.8 or newer)",
         )
-    return LayerReport(name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=summary)
+    return BWRAP.available(summary=summary)

@@ -12,14 +12,15 @@ import errno
 from typing import Final, Literal
 
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.mountinfo import MountEntry, parse_mountinfo
 from sentinel.sandbox.capabilities.model import (
     CgroupController,
     CgroupFacts,
     CgroupMount,
+    LayerJudge,
     LayerReport,
     Verdict,
 )
+from sentinel.sandbox.capabilities.mountinfo import MountEntry, parse_mountinfo
 
 REQUIRED_CONTROLLERS: Final = ("memory", "pids", "cpu")
 """Controllers every agent sandbox is limited by."""
@@ -35,8 +36,12 @@ V1_INTERFACE_FILES: Final = {
 V2_FREEZE_FILE: Final = "cgroup.freeze"
 """Present in every non-root v2 cgroup since Linux 5.2."""
 
+CGROUPS = LayerJudge("cgroups", "layer")
 
-_V1_MOUNT_FLAGS: Final = frozenset({"rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode"})
+
+_V1_MOUNT_FLAGS: Final = frozenset(
+    {"rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode"}
+)
 """Super-block options of a v1 cgroup mount that are flags, not controller names."""
 
 
@@ -48,13 +53,12 @@ def cgroup_mounts(entries: list[MountEntry]) -> list[CgroupMount]:
             mounts.append(CgroupMount(version="v2", path=entry.mountpoint, controllers=[]))
         elif entry.fstype == "cgroup":
             controllers = [
-                option for option in entry.super_options
+                option
+                for option in entry.super_options
                 if option not in _V1_MOUNT_FLAGS and "=" not in option
             ]
             mounts.append(CgroupMount(version="v1", path=entry.mountpoint, controllers=controllers))
     return mounts
-
-
 
 
 def parse_proc_cgroup(text: str) -> tuple[dict[str, str], str | None]:
@@ -87,7 +91,11 @@ def _layout(mounts: list[CgroupMount]) -> Literal["v1", "v2", "hybrid", "none"]:
 
 
 def _join(mountpoint: str, cgroup_path: str) -> str:
-    return mountpoint.rstrip("/") + "/" + cgroup_path.strip("/") if cgroup_path.strip("/") else mountpoint
+    return (
+        mountpoint.rstrip("/") + "/" + cgroup_path.strip("/")
+        if cgroup_path.strip("/")
+        else mountpoint
+    )
 
 
 def _v2_controller(host: HostView, name: str, v2_dir: str) -> CgroupController:
@@ -95,12 +103,18 @@ def _v2_controller(host: HostView, name: str, v2_dir: str) -> CgroupController:
     is_freezer = name == "freezer"
     if not is_freezer and name not in (host.read(v2_dir + "/cgroup.controllers") or "").split():
         return CgroupController(
-            name=name, usable=False, hierarchy="v2", path=v2_dir,
+            name=name,
+            usable=False,
+            hierarchy="v2",
+            path=v2_dir,
             reason=f"not delegated to {v2_dir} (missing from its cgroup.controllers)",
         )
     probe = host.mkdir_probe(v2_dir, expect_file=V2_FREEZE_FILE if is_freezer else None)
     return CgroupController(
-        name=name, usable=probe.ok, hierarchy="v2", path=v2_dir,
+        name=name,
+        usable=probe.ok,
+        hierarchy="v2",
+        path=v2_dir,
         reason="" if probe.ok else f"cannot create a child cgroup in {v2_dir}: {probe.detail}",
     )
 
@@ -109,8 +123,13 @@ def _v1_controller(host: HostView, name: str, mount: CgroupMount, own: str) -> C
     directory = _join(mount.path, own)
     probe = host.mkdir_probe(directory, expect_file=V1_INTERFACE_FILES.get(name))
     return CgroupController(
-        name=name, usable=probe.ok, hierarchy="v1", path=directory,
-        reason="" if probe.ok else f"cannot create a child cgroup in {directory}: "
+        name=name,
+        usable=probe.ok,
+        hierarchy="v1",
+        path=directory,
+        reason=""
+        if probe.ok
+        else f"cannot create a child cgroup in {directory}: "
         f"{errno.errorcode.get(probe.errno, probe.errno)} {probe.detail}".rstrip(),
     )
 
@@ -137,8 +156,12 @@ def detect_cgroups(host: HostView) -> CgroupFacts:
             controllers[name] = candidates[-1].model_copy(update={"reason": reasons})
         else:
             controllers[name] = CgroupController(
-                name=name, usable=False, hierarchy=None, path=None,
-                reason="no cgroup hierarchy is mounted" if not mounts
+                name=name,
+                usable=False,
+                hierarchy=None,
+                path=None,
+                reason="no cgroup hierarchy is mounted"
+                if not mounts
                 else "no mounted hierarchy carries this controller",
             )
     return CgroupFacts(layout=_layout(mounts), mounts=mounts, controllers=controllers)
@@ -148,12 +171,17 @@ def _fix(facts: CgroupFacts, missing: list[str]) -> str:
     first = facts.controllers[missing[0]]
     if facts.layout == "none":
         return "mount -t cgroup2 none /sys/fs/cgroup"
-    if first.reason and ("EACCES" in first.reason or "EPERM" in first.reason or "EROFS" in first.reason):
+    if first.reason and (
+        "EACCES" in first.reason or "EPERM" in first.reason or "EROFS" in first.reason
+    ):
         return "run Sentinel as root, or give it a delegated, writable cgroup"
     if first.hierarchy == "v2" and facts.layout == "v2":
         parent = (first.path or "/sys/fs/cgroup").rsplit("/", 1)[0] or "/sys/fs/cgroup"
         wanted = " ".join(f"+{name}" for name in missing)
-        return f"echo '{wanted}' > {parent}/cgroup.subtree_control (or delegate a cgroup with these controllers)"
+        return (
+            f"echo '{wanted}' > {parent}/cgroup.subtree_control "
+            "(or delegate a cgroup with these controllers)"
+        )
     return " && ".join(
         f"mkdir -p /sys/fs/cgroup/{name} && mount -t cgroup -o {name} cgroup /sys/fs/cgroup/{name}"
         for name in missing
@@ -162,17 +190,21 @@ def _fix(facts: CgroupFacts, missing: list[str]) -> str:
 
 def assess_cgroups(facts: CgroupFacts) -> LayerReport:
     """Judge the cgroup layer on the controllers every sandbox needs."""
-    name, kind = "cgroups", "layer"
     usable = [c for c in REQUIRED_CONTROLLERS if facts.controllers[c].usable]
     missing = [c for c in REQUIRED_CONTROLLERS if c not in usable]
     where = ", ".join(
-        f"{c}@{facts.controllers[c].hierarchy}" for c in REPORTED_CONTROLLERS if facts.controllers[c].usable
+        f"{c}@{facts.controllers[c].hierarchy}"
+        for c in REPORTED_CONTROLLERS
+        if facts.controllers[c].usable
     )
     summary = f"{facts.layout}; usable: {where or 'none'}"
     if not missing:
-        return LayerReport(name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=summary)
+        return CGROUPS.available(summary=summary)
     reason = "; ".join(f"{c}: {facts.controllers[c].reason}" for c in missing)
     verdict = Verdict.DEGRADED if usable else Verdict.UNAVAILABLE
-    return LayerReport(
-        name=name, kind=kind, verdict=verdict, summary=summary, reason=reason, fix=_fix(facts, missing)
+    return CGROUPS.report(
+        verdict,
+        summary=summary,
+        reason=reason,
+        fix=_fix(facts, missing),
     )

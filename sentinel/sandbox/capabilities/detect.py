@@ -75,6 +75,15 @@ def detect(host: HostView | None = None) -> HostCapabilities:
         assess_fuse(fuse, is_root=info.euid == 0),
     ]
     return HostCapabilities(
-        host=info, bwrap=bwrap, user_namespaces=userns, landlock=landlock, seccomp=seccomp,
-        cgroups=cgroups, network=network, bpf=bpf, fuse=fuse, wasmtime=wasmtime, layers=layers,
+        host=info,
+        bwrap=bwrap,
+        user_namespaces=userns,
+        landlock=landlock,
+        seccomp=seccomp,
+        cgroups=cgroups,
+        network=network,
+        bpf=bpf,
+        fuse=fuse,
+        wasmtime=wasmtime,
+        layers=layers,
     )

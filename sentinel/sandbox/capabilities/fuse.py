@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.model import FuseFacts, LayerReport, Verdict
+from sentinel.sandbox.capabilities.model import FuseFacts, LayerJudge, LayerReport
 
 FUSE_DEVICE = "/dev/fuse"
+
+FUSE = LayerJudge("fuse", "observability")
 
 
 def detect_fuse(host: HostView) -> FuseFacts:
@@ -21,26 +23,26 @@ def detect_fuse(host: HostView) -> FuseFacts:
 
 def assess_fuse(facts: FuseFacts, *, is_root: bool) -> LayerReport:
     """Judge FUSE; root mounts directly, other users need the fusermount3 helper."""
-    name, kind = "fuse", "observability"
     if not facts.device_present or not facts.filesystem_registered:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="no fuse",
-            reason="/dev/fuse is missing" if not facts.device_present
+        return FUSE.unavailable(
+            summary="no fuse",
+            reason="/dev/fuse is missing"
+            if not facts.device_present
             else "the fuse file system is not registered in /proc/filesystems",
             fix="modprobe fuse",
         )
     if facts.device_open is None or not facts.device_open.ok:
         detail = facts.device_open.detail if facts.device_open else "not tried"
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="/dev/fuse not usable",
+        return FUSE.unavailable(
+            summary="/dev/fuse not usable",
             reason=f"opening /dev/fuse failed: {detail}",
             fix="run as root, or give this user access to /dev/fuse",
         )
     summary = "/dev/fuse opens" + (f"; {facts.fusermount3_path}" if facts.fusermount3_path else "")
     if not is_root and facts.fusermount3_path is None:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return FUSE.degraded(
+            summary=summary,
             reason="not root and no fusermount3: unprivileged mounts are impossible",
             fix="apt-get install fuse3",
         )
-    return LayerReport(name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=summary)
+    return FUSE.available(summary=summary)

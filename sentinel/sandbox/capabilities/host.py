@@ -19,11 +19,19 @@ from typing import Final
 
 from sentinel.sandbox import kernel_api
 from sentinel.sandbox.capabilities.model import Probe
+from sentinel.sandbox.capabilities.wasm_probe import run_wasm_smoke_test
 
 COMMAND_TIMEOUT_S: Final = 10.0
 """Upper bound for one probe command (bwrap, nft, ip); they finish in milliseconds."""
 
-SYSTEM_BIN_DIRS: Final = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+SYSTEM_BIN_DIRS: Final = (
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+)
 """Searched after $PATH: root's tools (nft, ip) live in sbin, which a user's PATH may lack."""
 
 NOBODY_UID: Final = 65534
@@ -46,7 +54,7 @@ class HostView:
         root: Where ``/proc``, ``/sys``, ``/dev`` and ``/etc`` are found; ``/`` for this host.
     """
 
-    def __init__(self, root: Path | str = "/"):
+    def __init__(self, root: Path | str = "/") -> None:
         self.root = Path(root)
 
     # -- files -----------------------------------------------------------------------------
@@ -129,7 +137,7 @@ class HostView:
                 text=True,
                 timeout=COMMAND_TIMEOUT_S,
                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
-                preexec_fn=preexec,  # noqa: PLW1509 - only unshare(2) runs there, before exec
+                preexec_fn=preexec,
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -199,15 +207,15 @@ class HostView:
             try:
                 probe_dir.rmdir()
             except OSError as exc:
-                return Probe.from_errno(exc.errno or errno.EIO, f"created but cannot remove {probe_dir}")
+                return Probe.from_errno(
+                    exc.errno or errno.EIO, f"created but cannot remove {probe_dir}"
+                )
         if not has_file:
             return Probe.from_errno(errno.ENOENT, f"a new cgroup has no {expect_file}")
         return Probe(ok=True)
 
     def wasmtime_probe(self) -> tuple[str | None, Probe | None]:
         """Run a tiny module with fuel metering and a memory limit in Wasmtime."""
-        from sentinel.sandbox.capabilities.wasm_probe import run_wasm_smoke_test
-
         return run_wasm_smoke_test()
 
 

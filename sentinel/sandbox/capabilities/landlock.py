@@ -6,7 +6,7 @@ import errno
 from typing import Final
 
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.model import LandlockFacts, LayerReport, Verdict
+from sentinel.sandbox.capabilities.model import LandlockFacts, LayerJudge, LayerReport
 
 FEATURES_BY_ABI: Final = (
     (1, "fs"),  # Linux 5.13: file-system access rights
@@ -17,7 +17,7 @@ FEATURES_BY_ABI: Final = (
     (6, "scope_signal_abstract_unix"),  # 6.12: IPC scoping
     (7, "audit_log_flags"),  # 6.15: logging of denials
 )
-"""Each Landlock ABI and what it adds, from the kernel's Documentation/userspace-api/landlock.rst."""
+"""Each Landlock ABI and what it adds (kernel Documentation/userspace-api/landlock.rst)."""
 FULL_ABI: Final = 6
 """From this ABI on, Landlock covers files, TCP and IPC scoping: everything Sentinel uses."""
 NET_ABI: Final = 4
@@ -25,6 +25,8 @@ BOOT_FIX: Final = (
     "add landlock to the lsm= kernel command line (e.g. lsm=landlock,lockdown,yama,integrity,"
     "apparmor,bpf) and reboot"
 )
+
+LANDLOCK = LayerJudge("landlock", "layer")
 
 
 def detect_landlock(host: HostView) -> LandlockFacts:
@@ -37,33 +39,32 @@ def detect_landlock(host: HostView) -> LandlockFacts:
 
 def assess_landlock(facts: LandlockFacts) -> LayerReport:
     """Judge Landlock by ABI level."""
-    name, kind = "landlock", "layer"
     if facts.abi <= 0:
         if facts.errno == errno.EOPNOTSUPP:
-            return LayerReport(
-                name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="disabled at boot",
+            return LANDLOCK.unavailable(
+                summary="disabled at boot",
                 reason="the kernel has Landlock but it is not in the active LSM list (EOPNOTSUPP)",
                 fix=BOOT_FIX,
             )
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="not in this kernel",
-            reason=f"landlock_create_ruleset failed with {errno.errorcode.get(facts.errno, facts.errno)}"
-            " (kernel older than 5.13 or built without CONFIG_SECURITY_LANDLOCK)",
+        return LANDLOCK.unavailable(
+            summary="not in this kernel",
+            reason=f"landlock_create_ruleset failed with {errno.errorcode.get(facts.errno)} "
+            "(kernel older than 5.13 or built without CONFIG_SECURITY_LANDLOCK)",
             fix="run a kernel >= 6.12 built with CONFIG_SECURITY_LANDLOCK=y",
         )
     summary = f"ABI {facts.abi}"
     if facts.abi < NET_ABI:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return LANDLOCK.degraded(
+            summary=summary,
             reason="no TCP bind/connect rules before ABI 4: egress is enforced by netns and "
             "nftables alone; no IPC scoping before ABI 6",
             fix="run a kernel >= 6.12",
         )
     if facts.abi < FULL_ABI:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return LANDLOCK.degraded(
+            summary=summary,
             reason="no signal or abstract-unix-socket scoping before ABI 6: those rely on the "
             "PID and network namespaces alone",
             fix="run a kernel >= 6.12",
         )
-    return LayerReport(name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=summary)
+    return LANDLOCK.available(summary=summary)

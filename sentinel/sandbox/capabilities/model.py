@@ -166,6 +166,39 @@ class LayerReport(_Frozen):
     fix: str = ""
 
 
+class LayerJudge:
+    """Builds the reports of one layer, so that each verdict names its layer the same way.
+
+    Args:
+        name: The layer's name in reports (``"bwrap"``, ``"landlock"`` ...).
+        kind: Whether it confines agents, is a prerequisite, or serves observability.
+    """
+
+    def __init__(self, name: str, kind: LayerKind) -> None:
+        self.name = name
+        self.kind: LayerKind = kind
+
+    def report(
+        self, verdict: Verdict, summary: str, reason: str = "", fix: str = ""
+    ) -> LayerReport:
+        """A report with any verdict."""
+        return LayerReport(
+            name=self.name, kind=self.kind, verdict=verdict, summary=summary, reason=reason, fix=fix
+        )
+
+    def available(self, summary: str) -> LayerReport:
+        """Every feature Sentinel uses from the layer works."""
+        return self.report(Verdict.AVAILABLE, summary)
+
+    def degraded(self, summary: str, *, reason: str, fix: str) -> LayerReport:
+        """The layer works with a gap, described by ``reason``."""
+        return self.report(Verdict.DEGRADED, summary, reason, fix)
+
+    def unavailable(self, summary: str, *, reason: str, fix: str) -> LayerReport:
+        """The layer cannot be used here."""
+        return self.report(Verdict.UNAVAILABLE, summary, reason, fix)
+
+
 class HostInfo(_Frozen):
     """Identification of the host the report describes."""
 

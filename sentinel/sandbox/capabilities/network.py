@@ -7,7 +7,12 @@ from typing import Final
 
 from sentinel.sandbox import kernel_api
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.model import LayerReport, NetworkFacts, Probe, Verdict
+from sentinel.sandbox.capabilities.model import (
+    LayerJudge,
+    LayerReport,
+    NetworkFacts,
+    Probe,
+)
 
 NFT_PROBE_RULESET: Final = (
     "add table inet sentinel_doctor\n"
@@ -15,7 +20,18 @@ NFT_PROBE_RULESET: Final = (
     "add rule inet sentinel_doctor egress counter drop\n"
 )
 """The shape of a per-agent egress filter: a drop-policy output hook with a counter."""
-VETH_PROBE_ARGS: Final = ("link", "add", "sentinel-d0", "type", "veth", "peer", "name", "sentinel-d1")
+VETH_PROBE_ARGS: Final = (
+    "link",
+    "add",
+    "sentinel-d0",
+    "type",
+    "veth",
+    "peer",
+    "name",
+    "sentinel-d1",
+)
+
+NETNS = LayerJudge("netns", "layer")
 
 
 def _command_probe(host: HostView, argv: list[str], stdin: str | None = None) -> Probe:
@@ -31,7 +47,7 @@ def detect_network(host: HostView) -> NetworkFacts:
     )
     ip_path = host.which("ip")
     nft_path = host.which("nft")
-    can_probe = (as_root.ok if as_root is not None else False)
+    can_probe = as_root.ok if as_root is not None else False
     veth = _command_probe(host, [ip_path, *VETH_PROBE_ARGS]) if ip_path and can_probe else None
     nft_version = None
     nft_hook = None
@@ -53,42 +69,41 @@ def detect_network(host: HostView) -> NetworkFacts:
 
 def assess_network(facts: NetworkFacts) -> LayerReport:
     """Judge the netns + nftables layer."""
-    name, kind = "netns", "layer"
     netns = facts.netns_as_root or facts.netns_unprivileged
     if not netns.ok:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="no network namespaces",
+        return NETNS.unavailable(
+            summary="no network namespaces",
             reason=f"unshare(CLONE_NEWNET) refused: {netns.detail}",
             fix="run a kernel with CONFIG_NET_NS=y and run Sentinel as root",
         )
     nft = f"nft {facts.nft_version}" if facts.nft_path else "no nft"
     summary = f"netns; {nft}; veth {'yes' if facts.veth and facts.veth.ok else 'no'}"
     if facts.netns_as_root is None:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return NETNS.degraded(
+            summary=summary,
             reason="not root: namespaces work, but veth links and nftables need CAP_NET_ADMIN on "
             "the host, so only network='none' (loopback only) can be enforced",
             fix="run Sentinel as root",
         )
     if facts.nft_path is None:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return NETNS.degraded(
+            summary=summary,
             reason="nft is missing: egress allow-lists cannot be enforced, only network='none'",
             fix="apt-get install nftables",
         )
     if facts.nft_output_hook is None or not facts.nft_output_hook.ok:
         detail = facts.nft_output_hook.detail if facts.nft_output_hook else "not tried"
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return NETNS.degraded(
+            summary=summary,
             reason=f"an nftables output filter could not be loaded: {detail}; only network='none'",
             fix="modprobe nf_tables (kernel needs CONFIG_NF_TABLES and CONFIG_NF_TABLES_INET)",
         )
     if facts.veth is None or not facts.veth.ok:
         detail = facts.veth.detail if facts.veth else "ip (iproute2) is missing"
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return NETNS.degraded(
+            summary=summary,
             reason=f"a veth pair could not be created: {detail}; agents cannot reach the "
             "gateway, only network='none'",
             fix="apt-get install iproute2; modprobe veth",
         )
-    return LayerReport(name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=summary)
+    return NETNS.available(summary=summary)

@@ -6,12 +6,14 @@ import re
 from typing import Final
 
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.model import LayerReport, SeccompFacts, Verdict
+from sentinel.sandbox.capabilities.model import LayerJudge, LayerReport, SeccompFacts
 
 REQUIRED_ACTIONS: Final = frozenset({"errno", "kill_process"})
 """Deny with an errno; kill the whole process on the worst syscalls."""
 REPORTING_ACTIONS: Final = frozenset({"log", "user_notif"})
 """Either lets Sentinel report violations instead of failing silently."""
+
+SECCOMP = LayerJudge("seccomp", "layer")
 
 
 def detect_seccomp(host: HostView) -> SeccompFacts:
@@ -29,27 +31,27 @@ def detect_seccomp(host: HostView) -> SeccompFacts:
 
 def assess_seccomp(facts: SeccompFacts) -> LayerReport:
     """Judge seccomp."""
-    name, kind = "seccomp", "layer"
     if not facts.filter_load.ok:
         reason = f"a filter could not be installed: {facts.filter_load.detail}"
         if not facts.mode_field_present:
             reason = "the kernel was built without CONFIG_SECCOMP"
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="no filters",
-            reason=reason, fix="run a kernel built with CONFIG_SECCOMP_FILTER=y",
+        return SECCOMP.unavailable(
+            summary="no filters",
+            reason=reason,
+            fix="run a kernel built with CONFIG_SECCOMP_FILTER=y",
         )
     summary = "filters load; actions: " + (" ".join(facts.actions_available) or "unknown")
     missing = sorted(REQUIRED_ACTIONS - set(facts.actions_available))
     if facts.actions_available and missing:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return SECCOMP.degraded(
+            summary=summary,
             reason=f"return actions missing: {', '.join(missing)}",
             fix="run a kernel >= 4.14",
         )
     if facts.actions_available and not REPORTING_ACTIONS & set(facts.actions_available):
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return SECCOMP.degraded(
+            summary=summary,
             reason="neither SECCOMP_RET_LOG nor USER_NOTIF: blocked syscalls cannot be reported",
             fix="run a kernel >= 5.0",
         )
-    return LayerReport(name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=summary)
+    return SECCOMP.available(summary=summary)

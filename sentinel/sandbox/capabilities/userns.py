@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sentinel.sandbox import kernel_api
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.model import LayerReport, UserNamespaceFacts, Verdict
+from sentinel.sandbox.capabilities.model import LayerJudge, LayerReport, UserNamespaceFacts
+
+USERNS = LayerJudge("userns", "prerequisite")
 
 
 def detect_user_namespaces(host: HostView) -> UserNamespaceFacts:
@@ -29,13 +31,15 @@ def _unprivileged_fix(facts: UserNamespaceFacts) -> str:
     if facts.unprivileged_userns_clone == 0:
         return "sysctl -w kernel.unprivileged_userns_clone=1"
     if facts.apparmor_restrict_unprivileged_userns == 1:
-        return "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile for bwrap)"
+        return (
+            "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 "
+            "(or an AppArmor profile for bwrap)"
+        )
     return "check the LSM or container runtime that refuses unshare(CLONE_NEWUSER)"
 
 
 def assess_user_namespaces(facts: UserNamespaceFacts) -> LayerReport:
     """Judge user namespaces: needed by bwrap whenever Sentinel is not root."""
-    name, kind = "userns", "prerequisite"
     root_ok = facts.as_root.ok if facts.as_root is not None else None
     unpriv_ok = facts.as_unprivileged.ok
     who = f"uid {facts.unprivileged_uid}"
@@ -45,17 +49,17 @@ def assess_user_namespaces(facts: UserNamespaceFacts) -> LayerReport:
     parts.append(f"{who}: {'yes' if unpriv_ok else 'no'}")
     summary = ", ".join(parts)
     if unpriv_ok and root_ok in (True, None):
-        return LayerReport(name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=summary)
+        return USERNS.available(summary=summary)
     if root_ok:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.DEGRADED, summary=summary,
+        return USERNS.degraded(
+            summary=summary,
             reason=f"{who} cannot create user namespaces ({facts.as_unprivileged.detail}); "
             "Sentinel works as root but not when started by a normal user",
             fix=_unprivileged_fix(facts),
         )
     failed = facts.as_root if facts.as_root is not None else facts.as_unprivileged
-    return LayerReport(
-        name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary=summary,
+    return USERNS.unavailable(
+        summary=summary,
         reason=f"unshare(CLONE_NEWUSER) refused: {failed.detail}",
         fix=_unprivileged_fix(facts),
     )

@@ -25,7 +25,7 @@ def run_wasm_smoke_test() -> tuple[str | None, Probe | None]:
     """
     try:
         installed = version("wasmtime")
-        import wasmtime
+        import wasmtime  # noqa: PLC0415 - optional at run time; absence is a verdict
     except (PackageNotFoundError, ImportError):
         return None, None
     try:
@@ -37,7 +37,10 @@ def run_wasm_smoke_test() -> tuple[str | None, Probe | None]:
         store.set_limits(memory_size=_SMOKE_MEMORY_BYTES)
         module = wasmtime.Module(engine, _SMOKE_MODULE)
         instance = wasmtime.Instance(store, module, [])
-        answer = instance.exports(store)["answer"](store)
+        answer_fn = instance.exports(store)["answer"]
+        if not isinstance(answer_fn, wasmtime.Func):
+            return installed, Probe(ok=False, detail="export 'answer' is not a function")
+        answer = answer_fn(store)
     except Exception as exc:  # noqa: BLE001 - any failure of the runtime is the verdict
         return installed, Probe(ok=False, detail=f"{type(exc).__name__}: {exc}")
     if answer != 42:

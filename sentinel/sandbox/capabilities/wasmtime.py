@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sentinel.sandbox.capabilities.host import HostView
-from sentinel.sandbox.capabilities.model import LayerReport, Verdict, WasmtimeFacts
+from sentinel.sandbox.capabilities.model import LayerJudge, LayerReport, WasmtimeFacts
+
+WASMTIME = LayerJudge("wasmtime", "layer")
 
 
 def detect_wasmtime(host: HostView) -> WasmtimeFacts:
@@ -14,18 +16,18 @@ def detect_wasmtime(host: HostView) -> WasmtimeFacts:
 
 def assess_wasmtime(facts: WasmtimeFacts) -> LayerReport:
     """Judge the Wasmtime layer."""
-    name, kind = "wasmtime", "layer"
     if facts.version is None or facts.smoke is None:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary="not installed",
-            reason="the wasmtime Python package cannot be imported", fix="pip install wasmtime",
+        return WASMTIME.unavailable(
+            summary="not installed",
+            reason="the wasmtime Python package cannot be imported",
+            fix="pip install wasmtime",
         )
     if not facts.smoke.ok:
-        return LayerReport(
-            name=name, kind=kind, verdict=Verdict.UNAVAILABLE, summary=f"wasmtime {facts.version}",
+        return WASMTIME.unavailable(
+            summary=f"wasmtime {facts.version}",
             reason=f"a fuel-metered test module failed: {facts.smoke.detail}",
             fix="pip install --upgrade wasmtime",
         )
-    return LayerReport(
-        name=name, kind=kind, verdict=Verdict.AVAILABLE, summary=f"wasmtime {facts.version}, fuel + memory limits"
+    return WASMTIME.available(
+        summary=f"wasmtime {facts.version}, fuel + memory limits",
     )

@@ -1,0 +1,131 @@
+"""The single entry point for every check: ``nox -s demo | tests | lint | bench``.
+
+Sessions that exercise the sandbox need Debian packages (bubblewrap, nftables, iproute2,
+fuse3). Run as root on a Debian-like system, the sessions install them with apt; otherwise
+they stop and print the exact packages to install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests"]
+nox.options.error_on_missing_interpreters = True
+
+NATIVE_MANIFEST = "native/Cargo.toml"
+SANDBOX_DEBIAN_PACKAGES = ("bubblewrap", "nftables", "iproute2", "fuse3", "util-linux")
+"""What the sandbox layers and their tests use: bwrap, nft, ip, fusermount3, unshare."""
+
+
+def _missing_debian_packages(packages: tuple[str, ...]) -> list[str]:
+    missing = []
+    for package in packages:
+        status = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", package],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        if "install ok installed" not in status:
+            missing.append(package)
+    return missing
+
+
+def ensure_debian_packages(session: nox.Session, packages: tuple[str, ...]) -> None:
+    """Install missing Debian packages as root, or stop with the exact install command."""
+    if shutil.which("dpkg-query") is None:
+        session.error(
+            "this is not a Debian-like system; install the equivalents of: " + " ".join(packages)
+        )
+    missing = _missing_debian_packages(packages)
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        session.error(
+            "missing Debian packages: "
+            + " ".join(missing)
+            + "\ninstall them with: sudo apt-get install -y "
+            + " ".join(missing)
+        )
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-q", external=True, env=env)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        *missing,
+        external=True,
+        env=env,
+    )
+
+
+def install_project(session: nox.Session, *extras: str) -> None:
+    """Build the native extension and install the package in place with ``extras``."""
+    if shutil.which("cargo") is None:
+        session.error("cargo is not on PATH: install the Rust toolchain (rustup) first")
+    suffix = f"[{','.join(extras)}]" if extras else ""
+    session.install("--upgrade", "pip")
+    session.install("-e", f".{suffix}")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the main job. Until the office workload lands, that is ``sentinel-run doctor``."""
+    ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES)
+    install_project(session)
+    session.run("sentinel-run", "doctor", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the Python test suite and the Rust unit and property tests."""
+    ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES)
+    install_project(session, "test")
+    session.run("cargo", "test", "--manifest-path", NATIVE_MANIFEST, "--workspace", external=True)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, mypy --strict, stubtest of the native stubs, cargo fmt and clippy."""
+    install_project(session, "test", "bench", "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+    session.run("python", "-m", "mypy.stubtest", "sentinel._native")
+    session.run(
+        "cargo", "fmt", "--manifest-path", NATIVE_MANIFEST, "--all", "--check", external=True
+    )
+    session.run(
+        "cargo",
+        "clippy",
+        "--manifest-path",
+        NATIVE_MANIFEST,
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+        external=True,
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: each native path against its Python reference, gated on the ratio."""
+    install_project(session, "bench")
+    session.run(
+        "pytest",
+        "benches",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-columns=min,median,mean,rounds",
+        *session.posargs,
+    )
