@@ -84,7 +84,9 @@ def _doctor_table(caps: HostCapabilities) -> Table:
     table.add_column("layer", style="bold", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("found")
-    table.add_column("reason / fix", overflow="fold")
+    with_reasons = any(report.reason or report.fix for report in caps.layers)
+    if with_reasons:
+        table.add_column("reason / fix", overflow="fold")
     previous_kind = None
     for report in caps.layers:
         if previous_kind is not None and report.kind != previous_kind:
@@ -94,9 +96,22 @@ def _doctor_table(caps: HostCapabilities) -> Table:
         name = (
             report.name if report.kind == "layer" else f"{report.name} [dim]({report.kind})[/dim]"
         )
-        detail = report.reason + (f"\n[cyan]fix:[/cyan] {report.fix}" if report.fix else "")
-        table.add_row(name, f"[{style}]{report.verdict.value}[/{style}]", report.summary, detail)
+        cells = [name, f"[{style}]{report.verdict.value}[/{style}]", report.summary]
+        if with_reasons:
+            cells.append(
+                report.reason + (f"\n[cyan]fix:[/cyan] {report.fix}" if report.fix else "")
+            )
+        table.add_row(*cells)
     return table
+
+
+def _doctor_summary(caps: HostCapabilities) -> str:
+    layers = [report for report in caps.layers if report.kind == "layer"]
+    counts = {verdict: sum(r.verdict is verdict for r in layers) for verdict in Verdict}
+    return (
+        f"{counts[Verdict.AVAILABLE]}/{len(layers)} sandbox layers available, "
+        f"{counts[Verdict.DEGRADED]} degraded, {counts[Verdict.UNAVAILABLE]} unavailable"
+    )
 
 
 @app.command()
@@ -113,6 +128,7 @@ def doctor(
         _print_json(caps.model_dump(mode="json"))
     else:
         console.print(_doctor_table(caps))
+        console.print(_doctor_summary(caps))
     missing = caps.unavailable_layers()
     if strict and missing:
         if not as_json:
