@@ -25,6 +25,16 @@ class InvalidInputError(SentinelError, ValueError):
     """
 
 
+class InvalidEventError(InvalidInputError):
+    """An audit event cannot be stored as given.
+
+    Raised before anything is written: the payload holds a value JSON cannot represent
+    (bytes, NaN, a set, a non-string key), a field has the wrong type or form, or the event
+    is larger than the store accepts. The message names the event and the path inside it,
+    such as ``events[3].payload.argv[2]``. Nothing of the batch is stored.
+    """
+
+
 class ConfigError(SentinelError, ValueError):
     """A configuration file or value is invalid.
 
@@ -82,3 +92,43 @@ class HostProbeError(SentinelError, OSError):
     Detection reports missing features as verdicts, not exceptions; this is raised only when
     the probe machinery itself breaks (for example, ``fork`` fails for lack of memory).
     """
+
+
+class AuditError(SentinelError):
+    """The audit store refused or failed an operation; what was stored before is intact."""
+
+
+class StoreCorruptError(AuditError):
+    """The database file is not a Sentinel audit store, or SQLite reports it damaged.
+
+    The message names the file. Run ``sentinel-run audit verify`` on a copy to see which
+    positions survive.
+    """
+
+
+class WrongExpectedRevisionError(AuditError):
+    """An append named the stream revision it expected, and the stream is elsewhere.
+
+    Args:
+        stream: The stream appended to.
+        expected: The revision the caller expected (-1: the stream must not exist).
+        actual: The stream's current revision (-1: it does not exist).
+    """
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        self.stream, self.expected, self.actual = stream, expected, actual
+        super().__init__(
+            f"stream {stream!r}: expected revision {expected}, but the stream is at {actual}"
+        )
+
+
+class StoreClosedError(AuditError):
+    """The store was closed; open it again to append or read."""
+
+
+class CheckpointError(AuditError, ValueError):
+    """A checkpoint or verifier key is malformed, or its signature does not verify."""
+
+
+class ChainBrokenError(AuditError):
+    """Verification found the log altered; the message names the first bad position."""

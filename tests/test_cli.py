@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 import sentinel
 from sentinel import cli
+from sentinel.cli import doctor as doctor_cli
 from sentinel.sandbox import detect
 from tests.sandbox.simulated_host import SimulatedHost, build_healthy_tree
 
@@ -76,7 +77,7 @@ def _simulate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, without_bwrap:
     root = build_healthy_tree(tmp_path)
     if without_bwrap:
         (root / "usr/bin/bwrap").unlink()
-    monkeypatch.setattr(cli, "detect", lambda: detect(SimulatedHost(root)))
+    monkeypatch.setattr(doctor_cli, "detect", lambda: detect(SimulatedHost(root)))
 
 
 def test_strict_fails_when_a_layer_is_unavailable(

@@ -84,3 +84,115 @@ def _reference_subtree(hashes: list[bytes]) -> bytes:
     return reference_node_hash(
         _reference_subtree(hashes[:split]), _reference_subtree(hashes[split:])
     )
+
+
+MerkleLog = _native.MerkleLog
+"""Native append-only Merkle tree: ``append(leaf_hashes)``, ``root(size)``,
+``inclusion_proof(index, size)``, ``consistency_proof(old, new)``."""
+
+
+def verify_inclusion(
+    leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """RFC 9162 section 2.1.3.2, natively: is the leaf at ``index`` in the tree with ``root``?"""
+    return _native.merkle_verify_inclusion(leaf_hash, index, size, list(proof), root)
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 section 2.1.4.2, natively: is the old tree a prefix of the new one?"""
+    return _native.merkle_verify_consistency(old_size, new_size, old_root, new_root, list(proof))
+
+
+def _split(n: int) -> int:
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def reference_inclusion_proof(hashes: Sequence[bytes], index: int) -> list[bytes]:
+    """RFC 9162 section 2.1.3.1 ``PATH(m, D[n])`` over all leaf hashes, as written."""
+    n = len(hashes)
+    if not 0 <= index < n:
+        raise InvalidInputError(f"leaf index {index} is outside a tree of {n} leaves")
+    if n == 1:
+        return []
+    k = _split(n)
+    if index < k:
+        return [*reference_inclusion_proof(hashes[:k], index), _reference_subtree(list(hashes[k:]))]
+    return [*reference_inclusion_proof(hashes[k:], index - k), _reference_subtree(list(hashes[:k]))]
+
+
+def reference_consistency_proof(hashes: Sequence[bytes], old_size: int) -> list[bytes]:
+    """RFC 9162 section 2.1.4.1 ``PROOF(m, D[n])``, as written."""
+    if not 0 < old_size <= len(hashes):
+        raise InvalidInputError(
+            f"a consistency proof needs 0 < old size <= new size, got {old_size} and {len(hashes)}"
+        )
+    return _reference_subproof(old_size, list(hashes), complete=True)
+
+
+def _reference_subproof(m: int, hashes: list[bytes], *, complete: bool) -> list[bytes]:
+    n = len(hashes)
+    if m == n:
+        return [] if complete else [_reference_subtree(hashes)]
+    k = _split(n)
+    if m <= k:
+        return [
+            *_reference_subproof(m, hashes[:k], complete=complete),
+            _reference_subtree(hashes[k:]),
+        ]
+    return [*_reference_subproof(m - k, hashes[k:], complete=False), _reference_subtree(hashes[:k])]
+
+
+def reference_verify_inclusion(
+    leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """RFC 9162 section 2.1.3.2, step by step."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = reference_node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = reference_node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def reference_verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 section 2.1.4.2, step by step."""
+    if old_size <= 0 or old_size > new_size:
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if not proof:
+        return False
+    path = [old_root, *proof] if old_size & (old_size - 1) == 0 else list(proof)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = reference_node_hash(c, fr)
+            sr = reference_node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = reference_node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0

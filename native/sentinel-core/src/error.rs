@@ -13,6 +13,34 @@ pub enum CoreError {
         /// The length that was found, in bytes.
         found: usize,
     },
+    /// A tree size larger than the tree.
+    TreeSize {
+        /// The size asked for.
+        size: u64,
+        /// The number of leaves the tree has.
+        len: u64,
+    },
+    /// A leaf index outside the tree of the given size.
+    LeafIndex {
+        /// The index asked for.
+        index: u64,
+        /// The tree size it was asked in.
+        size: u64,
+    },
+    /// A consistency proof needs `0 < old_size <= new_size`.
+    ConsistencyRange {
+        /// The older tree size.
+        old_size: u64,
+        /// The newer tree size.
+        new_size: u64,
+    },
+    /// A value has no canonical JSON form; `path` says where in the document.
+    NotCanonical {
+        /// Where the value sits, as `payload.items[2]`.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Result alias used across the core.
@@ -25,6 +53,17 @@ impl fmt::Display for CoreError {
                 f,
                 "item {index}: expected a 32-byte SHA-256 digest, found {found} bytes"
             ),
+            CoreError::TreeSize { size, len } => {
+                write!(f, "tree size {size} is larger than the log ({len} events)")
+            }
+            CoreError::LeafIndex { index, size } => {
+                write!(f, "leaf index {index} is outside a tree of {size} leaves")
+            }
+            CoreError::ConsistencyRange { old_size, new_size } => write!(
+                f,
+                "a consistency proof needs 0 < old size <= new size, got {old_size} and {new_size}"
+            ),
+            CoreError::NotCanonical { path, reason } => write!(f, "{path}: {reason}"),
         }
     }
 }

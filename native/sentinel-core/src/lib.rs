@@ -4,6 +4,8 @@
 //! that it can be tested with `cargo test` alone. The `sentinel-py` crate converts types and
 //! releases the GIL around calls into this crate.
 
+pub mod canonical;
+pub mod chain;
 pub mod error;
 pub mod merkle;
 

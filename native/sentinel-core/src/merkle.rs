@@ -76,6 +76,235 @@ pub fn root(leaf_hashes: &[Hash]) -> Hash {
     level[0]
 }
 
+/// Largest power of two strictly smaller than `n` (n >= 2): the RFC's split point `k`.
+fn split_point(n: u64) -> u64 {
+    debug_assert!(n >= 2);
+    1 << (63 - (n - 1).leading_zeros())
+}
+
+/// An append-only Merkle tree that keeps every complete subtree, so roots of any earlier
+/// size and inclusion and consistency proofs cost O(log^2 n) hashes instead of O(n).
+#[derive(Debug, Default, Clone)]
+pub struct MerkleTree {
+    /// `levels[l][i]` is the hash of the complete subtree over leaves `[i*2^l, (i+1)*2^l)`.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl MerkleTree {
+    /// An empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of leaves.
+    pub fn len(&self) -> u64 {
+        self.levels.first().map_or(0, |level| level.len() as u64)
+    }
+
+    /// Whether the tree has no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends one leaf hash (already `SHA-256(0x00 || data)`).
+    pub fn push(&mut self, leaf_hash: Hash) {
+        let mut level = 0;
+        let mut carry = leaf_hash;
+        loop {
+            if self.levels.len() == level {
+                self.levels.push(Vec::new());
+            }
+            self.levels[level].push(carry);
+            let len = self.levels[level].len();
+            if len % 2 == 1 {
+                break;
+            }
+            carry = node_hash(&self.levels[level][len - 2], &self.levels[level][len - 1]);
+            level += 1;
+        }
+    }
+
+    /// Appends leaf hashes in order.
+    pub fn extend(&mut self, leaf_hashes: &[Hash]) {
+        for hash in leaf_hashes {
+            self.push(*hash);
+        }
+    }
+
+    fn check_size(&self, size: u64) -> CoreResult<()> {
+        if size > self.len() {
+            return Err(CoreError::TreeSize {
+                size,
+                len: self.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// MTH over leaves `[start, start + n)`, n >= 1, from stored complete subtrees.
+    fn range_hash(&self, start: u64, n: u64) -> Hash {
+        if n.is_power_of_two() && start % n == 0 {
+            let level = n.trailing_zeros() as usize;
+            return self.levels[level][(start / n) as usize];
+        }
+        let k = split_point(n);
+        node_hash(
+            &self.range_hash(start, k),
+            &self.range_hash(start + k, n - k),
+        )
+    }
+
+    /// The root of the tree as it was when it had `size` leaves.
+    pub fn root(&self, size: u64) -> CoreResult<Hash> {
+        self.check_size(size)?;
+        Ok(if size == 0 {
+            empty_root()
+        } else {
+            self.range_hash(0, size)
+        })
+    }
+
+    /// RFC 9162 section 2.1.3.1: the audit path of leaf `index` in the tree of `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> CoreResult<Vec<Hash>> {
+        self.check_size(size)?;
+        if index >= size {
+            return Err(CoreError::LeafIndex { index, size });
+        }
+        let mut proof = Vec::new();
+        self.path(index, 0, size, &mut proof);
+        Ok(proof)
+    }
+
+    fn path(&self, m: u64, start: u64, n: u64, proof: &mut Vec<Hash>) {
+        if n <= 1 {
+            return;
+        }
+        let k = split_point(n);
+        if m < k {
+            self.path(m, start, k, proof);
+            proof.push(self.range_hash(start + k, n - k));
+        } else {
+            self.path(m - k, start + k, n - k, proof);
+            proof.push(self.range_hash(start, k));
+        }
+    }
+
+    /// RFC 9162 section 2.1.4.1: proof that the tree of `old_size` leaves is a prefix of
+    /// the tree of `new_size` leaves. Empty when the sizes are equal.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> CoreResult<Vec<Hash>> {
+        self.check_size(new_size)?;
+        if old_size == 0 || old_size > new_size {
+            return Err(CoreError::ConsistencyRange { old_size, new_size });
+        }
+        let mut proof = Vec::new();
+        if old_size < new_size {
+            self.subproof(old_size, 0, new_size, true, &mut proof);
+        }
+        Ok(proof)
+    }
+
+    fn subproof(&self, m: u64, start: u64, n: u64, complete: bool, proof: &mut Vec<Hash>) {
+        if m == n {
+            if !complete {
+                proof.push(self.range_hash(start, n));
+            }
+            return;
+        }
+        let k = split_point(n);
+        if m <= k {
+            self.subproof(m, start, k, complete, proof);
+            proof.push(self.range_hash(start + k, n - k));
+        } else {
+            self.subproof(m - k, start + k, n - k, false, proof);
+            proof.push(self.range_hash(start, k));
+        }
+    }
+}
+
+/// RFC 9162 section 2.1.3.2: checks an inclusion proof against a root.
+pub fn verify_inclusion(
+    leaf_hash: &Hash,
+    index: u64,
+    size: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> bool {
+    if index >= size {
+        return false;
+    }
+    let (mut fn_, mut sn) = (index, size - 1);
+    let mut r = *leaf_hash;
+    for p in proof {
+        if sn == 0 {
+            return false;
+        }
+        if fn_ & 1 == 1 || fn_ == sn {
+            r = node_hash(p, &r);
+            if fn_ & 1 == 0 {
+                while fn_ & 1 == 0 && fn_ != 0 {
+                    fn_ >>= 1;
+                    sn >>= 1;
+                }
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    sn == 0 && &r == root
+}
+
+/// RFC 9162 section 2.1.4.2: checks a consistency proof between two roots.
+pub fn verify_consistency(
+    old_size: u64,
+    new_size: u64,
+    old_root: &Hash,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> bool {
+    if old_size == 0 || old_size > new_size {
+        return false;
+    }
+    if old_size == new_size {
+        return proof.is_empty() && old_root == new_root;
+    }
+    if proof.is_empty() {
+        return false;
+    }
+    let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
+    if old_size.is_power_of_two() {
+        path.push(*old_root);
+    }
+    path.extend_from_slice(proof);
+    let (mut fn_, mut sn) = (old_size - 1, new_size - 1);
+    while fn_ & 1 == 1 {
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    let (mut fr, mut sr) = (path[0], path[0]);
+    for c in &path[1..] {
+        if sn == 0 {
+            return false;
+        }
+        if fn_ & 1 == 1 || fn_ == sn {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            if fn_ & 1 == 0 {
+                while fn_ & 1 == 0 && fn_ != 0 {
+                    fn_ >>= 1;
+                    sn >>= 1;
+                }
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    &fr == old_root && &sr == new_root && sn == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +320,62 @@ mod tests {
                 node_hash(&recursive_root(&leaves[..k]), &recursive_root(&leaves[k..]))
             }
         }
+    }
+
+    fn tree_of(n: u64) -> (MerkleTree, Vec<Hash>) {
+        let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let mut tree = MerkleTree::new();
+        tree.extend(&leaves);
+        (tree, leaves)
+    }
+
+    #[test]
+    fn proofs_verify_for_every_leaf_and_size() {
+        let (tree, leaves) = tree_of(70);
+        for size in 1..=70u64 {
+            let root = tree.root(size).unwrap();
+            assert_eq!(root, recursive_root(&leaves[..size as usize]));
+            for index in 0..size {
+                let proof = tree.inclusion_proof(index, size).unwrap();
+                assert!(verify_inclusion(
+                    &leaves[index as usize],
+                    index,
+                    size,
+                    &proof,
+                    &root
+                ));
+                let other = leaf_hash(b"not in the tree");
+                assert!(!verify_inclusion(&other, index, size, &proof, &root));
+            }
+            for old in 1..=size {
+                let proof = tree.consistency_proof(old, size).unwrap();
+                let old_root = tree.root(old).unwrap();
+                assert!(
+                    verify_consistency(old, size, &old_root, &root, &proof),
+                    "{old} -> {size}"
+                );
+                if old < size {
+                    assert!(!verify_consistency(old, size, &root, &root, &proof));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_requests_are_errors() {
+        let (tree, _) = tree_of(5);
+        assert_eq!(tree.root(6), Err(CoreError::TreeSize { size: 6, len: 5 }));
+        assert_eq!(
+            tree.inclusion_proof(5, 5),
+            Err(CoreError::LeafIndex { index: 5, size: 5 })
+        );
+        assert_eq!(
+            tree.consistency_proof(0, 5),
+            Err(CoreError::ConsistencyRange {
+                old_size: 0,
+                new_size: 5
+            })
+        );
     }
 
     #[test]

@@ -9,7 +9,11 @@ use sentinel_core::CoreError;
 /// the Python package itself cannot be imported (which would be a broken install).
 pub(crate) fn to_pyerr(py: Python<'_>, err: CoreError) -> PyErr {
     let class_name = match err {
-        CoreError::DigestLength { .. } => "InvalidInputError",
+        CoreError::DigestLength { .. }
+        | CoreError::TreeSize { .. }
+        | CoreError::LeafIndex { .. }
+        | CoreError::ConsistencyRange { .. } => "InvalidInputError",
+        CoreError::NotCanonical { .. } => "InvalidEventError",
     };
     let message = err.to_string();
     match lookup_class(py, class_name) {

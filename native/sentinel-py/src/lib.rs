@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod build;
+mod canonical;
 mod errors;
 mod merkle;
 
@@ -13,7 +14,15 @@ mod merkle;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(build::build_info, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical::canonical_json, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical::seal_events, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical::chain_extend, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical::chain_first_broken_link, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical::chain_mismatched_links, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_leaf_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_root, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_verify_inclusion, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_verify_consistency, m)?)?;
+    m.add_class::<merkle::PyMerkleLog>()?;
     Ok(())
 }

@@ -1,0 +1,290 @@
+//! Canonical JSON, the byte encoding that audit hashes are computed over.
+//!
+//! The rules are RFC 8785 (JSON Canonicalization Scheme) with one stated difference:
+//! integers are written exactly, in decimal, at any magnitude that fits 64 bits, where JCS
+//! would first round them to an IEEE double. Everything else follows JCS:
+//!
+//! * no whitespace; object members sorted by the UTF-16 code units of their names;
+//! * strings escape `"` and `\`, `\b \f \n \r \t`, other controls below U+0020 as `\u00xx`
+//!   (lower-case hex); every other character is written as UTF-8;
+//! * non-integral numbers use ECMAScript's `Number.prototype.toString` (shortest round-trip
+//!   digits; exponent form below 1e-6 and from 1e21); NaN and infinities are refused.
+//!
+//! `docs/audit-format.md` states the same rules for independent verifiers.
+
+use std::cmp::Ordering;
+
+/// A JSON value, for building canonical documents from Rust.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`
+    Null,
+    /// `true` / `false`
+    Bool(bool),
+    /// A signed integer, written exactly.
+    Int(i64),
+    /// An unsigned integer above `i64::MAX`, written exactly.
+    UInt(u64),
+    /// A double, written as ECMAScript would.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object; member order is irrelevant, the encoder sorts.
+    Object(Vec<(String, Value)>),
+}
+
+/// Why a value has no canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CanonicalError {
+    /// NaN or an infinity.
+    NonFiniteNumber,
+    /// Two members of one object share a name.
+    DuplicateKey(String),
+}
+
+/// Compares object member names by UTF-16 code units, as RFC 8785 section 3.2.3 requires.
+pub fn utf16_key_cmp(a: &str, b: &str) -> Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+/// Appends `s` as a canonical JSON string literal.
+pub fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(byte >> 4) as usize]);
+            out.push(HEX[(byte & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Appends an integer in exact decimal.
+pub fn write_i64(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(value.to_string().as_bytes());
+}
+
+/// Appends an unsigned integer in exact decimal.
+pub fn write_u64(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(value.to_string().as_bytes());
+}
+
+/// Appends a double as ECMAScript's `Number.prototype.toString` writes it.
+pub fn write_f64(out: &mut Vec<u8>, value: f64) -> Result<(), CanonicalError> {
+    if !value.is_finite() {
+        return Err(CanonicalError::NonFiniteNumber);
+    }
+    if value == 0.0 {
+        out.push(b'0'); // also for -0.0, as ECMAScript does
+        return Ok(());
+    }
+    if value < 0.0 {
+        out.push(b'-');
+    }
+    // `{:e}` gives the shortest digits that round-trip, as "d.ddde[-]x".
+    let sci = format!("{:e}", value.abs());
+    let (mantissa, exponent) = sci.split_once('e').expect("{:e} always has an exponent");
+    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
+    let k = digits.len() as i32;
+    let n = exponent
+        .parse::<i32>()
+        .expect("{:e} exponent is an integer")
+        + 1;
+    if k <= n && n <= 21 {
+        out.extend_from_slice(&digits);
+        out.extend(std::iter::repeat_n(b'0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        out.extend_from_slice(&digits[..n as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[n as usize..]);
+    } else if -6 < n && n <= 0 {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-n) as usize));
+        out.extend_from_slice(&digits);
+    } else {
+        out.push(digits[0]);
+        if k > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if n > 0 { b'+' } else { b'-' });
+        out.extend_from_slice((n - 1).abs().to_string().as_bytes());
+    }
+    Ok(())
+}
+
+/// Appends the canonical encoding of `value`.
+pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), CanonicalError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Int(i) => write_i64(out, *i),
+        Value::UInt(u) => write_u64(out, *u),
+        Value::Float(f) => write_f64(out, *f)?,
+        Value::Str(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            let mut sorted: Vec<&(String, Value)> = members.iter().collect();
+            sorted.sort_by(|a, b| utf16_key_cmp(&a.0, &b.0));
+            if let Some(pair) = sorted.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+                return Err(CanonicalError::DuplicateKey(pair[0].0.clone()));
+            }
+            out.push(b'{');
+            for (i, (key, item)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(out, key);
+                out.push(b':');
+                write_value(out, item)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+/// The canonical encoding of `value`.
+pub fn to_canonical(value: &Value) -> Result<Vec<u8>, CanonicalError> {
+    let mut out = Vec::new();
+    write_value(&mut out, value)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(x: f64) -> String {
+        let mut out = Vec::new();
+        write_f64(&mut out, x).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        // Values from RFC 8785 appendix B and the ECMAScript specification.
+        let cases = [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-1.5, "-1.5"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (1e-6, "0.000001"),
+            (1e-7, "1e-7"),
+            (0.1, "0.1"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (4.5, "4.5"),
+            (2e-3, "0.002"),
+            (9007199254740994.0, "9007199254740994"),
+            (333333333.3333333, "333333333.3333333"),
+            (1.2345e25, "1.2345e+25"),
+        ];
+        for (value, want) in cases {
+            assert_eq!(num(value), want, "{value:e}");
+        }
+        assert_eq!(
+            write_f64(&mut Vec::new(), f64::NAN),
+            Err(CanonicalError::NonFiniteNumber)
+        );
+    }
+
+    #[test]
+    fn strings_escape_like_json_stringify() {
+        let mut out = Vec::new();
+        write_string(
+            &mut out,
+            "a\"b\\c\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}é€😀\u{2028}",
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\\\"b\\\\c\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}é€😀\u{2028}\""
+        );
+    }
+
+    #[test]
+    fn members_sort_by_utf16_code_units() {
+        // RFC 8785 section 3.2.3 example: U+20AC sorts after U+1F600 in UTF-16.
+        let doc = Value::Object(vec![
+            ("\u{20ac}".into(), Value::Str("Euro Sign".into())),
+            ("\r".into(), Value::Str("Carriage Return".into())),
+            (
+                "\u{fb33}".into(),
+                Value::Str("Hebrew Letter Dalet With Dagesh".into()),
+            ),
+            ("1".into(), Value::Str("One".into())),
+            (
+                "\u{1f600}".into(),
+                Value::Str("Emoji: Grinning Face".into()),
+            ),
+            ("\u{80}".into(), Value::Str("Control".into())),
+            (
+                "\u{f6}".into(),
+                Value::Str("Latin Small Letter O With Diaeresis".into()),
+            ),
+        ]);
+        let text = String::from_utf8(to_canonical(&doc).unwrap()).unwrap();
+        let order: Vec<&str> = text
+            .split("\":\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "Carriage Return",
+                "One",
+                "Control",
+                "Latin Small Letter O With Diaeresis",
+                "Euro Sign",
+                "Emoji: Grinning Face",
+                "Hebrew Letter Dalet With Dagesh"
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let doc = Value::Object(vec![("a".into(), Value::Null), ("a".into(), Value::Null)]);
+        assert_eq!(
+            to_canonical(&doc),
+            Err(CanonicalError::DuplicateKey("a".into()))
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! Walks Python values and writes canonical JSON with `sentinel_core::canonical`.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use sentinel_core::canonical::{utf16_key_cmp, write_f64, write_i64, write_string, write_u64};
+use sentinel_core::{chain, CoreError};
+
+use crate::errors::to_pyerr;
+
+/// Where a value sits in the document, built only when an error is reported.
+#[derive(Clone, Copy)]
+pub(crate) enum Path<'a> {
+    Root(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Path::Root(name) => (*name).to_owned(),
+            Path::Key(parent, key) => format!("{}.{key}", parent.render()),
+            Path::Index(parent, index) => format!("{}[{index}]", parent.render()),
+        }
+    }
+}
+
+fn refuse(path: &Path<'_>, reason: impl Into<String>) -> CoreError {
+    CoreError::NotCanonical {
+        path: path.render(),
+        reason: reason.into(),
+    }
+}
+
+fn str_of<'a>(s: &'a Bound<'_, PyString>, path: &Path<'_>) -> Result<&'a str, CoreError> {
+    s.to_str()
+        .map_err(|_| refuse(path, "string is not valid Unicode (lone surrogate)"))
+}
+
+fn write_int(
+    out: &mut Vec<u8>,
+    value: &Bound<'_, PyAny>,
+    path: &Path<'_>,
+) -> Result<(), CoreError> {
+    if let Ok(i) = value.extract::<i64>() {
+        write_i64(out, i);
+    } else if let Ok(u) = value.extract::<u64>() {
+        write_u64(out, u);
+    } else {
+        return Err(refuse(path, "integer outside the 64-bit range"));
+    }
+    Ok(())
+}
+
+/// Writes `value` canonically; `extra` is one more member merged into a top-level object.
+pub(crate) fn write_py(
+    out: &mut Vec<u8>,
+    value: &Bound<'_, PyAny>,
+    path: &Path<'_>,
+    extra: Option<(&str, &str)>,
+) -> Result<(), CoreError> {
+    // Exact-type checks first (a pointer comparison each), in order of frequency in events;
+    // subclasses (IntEnum, OrderedDict, str subclasses) take the slower paths below.
+    if value.is_exact_instance_of::<PyString>() {
+        write_string(
+            out,
+            str_of(value.cast_exact::<PyString>().expect("checked"), path)?,
+        );
+    } else if value.is_exact_instance_of::<PyInt>() {
+        write_int(out, value, path)?;
+    } else if value.is_none() {
+        out.extend_from_slice(b"null");
+    } else if value.is_exact_instance_of::<PyBool>() || value.is_instance_of::<PyBool>() {
+        out.extend_from_slice(if value.is_truthy().unwrap_or(false) {
+            b"true"
+        } else {
+            b"false"
+        });
+    } else if value.is_instance_of::<PyInt>() {
+        write_int(out, value, path)?;
+    } else if let Ok(f) = value.cast::<PyFloat>() {
+        write_f64(out, f.value()).map_err(|_| refuse(path, "NaN and infinity are not JSON"))?;
+    } else if let Ok(s) = value.cast::<PyString>() {
+        write_string(out, str_of(s, path)?);
+    } else if let Ok(dict) = value.cast::<PyDict>() {
+        let mut members: Vec<(String, Bound<'_, PyAny>)> = Vec::with_capacity(dict.len() + 1);
+        for (key, item) in dict.iter() {
+            let key = key
+                .cast::<PyString>()
+                .map_err(|_| refuse(path, format!("object key {key} is not a string")))?;
+            members.push((str_of(key, path)?.to_owned(), item));
+        }
+        let mut extra_member = None;
+        if let Some((name, text)) = extra {
+            if members.iter().any(|(key, _)| key == name) {
+                return Err(refuse(
+                    path,
+                    format!("{name:?} is set by the log, not the caller"),
+                ));
+            }
+            extra_member = Some((name.to_owned(), PyString::new(value.py(), text).into_any()));
+        }
+        members.extend(extra_member);
+        members.sort_by(|a, b| utf16_key_cmp(&a.0, &b.0));
+        out.push(b'{');
+        for (i, (key, item)) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_string(out, key);
+            out.push(b':');
+            write_py(out, item, &Path::Key(path, key), None)?;
+        }
+        out.push(b'}');
+    } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+        out.push(b'[');
+        for (i, item) in value
+            .try_iter()
+            .map_err(|_| refuse(path, "not iterable"))?
+            .enumerate()
+        {
+            if i > 0 {
+                out.push(b',');
+            }
+            let item = item.map_err(|_| refuse(path, "iteration failed"))?;
+            write_py(out, &item, &Path::Index(path, i), None)?;
+        }
+        out.push(b']');
+    } else {
+        let type_name = value
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "object".to_owned());
+        return Err(refuse(path, format!("{type_name} is not a JSON value")));
+    }
+    Ok(())
+}
+
+/// The canonical JSON bytes of a Python value (dict, list, str, int, float, bool, None).
+#[pyfunction]
+pub(crate) fn canonical_json<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = Vec::new();
+    write_py(&mut out, value, &Path::Root("value"), None).map_err(|e| to_pyerr(py, e))?;
+    Ok(PyBytes::new(py, &out))
+}
+
+fn hash32(value: &[u8], what: &str) -> PyResult<[u8; 32]> {
+    <[u8; 32]>::try_from(value).map_err(|_| {
+        PyValueError::new_err(format!("{what}: expected 32 bytes, found {}", value.len()))
+    })
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Seals events into the chain: for each event dict in order, writes its canonical bytes
+/// with `prev_hash` (hex) merged in, and its hash `SHA-256(prev_hash || canonical)`.
+#[pyfunction]
+pub(crate) fn seal_events<'py>(
+    py: Python<'py>,
+    prev_hash: &[u8],
+    events: &Bound<'py, PyList>,
+) -> PyResult<Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
+    let mut prev = hash32(prev_hash, "prev_hash")?;
+    let mut sealed = Vec::with_capacity(events.len());
+    let mut buffer = Vec::with_capacity(512);
+    let mut hex = String::with_capacity(64);
+    for (index, event) in events.iter().enumerate() {
+        let label = format!("events[{index}]");
+        if !event.is_instance_of::<PyDict>() {
+            return Err(to_pyerr(
+                py,
+                CoreError::NotCanonical {
+                    path: label,
+                    reason: "an event must be a dict".to_owned(),
+                },
+            ));
+        }
+        buffer.clear();
+        hex.clear();
+        for byte in prev {
+            hex.push(HEX_DIGITS[(byte >> 4) as usize] as char);
+            hex.push(HEX_DIGITS[(byte & 0xf) as usize] as char);
+        }
+        write_py(
+            &mut buffer,
+            &event,
+            &Path::Root(&label),
+            Some(("prev_hash", &hex)),
+        )
+        .map_err(|e| to_pyerr(py, e))?;
+        prev = chain::link_hash(&prev, &buffer);
+        sealed.push((PyBytes::new(py, &buffer), PyBytes::new(py, &prev)));
+    }
+    Ok(sealed)
+}
+
+/// Extends a hash chain from `prev_hash` over canonical records.
+#[pyfunction]
+pub(crate) fn chain_extend<'py>(
+    py: Python<'py>,
+    prev_hash: &[u8],
+    records: Vec<Vec<u8>>,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let prev = hash32(prev_hash, "prev_hash")?;
+    let hashes = py.detach(|| chain::extend(&prev, &records));
+    Ok(hashes.iter().map(|h| PyBytes::new(py, h)).collect())
+}
+
+/// Index of the first record whose stored hash does not continue the chain, or None.
+#[pyfunction]
+pub(crate) fn chain_first_broken_link(
+    py: Python<'_>,
+    prev_hash: &[u8],
+    records: Vec<Vec<u8>>,
+    hashes: Vec<Vec<u8>>,
+) -> PyResult<Option<usize>> {
+    let prev = hash32(prev_hash, "prev_hash")?;
+    if records.len() != hashes.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} records but {} hashes",
+            records.len(),
+            hashes.len()
+        )));
+    }
+    let digests =
+        sentinel_core::merkle::digests_from_slices(&hashes).map_err(|e| to_pyerr(py, e))?;
+    Ok(py.detach(|| chain::first_broken_link(&prev, &records, &digests)))
+}
+
+/// Indices of records whose stored hash is not `SHA-256(prev || record)` for their own
+/// stored `prev`: the per-event check of a verification pass.
+#[pyfunction]
+pub(crate) fn chain_mismatched_links(
+    py: Python<'_>,
+    prevs: Vec<Vec<u8>>,
+    records: Vec<Vec<u8>>,
+    hashes: Vec<Vec<u8>>,
+) -> PyResult<Vec<usize>> {
+    if prevs.len() != records.len() || records.len() != hashes.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} prevs, {} records and {} hashes: lengths must match",
+            prevs.len(),
+            records.len(),
+            hashes.len()
+        )));
+    }
+    let prevs = sentinel_core::merkle::digests_from_slices(&prevs).map_err(|e| to_pyerr(py, e))?;
+    let hashes =
+        sentinel_core::merkle::digests_from_slices(&hashes).map_err(|e| to_pyerr(py, e))?;
+    Ok(py.detach(|| chain::mismatched_links(&prevs, &records, &hashes)))
+}

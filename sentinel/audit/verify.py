@@ -1,0 +1,302 @@
+"""Independent verification of an audit store: every link, every checkpoint, every signature.
+
+Verification opens the database read-only and trusts nothing in it but the bytes: each
+event's hash is recomputed from its canonical bytes and stored predecessor, the chain's
+continuity and dense positions are checked, the index columns are checked against the
+canonical bytes, the Merkle tree is rebuilt and compared with every signed checkpoint,
+and each signature is checked against keys the caller trusts (or, lacking those, the keys
+registered in the store, which an attacker with write access could replace).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from sentinel.audit.chain import GENESIS, mismatched_links
+from sentinel.audit.checkpoints import SignedCheckpoint, VerifierKey
+from sentinel.audit.merkle import MerkleLog, leaf_hashes
+from sentinel.errors import CheckpointError, StoreCorruptError
+
+VERIFY_BATCH: Final = 50_000
+
+ProblemKind = Literal[
+    "modified",
+    "missing",
+    "inserted",
+    "reordered",
+    "truncated",
+    "rewritten",
+    "bad_signature",
+    "untrusted_key",
+    "wrong_origin",
+    "column_mismatch",
+    "revision_gap",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: where, what kind, and what exactly was seen."""
+
+    position: int | None
+    kind: ProblemKind
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """The outcome of :func:`verify_store`."""
+
+    path: str
+    origin: str
+    size: int
+    events_checked: int
+    checkpoints_checked: int
+    key_source: Literal["caller", "store"]
+    keys: list[str]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    @property
+    def first_bad_position(self) -> int | None:
+        """The lowest position any problem names, if any does."""
+        positions = [p.position for p in self.problems if p.position is not None]
+        return min(positions) if positions else None
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return {**asdict(self), "ok": self.ok, "first_bad_position": self.first_bad_position}
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        raise StoreCorruptError(f"{path}: no such audit store")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        origin = conn.execute("SELECT value FROM meta WHERE key = 'origin'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorruptError(f"{path}: not a readable audit store: {exc}") from None
+    if origin is None:
+        raise StoreCorruptError(f"{path}: the store has no origin in its meta table")
+    return conn
+
+
+@dataclass
+class _ChainWalk:
+    """State carried across batches while walking the chain."""
+
+    expected_position: int = 0
+    last_hash: bytes = GENESIS
+    problems: list[Problem] = field(default_factory=list)
+    held_back: list[tuple[int, bytes, bytes, bytes]] = field(default_factory=list)
+
+
+def _canonical_position(canonical: bytes) -> int | None:
+    try:
+        value = json.loads(canonical)["position"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _walk_batch(walk: _ChainWalk, rows: list[tuple[int, bytes, bytes, bytes]], tree: MerkleLog) -> None:
+    positions = [row[0] for row in rows]
+    prevs, hashes, canonicals = [row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows]
+    for index in mismatched_links(prevs, canonicals, hashes):
+        walk.problems.append(
+            Problem(positions[index], "modified", "content does not match its stored hash (bytes changed)")
+        )
+    tree.append(leaf_hashes(hashes))
+    for index, (position, prev, digest, canonical) in enumerate(rows):
+        if position != walk.expected_position:
+            missing = position - walk.expected_position
+            walk.problems.append(
+                Problem(
+                    walk.expected_position,
+                    "missing",
+                    f"{missing} event(s) missing: positions {walk.expected_position}..{position - 1}",
+                )
+            )
+        elif prev != walk.last_hash:
+            walk.problems.append(_classify_break(position, canonical, rows, index))
+        walk.expected_position, walk.last_hash = position + 1, digest
+
+
+def _classify_break(position: int, canonical: bytes, rows: list[tuple[int, bytes, bytes, bytes]], index: int) -> Problem:
+    recorded = _canonical_position(canonical)
+    following = _canonical_position(rows[index + 1][3]) if index + 1 < len(rows) else None
+    if recorded == position + 1 and following == position:
+        return Problem(position, "reordered", f"events recorded at {position} and {position + 1} are swapped")
+    if recorded is not None and recorded > position:
+        return Problem(
+            position,
+            "missing",
+            f"{recorded - position} event(s) removed before this one (recorded at position {recorded})",
+        )
+    if recorded is not None and recorded < position:
+        return Problem(
+            recorded,
+            "inserted",
+            f"{position - recorded} event(s) inserted at position {recorded}; the event recorded "
+            f"there now sits at {position}",
+        )
+    return Problem(
+        position - 1,
+        "modified",
+        f"the event before position {position} was replaced and re-hashed: the chain breaks at {position}",
+    )
+
+
+def _check_columns(conn: sqlite3.Connection) -> list[Problem]:
+    rows = conn.execute(
+        """
+        SELECT position FROM events WHERE
+            json_extract(CAST(canonical AS TEXT), '$.position') IS NOT position
+         OR json_extract(CAST(canonical AS TEXT), '$.event_id') IS NOT event_id
+         OR json_extract(CAST(canonical AS TEXT), '$.stream') IS NOT stream
+         OR json_extract(CAST(canonical AS TEXT), '$.stream_rev') IS NOT stream_rev
+         OR json_extract(CAST(canonical AS TEXT), '$.type') IS NOT type
+         OR json_extract(CAST(canonical AS TEXT), '$.lamport') IS NOT lamport
+         OR json_extract(CAST(canonical AS TEXT), '$.correlation_id') IS NOT correlation_id
+         OR json_extract(CAST(canonical AS TEXT), '$.idempotency_key') IS NOT idempotency_key
+         OR json_extract(CAST(canonical AS TEXT), '$.prev_hash') IS NOT lower(hex(prev_hash))
+        ORDER BY position LIMIT 100
+        """
+    ).fetchall()
+    problems = [
+        Problem(row[0], "column_mismatch", "an index column disagrees with the event's canonical bytes")
+        for row in rows
+    ]
+    for stream, count, low, high in conn.execute(
+        "SELECT stream, count(*), min(stream_rev), max(stream_rev) FROM events GROUP BY stream"
+    ):
+        if low != 0 or high != count - 1:
+            problems.append(
+                Problem(None, "revision_gap", f"stream {stream!r}: {count} events but revisions {low}..{high}")
+            )
+    return problems
+
+
+def _check_checkpoint(
+    signed: SignedCheckpoint,
+    *,
+    origin: str,
+    tree: MerkleLog,
+    keys: Sequence[VerifierKey],
+    label: str,
+    last_good: int,
+) -> list[Problem]:
+    head = signed.checkpoint
+    problems = []
+    if head.origin != origin:
+        problems.append(Problem(None, "wrong_origin", f"{label} is for log {head.origin!r}, not {origin!r}"))
+    if not any(key.verifies(signed) for key in keys):
+        known_ids = {key.key_id for key in keys}
+        if any(sig.key_id in known_ids for sig in signed.signatures):
+            problems.append(Problem(head.size - 1, "bad_signature", f"{label}: the signature does not verify"))
+        else:
+            names = ", ".join(f"{sig.name}+{sig.key_id:08x}" for sig in signed.signatures)
+            problems.append(Problem(head.size - 1, "untrusted_key", f"{label} is signed by untrusted key(s) {names}"))
+    if head.size > len(tree):
+        problems.append(
+            Problem(
+                len(tree),
+                "truncated",
+                f"{label} covers {head.size} events but the log has {len(tree)}: positions "
+                f"{len(tree)}..{head.size - 1} were removed",
+            )
+        )
+    elif tree.root(head.size) != head.root:
+        problems.append(
+            Problem(
+                last_good,
+                "rewritten",
+                f"{label}: the log's Merkle root differs from the signed one; events in positions "
+                f"{last_good}..{head.size - 1} were altered and the chain re-hashed",
+            )
+        )
+    return problems
+
+
+def verify_store(
+    path: Path | str,
+    *,
+    trusted_keys: Sequence[VerifierKey] | None = None,
+    checkpoint: SignedCheckpoint | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerificationReport:
+    """Verify a store completely.
+
+    Args:
+        path: The store's database file. It is opened read-only.
+        trusted_keys: Keys to check signatures with. Without them the keys registered in the
+            store are used, which proves integrity only against someone without write access.
+        checkpoint: A checkpoint kept outside the store (an auditor's copy); the log must
+            contain the tree it signs, which catches truncation and rewrites after it.
+        progress: Called as ``progress(done, total)`` while events are checked.
+
+    Returns:
+        A report listing every problem with its position and kind.
+
+    Raises:
+        StoreCorruptError: The file is not a readable audit store.
+    """
+    path = Path(path)
+    conn = _open_read_only(path)
+    try:
+        origin = conn.execute("SELECT value FROM meta WHERE key = 'origin'").fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        if trusted_keys is None:
+            keys = [VerifierKey.parse(row[0]) for row in conn.execute("SELECT vkey FROM keys")]
+            key_source: Literal["caller", "store"] = "store"
+        else:
+            keys, key_source = list(trusted_keys), "caller"
+        walk, tree = _ChainWalk(), MerkleLog()
+        cursor = conn.execute("SELECT position, prev_hash, hash, canonical FROM events ORDER BY position")
+        while rows := cursor.fetchmany(VERIFY_BATCH):
+            _walk_batch(walk, rows, tree)
+            if progress is not None:
+                progress(len(tree), total)
+        problems = walk.problems + _check_columns(conn)
+        notes = conn.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
+        last_good = 0
+        for size, note in notes:
+            try:
+                signed = SignedCheckpoint.parse(note, source=f"checkpoint {size}")
+            except CheckpointError as exc:
+                problems.append(Problem(size - 1, "bad_signature", str(exc)))
+                continue
+            found = _check_checkpoint(
+                signed, origin=origin, tree=tree, keys=keys, label=f"checkpoint {size}", last_good=last_good
+            )
+            problems += found
+            if not found:
+                last_good = size
+        if checkpoint is not None:
+            problems += _check_checkpoint(
+                checkpoint, origin=origin, tree=tree, keys=keys, label="the given checkpoint", last_good=last_good
+            )
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorruptError(f"{path}: reading failed: {exc}") from None
+    finally:
+        conn.close()
+    problems.sort(key=lambda p: (p.position is None, p.position or 0))
+    return VerificationReport(
+        path=str(path),
+        origin=origin,
+        size=len(tree),
+        events_checked=len(tree),
+        checkpoints_checked=len(notes) + (checkpoint is not None),
+        key_source=key_source,
+        keys=[str(key) for key in keys],
+        problems=problems,
+    )

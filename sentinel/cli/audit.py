@@ -1,0 +1,207 @@
+"""``sentinel-run audit ...``: verify, prove, checkpoint, keys, query, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sentinel.audit.analytics import export_parquet, query
+from sentinel.audit.checkpoints import SignedCheckpoint
+from sentinel.audit.proofs import InclusionProof, check_inclusion_proof, load_keys, prove
+from sentinel.audit.store import DEFAULT_STORE_PATH, AuditStore
+from sentinel.audit.verify import VerificationReport, verify_store
+from sentinel.cli.output import JsonOption, console, print_json, reports_errors
+from sentinel.errors import StoreCorruptError
+
+app = typer.Typer(help="Verify, prove and query the audit trail.", no_args_is_help=True)
+
+StoreOption = Annotated[
+    Path,
+    typer.Option("--store", envvar="SENTINEL_STORE", help="The audit store (SQLite file)."),
+]
+KeyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--key",
+        help="A trusted verifier key (name+id+key) or a file of them; repeatable.",
+    ),
+]
+
+
+def _existing(store: Path) -> Path:
+    if not store.exists():
+        raise StoreCorruptError(f"{store}: no such audit store (pass --store or set SENTINEL_STORE)")
+    return store
+
+
+def _report_table(report: VerificationReport) -> Table:
+    table = Table(title=f"audit verify: {report.path}", title_justify="left")
+    table.add_column("position", justify="right")
+    table.add_column("problem", style="bold red")
+    table.add_column("detail", overflow="fold")
+    for problem in report.problems:
+        table.add_row("-" if problem.position is None else str(problem.position), problem.kind, problem.detail)
+    return table
+
+
+@app.command()
+@reports_errors
+def verify(
+    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="A checkpoint note kept outside the store.")
+    ] = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check every link, Merkle checkpoint and signature; exit 1 if anything is wrong."""
+    path = _existing(store)
+    keys = load_keys(key) if key else None
+    external = (
+        SignedCheckpoint.parse(checkpoint.read_text(), source=str(checkpoint)) if checkpoint else None
+    )
+    if as_json:
+        report = verify_store(path, trusted_keys=keys, checkpoint=external)
+        print_json(report.to_dict())
+    else:
+        columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("verify", total=None)
+            report = verify_store(
+                path,
+                trusted_keys=keys,
+                checkpoint=external,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        if report.ok:
+            console.print(
+                f"[green]verified[/green] {report.events_checked} events, "
+                f"{report.checkpoints_checked} checkpoints, signatures checked with "
+                f"{len(report.keys)} key(s) from the {report.key_source}"
+            )
+            if report.key_source == "store":
+                console.print(
+                    "[yellow]note:[/yellow] keys came from the store itself; pass --key with a key "
+                    "you hold to rule out a rewrite by someone with write access"
+                )
+        else:
+            console.print(_report_table(report))
+            console.print(f"[bold red]first bad position: {report.first_bad_position}[/bold red]")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("prove")
+@reports_errors
+def prove_command(
+    event_id: Annotated[str, typer.Argument(help="The event's id (UUIDv7).")],
+    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    out: Annotated[Path | None, typer.Option("--out", help="Write the proof here.")] = None,
+) -> None:
+    """Print an inclusion proof of one event against a signed checkpoint."""
+    with AuditStore(_existing(store)) as opened:
+        proof = prove(opened, event_id)
+    if out is None:
+        typer.echo(proof.to_json())
+    else:
+        out.write_text(proof.to_json())
+        console.print(f"proof of position {proof.position} in a tree of {proof.tree_size} written to {out}")
+
+
+@app.command("verify-proof")
+@reports_errors
+def verify_proof(
+    proof_file: Annotated[Path, typer.Argument(help="A proof written by `audit prove`.")],
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check an inclusion proof offline against trusted keys; exit 1 if it fails."""
+    if not key:
+        raise typer.BadParameter("give at least one --key: a proof means nothing without a trusted key")
+    proof = InclusionProof.from_json(proof_file.read_text(), source=str(proof_file))
+    result = check_inclusion_proof(proof, load_keys(key))
+    if as_json:
+        print_json({"ok": result.ok, "reasons": result.reasons, "position": proof.position,
+                    "tree_size": proof.tree_size, "origin": proof.origin})  # fmt: skip
+    elif result.ok:
+        console.print(f"[green]valid[/green]: event {proof.position} is in {proof.origin} (tree of {proof.tree_size})")
+    else:
+        for reason in result.reasons:
+            console.print(f"[bold red]invalid[/bold red]: {reason}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@reports_errors
+def checkpoint(
+    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    out: Annotated[Path | None, typer.Option("--out", help="Write the note here.")] = None,
+) -> None:
+    """Sign a checkpoint of the log as it is now and print the note (keep it elsewhere)."""
+    with AuditStore(_existing(store)) as opened:
+        note = opened.checkpoint().to_note()
+    if out is None:
+        typer.echo(note, nl=False)
+    else:
+        out.write_text(note)
+        console.print(f"checkpoint written to {out}")
+
+
+@app.command()
+@reports_errors
+def key(store: StoreOption = Path(DEFAULT_STORE_PATH), as_json: JsonOption = False) -> None:
+    """Print the verifier keys of the store (give them to auditors)."""
+    with AuditStore(_existing(store)) as opened:
+        keys, current = opened.verifier_keys(), opened.verifier_key
+    if as_json:
+        print_json({"current": str(current), "all": [str(k) for k in keys]})
+        return
+    for known in keys:
+        typer.echo(f"{known}{'  (current)' if known == current else ''}")
+
+
+@app.command("rotate-key")
+@reports_errors
+def rotate_key(store: StoreOption = Path(DEFAULT_STORE_PATH)) -> None:
+    """Start signing with a new key; the next checkpoint carries both signatures."""
+    with AuditStore(_existing(store)) as opened:
+        new = opened.rotate_key()
+    typer.echo(str(new))
+
+
+@app.command("query")
+@reports_errors
+def query_command(
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the table `events`.")],
+    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    as_json: JsonOption = False,
+) -> None:
+    """Run DuckDB SQL over the log (table `events`; payload is JSON text)."""
+    table = query(sql, _existing(store))
+    rows = table.to_pylist()
+    if as_json:
+        print_json(rows)
+        return
+    view = Table(show_lines=False)
+    for name in table.column_names:
+        view.add_column(name, overflow="fold")
+    for row in rows:
+        view.add_row(*("" if value is None else str(value) for value in row.values()))
+    console.print(view)
+    console.print(f"{len(rows)} row(s)")
+
+
+@app.command()
+@reports_errors
+def export(
+    parquet: Annotated[Path, typer.Option("--parquet", help="Destination Parquet file.")],
+    store: StoreOption = Path(DEFAULT_STORE_PATH),
+) -> None:
+    """Export every event to Parquet."""
+    count = export_parquet(_existing(store), parquet)
+    console.print(f"{count} events written to {parquet}")

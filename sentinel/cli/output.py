@@ -1,0 +1,46 @@
+"""Shared output helpers of the CLI: one console, JSON printing, the --json option."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from sentinel.errors import SentinelError
+
+console = Console()
+"""Where tables and messages go (stdout)."""
+error_console = Console(stderr=True)
+"""Where errors go."""
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def print_json(data: object) -> None:
+    """Print ``data`` as indented JSON on stdout."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+USER_ERROR_EXIT = 2
+"""Exit status when Sentinel refuses the input (bad store, key, proof, query)."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn :class:`SentinelError` into a one-line message and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except SentinelError as exc:
+            error_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+            raise typer.Exit(USER_ERROR_EXIT) from None
+
+    return wrapper
