@@ -134,6 +134,7 @@ class AuditStore:
         except sqlite3.DatabaseError as exc:
             raise StoreCorruptError(f"{self.path}: not a usable audit store: {exc}") from None
         self._signer = self._load_signer()
+        self._cosigner: CheckpointSigner | None = None
         self._tree = MerkleLog()
         tail = self._tail(self._reader)
         self.clock = LamportClock(tail.lamport)
@@ -507,7 +508,10 @@ class AuditStore:
                 return None
             with self._tree_lock:
                 root = self._tree.root(size)
-            signed = self._signer.sign(Checkpoint(self.origin, size, root))
+            head = Checkpoint(self.origin, size, root)
+            signed = self._signer.sign(head)
+            if self._cosigner is not None:  # the first checkpoint after a key rotation
+                signed = SignedCheckpoint(head, self._cosigner.sign(head).signatures + signed.signatures)
             conn.execute(
                 "INSERT OR IGNORE INTO checkpoints (size, root, note, key_id, wall_ns) VALUES (?, ?, ?, ?, ?)",
                 (
@@ -519,6 +523,7 @@ class AuditStore:
                 ),
             )
         self._last_checkpoint_size, self._last_checkpoint_time = size, time.monotonic()
+        self._cosigner = None
         return signed
 
     def checkpoint(self) -> SignedCheckpoint:
@@ -575,9 +580,7 @@ class AuditStore:
 
     def _rotate_key(self, conn: sqlite3.Connection) -> VerifierKey:
         old, new = self._signer, CheckpointSigner.generate(self.origin)
-        retired = self._key_path.with_name(
-            f"{self._key_path.name}.retired-{old.verifier.key_id:08x}"
-        )
+        retired = self._key_path.with_name(f"{self._key_path.name}.retired-{old.verifier.key_id:08x}")
         self._key_path.rename(retired)
         new.save(self._key_path)
         with self._write_lock_transaction(conn):
@@ -586,20 +589,7 @@ class AuditStore:
                 "INSERT INTO keys (key_id, vkey, created_ns, first_size) VALUES (?, ?, ?, ?)",
                 (f"{new.verifier.key_id:08x}", str(new.verifier), time.time_ns(), size),
             )
-            if (
-                size
-                and conn.execute("SELECT 1 FROM checkpoints WHERE size = ?", (size,)).fetchone()
-                is None
-            ):
-                with self._tree_lock:
-                    head = Checkpoint(self.origin, size, self._tree.root(size))
-                both = SignedCheckpoint(head, old.sign(head).signatures + new.sign(head).signatures)
-                conn.execute(
-                    "INSERT INTO checkpoints (size, root, note, key_id, wall_ns) VALUES (?, ?, ?, ?, ?)",
-                    (size, head.root, both.to_note(), f"{new.verifier.key_id:08x}", time.time_ns()),
-                )
-                self._last_checkpoint_size = size
-        self._signer = new
+        self._signer, self._cosigner = new, old
         return new.verifier
 
     def inclusion_proof(self, position: int, size: int) -> tuple[bytes, list[bytes]]:
