@@ -46,6 +46,8 @@ class Problem:
     position: int | None
     kind: ProblemKind
     detail: str
+    checkpoint: int | None = None
+    """The size of the checkpoint concerned, for checkpoint problems."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class _ChainWalk:
     expected_position: int = 0
     last_hash: bytes = GENESIS
     problems: list[Problem] = field(default_factory=list)
-    held_back: list[tuple[int, bytes, bytes, bytes]] = field(default_factory=list)
+    swapped_hash: bytes | None = None
+    """Set after a swap at p: the hash the chain continues from after row p + 1."""
 
 
 def _canonical_position(canonical: bytes) -> int | None:
@@ -108,7 +111,11 @@ def _canonical_position(canonical: bytes) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _walk_batch(walk: _ChainWalk, rows: list[tuple[int, bytes, bytes, bytes]], tree: MerkleLog) -> None:
+Row = tuple[int, bytes, bytes, bytes]
+"""position, prev_hash, hash, canonical"""
+
+
+def _walk_batch(walk: _ChainWalk, rows: list[Row], lookahead: Row | None, tree: MerkleLog) -> None:
     positions = [row[0] for row in rows]
     prevs, hashes, canonicals = [row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows]
     for index in mismatched_links(prevs, canonicals, hashes):
@@ -117,6 +124,8 @@ def _walk_batch(walk: _ChainWalk, rows: list[tuple[int, bytes, bytes, bytes]], t
         )
     tree.append(leaf_hashes(hashes))
     for index, (position, prev, digest, canonical) in enumerate(rows):
+        following = rows[index + 1] if index + 1 < len(rows) else lookahead
+        next_hash = digest
         if position != walk.expected_position:
             missing = position - walk.expected_position
             walk.problems.append(
@@ -126,14 +135,19 @@ def _walk_batch(walk: _ChainWalk, rows: list[tuple[int, bytes, bytes, bytes]], t
                     f"{missing} event(s) missing: positions {walk.expected_position}..{position - 1}",
                 )
             )
+        elif walk.swapped_hash is not None:
+            next_hash, walk.swapped_hash = walk.swapped_hash, None  # second half of a reported swap
         elif prev != walk.last_hash:
-            walk.problems.append(_classify_break(position, canonical, rows, index))
-        walk.expected_position, walk.last_hash = position + 1, digest
+            problem = _classify_break(position, canonical, following)
+            walk.problems.append(problem)
+            if problem.kind == "reordered":
+                walk.swapped_hash = digest
+        walk.expected_position, walk.last_hash = position + 1, next_hash
 
 
-def _classify_break(position: int, canonical: bytes, rows: list[tuple[int, bytes, bytes, bytes]], index: int) -> Problem:
+def _classify_break(position: int, canonical: bytes, following_row: Row | None) -> Problem:
     recorded = _canonical_position(canonical)
-    following = _canonical_position(rows[index + 1][3]) if index + 1 < len(rows) else None
+    following = _canonical_position(following_row[3]) if following_row is not None else None
     if recorded == position + 1 and following == position:
         return Problem(position, "reordered", f"events recorded at {position} and {position + 1} are swapped")
     if recorded is not None and recorded > position:
@@ -157,11 +171,12 @@ def _classify_break(position: int, canonical: bytes, rows: list[tuple[int, bytes
 
 
 def _check_columns(conn: sqlite3.Connection) -> list[Problem]:
+    # Positions are checked by the chain walk; here the other index columns. CASE keeps
+    # json_extract away from bytes that are no longer JSON (those are reported as modified).
     rows = conn.execute(
         """
-        SELECT position FROM events WHERE
-            json_extract(CAST(canonical AS TEXT), '$.position') IS NOT position
-         OR json_extract(CAST(canonical AS TEXT), '$.event_id') IS NOT event_id
+        SELECT position FROM events WHERE CASE WHEN json_valid(CAST(canonical AS TEXT)) THEN
+            json_extract(CAST(canonical AS TEXT), '$.event_id') IS NOT event_id
          OR json_extract(CAST(canonical AS TEXT), '$.stream') IS NOT stream
          OR json_extract(CAST(canonical AS TEXT), '$.stream_rev') IS NOT stream_rev
          OR json_extract(CAST(canonical AS TEXT), '$.type') IS NOT type
@@ -169,6 +184,7 @@ def _check_columns(conn: sqlite3.Connection) -> list[Problem]:
          OR json_extract(CAST(canonical AS TEXT), '$.correlation_id') IS NOT correlation_id
          OR json_extract(CAST(canonical AS TEXT), '$.idempotency_key') IS NOT idempotency_key
          OR json_extract(CAST(canonical AS TEXT), '$.prev_hash') IS NOT lower(hex(prev_hash))
+        ELSE 0 END
         ORDER BY position LIMIT 100
         """
     ).fetchall()
@@ -176,13 +192,25 @@ def _check_columns(conn: sqlite3.Connection) -> list[Problem]:
         Problem(row[0], "column_mismatch", "an index column disagrees with the event's canonical bytes")
         for row in rows
     ]
-    for stream, count, low, high in conn.execute(
+    gaps = conn.execute(
         "SELECT stream, count(*), min(stream_rev), max(stream_rev) FROM events GROUP BY stream"
-    ):
-        if low != 0 or high != count - 1:
-            problems.append(
-                Problem(None, "revision_gap", f"stream {stream!r}: {count} events but revisions {low}..{high}")
+        " HAVING min(stream_rev) != 0 OR max(stream_rev) != count(*) - 1"
+    ).fetchall()
+    for stream, count, low, high in gaps:
+        first = conn.execute(
+            "SELECT position, stream_rev, rank FROM (SELECT position, stream_rev,"
+            " row_number() OVER (ORDER BY stream_rev) - 1 AS rank FROM events WHERE stream = ?)"
+            " WHERE stream_rev != rank ORDER BY position LIMIT 1",
+            (stream,),
+        ).fetchone()
+        problems.append(
+            Problem(
+                first[0] if first else None,
+                "revision_gap",
+                f"stream {stream!r}: {count} events but revisions {low}..{high}"
+                + (f"; revision {first[2]} is missing before this event (revision {first[1]})" if first else ""),
             )
+        )
     return problems
 
 
@@ -194,37 +222,42 @@ def _check_checkpoint(
     keys: Sequence[VerifierKey],
     label: str,
     last_good: int,
+    chain_problems: Sequence[Problem],
 ) -> list[Problem]:
     head = signed.checkpoint
-    problems = []
+    size = head.size
     if head.origin != origin:
-        problems.append(Problem(None, "wrong_origin", f"{label} is for log {head.origin!r}, not {origin!r}"))
+        return [Problem(None, "wrong_origin", f"{label} is for log {head.origin!r}, not {origin!r}", size)]
     if not any(key.verifies(signed) for key in keys):
         known_ids = {key.key_id for key in keys}
         if any(sig.key_id in known_ids for sig in signed.signatures):
-            problems.append(Problem(head.size - 1, "bad_signature", f"{label}: the signature does not verify"))
-        else:
-            names = ", ".join(f"{sig.name}+{sig.key_id:08x}" for sig in signed.signatures)
-            problems.append(Problem(head.size - 1, "untrusted_key", f"{label} is signed by untrusted key(s) {names}"))
-    if head.size > len(tree):
-        problems.append(
+            return [Problem(None, "bad_signature", f"{label}: the signature does not verify (forged)", size)]
+        names = ", ".join(f"{sig.name}+{sig.key_id:08x}" for sig in signed.signatures)
+        return [Problem(None, "untrusted_key", f"{label} is signed by untrusted key(s) {names}", size)]
+    # A break in the chain below this size already explains a different root or size.
+    if any(p.position is not None and p.position < size for p in chain_problems):
+        return []
+    if size > len(tree):
+        return [
             Problem(
                 len(tree),
                 "truncated",
-                f"{label} covers {head.size} events but the log has {len(tree)}: positions "
-                f"{len(tree)}..{head.size - 1} were removed",
+                f"{label} covers {size} events but the log has {len(tree)}: positions "
+                f"{len(tree)}..{size - 1} were removed",
+                size,
             )
-        )
-    elif tree.root(head.size) != head.root:
-        problems.append(
+        ]
+    if tree.root(size) != head.root:
+        return [
             Problem(
                 last_good,
                 "rewritten",
-                f"{label}: the log's Merkle root differs from the signed one; events in positions "
-                f"{last_good}..{head.size - 1} were altered and the chain re-hashed",
+                f"{label}: the log's Merkle root differs from the signed one: events in positions "
+                f"{last_good}..{size - 1} were altered and the chain re-hashed",
+                size,
             )
-        )
-    return problems
+        ]
+    return []
 
 
 def verify_store(
@@ -262,29 +295,35 @@ def verify_store(
             keys, key_source = list(trusted_keys), "caller"
         walk, tree = _ChainWalk(), MerkleLog()
         cursor = conn.execute("SELECT position, prev_hash, hash, canonical FROM events ORDER BY position")
-        while rows := cursor.fetchmany(VERIFY_BATCH):
-            _walk_batch(walk, rows, tree)
+        rows = cursor.fetchmany(VERIFY_BATCH)
+        while rows:
+            following = cursor.fetchmany(VERIFY_BATCH)
+            _walk_batch(walk, rows, following[0] if following else None, tree)
             if progress is not None:
                 progress(len(tree), total)
-        problems = walk.problems + _check_columns(conn)
+            rows = following
+        chain_problems = list(walk.problems)
+        problems = chain_problems + _check_columns(conn)
         notes = conn.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
         last_good = 0
         for size, note in notes:
             try:
                 signed = SignedCheckpoint.parse(note, source=f"checkpoint {size}")
             except CheckpointError as exc:
-                problems.append(Problem(size - 1, "bad_signature", str(exc)))
+                problems.append(Problem(None, "bad_signature", str(exc), size))
                 continue
             found = _check_checkpoint(
-                signed, origin=origin, tree=tree, keys=keys, label=f"checkpoint {size}", last_good=last_good
-            )
+                signed, origin=origin, tree=tree, keys=keys, label=f"checkpoint {size}",
+                last_good=last_good, chain_problems=chain_problems,
+            )  # fmt: skip
             problems += found
             if not found:
                 last_good = size
         if checkpoint is not None:
             problems += _check_checkpoint(
-                checkpoint, origin=origin, tree=tree, keys=keys, label="the given checkpoint", last_good=last_good
-            )
+                checkpoint, origin=origin, tree=tree, keys=keys, label="the given checkpoint",
+                last_good=last_good, chain_problems=chain_problems,
+            )  # fmt: skip
     except sqlite3.DatabaseError as exc:
         raise StoreCorruptError(f"{path}: reading failed: {exc}") from None
     finally:
