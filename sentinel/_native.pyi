@@ -4,9 +4,22 @@ Every function here has a pure-Python reference elsewhere in the package and a p
 test that pins the two equal. Checked against the compiled module by ``mypy.stubtest``.
 """
 
-from typing import Any
+from typing import Any, final
 
-__all__ = ["__version__", "build_info", "merkle_leaf_hashes", "merkle_root"]
+__all__ = [
+    "MerkleLog",
+    "__version__",
+    "build_info",
+    "canonical_json",
+    "chain_extend",
+    "chain_first_broken_link",
+    "chain_mismatched_links",
+    "merkle_leaf_hashes",
+    "merkle_root",
+    "merkle_verify_consistency",
+    "merkle_verify_inclusion",
+    "seal_events",
+]
 
 __version__: str
 
@@ -17,6 +30,44 @@ def build_info() -> dict[str, Any]:
         A dict with ``version`` (crate version), ``profile`` (``"release"`` or ``"debug"``),
         ``features`` (enabled cargo features), ``rustc`` (``rustc --version`` of the
         compiler used), ``target`` (the target triple) and ``debug_assertions``.
+    """
+
+def canonical_json(value: object) -> bytes:
+    """Canonical JSON bytes (docs/audit-format.md section 2).
+
+    Reference: :func:`sentinel.audit.canonical.reference_canonical_json`.
+
+    Raises:
+        sentinel.errors.InvalidEventError: The value has no canonical form; the message
+            names its path.
+    """
+
+def seal_events(prev_hash: bytes, events: list[Any]) -> list[tuple[bytes, bytes]]:
+    """``(canonical bytes, hash)`` per event dict, chained from ``prev_hash``.
+
+    Reference: :func:`sentinel.audit.chain.reference_seal_events`.
+
+    Raises:
+        sentinel.errors.InvalidEventError: An event has no canonical form.
+    """
+
+def chain_extend(prev_hash: bytes, records: list[bytes]) -> list[bytes]:
+    """Hashes of ``records`` chained from ``prev_hash``.
+
+    Reference: :func:`sentinel.audit.chain.reference_chain_extend`.
+    """
+
+def chain_first_broken_link(
+    prev_hash: bytes, records: list[bytes], hashes: list[bytes]
+) -> int | None:
+    """Index of the first stored hash that does not continue the chain, or None."""
+
+def chain_mismatched_links(
+    prevs: list[bytes], records: list[bytes], hashes: list[bytes]
+) -> list[int]:
+    """Indices whose hash is not ``SHA-256(prev || record)``.
+
+    Reference: :func:`sentinel.audit.chain.reference_mismatched_links`.
     """
 
 def merkle_leaf_hashes(items: list[bytes]) -> list[bytes]:
@@ -34,3 +85,35 @@ def merkle_root(leaf_hashes: list[bytes]) -> bytes:
         sentinel.errors.InvalidInputError: An item is not 32 bytes long; the message names
             its index.
     """
+
+def merkle_verify_inclusion(
+    leaf_hash: bytes, index: int, size: int, proof: list[bytes], root: bytes
+) -> bool:
+    """RFC 9162 section 2.1.3.2. Reference: ``reference_verify_inclusion``."""
+
+def merkle_verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: list[bytes]
+) -> bool:
+    """RFC 9162 section 2.1.4.2. Reference: ``reference_verify_consistency``."""
+
+@final
+class MerkleLog:
+    """An append-only Merkle tree with roots and proofs at any earlier size.
+
+    References: ``reference_root``, ``reference_inclusion_proof``,
+    ``reference_consistency_proof`` in :mod:`sentinel.audit.merkle`.
+    """
+
+    def __new__(cls) -> MerkleLog: ...
+    def __len__(self) -> int: ...
+    def append(self, leaf_hashes: list[bytes]) -> None:
+        """Append leaf hashes (each 32 bytes) in order."""
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root at ``size`` leaves (default: all)."""
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """RFC 9162 section 2.1.3.1 audit path."""
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """RFC 9162 section 2.1.4.1 proof."""

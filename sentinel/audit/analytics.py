@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pyarrow as pa
 
@@ -21,6 +21,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ARROW_BATCH: Final = 50_000
+_COPIED_MEMBERS: Final = (
+    "position",
+    "event_id",
+    "stream",
+    "stream_rev",
+    "type",
+    "lamport",
+    "node",
+    "tick",
+    "correlation_id",
+    "causation_id",
+    "idempotency_key",
+)
 
 EVENT_SCHEMA: Final = pa.schema(
     [
@@ -54,10 +67,11 @@ def _batches(path: Path) -> Iterator[pa.RecordBatch]:
             columns: dict[str, list[object]] = {name: [] for name in EVENT_SCHEMA.names}
             for canonical, digest in rows:
                 doc = json.loads(canonical)
-                for name in ("position", "event_id", "stream", "stream_rev", "type", "lamport", "node", "tick",
-                             "correlation_id", "causation_id", "idempotency_key"):  # fmt: skip
+                for name in _COPIED_MEMBERS:
                     columns[name].append(doc[name])
-                columns["payload"].append(json.dumps(doc["payload"], ensure_ascii=False, sort_keys=True))
+                columns["payload"].append(
+                    json.dumps(doc["payload"], ensure_ascii=False, sort_keys=True)
+                )
                 columns["wall_time"].append(doc["wall_ns"])
                 columns["hash"].append(digest.hex())
             yield pa.RecordBatch.from_pydict(columns, schema=EVENT_SCHEMA)
@@ -90,17 +104,17 @@ def query(sql: str, store: Path | str) -> pa.Table:
     connection = duckdb.connect()
     try:
         connection.register("events", events)
-        relation = connection.sql(sql)
-        if relation is None:  # a statement without a result, such as SET
+        relation: Any = connection.sql(sql)  # None for statements without a result (SET ...)
+        if relation is None:
             return pa.table({})
         # DuckDB 2 names it to_arrow_table; 1.x named it fetch_arrow_table.
         export = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
         table: pa.Table = export()
-        return table
     except duckdb.Error as exc:
         raise AuditError(f"query failed: {exc}") from None
     finally:
         connection.close()
+    return table
 
 
 def export_parquet(store: Path | str, destination: Path | str) -> int:
@@ -109,4 +123,4 @@ def export_parquet(store: Path | str, destination: Path | str) -> int:
 
     table = to_arrow(store)
     pq.write_table(table, destination, compression="zstd")
-    return table.num_rows
+    return int(table.num_rows)

@@ -76,7 +76,7 @@ def _utf16_key(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
 
 
-def _encode(value: object, path: str, out: list[str]) -> None:
+def _encode(value: object, path: str, out: list[str]) -> None:  # noqa: PLR0912 - one branch per JSON type
     if value is None:
         out.append("null")
     elif value is True:

@@ -69,7 +69,9 @@ def reference_chain_extend(prev_hash: bytes, records: Sequence[bytes]) -> list[b
     return out
 
 
-def mismatched_links(prevs: Sequence[bytes], records: Sequence[bytes], hashes: Sequence[bytes]) -> list[int]:
+def mismatched_links(
+    prevs: Sequence[bytes], records: Sequence[bytes], hashes: Sequence[bytes]
+) -> list[int]:
     """Indices whose stored hash is not ``SHA-256(prev || record)`` for their own prev, natively."""
     return _native.chain_mismatched_links(list(prevs), list(records), list(hashes))
 

@@ -1,4 +1,4 @@
-"""Signed checkpoints: tree heads in the C2SP ``tlog-checkpoint`` / ``signed-note`` format.
+r"""Signed checkpoints: tree heads in the C2SP ``tlog-checkpoint`` / ``signed-note`` format.
 
 A checkpoint commits to the first ``size`` events of a log by their Merkle root::
 

@@ -147,16 +147,17 @@ class Event:
     canonical: bytes
 
     @classmethod
-    def from_canonical(cls, canonical: bytes, hash_: bytes) -> Event:
-        """Decode a stored event; ``hash_`` is the stored hash (checked by verify, not here)."""
-        doc = json.loads(canonical)
+    def from_document(
+        cls, doc: Mapping[str, Any], prev_hash: bytes, hash_: bytes, canonical: bytes
+    ) -> Event:
+        """Build an event from its document (without ``prev_hash``) and its sealed form."""
         return cls(
             event_id=doc["event_id"],
             position=doc["position"],
             stream=doc["stream"],
             stream_rev=doc["stream_rev"],
             type=doc["type"],
-            payload=doc["payload"],
+            payload=dict(doc["payload"]),
             lamport=doc["lamport"],
             node=doc["node"],
             wall_ns=doc["wall_ns"],
@@ -164,10 +165,16 @@ class Event:
             correlation_id=doc["correlation_id"],
             causation_id=doc["causation_id"],
             idempotency_key=doc["idempotency_key"],
-            prev_hash=bytes.fromhex(doc["prev_hash"]),
+            prev_hash=prev_hash,
             hash=hash_,
             canonical=canonical,
         )
+
+    @classmethod
+    def from_canonical(cls, canonical: bytes, hash_: bytes) -> Event:
+        """Decode a stored event; ``hash_`` is the stored hash (checked by verify, not here)."""
+        doc = json.loads(canonical)
+        return cls.from_document(doc, bytes.fromhex(doc["prev_hash"]), hash_, canonical)
 
     def typed_payload(self) -> EventPayload | dict[str, Any]:
         """The payload as its registered model, or the plain dict for unknown types."""

@@ -53,7 +53,9 @@ class ProjectionRunner(Generic[State]):
             state = self.projection.fold(state, event)
             offset = event.position + 1
         if offset != self.offset:
-            self.store.save_projection_checkpoint(self.projection.name, offset, json.dumps(state, sort_keys=True))
+            self.store.save_projection_checkpoint(
+                self.projection.name, offset, json.dumps(state, sort_keys=True)
+            )
             self.state, self.offset = state, offset
         return state
 
@@ -83,7 +85,9 @@ def _fold_activity(state: dict[str, Any], event: Event) -> dict[str, Any]:
     agent = agent_of(event)
     if agent is None:
         return state
-    entry = state.setdefault(agent, {"events": 0, "by_type": {}, "last_position": -1, "last_tick": None})
+    entry = state.setdefault(
+        agent, {"events": 0, "by_type": {}, "last_position": -1, "last_tick": None}
+    )
     entry["events"] += 1
     entry["by_type"][event.type] = entry["by_type"].get(event.type, 0) + 1
     entry["last_position"] = event.position
@@ -100,7 +104,9 @@ def _fold_costs(state: dict[str, Any], event: Event) -> dict[str, Any]:
     payload = event.payload
     entry["calls"] += 1
     entry["synthesized"] += 1 if payload.get("synthesized") else 0
-    entry["tokens"] += int(payload.get("prompt_tokens", 0)) + int(payload.get("completion_tokens", 0))
+    entry["tokens"] += int(payload.get("prompt_tokens", 0)) + int(
+        payload.get("completion_tokens", 0)
+    )
     entry["cost_usd"] = round(entry["cost_usd"] + float(payload.get("cost_usd", 0.0)), 9)
     return state
 

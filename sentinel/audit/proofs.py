@@ -78,7 +78,9 @@ def prove(store: AuditStore, event_id: str) -> InclusionProof:
     size = signed.checkpoint.size
     root, path = store.inclusion_proof(event.position, size)
     if root != signed.checkpoint.root:
-        raise AuditError(f"{store.path}: the log no longer matches its checkpoint at {size}; run audit verify")
+        raise AuditError(
+            f"{store.path}: the log no longer matches its checkpoint at {size}; run audit verify"
+        )
     return InclusionProof(
         format=PROOF_FORMAT,
         origin=signed.checkpoint.origin,
@@ -113,15 +115,25 @@ def check_inclusion_proof(proof: InclusionProof, keys: Sequence[VerifierKey]) ->
         prev = bytes.fromhex(document["prev_hash"])
         recorded_position = document["position"]
     except (ValueError, KeyError, TypeError):
-        return ProofCheck(ok=False, reasons=[*reasons, "the event is not a canonical Sentinel event"])
+        return ProofCheck(
+            ok=False, reasons=[*reasons, "the event is not a canonical Sentinel event"]
+        )
     event_hash = link_hash(prev, canonical)
     if event_hash.hex() != proof.event_hash:
         reasons.append("the event's bytes do not hash to the event hash")
     if recorded_position != proof.position:
-        reasons.append(f"the event records position {recorded_position}, the proof claims {proof.position}")
+        reasons.append(
+            f"the event records position {recorded_position}, the proof claims {proof.position}"
+        )
     try:
         path = [bytes.fromhex(step) for step in proof.path]
-        included = verify_inclusion(reference_leaf_hash(event_hash), proof.position, proof.tree_size, path, signed.checkpoint.root)
+        included = verify_inclusion(
+            reference_leaf_hash(event_hash),
+            proof.position,
+            proof.tree_size,
+            path,
+            signed.checkpoint.root,
+        )
     except ValueError:
         included = False
     if not included:
@@ -134,6 +146,8 @@ def load_keys(values: Sequence[str]) -> list[VerifierKey]:
     keys = []
     for value in values:
         candidate = Path(value)
-        lines = candidate.read_text().split() if "+" not in value and candidate.is_file() else [value]
+        lines = (
+            candidate.read_text().split() if "+" not in value and candidate.is_file() else [value]
+        )
         keys += [VerifierKey.parse(line) for line in lines if line.strip()]
     return keys

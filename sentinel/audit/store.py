@@ -78,6 +78,21 @@ class _Tail:
 
 _STOP: Final = object()
 _SELECT_EVENT: Final = "SELECT canonical, hash FROM events"
+_INDEXED_MEMBERS: Final = (
+    "position",
+    "event_id",
+    "stream",
+    "stream_rev",
+    "type",
+    "lamport",
+    "correlation_id",
+    "idempotency_key",
+)
+"""Document members copied into index columns, in the column order of _INSERT_EVENT."""
+_INSERT_EVENT: Final = (
+    "INSERT INTO events (position, event_id, stream, stream_rev, type, lamport, correlation_id,"
+    " idempotency_key, prev_hash, hash, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -153,9 +168,13 @@ class AuditStore:
     # -- opening ---------------------------------------------------------------------------
     def _initialize(self) -> str:
         conn = self._writer_conn
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         if tables and "meta" not in tables:
-            raise StoreCorruptError(f"{self.path}: an SQLite database, but not a Sentinel audit store")
+            raise StoreCorruptError(
+                f"{self.path}: an SQLite database, but not a Sentinel audit store"
+            )
         # Every statement is CREATE ... IF NOT EXISTS: safe when processes open a new store at once.
         conn.executescript(SCHEMA + TRIGGERS)
         conn.execute("BEGIN IMMEDIATE")
@@ -171,14 +190,16 @@ class AuditStore:
                 }
                 conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
             elif meta.get("schema_version") != str(SCHEMA_VERSION):
-                raise StoreCorruptError(
-                    f"{self.path}: schema version {meta.get('schema_version')!r}, this Sentinel reads {SCHEMA_VERSION}"
+                found = meta.get("schema_version")
+                raise StoreCorruptError(  # noqa: TRY301 - rolled back by the handler below
+                    f"{self.path}: schema version {found!r}; this Sentinel reads {SCHEMA_VERSION}"
                 )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return meta["origin"]
+        origin: str = meta["origin"]
+        return origin
 
     def _load_signer(self) -> CheckpointSigner:
         keys = self._reader.execute("SELECT key_id FROM keys").fetchall()
@@ -192,8 +213,8 @@ class AuditStore:
             return signer
         if not self._key_path.exists():
             raise CheckpointError(
-                f"{self._key_path}: the signing key of {self.path} is missing; restore it, or start a "
-                f"new key with `sentinel-run audit rotate-key --store {self.path}`"
+                f"{self._key_path}: the signing key of {self.path} is missing; restore it, "
+                f"or start a new key with `sentinel-run audit rotate-key --store {self.path}`"
             )
         signer = CheckpointSigner.load(self.origin, self._key_path)
         known = {row[0] for row in keys}
@@ -204,7 +225,8 @@ class AuditStore:
     def _register_key(self, signer: CheckpointSigner, *, first_size: int) -> None:
         with self._write_lock_transaction(self._writer_conn) as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO keys (key_id, vkey, created_ns, first_size) VALUES (?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO keys (key_id, vkey, created_ns, first_size)"
+                " VALUES (?, ?, ?, ?)",
                 (f"{signer.verifier.key_id:08x}", str(signer.verifier), time.time_ns(), first_size),
             )
 
@@ -365,83 +387,104 @@ class AuditStore:
     def _apply(
         self, conn: sqlite3.Connection, request: _Request, tail: _Tail, revisions: dict[str, int]
     ) -> tuple[list[Event], _Tail]:
-        results: list[Event | None] = [None] * len(request.events)
-        fresh: list[tuple[int, NewEvent]] = []
-        keys_in_request: dict[str, int] = {}
-        for index, event in enumerate(request.events):
-            key = event.idempotency_key
-            if key is not None:
-                if key in keys_in_request:
-                    continue  # filled from the first event with this key below
-                row = conn.execute(_SELECT_EVENT + " WHERE idempotency_key = ?", (key,)).fetchone()
-                if row is not None:
-                    results[index] = Event.from_canonical(row[0], row[1])
-                    continue
-                keys_in_request[key] = index
-            fresh.append((index, event))
+        """Write one request inside the group's transaction; returns its events and new tail."""
+        known, fresh, first_with_key = self._resolve_keys(conn, request.events)
         if fresh:
             for stream, expected in request.expected.items():
                 actual = self._revision(conn, stream, revisions)
-                if expected != actual and not (expected == NO_STREAM and actual == NO_STREAM):
+                if expected != actual:
                     raise WrongExpectedRevisionError(stream, expected, actual)
-            documents = []
-            position, lamport = tail.size, max(self.clock.value, tail.lamport)
-            for _, event in fresh:
-                revision = self._revision(conn, event.stream, revisions) + 1
-                revisions[event.stream] = revision
-                lamport += 1
-                documents.append(
-                    {
-                        "v": FORMAT_VERSION,
-                        "event_id": uuid7(),
-                        "position": position,
-                        "stream": event.stream,
-                        "stream_rev": revision,
-                        "type": event.type,
-                        "payload": event.payload,
-                        "lamport": lamport,
-                        "node": self.node,
-                        "wall_ns": time.time_ns(),
-                        "tick": event.tick,
-                        "correlation_id": event.correlation_id,
-                        "causation_id": event.causation_id,
-                        "idempotency_key": event.idempotency_key,
-                    }
-                )
-                position += 1
-            sealed = seal_events(tail.hash, documents)
-            rows = []
-            prev = tail.hash
-            for (index, _), doc, (canonical, digest) in zip(fresh, documents, sealed, strict=True):
-                if len(canonical) > MAX_EVENT_BYTES:
-                    raise InvalidEventError(
-                        f"events[{index}]: {len(canonical)} bytes encoded, the limit is {MAX_EVENT_BYTES}"
-                    )
-                results[index] = Event(
-                    event_id=doc["event_id"], position=doc["position"], stream=doc["stream"],
-                    stream_rev=doc["stream_rev"], type=doc["type"], payload=dict(doc["payload"]),
-                    lamport=doc["lamport"], node=self.node, wall_ns=doc["wall_ns"], tick=doc["tick"],
-                    correlation_id=doc["correlation_id"], causation_id=doc["causation_id"],
-                    idempotency_key=doc["idempotency_key"], prev_hash=prev, hash=digest, canonical=canonical,
-                )  # fmt: skip
-                rows.append(
-                    (
-                        doc["position"], doc["event_id"], doc["stream"], doc["stream_rev"], doc["type"],
-                        doc["lamport"], doc["correlation_id"], doc["idempotency_key"], prev, digest, canonical,
-                    )
-                )  # fmt: skip
-                prev = digest
-            conn.executemany(
-                "INSERT INTO events (position, event_id, stream, stream_rev, type, lamport, correlation_id,"
-                " idempotency_key, prev_hash, hash, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            tail = _Tail(position, prev, lamport)
+            documents = self._documents(conn, [event for _, event in fresh], tail, revisions)
+            inserted = self._insert(conn, [index for index, _ in fresh], documents, tail.hash)
+            known.update(zip((index for index, _ in fresh), inserted, strict=True))
+            last = inserted[-1]
+            tail = _Tail(last.position + 1, last.hash, last.lamport)
+        results = []
         for index, event in enumerate(request.events):
-            if results[index] is None:  # a repeated key inside this request
-                assert event.idempotency_key is not None  # noqa: S101
-                results[index] = results[keys_in_request[event.idempotency_key]]
-        return [event for event in results if event is not None], tail
+            if index not in known:  # a key repeated inside this request: the first one answers
+                assert event.idempotency_key is not None  # noqa: S101 - only keyed events are skipped
+                index = first_with_key[event.idempotency_key]  # noqa: PLW2901
+            results.append(known[index])
+        return results, tail
+
+    @staticmethod
+    def _resolve_keys(
+        conn: sqlite3.Connection, events: Sequence[NewEvent]
+    ) -> tuple[dict[int, Event], list[tuple[int, NewEvent]], dict[str, int]]:
+        """Split a request into events already stored (by idempotency key) and new ones."""
+        known: dict[int, Event] = {}
+        fresh: list[tuple[int, NewEvent]] = []
+        first_with_key: dict[str, int] = {}
+        for index, event in enumerate(events):
+            key = event.idempotency_key
+            if key is not None:
+                if key in first_with_key:
+                    continue
+                first_with_key[key] = index
+                row = conn.execute(_SELECT_EVENT + " WHERE idempotency_key = ?", (key,)).fetchone()
+                if row is not None:
+                    known[index] = Event.from_canonical(row[0], row[1])
+                    continue
+            fresh.append((index, event))
+        return known, fresh, first_with_key
+
+    def _documents(
+        self,
+        conn: sqlite3.Connection,
+        events: Sequence[NewEvent],
+        tail: _Tail,
+        revisions: dict[str, int],
+    ) -> list[dict[str, Any]]:
+        """The event documents (docs/audit-format.md section 1), without ``prev_hash``."""
+        documents = []
+        lamport = max(self.clock.value, tail.lamport)
+        for offset, event in enumerate(events):
+            revision = self._revision(conn, event.stream, revisions) + 1
+            revisions[event.stream] = revision
+            lamport += 1
+            documents.append(
+                {
+                    "v": FORMAT_VERSION,
+                    "event_id": uuid7(),
+                    "position": tail.size + offset,
+                    "stream": event.stream,
+                    "stream_rev": revision,
+                    "type": event.type,
+                    "payload": event.payload,
+                    "lamport": lamport,
+                    "node": self.node,
+                    "wall_ns": time.time_ns(),
+                    "tick": event.tick,
+                    "correlation_id": event.correlation_id,
+                    "causation_id": event.causation_id,
+                    "idempotency_key": event.idempotency_key,
+                }
+            )
+        return documents
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection,
+        indexes: Sequence[int],
+        documents: list[dict[str, Any]],
+        prev: bytes,
+    ) -> list[Event]:
+        """Seal the documents onto the chain and insert them; returns the stored events."""
+        events, rows = [], []
+        for index, doc, (canonical, digest) in zip(
+            indexes, documents, seal_events(prev, documents), strict=True
+        ):
+            if len(canonical) > MAX_EVENT_BYTES:
+                raise InvalidEventError(
+                    f"events[{index}]: {len(canonical)} bytes encoded, "
+                    f"the limit is {MAX_EVENT_BYTES}"
+                )
+            events.append(Event.from_document(doc, prev, digest, canonical))
+            indexed = tuple(doc[column] for column in _INDEXED_MEMBERS)
+            rows.append((*indexed, prev, digest, canonical))
+            prev = digest
+        conn.executemany(_INSERT_EVENT, rows)
+        return events
 
     @staticmethod
     def _revision(conn: sqlite3.Connection, stream: str, cache: dict[str, int]) -> int:
@@ -511,9 +554,12 @@ class AuditStore:
             head = Checkpoint(self.origin, size, root)
             signed = self._signer.sign(head)
             if self._cosigner is not None:  # the first checkpoint after a key rotation
-                signed = SignedCheckpoint(head, self._cosigner.sign(head).signatures + signed.signatures)
+                signed = SignedCheckpoint(
+                    head, self._cosigner.sign(head).signatures + signed.signatures
+                )
             conn.execute(
-                "INSERT OR IGNORE INTO checkpoints (size, root, note, key_id, wall_ns) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO checkpoints (size, root, note, key_id, wall_ns)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (
                     size,
                     signed.checkpoint.root,
@@ -580,7 +626,9 @@ class AuditStore:
 
     def _rotate_key(self, conn: sqlite3.Connection) -> VerifierKey:
         old, new = self._signer, CheckpointSigner.generate(self.origin)
-        retired = self._key_path.with_name(f"{self._key_path.name}.retired-{old.verifier.key_id:08x}")
+        retired = self._key_path.with_name(
+            f"{self._key_path.name}.retired-{old.verifier.key_id:08x}"
+        )
         self._key_path.rename(retired)
         new.save(self._key_path)
         with self._write_lock_transaction(conn):
@@ -649,7 +697,8 @@ class AuditStore:
         limit: int | None = None,
     ) -> Iterator[Event]:
         """Events in position order, filtered; ``end`` is exclusive. Reads in batches."""
-        filters, params = [], []
+        filters: list[str] = []
+        params: list[object] = []
         for column, value in (
             ("stream", stream),
             ("type", type),
@@ -661,7 +710,9 @@ class AuditStore:
         if end is not None:
             filters.append(" AND position < ?")
             params.append(end)
-        sql = "SELECT position, canonical, hash FROM events WHERE position >= ?" + "".join(filters)
+        # Only fixed column names and placeholders are joined in; values go in as parameters.
+        where = "".join(filters)
+        sql = f"SELECT position, canonical, hash FROM events WHERE position >= ?{where}"  # noqa: S608
         sql += " ORDER BY position LIMIT ?"
         position, remaining = start, limit
         while remaining is None or remaining > 0:
@@ -716,19 +767,26 @@ class AuditStore:
             ).fetchone()
         return None if row is None else (row[0], row[1])
 
-    def save_projection_checkpoint(self, name: str, offset: int, state: str, *, allow_rewind: bool = False) -> None:
+    def save_projection_checkpoint(
+        self, name: str, offset: int, state: str, *, allow_rewind: bool = False
+    ) -> None:
         """Persist a projection's offset and state; the offset may only move forward.
 
         Raises:
             AuditError: ``offset`` is behind the saved one (and ``allow_rewind`` is False).
         """
         with self._read_lock, self._write_lock_transaction(self._reader) as conn:
-            row = conn.execute("SELECT position FROM projection_offsets WHERE name = ?", (name,)).fetchone()
+            row = conn.execute(
+                "SELECT position FROM projection_offsets WHERE name = ?", (name,)
+            ).fetchone()
             if row is not None and row[0] > offset and not allow_rewind:
-                raise AuditError(f"projection {name!r}: offset {offset} is behind the saved {row[0]}")
+                raise AuditError(
+                    f"projection {name!r}: offset {offset} is behind the saved {row[0]}"
+                )
             conn.execute(
                 "INSERT INTO projection_offsets (name, position, state) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET position = excluded.position, state = excluded.state",
+                "ON CONFLICT (name) DO UPDATE SET"
+                " position = excluded.position, state = excluded.state",
                 (name, offset, state),
             )
 

@@ -117,10 +117,18 @@ Row = tuple[int, bytes, bytes, bytes]
 
 def _walk_batch(walk: _ChainWalk, rows: list[Row], lookahead: Row | None, tree: MerkleLog) -> None:
     positions = [row[0] for row in rows]
-    prevs, hashes, canonicals = [row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows]
+    prevs, hashes, canonicals = (
+        [row[1] for row in rows],
+        [row[2] for row in rows],
+        [row[3] for row in rows],
+    )
     for index in mismatched_links(prevs, canonicals, hashes):
         walk.problems.append(
-            Problem(positions[index], "modified", "content does not match its stored hash (bytes changed)")
+            Problem(
+                positions[index],
+                "modified",
+                "content does not match its stored hash (bytes changed)",
+            )
         )
     tree.append(leaf_hashes(hashes))
     for index, (position, prev, digest, canonical) in enumerate(rows):
@@ -132,7 +140,8 @@ def _walk_batch(walk: _ChainWalk, rows: list[Row], lookahead: Row | None, tree: 
                 Problem(
                     walk.expected_position,
                     "missing",
-                    f"{missing} event(s) missing: positions {walk.expected_position}..{position - 1}",
+                    f"{missing} event(s) missing: "
+                    f"positions {walk.expected_position}..{position - 1}",
                 )
             )
         elif walk.swapped_hash is not None:
@@ -149,12 +158,15 @@ def _classify_break(position: int, canonical: bytes, following_row: Row | None) 
     recorded = _canonical_position(canonical)
     following = _canonical_position(following_row[3]) if following_row is not None else None
     if recorded == position + 1 and following == position:
-        return Problem(position, "reordered", f"events recorded at {position} and {position + 1} are swapped")
+        return Problem(
+            position, "reordered", f"events recorded at {position} and {position + 1} are swapped"
+        )
     if recorded is not None and recorded > position:
         return Problem(
             position,
             "missing",
-            f"{recorded - position} event(s) removed before this one (recorded at position {recorded})",
+            f"{recorded - position} event(s) removed before this one "
+            f"(recorded at position {recorded})",
         )
     if recorded is not None and recorded < position:
         return Problem(
@@ -166,30 +178,31 @@ def _classify_break(position: int, canonical: bytes, following_row: Row | None) 
     return Problem(
         position - 1,
         "modified",
-        f"the event before position {position} was replaced and re-hashed: the chain breaks at {position}",
+        f"the event before position {position} was replaced and re-hashed: "
+        f"the chain breaks at {position}",
     )
 
 
 def _check_columns(conn: sqlite3.Connection) -> list[Problem]:
-    # Positions are checked by the chain walk; here the other index columns. CASE keeps
-    # json_extract away from bytes that are no longer JSON (those are reported as modified).
+    # Positions are checked by the chain walk; here the other index columns, with one JSON
+    # parse per row. CASE keeps json_extract away from bytes that are no longer JSON (those
+    # are reported as modified).
     rows = conn.execute(
         """
         SELECT position FROM events WHERE CASE WHEN json_valid(CAST(canonical AS TEXT)) THEN
-            json_extract(CAST(canonical AS TEXT), '$.event_id') IS NOT event_id
-         OR json_extract(CAST(canonical AS TEXT), '$.stream') IS NOT stream
-         OR json_extract(CAST(canonical AS TEXT), '$.stream_rev') IS NOT stream_rev
-         OR json_extract(CAST(canonical AS TEXT), '$.type') IS NOT type
-         OR json_extract(CAST(canonical AS TEXT), '$.lamport') IS NOT lamport
-         OR json_extract(CAST(canonical AS TEXT), '$.correlation_id') IS NOT correlation_id
-         OR json_extract(CAST(canonical AS TEXT), '$.idempotency_key') IS NOT idempotency_key
-         OR json_extract(CAST(canonical AS TEXT), '$.prev_hash') IS NOT lower(hex(prev_hash))
+            json_extract(CAST(canonical AS TEXT), '$.event_id', '$.stream', '$.stream_rev',
+                         '$.type', '$.lamport', '$.correlation_id', '$.idempotency_key',
+                         '$.prev_hash')
+            IS NOT json_array(event_id, stream, stream_rev, type, lamport, correlation_id,
+                              idempotency_key, lower(hex(prev_hash)))
         ELSE 0 END
         ORDER BY position LIMIT 100
         """
     ).fetchall()
     problems = [
-        Problem(row[0], "column_mismatch", "an index column disagrees with the event's canonical bytes")
+        Problem(
+            row[0], "column_mismatch", "an index column disagrees with the event's canonical bytes"
+        )
         for row in rows
     ]
     gaps = conn.execute(
@@ -208,7 +221,11 @@ def _check_columns(conn: sqlite3.Connection) -> list[Problem]:
                 first[0] if first else None,
                 "revision_gap",
                 f"stream {stream!r}: {count} events but revisions {low}..{high}"
-                + (f"; revision {first[2]} is missing before this event (revision {first[1]})" if first else ""),
+                + (
+                    f"; revision {first[2]} is missing before this event (revision {first[1]})"
+                    if first
+                    else ""
+                ),
             )
         )
     return problems
@@ -227,13 +244,23 @@ def _check_checkpoint(
     head = signed.checkpoint
     size = head.size
     if head.origin != origin:
-        return [Problem(None, "wrong_origin", f"{label} is for log {head.origin!r}, not {origin!r}", size)]
+        return [
+            Problem(
+                None, "wrong_origin", f"{label} is for log {head.origin!r}, not {origin!r}", size
+            )
+        ]
     if not any(key.verifies(signed) for key in keys):
         known_ids = {key.key_id for key in keys}
         if any(sig.key_id in known_ids for sig in signed.signatures):
-            return [Problem(None, "bad_signature", f"{label}: the signature does not verify (forged)", size)]
+            return [
+                Problem(
+                    None, "bad_signature", f"{label}: the signature does not verify (forged)", size
+                )
+            ]
         names = ", ".join(f"{sig.name}+{sig.key_id:08x}" for sig in signed.signatures)
-        return [Problem(None, "untrusted_key", f"{label} is signed by untrusted key(s) {names}", size)]
+        return [
+            Problem(None, "untrusted_key", f"{label} is signed by untrusted key(s) {names}", size)
+        ]
     # A break in the chain below this size already explains a different root or size.
     if any(p.position is not None and p.position < size for p in chain_problems):
         return []
@@ -294,7 +321,9 @@ def verify_store(
         else:
             keys, key_source = list(trusted_keys), "caller"
         walk, tree = _ChainWalk(), MerkleLog()
-        cursor = conn.execute("SELECT position, prev_hash, hash, canonical FROM events ORDER BY position")
+        cursor = conn.execute(
+            "SELECT position, prev_hash, hash, canonical FROM events ORDER BY position"
+        )
         rows = cursor.fetchmany(VERIFY_BATCH)
         while rows:
             following = cursor.fetchmany(VERIFY_BATCH)

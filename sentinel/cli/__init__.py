@@ -27,6 +27,7 @@ app = typer.Typer(
 app.command()(doctor.doctor)
 app.add_typer(audit.app, name="audit")
 
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"sentinel-run {sentinel.__version__}")
@@ -38,7 +39,10 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:

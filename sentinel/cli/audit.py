@@ -34,7 +34,9 @@ KeyOption = Annotated[
 
 def _existing(store: Path) -> Path:
     if not store.exists():
-        raise StoreCorruptError(f"{store}: no such audit store (pass --store or set SENTINEL_STORE)")
+        raise StoreCorruptError(
+            f"{store}: no such audit store (pass --store or set SENTINEL_STORE)"
+        )
     return store
 
 
@@ -44,7 +46,9 @@ def _report_table(report: VerificationReport) -> Table:
     table.add_column("problem", style="bold red")
     table.add_column("detail", overflow="fold")
     for problem in report.problems:
-        table.add_row("-" if problem.position is None else str(problem.position), problem.kind, problem.detail)
+        table.add_row(
+            "-" if problem.position is None else str(problem.position), problem.kind, problem.detail
+        )
     return table
 
 
@@ -62,13 +66,20 @@ def verify(
     path = _existing(store)
     keys = load_keys(key) if key else None
     external = (
-        SignedCheckpoint.parse(checkpoint.read_text(), source=str(checkpoint)) if checkpoint else None
+        SignedCheckpoint.parse(checkpoint.read_text(), source=str(checkpoint))
+        if checkpoint
+        else None
     )
     if as_json:
         report = verify_store(path, trusted_keys=keys, checkpoint=external)
         print_json(report.to_dict())
     else:
-        columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        columns = (
+            TextColumn("verifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("verify", total=None)
             report = verify_store(
@@ -109,7 +120,9 @@ def prove_command(
         typer.echo(proof.to_json())
     else:
         out.write_text(proof.to_json())
-        console.print(f"proof of position {proof.position} in a tree of {proof.tree_size} written to {out}")
+        console.print(
+            f"proof of position {proof.position} in a tree of {proof.tree_size} written to {out}"
+        )
 
 
 @app.command("verify-proof")
@@ -121,14 +134,19 @@ def verify_proof(
 ) -> None:
     """Check an inclusion proof offline against trusted keys; exit 1 if it fails."""
     if not key:
-        raise typer.BadParameter("give at least one --key: a proof means nothing without a trusted key")
+        raise typer.BadParameter(
+            "give at least one --key: a proof means nothing without a trusted key"
+        )
     proof = InclusionProof.from_json(proof_file.read_text(), source=str(proof_file))
     result = check_inclusion_proof(proof, load_keys(key))
     if as_json:
         print_json({"ok": result.ok, "reasons": result.reasons, "position": proof.position,
                     "tree_size": proof.tree_size, "origin": proof.origin})  # fmt: skip
     elif result.ok:
-        console.print(f"[green]valid[/green]: event {proof.position} is in {proof.origin} (tree of {proof.tree_size})")
+        console.print(
+            f"[green]valid[/green]: event {proof.position} is in {proof.origin} "
+            f"(tree of {proof.tree_size})"
+        )
     else:
         for reason in result.reasons:
             console.print(f"[bold red]invalid[/bold red]: {reason}")

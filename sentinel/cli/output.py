@@ -40,7 +40,9 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except SentinelError as exc:
-            error_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+            error_console.print(
+                f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(USER_ERROR_EXIT) from None
 
     return wrapper

@@ -19,7 +19,9 @@ def store_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(store_path: Path) -> Iterator[AuditStore]:
-    opened = AuditStore(store_path, node="test-node", checkpoint_every=10, checkpoint_interval_ms=60_000)
+    opened = AuditStore(
+        store_path, node="test-node", checkpoint_every=10, checkpoint_interval_ms=60_000
+    )
     yield opened
     opened.close()
 
@@ -28,7 +30,9 @@ def fill(store: AuditStore, count: int, *, stream_count: int = 3) -> None:
     """Append ``count`` events over a few streams, in one batch."""
     store.append_batch(
         [
-            NewEvent(f"agent/A-{i % stream_count}", "test.step", {"i": i, "note": f"step {i}"}, tick=i)
+            NewEvent(
+                f"agent/A-{i % stream_count}", "test.step", {"i": i, "note": f"step {i}"}, tick=i
+            )
             for i in range(count)
         ]
     )

@@ -22,7 +22,9 @@ scalars = (
 )
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -83,11 +85,22 @@ def test_numbers_follow_ecmascript(value: float, text: str) -> None:
 
 def test_rfc8785_member_order_by_utf16() -> None:
     doc = {"\u20ac": 1, "\r": 2, "\ufb33": 3, "1": 4, "\U0001f600": 5, "\x80": 6, "\xf6": 7}
-    assert [k for k in json.loads(canonical_json(doc))] == ["\r", "1", "\x80", "\xf6", "\u20ac", "\U0001f600", "\ufb33"]
+    assert list(json.loads(canonical_json(doc))) == [
+        "\r",
+        "1",
+        "\x80",
+        "\xf6",
+        "\u20ac",
+        "\U0001f600",
+        "\ufb33",
+    ]
 
 
 def test_strings_escape_only_what_json_stringify_escapes() -> None:
-    assert canonical_json("\"\\\b\f\n\r\t\x01\x1f\x7f\u2028é") == b'"\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\xe2\x80\xa8\xc3\xa9"'
+    assert (
+        canonical_json('"\\\b\f\n\r\t\x01\x1f\x7f\u2028é')
+        == b'"\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\xe2\x80\xa8\xc3\xa9"'
+    )
 
 
 @pytest.mark.parametrize(

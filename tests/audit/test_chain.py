@@ -22,7 +22,11 @@ records = st.lists(st.binary(max_size=300), max_size=50)
 digests = st.binary(min_size=32, max_size=32)
 events = st.lists(
     st.fixed_dictionaries(
-        {"type": st.text(max_size=10), "position": st.integers(0, 2**40), "payload": st.dictionaries(st.text(max_size=5), st.integers(-(2**63), 2**63 - 1))}
+        {
+            "type": st.text(max_size=10),
+            "position": st.integers(0, 2**40),
+            "payload": st.dictionaries(st.text(max_size=5), st.integers(-(2**63), 2**63 - 1)),
+        }
     ),
     max_size=20,
 )
@@ -46,7 +50,10 @@ def test_seal_matches_reference(prev: bytes, docs: list[dict[str, object]]) -> N
 def test_mismatched_links_match_reference(rows: list[tuple[bytes, bytes, bytes]]) -> None:
     prevs, recs, hashes = ([row[i] for row in rows] for i in range(3))
     # make roughly half of the rows consistent
-    hashes = [link_hash(p, r) if i % 2 else h for i, (p, r, h) in enumerate(zip(prevs, recs, hashes, strict=True))]
+    hashes = [
+        link_hash(p, r) if i % 2 else h
+        for i, (p, r, h) in enumerate(zip(prevs, recs, hashes, strict=True))
+    ]
     assert mismatched_links(prevs, recs, hashes) == reference_mismatched_links(prevs, recs, hashes)
 
 
@@ -59,4 +66,4 @@ def test_callers_cannot_set_prev_hash() -> None:
 def test_events_must_be_dicts() -> None:
     for seal in (seal_events, reference_seal_events):
         with pytest.raises(InvalidEventError, match=r"^events\[1\]: an event must be a dict$"):
-            seal(GENESIS, [{}, ["not", "a", "dict"]])
+            seal(GENESIS, [{}, ["not", "a", "dict"]])  # type: ignore[list-item]

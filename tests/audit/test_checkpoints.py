@@ -45,7 +45,10 @@ def test_other_keys_and_altered_notes_do_not_verify() -> None:
         ("log\ntwelve\nAAAA\n\n\u2014 log AAAAAAAA\n", "line 2: tree size 'twelve'"),
         ("log\n12\n!!!\n\n\u2014 log AAAAAAAA\n", "line 3: root is not base64"),
         ("log\n12\nAAAA\n\n\u2014 log AAAAAAAA\n", "line 3: root is 3 bytes"),
-        (f"log\n12\n{base64.b64encode(bytes(32)).decode()}\n\n- log AAAAAAAA\n", "line 5: signature lines start"),
+        (
+            f"log\n12\n{base64.b64encode(bytes(32)).decode()}\n\n- log AAAAAAAA\n",
+            "line 5: signature lines start",
+        ),
     ],
 )
 def test_malformed_notes_name_the_line(note: str, message: str) -> None:
@@ -55,7 +58,7 @@ def test_malformed_notes_name_the_line(note: str, message: str) -> None:
 
 def test_malformed_verifier_keys() -> None:
     good = str(CheckpointSigner.generate("log").verifier)
-    name, key_id, key = good.split("+", 2)  # base64 may contain "+" itself
+    name, _, key = good.split("+", 2)  # base64 may contain "+" itself
     with pytest.raises(CheckpointError, match="does not match"):
         VerifierKey.parse(f"{name}+00000000+{key}")
     with pytest.raises(CheckpointError, match="name\\+hexid\\+base64"):

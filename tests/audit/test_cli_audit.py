@@ -37,7 +37,9 @@ def test_verify_reports_tampering_with_exit_1(populated: tuple[Path, str, str]) 
     attacker = Attacker(path)
     attacker.sql("DELETE FROM events WHERE position = 9")
     attacker.close()
-    result = runner.invoke(app, ["audit", "verify", "--store", str(path), "--key", key], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["audit", "verify", "--store", str(path), "--key", key], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 1
     assert "first bad position: 9" in result.stdout
     assert "missing" in result.stdout
@@ -46,7 +48,12 @@ def test_verify_reports_tampering_with_exit_1(populated: tuple[Path, str, str]) 
 def test_prove_and_verify_proof_offline(populated: tuple[Path, str, str], tmp_path: Path) -> None:
     path, event_id, key = populated
     proof = tmp_path / "proof.json"
-    assert runner.invoke(app, ["audit", "prove", event_id, "--store", str(path), "--out", str(proof)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["audit", "prove", event_id, "--store", str(path), "--out", str(proof)]
+        ).exit_code
+        == 0
+    )
     key_file = tmp_path / "auditor.keys"
     key_file.write_text(key + "\n")
     ok = runner.invoke(app, ["audit", "verify-proof", str(proof), "--key", str(key_file), "--json"])
@@ -60,7 +67,9 @@ def test_prove_and_verify_proof_offline(populated: tuple[Path, str, str], tmp_pa
     assert "do not hash to the event hash" in bad.stdout
 
 
-def test_checkpoint_key_rotate_query_export(populated: tuple[Path, str, str], tmp_path: Path) -> None:
+def test_checkpoint_key_rotate_query_export(
+    populated: tuple[Path, str, str], tmp_path: Path
+) -> None:
     path, _, key = populated
     note = runner.invoke(app, ["audit", "checkpoint", "--store", str(path)])
     assert note.exit_code == 0 and note.stdout.split("\n")[1] == "23"
@@ -68,10 +77,17 @@ def test_checkpoint_key_rotate_query_export(populated: tuple[Path, str, str], tm
     assert json.loads(keys.stdout)["current"] == key
     rotated = runner.invoke(app, ["audit", "rotate-key", "--store", str(path)])
     assert rotated.exit_code == 0 and rotated.stdout.strip() != key
-    rows = runner.invoke(app, ["audit", "query", "SELECT count(*) AS n FROM events", "--store", str(path), "--json"])
+    rows = runner.invoke(
+        app, ["audit", "query", "SELECT count(*) AS n FROM events", "--store", str(path), "--json"]
+    )
     assert json.loads(rows.stdout) == [{"n": 23}]
     out = tmp_path / "e.parquet"
-    assert runner.invoke(app, ["audit", "export", "--parquet", str(out), "--store", str(path)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["audit", "export", "--parquet", str(out), "--store", str(path)]
+        ).exit_code
+        == 0
+    )
     assert out.stat().st_size > 0
 
 

@@ -19,7 +19,12 @@ def _assert_log_is_sound(path: Path, expected_keys: set[str]) -> None:
     conn = sqlite3.connect(path)
     positions = [row[0] for row in conn.execute("SELECT position FROM events ORDER BY position")]
     assert positions == list(range(len(positions)))
-    keys = [row[0] for row in conn.execute("SELECT idempotency_key FROM events WHERE idempotency_key IS NOT NULL")]
+    keys = [
+        row[0]
+        for row in conn.execute(
+            "SELECT idempotency_key FROM events WHERE idempotency_key IS NOT NULL"
+        )
+    ]
     assert len(keys) == len(set(keys))
     assert set(keys) == expected_keys
     lamports = [row[0] for row in conn.execute("SELECT lamport FROM events ORDER BY position")]
@@ -46,7 +51,9 @@ def test_threads_share_one_store(tmp_path: Path) -> None:
             thread.start()
         for thread in threads:
             thread.join()
-    assert all(len(ids) == 1 for ids in seen.values()), "a key was answered with two different events"
+    assert all(len(ids) == 1 for ids in seen.values()), (
+        "a key was answered with two different events"
+    )
     _assert_log_is_sound(path, {f"k-{n}" for n in range(KEY_SPACE)})
 
 
@@ -55,9 +62,13 @@ def test_processes_share_one_file(tmp_path: Path) -> None:
     AuditStore(path).close()  # create it (and its key) once, as a deployment would
     context = multiprocessing.get_context("spawn")
     with context.Pool(4) as pool:
-        results = pool.starmap(append_with_keys, [(str(path), worker, 120, KEY_SPACE) for worker in range(4)])
+        results = pool.starmap(
+            append_with_keys, [(str(path), worker, 120, KEY_SPACE) for worker in range(4)]
+        )
     answers: dict[str, set[str]] = {}
     for key, event_id in (pair for result in results for pair in result):
         answers.setdefault(key, set()).add(event_id)
-    assert all(len(ids) == 1 for ids in answers.values()), "a key was answered with two different events"
+    assert all(len(ids) == 1 for ids in answers.values()), (
+        "a key was answered with two different events"
+    )
     _assert_log_is_sound(path, set(answers))

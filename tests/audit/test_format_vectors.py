@@ -25,7 +25,12 @@ def test_every_vector_is_printed_in_the_document() -> None:
     vectors = compute()
     for canonical in vectors["canonical"]:  # type: ignore[attr-defined]
         assert f"```\n{canonical}\n```" in text
-    for value in [*vectors["hashes"], *vectors["leaf_hashes"], vectors["root"], vectors["verifier_key"]]:  # type: ignore[misc]
+    for value in [
+        *vectors["hashes"],
+        *vectors["leaf_hashes"],
+        vectors["root"],
+        vectors["verifier_key"],
+    ]:  # type: ignore[misc]
         assert str(value) in text
     assert f"```\n{str(vectors['note']).rstrip()}\n```" in text
 
@@ -63,7 +68,9 @@ def _check_note(note: str, vkey: str) -> tuple[str, int, bytes]:
         signer, blob = line.removeprefix("\u2014 ").rsplit(" ", 1)
         data = base64.b64decode(blob)
         if signer == name and data[:4].hex() == key_hex:
-            Ed25519PublicKey.from_public_bytes(raw[1:]).verify(data[4:], message)  # raises if forged
+            Ed25519PublicKey.from_public_bytes(raw[1:]).verify(
+                data[4:], message
+            )  # raises if forged
             return origin, int(size), base64.b64decode(root)
     raise InvalidSignature("no signature by the trusted key")
 
@@ -71,7 +78,7 @@ def _check_note(note: str, vkey: str) -> tuple[str, int, bytes]:
 def independent_verify(path: Path, vkey: str) -> str | None:
     """Return None if the log verifies, else a description of the first problem."""
     conn = sqlite3.connect(path)
-    prev, leaves = bytes(32), []
+    prev, leaves = bytes(32), list[bytes]()
     for position, stored_prev, digest, canonical in conn.execute(
         "SELECT position, prev_hash, hash, canonical FROM events ORDER BY position"
     ):
@@ -102,18 +109,24 @@ def test_the_documented_vectors_pass_the_independent_checks() -> None:
     for canonical, digest in zip(vectors["canonical"], vectors["hashes"], strict=True):  # type: ignore[call-overload]
         prev = hashlib.sha256(prev + canonical.encode()).digest()
         assert prev.hex() == digest
-    assert _check_note(str(vectors["note"]), str(vectors["verifier_key"]))[2].hex() == vectors["root"]
+    assert (
+        _check_note(str(vectors["note"]), str(vectors["verifier_key"]))[2].hex() == vectors["root"]
+    )
 
 
 def test_independent_verifier_accepts_real_logs_and_rejects_altered_ones(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     with AuditStore(path, checkpoint_every=7) as store:
         fill(store, 30)
-        store.append("agent/A", "note.free_form", {"text": "Grüße € \u2028", "x": 1e21, "y": [0.1, -0.0]})
+        store.append(
+            "agent/A", "note.free_form", {"text": "Grüße € \u2028", "x": 1e21, "y": [0.1, -0.0]}
+        )
         vkey = str(store.verifier_key)
     assert independent_verify(path, vkey) is None
     attacker = Attacker(path)
-    attacker.sql("UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'step 4', 'step 9') AS BLOB)"
-                 " WHERE position = 4")
+    attacker.sql(
+        "UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'step 4', 'step 9') AS BLOB)"
+        " WHERE position = 4"
+    )
     attacker.close()
     assert independent_verify(path, vkey) == "hash mismatch at 4"

@@ -15,7 +15,10 @@ def test_clock_ticks_and_merges() -> None:
 
 
 def test_happened_before_across_nodes(tmp_path: Path) -> None:
-    with AuditStore(tmp_path / "a.db", node="host-a") as a, AuditStore(tmp_path / "b.db", node="host-b") as b:
+    with (
+        AuditStore(tmp_path / "a.db", node="host-a") as a,
+        AuditStore(tmp_path / "b.db", node="host-b") as b,
+    ):
         a1 = a.append("agent/X", "test.step")
         a2 = a.append("agent/X", "test.step")
         b.observe(a2.lamport)  # host b receives a message sent after a2

@@ -12,9 +12,16 @@ def _calls(store: AuditStore, count: int, offset: int = 0) -> None:
     store.append_batch(
         [
             NewEvent.of(
-                ModelCall(agent_id=f"A-{i % 4}", request_id=f"r{i + offset}", provider="offline", model="offline",
-                          prompt_tokens=100 + i, completion_tokens=20, cost_usd=0.001 * (i % 3),
-                          synthesized=i % 2 == 0),  # fmt: skip
+                ModelCall(
+                    agent_id=f"A-{i % 4}",
+                    request_id=f"r{i + offset}",
+                    provider="offline",
+                    model="offline",
+                    prompt_tokens=100 + i,
+                    completion_tokens=20,
+                    cost_usd=0.001 * (i % 3),
+                    synthesized=i % 2 == 0,
+                ),
                 stream="gateway",
             )
             for i in range(count)
@@ -29,7 +36,9 @@ def test_incremental_equals_rebuild(store: AuditStore) -> None:
         fill(store, 4)
         runner.update()
     incremental = runner.state
-    assert ProjectionRunner(store, AGENT_COSTS).state == incremental  # resumed from the saved offset
+    assert (
+        ProjectionRunner(store, AGENT_COSTS).state == incremental
+    )  # resumed from the saved offset
     assert runner.rebuild() == incremental
     assert incremental["A-1"]["calls"] == sum(1 for i in range(17) if i % 4 == 1) * 5
     assert runner.offset == len(store)

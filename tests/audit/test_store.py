@@ -59,7 +59,9 @@ def test_idempotent_append_returns_the_original(store: AuditStore) -> None:
 
 def test_expected_revision(store: AuditStore) -> None:
     store.append("agent/A", "test.step", expected_revision=NO_STREAM)
-    with pytest.raises(WrongExpectedRevisionError, match="expected revision -1, but the stream is at 0"):
+    with pytest.raises(
+        WrongExpectedRevisionError, match="expected revision -1, but the stream is at 0"
+    ):
         store.append("agent/A", "test.step", expected_revision=NO_STREAM)
     store.append("agent/A", "test.step", expected_revision=0)
     with pytest.raises(WrongExpectedRevisionError) as caught:
@@ -73,11 +75,15 @@ def test_expected_revision(store: AuditStore) -> None:
 def test_batches_are_atomic(store: AuditStore) -> None:
     fill(store, 3)
     before = list(store.read())
-    with pytest.raises(InvalidEventError, match=r"^events\[2\]\.payload\.x: bytes is not a JSON value$"):
+    with pytest.raises(
+        InvalidEventError, match=r"^events\[2\]\.payload\.x: bytes is not a JSON value$"
+    ):
         store.append_batch([NewEvent("agent/A", "test.step"), NewEvent("agent/A", "test.step"),
                             NewEvent("agent/A", "test.step", {"x": b"raw"})])  # fmt: skip
     with pytest.raises(WrongExpectedRevisionError):
-        store.append_batch([NewEvent("agent/A-0", "test.step")] * 3, expected_revisions={"agent/A-0": 7})
+        store.append_batch(
+            [NewEvent("agent/A-0", "test.step")] * 3, expected_revisions={"agent/A-0": 7}
+        )
     assert list(store.read()) == before
     assert verify_store(store.path).ok
 
@@ -88,15 +94,26 @@ def test_batches_are_atomic(store: AuditStore) -> None:
         (NewEvent("", "test.step"), r"events\[0\]\.stream: '' is not a stream name"),
         (NewEvent("agent A", "test.step"), r"events\[0\]\.stream"),
         (NewEvent("agent/A", "Bad-Type"), r"events\[0\]\.type: 'Bad-Type' is not an event type"),
-        (NewEvent("agent/A", "test.step", payload=[1, 2]), r"events\[0\]\.payload: expected a mapping"),  # type: ignore[arg-type]
+        (
+            NewEvent("agent/A", "test.step", payload=[1, 2]),  # type: ignore[arg-type]
+            r"events\[0\]\.payload: expected a mapping",
+        ),
         (NewEvent("agent/A", "test.step", tick=-1), r"events\[0\]\.tick"),
         (NewEvent("agent/A", "test.step", idempotency_key=""), r"events\[0\]\.idempotency_key"),
-        (NewEvent("agent/A", "sandbox.violation", {"agent_id": "A"}), r"events\[0\]\.payload\.layer: Field required"),
+        (
+            NewEvent("agent/A", "sandbox.violation", {"agent_id": "A"}),
+            r"events\[0\]\.payload\.layer: Field required",
+        ),
         (NewEvent("agent/A", "test.step", {"n": float("nan")}), r"events\[0\]\.payload\.n: NaN"),
-        (NewEvent("agent/A", "test.step", {"blob": "x" * MAX_EVENT_BYTES}), r"events\[0\]: \d+ bytes encoded, the limit"),
+        (
+            NewEvent("agent/A", "test.step", {"blob": "x" * MAX_EVENT_BYTES}),
+            r"events\[0\]: \d+ bytes encoded, the limit",
+        ),
     ],
 )
-def test_bad_events_get_clear_errors_and_lose_nothing(store: AuditStore, event: NewEvent, message: str) -> None:
+def test_bad_events_get_clear_errors_and_lose_nothing(
+    store: AuditStore, event: NewEvent, message: str
+) -> None:
     fill(store, 5)
     size, head = store.head()
     with pytest.raises(InvalidEventError, match=message):
@@ -107,7 +124,9 @@ def test_bad_events_get_clear_errors_and_lose_nothing(store: AuditStore, event: 
 
 
 def test_typed_payloads_round_trip(store: AuditStore) -> None:
-    violation = SandboxViolation(agent_id="A-7", layer="seccomp", attempt="ptrace(PTRACE_ATTACH, 1)")
+    violation = SandboxViolation(
+        agent_id="A-7", layer="seccomp", attempt="ptrace(PTRACE_ATTACH, 1)"
+    )
     [event] = store.append_batch([NewEvent.of(violation, stream="agent/A-7")])
     assert event.type == "sandbox.violation"
     assert store.get(event.event_id).typed_payload() == violation  # type: ignore[union-attr]
@@ -131,7 +150,9 @@ def test_reads_cross_batch_boundaries(store_path: Path, monkeypatch: pytest.Monk
     with AuditStore(store_path) as opened:
         fill(opened, 40)
         assert [e.position for e in opened.read()] == list(range(40))
-        assert [e.position for e in opened.read(stream="agent/A-0", limit=9)] == list(range(0, 27, 3))
+        assert [e.position for e in opened.read(stream="agent/A-0", limit=9)] == list(
+            range(0, 27, 3)
+        )
 
 
 def test_append_only_triggers_refuse_updates_and_deletes(store: AuditStore) -> None:
@@ -175,7 +196,7 @@ def test_closed_store_refuses_appends(store: AuditStore) -> None:
 def test_corrupt_or_foreign_files_are_refused_by_name(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreCorruptError, match="garbage.db"):
+    with pytest.raises(StoreCorruptError, match=r"garbage\.db"):
         AuditStore(garbage)
     foreign = tmp_path / "foreign.db"
     conn = sqlite3.connect(foreign)
@@ -183,7 +204,7 @@ def test_corrupt_or_foreign_files_are_refused_by_name(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreCorruptError, match="not a Sentinel audit store"):
         AuditStore(foreign)
-    with pytest.raises(StoreCorruptError, match="garbage.db"):
+    with pytest.raises(StoreCorruptError, match=r"garbage\.db"):
         verify_store(garbage)
 
 
@@ -232,7 +253,10 @@ def test_subscription_catches_up_then_goes_live(store: AuditStore) -> None:
 def test_async_append_with_concurrent_tasks(store: AuditStore) -> None:
     async def writers() -> list[int]:
         results = await asyncio.gather(
-            *(store.append_async([NewEvent(f"agent/A-{i}", "test.step", {"i": i})]) for i in range(50))
+            *(
+                store.append_async([NewEvent(f"agent/A-{i}", "test.step", {"i": i})])
+                for i in range(50)
+            )
         )
         return sorted(event.position for batch in results for event in batch)
 

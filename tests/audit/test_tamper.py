@@ -44,15 +44,21 @@ def attacker(sealed_log: tuple[Path, VerifierKey]) -> Iterator[Attacker]:
 
 
 def _doc(attacker: Attacker, position: int) -> dict[str, object]:
-    row = attacker.conn.execute("SELECT canonical FROM events WHERE position = ?", (position,)).fetchone()
+    row = attacker.conn.execute(
+        "SELECT canonical FROM events WHERE position = ?", (position,)
+    ).fetchone()
     doc: dict[str, object] = json.loads(row[0])
     return doc
 
 
 def _rechain_from(attacker: Attacker, start: int) -> None:
     """Recompute prev_hash and hash of every event from ``start`` on, as a forger would."""
-    prev = attacker.conn.execute("SELECT hash FROM events WHERE position = ?", (start - 1,)).fetchone()[0]
-    rows = attacker.conn.execute("SELECT position, canonical FROM events WHERE position >= ? ORDER BY position", (start,))
+    prev = attacker.conn.execute(
+        "SELECT hash FROM events WHERE position = ?", (start - 1,)
+    ).fetchone()[0]
+    rows = attacker.conn.execute(
+        "SELECT position, canonical FROM events WHERE position >= ? ORDER BY position", (start,)
+    )
     for position, canonical in rows.fetchall():
         doc = json.loads(canonical)
         del doc["prev_hash"]
@@ -72,7 +78,9 @@ def test_untouched_log_verifies(sealed_log: tuple[Path, VerifierKey]) -> None:
 
 
 def test_payload_byte_flipped(sealed_log: tuple[Path, VerifierKey], attacker: Attacker) -> None:
-    canonical = attacker.conn.execute("SELECT canonical FROM events WHERE position = 17").fetchone()[0]
+    canonical = attacker.conn.execute(
+        "SELECT canonical FROM events WHERE position = 17"
+    ).fetchone()[0]
     flipped = canonical.replace(b'"note":"step ', b'"note":"stop ')
     assert flipped != canonical
     attacker.sql("UPDATE events SET canonical = ? WHERE position = 17", flipped)
@@ -80,8 +88,12 @@ def test_payload_byte_flipped(sealed_log: tuple[Path, VerifierKey], attacker: At
     assert [(p.position, p.kind) for p in report.problems] == [(17, "modified")]
 
 
-def test_byte_flip_that_breaks_the_json(sealed_log: tuple[Path, VerifierKey], attacker: Attacker) -> None:
-    canonical = attacker.conn.execute("SELECT canonical FROM events WHERE position = 5").fetchone()[0]
+def test_byte_flip_that_breaks_the_json(
+    sealed_log: tuple[Path, VerifierKey], attacker: Attacker
+) -> None:
+    canonical = attacker.conn.execute("SELECT canonical FROM events WHERE position = 5").fetchone()[
+        0
+    ]
     attacker.sql("UPDATE events SET canonical = ? WHERE position = 5", b"}" + canonical[1:])
     report = verify_store(sealed_log[0], trusted_keys=[sealed_log[1]])
     assert report.first_bad_position == 5
@@ -94,16 +106,24 @@ def test_event_deleted(sealed_log: tuple[Path, VerifierKey], attacker: Attacker)
     assert report.first_bad_position == 17
     # Position 17 was the 8th event of its batch: stream agent/A-1 (7 % 3), whose next event,
     # at 21 (the 2nd of the next batch), now lacks its predecessor revision.
-    assert [(p.position, p.kind) for p in report.problems] == [(17, "missing"), (21, "revision_gap")]
+    assert [(p.position, p.kind) for p in report.problems] == [
+        (17, "missing"),
+        (21, "revision_gap"),
+    ]
 
 
-def test_event_deleted_and_positions_closed_up(sealed_log: tuple[Path, VerifierKey], attacker: Attacker) -> None:
+def test_event_deleted_and_positions_closed_up(
+    sealed_log: tuple[Path, VerifierKey], attacker: Attacker
+) -> None:
     attacker.sql("DELETE FROM events WHERE position = 17")
     for position in range(18, EVENTS):
         attacker.sql("UPDATE events SET position = ? WHERE position = ?", position - 1, position)
     report = verify_store(sealed_log[0], trusted_keys=[sealed_log[1]])
     assert report.first_bad_position == 17
-    assert [(p.position, p.kind) for p in report.problems] == [(17, "missing"), (20, "revision_gap")]
+    assert [(p.position, p.kind) for p in report.problems] == [
+        (17, "missing"),
+        (20, "revision_gap"),
+    ]
 
 
 def test_two_events_swapped(sealed_log: tuple[Path, VerifierKey], attacker: Attacker) -> None:
@@ -132,7 +152,9 @@ def test_event_inserted(sealed_log: tuple[Path, VerifierKey], attacker: Attacker
     assert [(p.position, p.kind) for p in report.problems] == [(17, "inserted")]
 
 
-def test_tail_truncated_after_a_checkpoint(sealed_log: tuple[Path, VerifierKey], attacker: Attacker) -> None:
+def test_tail_truncated_after_a_checkpoint(
+    sealed_log: tuple[Path, VerifierKey], attacker: Attacker
+) -> None:
     attacker.sql("DELETE FROM events WHERE position >= 35")
     report = verify_store(sealed_log[0], trusted_keys=[sealed_log[1]])
     assert [(p.position, p.kind, p.checkpoint) for p in report.problems] == [(35, "truncated", 40)]
@@ -142,7 +164,9 @@ def test_tail_truncated_with_its_checkpoints_caught_by_an_external_checkpoint(
     sealed_log: tuple[Path, VerifierKey], attacker: Attacker
 ) -> None:
     path, key = sealed_log
-    kept = SignedCheckpoint.parse(attacker.conn.execute("SELECT note FROM checkpoints WHERE size = 40").fetchone()[0])
+    kept = SignedCheckpoint.parse(
+        attacker.conn.execute("SELECT note FROM checkpoints WHERE size = 40").fetchone()[0]
+    )
     attacker.sql("DELETE FROM events WHERE position >= 25")
     attacker.sql("DELETE FROM checkpoints WHERE size > 20")
     assert verify_store(path, trusted_keys=[key]).ok  # the store alone cannot know
@@ -150,7 +174,9 @@ def test_tail_truncated_with_its_checkpoints_caught_by_an_external_checkpoint(
     assert [(p.position, p.kind) for p in report.problems] == [(25, "truncated")]
 
 
-def test_forged_checkpoint_signature(sealed_log: tuple[Path, VerifierKey], attacker: Attacker) -> None:
+def test_forged_checkpoint_signature(
+    sealed_log: tuple[Path, VerifierKey], attacker: Attacker
+) -> None:
     note = attacker.conn.execute("SELECT note FROM checkpoints WHERE size = 20").fetchone()[0]
     signed = SignedCheckpoint.parse(note)
     forged = SignedCheckpoint(
@@ -163,7 +189,9 @@ def test_forged_checkpoint_signature(sealed_log: tuple[Path, VerifierKey], attac
         assert [(p.kind, p.checkpoint) for p in report.problems] == [("bad_signature", 20)]
 
 
-def test_chain_recomputed_without_the_key(sealed_log: tuple[Path, VerifierKey], attacker: Attacker) -> None:
+def test_chain_recomputed_without_the_key(
+    sealed_log: tuple[Path, VerifierKey], attacker: Attacker
+) -> None:
     doc = _doc(attacker, 17)
     doc["payload"] = {"i": 17, "note": "nothing happened here"}
     del doc["prev_hash"]
@@ -178,28 +206,42 @@ def test_chain_recomputed_without_the_key(sealed_log: tuple[Path, VerifierKey], 
     assert [p.checkpoint for p in report.problems] == [20, 30, 40]
 
 
-def test_rewrite_resigned_with_the_attackers_own_key(sealed_log: tuple[Path, VerifierKey], attacker: Attacker) -> None:
+def test_rewrite_resigned_with_the_attackers_own_key(
+    sealed_log: tuple[Path, VerifierKey], attacker: Attacker
+) -> None:
     path, key = sealed_log
     _rechain_from(attacker, 3)  # no content change needed to show the point: any rewrite
     doc = _doc(attacker, 3)
     doc["payload"] = {"i": 3, "note": "rewritten"}
-    attacker.sql("UPDATE events SET canonical = ? WHERE position = 3", reference_canonical_json(doc))
+    attacker.sql(
+        "UPDATE events SET canonical = ? WHERE position = 3", reference_canonical_json(doc)
+    )
     _rechain_from(attacker, 3)
-    origin = SignedCheckpoint.parse(attacker.conn.execute("SELECT note FROM checkpoints LIMIT 1").fetchone()[0]).checkpoint.origin
+    origin = SignedCheckpoint.parse(
+        attacker.conn.execute("SELECT note FROM checkpoints LIMIT 1").fetchone()[0]
+    ).checkpoint.origin
     forger = CheckpointSigner.generate(origin)
     hashes = [row[0] for row in attacker.conn.execute("SELECT hash FROM events ORDER BY position")]
     tree = MerkleLog()
     tree.append([reference_leaf_hash(h) for h in hashes])
     for size in CHECKPOINT_SIZES:
         note = forger.sign(Checkpoint(origin, size, tree.root(size))).to_note()
-        attacker.sql("UPDATE checkpoints SET note = ?, root = ? WHERE size = ?", note, tree.root(size), size)
+        attacker.sql(
+            "UPDATE checkpoints SET note = ?, root = ? WHERE size = ?", note, tree.root(size), size
+        )
     attacker.sql("DELETE FROM keys")
-    attacker.sql("INSERT INTO keys VALUES (?, ?, 0, 0)", f"{forger.verifier.key_id:08x}", str(forger.verifier))
+    attacker.sql(
+        "INSERT INTO keys VALUES (?, ?, 0, 0)",
+        f"{forger.verifier.key_id:08x}",
+        str(forger.verifier),
+    )
     # Trusting the keys inside the store, the forgery is consistent: this is the limit of TOFU.
     assert verify_store(path).ok
     # The auditor's own copy of the key exposes every forged checkpoint.
     report = verify_store(path, trusted_keys=[key])
-    assert [(p.kind, p.checkpoint) for p in report.problems] == [("untrusted_key", s) for s in CHECKPOINT_SIZES]
+    assert [(p.kind, p.checkpoint) for p in report.problems] == [
+        ("untrusted_key", s) for s in CHECKPOINT_SIZES
+    ]
 
 
 def test_index_column_changed_without_touching_the_evidence(

@@ -24,8 +24,12 @@ def append_with_keys(path: str, worker: int, count: int, key_space: int) -> list
     with AuditStore(path, node=f"proc-{worker}", checkpoint_every=100) as store:
         for i in range(0, count, 10):
             batch = [
-                NewEvent(f"agent/W-{worker}", "test.step", {"worker": worker, "i": j},
-                         idempotency_key=f"k-{(j * 7 + worker) % key_space}")  # fmt: skip
+                NewEvent(
+                    f"agent/W-{worker}",
+                    "test.step",
+                    {"worker": worker, "i": j},
+                    idempotency_key=f"k-{(j * 7 + worker) % key_space}",
+                )
                 for j in range(i, i + 10)
             ]
             results += [(e.idempotency_key or "", e.event_id) for e in store.append_batch(batch)]

@@ -2,6 +2,7 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use sentinel_core::canonical::{utf16_key_cmp, write_f64, write_i64, write_string, write_u64};
 use sentinel_core::{chain, CoreError};
@@ -204,7 +205,7 @@ pub(crate) fn seal_events<'py>(
 pub(crate) fn chain_extend<'py>(
     py: Python<'py>,
     prev_hash: &[u8],
-    records: Vec<Vec<u8>>,
+    records: Vec<PyBackedBytes>,
 ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
     let prev = hash32(prev_hash, "prev_hash")?;
     let hashes = py.detach(|| chain::extend(&prev, &records));
@@ -216,7 +217,7 @@ pub(crate) fn chain_extend<'py>(
 pub(crate) fn chain_first_broken_link(
     py: Python<'_>,
     prev_hash: &[u8],
-    records: Vec<Vec<u8>>,
+    records: Vec<PyBackedBytes>,
     hashes: Vec<Vec<u8>>,
 ) -> PyResult<Option<usize>> {
     let prev = hash32(prev_hash, "prev_hash")?;
@@ -238,7 +239,7 @@ pub(crate) fn chain_first_broken_link(
 pub(crate) fn chain_mismatched_links(
     py: Python<'_>,
     prevs: Vec<Vec<u8>>,
-    records: Vec<Vec<u8>>,
+    records: Vec<PyBackedBytes>,
     hashes: Vec<Vec<u8>>,
 ) -> PyResult<Vec<usize>> {
     if prevs.len() != records.len() || records.len() != hashes.len() {

@@ -1,4 +1,5 @@
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use sentinel_core::merkle::{self, Hash, MerkleTree};
 
@@ -20,7 +21,7 @@ fn to_bytes<'py>(py: Python<'py>, hashes: &[Hash]) -> Vec<Bound<'py, PyBytes>> {
 #[pyfunction]
 pub(crate) fn merkle_leaf_hashes<'py>(
     py: Python<'py>,
-    items: Vec<Vec<u8>>,
+    items: Vec<PyBackedBytes>,
 ) -> Vec<Bound<'py, PyBytes>> {
     let hashes: Vec<Hash> = py.detach(|| items.iter().map(|d| merkle::leaf_hash(d)).collect());
     to_bytes(py, &hashes)
