@@ -20,7 +20,10 @@ def test_readme_has_python_examples() -> None:
 
 @pytest.mark.host
 @pytest.mark.parametrize("index", range(len(_python_blocks())))
-def test_readme_python_block_runs(index: int, capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_python_block_runs(
+    index: int, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     code = _python_blocks()[index]
     exec(compile(code, f"README.md python block {index}", "exec"), {})  # noqa: S102 - our own README
     assert capsys.readouterr().out
