@@ -18,6 +18,7 @@ __all__ = [
     "merkle_root",
     "merkle_verify_consistency",
     "merkle_verify_inclusion",
+    "scan_store",
     "seal_events",
 ]
 
@@ -95,6 +96,16 @@ def merkle_verify_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: list[bytes]
 ) -> bool:
     """RFC 9162 section 2.1.4.2. Reference: ``reference_verify_consistency``."""
+
+def scan_store(path: str) -> tuple[list[tuple[int, str, str]], list[int], MerkleLog]:
+    """Walk a store's chain read-only: ``(findings, column mismatches, Merkle tree)``.
+
+    Each finding is ``(position, kind, detail)``. Reference: the Python walk in
+    :func:`sentinel.audit.verify.verify_store` with ``engine="reference"``.
+
+    Raises:
+        sentinel.errors.StoreCorruptError: SQLite cannot read the file.
+    """
 
 @final
 class MerkleLog:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from sentinel import _native
 from sentinel.audit.chain import GENESIS, mismatched_links
 from sentinel.audit.checkpoints import SignedCheckpoint, VerifierKey
 from sentinel.audit.merkle import MerkleLog, leaf_hashes
@@ -183,7 +184,8 @@ def _classify_break(position: int, canonical: bytes, following_row: Row | None) 
     )
 
 
-def _check_columns(conn: sqlite3.Connection) -> list[Problem]:
+def _column_mismatches(conn: sqlite3.Connection) -> list[Problem]:
+    """Reference of the native scan's column check: index columns vs canonical bytes."""
     # Positions are checked by the chain walk; here the other index columns, with one JSON
     # parse per row. CASE keeps json_extract away from bytes that are no longer JSON (those
     # are reported as modified).
@@ -199,12 +201,17 @@ def _check_columns(conn: sqlite3.Connection) -> list[Problem]:
         ORDER BY position LIMIT 100
         """
     ).fetchall()
-    problems = [
-        Problem(
-            row[0], "column_mismatch", "an index column disagrees with the event's canonical bytes"
-        )
-        for row in rows
-    ]
+    return [_column_problem(row[0]) for row in rows]
+
+
+def _column_problem(position: int) -> Problem:
+    return Problem(
+        position, "column_mismatch", "an index column disagrees with the event's canonical bytes"
+    )
+
+
+def _revision_gaps(conn: sqlite3.Connection) -> list[Problem]:
+    problems = []
     gaps = conn.execute(
         "SELECT stream, count(*), min(stream_rev), max(stream_rev) FROM events GROUP BY stream"
         " HAVING min(stream_rev) != 0 OR max(stream_rev) != count(*) - 1"
@@ -287,12 +294,37 @@ def _check_checkpoint(
     return []
 
 
+def _walk_reference(
+    conn: sqlite3.Connection, total: int, progress: Callable[[int, int], None] | None
+) -> tuple[list[Problem], list[Problem], MerkleLog]:
+    """The Python chain walk: reference of ``sentinel._native.scan_store``."""
+    walk, tree = _ChainWalk(), MerkleLog()
+    cursor = conn.execute(
+        "SELECT position, prev_hash, hash, canonical FROM events ORDER BY position"
+    )
+    rows = cursor.fetchmany(VERIFY_BATCH)
+    while rows:
+        following = cursor.fetchmany(VERIFY_BATCH)
+        _walk_batch(walk, rows, following[0] if following else None, tree)
+        if progress is not None:
+            progress(len(tree), total)
+        rows = following
+    return walk.problems, _column_mismatches(conn), tree
+
+
+def _walk_native(path: Path) -> tuple[list[Problem], list[Problem], MerkleLog]:
+    findings, mismatched, tree = _native.scan_store(str(path))
+    problems = [Problem(position, kind, detail) for position, kind, detail in findings]  # type: ignore[arg-type]
+    return problems, [_column_problem(position) for position in mismatched], tree
+
+
 def verify_store(
     path: Path | str,
     *,
     trusted_keys: Sequence[VerifierKey] | None = None,
     checkpoint: SignedCheckpoint | None = None,
     progress: Callable[[int, int], None] | None = None,
+    engine: Literal["native", "reference"] = "native",
 ) -> VerificationReport:
     """Verify a store completely.
 
@@ -303,6 +335,8 @@ def verify_store(
         checkpoint: A checkpoint kept outside the store (an auditor's copy); the log must
             contain the tree it signs, which catches truncation and rewrites after it.
         progress: Called as ``progress(done, total)`` while events are checked.
+        engine: ``native`` walks the chain in one Rust pass; ``reference`` in Python (same
+            findings, slower; the oracle of the tests).
 
     Returns:
         A report listing every problem with its position and kind.
@@ -314,26 +348,21 @@ def verify_store(
     conn = _open_read_only(path)
     try:
         origin = conn.execute("SELECT value FROM meta WHERE key = 'origin'").fetchone()[0]
-        total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        # Checkpoints first: the log only grows, so the walk below sees every event they cover.
+        notes = conn.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
         if trusted_keys is None:
             keys = [VerifierKey.parse(row[0]) for row in conn.execute("SELECT vkey FROM keys")]
             key_source: Literal["caller", "store"] = "store"
         else:
             keys, key_source = list(trusted_keys), "caller"
-        walk, tree = _ChainWalk(), MerkleLog()
-        cursor = conn.execute(
-            "SELECT position, prev_hash, hash, canonical FROM events ORDER BY position"
-        )
-        rows = cursor.fetchmany(VERIFY_BATCH)
-        while rows:
-            following = cursor.fetchmany(VERIFY_BATCH)
-            _walk_batch(walk, rows, following[0] if following else None, tree)
+        total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        if engine == "native":
+            chain_problems, column_problems, tree = _walk_native(path)
             if progress is not None:
-                progress(len(tree), total)
-            rows = following
-        chain_problems = list(walk.problems)
-        problems = chain_problems + _check_columns(conn)
-        notes = conn.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
+                progress(len(tree), len(tree))
+        else:
+            chain_problems, column_problems, tree = _walk_reference(conn, total, progress)
+        problems = chain_problems + column_problems + _revision_gaps(conn)
         last_good = 0
         for size, note in notes:
             try:
@@ -357,7 +386,7 @@ def verify_store(
         raise StoreCorruptError(f"{path}: reading failed: {exc}") from None
     finally:
         conn.close()
-    problems.sort(key=lambda p: (p.position is None, p.position or 0))
+    problems.sort(key=lambda p: (p.position is None, p.position or 0, p.kind, p.detail))
     return VerificationReport(
         path=str(path),
         origin=origin,

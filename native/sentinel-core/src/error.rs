@@ -34,6 +34,13 @@ pub enum CoreError {
         /// The newer tree size.
         new_size: u64,
     },
+    /// The audit store could not be read.
+    Storage {
+        /// The database file.
+        path: String,
+        /// SQLite's message.
+        reason: String,
+    },
     /// A value has no canonical JSON form; `path` says where in the document.
     NotCanonical {
         /// Where the value sits, as `payload.items[2]`.
@@ -64,6 +71,9 @@ impl fmt::Display for CoreError {
                 "a consistency proof needs 0 < old size <= new size, got {old_size} and {new_size}"
             ),
             CoreError::NotCanonical { path, reason } => write!(f, "{path}: {reason}"),
+            CoreError::Storage { path, reason } => {
+                write!(f, "{path}: reading the audit store failed: {reason}")
+            }
         }
     }
 }

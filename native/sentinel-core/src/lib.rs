@@ -7,6 +7,7 @@
 pub mod canonical;
 pub mod chain;
 pub mod error;
+pub mod logscan;
 pub mod merkle;
 
 pub use error::{CoreError, CoreResult};

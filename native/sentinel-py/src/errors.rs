@@ -14,6 +14,7 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: CoreError) -> PyErr {
         | CoreError::LeafIndex { .. }
         | CoreError::ConsistencyRange { .. } => "InvalidInputError",
         CoreError::NotCanonical { .. } => "InvalidEventError",
+        CoreError::Storage { .. } => "StoreCorruptError",
     };
     let message = err.to_string();
     match lookup_class(py, class_name) {

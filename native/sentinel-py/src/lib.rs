@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod build;
 mod canonical;
 mod errors;
+mod logscan;
 mod merkle;
 
 #[pymodule]
@@ -23,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merkle::merkle_root, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_verify_consistency, m)?)?;
+    m.add_function(wrap_pyfunction!(logscan::scan_store, m)?)?;
     m.add_class::<merkle::PyMerkleLog>()?;
     Ok(())
 }

@@ -82,6 +82,12 @@ pub(crate) struct PyMerkleLog {
     tree: MerkleTree,
 }
 
+impl PyMerkleLog {
+    pub(crate) fn from_tree(tree: MerkleTree) -> Self {
+        Self { tree }
+    }
+}
+
 #[pymethods]
 impl PyMerkleLog {
     #[new]
