@@ -20,6 +20,8 @@ nox.options.error_on_missing_interpreters = True
 NATIVE_MANIFEST = "native/Cargo.toml"
 SANDBOX_DEBIAN_PACKAGES = ("bubblewrap", "nftables", "iproute2", "fuse3", "util-linux")
 """What the sandbox layers and their tests use: bwrap, nft, ip, fusermount3, unshare."""
+BUILD_DEBIAN_PACKAGES = ("libsqlite3-dev", "pkg-config")
+"""The native core links to the system libsqlite3, the one Python's sqlite3 module uses."""
 
 
 def _missing_debian_packages(packages: tuple[str, ...]) -> list[str]:
@@ -78,7 +80,7 @@ def install_project(session: nox.Session, *extras: str) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Run the main job. Until the office workload lands, that is ``sentinel-run doctor``."""
-    ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES)
+    ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES + BUILD_DEBIAN_PACKAGES)
     install_project(session)
     session.run("sentinel-run", "doctor", *session.posargs)
 
@@ -86,7 +88,7 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the Python test suite and the Rust unit and property tests."""
-    ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES)
+    ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES + BUILD_DEBIAN_PACKAGES)
     install_project(session, "test")
     session.run("cargo", "test", "--manifest-path", NATIVE_MANIFEST, "--workspace", external=True)
     session.run("pytest", *session.posargs)
@@ -95,6 +97,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, mypy --strict, stubtest of the native stubs, cargo fmt and clippy."""
+    ensure_debian_packages(session, BUILD_DEBIAN_PACKAGES)
     install_project(session, "test", "bench", "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
@@ -120,6 +123,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each native path against its Python reference, gated on the ratio."""
+    ensure_debian_packages(session, BUILD_DEBIAN_PACKAGES)
     install_project(session, "bench")
     session.run(
         "pytest",

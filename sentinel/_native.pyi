@@ -7,6 +7,7 @@ test that pins the two equal. Checked against the compiled module by ``mypy.stub
 from typing import Any, final
 
 __all__ = [
+    "LogWriter",
     "MerkleLog",
     "__version__",
     "build_info",
@@ -20,6 +21,7 @@ __all__ = [
     "merkle_verify_inclusion",
     "scan_store",
     "seal_events",
+    "sqlite_library_address",
 ]
 
 __version__: str
@@ -33,7 +35,7 @@ def build_info() -> dict[str, Any]:
         compiler used), ``target`` (the target triple) and ``debug_assertions``.
     """
 
-def canonical_json(value: object) -> bytes:
+def canonical_json(value: object, path: str = "value") -> bytes:
     """Canonical JSON bytes (docs/audit-format.md section 2).
 
     Reference: :func:`sentinel.audit.canonical.reference_canonical_json`.
@@ -107,6 +109,12 @@ def scan_store(path: str) -> tuple[list[tuple[int, str, str]], list[int], Merkle
         sentinel.errors.StoreCorruptError: SQLite cannot read the file.
     """
 
+def sqlite_library_address() -> int:
+    """Address of ``sqlite3_libversion`` in the SQLite library the native core links to.
+
+    Compared with Python's copy by :mod:`sentinel.audit.sqlite_link`.
+    """
+
 @final
 class MerkleLog:
     """An append-only Merkle tree with roots and proofs at any earlier size.
@@ -128,3 +136,27 @@ class MerkleLog:
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """RFC 9162 section 2.1.4.1 proof."""
+
+@final
+class LogWriter:
+    """The native write path of an audit store (one SQLite connection).
+
+    Reference: ``AuditStore(writer="reference")`` (``AuditStore._apply``).
+    """
+
+    def __new__(cls, path: str, node: str, max_event_bytes: int) -> LogWriter: ...
+    def commit_group(
+        self,
+        requests: list[
+            tuple[
+                list[tuple[str, str, bytes, int | None, str | None, str | None, str | None]],
+                list[tuple[str, int]],
+            ]
+        ],
+        clock: int,
+    ) -> list[Any]:
+        """Commit requests in one durable transaction; one outcome per request.
+
+        Raises:
+            sentinel.errors.StoreCorruptError: SQLite failed; the group was rolled back.
+        """

@@ -35,13 +35,13 @@ _ES_FIXED_MIN_EXPONENT: Final = -6
 """... and numbers from 1e-6 upward."""
 
 
-def canonical_json(value: object) -> bytes:
-    """Encode ``value`` canonically, natively.
+def canonical_json(value: object, *, path: str = "value") -> bytes:
+    """Encode ``value`` canonically, natively; ``path`` names it in error messages.
 
     Raises:
         InvalidEventError: The value (or something inside it, named by path) has no JSON form.
     """
-    return _native.canonical_json(value)
+    return _native.canonical_json(value, path)
 
 
 def es_number(value: float) -> str:

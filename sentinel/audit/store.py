@@ -21,14 +21,17 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
+from sentinel import _native
 from sentinel.audit.chain import GENESIS, seal_events
 from sentinel.audit.checkpoints import Checkpoint, CheckpointSigner, SignedCheckpoint, VerifierKey
 from sentinel.audit.events import FORMAT_VERSION, NO_STREAM, Event, NewEvent
 from sentinel.audit.lamport import LamportClock
 from sentinel.audit.merkle import MerkleLog, leaf_hashes
+from sentinel.audit.native_writer import Record, commit_native, records_for
 from sentinel.audit.schema import SCHEMA, SCHEMA_VERSION, TRIGGERS
+from sentinel.audit.sqlite_link import native_sqlite_is_shared
 from sentinel.audit.uuid7 import uuid7
 from sentinel.errors import (
     AuditError,
@@ -58,6 +61,8 @@ READ_BATCH: Final = 10_000
 class _Request:
     events: list[NewEvent]
     expected: Mapping[str, int]
+    records: list[Record] | None = None
+    """Canonical payloads for the native writer, encoded in the caller's thread."""
     future: Future[list[Event]] = field(default_factory=Future)
 
 
@@ -116,6 +121,10 @@ class AuditStore:
             ``<path>.signing-key``, created with the store, mode 0600).
         checkpoint_every: Sign a checkpoint after this many events.
         checkpoint_interval_ms: ...or after this long with unsigned events.
+        writer: ``native`` commits each group in one Rust call; ``reference`` in Python
+            (same logs, slower; the oracle of the differential tests). By default native,
+            unless the native core and Python's ``sqlite3`` would be two copies of SQLite
+            in one process (see :mod:`sentinel.audit.sqlite_link`).
 
     Raises:
         StoreCorruptError: The file is not a Sentinel audit store or is damaged.
@@ -130,6 +139,7 @@ class AuditStore:
         signing_key_path: Path | str | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoint_interval_ms: int = DEFAULT_CHECKPOINT_INTERVAL_MS,
+        writer: Literal["native", "reference"] | None = None,
     ) -> None:
         self.path = Path(path)
         self.node = node or socket.gethostname() or "node"
@@ -148,6 +158,19 @@ class AuditStore:
             self.origin = self._initialize()
         except sqlite3.DatabaseError as exc:
             raise StoreCorruptError(f"{self.path}: not a usable audit store: {exc}") from None
+        if writer is None:
+            writer = "native" if native_sqlite_is_shared() else "reference"
+        elif writer == "native" and not native_sqlite_is_shared():
+            raise AuditError(
+                "the native writer needs the same SQLite library as Python's sqlite3 module "
+                "(two copies in one process corrupt databases); use writer='reference'"
+            )
+        self.writer = writer
+        self._native_writer = (
+            _native.LogWriter(str(self.path), self.node, MAX_EVENT_BYTES)
+            if writer == "native"
+            else None
+        )
         self._signer = self._load_signer()
         self._cosigner: CheckpointSigner | None = None
         self._tree = MerkleLog()
@@ -304,7 +327,8 @@ class AuditStore:
         if self._closed:
             raise StoreClosedError(f"{self.path}: the store is closed")
         checked = [event.validated(index) for index, event in enumerate(events)]
-        request = _Request(checked, dict(expected or {}))
+        records = records_for(checked) if self._native_writer is not None else None
+        request = _Request(checked, dict(expected or {}), records)
         self._queue.put(request)
         return request.future
 
@@ -354,6 +378,9 @@ class AuditStore:
         return task.future.result()
 
     def _commit(self, batch: list[_Request]) -> None:
+        if self._native_writer is not None:
+            self._commit_native(batch, self._native_writer)
+            return
         conn = self._writer_conn
         outcomes: list[list[Event] | BaseException] = []
         try:
@@ -377,6 +404,28 @@ class AuditStore:
             for request in batch:
                 request.future.set_exception(error)
             return
+        self._resolve(batch, outcomes)
+
+    def _commit_native(self, batch: list[_Request], writer: _native.LogWriter) -> None:
+        requests = [(request.events, request.records or [], request.expected) for request in batch]
+        try:
+            outcomes: list[list[Event] | BaseException] = list(
+                commit_native(
+                    writer,
+                    requests,
+                    node=self.node,
+                    clock=self.clock.value,
+                    max_event_bytes=MAX_EVENT_BYTES,
+                )
+            )
+        except StoreCorruptError as exc:
+            error = AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
+            for request in batch:
+                request.future.set_exception(error)
+            return
+        self._resolve(batch, outcomes)
+
+    def _resolve(self, batch: list[_Request], outcomes: list[list[Event] | BaseException]) -> None:
         self._after_commit(outcomes)
         for request, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):

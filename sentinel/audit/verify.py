@@ -21,6 +21,7 @@ from sentinel import _native
 from sentinel.audit.chain import GENESIS, mismatched_links
 from sentinel.audit.checkpoints import SignedCheckpoint, VerifierKey
 from sentinel.audit.merkle import MerkleLog, leaf_hashes
+from sentinel.audit.sqlite_link import native_sqlite_is_shared
 from sentinel.errors import CheckpointError, StoreCorruptError
 
 VERIFY_BATCH: Final = 50_000
@@ -324,7 +325,7 @@ def verify_store(
     trusted_keys: Sequence[VerifierKey] | None = None,
     checkpoint: SignedCheckpoint | None = None,
     progress: Callable[[int, int], None] | None = None,
-    engine: Literal["native", "reference"] = "native",
+    engine: Literal["native", "reference"] | None = None,
 ) -> VerificationReport:
     """Verify a store completely.
 
@@ -336,7 +337,8 @@ def verify_store(
             contain the tree it signs, which catches truncation and rewrites after it.
         progress: Called as ``progress(done, total)`` while events are checked.
         engine: ``native`` walks the chain in one Rust pass; ``reference`` in Python (same
-            findings, slower; the oracle of the tests).
+            findings, slower; the oracle of the tests). By default native when the native
+            core shares Python's SQLite library (:mod:`sentinel.audit.sqlite_link`).
 
     Returns:
         A report listing every problem with its position and kind.
@@ -356,6 +358,8 @@ def verify_store(
         else:
             keys, key_source = list(trusted_keys), "caller"
         total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        if engine is None:
+            engine = "native" if native_sqlite_is_shared() else "reference"
         if engine == "native":
             chain_problems, column_problems, tree = _walk_native(path)
             if progress is not None:

@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod chain;
 pub mod error;
 pub mod logscan;
+pub mod logwriter;
 pub mod merkle;
 
 pub use error::{CoreError, CoreResult};

@@ -204,6 +204,15 @@ fn read_chunk(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Row>> {
     Ok(chunk)
 }
 
+/// The address of `sqlite3_libversion` in the SQLite library this crate is linked to.
+///
+/// Two copies of SQLite in one process (say, one linked here and another used by Python's
+/// `sqlite3` module) break each other's POSIX advisory locks and can corrupt a database.
+/// Comparing this address with the one Python's copy exports tells whether they are one.
+pub fn sqlite_library_address() -> usize {
+    rusqlite::ffi::sqlite3_libversion as *const () as usize
+}
+
 /// Walks the whole chain of the store at `path`, read-only.
 pub fn scan_store(path: &str) -> CoreResult<ChainScan> {
     let storage = |e: rusqlite::Error| CoreError::Storage {

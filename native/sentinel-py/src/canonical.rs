@@ -139,14 +139,17 @@ pub(crate) fn write_py(
     Ok(())
 }
 
-/// The canonical JSON bytes of a Python value (dict, list, str, int, float, bool, None).
+/// The canonical JSON bytes of a Python value (dict, list, str, int, float, bool, None);
+/// `path` names the value in error messages.
 #[pyfunction]
+#[pyo3(signature = (value, path = "value"))]
 pub(crate) fn canonical_json<'py>(
     py: Python<'py>,
     value: &Bound<'py, PyAny>,
+    path: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let mut out = Vec::new();
-    write_py(&mut out, value, &Path::Root("value"), None).map_err(|e| to_pyerr(py, e))?;
+    write_py(&mut out, value, &Path::Root(path), None).map_err(|e| to_pyerr(py, e))?;
     Ok(PyBytes::new(py, &out))
 }
 

@@ -9,6 +9,7 @@ mod build;
 mod canonical;
 mod errors;
 mod logscan;
+mod logwriter;
 mod merkle;
 
 #[pymodule]
@@ -25,6 +26,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merkle::merkle_verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_verify_consistency, m)?)?;
     m.add_function(wrap_pyfunction!(logscan::scan_store, m)?)?;
+    m.add_function(wrap_pyfunction!(logscan::sqlite_library_address, m)?)?;
     m.add_class::<merkle::PyMerkleLog>()?;
+    m.add_class::<logwriter::PyLogWriter>()?;
     Ok(())
 }

@@ -28,3 +28,9 @@ pub(crate) fn scan_store(
         PyMerkleLog::from_tree(scan.tree),
     ))
 }
+
+/// Address of `sqlite3_libversion` in the SQLite library the native core is linked to.
+#[pyfunction]
+pub(crate) fn sqlite_library_address() -> usize {
+    logscan::sqlite_library_address()
+}

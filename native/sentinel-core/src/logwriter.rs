@@ -1,0 +1,530 @@
+//! The native write path of the audit store: one SQLite transaction per group of requests.
+//!
+//! The native twin of `AuditStore._commit` in `sentinel/audit/store.py` (the reference):
+//! under SQLite's write lock (`BEGIN IMMEDIATE`, shared with other processes) it reads the
+//! chain's tail, applies each request under a SAVEPOINT (idempotency keys, expected
+//! revisions, positions, revisions, Lamport values, UUIDv7 ids), writes each event's
+//! canonical bytes in the fixed member order of docs/audit-format.md, chains and inserts
+//! them, and commits with `synchronous=FULL`: when `commit_group` returns, the events are
+//! durable.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::canonical::{write_i64, write_string};
+use crate::chain::{link_hash, GENESIS};
+use crate::error::{CoreError, CoreResult};
+use crate::merkle::Hash;
+
+/// Format version written as the `v` member.
+pub const FORMAT_VERSION: i64 = 1;
+/// Revision meaning "the stream must not exist yet".
+pub const NO_STREAM: i64 = -1;
+const BUSY_TIMEOUT_MS: u64 = 60_000;
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// An event to append; the payload is already canonical JSON.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Stream name.
+    pub stream: String,
+    /// Event type.
+    pub type_: String,
+    /// Canonical JSON of the payload object.
+    pub payload: Vec<u8>,
+    /// Simulation tick.
+    pub tick: Option<i64>,
+    /// Correlation id.
+    pub correlation_id: Option<String>,
+    /// Causation id.
+    pub causation_id: Option<String>,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+}
+
+/// One caller's atomic batch.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The events, in order.
+    pub events: Vec<NewRecord>,
+    /// Expected revision per stream (`NO_STREAM` for "must not exist").
+    pub expected: Vec<(String, i64)>,
+}
+
+/// One event as stored, or as found under its idempotency key.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Global position.
+    pub position: i64,
+    /// UUIDv7 (empty for events found by key: read them from `canonical`).
+    pub event_id: String,
+    /// Revision in its stream.
+    pub stream_rev: i64,
+    /// Lamport timestamp.
+    pub lamport: i64,
+    /// Wall-clock time in ns.
+    pub wall_ns: i64,
+    /// Canonical bytes.
+    pub canonical: Vec<u8>,
+    /// The event's hash.
+    pub hash: Hash,
+    /// The previous event's hash.
+    pub prev: Hash,
+    /// True when the key was already stored and this is the original event.
+    pub existing: bool,
+}
+
+/// Why one request was refused (the others in the group are unaffected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The stream is not at the expected revision.
+    WrongRevision {
+        /// The stream.
+        stream: String,
+        /// What the caller expected.
+        expected: i64,
+        /// Where the stream is.
+        actual: i64,
+    },
+    /// An event encodes to more bytes than allowed.
+    TooLarge {
+        /// Index of the event in its request.
+        index: usize,
+        /// Its encoded size.
+        size: usize,
+    },
+}
+
+/// The outcome of one request.
+pub type Outcome = Result<Vec<Stored>, Refusal>;
+
+struct Tail {
+    size: i64,
+    hash: Hash,
+    lamport: i64,
+}
+
+/// UUIDv7 with a 12-bit counter in `rand_a` (RFC 9562 section 6.2, method 1).
+#[derive(Default)]
+struct Uuid7 {
+    last_ms: u64,
+    counter: u16,
+}
+
+impl Uuid7 {
+    fn next(&mut self, now_ms: u64, random: u64) -> String {
+        let mut ms = now_ms;
+        if ms <= self.last_ms {
+            if self.counter < 0xfff {
+                self.counter += 1;
+                ms = self.last_ms;
+            } else {
+                ms = self.last_ms + 1;
+                self.counter = 0;
+            }
+        } else {
+            self.counter = 0;
+        }
+        self.last_ms = ms;
+        let value: u128 = ((ms as u128 & 0xffff_ffff_ffff) << 80)
+            | (0x7 << 76)
+            | ((self.counter as u128) << 64)
+            | (0b10 << 62)
+            | (random as u128 & ((1 << 62) - 1));
+        let h = format!("{value:032x}");
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+}
+
+/// The native writer: owns one SQLite connection to the store.
+pub struct LogWriter {
+    conn: Connection,
+    path: String,
+    node: String,
+    max_event_bytes: usize,
+    ids: Uuid7,
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+fn to_hash(bytes: &[u8]) -> Hash {
+    Hash::try_from(bytes).unwrap_or([0xff; 32])
+}
+
+fn push_opt_str(out: &mut Vec<u8>, value: &Option<String>) {
+    match value {
+        Some(text) => write_string(out, text),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+impl LogWriter {
+    /// Opens the store for writing (the schema must exist: Python creates it).
+    pub fn open(path: &str, node: &str, max_event_bytes: usize) -> CoreResult<Self> {
+        let storage = |e: rusqlite::Error| CoreError::Storage {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(storage)?;
+        conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+            .map_err(storage)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(storage)?;
+        // FULL: every commit fsyncs the WAL, so an acknowledged append survives power loss.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(storage)?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+            node: node.to_owned(),
+            max_event_bytes,
+            ids: Uuid7::default(),
+        })
+    }
+
+    /// Commits a group of requests in one durable transaction.
+    ///
+    /// `clock` is the node's Lamport clock; each event gets `max(clock, tail) + 1` onwards.
+    /// Returns one outcome per request. A storage error fails the whole group (rolled back).
+    pub fn commit_group(&mut self, requests: &[Request], clock: i64) -> CoreResult<Vec<Outcome>> {
+        let path = self.path.clone();
+        let storage = |e: rusqlite::Error| CoreError::Storage {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let node = self.node.clone();
+        let max_bytes = self.max_event_bytes;
+        let ids = &mut self.ids;
+        let mut tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(storage)?;
+        let mut tail = read_tail(&tx).map_err(storage)?;
+        let mut revisions: HashMap<String, i64> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in requests {
+            let savepoint = tx.savepoint().map_err(storage)?;
+            let mut state = (tail.size, tail.hash, tail.lamport);
+            let mut local_revisions = revisions.clone();
+            let result = apply(
+                &savepoint,
+                request,
+                &mut state,
+                &mut local_revisions,
+                clock,
+                &node,
+                max_bytes,
+                ids,
+            )
+            .map_err(storage)?;
+            match result {
+                Ok(stored) => {
+                    savepoint.commit().map_err(storage)?;
+                    tail = Tail {
+                        size: state.0,
+                        hash: state.1,
+                        lamport: state.2,
+                    };
+                    revisions = local_revisions;
+                    outcomes.push(Ok(stored));
+                }
+                Err(refusal) => {
+                    drop(savepoint); // rolls back to the savepoint
+                    outcomes.push(Err(refusal));
+                }
+            }
+        }
+        tx.commit().map_err(storage)?;
+        Ok(outcomes)
+    }
+}
+
+fn read_tail(tx: &Transaction<'_>) -> rusqlite::Result<Tail> {
+    let row = tx
+        .query_row(
+            "SELECT position, hash, lamport FROM events ORDER BY position DESC LIMIT 1",
+            [],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, Vec<u8>>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(match row {
+        None => Tail {
+            size: 0,
+            hash: GENESIS,
+            lamport: 0,
+        },
+        Some((position, hash, lamport)) => Tail {
+            size: position + 1,
+            hash: to_hash(&hash),
+            lamport,
+        },
+    })
+}
+
+fn revision(
+    tx: &rusqlite::Savepoint<'_>,
+    stream: &str,
+    cache: &mut HashMap<String, i64>,
+) -> rusqlite::Result<i64> {
+    if let Some(value) = cache.get(stream) {
+        return Ok(*value);
+    }
+    let value: Option<i64> = tx
+        .prepare_cached("SELECT max(stream_rev) FROM events WHERE stream = ?1")?
+        .query_row([stream], |row| row.get(0))?;
+    let value = value.unwrap_or(NO_STREAM);
+    cache.insert(stream.to_owned(), value);
+    Ok(value)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    tx: &rusqlite::Savepoint<'_>,
+    request: &Request,
+    state: &mut (i64, Hash, i64),
+    revisions: &mut HashMap<String, i64>,
+    clock: i64,
+    node: &str,
+    max_bytes: usize,
+    ids: &mut Uuid7,
+) -> rusqlite::Result<Result<Vec<Stored>, Refusal>> {
+    // Idempotency: a stored key answers with the original; a key repeated inside the
+    // request answers with its first occurrence.
+    let mut answers: Vec<Option<Stored>> = vec![None; request.events.len()];
+    let mut first_with_key: HashMap<&str, usize> = HashMap::new();
+    let mut fresh: Vec<usize> = Vec::new();
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    for (index, event) in request.events.iter().enumerate() {
+        if let Some(key) = event.idempotency_key.as_deref() {
+            if let Some(first) = first_with_key.get(key) {
+                repeats.push((index, *first));
+                continue;
+            }
+            first_with_key.insert(key, index);
+            let existing = tx
+                .prepare_cached(
+                    "SELECT position, canonical, hash, prev_hash FROM events WHERE idempotency_key = ?1",
+                )?
+                .query_row([key], |row| {
+                    Ok(Stored {
+                        position: row.get(0)?,
+                        event_id: String::new(),
+                        stream_rev: 0,
+                        lamport: 0,
+                        wall_ns: 0,
+                        canonical: row.get(1)?,
+                        hash: to_hash(&row.get::<_, Vec<u8>>(2)?),
+                        prev: to_hash(&row.get::<_, Vec<u8>>(3)?),
+                        existing: true,
+                    })
+                })
+                .optional()?;
+            if let Some(stored) = existing {
+                answers[index] = Some(stored);
+                continue;
+            }
+        }
+        fresh.push(index);
+    }
+    if !fresh.is_empty() {
+        for (stream, expected) in &request.expected {
+            let actual = revision(tx, stream, revisions)?;
+            if *expected != actual {
+                return Ok(Err(Refusal::WrongRevision {
+                    stream: stream.clone(),
+                    expected: *expected,
+                    actual,
+                }));
+            }
+        }
+        let (mut position, mut prev, tail_lamport) = *state;
+        let mut lamport = clock.max(tail_lamport);
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (position, event_id, stream, stream_rev, type, lamport, \
+             correlation_id, idempotency_key, prev_hash, hash, canonical) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        let mut random = [0u8; 8];
+        for &index in &fresh {
+            let event = &request.events[index];
+            let stream_rev = revision(tx, &event.stream, revisions)? + 1;
+            revisions.insert(event.stream.clone(), stream_rev);
+            lamport += 1;
+            let wall_ns = now_ns();
+            // An unreadable random source leaves the bits zero; ids stay unique through the
+            // timestamp and counter.
+            let _ = getrandom::fill(&mut random);
+            let event_id = ids.next((wall_ns / 1_000_000) as u64, u64::from_le_bytes(random));
+            let canonical = write_document(
+                event, &event_id, position, stream_rev, lamport, node, wall_ns, &prev,
+            );
+            if canonical.len() > max_bytes {
+                return Ok(Err(Refusal::TooLarge {
+                    index,
+                    size: canonical.len(),
+                }));
+            }
+            let hash = link_hash(&prev, &canonical);
+            insert.execute(params![
+                position,
+                event_id,
+                event.stream,
+                stream_rev,
+                event.type_,
+                lamport,
+                event.correlation_id,
+                event.idempotency_key,
+                &prev[..],
+                &hash[..],
+                canonical,
+            ])?;
+            answers[index] = Some(Stored {
+                position,
+                event_id,
+                stream_rev,
+                lamport,
+                wall_ns,
+                canonical,
+                hash,
+                prev,
+                existing: false,
+            });
+            position += 1;
+            prev = hash;
+        }
+        *state = (position, prev, lamport);
+    }
+    for (index, first) in repeats {
+        answers[index] = answers[first].clone();
+    }
+    Ok(Ok(answers.into_iter().flatten().collect()))
+}
+
+/// The canonical document, members in their sorted order (docs/audit-format.md section 1).
+#[allow(clippy::too_many_arguments)]
+fn write_document(
+    event: &NewRecord,
+    event_id: &str,
+    position: i64,
+    stream_rev: i64,
+    lamport: i64,
+    node: &str,
+    wall_ns: i64,
+    prev: &Hash,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(320 + event.payload.len());
+    out.extend_from_slice(b"{\"causation_id\":");
+    push_opt_str(&mut out, &event.causation_id);
+    out.extend_from_slice(b",\"correlation_id\":");
+    push_opt_str(&mut out, &event.correlation_id);
+    out.extend_from_slice(b",\"event_id\":");
+    write_string(&mut out, event_id);
+    out.extend_from_slice(b",\"idempotency_key\":");
+    push_opt_str(&mut out, &event.idempotency_key);
+    out.extend_from_slice(b",\"lamport\":");
+    write_i64(&mut out, lamport);
+    out.extend_from_slice(b",\"node\":");
+    write_string(&mut out, node);
+    out.extend_from_slice(b",\"payload\":");
+    out.extend_from_slice(&event.payload);
+    out.extend_from_slice(b",\"position\":");
+    write_i64(&mut out, position);
+    out.extend_from_slice(b",\"prev_hash\":\"");
+    for byte in prev {
+        out.push(HEX_DIGITS[(byte >> 4) as usize]);
+        out.push(HEX_DIGITS[(byte & 0xf) as usize]);
+    }
+    out.extend_from_slice(b"\",\"stream\":");
+    write_string(&mut out, &event.stream);
+    out.extend_from_slice(b",\"stream_rev\":");
+    write_i64(&mut out, stream_rev);
+    out.extend_from_slice(b",\"tick\":");
+    match event.tick {
+        Some(tick) => write_i64(&mut out, tick),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"type\":");
+    write_string(&mut out, &event.type_);
+    out.extend_from_slice(b",\"v\":");
+    write_i64(&mut out, FORMAT_VERSION);
+    out.extend_from_slice(b",\"wall_ns\":");
+    write_i64(&mut out, wall_ns);
+    out.push(b'}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::{to_canonical, Value};
+
+    #[test]
+    fn document_members_are_in_canonical_order() {
+        let event = NewRecord {
+            stream: "agent/A".into(),
+            type_: "test.step".into(),
+            payload: b"{\"i\":1}".to_vec(),
+            tick: Some(3),
+            correlation_id: None,
+            causation_id: Some("c".into()),
+            idempotency_key: Some("k".into()),
+        };
+        let written = write_document(&event, "id", 5, 2, 9, "node", 42, &[0u8; 32]);
+        let expected = to_canonical(&Value::Object(vec![
+            ("v".into(), Value::Int(1)),
+            ("event_id".into(), Value::Str("id".into())),
+            ("position".into(), Value::Int(5)),
+            ("stream".into(), Value::Str("agent/A".into())),
+            ("stream_rev".into(), Value::Int(2)),
+            ("type".into(), Value::Str("test.step".into())),
+            (
+                "payload".into(),
+                Value::Object(vec![("i".into(), Value::Int(1))]),
+            ),
+            ("lamport".into(), Value::Int(9)),
+            ("node".into(), Value::Str("node".into())),
+            ("wall_ns".into(), Value::Int(42)),
+            ("tick".into(), Value::Int(3)),
+            ("correlation_id".into(), Value::Null),
+            ("causation_id".into(), Value::Str("c".into())),
+            ("idempotency_key".into(), Value::Str("k".into())),
+            ("prev_hash".into(), Value::Str("0".repeat(64))),
+        ]))
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+    }
+
+    #[test]
+    fn uuid7_is_monotonic_and_versioned() {
+        let mut ids = Uuid7::default();
+        let a = ids.next(1_000, 7);
+        let b = ids.next(1_000, 3);
+        let c = ids.next(999, 1);
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert_eq!(&a[14..15], "7");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+    }
+}
