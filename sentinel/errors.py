@@ -60,6 +60,14 @@ class ConfigError(SentinelError, ValueError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class PolicyError(ConfigError):
+    """A sandbox policy is invalid; the message names the file and the field.
+
+    Raised instead of loading a policy that would widen access silently (a bind of the
+    host root, a writable path outside the workspace, exec where agents write...).
+    """
+
+
 class SandboxError(SentinelError, RuntimeError):
     """A sandbox could not be built, run or torn down."""
 

@@ -1,0 +1,215 @@
+"""Sandbox policies: what an agent may read, write, execute, reach and consume.
+
+A policy is data (TOML in ``config/policies/``) validated by pydantic. Validation is
+strict: unknown keys, relative paths, overlapping allow and deny sets, writable paths
+outside the agent's workspace, exec rights on writable paths and impossible limits are
+refused with the file and field named, so a policy can never widen access silently.
+
+``{workspace}`` in a path stands for the agent's workspace directory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sentinel.errors import PolicyError
+
+WORKSPACE: Final = "{workspace}"
+"""Placeholder for the agent's workspace in policy paths."""
+
+MANDATORY_DENY: Final = (
+    "{workspace}/.git/hooks",
+    "{workspace}/.git/config",
+    "{workspace}/.bashrc",
+    "{workspace}/.bash_profile",
+    "{workspace}/.profile",
+    "{workspace}/.zshrc",
+    "{workspace}/.config",
+    "{workspace}/.ssh",
+    "{workspace}/.vscode",
+    "{workspace}/.idea",
+    "{workspace}/.claude",
+    "{workspace}/.codex",
+)
+"""Never writable, whatever a policy says: shell start-up files, git hooks and config,
+editor and agent configuration (the places a compromised agent plants persistence)."""
+
+FORBIDDEN_BINDS: Final = ("/", "/proc", "/sys", "/dev", "/run", "/var/run", "/boot", "/root", "/home")
+"""Paths a policy may not bind: the layers mount private /proc, /dev and /tmp themselves."""
+
+MIN_MEMORY_MB: Final = 16
+"""Below this a Python interpreter cannot start; such a limit is a typo, not a policy."""
+MAX_TIMEOUT_S: Final = 24 * 3600
+
+
+class Layer(StrEnum):
+    """The sandbox layers a policy can require."""
+
+    BWRAP = "bwrap"
+    LANDLOCK = "landlock"
+    SECCOMP = "seccomp"
+    CGROUPS = "cgroups"
+    NETNS = "netns"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_path(value: str) -> str:
+    path = PurePosixPath(value.replace(WORKSPACE, "/__workspace__"))
+    if not path.is_absolute():
+        raise ValueError(f"{value!r} is relative; use an absolute path or start with {WORKSPACE}")
+    if ".." in path.parts:
+        raise ValueError(f"{value!r} contains '..'")
+    if WORKSPACE in value and not value.startswith(WORKSPACE):
+        raise ValueError(f"{value!r}: {WORKSPACE} may only start a path")
+    return value.rstrip("/") or "/"
+
+
+def _inside(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+class FilesystemPolicy(_Strict):
+    """Paths: read-only binds, writable (workspace only), exec, and extra denials."""
+
+    read_only: list[str] = Field(default_factory=list)
+    writable: list[str] = Field(default_factory=lambda: [WORKSPACE])
+    exec: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+
+    @field_validator("read_only", "writable", "exec", "deny")
+    @classmethod
+    def _absolute(cls, values: list[str]) -> list[str]:
+        return [_check_path(value) for value in values]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FilesystemPolicy:
+        for path in self.read_only + self.writable + self.exec:
+            if path in FORBIDDEN_BINDS:
+                raise ValueError(f"{path!r} may not be bound into a sandbox (it would expose the host)")
+        for path in self.writable:
+            if not _inside(path, WORKSPACE):
+                raise ValueError(f"writable path {path!r} is outside {WORKSPACE}: agents write only there")
+        for path in self.exec:
+            if any(_inside(path, writable) or _inside(writable, path) for writable in self.writable):
+                raise ValueError(f"exec path {path!r} overlaps a writable path: no exec where agents write")
+        for denied in self.deny:
+            for allowed in self.read_only + self.writable + self.exec:
+                if denied == allowed:
+                    raise ValueError(f"{denied!r} is both allowed and denied")
+        return self
+
+    @property
+    def denied(self) -> tuple[str, ...]:
+        """The policy's denials plus the mandatory ones."""
+        return tuple(dict.fromkeys((*MANDATORY_DENY, *self.deny)))
+
+
+class EnvironmentPolicy(_Strict):
+    """The environment is cleared, then these variables are set."""
+
+    set: dict[str, str] = Field(
+        default_factory=lambda: {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": WORKSPACE, "LANG": "C.UTF-8"}
+    )
+    allow: list[str] = Field(default_factory=list)
+    """Names copied from the launcher's environment (empty by default: nothing leaks)."""
+
+    @field_validator("set")
+    @classmethod
+    def _names(cls, values: dict[str, str]) -> dict[str, str]:
+        for name in values:
+            if not name or "=" in name or "\0" in name:
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return values
+
+
+class NetworkPolicy(_Strict):
+    """``none``: loopback only. ``allowlist``: egress only to the listed ip:port."""
+
+    mode: Literal["none", "allowlist"] = "none"
+    allow: list[str] = Field(default_factory=list)
+
+    @field_validator("allow")
+    @classmethod
+    def _endpoints(cls, values: list[str]) -> list[str]:
+        for value in values:
+            host, sep, port = value.rpartition(":")
+            try:
+                ipaddress.ip_address(host.strip("[]"))
+            except ValueError:
+                raise ValueError(f"{value!r} is not ip:port (names are not resolved inside sandboxes)") from None
+            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{value!r} has no valid port")
+        return values
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NetworkPolicy:
+        if self.mode == "none" and self.allow:
+            raise ValueError("mode 'none' with an allow list: set mode = 'allowlist' or drop the list")
+        if self.mode == "allowlist" and not self.allow:
+            raise ValueError("mode 'allowlist' needs at least one ip:port")
+        return self
+
+
+class ResourcePolicy(_Strict):
+    """Limits enforced by cgroups and by the runner."""
+
+    memory_mb: int = Field(default=256, ge=MIN_MEMORY_MB, le=1 << 20)
+    pids: int = Field(default=64, ge=1, le=1 << 22)
+    cpu_percent: int = Field(default=100, ge=1, le=100 * 1024)
+    wall_timeout_s: float = Field(default=30.0, gt=0, le=MAX_TIMEOUT_S)
+    max_output_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
+
+
+class SyscallPolicy(_Strict):
+    """The seccomp profile: ``default`` denies the escape-relevant system calls."""
+
+    profile: Literal["default"] = "default"
+    extra_deny: list[str] = Field(default_factory=list)
+
+
+class SandboxPolicy(_Strict):
+    """Everything a sandbox enforces for one agent."""
+
+    name: str = "default"
+    required_layers: list[Layer] = Field(default_factory=lambda: list(Layer))
+    filesystem: FilesystemPolicy = Field(default_factory=FilesystemPolicy)
+    environment: EnvironmentPolicy = Field(default_factory=EnvironmentPolicy)
+    network: NetworkPolicy = Field(default_factory=NetworkPolicy)
+    resources: ResourcePolicy = Field(default_factory=ResourcePolicy)
+    syscalls: SyscallPolicy = Field(default_factory=SyscallPolicy)
+
+    @classmethod
+    def from_toml(cls, path: Path | str) -> SandboxPolicy:
+        """Load and validate a policy file.
+
+        Raises:
+            PolicyError: The file is missing, not TOML, or invalid; names file and field.
+        """
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except OSError as exc:
+            raise PolicyError(f"cannot read the policy: {exc.strerror}", path=path) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(f"not valid TOML: {exc}", path=path) from None
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            raise PolicyError(message, path=path, field=field or None) from None
+
+
+def resolve(path: str, workspace: Path) -> str:
+    """Substitute the workspace placeholder."""
+    return path.replace(WORKSPACE, str(workspace))
