@@ -40,7 +40,17 @@ MANDATORY_DENY: Final = (
 """Never writable, whatever a policy says: shell start-up files, git hooks and config,
 editor and agent configuration (the places a compromised agent plants persistence)."""
 
-FORBIDDEN_BINDS: Final = ("/", "/proc", "/sys", "/dev", "/run", "/var/run", "/boot", "/root", "/home")
+FORBIDDEN_BINDS: Final = (
+    "/",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/var/run",
+    "/boot",
+    "/root",
+    "/home",
+)
 """Paths a policy may not bind: the layers mount private /proc, /dev and /tmp themselves."""
 
 MIN_MEMORY_MB: Final = 16
@@ -94,13 +104,21 @@ class FilesystemPolicy(_Strict):
     def _consistent(self) -> FilesystemPolicy:
         for path in self.read_only + self.writable + self.exec:
             if path in FORBIDDEN_BINDS:
-                raise ValueError(f"{path!r} may not be bound into a sandbox (it would expose the host)")
+                raise ValueError(
+                    f"{path!r} may not be bound into a sandbox (it would expose the host)"
+                )
         for path in self.writable:
             if not _inside(path, WORKSPACE):
-                raise ValueError(f"writable path {path!r} is outside {WORKSPACE}: agents write only there")
+                raise ValueError(
+                    f"writable path {path!r} is outside {WORKSPACE}: agents write only there"
+                )
         for path in self.exec:
-            if any(_inside(path, writable) or _inside(writable, path) for writable in self.writable):
-                raise ValueError(f"exec path {path!r} overlaps a writable path: no exec where agents write")
+            if any(
+                _inside(path, writable) or _inside(writable, path) for writable in self.writable
+            ):
+                raise ValueError(
+                    f"exec path {path!r} overlaps a writable path: no exec where agents write"
+                )
         for denied in self.deny:
             for allowed in self.read_only + self.writable + self.exec:
                 if denied == allowed:
@@ -117,7 +135,11 @@ class EnvironmentPolicy(_Strict):
     """The environment is cleared, then these variables are set."""
 
     set: dict[str, str] = Field(
-        default_factory=lambda: {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": WORKSPACE, "LANG": "C.UTF-8"}
+        default_factory=lambda: {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": WORKSPACE,
+            "LANG": "C.UTF-8",
+        }
     )
     allow: list[str] = Field(default_factory=list)
     """Names copied from the launcher's environment (empty by default: nothing leaks)."""
@@ -145,7 +167,9 @@ class NetworkPolicy(_Strict):
             try:
                 ipaddress.ip_address(host.strip("[]"))
             except ValueError:
-                raise ValueError(f"{value!r} is not ip:port (names are not resolved inside sandboxes)") from None
+                raise ValueError(
+                    f"{value!r} is not ip:port (names are not resolved inside sandboxes)"
+                ) from None
             if not sep or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{value!r} has no valid port")
         return values
@@ -153,7 +177,9 @@ class NetworkPolicy(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> NetworkPolicy:
         if self.mode == "none" and self.allow:
-            raise ValueError("mode 'none' with an allow list: set mode = 'allowlist' or drop the list")
+            raise ValueError(
+                "mode 'none' with an allow list: set mode = 'allowlist' or drop the list"
+            )
         if self.mode == "allowlist" and not self.allow:
             raise ValueError("mode 'allowlist' needs at least one ip:port")
         return self

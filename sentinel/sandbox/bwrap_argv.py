@@ -1,0 +1,86 @@
+"""The bubblewrap command line of a sandbox, built from its policy.
+
+bwrap is started as the unprivileged sandbox uid (never as root: launched by root, bwrap
+would map the sandbox's root to host root, which peers did and which let commands write
+global sysctls), so it creates an unprivileged user namespace and every other namespace
+inside it. The sandbox sees: read-only binds of the policy's paths, its workspace
+read-write, a private /proc, /dev and /tmp, and nothing else of the host.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+from sentinel.sandbox.policy import SandboxPolicy, resolve
+
+SHIM_MOUNT: Final = "/.sentinel"
+"""Where the Landlock shim's directory is bound inside the sandbox."""
+SANDBOX_HOSTNAME: Final = "sentinel-sandbox"
+MERGED_USR_LINKS: Final = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+"""On merged-/usr systems these are symlinks into /usr; the sandbox gets the same links."""
+
+
+def bwrap_argv(
+    bwrap: str,
+    policy: SandboxPolicy,
+    workspace: Path,
+    *,
+    env: Mapping[str, str],
+    isolate_network: bool,
+    seccomp_fd: int | None,
+    shim_dir: Path | None,
+    hardening: Sequence[str],
+) -> list[str]:
+    """The argv up to (not including) the ``--`` that precedes the command.
+
+    Args:
+        bwrap: Path of the bwrap executable.
+        policy: The policy.
+        workspace: The agent's workspace (bound read-write at the same path).
+        env: The complete environment of the command (bwrap starts from an empty one).
+        isolate_network: Give the sandbox its own network namespace (loopback only).
+        seccomp_fd: A file descriptor holding the BPF program, or None for no filter.
+        shim_dir: Directory with the Landlock shim, bound read-only at ``/.sentinel``.
+        hardening: Options this bwrap supports among ``--disable-userns``, ``--cap-drop``.
+    """
+    argv = [
+        bwrap,
+        "--unshare-user",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
+    if isolate_network:
+        argv.append("--unshare-net")
+    argv += ["--die-with-parent", "--new-session", "--hostname", SANDBOX_HOSTNAME, "--clearenv"]
+    for name, value in env.items():
+        argv += ["--setenv", name, value]
+    if "--cap-drop" in hardening:
+        argv += ["--cap-drop", "ALL"]
+    if "--disable-userns" in hardening:
+        argv.append("--disable-userns")  # no nested user namespaces: no route to new capabilities
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for link in MERGED_USR_LINKS:
+        if os.path.islink(link):
+            argv += ["--symlink", os.readlink(link), link]
+    bound: list[str] = []
+    for path in (*policy.filesystem.read_only, *policy.filesystem.exec):
+        resolved = resolve(path, workspace)
+        if resolved not in bound and os.path.lexists(resolved) and not os.path.islink(resolved):
+            argv += ["--ro-bind", resolved, resolved]
+            bound.append(resolved)
+    argv += ["--bind", str(workspace), str(workspace)]
+    for path in policy.filesystem.denied:
+        resolved = resolve(path, workspace)
+        if os.path.lexists(resolved):
+            argv += ["--ro-bind", resolved, resolved]
+    if shim_dir is not None:
+        argv += ["--ro-bind", str(shim_dir), SHIM_MOUNT]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
+    argv += ["--chdir", str(workspace)]
+    return argv

@@ -1,0 +1,172 @@
+"""A per-agent cgroup: memory, pids and cpu limits, statistics, and kill-all at teardown.
+
+Works on cgroup v2 (controllers delegated to Sentinel's cgroup) and on hybrid hosts whose
+v1 hierarchies carry the controllers, as detected by :mod:`sentinel.sandbox.capabilities`.
+A process joins by writing its pid to ``cgroup.procs`` of each hierarchy before it
+executes bwrap, so the whole sandbox, and everything it forks, is inside from the start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from sentinel.errors import SandboxError, SandboxUnavailable
+from sentinel.sandbox.capabilities.model import CgroupFacts
+from sentinel.sandbox.policy import ResourcePolicy
+
+CPU_PERIOD_US: Final = 100_000
+"""The CFS period; the quota is ``cpu_percent`` percent of it."""
+KILL_ROUNDS: Final = 200
+KILL_PAUSE_S: Final = 0.005
+
+
+@dataclass(frozen=True)
+class CgroupStats:
+    """What the kernel counted for the group."""
+
+    oom_kills: int
+    pids_limit_hits: int
+    memory_peak_bytes: int | None
+
+
+def _read_counter(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class AgentCgroup:
+    """The cgroup (one directory per hierarchy) that confines one sandbox.
+
+    Args:
+        name: A unique name, such as ``sentinel-AGENT-07-1a2b3c4d``.
+        facts: Detected cgroup layout (where each controller is usable).
+        resources: The limits.
+
+    Raises:
+        SandboxUnavailable: A required controller is not usable on this host.
+    """
+
+    def __init__(self, name: str, facts: CgroupFacts, resources: ResourcePolicy) -> None:
+        self.name = name
+        self.resources = resources
+        self.dirs: dict[str, Path] = {}
+        for controller in ("memory", "pids", "cpu"):
+            found = facts.controllers.get(controller)
+            if found is None or not found.usable or found.path is None:
+                raise SandboxUnavailable(
+                    "cgroups",
+                    f"the {controller} controller is not usable: {found.reason if found else 'absent'}",
+                )
+            self.dirs[controller] = Path(found.path) / name
+        self.v2 = all(facts.controllers[c].hierarchy == "v2" for c in ("memory", "pids", "cpu"))
+
+    @classmethod
+    def unique(cls, agent_id: str, facts: CgroupFacts, resources: ResourcePolicy) -> AgentCgroup:
+        """A group with a fresh unique name for this agent."""
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in agent_id)[:40]
+        return cls(f"sentinel-{safe}-{uuid.uuid4().hex[:8]}", facts, resources)
+
+    def create(self) -> None:
+        """Create the directories and write the limits.
+
+        Raises:
+            SandboxError: The kernel refused a directory or a limit.
+        """
+        memory = self.resources.memory_mb * 1024 * 1024
+        quota = self.resources.cpu_percent * CPU_PERIOD_US // 100
+        try:
+            for directory in dict.fromkeys(self.dirs.values()):
+                directory.mkdir()
+            if self.v2:
+                base = self.dirs["memory"]
+                (base / "memory.max").write_text(str(memory))
+                with contextlib.suppress(FileNotFoundError):
+                    (base / "memory.swap.max").write_text("0")
+                (base / "pids.max").write_text(str(self.resources.pids))
+                (base / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+            else:
+                (self.dirs["memory"] / "memory.limit_in_bytes").write_text(str(memory))
+                with contextlib.suppress(FileNotFoundError, OSError):
+                    (self.dirs["memory"] / "memory.memsw.limit_in_bytes").write_text(str(memory))
+                (self.dirs["pids"] / "pids.max").write_text(str(self.resources.pids))
+                (self.dirs["cpu"] / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                (self.dirs["cpu"] / "cpu.cfs_quota_us").write_text(str(quota))
+        except OSError as exc:
+            self.remove()
+            raise SandboxError(f"cgroup {self.name}: {exc.strerror} at {exc.filename}") from None
+
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` files a process writes its pid to, to join."""
+        return [str(directory / "cgroup.procs") for directory in dict.fromkeys(self.dirs.values())]
+
+    def pids(self) -> list[int]:
+        """Processes currently in the group."""
+        try:
+            text = (self.dirs["pids"] / "cgroup.procs").read_text()
+        except OSError:
+            return []
+        return [int(line) for line in text.split()]
+
+    def stats(self) -> CgroupStats:
+        """OOM kills, pid-limit hits and peak memory so far."""
+        if self.v2:
+            base = self.dirs["memory"]
+            peak_file = base / "memory.peak"
+            return CgroupStats(
+                oom_kills=_read_counter(base / "memory.events", "oom_kill"),
+                pids_limit_hits=_read_counter(base / "pids.events", "max"),
+                memory_peak_bytes=int(peak_file.read_text()) if peak_file.exists() else None,
+            )
+        memory = self.dirs["memory"]
+        try:
+            peak: int | None = int((memory / "memory.max_usage_in_bytes").read_text())
+        except (OSError, ValueError):
+            peak = None
+        return CgroupStats(
+            oom_kills=_read_counter(memory / "memory.oom_control", "oom_kill"),
+            pids_limit_hits=_read_counter(self.dirs["pids"] / "pids.events", "max"),
+            memory_peak_bytes=peak,
+        )
+
+    def kill_all(self) -> None:
+        """SIGKILL every process in the group until it is empty."""
+        kill_file = self.dirs["pids"] / "cgroup.kill"
+        if self.v2 and kill_file.exists():
+            kill_file.write_text("1")
+        for _ in range(KILL_ROUNDS):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(KILL_PAUSE_S)
+        raise SandboxError(f"cgroup {self.name}: processes survive SIGKILL: {self.pids()}")
+
+    def remove(self) -> None:
+        """Kill what is left and remove the directories (idempotent)."""
+        if any(directory.exists() for directory in self.dirs.values()):
+            with contextlib.suppress(SandboxError):
+                self.kill_all()
+        for directory in dict.fromkeys(self.dirs.values()):
+            for _ in range(KILL_ROUNDS):
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # EBUSY while the last process is being reaped
+                    time.sleep(KILL_PAUSE_S)

@@ -1,0 +1,38 @@
+"""Preparing an agent's workspace: ownership, and the mandatory deny set made real.
+
+Landlock rules only grant (a grant on the workspace covers everything below it), so the
+paths the policy denies inside the workspace (.git/hooks, .bashrc, .config ...) are
+created up front, owned by root and read-only, and bound read-only over themselves by
+bwrap: the agent can neither write them nor replace them (a mount point cannot be
+removed or renamed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from sentinel.sandbox.policy import SandboxPolicy, resolve
+
+_FILE_NAMES = frozenset({"config", ".bashrc", ".bash_profile", ".profile", ".zshrc"})
+"""Denied paths that are files; the others are directories."""
+
+
+def prepare_workspace(workspace: Path, policy: SandboxPolicy, uid: int, gid: int) -> None:
+    """Give the workspace to the sandbox uid and materialise the deny set (as root)."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return  # an unprivileged launcher owns the workspace already; denials stay bind-only
+    os.chown(workspace, uid, gid)
+    for path in policy.filesystem.denied:
+        target = Path(resolve(path, workspace))
+        if not target.is_relative_to(workspace) or target.exists() or target.is_symlink():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.name in _FILE_NAMES:
+            target.touch(mode=0o444)
+        else:
+            target.mkdir(mode=0o555)
+        with contextlib.suppress(OSError):
+            os.chown(target, 0, 0)
