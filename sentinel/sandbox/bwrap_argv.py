@@ -63,14 +63,14 @@ def bwrap_argv(
         argv += ["--cap-drop", "ALL"]
     if "--disable-userns" in hardening:
         argv.append("--disable-userns")  # no nested user namespaces: no route to new capabilities
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for link in MERGED_USR_LINKS:
-        if os.path.islink(link):
-            argv += ["--symlink", os.readlink(link), link]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - a private tmpfs
+    for link in map(Path, MERGED_USR_LINKS):
+        if link.is_symlink():
+            argv += ["--symlink", str(link.readlink()), str(link)]
     bound: list[str] = []
     for path in (*policy.filesystem.read_only, *policy.filesystem.exec):
         resolved = resolve(path, workspace)
-        if resolved not in bound and os.path.lexists(resolved) and not os.path.islink(resolved):
+        if resolved not in bound and os.path.lexists(resolved) and not Path(resolved).is_symlink():
             argv += ["--ro-bind", resolved, resolved]
             bound.append(resolved)
     argv += ["--bind", str(workspace), str(workspace)]

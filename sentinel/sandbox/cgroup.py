@@ -66,9 +66,9 @@ class AgentCgroup:
         for controller in ("memory", "pids", "cpu"):
             found = facts.controllers.get(controller)
             if found is None or not found.usable or found.path is None:
+                reason = found.reason if found is not None else "absent"
                 raise SandboxUnavailable(
-                    "cgroups",
-                    f"the {controller} controller is not usable: {found.reason if found else 'absent'}",
+                    "cgroups", f"the {controller} controller is not usable: {reason}"
                 )
             self.dirs[controller] = Path(found.path) / name
         self.v2 = all(facts.controllers[c].hierarchy == "v2" for c in ("memory", "pids", "cpu"))

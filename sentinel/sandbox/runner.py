@@ -26,6 +26,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -82,14 +83,14 @@ def _load_seccomp(program: bytes) -> None:
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = kernel_api._SockFprog(
         count, ctypes.cast(buffer, ctypes.POINTER(kernel_api._SockFilter))
-    )  # noqa: SLF001
+    )
     number = kernel_api.syscall_number("seccomp")
     if kernel_api.set_no_new_privs() or number is None:
         raise OSError("cannot set no_new_privs")
     if (
         kernel_api._libc.syscall(number, kernel_api.SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(fprog))
         < 0
-    ):  # noqa: SLF001
+    ):
         raise OSError(ctypes.get_errno(), "seccomp filter refused")
 
 
@@ -121,6 +122,25 @@ def _preexec(
     return setup
 
 
+def _feed(process: subprocess.Popen[bytes], data: bytes | None) -> threading.Thread | None:
+    """Write stdin from a thread (a command may not read it all; that must not block us)."""
+    assert process.stdin is not None  # noqa: S101 - started with stdin=PIPE
+    stream = process.stdin
+    if not data:
+        stream.close()
+        return None
+
+    def write() -> None:
+        with contextlib.suppress(OSError):
+            stream.write(data)
+        with contextlib.suppress(OSError):
+            stream.close()
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
 def _collect(
     process: subprocess.Popen[bytes],
     stdin: bytes | None,
@@ -128,49 +148,111 @@ def _collect(
     timeout: float,
     on_stop: Callable[[], None],
 ) -> tuple[bytes, bytes, bool, bool]:
-    """Feed stdin and read both outputs up to ``limit`` bytes in total, until exit or timeout."""
-    assert process.stdout is not None and process.stderr is not None and process.stdin is not None  # noqa: S101
+    """Read both outputs up to ``limit`` bytes in total, until they close or time runs out."""
+    assert process.stdout is not None and process.stderr is not None  # noqa: S101
+    feeder = _feed(process, stdin)
+    out, err = bytearray(), bytearray()
     selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ, "out")
-    selector.register(process.stderr, selectors.EVENT_READ, "err")
-    pending = stdin or b""
-    if pending:
-        selector.register(process.stdin, selectors.EVENT_WRITE, "in")
-    else:
-        process.stdin.close()
-    buffers: dict[str, bytearray] = {"out": bytearray(), "err": bytearray()}
+    selector.register(process.stdout, selectors.EVENT_READ, out)
+    selector.register(process.stderr, selectors.EVENT_READ, err)
     deadline = time.monotonic() + timeout
     truncated = timed_out = False
-    while selector.get_map():
+    while selector.get_map() and not truncated:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             break
         for key, _ in selector.select(remaining):
-            if key.data == "in":
-                written = os.write(key.fd, pending[:READ_CHUNK])
-                pending = pending[written:]
-                if not pending:
-                    selector.unregister(key.fileobj)
-                    process.stdin.close()
-                continue
             chunk = os.read(key.fd, READ_CHUNK)
             if not chunk:
                 selector.unregister(key.fileobj)
-                continue
-            buffers[key.data] += chunk
-            if len(buffers["out"]) + len(buffers["err"]) > limit:
-                truncated = True
-        if truncated:
-            break
+            key.data.extend(chunk)
+            truncated = len(out) + len(err) > limit
     if timed_out or truncated:
         on_stop()
     selector.close()
-    out, err = bytes(buffers["out"]), bytes(buffers["err"])
-    if len(out) + len(err) > limit:
-        out = out[:limit]
-        err = err[: max(0, limit - len(out))]
-    return out, err, truncated, timed_out
+    process.stdout.close()
+    process.stderr.close()
+    if feeder is not None:
+        feeder.join(EXIT_TIMEOUT_S)
+    return bytes(out[:limit]), bytes(err[: max(0, limit - len(out))]), truncated, timed_out
+
+
+def _violations(
+    stats: CgroupStats,
+    *,
+    timed_out: bool,
+    truncated: bool,
+    killed_by: int | None,
+    timeout: float,
+    limit: int,
+) -> tuple[Violation, ...]:
+    found = []
+    if stats.oom_kills:
+        found.append(
+            Violation(
+                "cgroups", "oom_kill", f"{stats.oom_kills} process(es) killed at the memory limit"
+            )
+        )
+    if stats.pids_limit_hits:
+        found.append(
+            Violation(
+                "cgroups",
+                "pids_limit",
+                f"{stats.pids_limit_hits} fork(s) refused at the pids limit",
+            )
+        )
+    if timed_out:
+        found.append(Violation("runner", "timeout", f"killed after {timeout} s"))
+    if truncated:
+        found.append(
+            Violation(
+                "runner", "output_limit", f"output beyond {limit} bytes; the command was killed"
+            )
+        )
+    if killed_by == signal.SIGSYS:
+        found.append(
+            Violation("seccomp", "killed", "killed by the seccomp filter (foreign system-call ABI)")
+        )
+    return tuple(found)
+
+
+def _command(
+    policy: SandboxPolicy,
+    argv: list[str],
+    workspace: Path,
+    active: Collection[Layer],
+    caps: HostCapabilities,
+    env: dict[str, str],
+    seccomp_fd: int | None,
+) -> list[str]:
+    """The full command line: bwrap (if active), the Landlock shim (if active), the command."""
+    command = list(argv)
+    if Layer.LANDLOCK in active:
+        if not Path(SHIM_PYTHON).exists():
+            raise SandboxUnavailable(
+                "landlock", f"the shim needs {SHIM_PYTHON}", "apt-get install python3"
+            )
+        shim_dir = SHIM_MOUNT if Layer.BWRAP in active else str(SHIM_DIR)
+        spec = {
+            "read": [resolve(p, workspace) for p in policy.filesystem.read_only]
+            + ["/proc", "/dev", shim_dir],
+            "exec": [resolve(p, workspace) for p in policy.filesystem.exec],
+            "write": [str(workspace), "/tmp", "/dev"],  # noqa: S108 - the sandbox's private /tmp
+            "abi": caps.landlock.abi,
+            "cwd": str(workspace),
+            "argv": command,
+        }
+        command = [SHIM_PYTHON, "-I", "-S", f"{shim_dir}/landlock_shim.py", json.dumps(spec)]
+    if Layer.BWRAP not in active:
+        return command
+    assert caps.bwrap.path is not None  # noqa: S101 - the layer was required to be available
+    prefix = bwrap_argv(
+        caps.bwrap.path, policy, workspace, env=env, isolate_network=Layer.NETNS in active,
+        seccomp_fd=seccomp_fd, shim_dir=SHIM_DIR if Layer.LANDLOCK in active else None,
+        hardening=caps.bwrap.options,
+    )  # fmt: skip
+    return [*prefix, "--", *command]
 
 
 def run_once(
@@ -213,35 +295,9 @@ def run_once(
     prepare_workspace(workspace, policy, uid, gid)
     env = {name: resolve(value, workspace) for name, value in policy.environment.set.items()}
     env.update({name: os.environ[name] for name in policy.environment.allow if name in os.environ})
-    command = list(argv)
-    if Layer.LANDLOCK in active:
-        if not Path(SHIM_PYTHON).exists():
-            raise SandboxUnavailable(
-                "landlock", f"the shim needs {SHIM_PYTHON}", "apt-get install python3"
-            )
-        shim_dir = SHIM_MOUNT if Layer.BWRAP in active else str(SHIM_DIR)
-        spec = {
-            "read": [resolve(p, workspace) for p in policy.filesystem.read_only]
-            + ["/proc", "/dev", shim_dir],
-            "exec": [resolve(p, workspace) for p in policy.filesystem.exec],
-            "write": [str(workspace), "/tmp", "/dev"],  # noqa: S108 - the sandbox's private /tmp
-            "abi": caps.landlock.abi,
-            "cwd": str(workspace),
-            "argv": command,
-        }
-        command = [SHIM_PYTHON, "-I", "-S", f"{shim_dir}/landlock_shim.py", json.dumps(spec)]
     program = build_filter(tuple(policy.syscalls.extra_deny)) if Layer.SECCOMP in active else None
     seccomp_fd = _seccomp_memfd(program) if program is not None and Layer.BWRAP in active else None
-    if Layer.BWRAP in active:
-        assert caps.bwrap.path is not None  # noqa: S101 - _require checked the layer
-        command = [
-            *bwrap_argv(
-                caps.bwrap.path, policy, workspace, env=env, isolate_network=Layer.NETNS in active,
-                seccomp_fd=seccomp_fd, shim_dir=SHIM_DIR if Layer.LANDLOCK in active else None,
-                hardening=caps.bwrap.options,
-            ),
-            "--", *command,
-        ]  # fmt: skip
+    command = _command(policy, argv, workspace, active, caps, env, seccomp_fd)
     cgroup = (
         AgentCgroup.unique(agent_id, caps.cgroups, policy.resources)
         if Layer.CGROUPS in active
@@ -297,39 +353,15 @@ def run_once(
     duration = time.monotonic() - started
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     killed_by = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    violations = []
-    if stats.oom_kills:
-        violations.append(
-            Violation(
-                "cgroups", "oom_kill", f"{stats.oom_kills} process(es) killed at the memory limit"
-            )
-        )
-    if stats.pids_limit_hits:
-        violations.append(
-            Violation(
-                "cgroups",
-                "pids_limit",
-                f"{stats.pids_limit_hits} fork(s) refused at the pids limit",
-            )
-        )
-    if timed_out:
-        violations.append(
-            Violation(
-                "runner",
-                "timeout",
-                f"killed after {policy.resources.wall_timeout_s if timeout is None else timeout} s",
-            )
-        )
-    if truncated:
-        violations.append(
-            Violation(
-                "runner", "output_limit", f"output beyond {limit} bytes; the command was killed"
-            )
-        )
-    if killed_by == signal.SIGSYS:
-        violations.append(
-            Violation("seccomp", "killed", "killed by the seccomp filter (foreign system-call ABI)")
-        )
+    wall = timeout if timeout is not None else policy.resources.wall_timeout_s
+    violations = _violations(
+        stats,
+        timed_out=timed_out,
+        truncated=truncated,
+        killed_by=killed_by,
+        timeout=wall,
+        limit=limit,
+    )
     return ExecResult(
         exit_code=exit_code,
         signal=killed_by,
@@ -342,7 +374,7 @@ def run_once(
         cpu_s=usage.ru_utime + usage.ru_stime,
         max_rss_bytes=usage.ru_maxrss * 1024,
         duration_s=duration,
-        violations=tuple(violations),
+        violations=violations,
         layers=tuple(layer.value for layer in active),
     )
 
@@ -350,4 +382,4 @@ def run_once(
 if (
     __name__ == "__main__"
 ):  # pragma: no cover - manual use: python -m sentinel.sandbox.runner CMD...
-    print(run_once(SandboxPolicy(), sys.argv[1:], workspace=Path("/tmp/sentinel-ws")))  # noqa: S108, T201
+    print(run_once(SandboxPolicy(), sys.argv[1:], workspace=Path("/tmp/sentinel-ws")))  # noqa: S108

@@ -94,7 +94,8 @@ def build_filter(extra_deny: tuple[str, ...] = ()) -> bytes:
     enosys = SECCOMP_RET_ERRNO | errno.ENOSYS
     # Layout: a fixed prologue, one JEQ per denied call jumping to the shared EPERM return,
     # the clone and clone3 checks, then ALLOW / EPERM / ENOSYS / KILL returns at the end.
-    body: list[tuple[int, int, int, int | str]] = [
+    # A jump is an offset, or the name of one of the returns at the end of the program.
+    body: list[tuple[int, int | str, int | str, int]] = [
         (BPF_LD_W_ABS, 0, 0, OFFSET_ARCH),
         (BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         (BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),

@@ -13,17 +13,35 @@ import contextlib
 import os
 from pathlib import Path
 
+from sentinel.errors import SandboxError
 from sentinel.sandbox.policy import SandboxPolicy, resolve
 
 _FILE_NAMES = frozenset({"config", ".bashrc", ".bash_profile", ".profile", ".zshrc"})
 """Denied paths that are files; the others are directories."""
 
 
+def _check_reachable(workspace: Path, uid: int) -> None:
+    # bwrap runs as the sandbox uid and must traverse every parent of the workspace.
+    for parent in workspace.parents:
+        info = parent.stat()
+        if info.st_uid != uid and not info.st_mode & 0o001:
+            raise SandboxError(
+                f"workspace {workspace} is not reachable by the sandbox uid {uid}: {parent} has "
+                f"mode {info.st_mode & 0o777:o}; use a workspace root such as /var/lib/sentinel "
+                f"(mode 0711) or run: chmod o+x {parent}"
+            )
+
+
 def prepare_workspace(workspace: Path, policy: SandboxPolicy, uid: int, gid: int) -> None:
-    """Give the workspace to the sandbox uid and materialise the deny set (as root)."""
+    """Give the workspace to the sandbox uid and materialise the deny set (as root).
+
+    Raises:
+        SandboxError: A parent directory is not traversable by the sandbox uid.
+    """
     workspace.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return  # an unprivileged launcher owns the workspace already; denials stay bind-only
+    _check_reachable(workspace, uid)
     os.chown(workspace, uid, gid)
     for path in policy.filesystem.denied:
         target = Path(resolve(path, workspace))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import stat
 from collections.abc import Iterable
 from typing import Final
 
@@ -105,7 +106,7 @@ def restrict(read: Iterable[str], write: Iterable[str], execute: Iterable[str], 
             except FileNotFoundError:
                 continue  # a bind that does not exist on this host grants nothing
             try:
-                is_dir = os.path.isdir(f"/proc/self/fd/{fd}")
+                is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
                 allowed = access & fs if is_dir else access & fs & _FILE_RIGHTS
                 rule = _PathBeneathAttr(allowed, fd)
                 if (

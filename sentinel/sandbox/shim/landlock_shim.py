@@ -11,17 +11,17 @@ import importlib.util
 import json
 import os
 import sys
+from pathlib import Path
 
 SHIM_FAILED = 126
 NOT_FOUND = 127
 
 
 def main() -> None:
+    """Apply the Landlock ruleset described by ``argv[1]``, then exec its command."""
     spec = json.loads(sys.argv[1])
-    here = os.path.dirname(os.path.abspath(__file__))
-    module_spec = importlib.util.spec_from_file_location(
-        "sentinel_landlock", os.path.join(here, "landlock.py")
-    )
+    here = Path(__file__).resolve().parent
+    module_spec = importlib.util.spec_from_file_location("sentinel_landlock", here / "landlock.py")
     landlock = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
     module_spec.loader.exec_module(landlock)  # type: ignore[union-attr]
     try:
@@ -34,7 +34,7 @@ def main() -> None:
     os.chdir(spec["cwd"])
     argv = spec["argv"]
     try:
-        os.execvpe(argv[0], argv, os.environ)
+        os.execvpe(argv[0], argv, os.environ)  # noqa: S606 - exec is the shim's whole purpose
     except OSError as exc:
         sys.stderr.write(f"sentinel: cannot execute {argv[0]!r}: {exc.strerror}\n")
         os._exit(NOT_FOUND if isinstance(exc, FileNotFoundError) else SHIM_FAILED)
