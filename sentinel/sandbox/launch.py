@@ -1,0 +1,242 @@
+"""Building and tearing down one sandbox: the steps shared by cold runs and warm sandboxes.
+
+Layer by layer (each can be switched off for the layer matrix and negative controls):
+
+- ``bwrap``: namespaces and a minimal file-system view (see :mod:`bwrap_argv`);
+- ``netns``: a network namespace of its own, loopback only (bwrap ``--unshare-net``, or
+  ``unshare(CLONE_NEWNET)`` when bwrap is off);
+- ``seccomp``: the deny filter, installed by bwrap just before exec (or by the launcher
+  when bwrap is off);
+- ``landlock``: applied inside the sandbox by the shim or the supervisor, after bwrap's
+  mounts, before any agent code runs;
+- ``cgroups``: a per-agent group with memory, pids and cpu limits, joined before bwrap
+  starts and killed as a whole at teardown.
+
+Agent code never runs as root: a root launcher drops to the sandbox uid before executing
+bwrap. Nothing fails open: a layer the host lacks raises
+:class:`~sentinel.errors.SandboxUnavailable` before anything runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any, Final
+
+from sentinel.errors import SandboxError, SandboxUnavailable
+from sentinel.sandbox import kernel_api
+from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
+from sentinel.sandbox.capabilities import HostCapabilities, Verdict, detect
+from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
+from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
+from sentinel.sandbox.seccomp_filter import build_filter
+from sentinel.sandbox.workspace import prepare_workspace
+
+SANDBOX_UID: Final = 65534
+"""The uid (and gid) agent code runs as when the launcher is root: ``nobody``."""
+SHIM_DIR: Final = Path(__file__).resolve().parent / "shim"
+SHIM_PYTHON: Final = "/usr/bin/python3"
+"""The interpreter that runs the shim and the supervisor inside the sandbox (under /usr)."""
+
+_capabilities: HostCapabilities | None = None
+
+
+def host_capabilities() -> HostCapabilities:
+    """Detection results for this host, computed once per process."""
+    global _capabilities  # noqa: PLW0603 - one detection per process, as the enforcer needs
+    if _capabilities is None:
+        _capabilities = detect()
+    return _capabilities
+
+
+def _load_seccomp(program: bytes) -> None:
+    """Install the filter on the calling process (launcher side, when bwrap is off)."""
+    count = len(program) // 8
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = kernel_api._SockFprog(
+        count, ctypes.cast(buffer, ctypes.POINTER(kernel_api._SockFilter))
+    )
+    number = kernel_api.syscall_number("seccomp")
+    if kernel_api.set_no_new_privs() or number is None:
+        raise OSError("cannot set no_new_privs")
+    if (
+        kernel_api._libc.syscall(number, kernel_api.SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(fprog))
+        < 0
+    ):
+        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+
+
+class SandboxLaunch:
+    """One sandbox's resources: checked layers, workspace, environment, filter, cgroup.
+
+    Args:
+        policy: What the sandbox enforces.
+        workspace: The agent's workspace (created if missing; the only writable place).
+        agent_id: Names the cgroup and attributes violations.
+        layers: The layers to apply (default: the policy's required layers).
+        capabilities: Detection results (default: detected once per process).
+
+    Raises:
+        SandboxUnavailable: A layer to apply is unavailable on this host.
+        SandboxError: The workspace is unusable.
+    """
+
+    def __init__(
+        self,
+        policy: SandboxPolicy,
+        workspace: Path,
+        agent_id: str,
+        layers: Collection[Layer | str] | None = None,
+        capabilities: HostCapabilities | None = None,
+    ) -> None:
+        self.policy = policy
+        self.agent_id = agent_id
+        self.active = tuple(
+            Layer(layer) for layer in (layers if layers is not None else policy.required_layers)
+        )
+        self.caps = capabilities or host_capabilities()
+        for layer in self.active:
+            report = self.caps.layer(layer.value)
+            if report.verdict is Verdict.UNAVAILABLE:
+                raise SandboxUnavailable(layer.value, report.reason, report.fix)
+        if self.uses(Layer.LANDLOCK) and not Path(SHIM_PYTHON).exists():
+            raise SandboxUnavailable(
+                "landlock", f"the in-sandbox shim needs {SHIM_PYTHON}", "apt-get install python3"
+            )
+        self.root = os.geteuid() == 0
+        self.uid, self.gid = (SANDBOX_UID, SANDBOX_UID) if self.root else (os.getuid(), os.getgid())
+        self.workspace = workspace.resolve()
+        prepare_workspace(self.workspace, policy, self.uid, self.gid)
+        self.env = {
+            name: resolve(value, self.workspace) for name, value in policy.environment.set.items()
+        }
+        self.env.update(
+            {name: os.environ[name] for name in policy.environment.allow if name in os.environ}
+        )
+        self.program = (
+            build_filter(tuple(policy.syscalls.extra_deny)) if self.uses(Layer.SECCOMP) else None
+        )
+        self.cgroup = (
+            AgentCgroup.unique(agent_id, self.caps.cgroups, policy.resources)
+            if self.uses(Layer.CGROUPS)
+            else None
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def uses(self, layer: Layer) -> bool:
+        """Whether ``layer`` is active."""
+        return layer in self.active
+
+    @property
+    def shim_dir(self) -> str:
+        """Where the shim files are, as seen by the sandboxed process."""
+        return SHIM_MOUNT if self.uses(Layer.BWRAP) else str(SHIM_DIR)
+
+    def landlock_spec(self) -> dict[str, Any] | None:
+        """The ruleset the shim or supervisor applies, or None when Landlock is off."""
+        if not self.uses(Layer.LANDLOCK):
+            return None
+        files = self.policy.filesystem
+        return {
+            "read": [resolve(p, self.workspace) for p in files.read_only]
+            + ["/proc", "/dev", self.shim_dir],
+            "exec": [resolve(p, self.workspace) for p in files.exec],
+            "write": [str(self.workspace), "/tmp", "/dev"],  # noqa: S108 - the sandbox's private /tmp
+            "abi": self.caps.landlock.abi,
+        }
+
+    def _preexec(self) -> Callable[[], None]:
+        cgroup, own_netns = self.cgroup, self.uses(Layer.NETNS) and not self.uses(Layer.BWRAP)
+        drop = (self.uid, self.gid) if self.root else None
+        program = self.program if not self.uses(Layer.BWRAP) else None
+
+        def setup() -> None:
+            # Order matters: join the cgroup and enter the network namespace while still
+            # root, drop privileges for good, then (bwrap off) install the seccomp filter.
+            if cgroup is not None:
+                for procs in cgroup.procs_files():
+                    with open(procs, "w") as handle:  # noqa: PTH123 - no pathlib in a pre-exec hook
+                        handle.write(str(os.getpid()))
+            if own_netns:
+                flags = kernel_api.CLONE_NEWNET | (
+                    0 if os.geteuid() == 0 else kernel_api.CLONE_NEWUSER
+                )
+                err = kernel_api.unshare(flags)
+                if err:
+                    raise OSError(err, "unshare(CLONE_NEWNET) failed")
+            if drop is not None:
+                os.setgroups([])
+                os.setresgid(drop[1], drop[1], drop[1])
+                os.setresuid(drop[0], drop[0], drop[0])
+            if program is not None:
+                _load_seccomp(program)
+
+        return setup
+
+    def spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+        """Start ``command`` (already wrapped by a shim if Landlock is on) in the sandbox.
+
+        Raises:
+            SandboxError: The cgroup or the process could not be created.
+        """
+        seccomp_fd = None
+        if self.program is not None and self.uses(Layer.BWRAP):
+            seccomp_fd = os.memfd_create("sentinel-seccomp", 0)  # inherited by bwrap
+            os.write(seccomp_fd, self.program)
+            os.lseek(seccomp_fd, 0, os.SEEK_SET)
+        if self.uses(Layer.BWRAP):
+            assert self.caps.bwrap.path is not None  # noqa: S101 - checked at construction
+            prefix = bwrap_argv(
+                self.caps.bwrap.path, self.policy, self.workspace, env=self.env,
+                isolate_network=self.uses(Layer.NETNS), seccomp_fd=seccomp_fd,
+                shim_dir=SHIM_DIR if self.uses(Layer.LANDLOCK) else None,
+                hardening=self.caps.bwrap.options,
+            )  # fmt: skip
+            command = [*prefix, "--", *command]
+        try:
+            if self.cgroup is not None:
+                self.cgroup.create()
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                cwd=self.workspace,
+                pass_fds=(seccomp_fd,) if seccomp_fd is not None else (),
+                preexec_fn=self._preexec(),  # noqa: PLW1509 - privileges drop between fork and exec
+                start_new_session=True,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.teardown()
+            raise SandboxError(f"cannot start the sandbox of {self.agent_id}: {exc}") from None
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
+        return self.process
+
+    def stop(self) -> None:
+        """Kill every process of the sandbox now."""
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def stats(self) -> CgroupStats:
+        """The cgroup's counters (zeros without the cgroup layer)."""
+        return self.cgroup.stats() if self.cgroup is not None else CgroupStats(0, 0, None)
+
+    def teardown(self) -> None:
+        """Kill everything and remove the cgroup (idempotent)."""
+        if self.process is not None and self.process.poll() is None:
+            self.stop()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+        if self.cgroup is not None:
+            self.cgroup.remove()

@@ -1,0 +1,155 @@
+"""The warm sandbox's supervisor: runs inside the sandbox, executes one command per request.
+
+Started once per agent by ``Sandbox`` as the sandbox's command (after bwrap's namespaces,
+mounts and seccomp filter). It confines itself with Landlock first, so every command it
+forks inherits the ruleset; the cgroup and the namespaces hold it and its children.
+Requests and replies are JSON lines on stdin and stdout. Standard library only.
+
+Request:  {"argv": [...], "stdin": b64, "timeout": s, "limit": bytes, "cwd": path, "env": {...}}
+Reply:    {"exit_code", "signal", "stdout": b64, "stderr": b64, "truncated", "timed_out",
+           "cpu_s", "max_rss_bytes", "error"}
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import selectors
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+READ_CHUNK = 65536
+SHIM_FAILED = 126
+
+
+def _landlock(spec: dict[str, Any]) -> None:
+    here = Path(__file__).resolve().parent
+    module_spec = importlib.util.spec_from_file_location("sentinel_landlock", here / "landlock.py")
+    module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
+    module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    module.restrict(spec["read"], spec["write"], spec["exec"], spec["abi"])
+
+
+def _spawn(request: dict[str, Any]) -> tuple[int, int, int, int]:
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    in_r, in_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the command
+        try:
+            os.setsid()
+            os.dup2(in_r, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
+                os.close(fd)
+            os.chdir(request["cwd"])
+            os.execvpe(request["argv"][0], request["argv"], request["env"])  # noqa: S606 - the job
+        except OSError as exc:
+            os.write(
+                2, f"sentinel: cannot execute {request['argv'][0]!r}: {exc.strerror}\n".encode()
+            )
+            os._exit(127 if isinstance(exc, FileNotFoundError) else SHIM_FAILED)
+    for fd in (in_r, out_w, err_w):
+        os.close(fd)
+    return pid, in_w, out_r, err_r
+
+
+def _feed(fd: int, data: bytes) -> threading.Thread:
+    def write() -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view[:READ_CHUNK]) :]
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def _read(
+    out_r: int, err_r: int, limit: int, deadline: float
+) -> tuple[bytearray, bytearray, bool, bool]:
+    buffers = {out_r: bytearray(), err_r: bytearray()}
+    selector = selectors.DefaultSelector()
+    selector.register(out_r, selectors.EVENT_READ)
+    selector.register(err_r, selectors.EVENT_READ)
+    truncated = timed_out = False
+    while selector.get_map() and not truncated:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for key, _ in selector.select(remaining):
+            chunk = os.read(key.fd, READ_CHUNK)
+            if not chunk:
+                selector.unregister(key.fd)
+            buffers[key.fd] += chunk
+            truncated = len(buffers[out_r]) + len(buffers[err_r]) > limit
+    selector.close()
+    return buffers[out_r], buffers[err_r], truncated, timed_out
+
+
+def _run(request: dict[str, Any]) -> dict[str, Any]:
+    pid, in_w, out_r, err_r = _spawn(request)
+    feeder = _feed(in_w, base64.b64decode(request.get("stdin") or ""))
+    limit = request["limit"]
+    out, err, truncated, timed_out = _read(
+        out_r, err_r, limit, time.monotonic() + request["timeout"]
+    )
+    if timed_out or truncated:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    os.close(out_r)
+    os.close(err_r)
+    _, status, usage = os.wait4(pid, 0)
+    feeder.join(1.0)
+    return {
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "stdout": base64.b64encode(bytes(out[:limit])).decode(),
+        "stderr": base64.b64encode(bytes(err[: max(0, limit - len(out))])).decode(),
+        "truncated": truncated,
+        "timed_out": timed_out,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "max_rss_bytes": usage.ru_maxrss * 1024,
+        "error": None,
+    }
+
+
+def main() -> None:
+    """Confine this process with Landlock, then serve requests until stdin closes."""
+    spec = json.loads(sys.argv[1])
+    try:
+        if spec.get("landlock"):
+            _landlock(spec["landlock"])
+    except OSError as exc:
+        sys.stdout.write(
+            json.dumps({"ready": False, "error": f"Landlock could not be applied: {exc}"}) + "\n"
+        )
+        sys.stdout.flush()
+        os._exit(SHIM_FAILED)
+    sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        try:
+            reply = _run(json.loads(line))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a reply, never a crash
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
