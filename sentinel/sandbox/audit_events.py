@@ -1,5 +1,7 @@
-"""Sandbox results as audit events: one ``sandbox.executed`` per command, one
-``sandbox.violation`` per thing a layer stopped, all on the agent's stream.
+"""Sandbox results as audit events.
+
+One ``sandbox.executed`` per command and one ``sandbox.violation`` per thing a layer
+stopped, appended atomically to the agent's stream ``agent/<id>``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from sentinel.sandbox.result import ExecResult
 
 MAX_ARGV_IN_EVENT = 32
 """Arguments kept per event; longer command lines are cut (the event says so)."""
+MAX_ATTEMPT_CHARS = 500
 
 
 def record(
@@ -22,30 +25,25 @@ def record(
 ) -> None:
     """Append the command's outcome and each violation, atomically, to ``agent/<id>``."""
     stream = f"agent/{agent_id}"
-    kept = argv[:MAX_ARGV_IN_EVENT] + (
-        [f"... {len(argv) - MAX_ARGV_IN_EVENT} more"] if len(argv) > MAX_ARGV_IN_EVENT else []
+    cut = len(argv) - MAX_ARGV_IN_EVENT
+    kept = argv[:MAX_ARGV_IN_EVENT] + ([f"... {cut} more"] if cut > 0 else [])
+    executed = SandboxExecuted(
+        agent_id=agent_id,
+        argv=kept,
+        exit_code=result.exit_code,
+        signal=result.signal,
+        timed_out=result.timed_out,
+        oom_killed=result.oom_killed,
+        cpu_s=round(result.cpu_s, 6),
+        max_rss_bytes=result.max_rss_bytes,
+        layers=list(result.layers),
     )
-    events = [
-        NewEvent.of(
-            SandboxExecuted(
-                agent_id=agent_id, argv=kept, exit_code=result.exit_code, signal=result.signal,
-                timed_out=result.timed_out, oom_killed=result.oom_killed, cpu_s=round(result.cpu_s, 6),
-                max_rss_bytes=result.max_rss_bytes, layers=list(result.layers),
-            ),
-            stream=stream, tick=tick,
+    events = [NewEvent.of(executed, stream=stream, tick=tick)]
+    attempt = " ".join(kept)[:MAX_ATTEMPT_CHARS]
+    for violation in result.violations:
+        detail = f"{violation.kind}: {violation.detail}"
+        payload = SandboxViolation(
+            agent_id=agent_id, layer=violation.layer, attempt=attempt, detail=detail
         )
-    ]  # fmt: skip
-    events += [
-        NewEvent.of(
-            SandboxViolation(
-                agent_id=agent_id,
-                layer=v.layer,
-                attempt=" ".join(kept)[:500],
-                detail=f"{v.kind}: {v.detail}",
-            ),
-            stream=stream,
-            tick=tick,
-        )  # fmt: skip
-        for v in result.violations
-    ]
+        events.append(NewEvent.of(payload, stream=stream, tick=tick))
     store.append_batch(events)
