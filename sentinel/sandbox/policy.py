@@ -87,12 +87,22 @@ def _inside(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
+DEFAULT_READ_ONLY: Final = (
+    "/usr",
+    "/etc/alternatives",
+    "/etc/ssl/certs",
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+)
+"""Enough of the host for a shell, Python and git: the system's programs and libraries."""
+
+
 class FilesystemPolicy(_Strict):
     """Paths: read-only binds, writable (workspace only), exec, and extra denials."""
 
-    read_only: list[str] = Field(default_factory=list)
+    read_only: list[str] = Field(default_factory=lambda: list(DEFAULT_READ_ONLY))
     writable: list[str] = Field(default_factory=lambda: [WORKSPACE])
-    exec: list[str] = Field(default_factory=list)
+    exec: list[str] = Field(default_factory=lambda: ["/usr"])
     deny: list[str] = Field(default_factory=list)
 
     @field_validator("read_only", "writable", "exec", "deny")
@@ -205,7 +215,7 @@ class SyscallPolicy(_Strict):
 class SandboxPolicy(_Strict):
     """Everything a sandbox enforces for one agent."""
 
-    name: str = "default"
+    name: str = "agent"
     required_layers: list[Layer] = Field(default_factory=lambda: list(Layer))
     filesystem: FilesystemPolicy = Field(default_factory=FilesystemPolicy)
     environment: EnvironmentPolicy = Field(default_factory=EnvironmentPolicy)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sentinel.audit import AuditStore
+from sentinel.cli import app
+
+runner = CliRunner()
+pytestmark = pytest.mark.host
+
+
+def test_exec_passes_stdin_output_and_exit_status(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["sandbox", "exec", "--agent", "cli-test", "--", "sh", "-c", "cat; exit 3"],
+        input="piped",
+    )
+    assert result.exit_code == 3
+    assert "piped" in result.stdout
+
+
+def test_exec_json_and_audit(tmp_path: Path) -> None:
+    store = tmp_path / "audit.db"
+    result = runner.invoke(
+        app,
+        [
+            "sandbox",
+            "exec",
+            "--json",
+            "--store",
+            str(store),
+            "--agent",
+            "cli-test",
+            "--",
+            "id",
+            "-u",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert base64.b64decode(data["stdout"]) == b"65534\n"
+    assert data["layers"] == ["bwrap", "landlock", "seccomp", "cgroups", "netns"]
+    with AuditStore(store) as opened:
+        assert [e.type for e in opened.read()] == ["sandbox.executed"]
+
+
+def test_status_reports_blocked_canaries() -> None:
+    result = runner.invoke(app, ["sandbox", "status", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] is True
+
+
+def test_bad_policy_is_exit_2_with_the_file_named(tmp_path: Path) -> None:
+    policy = tmp_path / "bad.toml"
+    policy.write_text("[filesystem]\nwritable = ['/etc']\n")
+    result = runner.invoke(app, ["sandbox", "exec", "--policy", str(policy), "--", "true"])
+    assert result.exit_code == 2
+    assert "bad.toml, field 'filesystem'" in result.output
