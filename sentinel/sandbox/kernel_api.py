@@ -87,6 +87,11 @@ def unshare(flags: int) -> int:
     return _errno_of(_libc.unshare(ctypes.c_int(flags)))
 
 
+def setns(fd: int, nstype: int) -> int:
+    """Call ``setns(2)``; return 0 or the errno."""
+    return _errno_of(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)))
+
+
 def set_no_new_privs() -> int:
     """Set ``PR_SET_NO_NEW_PRIVS`` (required before an unprivileged seccomp filter load)."""
     return _errno_of(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))

@@ -33,6 +33,7 @@ from sentinel.sandbox import kernel_api
 from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
 from sentinel.sandbox.capabilities import HostCapabilities, Verdict, detect
 from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
+from sentinel.sandbox.network import AgentNetwork
 from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
 from sentinel.sandbox.seccomp_filter import build_filter
 from sentinel.sandbox.workspace import prepare_workspace
@@ -126,6 +127,14 @@ class SandboxLaunch:
             if self.uses(Layer.CGROUPS)
             else None
         )
+        self.allowlist = self.uses(Layer.NETNS) and policy.network.mode == "allowlist"
+        if self.allowlist and not self.root:
+            raise SandboxUnavailable(
+                "netns",
+                "an egress allow-list needs root (a veth and nftables rules)",
+                "run Sentinel as root",
+            )
+        self.network: AgentNetwork | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     def uses(self, layer: Layer) -> bool:
@@ -148,10 +157,14 @@ class SandboxLaunch:
             "exec": [resolve(p, self.workspace) for p in files.exec],
             "write": [str(self.workspace), "/tmp", "/dev"],  # noqa: S108 - the sandbox's private /tmp
             "abi": self.caps.landlock.abi,
+            "connect_ports": sorted(
+                {int(entry.rpartition(":")[2]) for entry in self.policy.network.allow}
+            ),
         }
 
-    def _preexec(self) -> Callable[[], None]:
-        cgroup, own_netns = self.cgroup, self.uses(Layer.NETNS) and not self.uses(Layer.BWRAP)
+    def _preexec(self, netns_fd: int | None) -> Callable[[], None]:
+        cgroup = self.cgroup
+        own_netns = self.uses(Layer.NETNS) and not self.uses(Layer.BWRAP) and netns_fd is None
         drop = (self.uid, self.gid) if self.root else None
         program = self.program if not self.uses(Layer.BWRAP) else None
 
@@ -162,6 +175,10 @@ class SandboxLaunch:
                 for procs in cgroup.procs_files():
                     with open(procs, "w") as handle:  # noqa: PTH123 - no pathlib in a pre-exec hook
                         handle.write(str(os.getpid()))
+            if netns_fd is not None:  # the agent's allow-listed namespace, entered as root
+                err = kernel_api.setns(netns_fd, kernel_api.CLONE_NEWNET)
+                if err:
+                    raise OSError(err, "setns(CLONE_NEWNET) failed")
             if own_netns:
                 flags = kernel_api.CLONE_NEWNET | (
                     0 if os.geteuid() == 0 else kernel_api.CLONE_NEWUSER
@@ -193,14 +210,19 @@ class SandboxLaunch:
             assert self.caps.bwrap.path is not None  # noqa: S101 - checked at construction
             prefix = bwrap_argv(
                 self.caps.bwrap.path, self.policy, self.workspace, env=self.env,
-                isolate_network=self.uses(Layer.NETNS), seccomp_fd=seccomp_fd,
+                isolate_network=self.uses(Layer.NETNS) and not self.allowlist,
+                seccomp_fd=seccomp_fd,
                 shim_dir=SHIM_DIR if self.uses(Layer.LANDLOCK) else None,
                 hardening=self.caps.bwrap.options,
             )  # fmt: skip
             command = [*prefix, "--", *command]
+        netns_fd = None
         try:
             if self.cgroup is not None:
                 self.cgroup.create()
+            if self.allowlist:
+                self.network = AgentNetwork(self.agent_id, list(self.policy.network.allow))
+                netns_fd = os.open(self.network.path, os.O_RDONLY | os.O_CLOEXEC)
             self.process = subprocess.Popen(
                 command,
                 stdin=subprocess.PIPE,
@@ -209,15 +231,16 @@ class SandboxLaunch:
                 env=self.env,
                 cwd=self.workspace,
                 pass_fds=(seccomp_fd,) if seccomp_fd is not None else (),
-                preexec_fn=self._preexec(),  # noqa: PLW1509 - privileges drop between fork and exec
+                preexec_fn=self._preexec(netns_fd),  # noqa: PLW1509 - privileges drop between fork and exec
                 start_new_session=True,
             )
         except (OSError, subprocess.SubprocessError) as exc:
             self.teardown()
             raise SandboxError(f"cannot start the sandbox of {self.agent_id}: {exc}") from None
         finally:
-            if seccomp_fd is not None:
-                os.close(seccomp_fd)
+            for fd in (seccomp_fd, netns_fd):
+                if fd is not None:
+                    os.close(fd)
         return self.process
 
     def stop(self) -> None:
@@ -232,11 +255,18 @@ class SandboxLaunch:
         """The cgroup's counters (zeros without the cgroup layer)."""
         return self.cgroup.stats() if self.cgroup is not None else CgroupStats(0, 0, None)
 
+    def dropped_packets(self) -> int:
+        """Packets the egress allow-list dropped so far (0 without one)."""
+        return self.network.dropped_packets() if self.network is not None else 0
+
     def teardown(self) -> None:
-        """Kill everything and remove the cgroup (idempotent)."""
+        """Kill everything, remove the cgroup and the network namespace (idempotent)."""
         if self.process is not None and self.process.poll() is None:
             self.stop()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=5)
         if self.cgroup is not None:
             self.cgroup.remove()
+        if self.network is not None:
+            self.network.close()
+            self.network = None

@@ -85,6 +85,16 @@ def _collect(
     return bytes(out[:limit]), bytes(err[: max(0, limit - len(out))]), truncated, timed_out
 
 
+def _dropped(packets: int) -> tuple[Violation, ...]:
+    if not packets:
+        return ()
+    return (
+        Violation(
+            "netns", "egress_dropped", f"{packets} packet(s) to destinations outside the allow-list"
+        ),
+    )
+
+
 def _violations(
     stats: CgroupStats,
     *,
@@ -170,6 +180,7 @@ def run_once(
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         stats = launch.stats()
+        dropped = launch.dropped_packets()
     finally:
         launch.teardown()
     killed_by = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
@@ -180,7 +191,7 @@ def run_once(
         killed_by=killed_by,
         timeout=wall,
         limit=limit,
-    )
+    ) + _dropped(dropped)
     duration = time.monotonic() - started
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     return ExecResult(

@@ -65,6 +65,7 @@ class Sandbox:
         self._launch: SandboxLaunch | None = None
         self._lock = threading.Lock()
         self._baseline = CgroupStats(0, 0, None)
+        self._dropped_baseline = 0
         self._closed = False
         self.starts = 0
         """How many times a sandbox was built (1 unless the supervisor died)."""
@@ -101,6 +102,7 @@ class Sandbox:
             raise SandboxError(f"the sandbox of {self.agent_id} did not start: {detail}")
         self.starts += 1
         self._baseline = launch.stats()
+        self._dropped_baseline = 0
         return launch
 
     @staticmethod
@@ -171,6 +173,8 @@ class Sandbox:
         oom = stats.oom_kills - self._baseline.oom_kills
         pids = stats.pids_limit_hits - self._baseline.pids_limit_hits
         self._baseline = stats
+        dropped_total = launch.dropped_packets()
+        dropped, self._dropped_baseline = dropped_total - self._dropped_baseline, dropped_total
         if reply is None or reply.get("error"):
             # The supervisor died (most often: killed at the memory limit with the command).
             launch.teardown()
@@ -189,6 +193,10 @@ class Sandbox:
         if pids:
             violations.append(
                 Violation("cgroups", "pids_limit", f"{pids} fork(s) refused at the pids limit")
+            )
+        if dropped:
+            violations.append(
+                Violation("netns", "egress_dropped", f"{dropped} packet(s) outside the allow-list")
             )
         if reply["timed_out"]:
             violations.append(Violation("runner", "timeout", f"killed after {wall} s"))

@@ -64,6 +64,13 @@ class _RulesetAttr(ctypes.Structure):
     )
 
 
+class _NetPortAttr(ctypes.Structure):
+    _fields_ = (("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64))
+
+
+RULE_NET_PORT: Final = 2
+
+
 class _PathBeneathAttr(ctypes.Structure):
     _pack_ = 1
     _fields_ = (("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
@@ -73,12 +80,18 @@ _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # the same on every a
 _PR_SET_NO_NEW_PRIVS: Final = 38
 
 
-def restrict(read: Iterable[str], write: Iterable[str], execute: Iterable[str], abi: int) -> None:
+def restrict(
+    read: Iterable[str],
+    write: Iterable[str],
+    execute: Iterable[str],
+    abi: int,
+    connect_ports: Iterable[int] = (),
+) -> None:
     """Confine this process: read where listed, write in ``write``, exec in ``execute``.
 
-    Network (ABI >= 4): all TCP bind and connect denied (the sandbox's own network
-    namespace decides egress); scoping (ABI >= 6): no signals to, and no abstract unix
-    sockets of, processes outside the sandbox's domain.
+    Network (ABI >= 4): TCP bind denied, TCP connect only to ``connect_ports`` (the
+    network namespace's nftables rules decide which addresses); scoping (ABI >= 6): no
+    signals to, and no abstract unix sockets of, processes outside the sandbox's domain.
 
     Raises:
         OSError: The kernel refused a step; the errno says which.
@@ -93,35 +106,50 @@ def restrict(read: Iterable[str], write: Iterable[str], execute: Iterable[str], 
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        rules: dict[str, int] = {}
-        for path in read:
-            rules[path] = rules.get(path, 0) | READ
-        for path in execute:
-            rules[path] = rules.get(path, 0) | READ | ACCESS_FS_EXECUTE
-        for path in write:
-            rules[path] = rules.get(path, 0) | READ | WRITE
-        for path, access in rules.items():
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except FileNotFoundError:
-                continue  # a bind that does not exist on this host grants nothing
-            try:
-                is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
-                allowed = access & fs if is_dir else access & fs & _FILE_RIGHTS
-                rule = _PathBeneathAttr(allowed, fd)
-                if (
-                    libc.syscall(_SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0)
-                    < 0
-                ):
-                    raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
-            finally:
-                os.close(fd)
+        rights: dict[str, int] = {}
+        for paths, access in (
+            (read, READ),
+            (execute, READ | ACCESS_FS_EXECUTE),
+            (write, READ | WRITE),
+        ):
+            for path in paths:
+                rights[path] = rights.get(path, 0) | access
+        for path, access in rights.items():
+            _add_path_rule(libc, ruleset, path, access & fs)
+        for port in sorted(set(connect_ports)) if abi >= 4 else ():
+            _add_rule(
+                libc,
+                ruleset,
+                RULE_NET_PORT,
+                _NetPortAttr(ACCESS_NET_CONNECT_TCP, port),
+                f"TCP port {port}",
+            )
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         if libc.syscall(_SYS_RESTRICT, ruleset, 0) < 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     finally:
         os.close(ruleset)
+
+
+def _add_rule(
+    libc: ctypes.CDLL, ruleset: int, kind: int, rule: ctypes.Structure, what: str
+) -> None:
+    if libc.syscall(_SYS_ADD_RULE, ruleset, kind, ctypes.byref(rule), 0) < 0:
+        raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {what}")
+
+
+def _add_path_rule(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return  # a bind that does not exist on this host grants nothing
+    try:
+        # Directory rights on a file rule are refused with EINVAL: keep the file rights.
+        allowed = access if stat.S_ISDIR(os.fstat(fd).st_mode) else access & _FILE_RIGHTS
+        _add_rule(libc, ruleset, RULE_PATH_BENEATH, _PathBeneathAttr(allowed, fd), path)
+    finally:
+        os.close(fd)
 
 
 _FILE_RIGHTS: Final = (

@@ -25,7 +25,9 @@ def main() -> None:
     landlock = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
     module_spec.loader.exec_module(landlock)  # type: ignore[union-attr]
     try:
-        landlock.restrict(spec["read"], spec["write"], spec["exec"], spec["abi"])
+        landlock.restrict(
+            spec["read"], spec["write"], spec["exec"], spec["abi"], spec.get("connect_ports", ())
+        )
     except OSError as exc:
         sys.stderr.write(
             f"sentinel: Landlock could not be applied ({exc}); the command was not run\n"

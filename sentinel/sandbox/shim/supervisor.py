@@ -34,7 +34,9 @@ def _landlock(spec: dict[str, Any]) -> None:
     module_spec = importlib.util.spec_from_file_location("sentinel_landlock", here / "landlock.py")
     module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
     module_spec.loader.exec_module(module)  # type: ignore[union-attr]
-    module.restrict(spec["read"], spec["write"], spec["exec"], spec["abi"])
+    module.restrict(
+        spec["read"], spec["write"], spec["exec"], spec["abi"], spec.get("connect_ports", ())
+    )
 
 
 def _spawn(request: dict[str, Any]) -> tuple[int, int, int, int]:
