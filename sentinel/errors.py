@@ -94,6 +94,14 @@ class SandboxUnavailable(SandboxError):  # noqa: N818 - reads as a state, as in 
         super().__init__(message)
 
 
+class SandboxDegradedWarning(UserWarning):
+    """A sandbox runs in degraded mode, without some layers its policy requires.
+
+    Issued on every command run that way, naming the missing layers; the command's
+    result lists the layers that were active.
+    """
+
+
 class HostProbeError(SentinelError, OSError):
     """Probing the host failed in a way that says nothing about the host's abilities.
 

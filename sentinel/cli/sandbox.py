@@ -117,11 +117,10 @@ def exec_command(
 ) -> None:
     """Run one command in a fresh sandbox; exit with its status (128+N when killed by N)."""
     loaded = _policy(policy)
-    layers, _ = Enforcer(loaded, mode="degraded" if degraded else "strict").layers()
     result = run_once(
         loaded, command, workspace=workspace or default_workspace(agent), agent_id=agent,
         stdin=None if sys.stdin.isatty() else sys.stdin.buffer.read(), timeout=timeout,
-        layers=layers if degraded else None,
+        degraded=degraded,
     )  # fmt: skip
     if store is not None:
         with AuditStore(store) as opened:

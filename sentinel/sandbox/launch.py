@@ -24,11 +24,12 @@ import ctypes
 import os
 import signal
 import subprocess
+import warnings
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Final
 
-from sentinel.errors import SandboxError, SandboxUnavailable
+from sentinel.errors import SandboxDegradedWarning, SandboxError, SandboxUnavailable
 from sentinel.sandbox import kernel_api
 from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
 from sentinel.sandbox.capabilities import HostCapabilities, Verdict, detect
@@ -81,9 +82,11 @@ class SandboxLaunch:
         agent_id: Names the cgroup and attributes violations.
         layers: The layers to apply (default: the policy's required layers).
         capabilities: Detection results (default: detected once per process).
+        degraded: Drop the layers this host lacks (with a :class:`SandboxDegradedWarning`)
+            instead of refusing.
 
     Raises:
-        SandboxUnavailable: A layer to apply is unavailable on this host.
+        SandboxUnavailable: A layer to apply is unavailable on this host (strict mode).
         SandboxError: The workspace is unusable.
     """
 
@@ -94,6 +97,8 @@ class SandboxLaunch:
         agent_id: str,
         layers: Collection[Layer | str] | None = None,
         capabilities: HostCapabilities | None = None,
+        *,
+        degraded: bool = False,
     ) -> None:
         self.policy = policy
         self.agent_id = agent_id
@@ -101,6 +106,20 @@ class SandboxLaunch:
             Layer(layer) for layer in (layers if layers is not None else policy.required_layers)
         )
         self.caps = capabilities or host_capabilities()
+        if degraded:
+            missing = [
+                layer
+                for layer in self.active
+                if self.caps.layer(layer.value).verdict is Verdict.UNAVAILABLE
+            ]
+            self.active = tuple(layer for layer in self.active if layer not in missing)
+            if missing:
+                names = ", ".join(layer.value for layer in missing)
+                warnings.warn(
+                    f"sandbox of {agent_id} runs DEGRADED, without: {names}",
+                    SandboxDegradedWarning,
+                    stacklevel=3,
+                )
         for layer in self.active:
             report = self.caps.layer(layer.value)
             if report.verdict is Verdict.UNAVAILABLE:

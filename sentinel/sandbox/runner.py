@@ -144,6 +144,7 @@ def run_once(
     timeout: float | None = None,
     layers: Collection[Layer | str] | None = None,
     capabilities: HostCapabilities | None = None,
+    degraded: bool = False,
 ) -> ExecResult:
     """Run ``argv`` in a new sandbox built from ``policy`` and tear it down.
 
@@ -157,6 +158,8 @@ def run_once(
         layers: The layers to apply (default: the policy's required layers). Fewer layers
             only for tests and the layer matrix.
         capabilities: Detection results (default: detected once per process).
+        degraded: Run without the layers this host lacks, warning on every call
+            (:class:`~sentinel.errors.SandboxDegradedWarning`), instead of refusing.
 
     Returns:
         Exit status, output (capped at the policy's limit), accounting and violations.
@@ -165,7 +168,7 @@ def run_once(
         SandboxUnavailable: A layer to apply is unavailable on this host.
         SandboxError: The sandbox could not be built or torn down.
     """
-    launch = SandboxLaunch(policy, workspace, agent_id, layers, capabilities)
+    launch = SandboxLaunch(policy, workspace, agent_id, layers, capabilities, degraded=degraded)
     command = list(argv)
     spec = launch.landlock_spec()
     if spec is not None:

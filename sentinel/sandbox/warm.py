@@ -16,12 +16,13 @@ import json
 import select
 import threading
 import time
+import warnings
 from collections.abc import Collection
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
 
-from sentinel.errors import SandboxError
+from sentinel.errors import SandboxDegradedWarning, SandboxError
 from sentinel.sandbox.capabilities import HostCapabilities
 from sentinel.sandbox.cgroup import CgroupStats
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
@@ -56,8 +57,10 @@ class Sandbox:
         workspace: Path,
         layers: Collection[Layer | str] | None = None,
         capabilities: HostCapabilities | None = None,
+        degraded: bool = False,
     ) -> None:
         self.policy = policy
+        self._degraded = degraded
         self.agent_id = agent_id
         self._workspace = workspace
         self._layers = layers
@@ -70,20 +73,30 @@ class Sandbox:
         self.starts = 0
         """How many times a sandbox was built (1 unless the supervisor died)."""
         SandboxLaunch(
-            policy, workspace, agent_id, layers, capabilities
+            policy, workspace, agent_id, layers, capabilities, degraded=degraded
         )  # fail early, not at first run
 
     @property
     def layers(self) -> tuple[str, ...]:
         """The active layers."""
         launch = self._launch or SandboxLaunch(
-            self.policy, self._workspace, self.agent_id, self._layers, self._capabilities
+            self.policy,
+            self._workspace,
+            self.agent_id,
+            self._layers,
+            self._capabilities,
+            degraded=self._degraded,
         )
         return tuple(layer.value for layer in launch.active)
 
     def _start(self) -> SandboxLaunch:
         launch = SandboxLaunch(
-            self.policy, self._workspace, self.agent_id, self._layers, self._capabilities
+            self.policy,
+            self._workspace,
+            self.agent_id,
+            self._layers,
+            self._capabilities,
+            degraded=self._degraded,
         )
         spec = {"landlock": launch.landlock_spec()}
         process = launch.spawn(
@@ -139,6 +152,18 @@ class Sandbox:
                     self._launch.teardown()
                 self._launch = self._start()
             return self._request(self._launch, argv, stdin, timeout)
+
+    def _warn_if_degraded(self) -> None:
+        # The first launch warns itself; later commands on the same sandbox warn here.
+        if self._degraded and self._launch is not None:
+            missing = set(self.policy.required_layers) - set(self._launch.active)
+            if missing:
+                names = ", ".join(sorted(layer.value for layer in missing))
+                warnings.warn(
+                    f"sandbox of {self.agent_id} runs DEGRADED, without: {names}",
+                    SandboxDegradedWarning,
+                    stacklevel=3,
+                )
 
     async def run_async(
         self, argv: list[str], *, stdin: bytes | None = None, timeout: float | None = None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 
-from sentinel.errors import SandboxUnavailable
-from sentinel.sandbox import detect
+from sentinel.errors import SandboxDegradedWarning, SandboxUnavailable
+from sentinel.sandbox import Verdict, detect
 from sentinel.sandbox.enforcer import Enforcer
 from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.runner import run_once
+from sentinel.sandbox.warm import Sandbox
 from tests.sandbox.simulated_host import Outcomes, SimulatedHost, build_healthy_tree
 
 pytestmark = pytest.mark.host
@@ -47,3 +51,29 @@ def test_strict_refuses_a_host_without_a_required_layer(tmp_path: Path) -> None:
     active, missing = Enforcer(POLICY, mode="degraded", capabilities=caps).layers()
     assert "landlock" not in [layer.value for layer in active]
     assert [report.name for report in missing] == ["landlock"]
+
+
+def test_degraded_mode_runs_without_the_missing_layer_and_warns_every_call(tmp_path: Path) -> None:
+    real = detect()
+    caps = real.model_copy(
+        update={"layers": [r.model_copy(update={"verdict": r.verdict}) if r.name != "landlock"
+                           else r.model_copy(update={"verdict": Verdict.UNAVAILABLE, "reason": "simulated"}) for r in real.layers]}
+    )  # fmt: skip
+    base = Path(f"/var/tmp/sentinel-degraded-{uuid.uuid4().hex[:8]}")
+    base.mkdir(mode=0o711)
+    try:
+        with pytest.raises(SandboxUnavailable, match="landlock"):
+            run_once(POLICY, ["true"], workspace=base / "ws", capabilities=caps)
+        with pytest.warns(SandboxDegradedWarning, match="without: landlock"):
+            result = run_once(
+                POLICY, ["true"], workspace=base / "ws", capabilities=caps, degraded=True
+            )
+        assert "landlock" not in result.layers and result.exit_code == 0
+        with Sandbox(
+            POLICY, "deg", workspace=base / "w2", capabilities=caps, degraded=True
+        ) as sandbox:
+            for _ in range(2):
+                with pytest.warns(SandboxDegradedWarning):
+                    assert sandbox.run(["true"]).exit_code == 0
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
