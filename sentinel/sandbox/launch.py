@@ -231,7 +231,7 @@ class SandboxLaunch:
                 self.caps.bwrap.path, self.policy, self.workspace, env=self.env,
                 isolate_network=self.uses(Layer.NETNS) and not self.allowlist,
                 seccomp_fd=seccomp_fd,
-                shim_dir=SHIM_DIR if self.uses(Layer.LANDLOCK) else None,
+                shim_dir=SHIM_DIR,  # the Landlock shim and the warm sandbox's supervisor
                 hardening=self.caps.bwrap.options,
             )  # fmt: skip
             command = [*prefix, "--", *command]
@@ -280,10 +280,15 @@ class SandboxLaunch:
 
     def teardown(self) -> None:
         """Kill everything, remove the cgroup and the network namespace (idempotent)."""
-        if self.process is not None and self.process.poll() is None:
-            self.stop()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.stop()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=5)
+            for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
         if self.cgroup is not None:
             self.cgroup.remove()
         if self.network is not None:

@@ -72,9 +72,9 @@ class Sandbox:
         self._closed = False
         self.starts = 0
         """How many times a sandbox was built (1 unless the supervisor died)."""
-        SandboxLaunch(
-            policy, workspace, agent_id, layers, capabilities, degraded=degraded
-        )  # fail early, not at first run
+        with warnings.catch_warnings():  # fail early; the warnings come with each command
+            warnings.simplefilter("ignore", SandboxDegradedWarning)
+            SandboxLaunch(policy, workspace, agent_id, layers, capabilities, degraded=degraded)
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -105,10 +105,9 @@ class Sandbox:
         assert process.stdout is not None  # noqa: S101 - spawned with pipes
         reply = self._read_line(process.stdout, READY_TIMEOUT_S)
         if reply is None or not reply.get("ready"):
-            stderr = b""
+            launch.stop()
+            stderr = process.stderr.read() if process.stderr is not None else b""
             launch.teardown()
-            if process.stderr is not None:
-                stderr = process.stderr.read()
             detail = (
                 (reply or {}).get("error") or stderr.decode(errors="replace").strip() or "no reply"
             )
@@ -257,9 +256,6 @@ class Sandbox:
                     with contextlib.suppress(OSError):
                         process.stdin.close()  # the supervisor ends at end of input
                 self._launch.teardown()
-                for stream in (process.stdout, process.stderr) if process is not None else ():
-                    if stream is not None:
-                        stream.close()
                 self._launch = None
 
     def __enter__(self) -> Sandbox:
