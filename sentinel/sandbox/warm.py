@@ -142,6 +142,7 @@ class Sandbox:
         with self._lock:
             if self._closed:
                 raise SandboxError(f"the sandbox of {self.agent_id} is closed")
+            self._warn_if_degraded()
             if (
                 self._launch is None
                 or self._launch.process is None
