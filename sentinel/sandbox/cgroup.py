@@ -34,6 +34,8 @@ class CgroupStats:
     oom_kills: int
     pids_limit_hits: int
     memory_peak_bytes: int | None
+    cpu_throttled_s: float = 0.0
+    """Time the group spent throttled at its cpu quota."""
 
 
 def _read_counter(path: Path, key: str) -> int:
@@ -129,6 +131,7 @@ class AgentCgroup:
                 oom_kills=_read_counter(base / "memory.events", "oom_kill"),
                 pids_limit_hits=_read_counter(base / "pids.events", "max"),
                 memory_peak_bytes=int(peak_file.read_text()) if peak_file.exists() else None,
+                cpu_throttled_s=_read_counter(base / "cpu.stat", "throttled_usec") / 1e6,
             )
         memory = self.dirs["memory"]
         try:
@@ -139,6 +142,7 @@ class AgentCgroup:
             oom_kills=_read_counter(memory / "memory.oom_control", "oom_kill"),
             pids_limit_hits=_read_counter(self.dirs["pids"] / "pids.events", "max"),
             memory_peak_bytes=peak,
+            cpu_throttled_s=_read_counter(self.dirs["cpu"] / "cpu.stat", "throttled_time") / 1e9,
         )
 
     def kill_all(self) -> None:

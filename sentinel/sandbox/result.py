@@ -36,6 +36,8 @@ class ExecResult:
     duration_s: float
     violations: tuple[Violation, ...]
     layers: tuple[str, ...]
+    cpu_throttled_s: float = 0.0
+    """Time the sandbox spent throttled at its cpu quota while the command ran."""
 
     @property
     def ok(self) -> bool:

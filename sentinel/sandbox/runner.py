@@ -211,4 +211,5 @@ def run_once(
         duration_s=duration,
         violations=violations,
         layers=tuple(layer.value for layer in launch.active),
+        cpu_throttled_s=stats.cpu_throttled_s,
     )

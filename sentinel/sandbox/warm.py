@@ -194,6 +194,7 @@ class Sandbox:
         except OSError:
             reply = None
         duration = time.monotonic() - started
+        throttled_before = self._baseline.cpu_throttled_s
         stats = launch.stats()
         oom = stats.oom_kills - self._baseline.oom_kills
         pids = stats.pids_limit_hits - self._baseline.pids_limit_hits
@@ -245,6 +246,7 @@ class Sandbox:
             duration_s=duration,
             violations=tuple(violations),
             layers=tuple(layer.value for layer in launch.active),
+            cpu_throttled_s=max(0.0, stats.cpu_throttled_s - throttled_before),
         )
 
     def close(self) -> None:

@@ -240,3 +240,14 @@ def test_nothing_is_left_behind(workspace: Path) -> None:
             if cmdline[:2] == [b"sleep", marker.encode()]:
                 survivors.append(proc.name)
     assert survivors == []
+
+
+def test_cgroup_cpu_quota_throttles_a_cpu_burn(workspace: Path) -> None:
+    burn = [PY, "-c", "import time\nend = time.time() + 1.0\nwhile time.time() < end: pass"]
+    half = POLICY.model_copy(
+        update={"resources": POLICY.resources.model_copy(update={"cpu_percent": 20})}
+    )
+    limited = run_once(half, burn, workspace=workspace, layers=["cgroups"])
+    assert limited.cpu_throttled_s > 0.3 and limited.cpu_s < 0.5
+    control = run_once(half, burn, workspace=workspace, layers=[])
+    assert control.cpu_throttled_s == 0 and control.cpu_s > 0.8
