@@ -21,6 +21,7 @@ __all__ = [
     "merkle_verify_inclusion",
     "scan_store",
     "seal_events",
+    "shim_executable",
     "sqlite_library_address",
 ]
 
@@ -33,6 +34,12 @@ def build_info() -> dict[str, Any]:
         A dict with ``version`` (crate version), ``profile`` (``"release"`` or ``"debug"``),
         ``features`` (enabled cargo features), ``rustc`` (``rustc --version`` of the
         compiler used), ``target`` (the target triple) and ``debug_assertions``.
+    """
+
+def shim_executable() -> bytes:
+    """The native Landlock shim executable, compiled for this target by the build script.
+
+    Reference: ``sentinel/sandbox/shim/landlock_shim.py`` (same rules, same exit statuses).
     """
 
 def canonical_json(value: object, path: str = "value") -> bytes:

@@ -33,4 +33,31 @@ fn main() {
     let target = env::var("TARGET").unwrap_or_else(|_| "unknown".to_owned());
     println!("cargo:rustc-env=SENTINEL_BUILD_TARGET={target}");
     println!("cargo:rerun-if-env-changed=RUSTC");
+    build_shim(&rustc, &target);
+}
+
+/// Compiles the in-sandbox Landlock shim (a dependency-free program) with the same rustc,
+/// so the extension can carry it (`sentinel._native.shim_executable()`).
+fn build_shim(rustc: &str, target: &str) {
+    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let output = format!("{out_dir}/sentinel-shim");
+    println!("cargo:rerun-if-changed=shim/sentinel_shim.rs");
+    let status = Command::new(rustc)
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "panic=abort",
+            "-C",
+            "strip=symbols",
+            "--target",
+            target,
+            "shim/sentinel_shim.rs",
+            "-o",
+            &output,
+        ])
+        .status()
+        .expect("rustc runs");
+    assert!(status.success(), "compiling shim/sentinel_shim.rs failed");
 }

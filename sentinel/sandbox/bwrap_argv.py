@@ -18,6 +18,8 @@ from sentinel.sandbox.policy import SandboxPolicy, resolve
 
 SHIM_MOUNT: Final = "/.sentinel"
 """Where the Landlock shim's directory is bound inside the sandbox."""
+SHIM_BINARY_MOUNT: Final = "/.sentinel-shim"
+"""Where the native Landlock shim is bound inside the sandbox."""
 SANDBOX_HOSTNAME: Final = "sentinel-sandbox"
 MERGED_USR_LINKS: Final = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 """On merged-/usr systems these are symlinks into /usr; the sandbox gets the same links."""
@@ -33,6 +35,7 @@ def bwrap_argv(
     seccomp_fd: int | None,
     shim_dir: Path | None,
     hardening: Sequence[str],
+    shim_binary: Path | None = None,
 ) -> list[str]:
     """The argv up to (not including) the ``--`` that precedes the command.
 
@@ -43,7 +46,8 @@ def bwrap_argv(
         env: The complete environment of the command (bwrap starts from an empty one).
         isolate_network: Give the sandbox its own network namespace (loopback only).
         seccomp_fd: A file descriptor holding the BPF program, or None for no filter.
-        shim_dir: Directory with the Landlock shim, bound read-only at ``/.sentinel``.
+        shim_dir: Directory with the Python shims, bound read-only at ``/.sentinel``.
+        shim_binary: The native Landlock shim, bound read-only at ``/.sentinel-shim``.
         hardening: Options this bwrap supports among ``--disable-userns``, ``--cap-drop``.
     """
     argv = [
@@ -67,6 +71,20 @@ def bwrap_argv(
     for link in map(Path, MERGED_USR_LINKS):
         if link.is_symlink():
             argv += ["--symlink", str(link.readlink()), str(link)]
+    argv += _binds(policy, workspace)
+    if shim_dir is not None:
+        argv += ["--ro-bind", str(shim_dir), SHIM_MOUNT]
+    if shim_binary is not None:
+        argv += ["--ro-bind", str(shim_binary), SHIM_BINARY_MOUNT]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
+    argv += ["--chdir", str(workspace)]
+    return argv
+
+
+def _binds(policy: SandboxPolicy, workspace: Path) -> list[str]:
+    """Read-only binds of the policy's paths, the workspace, and the deny set over it."""
+    argv: list[str] = []
     bound: list[str] = []
     for path in (*policy.filesystem.read_only, *policy.filesystem.exec):
         resolved = resolve(path, workspace)
@@ -78,9 +96,4 @@ def bwrap_argv(
         resolved = resolve(path, workspace)
         if os.path.lexists(resolved):
             argv += ["--ro-bind", resolved, resolved]
-    if shim_dir is not None:
-        argv += ["--ro-bind", str(shim_dir), SHIM_MOUNT]
-    if seccomp_fd is not None:
-        argv += ["--seccomp", str(seccomp_fd)]
-    argv += ["--chdir", str(workspace)]
     return argv

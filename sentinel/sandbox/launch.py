@@ -34,6 +34,7 @@ from sentinel.sandbox import kernel_api
 from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
 from sentinel.sandbox.capabilities import HostCapabilities, Verdict, detect
 from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
+from sentinel.sandbox.native_shim import shim_path
 from sentinel.sandbox.network import AgentNetwork
 from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
 from sentinel.sandbox.seccomp_filter import build_filter
@@ -232,6 +233,7 @@ class SandboxLaunch:
                 isolate_network=self.uses(Layer.NETNS) and not self.allowlist,
                 seccomp_fd=seccomp_fd,
                 shim_dir=SHIM_DIR,  # the Landlock shim and the warm sandbox's supervisor
+                shim_binary=shim_path() if self.uses(Layer.LANDLOCK) else None,
                 hardening=self.caps.bwrap.options,
             )  # fmt: skip
             command = [*prefix, "--", *command]

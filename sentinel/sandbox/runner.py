@@ -19,9 +19,11 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Final
 
+from sentinel.sandbox.bwrap_argv import SHIM_BINARY_MOUNT
 from sentinel.sandbox.capabilities import HostCapabilities
 from sentinel.sandbox.cgroup import CgroupStats
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
+from sentinel.sandbox.native_shim import shim_argv, shim_path
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, Violation
 
@@ -145,6 +147,7 @@ def run_once(
     layers: Collection[Layer | str] | None = None,
     capabilities: HostCapabilities | None = None,
     degraded: bool = False,
+    python_shim: bool = False,
 ) -> ExecResult:
     """Run ``argv`` in a new sandbox built from ``policy`` and tear it down.
 
@@ -160,6 +163,8 @@ def run_once(
         capabilities: Detection results (default: detected once per process).
         degraded: Run without the layers this host lacks, warning on every call
             (:class:`~sentinel.errors.SandboxDegradedWarning`), instead of refusing.
+        python_shim: Apply Landlock with the Python reference shim instead of the native
+            one (tests pin both to the same decisions).
 
     Returns:
         Exit status, output (capped at the policy's limit), accounting and violations.
@@ -173,7 +178,17 @@ def run_once(
     spec = launch.landlock_spec()
     if spec is not None:
         spec.update(cwd=str(launch.workspace), argv=command)
-        command = [SHIM_PYTHON, "-I", "-S", f"{launch.shim_dir}/landlock_shim.py", json.dumps(spec)]
+        if python_shim:
+            command = [
+                SHIM_PYTHON,
+                "-I",
+                "-S",
+                f"{launch.shim_dir}/landlock_shim.py",
+                json.dumps(spec),
+            ]
+        else:
+            executable = SHIM_BINARY_MOUNT if launch.uses(Layer.BWRAP) else str(shim_path())
+            command = shim_argv(executable, spec, command)
     limit = policy.resources.max_output_bytes
     wall = timeout if timeout is not None else policy.resources.wall_timeout_s
     started = time.monotonic()

@@ -251,3 +251,34 @@ def test_cgroup_cpu_quota_throttles_a_cpu_burn(workspace: Path) -> None:
     assert limited.cpu_throttled_s > 0.3 and limited.cpu_s < 0.5
     control = run_once(half, burn, workspace=workspace, layers=[])
     assert control.cpu_throttled_s == 0 and control.cpu_s > 0.8
+
+
+@pytest.mark.parametrize("python_shim", [False, True], ids=["native-shim", "python-shim"])
+def test_both_landlock_shims_decide_alike(
+    workspace: Path, decoy_dir: Path, python_shim: bool
+) -> None:
+    script = (
+        f"cat {decoy_dir / 'secret.txt'} > /dev/null 2>&1; echo read=$?; "
+        f"(echo x > {decoy_dir / 'w'}) 2>/dev/null; echo write=$?; "
+        "echo ok > mine && cat mine; "
+        "cp /usr/bin/true ./t 2>/dev/null; ./t 2>/dev/null; echo exec=$?; "
+        "ls /usr/bin > /dev/null; echo list=$?"
+    )
+    result = run_once(
+        POLICY,
+        ["sh", "-c", script],
+        workspace=workspace,
+        layers=["bwrap", "landlock"],
+        python_shim=python_shim,
+    )
+    assert result.stdout.split() == [b"read=1", b"write=2", b"ok", b"exec=126", b"list=0"], (
+        result.stderr
+    )
+    missing = run_once(
+        POLICY,
+        ["no-such-tool"],
+        workspace=workspace,
+        layers=["bwrap", "landlock"],
+        python_shim=python_shim,
+    )
+    assert missing.exit_code == 127

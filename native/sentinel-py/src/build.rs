@@ -17,3 +17,12 @@ pub(crate) fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     info.set_item("debug_assertions", cfg!(debug_assertions))?;
     Ok(info)
 }
+
+/// The in-sandbox Landlock shim, compiled for this target by build.rs.
+static SHIM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sentinel-shim"));
+
+/// The bytes of the native Landlock shim executable (see `shim/sentinel_shim.rs`).
+#[pyfunction]
+pub(crate) fn shim_executable<'py>(py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+    pyo3::types::PyBytes::new(py, SHIM)
+}

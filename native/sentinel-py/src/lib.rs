@@ -16,6 +16,7 @@ mod merkle;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(build::build_info, m)?)?;
+    m.add_function(wrap_pyfunction!(build::shim_executable, m)?)?;
     m.add_function(wrap_pyfunction!(canonical::canonical_json, m)?)?;
     m.add_function(wrap_pyfunction!(canonical::seal_events, m)?)?;
     m.add_function(wrap_pyfunction!(canonical::chain_extend, m)?)?;
