@@ -86,7 +86,11 @@ class HostView:
         dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
         for directory in (*dirs, *SYSTEM_BIN_DIRS):
             candidate = self.path(directory) / name
-            if candidate.is_file() and os.access(candidate, os.X_OK):
+            try:
+                found = candidate.is_file() and os.access(candidate, os.X_OK)
+            except OSError:  # a PATH entry this user may not search (e.g. under /root)
+                continue
+            if found:
                 return str(Path(directory) / name)
         return None
 
@@ -157,7 +161,8 @@ class HostView:
         """Try ``unshare(flags)`` in a child, optionally after dropping to ``as_uid``."""
 
         def attempt() -> int:
-            if as_uid is not None:
+            # Only root can (and needs to) switch uid; a normal user probes as itself.
+            if as_uid is not None and os.geteuid() == 0:
                 err = kernel_api.drop_to_uid(*as_uid)
                 if err:
                     return err
