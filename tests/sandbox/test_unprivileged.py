@@ -46,7 +46,7 @@ def _as_nobody(base: Path) -> dict[str, object]:
                     SandboxPolicy(), ["sh", "-c", "id -u; cat /etc/shadow; echo ok > f; cat f"],
                     workspace=base / "ws", capabilities=caps, degraded=True,
                 )  # fmt: skip
-            report = {
+            found: dict[str, object] = {
                 "verdicts": {r.name: r.verdict.value for r in caps.layers},
                 "layers": list(result.layers),
                 "stdout": result.stdout.decode(),
@@ -54,7 +54,7 @@ def _as_nobody(base: Path) -> dict[str, object]:
                     str(w.message) for w in caught if issubclass(w.category, SandboxDegradedWarning)
                 ],
             }
-            os.write(write, json.dumps(report).encode())
+            os.write(write, json.dumps(found).encode())
             code = 0
         except BaseException:  # noqa: BLE001 - reported to the parent, which fails the test
             os.write(write, json.dumps({"error": traceback.format_exc()}).encode())
