@@ -23,8 +23,9 @@ from sentinel.sandbox.policy import ResourcePolicy
 
 CPU_PERIOD_US: Final = 100_000
 """The CFS period; the quota is ``cpu_percent`` percent of it."""
-KILL_ROUNDS: Final = 200
-KILL_PAUSE_S: Final = 0.005
+KILL_ROUNDS: Final = 4000
+KILL_PAUSE_S: Final = 0.0005
+"""Polling step while the last processes of a group exit (2 s at most in all)."""
 
 
 @dataclass(frozen=True)
