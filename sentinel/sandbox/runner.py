@@ -7,13 +7,10 @@ set of namespaces, a new cgroup and (with Landlock) a shim process; a warm
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import selectors
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -26,28 +23,9 @@ from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
 from sentinel.sandbox.native_shim import shim_argv, shim_path
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, Violation
+from sentinel.sandbox.shim.streams import feed, read_outputs
 
-READ_CHUNK: Final = 65536
 EXIT_TIMEOUT_S: Final = 5.0
-
-
-def _feed(process: subprocess.Popen[bytes], data: bytes | None) -> threading.Thread | None:
-    """Write stdin from a thread (a command may not read it all; that must not block us)."""
-    assert process.stdin is not None  # noqa: S101 - started with stdin=PIPE
-    stream = process.stdin
-    if not data:
-        stream.close()
-        return None
-
-    def write() -> None:
-        with contextlib.suppress(OSError):
-            stream.write(data)
-        with contextlib.suppress(OSError):
-            stream.close()
-
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
-    return thread
 
 
 def _collect(
@@ -57,34 +35,20 @@ def _collect(
     timeout: float,
     on_stop: Callable[[], None],
 ) -> tuple[bytes, bytes, bool, bool]:
-    """Read both outputs up to ``limit`` bytes in total, until they close or time runs out."""
-    assert process.stdout is not None and process.stderr is not None  # noqa: S101
-    feeder = _feed(process, stdin)
-    out, err = bytearray(), bytearray()
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ, out)
-    selector.register(process.stderr, selectors.EVENT_READ, err)
-    deadline = time.monotonic() + timeout
-    truncated = timed_out = False
-    while selector.get_map() and not truncated:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
-        for key, _ in selector.select(remaining):
-            chunk = os.read(key.fd, READ_CHUNK)
-            if not chunk:
-                selector.unregister(key.fileobj)
-            key.data.extend(chunk)
-            truncated = len(out) + len(err) > limit
+    """Feed stdin and read both outputs up to ``limit`` bytes, until they close or time runs out."""
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None  # noqa: S101
+    feeder = feed(os.dup(process.stdin.fileno()), stdin) if stdin else None
+    process.stdin.close()
+    out, err, truncated, timed_out = read_outputs(
+        process.stdout.fileno(), process.stderr.fileno(), limit, time.monotonic() + timeout
+    )
     if timed_out or truncated:
         on_stop()
-    selector.close()
     process.stdout.close()
     process.stderr.close()
     if feeder is not None:
         feeder.join(EXIT_TIMEOUT_S)
-    return bytes(out[:limit]), bytes(err[: max(0, limit - len(out))]), truncated, timed_out
+    return out, err, truncated, timed_out
 
 
 def _dropped(packets: int) -> tuple[Violation, ...]:

@@ -79,18 +79,11 @@ class Sandbox:
     @property
     def layers(self) -> tuple[str, ...]:
         """The active layers."""
-        launch = self._launch or SandboxLaunch(
-            self.policy,
-            self._workspace,
-            self.agent_id,
-            self._layers,
-            self._capabilities,
-            degraded=self._degraded,
-        )
+        launch = self._launch or self._new_launch()
         return tuple(layer.value for layer in launch.active)
 
-    def _start(self) -> SandboxLaunch:
-        launch = SandboxLaunch(
+    def _new_launch(self) -> SandboxLaunch:
+        return SandboxLaunch(
             self.policy,
             self._workspace,
             self.agent_id,
@@ -98,6 +91,9 @@ class Sandbox:
             self._capabilities,
             degraded=self._degraded,
         )
+
+    def _start(self) -> SandboxLaunch:
+        launch = self._new_launch()
         spec = {"landlock": launch.landlock_spec()}
         process = launch.spawn(
             [SHIM_PYTHON, "-I", "-S", f"{launch.shim_dir}/supervisor.py", json.dumps(spec)]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sentinel.sandbox import kernel_api
+from sentinel.sandbox.capabilities.bwrap import OPTIONAL_OPTIONS, REQUIRED_OPTIONS
 from sentinel.sandbox.capabilities.host import CommandResult, HostView
 from sentinel.sandbox.capabilities.model import Probe
 
@@ -37,20 +38,8 @@ V2_MOUNTINFO = """\
 V2_PROC_CGROUP = "0::/user.slice/sentinel.scope\n"
 V2_SCOPE = "sys/fs/cgroup/user.slice/sentinel.scope"
 
-BWRAP_HELP = " ".join(
-    [
-        "--unshare-all",
-        "--die-with-parent",
-        "--seccomp",
-        "--info-fd",
-        "--json-status-fd",
-        "--clearenv",
-        "--new-session",
-        "--disable-userns",
-        "--as-pid-1",
-        "--cap-drop",
-    ]
-)
+BWRAP_HELP = " ".join((*REQUIRED_OPTIONS, *OPTIONAL_OPTIONS))
+"""What ``bwrap --help`` of bubblewrap 0.8 lists among the options Sentinel looks for."""
 
 CommandHandler = Callable[[list[str], str | None], CommandResult]
 

@@ -4,11 +4,9 @@ nftables drops everything else and counts it. Nothing is configured on the host.
 from __future__ import annotations
 
 import random
-import shutil
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,16 +64,6 @@ def services() -> Iterator[tuple[int, int]]:
         server.wait()
         close_gateway()
         assert _namespaces() == before - {gw.name}
-
-
-@pytest.fixture
-def workspace() -> Iterator[Path]:
-    base = Path(f"/var/tmp/sentinel-net-{uuid.uuid4().hex[:10]}")
-    base.mkdir(mode=0o711)
-    try:
-        yield base / "ws"
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _policy(*ports: int) -> SandboxPolicy:

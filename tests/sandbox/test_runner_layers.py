@@ -37,17 +37,6 @@ def run(
 
 
 @pytest.fixture
-def workspace() -> Iterator[Path]:
-    """A workspace under /var/tmp, whose parents the sandbox uid can traverse; removed after."""
-    base = Path(f"/var/tmp/sentinel-ws-{uuid.uuid4().hex[:10]}")
-    base.mkdir(mode=0o711)
-    try:
-        yield base / "ws"
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
 def decoy_dir() -> Iterator[Path]:
     """A world-writable directory outside any workspace (the attack target), removed after."""
     path = Path(f"/var/tmp/sentinel-test-{uuid.uuid4().hex[:10]}")

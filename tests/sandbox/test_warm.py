@@ -4,10 +4,7 @@ recovery when the supervisor dies; 26 agents at once; violations in the audit tr
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,18 +22,8 @@ POLICY = SandboxPolicy.from_toml(
 )
 
 
-@pytest.fixture
-def base() -> Iterator[Path]:
-    path = Path(f"/var/tmp/sentinel-warm-{uuid.uuid4().hex[:10]}")
-    path.mkdir(mode=0o711)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def test_many_commands_one_sandbox(base: Path) -> None:
-    with Sandbox(POLICY, "A-1", workspace=base / "ws") as sandbox:
+def test_many_commands_one_sandbox(sandbox_base: Path) -> None:
+    with Sandbox(POLICY, "A-1", workspace=sandbox_base / "ws") as sandbox:
         first = sandbox.run(["sh", "-c", "echo $$ > pid; id -u; hostname"])
         assert first.stdout.split() == [b"65534", b"sentinel-sandbox"]
         outer = sandbox.pid()
@@ -48,8 +35,8 @@ def test_many_commands_one_sandbox(base: Path) -> None:
         assert sandbox.run(["cat", "/etc/shadow"]).exit_code != 0
 
 
-def test_layers_hold_in_the_warm_sandbox(base: Path) -> None:
-    with Sandbox(POLICY, "A-2", workspace=base / "ws") as sandbox:
+def test_layers_hold_in_the_warm_sandbox(sandbox_base: Path) -> None:
+    with Sandbox(POLICY, "A-2", workspace=sandbox_base / "ws") as sandbox:
         write_outside = sandbox.run(["sh", "-c", "echo x > /usr/planted"])
         assert write_outside.exit_code != 0
         unshare = sandbox.run(
@@ -61,8 +48,8 @@ def test_layers_hold_in_the_warm_sandbox(base: Path) -> None:
         )  # no exec in the workspace
 
 
-def test_limits_are_per_agent_and_the_sandbox_recovers(base: Path) -> None:
-    with Sandbox(POLICY, "A-3", workspace=base / "ws") as sandbox:
+def test_limits_are_per_agent_and_the_sandbox_recovers(sandbox_base: Path) -> None:
+    with Sandbox(POLICY, "A-3", workspace=sandbox_base / "ws") as sandbox:
         bomb = sandbox.run(
             ["python3", "-c", "x = bytearray(400 << 20); x[::4096] = b'x' * len(x[::4096])"]
         )
@@ -75,16 +62,18 @@ def test_limits_are_per_agent_and_the_sandbox_recovers(base: Path) -> None:
         assert sandbox.run(["true"]).exit_code == 0
 
 
-def test_closed_sandbox_refuses(base: Path) -> None:
-    sandbox = Sandbox(POLICY, "A-4", workspace=base / "ws")
+def test_closed_sandbox_refuses(sandbox_base: Path) -> None:
+    sandbox = Sandbox(POLICY, "A-4", workspace=sandbox_base / "ws")
     sandbox.run(["true"])
     sandbox.close()
     with pytest.raises(SandboxError, match="closed"):
         sandbox.run(["true"])
 
 
-def test_26_agents_run_commands_concurrently(base: Path) -> None:
-    sandboxes = [Sandbox(POLICY, f"agent-{n:02d}", workspace=base / f"ws{n}") for n in range(26)]
+def test_26_agents_run_commands_concurrently(sandbox_base: Path) -> None:
+    sandboxes = [
+        Sandbox(POLICY, f"agent-{n:02d}", workspace=sandbox_base / f"ws{n}") for n in range(26)
+    ]
     failures: list[str] = []
 
     def work(sandbox: Sandbox, n: int) -> None:
@@ -105,11 +94,11 @@ def test_26_agents_run_commands_concurrently(base: Path) -> None:
     assert failures == []
 
 
-def test_async_runs_interleave(base: Path) -> None:
+def test_async_runs_interleave(sandbox_base: Path) -> None:
     async def both() -> list[bytes]:
         with (
-            Sandbox(POLICY, "A-5", workspace=base / "a") as a,
-            Sandbox(POLICY, "A-6", workspace=base / "b") as b,
+            Sandbox(POLICY, "A-5", workspace=sandbox_base / "a") as a,
+            Sandbox(POLICY, "A-6", workspace=sandbox_base / "b") as b,
         ):
             results = await asyncio.gather(
                 a.run_async(["sh", "-c", "sleep 0.2; echo a"]), b.run_async(["echo", "b"])
@@ -119,10 +108,10 @@ def test_async_runs_interleave(base: Path) -> None:
     assert asyncio.run(both()) == [b"a\n", b"b\n"]
 
 
-def test_violations_are_audit_events(base: Path, tmp_path: Path) -> None:
+def test_violations_are_audit_events(sandbox_base: Path, tmp_path: Path) -> None:
     with (
         AuditStore(tmp_path / "audit.db") as store,
-        Sandbox(POLICY, "A-7", workspace=base / "ws") as sandbox,
+        Sandbox(POLICY, "A-7", workspace=sandbox_base / "ws") as sandbox,
     ):
         argv = ["sh", "-c", "for i in $(seq 100); do sleep 0.3 & done; wait"]
         result = sandbox.run(argv)

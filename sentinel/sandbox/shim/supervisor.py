@@ -17,23 +17,30 @@ import contextlib
 import importlib.util
 import json
 import os
-import selectors
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-READ_CHUNK = 65536
 SHIM_FAILED = 126
 
 
-def _landlock(spec: dict[str, Any]) -> None:
-    here = Path(__file__).resolve().parent
-    module_spec = importlib.util.spec_from_file_location("sentinel_landlock", here / "landlock.py")
+def _load(name: str) -> Any:  # noqa: ANN401 - a module loaded by path
+    """Load a sibling file as a module (inside the sandbox the package is not importable)."""
+    module_spec = importlib.util.spec_from_file_location(
+        f"sentinel_{name}", Path(__file__).resolve().parent / f"{name}.py"
+    )
     module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
     module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+streams = _load("streams")
+
+
+def _landlock(spec: dict[str, Any]) -> None:
+    module = _load("landlock")
     module.restrict(
         spec["read"], spec["write"], spec["exec"], spec["abi"], spec.get("connect_ports", ())
     )
@@ -64,52 +71,11 @@ def _spawn(request: dict[str, Any]) -> tuple[int, int, int, int]:
     return pid, in_w, out_r, err_r
 
 
-def _feed(fd: int, data: bytes) -> threading.Thread:
-    def write() -> None:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view[:READ_CHUNK]) :]
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
-    return thread
-
-
-def _read(
-    out_r: int, err_r: int, limit: int, deadline: float
-) -> tuple[bytearray, bytearray, bool, bool]:
-    buffers = {out_r: bytearray(), err_r: bytearray()}
-    selector = selectors.DefaultSelector()
-    selector.register(out_r, selectors.EVENT_READ)
-    selector.register(err_r, selectors.EVENT_READ)
-    truncated = timed_out = False
-    while selector.get_map() and not truncated:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
-        for key, _ in selector.select(remaining):
-            chunk = os.read(key.fd, READ_CHUNK)
-            if not chunk:
-                selector.unregister(key.fd)
-            buffers[key.fd] += chunk
-            truncated = len(buffers[out_r]) + len(buffers[err_r]) > limit
-    selector.close()
-    return buffers[out_r], buffers[err_r], truncated, timed_out
-
-
 def _run(request: dict[str, Any]) -> dict[str, Any]:
     pid, in_w, out_r, err_r = _spawn(request)
-    feeder = _feed(in_w, base64.b64decode(request.get("stdin") or ""))
-    limit = request["limit"]
-    out, err, truncated, timed_out = _read(
-        out_r, err_r, limit, time.monotonic() + request["timeout"]
-    )
+    feeder = streams.feed(in_w, base64.b64decode(request.get("stdin") or ""))
+    deadline = time.monotonic() + request["timeout"]
+    out, err, truncated, timed_out = streams.read_outputs(out_r, err_r, request["limit"], deadline)
     if timed_out or truncated:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
@@ -120,8 +86,8 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     return {
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "stdout": base64.b64encode(bytes(out[:limit])).decode(),
-        "stderr": base64.b64encode(bytes(err[: max(0, limit - len(out))])).decode(),
+        "stdout": base64.b64encode(out).decode(),
+        "stderr": base64.b64encode(err).decode(),
         "truncated": truncated,
         "timed_out": timed_out,
         "cpu_s": usage.ru_utime + usage.ru_stime,

@@ -1,0 +1,27 @@
+"""Fixtures shared by the sandbox tests."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def sandbox_base() -> Iterator[Path]:
+    """A fresh directory under /var/tmp (every parent traversable by the sandbox uid), removed after."""
+    path = Path(f"/var/tmp/sentinel-test-{uuid.uuid4().hex[:10]}")
+    path.mkdir(mode=0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def workspace(sandbox_base: Path) -> Path:
+    """An agent workspace inside :func:`sandbox_base`."""
+    return sandbox_base / "ws"
