@@ -14,33 +14,17 @@ runner = CliRunner()
 pytestmark = pytest.mark.host
 
 
-def test_exec_passes_stdin_output_and_exit_status(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["sandbox", "exec", "--agent", "cli-test", "--", "sh", "-c", "cat; exit 3"],
-        input="piped",
-    )
+def test_exec_passes_stdin_output_and_exit_status(workspace: Path) -> None:
+    argv = ["sandbox", "exec", "--agent", "cli-test", "--workspace", str(workspace)]
+    result = runner.invoke(app, [*argv, "--", "sh", "-c", "cat; exit 3"], input="piped")
     assert result.exit_code == 3
     assert "piped" in result.stdout
 
 
-def test_exec_json_and_audit(tmp_path: Path) -> None:
+def test_exec_json_and_audit(tmp_path: Path, workspace: Path) -> None:
     store = tmp_path / "audit.db"
-    result = runner.invoke(
-        app,
-        [
-            "sandbox",
-            "exec",
-            "--json",
-            "--store",
-            str(store),
-            "--agent",
-            "cli-test",
-            "--",
-            "id",
-            "-u",
-        ],
-    )
+    argv = ["sandbox", "exec", "--json", "--store", str(store), "--agent", "cli-test"]
+    result = runner.invoke(app, [*argv, "--workspace", str(workspace), "--", "id", "-u"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert base64.b64decode(data["stdout"]) == b"65534\n"
