@@ -215,14 +215,17 @@ class SandboxLaunch:
 
         return setup
 
-    def spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(self, command: list[str], *, bwrap_seccomp: bool = True) -> subprocess.Popen[bytes]:
         """Start ``command`` (already wrapped by a shim if Landlock is on) in the sandbox.
+
+        ``bwrap_seccomp=False`` leaves the filter to the command itself (the warm sandbox's
+        supervisor installs a notifying one, to record each denial).
 
         Raises:
             SandboxError: The cgroup or the process could not be created.
         """
         seccomp_fd = None
-        if self.program is not None and self.uses(Layer.BWRAP):
+        if self.program is not None and self.uses(Layer.BWRAP) and bwrap_seccomp:
             seccomp_fd = os.memfd_create("sentinel-seccomp", 0)  # inherited by bwrap
             os.write(seccomp_fd, self.program)
             os.lseek(seccomp_fd, 0, os.SEEK_SET)

@@ -33,6 +33,7 @@ BPF_RET_K: Final = 0x06  # BPF_RET | BPF_K
 # include/uapi/linux/seccomp.h
 SECCOMP_RET_KILL_PROCESS: Final = 0x80000000
 SECCOMP_RET_ERRNO: Final = 0x00050000
+SECCOMP_RET_USER_NOTIF: Final = 0x7FC00000
 SECCOMP_RET_ALLOW: Final = 0x7FFF0000
 # struct seccomp_data: int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6];
 OFFSET_NR: Final = 0
@@ -73,8 +74,13 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
     return struct.pack("<HBBI", code, jt, jf, k)
 
 
-def build_filter(extra_deny: tuple[str, ...] = ()) -> bytes:
+def build_filter(extra_deny: tuple[str, ...] = (), *, notify: bool = False) -> bytes:
     """The filter program as ``struct sock_filter`` bytes (what ``--seccomp`` reads).
+
+    Args:
+        extra_deny: More system calls to deny, by name.
+        notify: Answer denied calls with ``SECCOMP_RET_USER_NOTIF`` instead of ``EPERM``, for
+            a supervisor that holds the listener, answers EPERM itself and records each one.
 
     Raises:
         SandboxUnavailable: This architecture has no syscall table here, or a name in
@@ -90,7 +96,7 @@ def build_filter(extra_deny: tuple[str, ...] = ()) -> bytes:
             "seccomp", f"unknown system calls in the policy: {', '.join(unknown)}"
         )
     denied = [X86_64_SYSCALLS[name] for name in dict.fromkeys((*DEFAULT_DENY, *extra_deny))]
-    eperm = SECCOMP_RET_ERRNO | errno.EPERM
+    eperm = SECCOMP_RET_USER_NOTIF if notify else SECCOMP_RET_ERRNO | errno.EPERM
     enosys = SECCOMP_RET_ERRNO | errno.ENOSYS
     # Layout: a fixed prologue, one JEQ per denied call jumping to the shared EPERM return,
     # the clone and clone3 checks, then ALLOW / EPERM / ENOSYS / KILL returns at the end.

@@ -28,7 +28,9 @@ from sentinel.sandbox.cgroup import CgroupStats
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, Violation
+from sentinel.sandbox.seccomp_filter import X86_64_SYSCALLS, build_filter
 
+SYSCALL_NAMES: Final = {number: name for name, number in X86_64_SYSCALLS.items()}
 READY_TIMEOUT_S: Final = 10.0
 """How long a new sandbox may take to report ready (bwrap + Python start-up)."""
 REPLY_GRACE_S: Final = 5.0
@@ -94,9 +96,17 @@ class Sandbox:
 
     def _start(self) -> SandboxLaunch:
         launch = self._new_launch()
-        spec = {"landlock": launch.landlock_spec()}
+        notifying = launch.uses(Layer.SECCOMP) and launch.uses(Layer.BWRAP)
+        program = (
+            build_filter(tuple(self.policy.syscalls.extra_deny), notify=True) if notifying else None
+        )
+        spec = {
+            "landlock": launch.landlock_spec(),
+            "seccomp": base64.b64encode(program).decode() if program is not None else None,
+        }
         process = launch.spawn(
-            [SHIM_PYTHON, "-I", "-S", f"{launch.shim_dir}/supervisor.py", json.dumps(spec)]
+            [SHIM_PYTHON, "-I", "-S", f"{launch.shim_dir}/supervisor.py", json.dumps(spec)],
+            bwrap_seccomp=not notifying,
         )
         assert process.stdout is not None  # noqa: S101 - spawned with pipes
         reply = self._read_line(process.stdout, READY_TIMEOUT_S)
@@ -216,6 +226,9 @@ class Sandbox:
             violations.append(
                 Violation("cgroups", "pids_limit", f"{pids} fork(s) refused at the pids limit")
             )
+        for pid, number in reply.get("denied_syscalls", []):
+            name = SYSCALL_NAMES.get(number, f"syscall {number}")
+            violations.append(Violation("seccomp", "denied_syscall", f"{name} refused (pid {pid})"))
         if dropped:
             violations.append(
                 Violation("netns", "egress_dropped", f"{dropped} packet(s) outside the allow-list")

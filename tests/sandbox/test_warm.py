@@ -121,3 +121,21 @@ def test_violations_are_audit_events(sandbox_base: Path, tmp_path: Path) -> None
     assert events[1].payload["layer"] == "cgroups" and "pids_limit" in events[1].payload["detail"]
     assert events[0].tick == 42
     assert verify_store(tmp_path / "audit.db").ok
+
+
+def test_denied_syscalls_are_recorded_as_violations(sandbox_base: Path) -> None:
+    code = (
+        "import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+        "print(libc.unshare(0x10000000), ctypes.get_errno())"
+    )
+    with Sandbox(POLICY, "A-8", workspace=sandbox_base / "ws") as sandbox:
+        denied = sandbox.run(["python3", "-c", code])
+        assert denied.stdout.split() == [b"-1", b"1"]  # EPERM, answered by the supervisor
+        assert [(v.layer, v.kind) for v in denied.violations] == [("seccomp", "denied_syscall")]
+        assert "unshare refused" in denied.violations[0].detail
+        assert sandbox.run(["true"]).violations == ()  # nothing carried over to the next command
+    # Control without seccomp (and without bwrap, whose --disable-userns would refuse too).
+    without = Sandbox(POLICY, "A-9", workspace=sandbox_base / "w2", layers=["cgroups"])
+    with without:
+        control = without.run(["python3", "-c", code])
+        assert control.stdout.split() == [b"0", b"0"] and control.violations == ()

@@ -92,20 +92,25 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
         "timed_out": timed_out,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "max_rss_bytes": usage.ru_maxrss * 1024,
+        "denied_syscalls": RECORDER.take() if RECORDER is not None else [],
         "error": None,
     }
 
 
+RECORDER: Any = None
+
+
 def main() -> None:
-    """Confine this process with Landlock, then serve requests until stdin closes."""
+    """Confine this process (Landlock, seccomp), then serve requests until stdin closes."""
+    global RECORDER  # noqa: PLW0603 - one recorder for the supervisor's life
     spec = json.loads(sys.argv[1])
     try:
         if spec.get("landlock"):
             _landlock(spec["landlock"])
+        if spec.get("seccomp"):
+            RECORDER = _load("seccomp_notify").DenialRecorder(base64.b64decode(spec["seccomp"]))
     except OSError as exc:
-        sys.stdout.write(
-            json.dumps({"ready": False, "error": f"Landlock could not be applied: {exc}"}) + "\n"
-        )
+        sys.stdout.write(json.dumps({"ready": False, "error": f"confinement failed: {exc}"}) + "\n")
         sys.stdout.flush()
         os._exit(SHIM_FAILED)
     sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
