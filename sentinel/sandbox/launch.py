@@ -215,7 +215,9 @@ class SandboxLaunch:
 
         return setup
 
-    def spawn(self, command: list[str], *, bwrap_seccomp: bool = True) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, command: list[str], *, bwrap_seccomp: bool = True, extra_fds: tuple[int, ...] = ()
+    ) -> subprocess.Popen[bytes]:
         """Start ``command`` (already wrapped by a shim if Landlock is on) in the sandbox.
 
         ``bwrap_seccomp=False`` leaves the filter to the command itself (the warm sandbox's
@@ -254,7 +256,7 @@ class SandboxLaunch:
                 stderr=subprocess.PIPE,
                 env=self.env,
                 cwd=self.workspace,
-                pass_fds=(seccomp_fd,) if seccomp_fd is not None else (),
+                pass_fds=((seccomp_fd,) if seccomp_fd is not None else ()) + extra_fds,
                 preexec_fn=self._preexec(netns_fd),  # noqa: PLW1509 - privileges drop between fork and exec
                 start_new_session=True,
             )

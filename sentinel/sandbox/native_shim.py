@@ -50,12 +50,20 @@ def shim_path() -> Path:
     return path
 
 
-def shim_argv(executable: str, spec: dict[str, Any], argv: list[str]) -> list[str]:
-    """The shim's command line for a Landlock spec (see ``SandboxLaunch.landlock_spec``)."""
+def shim_argv(
+    executable: str, spec: dict[str, Any], argv: list[str], *, notify: tuple[int, int] | None = None
+) -> list[str]:
+    """The shim's command line for a Landlock spec (see ``SandboxLaunch.landlock_spec``).
+
+    ``notify`` is ``(program fd, report fd)``: the shim then installs that seccomp program
+    with a listener, answers refused calls with EPERM and reports them on the report fd.
+    """
     rules: list[str] = []
     for kind, key in (("r", "read"), ("x", "exec"), ("w", "write")):
         for path in spec[key]:
             rules += [kind, path]
     for port in spec.get("connect_ports", ()):
         rules += ["p", str(port)]
+    if notify is not None:
+        rules += ["s", str(notify[0]), "o", str(notify[1])]
     return [executable, str(spec["abi"]), spec["cwd"], *rules, "--", *argv]

@@ -7,6 +7,7 @@ set of namespaces, a new cgroup and (with Landlock) a shim process; a warm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
 from sentinel.sandbox.native_shim import shim_argv, shim_path
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, Violation
+from sentinel.sandbox.seccomp_filter import SYSCALL_NAMES, build_filter
 from sentinel.sandbox.shim.streams import feed, read_outputs
 
 EXIT_TIMEOUT_S: Final = 5.0
@@ -49,6 +51,47 @@ def _collect(
     if feeder is not None:
         feeder.join(EXIT_TIMEOUT_S)
     return out, err, truncated, timed_out
+
+
+class _Notifier:
+    """The descriptors of a one-shot run whose shim records refused system calls."""
+
+    def __init__(self, program: bytes) -> None:
+        self.program_fd = os.memfd_create("sentinel-seccomp-notify", 0)  # inherited by the shim
+        os.write(self.program_fd, program)
+        os.lseek(self.program_fd, 0, os.SEEK_SET)
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_inheritable(self.write_fd, True)
+        os.set_blocking(self.read_fd, False)
+
+    @property
+    def fds(self) -> tuple[int, int]:
+        """``(program, report)`` descriptors for the shim."""
+        return self.program_fd, self.write_fd
+
+    def started(self) -> None:
+        """Drop the launcher's copies the shim now holds (so the report pipe can reach EOF)."""
+        for fd in (self.program_fd, self.write_fd):
+            os.close(fd)
+        self.program_fd = self.write_fd = -1
+
+    def denials(self) -> list[tuple[int, int]]:
+        """``(pid, system call number)`` lines the shim reported."""
+        data = b""
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(self.read_fd, 65536):
+                data += chunk
+        return [
+            (int(pid), int(nr))
+            for pid, nr in (line.split() for line in data.decode().splitlines() if line)
+        ]
+
+    def close(self) -> None:
+        """Close what is still open."""
+        for fd in (self.program_fd, self.write_fd, self.read_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
 
 def _dropped(packets: int) -> tuple[Violation, ...]:
@@ -140,6 +183,7 @@ def run_once(
     launch = SandboxLaunch(policy, workspace, agent_id, layers, capabilities, degraded=degraded)
     command = list(argv)
     spec = launch.landlock_spec()
+    notify = None
     if spec is not None:
         spec.update(cwd=str(launch.workspace), argv=command)
         if python_shim:
@@ -152,28 +196,48 @@ def run_once(
             ]
         else:
             executable = SHIM_BINARY_MOUNT if launch.uses(Layer.BWRAP) else str(shim_path())
-            command = shim_argv(executable, spec, command)
+            if launch.uses(Layer.SECCOMP) and launch.uses(Layer.BWRAP):
+                notify = _Notifier(build_filter(tuple(policy.syscalls.extra_deny), notify=True))
+            command = shim_argv(executable, spec, command, notify=notify.fds if notify else None)
     limit = policy.resources.max_output_bytes
     wall = timeout if timeout is not None else policy.resources.wall_timeout_s
     started = time.monotonic()
     try:
-        process = launch.spawn(command)
+        process = launch.spawn(
+            command, bwrap_seccomp=notify is None, extra_fds=notify.fds if notify else ()
+        )
+        if notify is not None:
+            notify.started()
         out, err, truncated, timed_out = _collect(process, stdin, limit, wall, launch.stop)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         stats = launch.stats()
         dropped = launch.dropped_packets()
+        denied = notify.denials() if notify is not None else []
     finally:
         launch.teardown()
+        if notify is not None:
+            notify.close()
     killed_by = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    violations = _violations(
-        stats,
-        timed_out=timed_out,
-        truncated=truncated,
-        killed_by=killed_by,
-        timeout=wall,
-        limit=limit,
-    ) + _dropped(dropped)
+    violations = (
+        _violations(
+            stats,
+            timed_out=timed_out,
+            truncated=truncated,
+            killed_by=killed_by,
+            timeout=wall,
+            limit=limit,
+        )
+        + _dropped(dropped)
+        + tuple(
+            Violation(
+                "seccomp",
+                "denied_syscall",
+                f"{SYSCALL_NAMES.get(nr, f'syscall {nr}')} refused (pid {pid})",
+            )
+            for pid, nr in denied
+        )
+    )
     duration = time.monotonic() - started
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     return ExecResult(

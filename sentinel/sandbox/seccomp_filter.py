@@ -63,6 +63,9 @@ X86_64_SYSCALLS: Final = {
     "mount_setattr": 442, "clone": 56, "clone3": 435,
 }  # fmt: skip
 
+SYSCALL_NAMES: Final = {number: name for name, number in X86_64_SYSCALLS.items()}
+"""System call names by number, for reports."""
+
 DEFAULT_DENY: Final = tuple(
     name for name in X86_64_SYSCALLS if name not in ("clone", "clone3", "personality")
 )

@@ -28,9 +28,8 @@ from sentinel.sandbox.cgroup import CgroupStats
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, Violation
-from sentinel.sandbox.seccomp_filter import X86_64_SYSCALLS, build_filter
+from sentinel.sandbox.seccomp_filter import SYSCALL_NAMES, build_filter
 
-SYSCALL_NAMES: Final = {number: name for name, number in X86_64_SYSCALLS.items()}
 READY_TIMEOUT_S: Final = 10.0
 """How long a new sandbox may take to report ready (bwrap + Python start-up)."""
 REPLY_GRACE_S: Final = 5.0

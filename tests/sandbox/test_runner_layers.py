@@ -271,3 +271,12 @@ def test_both_landlock_shims_decide_alike(
         python_shim=python_shim,
     )
     assert missing.exit_code == 127
+
+
+def test_one_shot_runs_record_refused_system_calls(workspace: Path) -> None:
+    code = "import ctypes; libc = ctypes.CDLL(None, use_errno=True); print(libc.unshare(0x10000000), ctypes.get_errno())"
+    result = run(workspace, [PY, "-c", code])  # the full stack: the native shim answers and records
+    assert result.stdout.split() == [b"-1", b"1"]
+    assert [(v.layer, v.kind) for v in result.violations] == [("seccomp", "denied_syscall")]
+    assert "unshare refused" in result.violations[0].detail
+    assert run(workspace, ["sh", "-c", "exit 7"]).exit_code == 7  # the shim passes the status on

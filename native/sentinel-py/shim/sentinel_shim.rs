@@ -9,7 +9,12 @@
 //! Built by `native/sentinel-py/build.rs` with the same rustc, without dependencies: it
 //! only needs the C library the sandboxed command needs anyway.
 //!
-//! Usage: sentinel-shim ABI CWD [r PATH | x PATH | w PATH | p PORT]... -- COMMAND [ARG]...
+//! Usage: sentinel-shim ABI CWD [r PATH | x PATH | w PATH | p PORT | s FD | o FD]... -- COMMAND [ARG]...
+//!
+//! With `s FD o FD` it also installs the seccomp program read from the first descriptor with a
+//! user-notification listener, forks, executes the command in the child, and in the parent
+//! answers every notification with EPERM and writes `PID SYSCALL` lines to the second
+//! descriptor, so refused system calls of one-shot runs are recorded (as in warm sandboxes).
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::raw::{c_char, c_int, c_long, c_void};
@@ -24,7 +29,64 @@ extern "C" {
     fn chdir(path: *const c_char) -> c_int;
     fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
     fn __errno_location() -> *mut c_int;
+    fn fork() -> c_int;
+    fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
+    fn poll(fds: *mut PollFd, nfds: u64, timeout: c_int) -> c_int;
+    fn ioctl(fd: c_int, request: u64, ...) -> c_int;
+    fn read(fd: c_int, buf: *mut c_void, count: usize) -> isize;
+    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    fn kill(pid: c_int, sig: c_int) -> c_int;
+    fn signal(sig: c_int, handler: usize) -> usize;
+    fn getpid() -> c_int;
 }
+
+#[repr(C)]
+struct PollFd {
+    fd: c_int,
+    events: i16,
+    revents: i16,
+}
+
+#[repr(C)]
+struct SockFprog {
+    len: u16,
+    filter: *const u8,
+}
+
+#[repr(C)]
+struct SeccompNotif {
+    id: u64,
+    pid: u32,
+    flags: u32,
+    nr: c_int,
+    arch: u32,
+    ip: u64,
+    args: [u64; 6],
+}
+
+#[repr(C)]
+struct SeccompNotifResp {
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+}
+
+const SYS_SECCOMP: c_long = 317;
+const SYS_PIDFD_OPEN: c_long = 434;
+const SECCOMP_SET_MODE_FILTER: c_long = 1;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: c_long = 1 << 3;
+// _IOWR('!', 0, struct seccomp_notif) and _IOWR('!', 1, struct seccomp_notif_resp)
+const IOCTL_NOTIF_RECV: u64 = (3 << 30) | (80 << 16) | (0x21 << 8);
+const IOCTL_NOTIF_SEND: u64 = (3 << 30) | (24 << 16) | (0x21 << 8) | 1;
+const POLLIN: i16 = 1;
+const WNOHANG: c_int = 1;
+const F_SETFD: c_int = 2;
+const FD_CLOEXEC: c_int = 1;
+const EPERM: i32 = 1;
+const EINTR: i32 = 4;
+const SIG_DFL: usize = 0;
 
 #[repr(C)]
 struct Stat {
@@ -200,6 +262,8 @@ fn main() {
     }
     let mut rights: Vec<(OsString, u64)> = Vec::new();
     let mut ports: Vec<u64> = Vec::new();
+    let mut notify_program_fd: Option<c_int> = None;
+    let mut report_fd: Option<c_int> = None;
     for pair in spec[2..].chunks(2) {
         let (kind, value) = (pair[0].to_string_lossy(), &pair[1]);
         let access = match kind.as_ref() {
@@ -208,6 +272,14 @@ fn main() {
             "w" => READ | WRITE,
             "p" => {
                 ports.push(value.to_string_lossy().parse().unwrap_or(0));
+                continue;
+            }
+            "s" => {
+                notify_program_fd = value.to_string_lossy().parse().ok();
+                continue;
+            }
+            "o" => {
+                report_fd = value.to_string_lossy().parse().ok();
                 continue;
             }
             _ => {
@@ -268,6 +340,9 @@ fn main() {
     if unsafe { chdir(cwd.as_ptr()) } < 0 {
         fail("chdir");
     }
+    if let (Some(program_fd), Some(report)) = (notify_program_fd, report_fd) {
+        supervise(program_fd, report); // returns only in the forked child
+    }
     let c_args: Vec<CString> = command.iter().map(|a| cstring(a)).collect();
     let mut argv: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
@@ -280,4 +355,117 @@ fn main() {
         std::io::Error::from_raw_os_error(errno())
     );
     std::process::exit(code)
+}
+
+/// Installs the notifying filter and forks. The child returns (and executes the command);
+/// the parent answers notifications until the child exits, then exits the same way.
+fn supervise(program_fd: c_int, report: c_int) {
+    let mut program = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        // SAFETY: buffer is valid for its length.
+        let n = unsafe { read(program_fd, buffer.as_mut_ptr() as *mut c_void, buffer.len()) };
+        if n <= 0 {
+            break;
+        }
+        program.extend_from_slice(&buffer[..n as usize]);
+    }
+    // SAFETY: both descriptors were given to us; the command must not inherit them.
+    unsafe {
+        close(program_fd);
+        fcntl(report, F_SETFD, FD_CLOEXEC);
+    }
+    let fprog = SockFprog {
+        len: (program.len() / 8) as u16,
+        filter: program.as_ptr(),
+    };
+    // SAFETY: fprog points at the program, alive across the call (the kernel copies it).
+    let listener = unsafe {
+        syscall(
+            SYS_SECCOMP,
+            SECCOMP_SET_MODE_FILTER,
+            SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &fprog as *const _ as *const c_void,
+        )
+    } as c_int;
+    if listener < 0 {
+        fail("seccomp(NEW_LISTENER)");
+    }
+    // SAFETY: fork in a single-threaded process.
+    let child = unsafe { fork() };
+    if child < 0 {
+        fail("fork");
+    }
+    if child == 0 {
+        // SAFETY: the command must not hold the listener (it would answer its own calls).
+        unsafe { close(listener) };
+        return;
+    }
+    // A pidfd becomes readable when the child exits: poll it beside the listener, so a short
+    // command is not kept waiting for a poll timeout.
+    // SAFETY: pidfd_open on our own child.
+    let pidfd = unsafe { syscall(SYS_PIDFD_OPEN, child as c_long, 0 as c_long) } as c_int;
+    let mut status: c_int = 0;
+    loop {
+        let mut fds = [
+            PollFd {
+                fd: listener,
+                events: POLLIN,
+                revents: 0,
+            },
+            PollFd {
+                fd: pidfd,
+                events: POLLIN,
+                revents: 0,
+            },
+        ];
+        let watched = if pidfd >= 0 { 2 } else { 1 };
+        // SAFETY: fds holds `watched` valid pollfds.
+        let ready = unsafe { poll(fds.as_mut_ptr(), watched, if pidfd >= 0 { -1 } else { 5 }) };
+        if ready > 0 && fds[0].revents & POLLIN != 0 {
+            answer(listener, report);
+        }
+        // SAFETY: status is a valid out-pointer.
+        let done = unsafe { waitpid(child, &mut status, WNOHANG) };
+        if done == child || (done < 0 && errno() != EINTR) {
+            break;
+        }
+    }
+    // Exit as the command did: same status, or the same signal.
+    let (exited, code, sig) = (status & 0x7f == 0, (status >> 8) & 0xff, status & 0x7f);
+    if !exited {
+        // SAFETY: restore the default action and deliver the command's signal to ourselves.
+        unsafe {
+            signal(sig, SIG_DFL);
+            kill(getpid(), sig);
+        }
+    }
+    std::process::exit(if exited { code } else { 128 + sig })
+}
+
+fn answer(listener: c_int, report: c_int) {
+    let mut notif = SeccompNotif {
+        id: 0,
+        pid: 0,
+        flags: 0,
+        nr: 0,
+        arch: 0,
+        ip: 0,
+        args: [0; 6],
+    };
+    // SAFETY: notif is zeroed and sized as the kernel expects (80 bytes).
+    if unsafe { ioctl(listener, IOCTL_NOTIF_RECV, &mut notif as *mut SeccompNotif) } < 0 {
+        return; // interrupted, or the caller died before we read it
+    }
+    let line = format!("{} {}\n", notif.pid, notif.nr);
+    // SAFETY: line is valid for its length; a short or failed write only loses a record.
+    unsafe { write(report, line.as_ptr() as *const c_void, line.len()) };
+    let resp = SeccompNotifResp {
+        id: notif.id,
+        val: 0,
+        error: -EPERM,
+        flags: 0,
+    };
+    // SAFETY: resp is a valid response for this notification id.
+    unsafe { ioctl(listener, IOCTL_NOTIF_SEND, &resp as *const SeccompNotifResp) };
 }
