@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from sentinel.sandbox.seccomp_filter import SYSCALL_NAMES
 
 
 @dataclass(frozen=True)
@@ -43,3 +47,53 @@ class ExecResult:
     def ok(self) -> bool:
         """Exited with status 0 and nothing was cut short."""
         return self.exit_code == 0 and not (self.timed_out or self.truncated or self.oom_killed)
+
+
+def collect_violations(
+    *,
+    oom_kills: int,
+    pids_limit_hits: int,
+    timed_out: bool,
+    truncated: bool,
+    killed_by: int | None,
+    timeout: float,
+    limit: int,
+    dropped_packets: int,
+    denied_syscalls: Iterable[tuple[int, int]],
+) -> tuple[Violation, ...]:
+    """What the layers stopped during one command, for cold runs and warm sandboxes alike."""
+    found = []
+    if oom_kills:
+        found.append(
+            Violation("cgroups", "oom_kill", f"{oom_kills} process(es) killed at the memory limit")
+        )
+    if pids_limit_hits:
+        found.append(
+            Violation(
+                "cgroups", "pids_limit", f"{pids_limit_hits} fork(s) refused at the pids limit"
+            )
+        )
+    if timed_out:
+        found.append(Violation("runner", "timeout", f"killed after {timeout} s"))
+    if truncated:
+        found.append(
+            Violation(
+                "runner", "output_limit", f"output beyond {limit} bytes; the command was killed"
+            )
+        )
+    if killed_by == signal.SIGSYS:
+        found.append(
+            Violation("seccomp", "killed", "killed by the seccomp filter (foreign system-call ABI)")
+        )
+    if dropped_packets:
+        found.append(
+            Violation(
+                "netns",
+                "egress_dropped",
+                f"{dropped_packets} packet(s) to destinations outside the allow-list",
+            )
+        )
+    for pid, number in denied_syscalls:
+        name = SYSCALL_NAMES.get(number, f"syscall {number}")
+        found.append(Violation("seccomp", "denied_syscall", f"{name} refused (pid {pid})"))
+    return tuple(found)

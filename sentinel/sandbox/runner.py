@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Collection
@@ -19,12 +18,11 @@ from typing import Final
 
 from sentinel.sandbox.bwrap_argv import SHIM_BINARY_MOUNT
 from sentinel.sandbox.capabilities import HostCapabilities
-from sentinel.sandbox.cgroup import CgroupStats
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
 from sentinel.sandbox.native_shim import shim_argv, shim_path
 from sentinel.sandbox.policy import Layer, SandboxPolicy
-from sentinel.sandbox.result import ExecResult, Violation
-from sentinel.sandbox.seccomp_filter import SYSCALL_NAMES, build_filter
+from sentinel.sandbox.result import ExecResult, collect_violations
+from sentinel.sandbox.seccomp_filter import build_filter
 from sentinel.sandbox.shim.streams import feed, read_outputs
 
 EXIT_TIMEOUT_S: Final = 5.0
@@ -92,55 +90,6 @@ class _Notifier:
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-
-
-def _dropped(packets: int) -> tuple[Violation, ...]:
-    if not packets:
-        return ()
-    return (
-        Violation(
-            "netns", "egress_dropped", f"{packets} packet(s) to destinations outside the allow-list"
-        ),
-    )
-
-
-def _violations(
-    stats: CgroupStats,
-    *,
-    timed_out: bool,
-    truncated: bool,
-    killed_by: int | None,
-    timeout: float,
-    limit: int,
-) -> tuple[Violation, ...]:
-    found = []
-    if stats.oom_kills:
-        found.append(
-            Violation(
-                "cgroups", "oom_kill", f"{stats.oom_kills} process(es) killed at the memory limit"
-            )
-        )
-    if stats.pids_limit_hits:
-        found.append(
-            Violation(
-                "cgroups",
-                "pids_limit",
-                f"{stats.pids_limit_hits} fork(s) refused at the pids limit",
-            )
-        )
-    if timed_out:
-        found.append(Violation("runner", "timeout", f"killed after {timeout} s"))
-    if truncated:
-        found.append(
-            Violation(
-                "runner", "output_limit", f"output beyond {limit} bytes; the command was killed"
-            )
-        )
-    if killed_by == signal.SIGSYS:
-        found.append(
-            Violation("seccomp", "killed", "killed by the seccomp filter (foreign system-call ABI)")
-        )
-    return tuple(found)
 
 
 def run_once(
@@ -219,24 +168,16 @@ def run_once(
         if notify is not None:
             notify.close()
     killed_by = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    violations = (
-        _violations(
-            stats,
-            timed_out=timed_out,
-            truncated=truncated,
-            killed_by=killed_by,
-            timeout=wall,
-            limit=limit,
-        )
-        + _dropped(dropped)
-        + tuple(
-            Violation(
-                "seccomp",
-                "denied_syscall",
-                f"{SYSCALL_NAMES.get(nr, f'syscall {nr}')} refused (pid {pid})",
-            )
-            for pid, nr in denied
-        )
+    violations = collect_violations(
+        oom_kills=stats.oom_kills,
+        pids_limit_hits=stats.pids_limit_hits,
+        timed_out=timed_out,
+        truncated=truncated,
+        killed_by=killed_by,
+        timeout=wall,
+        limit=limit,
+        dropped_packets=dropped,
+        denied_syscalls=denied,
     )
     duration = time.monotonic() - started
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None

@@ -27,8 +27,8 @@ from sentinel.sandbox.capabilities import HostCapabilities
 from sentinel.sandbox.cgroup import CgroupStats
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
 from sentinel.sandbox.policy import Layer, SandboxPolicy
-from sentinel.sandbox.result import ExecResult, Violation
-from sentinel.sandbox.seccomp_filter import SYSCALL_NAMES, build_filter
+from sentinel.sandbox.result import ExecResult, collect_violations
+from sentinel.sandbox.seccomp_filter import build_filter
 
 READY_TIMEOUT_S: Final = 10.0
 """How long a new sandbox may take to report ready (bwrap + Python start-up)."""
@@ -216,30 +216,17 @@ class Sandbox:
                 )
             reply = {"exit_code": None, "signal": 9, "stdout": "", "stderr": "", "truncated": False,
                      "timed_out": False, "cpu_s": 0.0, "max_rss_bytes": 0}  # fmt: skip
-        violations = []
-        if oom:
-            violations.append(
-                Violation("cgroups", "oom_kill", f"{oom} process(es) killed at the memory limit")
-            )
-        if pids:
-            violations.append(
-                Violation("cgroups", "pids_limit", f"{pids} fork(s) refused at the pids limit")
-            )
-        for pid, number in reply.get("denied_syscalls", []):
-            name = SYSCALL_NAMES.get(number, f"syscall {number}")
-            violations.append(Violation("seccomp", "denied_syscall", f"{name} refused (pid {pid})"))
-        if dropped:
-            violations.append(
-                Violation("netns", "egress_dropped", f"{dropped} packet(s) outside the allow-list")
-            )
-        if reply["timed_out"]:
-            violations.append(Violation("runner", "timeout", f"killed after {wall} s"))
-        if reply["truncated"]:
-            violations.append(
-                Violation(
-                    "runner", "output_limit", f"output beyond {limit} bytes; the command was killed"
-                )
-            )
+        violations = collect_violations(
+            oom_kills=oom,
+            pids_limit_hits=pids,
+            timed_out=reply["timed_out"],
+            truncated=reply["truncated"],
+            killed_by=reply["signal"],
+            timeout=wall,
+            limit=limit,
+            dropped_packets=dropped,
+            denied_syscalls=reply.get("denied_syscalls", []),
+        )
         return ExecResult(
             exit_code=reply["exit_code"],
             signal=reply["signal"],
@@ -252,7 +239,7 @@ class Sandbox:
             cpu_s=reply["cpu_s"],
             max_rss_bytes=reply["max_rss_bytes"],
             duration_s=duration,
-            violations=tuple(violations),
+            violations=violations,
             layers=tuple(layer.value for layer in launch.active),
             cpu_throttled_s=max(0.0, stats.cpu_throttled_s - throttled_before),
         )
