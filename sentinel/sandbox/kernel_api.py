@@ -97,29 +97,22 @@ def set_no_new_privs() -> int:
     return _errno_of(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 
 
-class _SockFilter(ctypes.Structure):
-    _fields_ = (
-        ("code", ctypes.c_uint16),
-        ("jt", ctypes.c_uint8),
-        ("jf", ctypes.c_uint8),
-        ("k", ctypes.c_uint32),
-    )
-
-
 class _SockFprog(ctypes.Structure):
-    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter)))
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
-_BPF_RET_K: Final = 0x06  # BPF_RET | BPF_K: return the constant k
+BPF_RET_K: Final = 0x06
+"""BPF_RET | BPF_K: return the constant k."""
 
 
-def load_allow_all_seccomp_filter(*, no_new_privs: bool = True) -> int:
-    """Install a one-instruction seccomp filter that allows everything.
+def load_seccomp_program(program: bytes, *, no_new_privs: bool = True) -> int:
+    """Install a classic-BPF seccomp program (``struct sock_filter`` bytes) on this process.
 
-    Proves the kernel accepts classic-BPF seccomp filters from this process. Call it only in
-    a throwaway child process: filters cannot be removed once installed.
+    Filters cannot be removed once installed: call this only in a process that is about to
+    execute the confined command, or in a throwaway probe child.
 
     Args:
+        program: The instructions, 8 bytes each.
         no_new_privs: Set ``PR_SET_NO_NEW_PRIVS`` first, as the kernel demands of a process
             without CAP_SYS_ADMIN. Only tests pass False, to show that refusal.
 
@@ -128,13 +121,23 @@ def load_allow_all_seccomp_filter(*, no_new_privs: bool = True) -> int:
     """
     number = syscall_number("seccomp")
     if number is None:
-        return 38
+        return 38  # ENOSYS: no system-call number known for this architecture
     err = set_no_new_privs() if no_new_privs else 0
     if err:
         return err
-    program = (_SockFilter * 1)(_SockFilter(_BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))
-    fprog = _SockFprog(1, program)
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
     return _errno_of(_libc.syscall(number, SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(fprog)))
+
+
+def load_allow_all_seccomp_filter(*, no_new_privs: bool = True) -> int:
+    """Install a one-instruction filter that allows everything (the detection probe).
+
+    Proves the kernel accepts classic-BPF seccomp filters from this process; see
+    :func:`load_seccomp_program` for the arguments and the result.
+    """
+    allow = struct.pack("<HBBI", BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)
+    return load_seccomp_program(allow, no_new_privs=no_new_privs)
 
 
 # Two eBPF instructions: "r0 = 0; exit". struct bpf_insn is {u8 code; u8 regs; s16 off; s32 imm}.

@@ -20,7 +20,6 @@ bwrap. Nothing fails open: a layer the host lacks raises
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -59,19 +58,9 @@ def host_capabilities() -> HostCapabilities:
 
 def _load_seccomp(program: bytes) -> None:
     """Install the filter on the calling process (launcher side, when bwrap is off)."""
-    count = len(program) // 8
-    buffer = ctypes.create_string_buffer(program, len(program))
-    fprog = kernel_api._SockFprog(
-        count, ctypes.cast(buffer, ctypes.POINTER(kernel_api._SockFilter))
-    )
-    number = kernel_api.syscall_number("seccomp")
-    if kernel_api.set_no_new_privs() or number is None:
-        raise OSError("cannot set no_new_privs")
-    if (
-        kernel_api._libc.syscall(number, kernel_api.SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(fprog))
-        < 0
-    ):
-        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+    err = kernel_api.load_seccomp_program(program)
+    if err:
+        raise OSError(err, "the seccomp filter was refused")
 
 
 class SandboxLaunch:

@@ -23,18 +23,17 @@ import struct
 from typing import Final
 
 from sentinel.errors import SandboxUnavailable
+from sentinel.sandbox.kernel_api import BPF_RET_K, SECCOMP_RET_ALLOW
 
 # include/uapi/linux/filter.h and bpf_common.h
 BPF_LD_W_ABS: Final = 0x20  # BPF_LD | BPF_W | BPF_ABS
 BPF_JEQ_K: Final = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
 BPF_JGE_K: Final = 0x35  # BPF_JMP | BPF_JGE | BPF_K
 BPF_JSET_K: Final = 0x45  # BPF_JMP | BPF_JSET | BPF_K
-BPF_RET_K: Final = 0x06  # BPF_RET | BPF_K
 # include/uapi/linux/seccomp.h
 SECCOMP_RET_KILL_PROCESS: Final = 0x80000000
 SECCOMP_RET_ERRNO: Final = 0x00050000
 SECCOMP_RET_USER_NOTIF: Final = 0x7FC00000
-SECCOMP_RET_ALLOW: Final = 0x7FFF0000
 # struct seccomp_data: int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6];
 OFFSET_NR: Final = 0
 OFFSET_ARCH: Final = 4
