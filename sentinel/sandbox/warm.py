@@ -75,13 +75,11 @@ class Sandbox:
         """How many times a sandbox was built (1 unless the supervisor died)."""
         with warnings.catch_warnings():  # fail early; the warnings come with each command
             warnings.simplefilter("ignore", SandboxDegradedWarning)
-            SandboxLaunch(policy, workspace, agent_id, layers, capabilities, degraded=degraded)
-
-    @property
-    def layers(self) -> tuple[str, ...]:
-        """The active layers."""
-        launch = self._launch or self._new_launch()
-        return tuple(layer.value for layer in launch.active)
+            checked = SandboxLaunch(
+                policy, workspace, agent_id, layers, capabilities, degraded=degraded
+            )
+        self.layers: tuple[str, ...] = tuple(layer.value for layer in checked.active)
+        """The active layers (fixed at construction: detection does not change under a sandbox)."""
 
     def _new_launch(self) -> SandboxLaunch:
         return SandboxLaunch(
