@@ -49,6 +49,16 @@ pub fn utf16_key_cmp(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `bytes` as lower-case hex (how hashes appear in canonical documents).
+pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    for byte in bytes {
+        out.push(HEX_DIGITS[(byte >> 4) as usize]);
+        out.push(HEX_DIGITS[(byte & 0xf) as usize]);
+    }
+}
+
 /// Appends `s` as a canonical JSON string literal.
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
@@ -68,10 +78,8 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
         };
         out.extend_from_slice(&bytes[start..i]);
         if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(b"\\u00");
-            out.push(HEX[(byte >> 4) as usize]);
-            out.push(HEX[(byte & 0xf) as usize]);
+            push_hex(out, &[byte]);
         } else {
             out.extend_from_slice(escape);
         }

@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::canonical::{write_i64, write_string};
+use crate::canonical::{push_hex, write_i64, write_string};
 use crate::chain::{link_hash, GENESIS};
 use crate::error::{CoreError, CoreResult};
 use crate::merkle::Hash;
@@ -23,7 +23,6 @@ pub const FORMAT_VERSION: i64 = 1;
 /// Revision meaning "the stream must not exist yet".
 pub const NO_STREAM: i64 = -1;
 const BUSY_TIMEOUT_MS: u64 = 60_000;
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// An event to append; the payload is already canonical JSON.
 #[derive(Debug, Clone)]
@@ -450,10 +449,7 @@ fn write_document(
     out.extend_from_slice(b",\"position\":");
     write_i64(&mut out, position);
     out.extend_from_slice(b",\"prev_hash\":\"");
-    for byte in prev {
-        out.push(HEX_DIGITS[(byte >> 4) as usize]);
-        out.push(HEX_DIGITS[(byte & 0xf) as usize]);
-    }
+    push_hex(&mut out, prev);
     out.extend_from_slice(b"\",\"stream\":");
     write_string(&mut out, &event.stream);
     out.extend_from_slice(b",\"stream_rev\":");

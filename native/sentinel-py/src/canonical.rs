@@ -4,7 +4,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use sentinel_core::canonical::{utf16_key_cmp, write_f64, write_i64, write_string, write_u64};
+use sentinel_core::canonical::{
+    push_hex, utf16_key_cmp, write_f64, write_i64, write_string, write_u64,
+};
 use sentinel_core::{chain, CoreError};
 
 use crate::errors::to_pyerr;
@@ -159,8 +161,6 @@ fn hash32(value: &[u8], what: &str) -> PyResult<[u8; 32]> {
     })
 }
 
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
-
 /// Seals events into the chain: for each event dict in order, writes its canonical bytes
 /// with `prev_hash` (hex) merged in, and its hash `SHA-256(prev_hash || canonical)`.
 #[pyfunction]
@@ -172,7 +172,7 @@ pub(crate) fn seal_events<'py>(
     let mut prev = hash32(prev_hash, "prev_hash")?;
     let mut sealed = Vec::with_capacity(events.len());
     let mut buffer = Vec::with_capacity(512);
-    let mut hex = String::with_capacity(64);
+    let mut hex = Vec::with_capacity(64);
     for (index, event) in events.iter().enumerate() {
         let label = format!("events[{index}]");
         if !event.is_instance_of::<PyDict>() {
@@ -186,15 +186,13 @@ pub(crate) fn seal_events<'py>(
         }
         buffer.clear();
         hex.clear();
-        for byte in prev {
-            hex.push(HEX_DIGITS[(byte >> 4) as usize] as char);
-            hex.push(HEX_DIGITS[(byte & 0xf) as usize] as char);
-        }
+        push_hex(&mut hex, &prev);
+        let hex_text = std::str::from_utf8(&hex).expect("hex digits are ASCII");
         write_py(
             &mut buffer,
             &event,
             &Path::Root(&label),
-            Some(("prev_hash", &hex)),
+            Some(("prev_hash", hex_text)),
         )
         .map_err(|e| to_pyerr(py, e))?;
         prev = chain::link_hash(&prev, &buffer);
