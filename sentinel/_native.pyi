@@ -13,7 +13,6 @@ __all__ = [
     "build_info",
     "canonical_json",
     "chain_extend",
-    "chain_first_broken_link",
     "chain_mismatched_links",
     "merkle_leaf_hashes",
     "merkle_root",
@@ -66,11 +65,6 @@ def chain_extend(prev_hash: bytes, records: list[bytes]) -> list[bytes]:
 
     Reference: :func:`sentinel.audit.chain.reference_chain_extend`.
     """
-
-def chain_first_broken_link(
-    prev_hash: bytes, records: list[bytes], hashes: list[bytes]
-) -> int | None:
-    """Index of the first stored hash that does not continue the chain, or None."""
 
 def chain_mismatched_links(
     prevs: list[bytes], records: list[bytes], hashes: list[bytes]

@@ -26,24 +26,6 @@ pub fn extend<T: AsRef<[u8]>>(prev: &Hash, records: &[T]) -> Vec<Hash> {
     out
 }
 
-/// The first index at which `hashes` does not continue the chain from `prev` over
-/// `records`, or None when every link holds. Lengths must match.
-pub fn first_broken_link<T: AsRef<[u8]>>(
-    prev: &Hash,
-    records: &[T],
-    hashes: &[Hash],
-) -> Option<usize> {
-    let mut last = *prev;
-    for (index, (record, stored)) in records.iter().zip(hashes).enumerate() {
-        let expected = link_hash(&last, record.as_ref());
-        if &expected != stored {
-            return Some(index);
-        }
-        last = expected;
-    }
-    None
-}
-
 /// Indices `i` where `hashes[i] != SHA-256(prevs[i] || records[i])`: events whose stored
 /// hash does not match their own content and stored predecessor. Lengths must match.
 pub fn mismatched_links<T: AsRef<[u8]>>(
@@ -74,10 +56,8 @@ mod tests {
             prev = link_hash(&prev, record);
             assert_eq!(&prev, hash);
         }
-        assert_eq!(first_broken_link(&GENESIS, &records, &hashes), None);
         let mut tampered = hashes.clone();
         tampered[1][0] ^= 1;
-        assert_eq!(first_broken_link(&GENESIS, &records, &tampered), Some(1));
         let prevs = [GENESIS, hashes[0], hashes[1]];
         assert_eq!(
             mismatched_links(&prevs, &records, &hashes),

@@ -213,27 +213,6 @@ pub(crate) fn chain_extend<'py>(
     Ok(hashes.iter().map(|h| PyBytes::new(py, h)).collect())
 }
 
-/// Index of the first record whose stored hash does not continue the chain, or None.
-#[pyfunction]
-pub(crate) fn chain_first_broken_link(
-    py: Python<'_>,
-    prev_hash: &[u8],
-    records: Vec<PyBackedBytes>,
-    hashes: Vec<Vec<u8>>,
-) -> PyResult<Option<usize>> {
-    let prev = hash32(prev_hash, "prev_hash")?;
-    if records.len() != hashes.len() {
-        return Err(PyValueError::new_err(format!(
-            "{} records but {} hashes",
-            records.len(),
-            hashes.len()
-        )));
-    }
-    let digests =
-        sentinel_core::merkle::digests_from_slices(&hashes).map_err(|e| to_pyerr(py, e))?;
-    Ok(py.detach(|| chain::first_broken_link(&prev, &records, &digests)))
-}
-
 /// Indices of records whose stored hash is not `SHA-256(prev || record)` for their own
 /// stored `prev`: the per-event check of a verification pass.
 #[pyfunction]

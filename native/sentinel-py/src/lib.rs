@@ -20,7 +20,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(canonical::canonical_json, m)?)?;
     m.add_function(wrap_pyfunction!(canonical::seal_events, m)?)?;
     m.add_function(wrap_pyfunction!(canonical::chain_extend, m)?)?;
-    m.add_function(wrap_pyfunction!(canonical::chain_first_broken_link, m)?)?;
     m.add_function(wrap_pyfunction!(canonical::chain_mismatched_links, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_leaf_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_root, m)?)?;
