@@ -7,9 +7,7 @@ is a ratio measured in the same run: a warm command costs clearly less than a co
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from benches.conftest import MEDIANS
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.runner import run_once
 from sentinel.sandbox.warm import Sandbox
+from sentinel.sandbox.workspace import scratch_dir
 
 POLICY = SandboxPolicy()
 COMMANDS = {"true": ["/usr/bin/true"], "python": ["/usr/bin/python3", "-c", "pass"]}
@@ -28,12 +27,8 @@ WARM_MAX_SHARE_OF_COLD = 0.75  # measured ~0.2 (true) and ~0.5 (python) on the C
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[Path]:
-    path = Path(f"/var/tmp/sentinel-bench-{uuid.uuid4().hex[:8]}")
-    path.mkdir(mode=0o711)
-    try:
+    with scratch_dir("sentinel-bench") as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from sentinel.sandbox.workspace import scratch_dir
 
 # Property tests pin native code to its Python reference; give them enough examples to
 # matter and no deadline (CI machines have two cores shared with the build).
@@ -21,12 +21,8 @@ settings.load_profile("sentinel")
 @pytest.fixture
 def sandbox_base() -> Iterator[Path]:
     """A fresh directory under /var/tmp (every parent traversable by the sandbox uid), removed after."""
-    path = Path(f"/var/tmp/sentinel-test-{uuid.uuid4().hex[:10]}")
-    path.mkdir(mode=0o711)
-    try:
+    with scratch_dir("sentinel-test") as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

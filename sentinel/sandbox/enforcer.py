@@ -10,7 +10,6 @@ with the layers the host has, and the report says which are missing.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import uuid
@@ -26,8 +25,8 @@ from sentinel.sandbox.launch import host_capabilities
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult
 from sentinel.sandbox.runner import run_once
+from sentinel.sandbox.workspace import scratch_dir
 
-CANARY_ROOT: Final = Path("/var/tmp")  # noqa: S108 - decoys live where any uid may traverse
 CANARY_TIMEOUT_S: Final = 10.0
 Mode = Literal["strict", "degraded"]
 
@@ -60,16 +59,12 @@ class EnforcementReport:
 
 @contextmanager
 def _decoys() -> Iterator[Path]:
-    path = CANARY_ROOT / f"sentinel-canary-{uuid.uuid4().hex[:12]}"
-    path.mkdir(mode=0o711)
-    path.chmod(0o777)  # the write canary must be able to succeed if the sandbox leaked
-    secret = path / "secret"
-    secret.write_text(f"canary-secret-{uuid.uuid4().hex}\n")
-    secret.chmod(0o644)
-    try:
+    with scratch_dir("sentinel-canary") as path:
+        path.chmod(0o777)  # the write canary must be able to succeed if the sandbox leaked
+        secret = path / "secret"
+        secret.write_text(f"canary-secret-{uuid.uuid4().hex}\n")
+        secret.chmod(0o644)
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

@@ -11,13 +11,35 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 from sentinel.errors import SandboxError
 from sentinel.sandbox.policy import SandboxPolicy, resolve
 
+SCRATCH_ROOT: Final = Path("/var/tmp")  # noqa: S108 - every uid may traverse it
+"""Where throwaway directories the sandbox uid must reach (decoys, test workspaces) live."""
+
 _FILE_NAMES = frozenset({"config", ".bashrc", ".bash_profile", ".profile", ".zshrc"})
 """Denied paths that are files; the others are directories."""
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A fresh directory ``<prefix>-<random>`` the sandbox uid can traverse, removed after.
+
+    It lives under :data:`SCRATCH_ROOT` with mode 0711, and is removed with its contents
+    when the block ends, even when it ends in an error.
+    """
+    path = SCRATCH_ROOT / f"{prefix}-{uuid.uuid4().hex[:12]}"
+    path.mkdir(mode=0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _check_reachable(workspace: Path, uid: int) -> None:

@@ -20,6 +20,7 @@ from sentinel.sandbox import detect
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.result import ExecResult
 from sentinel.sandbox.runner import run_once
+from sentinel.sandbox.workspace import scratch_dir
 from tests.sandbox.simulated_host import SimulatedHost, build_healthy_tree
 
 pytestmark = pytest.mark.host
@@ -39,15 +40,11 @@ def run(
 @pytest.fixture
 def decoy_dir() -> Iterator[Path]:
     """A world-writable directory outside any workspace (the attack target), removed after."""
-    path = Path(f"/var/tmp/sentinel-test-{uuid.uuid4().hex[:10]}")
-    path.mkdir()
-    path.chmod(0o777)
-    (path / "secret.txt").write_text("decoy secret\n")
-    (path / "secret.txt").chmod(0o644)
-    try:
+    with scratch_dir("sentinel-test") as path:
+        path.chmod(0o777)
+        (path / "secret.txt").write_text("decoy secret\n")
+        (path / "secret.txt").chmod(0o644)
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_full_stack_runs_as_nobody_in_its_own_world(workspace: Path) -> None:
