@@ -12,6 +12,9 @@ Layer by layer (each can be switched off for the layer matrix and negative contr
 - ``cgroups``: a per-agent group with memory, pids and cpu limits, joined before bwrap
   starts and killed as a whole at teardown.
 
+Always (not a switchable layer): the open-file and file-size rlimits of the policy, and the
+drop to the unprivileged sandbox uid.
+
 Agent code never runs as root: a root launcher drops to the sandbox uid before executing
 bwrap. Nothing fails open: a layer the host lacks raises
 :class:`~sentinel.errors.SandboxUnavailable` before anything runs.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import subprocess
 import warnings
@@ -175,6 +179,11 @@ class SandboxLaunch:
         cgroup = self.cgroup
         own_netns = self.uses(Layer.NETNS) and not self.uses(Layer.BWRAP) and netns_fd is None
         drop = (self.uid, self.gid) if self.root else None
+        limits = self.policy.resources
+        rlimits = (
+            (resource.RLIMIT_NOFILE, limits.max_open_files),
+            (resource.RLIMIT_FSIZE, limits.max_file_mb << 20),
+        )
         program = self.program if not self.uses(Layer.BWRAP) else None
 
         def setup() -> None:
@@ -195,6 +204,8 @@ class SandboxLaunch:
                 err = kernel_api.unshare(flags)
                 if err:
                     raise OSError(err, "unshare(CLONE_NEWNET) failed")
+            for kind, value in rlimits:  # lowered before the drop: the sandbox cannot raise them
+                resource.setrlimit(kind, (value, value))
             if drop is not None:
                 os.setgroups([])
                 os.setresgid(drop[1], drop[1], drop[1])

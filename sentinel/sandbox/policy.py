@@ -203,6 +203,10 @@ class ResourcePolicy(_Strict):
     cpu_percent: int = Field(default=100, ge=1, le=100 * 1024)
     wall_timeout_s: float = Field(default=30.0, gt=0, le=MAX_TIMEOUT_S)
     max_output_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
+    max_open_files: int = Field(default=1024, ge=16, le=1 << 20)
+    """RLIMIT_NOFILE of every sandboxed process (Python needs a handful to start)."""
+    max_file_mb: int = Field(default=512, ge=1, le=1 << 30)
+    """RLIMIT_FSIZE: no single file written may grow beyond this."""
 
 
 class SyscallPolicy(_Strict):

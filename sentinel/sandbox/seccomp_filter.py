@@ -8,7 +8,9 @@ namespace and mount setup (installing it earlier would break bwrap itself). The 
 2. refuses x32 system calls (numbers with bit 30 set);
 3. returns ``EPERM`` for every system call in the deny list: the ones that reach kernel
    attack surface or namespaces (mount, ptrace, bpf, keyctl, perf_event_open,
-   userfaultfd, io_uring, kexec, modules, unshare, setns, ...);
+   userfaultfd, io_uring, kexec, modules, unshare, setns, ...), and ``memfd_create``:
+   Landlock cannot restrict executing an anonymous memory file, so a memfd would void the
+   "no execution of anything the agent wrote" rule (the breakout suite's fs-exec-memfd);
 4. returns ``EPERM`` for ``clone`` with any ``CLONE_NEW*`` flag (new namespaces), and
    ``ENOSYS`` for ``clone3``, whose flags live in memory a filter cannot read (glibc then
    falls back to ``clone``, which the previous rule inspects);
@@ -59,7 +61,7 @@ X86_64_SYSCALLS: Final = {
     "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426,
     "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
     "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438,
-    "mount_setattr": 442, "clone": 56, "clone3": 435,
+    "mount_setattr": 442, "memfd_create": 319, "clone": 56, "clone3": 435,
 }  # fmt: skip
 
 SYSCALL_NAMES: Final = {number: name for name, number in X86_64_SYSCALLS.items()}

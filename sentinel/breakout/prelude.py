@@ -1,0 +1,123 @@
+"""The part every attacker program shares: helpers to call the kernel and report a verdict.
+
+An attacker is a Python body defining ``attack(A)`` (``A``: the arena's facts as a dict),
+run as ``/usr/bin/python3 -I -S -c PROGRAM ARENA_JSON`` inside the sandbox (or, for the
+negative control, outside it). It ends by printing one line::
+
+    SENTINEL-BREAKOUT {"result": "escaped" | "blocked" | "attempted" | "error", "evidence": ...}
+
+``attempted`` means the program cannot see the outcome itself (a UDP datagram, a file
+written outside): the host side decides from what it observed. An ``OSError`` whose errno is
+a refusal (EPERM, EACCES, ENOENT, ...) escaping from ``attack`` counts as blocked; any
+other exception is an error, so a broken attacker never passes as a blocked one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+VERDICT_MARKER: Final = "SENTINEL-BREAKOUT "
+
+PRELUDE: Final = r'''
+import ctypes, errno, json, os, socket, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+A = json.loads(sys.argv[1])
+REFUSALS = {errno.EPERM, errno.EACCES, errno.ENOENT, errno.EROFS, errno.ENOSYS, errno.ESRCH,
+            errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ETIMEDOUT,
+            errno.EAFNOSUPPORT, errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOSPC,
+            errno.EDQUOT, errno.EFBIG, errno.EXDEV, errno.ENODEV, errno.ENXIO, errno.EBUSY,
+            errno.ENOTDIR, errno.EPROTONOSUPPORT, errno.EADDRNOTAVAIL, errno.ENOMEM}
+
+class Verdict(BaseException):
+    pass
+
+def done(result, evidence):
+    print("SENTINEL-BREAKOUT " + json.dumps({"result": result, "evidence": str(evidence)[:400]}),
+          flush=True)
+    raise Verdict()
+
+def escaped(evidence): done("escaped", evidence)
+def blocked(evidence): done("blocked", evidence)
+def attempted(evidence): done("attempted", evidence)
+
+def describe(exc):
+    code = errno.errorcode.get(exc.errno, str(exc.errno))
+    return f"{code} ({exc.strerror})"
+
+def syscall(nr, *args):
+    """A raw system call; raises OSError with the errno on failure."""
+    result = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) if isinstance(a, int) else a
+                                                for a in args])
+    if result == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return result
+
+def check(result, what):
+    """Raise OSError for a libc call that returned -1."""
+    if result == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return result
+
+def permission_probe(nr, *args, passed=(errno.EINVAL, errno.EBADF, errno.EFAULT)):
+    """Call with arguments the kernel rejects *after* its privilege check: an errno in
+    ``passed`` proves the privileged code was reached; EPERM/EACCES means it was not."""
+    try:
+        syscall(nr, *args)
+    except OSError as exc:
+        if exc.errno in passed:
+            escaped(f"syscall {nr} passed the privilege check (then {describe(exc)})")
+        raise
+    escaped(f"syscall {nr} succeeded")
+
+def read_bytes(path, limit=65536):
+    with open(path, "rb") as handle:
+        return handle.read(limit)
+
+def digest(data):
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
+
+def fork_and_wait(child):
+    """Run ``child()`` in a forked process; return its exit status code."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            code = child()
+        except BaseException:
+            code = 99
+        os._exit(code or 0)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+'''
+
+EPILOGUE: Final = r'''
+try:
+    attack(A)
+    done("error", "the attacker ended without a verdict")
+except Verdict:
+    pass
+except OSError as exc:
+    if exc.errno in REFUSALS:
+        try:
+            blocked(f"{type(exc).__name__}: {describe(exc)}: {exc.filename or ''}".rstrip(": "))
+        except Verdict:
+            pass
+    else:
+        try:
+            done("error", f"unexpected {describe(exc)}: {exc}")
+        except Verdict:
+            pass
+except Exception as exc:
+    try:
+        done("error", f"{type(exc).__name__}: {exc}")
+    except Verdict:
+        pass
+'''
+
+
+def program(body: str) -> str:
+    """The whole attacker program for a scenario body (which defines ``attack(A)``)."""
+    return PRELUDE + "\n" + body.strip("\n") + "\n" + EPILOGUE

@@ -1,0 +1,187 @@
+"""Running the suite: each scenario in a real sandbox, its negative control, the layer matrix.
+
+Scenarios run one after another (the CPU scenario needs idle cores). Each sandboxed run gets
+a fresh workspace prepared exactly as an agent's, under the production policy with the
+gateway allow-list; the negative control runs the same attacker program without the
+sandbox, inside a private mount namespace so a mount that succeeds never reaches the host.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from sentinel.audit import AuditStore
+from sentinel.breakout.arena import Arena
+from sentinel.breakout.audit_trail import record_run
+from sentinel.breakout.prelude import program
+from sentinel.breakout.scenario import Outcome, Run, Scenario, decide
+from sentinel.sandbox.launch import SANDBOX_UID, SHIM_PYTHON
+from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
+from sentinel.sandbox.result import ExecResult
+from sentinel.sandbox.runner import run_once
+from sentinel.sandbox.workspace import prepare_workspace
+
+SCENARIO_TIMEOUT_S: Final = 15.0
+"""Wall-clock limit of a sandboxed scenario run (unless the scenario sets its own)."""
+CONTROL_TIMEOUT_S: Final = 30.0
+CONTROL_OUTPUT_LIMIT: Final = 64 << 20
+CANARY_VARIABLE: Final = "SENTINEL_BREAKOUT_CANARY"
+"""Set in the supervisor's environment while the suite runs: no sandbox may see it."""
+
+
+@dataclass(frozen=True)
+class ControlOutcome:
+    """The negative control: an outcome, or why it was not run."""
+
+    outcome: Outcome | None = None
+    skipped_because: str | None = None
+
+
+@dataclass
+class ScenarioReport:
+    """Everything the suite learned about one scenario."""
+
+    scenario: Scenario
+    outcome: Outcome
+    control: ControlOutcome
+    matrix: dict[str, Outcome] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    @property
+    def load_bearing(self) -> list[str]:
+        """Layers whose removal alone lets the attempt escape (empty without a matrix)."""
+        return [layer for layer, outcome in self.matrix.items() if outcome.result == "escaped"]
+
+    @property
+    def control_failed(self) -> bool:
+        """The control ran and did not escape: the scenario proves nothing on this host."""
+        outcome = self.control.outcome
+        return outcome is not None and outcome.result != "escaped"
+
+
+Progress = Callable[[Scenario, ScenarioReport], None]
+
+
+@contextmanager
+def _canary(token: str) -> Iterator[None]:
+    previous = os.environ.get(CANARY_VARIABLE)
+    os.environ[CANARY_VARIABLE] = token
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(CANARY_VARIABLE, None)
+        else:
+            os.environ[CANARY_VARIABLE] = previous
+
+
+class SuiteRunner:
+    """Runs scenarios against one arena.
+
+    Args:
+        arena: The decoys and listeners (entered).
+        store: Where blocked attempts are recorded as violations (None: not recorded).
+    """
+
+    def __init__(self, arena: Arena, store: AuditStore | None = None) -> None:
+        self.arena = arena
+        self.store = store
+        self._count = 0
+
+    @property
+    def policy(self) -> SandboxPolicy:
+        """The production policy with the arena's gateway allow-list."""
+        return self.arena.policy
+
+    def _workspace(self, scenario: Scenario, kind: str) -> Path:
+        self._count += 1
+        workspace = self.arena.path(f"{kind}-{self._count:04d}-{scenario.id}")
+        workspace.mkdir(mode=0o755)
+        if scenario.setup is not None:
+            scenario.setup(workspace)
+        return workspace
+
+    def _argv(self, scenario: Scenario) -> list[str]:
+        return [SHIM_PYTHON, "-I", "-S", "-c", program(scenario.body), self.arena.json()]
+
+    def sandboxed(
+        self, scenario: Scenario, layers: Collection[Layer] | None = None, *, record: bool = False
+    ) -> Outcome:
+        """Run the attacker in a sandbox (all the policy's layers, or ``layers``)."""
+        workspace = self._workspace(scenario, "ws")
+        with _canary(self.arena.token):
+            result = run_once(
+                self.policy, self._argv(scenario), workspace=workspace,
+                agent_id=f"breakout-{scenario.id}", layers=layers,
+                timeout=scenario.timeout or SCENARIO_TIMEOUT_S,
+            )  # fmt: skip
+        outcome = decide(Run(result, workspace, self.arena, sandboxed=True), scenario.judge)
+        if record and self.store is not None:
+            record_run(self.store, scenario, result, outcome)
+        return outcome
+
+    def control(self, scenario: Scenario) -> ControlOutcome:
+        """The negative control: the same attacker without the sandbox."""
+        reason = scenario.control_skip or (
+            scenario.precondition(self.arena) if scenario.precondition else None
+        )
+        if reason:
+            return ControlOutcome(skipped_because=reason)
+        workspace = self._workspace(scenario, "control")
+        with _canary(self.arena.token):
+            if scenario.control == "nobody":
+                result = run_once(
+                    self.policy, self._argv(scenario), workspace=workspace,
+                    agent_id=f"control-{scenario.id}", layers=(), timeout=CONTROL_TIMEOUT_S,
+                )  # fmt: skip
+            else:
+                result = self._as_root(workspace, self._argv(scenario))
+        outcome = decide(Run(result, workspace, self.arena, sandboxed=False), scenario.judge)
+        return ControlOutcome(outcome=outcome)
+
+    def _as_root(self, workspace: Path, argv: list[str]) -> ExecResult:
+        """Run ``argv`` as a plain child of the supervisor, as a naive launcher would."""
+        prepare_workspace(workspace, self.policy, SANDBOX_UID, SANDBOX_UID)  # same layout
+        env = dict(os.environ)
+        env.update({k: resolve(v, workspace) for k, v in self.policy.environment.set.items()})
+        started = time.monotonic()
+        argv = ["unshare", "--mount", "--propagation", "private", "--", *argv]
+        try:
+            done = subprocess.run(  # noqa: S603 - the attacker, on purpose, without a sandbox
+                argv, cwd=workspace, env=env, capture_output=True, timeout=CONTROL_TIMEOUT_S,
+                check=False,
+            )  # fmt: skip
+            stdout, stderr, code, timed_out = done.stdout, done.stderr, done.returncode, False
+        except subprocess.TimeoutExpired as exc:
+            stdout, stderr, code, timed_out = exc.stdout or b"", exc.stderr or b"", None, True
+        exit_code = code if code is not None and code >= 0 else None
+        return ExecResult(
+            exit_code=exit_code, signal=-code if code is not None and code < 0 else None,
+            stdout=stdout[:CONTROL_OUTPUT_LIMIT], stderr=stderr[:CONTROL_OUTPUT_LIMIT],
+            truncated=False, timed_out=timed_out, oom_killed=False, pids_limited=False,
+            cpu_s=0.0, max_rss_bytes=0, duration_s=time.monotonic() - started,
+            violations=(), layers=(),
+        )  # fmt: skip
+
+    def matrix(self, scenario: Scenario) -> dict[str, Outcome]:
+        """The attempt with each of the policy's layers switched off in turn."""
+        required = list(self.policy.required_layers)
+        return {
+            layer.value: self.sandboxed(scenario, [other for other in required if other != layer])
+            for layer in required
+        }
+
+    def run(self, scenario: Scenario, *, matrix: bool = False) -> ScenarioReport:
+        """Sandboxed run (recorded), negative control and, if asked, the layer matrix."""
+        started = time.monotonic()
+        outcome = self.sandboxed(scenario, record=True)
+        control = self.control(scenario)
+        rows = self.matrix(scenario) if matrix else {}
+        return ScenarioReport(scenario, outcome, control, rows, time.monotonic() - started)

@@ -1,0 +1,142 @@
+"""What a breakout scenario is, and what running one found."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from sentinel.breakout.prelude import VERDICT_MARKER
+from sentinel.sandbox.result import ExecResult
+
+if TYPE_CHECKING:
+    from sentinel.breakout.arena import Arena
+
+
+class Family(StrEnum):
+    """The families of the suite (``--family`` takes these names)."""
+
+    FILESYSTEM = "filesystem"
+    PROCESSES = "processes"
+    PRIVILEGE = "privilege"
+    NETWORK = "network"
+    RESOURCES = "resources"
+    PERSISTENCE = "persistence"
+    KERNEL = "kernel"
+
+
+Result = Literal["blocked", "escaped", "error"]
+Control = Literal["root", "nobody"]
+"""Who runs the negative control without the sandbox: the supervisor's own user (root, as
+peers launch agent code), or the unprivileged sandbox uid with every layer off (when root
+would prove nothing, e.g. a setuid binary)."""
+
+SHELL_SIGNAL_BASE = 128
+"""bwrap's pid 1 reports a child killed by signal N as exit status 128 + N."""
+UNPRIVILEGED_UID = "uid"
+"""Pseudo-layer: agent code runs as an unprivileged uid with no capabilities (not switchable)."""
+RUNNER = "runner"
+"""Pseudo-layer: the runner's wall-clock and output limits, and the resource rlimits."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One run of an attacker: the verdict and the evidence behind it."""
+
+    result: Result
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the host saw of one attacker run (sandboxed or not)."""
+
+    exec: ExecResult
+    workspace: Path
+    arena: Arena
+    sandboxed: bool
+
+    def reported(self) -> tuple[str, str] | None:
+        """The attacker's own ``(result, evidence)`` line, if it printed one."""
+        for line in reversed(self.exec.stdout.decode(errors="replace").splitlines()):
+            if line.startswith(VERDICT_MARKER):
+                try:
+                    data = json.loads(line[len(VERDICT_MARKER) :])
+                    return str(data["result"]), str(data["evidence"])
+                except (ValueError, KeyError):
+                    return None
+        return None
+
+
+Judge = Callable[[Run], Outcome | None]
+"""A host-side check: an Outcome when the host can decide (e.g. a planted file exists),
+None to fall back on the attacker's report and the sandbox's accounting."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One escape attempt.
+
+    Attributes:
+        id: Stable identifier (``family-what``), used in reports and agent ids.
+        family: The family it belongs to.
+        attempt: What the attacker tries, in one sentence.
+        expected_layers: The layers expected to stop it (sandbox layers, plus ``uid`` for
+            the unprivileged uid and ``runner`` for the runner's limits).
+        body: Python source defining ``attack(A)`` (see :mod:`sentinel.breakout.prelude`).
+        control: Who runs the negative control.
+        control_skip: Why the negative control cannot succeed safely on any host (None: it runs).
+        precondition: Host facts the negative control needs; returns why it cannot run here.
+        judge: Host-side evidence, consulted before the attacker's own report.
+        timeout: Wall-clock limit for the run (default: the policy's).
+    """
+
+    id: str
+    family: Family
+    attempt: str
+    expected_layers: tuple[str, ...]
+    body: str
+    control: Control = "root"
+    control_skip: str | None = None
+    precondition: Callable[[Arena], str | None] | None = None
+    judge: Judge | None = None
+    timeout: float | None = None
+    setup: Callable[[Path], None] | None = None
+    """Host-side preparation of the workspace (as root) before the attacker runs."""
+
+
+def decide(run: Run, judge: Judge | None) -> Outcome:
+    """The outcome of a run: host evidence first, then the attacker's report, then accounting."""
+    if judge is not None:
+        outcome = judge(run)
+        if outcome is not None:
+            return outcome
+    result = run.exec
+    reported = run.reported()
+    if reported is not None and reported[0] in ("blocked", "escaped", "error"):
+        verdict, evidence = reported
+        return Outcome(verdict, evidence)  # type: ignore[arg-type]
+    if reported is not None and reported[0] == "attempted":
+        return Outcome("error", f"attempted ({reported[1]}) but the host found no evidence either way")
+    if result.signal == signal.SIGSYS or result.exit_code == SHELL_SIGNAL_BASE + signal.SIGSYS:
+        return Outcome("blocked", "killed by the seccomp filter (SIGSYS)")
+    if result.signal == signal.SIGXFSZ:
+        return Outcome("blocked", "killed at the file-size limit (SIGXFSZ)")
+    if result.oom_killed:
+        return Outcome("blocked", "killed by the OOM killer at the cgroup's memory limit")
+    if result.pids_limited:
+        return Outcome("blocked", "forks refused at the cgroup's pids limit")
+    if result.truncated:
+        return Outcome("blocked", "output cut at the runner's limit; the command was killed")
+    if result.timed_out:
+        return Outcome("blocked", "killed at the runner's wall-clock limit")
+    stderr = result.stderr.decode(errors="replace").strip().splitlines()
+    tail = stderr[-1] if stderr else ""
+    return Outcome(
+        "error",
+        f"no verdict (exit {result.exit_code}, signal {result.signal}){': ' + tail if tail else ''}",
+    )

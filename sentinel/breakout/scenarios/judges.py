@@ -1,0 +1,72 @@
+"""Host-side evidence shared by scenarios: what the host itself can see after a run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Final
+
+from sentinel.breakout.scenario import Judge, Outcome, Run
+
+DELIVERY_WAIT_S: Final = 0.5
+"""How long a listener gets to receive a datagram sent just before the run ended."""
+
+
+def file_appeared(path_of: str, name: str | None = None) -> Judge:
+    """Escaped if the attacker's file exists on the host after the run.
+
+    ``path_of`` names an arena fact holding a directory (``name`` is appended) or a file.
+    """
+
+    def judge(run: Run) -> Outcome | None:
+        base = Path(run.arena.facts[path_of])
+        target = base / name.format(token=run.arena.token) if name else base
+        if target.exists():
+            return Outcome("escaped", f"{target} exists on the host after the run")
+        return None
+
+    return judge
+
+
+def workspace_file_contains(relative: str) -> Judge:
+    """Escaped if ``relative`` in the workspace holds the arena token after the run."""
+
+    def judge(run: Run) -> Outcome | None:
+        target = run.workspace / relative
+        try:
+            planted = run.arena.token in target.read_text(errors="replace")
+        except OSError:
+            planted = False
+        if planted:
+            return Outcome("escaped", f"{relative} in the workspace now holds the attacker's text")
+        reported = run.reported()
+        if reported is not None and reported[0] == "escaped":
+            return None  # the attacker's report stands
+        return Outcome("blocked", f"{relative} unchanged") if reported else None
+
+    return judge
+
+
+def listener_received(channel: str) -> Judge:
+    """Escaped if the arena's ``channel`` listener received the token; blocked otherwise."""
+
+    def judge(run: Run) -> Outcome | None:
+        deadline = time.monotonic() + DELIVERY_WAIT_S
+        while time.monotonic() < deadline:
+            if run.arena.received.saw(channel, run.arena.token):
+                return Outcome("escaped", f"the host's {channel} listener received the token")
+            time.sleep(0.02)
+        reported = run.reported()
+        if reported is None or reported[0] == "error":
+            return None
+        return Outcome("blocked", f"nothing reached the host's {channel} listener ({reported[1]})")
+
+    return judge
+
+
+def egress_dropped(run: Run) -> Outcome | None:
+    """Blocked if the egress allow-list dropped packets during the run."""
+    dropped = [v for v in run.exec.violations if v.kind == "egress_dropped"]
+    if dropped:
+        return Outcome("blocked", f"nftables allow-list: {dropped[0].detail}")
+    return None
