@@ -18,8 +18,11 @@ nox.options.sessions = ["tests"]
 nox.options.error_on_missing_interpreters = True
 
 NATIVE_MANIFEST = "native/Cargo.toml"
-SANDBOX_DEBIAN_PACKAGES = ("bubblewrap", "nftables", "iproute2", "fuse3", "util-linux")
-"""What the sandbox layers and their tests use: bwrap, nft, ip, fusermount3, unshare."""
+SANDBOX_DEBIAN_PACKAGES = (
+    "bubblewrap", "nftables", "iproute2", "fuse3", "util-linux", "mount", "e2fsprogs",
+)  # fmt: skip
+"""What the sandbox layers and their tests use: bwrap, nft, ip, fusermount3, unshare, and
+mount and mkfs.ext4 for the workspace disk quota."""
 BUILD_DEBIAN_PACKAGES = ("libsqlite3-dev", "pkg-config")
 """The native core links to the system libsqlite3, the one Python's sqlite3 module uses."""
 
@@ -133,3 +136,25 @@ def bench(session: nox.Session) -> None:
         "--benchmark-columns=min,median,mean,rounds",
         *session.posargs,
     )
+
+
+def _breakout(session: nox.Session, *flags: str) -> None:
+    """Run the breakout suite and regenerate the committed security test report from it."""
+    ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES + BUILD_DEBIAN_PACKAGES)
+    install_project(session)
+    out = "build/breakout-matrix" if "--matrix" in flags else "build/breakout"
+    session.run("sentinel-run", "breakout", *flags, "--report", out, *session.posargs)
+    shutil.copy(f"{out}/report.md", "docs/security-test-report.md")
+    shutil.copy(f"{out}/report.json", "docs/security-test-report.json")
+
+
+@nox.session
+def breakout(session: nox.Session) -> None:
+    """The breakout suite (a few minutes); rewrites docs/security-test-report.{md,json}."""
+    _breakout(session)
+
+
+@nox.session
+def matrix(session: nox.Session) -> None:
+    """The breakout suite plus the layer matrix (each layer off in turn); rewrites the report."""
+    _breakout(session, "--matrix")

@@ -78,6 +78,7 @@ class Received:
     items: list[tuple[str, bytes]] = field(default_factory=list)
 
     def add(self, channel: str, data: bytes) -> None:
+        """Record ``data`` received on ``channel``."""
         with self.lock:
             self.items.append((channel, data))
 
@@ -151,7 +152,8 @@ class Arena:
         (gateway_dir / "secrets.env").write_text(f"OPENAI_API_KEY=sk-decoy-{self.token}\n")
         (gateway_dir / "secrets.env").chmod(0o600)
         self.path("run").mkdir(mode=0o755)
-        self.dev_shm = Path("/dev/shm") / f"sentinel-breakout-{self.token}"
+        shm = Path("/dev/shm")  # noqa: S108 - a decoy file, removed at close
+        self.dev_shm = shm / f"sentinel-breakout-{self.token}"
         self.dev_shm.write_text(f"shm-secret {self.token}\n")
         self.dev_shm.chmod(0o644)
         self.usr_target = Path("/usr/local/share") / f"sentinel-breakout-{self.token}"
@@ -173,12 +175,15 @@ class Arena:
         )
 
     def _remove_host_decoys(self) -> None:
-        for path in (getattr(self, "dev_shm", None), getattr(self, "usr_target", None)):
+        planted = list(Path("/usr/local/share").glob(f"sentinel-breakout-{self.token}*"))
+        for path in (getattr(self, "dev_shm", None), *planted):
             if path is not None:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
 
-    def _listen(self, family: int, kind: int, address: Any, channel: str) -> socket.socket:
+    def _listen(
+        self, family: int, kind: int, address: str | tuple[str, int], channel: str
+    ) -> socket.socket:
         sock = socket.socket(family, kind)
         if family != socket.AF_UNIX:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -187,7 +192,9 @@ class Arena:
         greeting = f"sentinel-breakout-greeting {self.token}\n".encode()
         if kind == socket.SOCK_STREAM:
             sock.listen(16)
-            threading.Thread(target=self._accept, args=(sock, channel, greeting), daemon=True).start()
+            threading.Thread(
+                target=self._accept, args=(sock, channel, greeting), daemon=True
+            ).start()
         else:
             threading.Thread(target=self._receive, args=(sock, channel), daemon=True).start()
         return sock
@@ -242,8 +249,8 @@ class Arena:
         allowed, other = _free_port(), _free_port()
         namespace = gateway().name
         self._stack.callback(close_gateway)
-        server = subprocess.Popen(  # noqa: S603 - fixed argv
-            ["ip", "netns", "exec", namespace, SHIM_PYTHON, "-c", GATEWAY_SERVICE,
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, SHIM_PYTHON, "-c", GATEWAY_SERVICE,  # noqa: S607
              self.token, str(allowed), str(other)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -251,8 +258,8 @@ class Arena:
         probe = f"import socket; socket.create_connection(('{GATEWAY_ADDRESS}', {other}), 1)"
         deadline = time.monotonic() + SERVICE_START_S
         while True:
-            done = subprocess.run(  # noqa: S603 - fixed argv
-                ["ip", "netns", "exec", namespace, SHIM_PYTHON, "-c", probe],
+            done = subprocess.run(
+                ["ip", "netns", "exec", namespace, SHIM_PYTHON, "-c", probe],  # noqa: S607
                 capture_output=True, check=False,
             )  # fmt: skip
             if done.returncode == 0:
@@ -271,7 +278,7 @@ class Arena:
             os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
 
         notes = self.facts["other_notes"]
-        self.decoy = subprocess.Popen(  # noqa: S603 - fixed argv
+        self.decoy = subprocess.Popen(
             [SHIM_PYTHON, "-c", DECOY_PROCESS, self.token, notes],
             env={"SENTINEL_DECOY_SECRET": self.token, "PATH": "/usr/bin:/bin"},
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -281,11 +288,11 @@ class Arena:
         self._stack.callback(_stop, self.decoy)
         deadline = time.monotonic() + SERVICE_START_S
         fd_dir = Path(f"/proc/{self.decoy.pid}/fd")
-        while not any(os.readlink(fd) == notes for fd in _fds(fd_dir)):
+        while not any(str(fd.readlink()) == notes for fd in _fds(fd_dir)):
             if time.monotonic() > deadline or self.decoy.poll() is not None:
                 raise SandboxError("the decoy agent process did not start")
             time.sleep(0.02)
-        fd = next(int(fd.name) for fd in _fds(fd_dir) if os.readlink(fd) == notes)
+        fd = next(int(fd.name) for fd in _fds(fd_dir) if str(fd.readlink()) == notes)
         self.facts.update(decoy={"pid": self.decoy.pid, "notes_fd": fd})
 
     def _shared_memory(self) -> None:
@@ -304,16 +311,16 @@ class Arena:
 
     # -- facts -------------------------------------------------------------------------
 
-    def json(self) -> str:
-        """The facts handed to every attacker (as its argv[1])."""
-        return json.dumps(self.facts, sort_keys=True)
+    def json(self, nonce: str) -> str:
+        """The facts handed to an attacker (as its argv[1]), with its run's marker."""
+        return json.dumps({**self.facts, "run": nonce}, sort_keys=True)
 
 
 def _kernel_facts() -> dict[str, Any]:
     """Host interfaces some scenarios aim at (None where this host has none)."""
     disks = [
         name
-        for name in sorted(os.listdir("/sys/block"))
+        for name in sorted(path.name for path in Path("/sys/block").iterdir())
         if not name.startswith(("loop", "ram", "zram", "sr", "dm-", "md"))
     ]
     release_agents = sorted(Path("/sys/fs/cgroup").glob("*/release_agent"))

@@ -29,4 +29,4 @@ def record_run(store: AuditStore, scenario: Scenario, result: ExecResult, outcom
             attempt=f"{scenario.id}: {scenario.attempt}",
             detail=f"blocked: {outcome.evidence}",
         )
-        store.append(NewEvent.of(violation, stream=f"agent/{agent}"))
+        store.append_batch([NewEvent.of(violation, stream=f"agent/{agent}")])

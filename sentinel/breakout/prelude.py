@@ -93,12 +93,17 @@ def fork_and_wait(child):
     return os.waitstatus_to_exitcode(status)
 '''
 
-EPILOGUE: Final = r'''
+EPILOGUE: Final = r"""
 try:
     attack(A)
     done("error", "the attacker ended without a verdict")
 except Verdict:
     pass
+except TimeoutError:
+    try:
+        blocked("timed out: nothing answered")
+    except Verdict:
+        pass
 except OSError as exc:
     if exc.errno in REFUSALS:
         try:
@@ -115,7 +120,7 @@ except Exception as exc:
         done("error", f"{type(exc).__name__}: {exc}")
     except Verdict:
         pass
-'''
+"""
 
 
 def program(body: str) -> str:

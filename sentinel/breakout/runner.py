@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from sentinel.breakout.arena import Arena
 from sentinel.breakout.audit_trail import record_run
 from sentinel.breakout.prelude import program
 from sentinel.breakout.scenario import Outcome, Run, Scenario, decide
+from sentinel.sandbox.disk_quota import release
 from sentinel.sandbox.launch import SANDBOX_UID, SHIM_PYTHON
 from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
 from sentinel.sandbox.result import ExecResult
@@ -32,6 +34,8 @@ SCENARIO_TIMEOUT_S: Final = 15.0
 """Wall-clock limit of a sandboxed scenario run (unless the scenario sets its own)."""
 CONTROL_TIMEOUT_S: Final = 30.0
 CONTROL_OUTPUT_LIMIT: Final = 64 << 20
+CONTROL_ATTEMPTS: Final = 3
+"""A control that did not escape is retried (a busy host can starve the CPU control)."""
 CANARY_VARIABLE: Final = "SENTINEL_BREAKOUT_CANARY"
 """Set in the supervisor's environment while the suite runs: no sandbox may see it."""
 
@@ -58,6 +62,11 @@ class ScenarioReport:
     def load_bearing(self) -> list[str]:
         """Layers whose removal alone lets the attempt escape (empty without a matrix)."""
         return [layer for layer, outcome in self.matrix.items() if outcome.result == "escaped"]
+
+    @property
+    def unexpected_layers(self) -> list[str]:
+        """Load-bearing layers the scenario does not list as expected (a wrong claim)."""
+        return [layer for layer in self.load_bearing if layer not in self.scenario.expected_layers]
 
     @property
     def control_failed(self) -> bool:
@@ -108,21 +117,23 @@ class SuiteRunner:
             scenario.setup(workspace)
         return workspace
 
-    def _argv(self, scenario: Scenario) -> list[str]:
-        return [SHIM_PYTHON, "-I", "-S", "-c", program(scenario.body), self.arena.json()]
+    def _argv(self, scenario: Scenario, nonce: str) -> list[str]:
+        return [SHIM_PYTHON, "-I", "-S", "-c", program(scenario.body), self.arena.json(nonce)]
 
     def sandboxed(
         self, scenario: Scenario, layers: Collection[Layer] | None = None, *, record: bool = False
     ) -> Outcome:
         """Run the attacker in a sandbox (all the policy's layers, or ``layers``)."""
         workspace = self._workspace(scenario, "ws")
+        nonce = uuid.uuid4().hex
         with _canary(self.arena.token):
             result = run_once(
-                self.policy, self._argv(scenario), workspace=workspace,
+                self.policy, self._argv(scenario, nonce), workspace=workspace,
                 agent_id=f"breakout-{scenario.id}", layers=layers,
                 timeout=scenario.timeout or SCENARIO_TIMEOUT_S,
             )  # fmt: skip
-        outcome = decide(Run(result, workspace, self.arena, sandboxed=True), scenario.judge)
+        outcome = decide(Run(result, workspace, self.arena, True, nonce), scenario.judge)
+        release(workspace)  # its quota file system: hundreds of runs would hold hundreds of loops
         if record and self.store is not None:
             record_run(self.store, scenario, result, outcome)
         return outcome
@@ -134,17 +145,27 @@ class SuiteRunner:
         )
         if reason:
             return ControlOutcome(skipped_because=reason)
+        for _ in range(CONTROL_ATTEMPTS):
+            outcome = self._control_once(scenario)
+            if outcome.result == "escaped":
+                break
+        return ControlOutcome(outcome=outcome)
+
+    def _control_once(self, scenario: Scenario) -> Outcome:
         workspace = self._workspace(scenario, "control")
+        nonce = uuid.uuid4().hex
+        argv = self._argv(scenario, nonce)
         with _canary(self.arena.token):
             if scenario.control == "nobody":
                 result = run_once(
-                    self.policy, self._argv(scenario), workspace=workspace,
+                    self.policy, argv, workspace=workspace,
                     agent_id=f"control-{scenario.id}", layers=(), timeout=CONTROL_TIMEOUT_S,
                 )  # fmt: skip
             else:
-                result = self._as_root(workspace, self._argv(scenario))
-        outcome = decide(Run(result, workspace, self.arena, sandboxed=False), scenario.judge)
-        return ControlOutcome(outcome=outcome)
+                result = self._as_root(workspace, argv)
+        outcome = decide(Run(result, workspace, self.arena, False, nonce), scenario.judge)
+        release(workspace)
+        return outcome
 
     def _as_root(self, workspace: Path, argv: list[str]) -> ExecResult:
         """Run ``argv`` as a plain child of the supervisor, as a naive launcher would."""
@@ -154,7 +175,7 @@ class SuiteRunner:
         started = time.monotonic()
         argv = ["unshare", "--mount", "--propagation", "private", "--", *argv]
         try:
-            done = subprocess.run(  # noqa: S603 - the attacker, on purpose, without a sandbox
+            done = subprocess.run(
                 argv, cwd=workspace, env=env, capture_output=True, timeout=CONTROL_TIMEOUT_S,
                 check=False,
             )  # fmt: skip

@@ -59,6 +59,8 @@ class Run:
     workspace: Path
     arena: Arena
     sandboxed: bool
+    nonce: str = ""
+    """This run's own marker (``A["run"]``): evidence of one run never counts for another."""
 
     def reported(self) -> tuple[str, str] | None:
         """The attacker's own ``(result, evidence)`` line, if it printed one."""
@@ -109,7 +111,7 @@ class Scenario:
     """Host-side preparation of the workspace (as root) before the attacker runs."""
 
 
-def decide(run: Run, judge: Judge | None) -> Outcome:
+def decide(run: Run, judge: Judge | None) -> Outcome:  # noqa: PLR0911 - one return per case
     """The outcome of a run: host evidence first, then the attacker's report, then accounting."""
     if judge is not None:
         outcome = judge(run)
@@ -121,7 +123,9 @@ def decide(run: Run, judge: Judge | None) -> Outcome:
         verdict, evidence = reported
         return Outcome(verdict, evidence)  # type: ignore[arg-type]
     if reported is not None and reported[0] == "attempted":
-        return Outcome("error", f"attempted ({reported[1]}) but the host found no evidence either way")
+        return Outcome(
+            "error", f"attempted ({reported[1]}) but the host found no evidence either way"
+        )
     if result.signal == signal.SIGSYS or result.exit_code == SHELL_SIGNAL_BASE + signal.SIGSYS:
         return Outcome("blocked", "killed by the seccomp filter (SIGSYS)")
     if result.signal == signal.SIGXFSZ:
@@ -136,7 +140,5 @@ def decide(run: Run, judge: Judge | None) -> Outcome:
         return Outcome("blocked", "killed at the runner's wall-clock limit")
     stderr = result.stderr.decode(errors="replace").strip().splitlines()
     tail = stderr[-1] if stderr else ""
-    return Outcome(
-        "error",
-        f"no verdict (exit {result.exit_code}, signal {result.signal}){': ' + tail if tail else ''}",
-    )
+    status = f"no verdict (exit {result.exit_code}, signal {result.signal})"
+    return Outcome("error", f"{status}: {tail}" if tail else status)

@@ -33,7 +33,8 @@ ModeOption = Annotated[
 ]
 
 
-def _policy(path: Path | None) -> SandboxPolicy:
+def load_policy(path: Path | None) -> SandboxPolicy:
+    """The policy in ``path``, or the built-in agent policy."""
     if path is not None:
         return SandboxPolicy.from_toml(path)
     return SandboxPolicy.from_toml(DEFAULT_POLICY) if DEFAULT_POLICY.exists() else SandboxPolicy()
@@ -77,7 +78,7 @@ def status(
     policy: PolicyOption = None, degraded: ModeOption = False, as_json: JsonOption = False
 ) -> None:
     """Run canary escapes in a fresh sandbox; exit 1 if any escapes or a layer is missing."""
-    report = Enforcer(_policy(policy), mode="degraded" if degraded else "strict").check()
+    report = Enforcer(load_policy(policy), mode="degraded" if degraded else "strict").check()
     if as_json:
         print_json(
             {
@@ -116,7 +117,7 @@ def exec_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run one command in a fresh sandbox; exit with its status (128+N when killed by N)."""
-    loaded = _policy(policy)
+    loaded = load_policy(policy)
     result = run_once(
         loaded, command, workspace=workspace or default_workspace(agent), agent_id=agent,
         stdin=None if sys.stdin.isatty() else sys.stdin.buffer.read(), timeout=timeout,

@@ -10,7 +10,8 @@ Layer by layer (each can be switched off for the layer matrix and negative contr
 - ``landlock``: applied inside the sandbox by the shim or the supervisor, after bwrap's
   mounts, before any agent code runs;
 - ``cgroups``: a per-agent group with memory, pids and cpu limits, joined before bwrap
-  starts and killed as a whole at teardown.
+  starts and killed as a whole at teardown; with it, the workspace's disk quota (its own
+  loop-mounted file system, see :mod:`disk_quota`): the resource-limits layer.
 
 Always (not a switchable layer): the open-file and file-size rlimits of the policy, and the
 drop to the unprivileged sandbox uid.
@@ -125,7 +126,14 @@ class SandboxLaunch:
         self.root = os.geteuid() == 0
         self.uid, self.gid = (SANDBOX_UID, SANDBOX_UID) if self.root else (os.getuid(), os.getgid())
         self.workspace = workspace.resolve()
-        prepare_workspace(self.workspace, policy, self.uid, self.gid)
+        quota = policy.resources.disk_mb if self.uses(Layer.CGROUPS) else 0
+        if quota and not self.root:
+            raise SandboxUnavailable(
+                "cgroups",
+                "the workspace disk quota needs root (a loop-mounted file system)",
+                "run Sentinel as root, or set resources.disk_mb = 0",
+            )
+        prepare_workspace(self.workspace, policy, self.uid, self.gid, quota_mb=quota)
         self.env = {
             name: resolve(value, self.workspace) for name, value in policy.environment.set.items()
         }

@@ -207,6 +207,8 @@ class ResourcePolicy(_Strict):
     """RLIMIT_NOFILE of every sandboxed process (Python needs a handful to start)."""
     max_file_mb: int = Field(default=512, ge=1, le=1 << 30)
     """RLIMIT_FSIZE: no single file written may grow beyond this."""
+    disk_mb: int = Field(default=1024, ge=0, le=1 << 30)
+    """The workspace's disk quota (its own loop-mounted file system); 0: no quota."""
 
 
 class SyscallPolicy(_Strict):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from sentinel.errors import SandboxError
+from sentinel.sandbox.disk_quota import ensure_quota, release
 from sentinel.sandbox.policy import SandboxPolicy, resolve
 
 SCRATCH_ROOT: Final = Path("/var/tmp")  # noqa: S108 - every uid may traverse it
@@ -32,13 +33,16 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
     """A fresh directory ``<prefix>-<random>`` the sandbox uid can traverse, removed after.
 
     It lives under :data:`SCRATCH_ROOT` with mode 0711, and is removed with its contents
-    when the block ends, even when it ends in an error.
+    (quota file systems of workspaces inside it unmounted first) when the block ends, even
+    when it ends in an error.
     """
     path = SCRATCH_ROOT / f"{prefix}-{uuid.uuid4().hex[:12]}"
     path.mkdir(mode=0o711)
     try:
         yield path
     finally:
+        with contextlib.suppress(SandboxError):
+            release(path)
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -54,16 +58,24 @@ def _check_reachable(workspace: Path, uid: int) -> None:
             )
 
 
-def prepare_workspace(workspace: Path, policy: SandboxPolicy, uid: int, gid: int) -> None:
+def prepare_workspace(
+    workspace: Path, policy: SandboxPolicy, uid: int, gid: int, *, quota_mb: int = 0
+) -> None:
     """Give the workspace to the sandbox uid and materialise the deny set (as root).
 
+    With ``quota_mb``, the workspace first becomes a file system of that size
+    (:mod:`sentinel.sandbox.disk_quota`).
+
     Raises:
-        SandboxError: A parent directory is not traversable by the sandbox uid.
+        SandboxError: A parent directory is not traversable by the sandbox uid, or the
+            quota file system cannot be mounted.
     """
     workspace.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return  # an unprivileged launcher owns the workspace already; denials stay bind-only
     _check_reachable(workspace, uid)
+    if quota_mb:
+        ensure_quota(workspace, quota_mb, uid, gid)
     os.chown(workspace, uid, gid)
     for path in policy.filesystem.denied:
         target = Path(resolve(path, workspace))

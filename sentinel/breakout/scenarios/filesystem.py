@@ -65,16 +65,17 @@ def attack(A):
     Scenario("fs-write-outside", F, "create a file in a world-writable host directory",
              ("bwrap", "landlock"), """
 def attack(A):
-    with open(os.path.join(A["host_dir"], "planted-" + A["token"]), "w") as handle:
+    with open(os.path.join(A["host_dir"], "planted-" + A["run"]), "w") as handle:
         handle.write("planted")
     escaped("created a file outside the workspace")
-""", judge=file_appeared("host_dir", "planted-{token}")),
+""", judge=file_appeared("host_dir", "planted-{run}")),
     Scenario("fs-write-usr", F, "create a file under /usr/local (read-only for agents)",
              ("bwrap", "landlock", UID), """
 def attack(A):
-    with open(A["usr_target"], "w") as handle:
+    target = A["usr_target"] + "-" + A["run"]
+    with open(target, "w") as handle:
         handle.write("planted")
-    escaped(f"created {A['usr_target']}")
+    escaped(f"created {target}")
 """, judge=file_appeared("usr_target")),
     Scenario("fs-tamper-audit-store", F, "open the audit store for writing", ("bwrap", "landlock", UID), """
 def attack(A):
@@ -103,11 +104,11 @@ def attack(A):
     Scenario("fs-symlink-write", F, "write outside through a symlink planted in the workspace",
              ("bwrap", "landlock"), """
 def attack(A):
-    os.symlink(os.path.join(A["host_dir"], "via-link-" + A["token"]), "output.log")
+    os.symlink(os.path.join(A["host_dir"], "via-link-" + A["run"]), "output.log")
     with open("output.log", "w") as handle:
         handle.write("planted")
     escaped("wrote through a symlink to a host directory")
-""", judge=file_appeared("host_dir", "via-link-{token}")),
+""", judge=file_appeared("host_dir", "via-link-{run}")),
     Scenario("fs-hardlink", F, "hard-link a host file into the workspace and read it",
              ("bwrap", "landlock"), """
 def attack(A):
@@ -160,7 +161,7 @@ def attack(A):
     Scenario("fs-exec-tmp", F, "execute a binary the agent wrote into /tmp", ("landlock",),
              EXEC_COPY.format(directory="/tmp")),
     Scenario("fs-exec-memfd", F, "execute a binary from an anonymous memory file (memfd)",
-             ("landlock",), """
+             ("seccomp",), """
 import subprocess
 def attack(A):
     fd = os.memfd_create("payload", 0)

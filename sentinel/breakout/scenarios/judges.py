@@ -15,12 +15,13 @@ DELIVERY_WAIT_S: Final = 0.5
 def file_appeared(path_of: str, name: str | None = None) -> Judge:
     """Escaped if the attacker's file exists on the host after the run.
 
-    ``path_of`` names an arena fact holding a directory (``name`` is appended) or a file.
+    ``path_of`` names an arena fact holding a directory (``name``, in which ``{run}`` stands
+    for the run's marker, is appended) or a file (the run's marker is appended to it).
     """
 
     def judge(run: Run) -> Outcome | None:
         base = Path(run.arena.facts[path_of])
-        target = base / name.format(token=run.arena.token) if name else base
+        target = base / name.format(run=run.nonce) if name else Path(f"{base}-{run.nonce}")
         if target.exists():
             return Outcome("escaped", f"{target} exists on the host after the run")
         return None
@@ -48,13 +49,13 @@ def workspace_file_contains(relative: str) -> Judge:
 
 
 def listener_received(channel: str) -> Judge:
-    """Escaped if the arena's ``channel`` listener received the token; blocked otherwise."""
+    """Escaped if the arena's ``channel`` listener received this run's marker; else blocked."""
 
     def judge(run: Run) -> Outcome | None:
         deadline = time.monotonic() + DELIVERY_WAIT_S
         while time.monotonic() < deadline:
-            if run.arena.received.saw(channel, run.arena.token):
-                return Outcome("escaped", f"the host's {channel} listener received the token")
+            if run.arena.received.saw(channel, run.nonce):
+                return Outcome("escaped", f"the host's {channel} listener received the data")
             time.sleep(0.02)
         reported = run.reported()
         if reported is None or reported[0] == "error":
@@ -65,8 +66,14 @@ def listener_received(channel: str) -> Judge:
 
 
 def egress_dropped(run: Run) -> Outcome | None:
-    """Blocked if the egress allow-list dropped packets during the run."""
+    """Blocked if the allow-list dropped packets; escaped if sent from the host's network.
+
+    Without a network namespace nothing filters: the datagram left through the host.
+    """
     dropped = [v for v in run.exec.violations if v.kind == "egress_dropped"]
     if dropped:
         return Outcome("blocked", f"nftables allow-list: {dropped[0].detail}")
+    reported = run.reported()
+    if reported is not None and reported[0] == "attempted" and "netns" not in run.exec.layers:
+        return Outcome("escaped", "sent from the host's network, where no allow-list applies")
     return None

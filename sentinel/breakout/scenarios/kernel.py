@@ -6,6 +6,7 @@ the write is possible without changing the host.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sentinel.breakout.arena import Arena
@@ -25,14 +26,14 @@ def attack(A):
 """
 
 
-def _exists(path: str):  # type: ignore[no-untyped-def]
+def _exists(path: str) -> Callable[[Arena], str | None]:
     def precondition(arena: Arena) -> str | None:
         return None if Path(path).exists() else f"this kernel has no {path}"
 
     return precondition
 
 
-def _needs(fact: str, why: str):  # type: ignore[no-untyped-def]
+def _needs(fact: str, why: str) -> Callable[[Arena], str | None]:
     def precondition(arena: Arena) -> str | None:
         return None if arena.facts.get(fact) else why
 

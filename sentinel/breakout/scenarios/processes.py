@@ -106,6 +106,9 @@ def attack(A):
         os.setsid()
         if os.fork():
             os._exit(0)
+        null = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)  # a daemon lets go of the supervisor's pipes
         time.sleep({SURVIVOR_DELAY_S})
         with open("survivor", "w") as handle:
             handle.write(str(os.getpid()))

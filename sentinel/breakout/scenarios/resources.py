@@ -123,8 +123,28 @@ def attack(A):
             pass
     escaped(f"wrote a {written} MiB file (limit {limit} MiB)")
 """),
+    Scenario("res-disk-fill", R, "fill the disk from the workspace with many files", ("cgroups",), """
+def attack(A):
+    limit = A["limits"]["disk_mb"]
+    block = b"\\0" * (1 << 20)
+    written = 0
+    try:
+        for index in range(limit + 64):
+            with open(f"fill-{index:05d}", "wb") as handle:
+                handle.write(block)
+            written += 1
+    except OSError as exc:
+        blocked(f"stopped after {written} MiB: {describe(exc)}")
+    finally:
+        for index in range(written + 1):
+            try:
+                os.unlink(f"fill-{index:05d}")
+            except OSError:
+                pass
+    escaped(f"wrote {written} MiB (quota {limit} MiB)")
+"""),
     Scenario("res-tmp-fill", R, "fill the sandbox's /tmp (memory-backed) beyond the memory limit",
-             ("cgroups",), """
+             ("bwrap", "cgroups"), """
 def attack(A):
     limit = A["limits"]["memory_mb"]
     path = "/tmp/sentinel-breakout-fill-" + A["token"]

@@ -1,0 +1,269 @@
+"""The suite's report: host facts, per-scenario results, the layer matrix.
+
+Three renderings of one :class:`SuiteReport`: JSON (the committed
+``docs/security-test-report.json`` has this schema), Markdown for people, and JUnit XML
+for CI systems (one test case per scenario; an escape is a failure, an error an error).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sentinel
+from sentinel.breakout.runner import ScenarioReport
+from sentinel.sandbox.capabilities import HostCapabilities
+
+
+def host_facts(caps: HostCapabilities, layers: list[str]) -> dict[str, Any]:
+    """What the report's reader needs to know about the host the suite ran on."""
+    return {
+        "kernel": platform.release(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "landlock_abi": caps.landlock.abi,
+        "bwrap_version": caps.bwrap.version,
+        "cgroup_layout": caps.cgroups.layout,
+        "cgroup_controllers": {
+            name: controller.hierarchy
+            for name, controller in sorted(caps.cgroups.controllers.items())
+        },
+        "seccomp_actions": caps.seccomp.actions_available,
+        "nft_version": caps.network.nft_version,
+        "layers_in_force": layers,
+        "python": platform.python_version(),
+        "sentinel_version": sentinel.__version__,
+    }
+
+
+@dataclass
+class SuiteReport:
+    """One run of the suite."""
+
+    host: dict[str, Any]
+    scenarios: list[ScenarioReport]
+    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    duration_s: float = 0.0
+    matrix: bool = False
+    egress_check: str = ""
+    """Evidence that the allow-listed gateway was reachable (network results mean something)."""
+
+    @property
+    def escaped(self) -> list[ScenarioReport]:
+        """Scenarios that got out of the full sandbox."""
+        return [r for r in self.scenarios if r.outcome.result == "escaped"]
+
+    @property
+    def errors(self) -> list[ScenarioReport]:
+        """Scenarios whose attacker failed in an unexpected way."""
+        return [r for r in self.scenarios if r.outcome.result == "error"]
+
+    @property
+    def failed_controls(self) -> list[ScenarioReport]:
+        """Negative controls that ran and did not escape."""
+        return [r for r in self.scenarios if r.control_failed]
+
+    @property
+    def ok(self) -> bool:
+        """Everything blocked, and every control that ran escaped."""
+        return not (self.escaped or self.errors or self.failed_controls)
+
+    def to_json(self) -> dict[str, Any]:
+        """The committed JSON schema."""
+        return {
+            "host": self.host,
+            "started": self.started,
+            "duration_s": round(self.duration_s, 1),
+            "egress_check": self.egress_check,
+            "summary": self.summary(),
+            "scenarios": [_scenario_json(r, matrix=self.matrix) for r in self.scenarios],
+        }
+
+    def summary(self) -> dict[str, int]:
+        """Counts by result."""
+        counts = {"scenarios": len(self.scenarios), "blocked": 0, "escaped": 0, "error": 0}
+        for report in self.scenarios:
+            counts[report.outcome.result] += 1
+        counts["controls_escaped"] = sum(
+            1 for r in self.scenarios if r.control.outcome and r.control.outcome.result == "escaped"
+        )
+        counts["controls_failed"] = len(self.failed_controls)
+        counts["controls_skipped"] = sum(1 for r in self.scenarios if r.control.skipped_because)
+        return counts
+
+
+def _scenario_json(report: ScenarioReport, *, matrix: bool) -> dict[str, Any]:
+    scenario = report.scenario
+    control = report.control
+    data: dict[str, Any] = {
+        "id": scenario.id,
+        "family": scenario.family.value,
+        "attempt": scenario.attempt,
+        "expected_layers": list(scenario.expected_layers),
+        "result": report.outcome.result,
+        "evidence": report.outcome.evidence,
+        "negative_control": (
+            {"skipped_because": control.skipped_because}
+            if control.outcome is None
+            else {
+                "runs_as": scenario.control,
+                "result": control.outcome.result,
+                "evidence": control.outcome.evidence,
+            }
+        ),
+    }
+    if matrix:
+        data["matrix"] = {
+            layer: {"result": o.result, "evidence": o.evidence}
+            for layer, o in report.matrix.items()
+        }
+        data["load_bearing_layers"] = report.load_bearing
+    return data
+
+
+def write_json(report: SuiteReport, path: Path) -> None:
+    """The JSON report."""
+    path.write_text(json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: SuiteReport) -> str:
+    """The Markdown report (``docs/security-test-report.md`` is one)."""
+    summary = report.summary()
+    host = report.host
+    lines = [
+        "# Sentinel breakout suite: security test report",
+        "",
+        "Generated by `sentinel-run breakout"
+        + (" --matrix" if report.matrix else "")
+        + " --report DIR`; do not edit by hand.",
+        "",
+        f"- run started {report.started}, {report.duration_s:.0f} s",
+        f"- **{summary['blocked']} of {summary['scenarios']} attempts blocked**, "
+        f"{summary['escaped']} escaped, {summary['error']} errors",
+        f"- negative controls: {summary['controls_escaped']} escaped without the sandbox (as they "
+        f"must), {summary['controls_failed']} did not, {summary['controls_skipped']} not runnable "
+        "(reason per scenario below)",
+        f"- egress allow-list check: {report.egress_check}",
+        "",
+        "## Host",
+        "",
+        "| fact | value |",
+        "|---|---|",
+        *(f"| {key} | {_cell(json.dumps(value))} |" for key, value in host.items()),
+        "",
+        "Layer names: `bwrap`, `landlock`, `seccomp`, `cgroups`, `netns` are the switchable",
+        "sandbox layers; `uid` is the unprivileged uid agent code always runs as; `runner` is",
+        "the runner's wall-clock and output limits and the policy's rlimits.",
+        "",
+    ]
+    for family in dict.fromkeys(r.scenario.family for r in report.scenarios):
+        rows = [r for r in report.scenarios if r.scenario.family is family]
+        lines += [f"## {family.value}", ""]
+        header = "| scenario | attempt | expected layers | result | evidence | negative control |"
+        rule = "|---|---|---|---|---|---|"
+        if report.matrix:
+            header += " load-bearing (off alone → escape) |"
+            rule += "---|"
+        lines += [header, rule]
+        for r in rows:
+            ran = r.control.outcome
+            control = (
+                f"not run: {r.control.skipped_because}"
+                if ran is None
+                else f"{ran.result} ({r.scenario.control}): {ran.evidence}"
+            )
+            row = (
+                f"| `{r.scenario.id}` | {_cell(r.scenario.attempt)} | "
+                f"{', '.join(r.scenario.expected_layers)} | **{r.outcome.result}** | "
+                f"{_cell(r.outcome.evidence)} | {_cell(control)} |"
+            )
+            if report.matrix:
+                row += f" {', '.join(r.load_bearing) or 'none (defence in depth)'} |"
+            lines.append(row)
+        lines.append("")
+    if report.matrix:
+        lines += _matrix_table(report)
+    return "\n".join(lines) + "\n"
+
+
+def _matrix_table(report: SuiteReport) -> list[str]:
+    layers = list(report.scenarios[0].matrix) if report.scenarios else []
+    lines = [
+        "## Layer matrix",
+        "",
+        "Each cell: the attempt with only that layer switched off (everything else on).",
+        "",
+        "| scenario | " + " | ".join(layers) + " |",
+        "|---|" + "---|" * len(layers),
+    ]
+    for r in report.scenarios:
+        cells = [r.matrix[layer].result if layer in r.matrix else "" for layer in layers]
+        marked = [f"**{c}**" if c == "escaped" else c for c in cells]
+        lines.append(f"| `{r.scenario.id}` | " + " | ".join(marked) + " |")
+    totals = [sum(1 for r in report.scenarios if layer in r.load_bearing) for layer in layers]
+    lines += [
+        "| load-bearing for | " + " | ".join(f"{n} scenarios" for n in totals) + " |",
+        "",
+    ]
+    return lines
+
+
+def write_markdown(report: SuiteReport, path: Path) -> None:
+    """The Markdown report."""
+    path.write_text(render_markdown(report))
+
+
+def write_junit(report: SuiteReport, path: Path) -> None:
+    """JUnit XML: one test case per scenario, grouped by family."""
+    summary = report.summary()
+    suites = ET.Element(
+        "testsuites", name="sentinel-breakout", tests=str(summary["scenarios"]),
+        failures=str(summary["escaped"] + summary["controls_failed"]), errors=str(summary["error"]),
+        time=f"{report.duration_s:.1f}",
+    )  # fmt: skip
+    for family in dict.fromkeys(r.scenario.family for r in report.scenarios):
+        rows = [r for r in report.scenarios if r.scenario.family is family]
+        suite = ET.SubElement(suites, "testsuite", name=family.value, tests=str(len(rows)))
+        for r in rows:
+            case = ET.SubElement(
+                suite, "testcase", classname=f"breakout.{family.value}", name=r.scenario.id,
+                time=f"{r.duration_s:.3f}",
+            )  # fmt: skip
+            if r.outcome.result == "escaped":
+                ET.SubElement(case, "failure", message="escaped").text = r.outcome.evidence
+            elif r.outcome.result == "error":
+                ET.SubElement(case, "error", message="attacker error").text = r.outcome.evidence
+            elif r.control_failed:
+                assert r.control.outcome is not None  # noqa: S101 - control_failed implies it
+                ET.SubElement(
+                    case, "failure", message="negative control did not escape"
+                ).text = r.control.outcome.evidence
+            ET.SubElement(case, "system-out").text = (
+                f"{r.scenario.attempt}\nexpected layers: {', '.join(r.scenario.expected_layers)}\n"
+                f"evidence: {r.outcome.evidence}"
+            )
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def write_all(report: SuiteReport, directory: Path) -> dict[str, Path]:
+    """Write ``report.json``, ``report.md`` and ``junit.xml`` into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": directory / "report.json",
+        "markdown": directory / "report.md",
+        "junit": directory / "junit.xml",
+    }
+    write_json(report, paths["json"])
+    write_markdown(report, paths["markdown"])
+    write_junit(report, paths["junit"])
+    return paths

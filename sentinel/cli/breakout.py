@@ -1,0 +1,112 @@
+"""``sentinel-run breakout``: the adversarial suite against this host's sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sentinel.breakout import Family, Scenario, ScenarioReport, SuiteReport, run_suite, select
+from sentinel.breakout.report import write_all
+from sentinel.cli.output import JsonOption, console, print_json, reports_errors
+from sentinel.cli.sandbox import PolicyOption, load_policy
+from sentinel.errors import SentinelError
+
+STYLE = {"blocked": "green", "escaped": "bold red", "error": "bold yellow"}
+
+
+class UnknownScenarioError(SentinelError):
+    """A --scenario names no scenario."""
+
+
+def _summary_table(report: SuiteReport) -> Table:
+    table = Table(title="breakout suite", title_justify="left")
+    for column in ("family", "scenarios", "blocked", "escaped", "error", "controls escaped"):
+        table.add_column(column, justify="left" if column == "family" else "right")
+    for family in dict.fromkeys(r.scenario.family for r in report.scenarios):
+        rows = [r for r in report.scenarios if r.scenario.family is family]
+        table.add_row(
+            family.value,
+            str(len(rows)),
+            *(
+                str(sum(1 for r in rows if r.outcome.result == k))
+                for k in ("blocked", "escaped", "error")
+            ),
+            f"{sum(1 for r in rows if r.control.outcome and r.control.outcome.result == 'escaped')}"
+            f" (+{sum(1 for r in rows if r.control.skipped_because)} not runnable)",
+        )
+    return table
+
+
+def _problems(report: SuiteReport) -> list[str]:
+    lines = [f"ESCAPED {r.scenario.id}: {r.outcome.evidence}" for r in report.escaped]
+    lines += [f"ERROR {r.scenario.id}: {r.outcome.evidence}" for r in report.errors]
+    lines += [
+        f"CONTROL DID NOT ESCAPE {r.scenario.id}: {r.control.outcome.evidence}"
+        for r in report.failed_controls
+        if r.control.outcome is not None
+    ]
+    return lines
+
+
+def breakout(
+    report_dir: Annotated[
+        Path, typer.Option("--report", help="Directory for report.json, report.md, junit.xml.")
+    ],
+    family: Annotated[
+        list[Family] | None, typer.Option("--family", help="Only these families (repeatable).")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", help="Only these scenario ids (repeatable).")
+    ] = None,
+    matrix: Annotated[
+        bool, typer.Option("--matrix", help="Also run each scenario with each layer off in turn.")
+    ] = False,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Audit store for the violations (default: in --report)."),
+    ] = None,
+    policy: PolicyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the breakout suite in real sandboxes; exit 1 if anything escapes or a control fails."""
+    try:
+        chosen = select(family, scenario)
+    except KeyError as exc:
+        raise UnknownScenarioError(f"unknown scenario id(s): {exc.args[0]}") from None
+    loaded = load_policy(policy)
+    with Progress(
+        TextColumn("[bold]breakout[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, disable=as_json, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("starting", total=len(chosen))
+
+        def advance(done: Scenario, result: ScenarioReport) -> None:
+            style = STYLE[result.outcome.result]
+            if result.outcome.result != "blocked":
+                bar.console.print(f"[{style}]{result.outcome.result}[/{style}] {done.id}")
+            bar.update(task, advance=1, description=done.id)
+
+        report = run_suite(
+            loaded, chosen, store_path=store or report_dir / "breakout-audit.db",
+            matrix=matrix, progress=advance,
+        )  # fmt: skip
+    paths = write_all(report, report_dir)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        console.print(_summary_table(report))
+        for line in _problems(report):
+            console.print(f"[bold red]{line}[/bold red]", highlight=False)
+        console.print(
+            f"{report.summary()['blocked']}/{len(report.scenarios)} blocked in "
+            f"{report.duration_s:.0f} s; reports: {', '.join(str(p) for p in paths.values())}"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+breakout_command = reports_errors(breakout)

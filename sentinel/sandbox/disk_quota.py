@@ -1,0 +1,120 @@
+"""A disk quota per workspace: the workspace is an ext4 file system of its own.
+
+Every agent runs as the same uid, so per-user quotas cannot tell agents apart, and project
+quotas need a host file system prepared for them. Instead each workspace gets a sparse
+image file (``.<name>.quota.img`` next to it, holding only what is written) formatted as
+ext4 and loop-mounted on the workspace directory: a full workspace answers ENOSPC and the
+host's disk is untouched. Creating one costs ~40 ms (measured here); later launches find
+it mounted.
+
+The mount lives as long as the workspace: :func:`release` unmounts it (``scratch_dir``
+does so for every throwaway workspace), and the image keeps the files for the next mount.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Final
+
+from sentinel.errors import SandboxError
+
+QUOTA_SUFFIX: Final = ".quota.img"
+MNT_DETACH: Final = 2
+COMMAND_TIMEOUT_S: Final = 30.0
+SEARCH_PATH: Final = os.pathsep.join(
+    [os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+)
+"""mkfs lives in sbin, which a non-login PATH may lack."""
+
+
+def image_path(workspace: Path) -> Path:
+    """Where the workspace's image lives (next to it, hidden)."""
+    return workspace.parent / f".{workspace.name}{QUOTA_SUFFIX}"
+
+
+def _run(argv: list[str]) -> None:
+    tool = shutil.which(argv[0], path=SEARCH_PATH)
+    if tool is None:
+        raise SandboxError(
+            f"the workspace disk quota needs {argv[0]}: apt-get install e2fsprogs mount "
+            "(or set resources.disk_mb = 0 to run without a quota)"
+        )
+    done = subprocess.run(
+        [tool, *argv[1:]], capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False
+    )
+    if done.returncode != 0:
+        raise SandboxError(f"{' '.join(argv[:3])}: {done.stderr.strip() or done.returncode}")
+
+
+def _format(image: Path, size_mb: int, uid: int, gid: int) -> None:
+    with image.open("wb") as handle:
+        handle.truncate(size_mb << 20)  # sparse: the image holds only what is written
+    image.chmod(0o600)
+    options = f"root_owner={uid}:{gid},nodiscard"
+    _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", options, str(image)])
+
+
+def _mount(image: Path, target: Path) -> None:
+    _run(["mount", "-o", "loop,nosuid,nodev", str(image), str(target)])
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(target / "lost+found")
+
+
+def ensure_quota(workspace: Path, size_mb: int, uid: int, gid: int) -> None:
+    """Mount the workspace's quota file system (creating it on first use); idempotent.
+
+    A workspace that already holds files and has no image yet gets them copied into the
+    new file system (the originals stay, hidden under the mount).
+
+    Raises:
+        SandboxError: The tools are missing, or the image cannot be made or mounted.
+    """
+    if os.path.ismount(workspace):
+        return
+    image = image_path(workspace)
+    if not image.exists():
+        _format(image, size_mb, uid, gid)
+        if any(workspace.iterdir()):
+            with tempfile.TemporaryDirectory(dir=workspace.parent) as staging:
+                _mount(image, Path(staging))
+                try:
+                    _run(["cp", "-a", f"{workspace}/.", staging])
+                finally:
+                    _unmount(Path(staging))
+    elif image.stat().st_size != size_mb << 20:
+        raise SandboxError(
+            f"{image} holds a {image.stat().st_size >> 20} MiB quota, the policy asks for "
+            f"{size_mb} MiB; remove the image (its files go with it) or keep the old size"
+        )
+    _mount(image, workspace)
+
+
+def _unmount(target: Path) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.umount2(os.fsencode(target), MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        raise SandboxError(f"cannot unmount {target}: {os.strerror(err)}")
+
+
+def mounts_below(path: Path) -> list[Path]:
+    """Mount points at or below ``path`` (deepest first)."""
+    prefix = str(path.resolve())
+    found = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            point = line.split()[4].replace("\\040", " ")
+            if point == prefix or point.startswith(prefix + "/"):
+                found.append(Path(point))
+    return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def release(path: Path) -> None:
+    """Unmount every quota file system at or below ``path`` (the images stay)."""
+    for point in mounts_below(path):
+        _unmount(point)

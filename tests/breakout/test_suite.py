@@ -1,0 +1,124 @@
+"""The whole breakout suite, for real, on this host: every attempt blocked, every control
+that can escape escapes, every blocked attempt audited, the reports well-formed.
+
+In CI a layer that is missing makes these tests fail (the suite refuses to run), never skip.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sentinel.audit import AuditStore
+from sentinel.audit.verify import verify_store
+from sentinel.breakout import ALL, Family, Scenario, SuiteReport, run_suite, write_all
+from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.workspace import scratch_dir
+
+pytestmark = pytest.mark.host
+
+POLICY = Path(__file__).resolve().parents[2] / "config" / "policies" / "agent.toml"
+
+
+@pytest.fixture(scope="module")
+def store_dir() -> Iterator[Path]:
+    with scratch_dir("sentinel-breakout-test") as path:
+        yield path
+
+
+@pytest.fixture(scope="module")
+def report(store_dir: Path) -> SuiteReport:
+    return run_suite(SandboxPolicy.from_toml(POLICY), list(ALL), store_path=store_dir / "audit.db")
+
+
+def test_the_catalogue_covers_every_family_with_at_least_60_scenarios() -> None:
+    assert len(ALL) >= 60
+    assert {s.family for s in ALL} == set(Family)
+    assert len({s.id for s in ALL}) == len(ALL)
+    for scenario in ALL:
+        assert scenario.id.split("-")[0] in {"fs", "proc", "priv", "net", "res", "persist", "kern"}
+        assert scenario.expected_layers, scenario.id
+
+
+def test_every_attempt_is_blocked(report: SuiteReport) -> None:
+    got_out = {
+        r.scenario.id: r.outcome.evidence for r in report.scenarios if r.outcome.result != "blocked"
+    }
+    assert got_out == {}
+    assert len(report.scenarios) == len(ALL)
+
+
+def test_every_control_that_can_escape_escapes(report: SuiteReport) -> None:
+    failed = {
+        r.scenario.id: r.control.outcome.evidence
+        for r in report.scenarios
+        if r.control.outcome is not None and r.control.outcome.result != "escaped"
+    }
+    assert failed == {}
+    skipped = [r for r in report.scenarios if r.control.skipped_because]
+    assert all(r.control.skipped_because for r in skipped)
+    assert len(skipped) < len(report.scenarios) // 5  # controls are the rule, not the exception
+    assert report.ok
+
+
+def test_every_blocked_attempt_is_a_violation_of_its_agent_in_a_verified_trail(
+    report: SuiteReport, store_dir: Path
+) -> None:
+    with AuditStore(store_dir / "audit.db") as store:
+        violations = list(store.read(type="sandbox.violation"))
+    assert verify_store(store_dir / "audit.db").ok
+    attributed = {
+        e.payload["agent_id"] for e in violations if str(e.payload["detail"]).startswith("blocked:")
+    }
+    assert attributed == {f"breakout-{r.scenario.id}" for r in report.scenarios}
+    by_agent = {
+        e.payload["agent_id"]: e
+        for e in violations
+        if str(e.payload["detail"]).startswith("blocked:")
+    }
+    for r in report.scenarios:
+        event = by_agent[f"breakout-{r.scenario.id}"]
+        assert event.stream == f"agent/breakout-{r.scenario.id}"
+        assert r.scenario.id in event.payload["attempt"]
+
+
+def test_the_reports_follow_the_documented_schema(report: SuiteReport, tmp_path: Path) -> None:
+    paths = write_all(report, tmp_path)
+    data = json.loads(paths["json"].read_text())
+    assert {"kernel", "landlock_abi", "bwrap_version", "cgroup_layout"} <= set(data["host"])
+    for row in data["scenarios"]:
+        assert {"id", "family", "attempt", "expected_layers", "result", "evidence"} <= set(row)
+        assert row["result"] in ("blocked", "escaped", "error")
+        control = row["negative_control"]
+        assert ("result" in control and "evidence" in control) or "skipped_because" in control
+    cases = ET.parse(paths["junit"]).getroot().findall(".//testcase")
+    assert len(cases) == len(report.scenarios)
+    assert not ET.parse(paths["junit"]).getroot().findall(".//failure")
+    markdown = paths["markdown"].read_text()
+    assert all(f"`{r.scenario.id}`" in markdown for r in report.scenarios)
+
+
+ESCAPES_BY_DESIGN = Scenario(
+    "fs-read-own-workspace", Family.FILESYSTEM, "read a file the policy allows (must 'escape')",
+    ("bwrap",), """
+def attack(A):
+    with open("allowed.txt", "w") as handle:
+        handle.write(A["token"])
+    escaped("read back a workspace file")
+""")  # fmt: skip
+
+
+def test_an_escape_fails_the_run_with_its_evidence(tmp_path: Path) -> None:
+    weak = run_suite(
+        SandboxPolicy.from_toml(POLICY), [ESCAPES_BY_DESIGN], store_path=tmp_path / "audit.db"
+    )
+    assert not weak.ok
+    assert [r.scenario.id for r in weak.escaped] == ["fs-read-own-workspace"]
+    assert weak.escaped[0].outcome.evidence == "read back a workspace file"
+    paths = write_all(weak, tmp_path / "report")
+    failures = ET.parse(paths["junit"]).getroot().findall(".//failure")
+    assert [f.text for f in failures] == ["read back a workspace file"]
