@@ -120,10 +120,17 @@ def _scenario_json(report: ScenarioReport, *, matrix: bool) -> dict[str, Any]:
     }
     if matrix:
         data["matrix"] = {
-            layer: {"result": o.result, "evidence": o.evidence}
-            for layer, o in report.matrix.items()
+            "layer_off": {
+                layer: {"result": o.result, "evidence": o.evidence}
+                for layer, o in report.matrix.items()
+            },
+            "layer_alone": {
+                layer: {"result": o.result, "evidence": o.evidence}
+                for layer, o in report.alone.items()
+            },
         }
         data["load_bearing_layers"] = report.load_bearing
+        data["sufficient_layers"] = report.sufficient
     return data
 
 
@@ -172,8 +179,8 @@ def render_markdown(report: SuiteReport) -> str:
         header = "| scenario | attempt | expected layers | result | evidence | negative control |"
         rule = "|---|---|---|---|---|---|"
         if report.matrix:
-            header += " load-bearing (off alone → escape) |"
-            rule += "---|"
+            header += " load-bearing (off → escape) | sufficient (alone → blocked) |"
+            rule += "---|---|"
         lines += [header, rule]
         for r in rows:
             ran = r.control.outcome
@@ -188,7 +195,7 @@ def render_markdown(report: SuiteReport) -> str:
                 f"{_cell(r.outcome.evidence)} | {_cell(control)} |"
             )
             if report.matrix:
-                row += f" {', '.join(r.load_bearing) or 'none (defence in depth)'} |"
+                row += f" {', '.join(r.load_bearing) or '-'} | {', '.join(r.sufficient) or '-'} |"
             lines.append(row)
         lines.append("")
     if report.matrix:
@@ -197,24 +204,31 @@ def render_markdown(report: SuiteReport) -> str:
 
 
 def _matrix_table(report: SuiteReport) -> list[str]:
-    layers = list(report.scenarios[0].matrix) if report.scenarios else []
+    off = list(report.scenarios[0].matrix) if report.scenarios else []
+    alone = list(report.scenarios[0].alone) if report.scenarios else []
+    header = [f"off: {x}" for x in off] + [f"alone: {x}" for x in alone]
     lines = [
         "## Layer matrix",
         "",
-        "Each cell: the attempt with only that layer switched off (everything else on).",
+        "Left: the attempt with that one layer switched **off** (everything else on); an",
+        "escape there makes the layer *load-bearing*. Right: the attempt with **only** that",
+        "layer on (`none`: no layer at all); blocked there makes the layer *sufficient*.",
+        "The unprivileged uid is in force in every cell. More than one sufficient layer",
+        "is defence in depth.",
         "",
-        "| scenario | " + " | ".join(layers) + " |",
-        "|---|" + "---|" * len(layers),
+        "| scenario | " + " | ".join(header) + " |",
+        "|---|" + "---|" * len(header),
     ]
     for r in report.scenarios:
-        cells = [r.matrix[layer].result if layer in r.matrix else "" for layer in layers]
+        cells = [r.matrix[x].result if x in r.matrix else "" for x in off]
+        cells += [r.alone[x].result if x in r.alone else "" for x in alone]
         marked = [f"**{c}**" if c == "escaped" else c for c in cells]
         lines.append(f"| `{r.scenario.id}` | " + " | ".join(marked) + " |")
-    totals = [sum(1 for r in report.scenarios if layer in r.load_bearing) for layer in layers]
-    lines += [
-        "| load-bearing for | " + " | ".join(f"{n} scenarios" for n in totals) + " |",
-        "",
+    totals = [
+        f"{sum(1 for r in report.scenarios if x in r.load_bearing)} load-bearing" for x in off
     ]
+    totals += [f"{sum(1 for r in report.scenarios if x in r.sufficient)} sufficient" for x in alone]
+    lines += ["| scenarios | " + " | ".join(totals) + " |", ""]
     return lines
 
 

@@ -56,12 +56,20 @@ class ScenarioReport:
     outcome: Outcome
     control: ControlOutcome
     matrix: dict[str, Outcome] = field(default_factory=dict)
+    """The attempt with each layer switched off in turn (the others on)."""
+    alone: dict[str, Outcome] = field(default_factory=dict)
+    """The attempt with only that layer on (``none``: no layer; the uid drop always holds)."""
     duration_s: float = 0.0
 
     @property
     def load_bearing(self) -> list[str]:
         """Layers whose removal alone lets the attempt escape (empty without a matrix)."""
         return [layer for layer, outcome in self.matrix.items() if outcome.result == "escaped"]
+
+    @property
+    def sufficient(self) -> list[str]:
+        """Layers that stop the attempt on their own (``none``: the uid drop alone does)."""
+        return [layer for layer, outcome in self.alone.items() if outcome.result == "blocked"]
 
     @property
     def unexpected_layers(self) -> list[str]:
@@ -108,6 +116,12 @@ class SuiteRunner:
     def policy(self) -> SandboxPolicy:
         """The production policy with the arena's gateway allow-list."""
         return self.arena.policy
+
+    @property
+    def _without_workspace_fs(self) -> SandboxPolicy:
+        """The policy without the disk quota: the control as nobody has no layer at all."""
+        resources = self.policy.resources.model_copy(update={"disk_mb": 0})
+        return self.policy.model_copy(update={"resources": resources})
 
     def _workspace(self, scenario: Scenario, kind: str) -> Path:
         self._count += 1
@@ -158,7 +172,7 @@ class SuiteRunner:
         with _canary(self.arena.token):
             if scenario.control == "nobody":
                 result = run_once(
-                    self.policy, argv, workspace=workspace,
+                    self._without_workspace_fs, argv, workspace=workspace,
                     agent_id=f"control-{scenario.id}", layers=(), timeout=CONTROL_TIMEOUT_S,
                 )  # fmt: skip
             else:
@@ -199,10 +213,20 @@ class SuiteRunner:
             for layer in required
         }
 
+    def alone(self, scenario: Scenario) -> dict[str, Outcome]:
+        """The attempt with no layer, then with each of the policy's layers alone."""
+        rows = {"none": self.sandboxed(scenario, [])}
+        for layer in self.policy.required_layers:
+            rows[layer.value] = self.sandboxed(scenario, [layer])
+        return rows
+
     def run(self, scenario: Scenario, *, matrix: bool = False) -> ScenarioReport:
         """Sandboxed run (recorded), negative control and, if asked, the layer matrix."""
         started = time.monotonic()
         outcome = self.sandboxed(scenario, record=True)
         control = self.control(scenario)
-        rows = self.matrix(scenario) if matrix else {}
-        return ScenarioReport(scenario, outcome, control, rows, time.monotonic() - started)
+        off = self.matrix(scenario) if matrix else {}
+        alone = self.alone(scenario) if matrix else {}
+        return ScenarioReport(
+            scenario, outcome, control, off, alone, duration_s=time.monotonic() - started
+        )

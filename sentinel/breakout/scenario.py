@@ -39,8 +39,12 @@ SHELL_SIGNAL_BASE = 128
 """bwrap's pid 1 reports a child killed by signal N as exit status 128 + N."""
 UNPRIVILEGED_UID = "uid"
 """Pseudo-layer: agent code runs as an unprivileged uid with no capabilities (not switchable)."""
+WORKSPACE_FS = "workspace-fs"
+"""Pseudo-layer: the workspace is its own size-limited nosuid, noexec file system, with /tmp
+and /dev/shm on it (always on when Sentinel runs as root and the policy has a disk quota)."""
 RUNNER = "runner"
-"""Pseudo-layer: the runner's wall-clock and output limits, and the resource rlimits."""
+"""Pseudo-layer: the launcher and runner: a clean environment, wall-clock and output
+limits, the resource rlimits."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ def bwrap_argv(
     shim_dir: Path | None,
     hardening: Sequence[str],
     shim_binary: Path | None = None,
+    scratch_on_workspace: bool = False,
 ) -> list[str]:
     """The argv up to (not including) the ``--`` that precedes the command.
 
@@ -49,6 +50,9 @@ def bwrap_argv(
         shim_dir: Directory with the Python shims, bound read-only at ``/.sentinel``.
         shim_binary: The native Landlock shim, bound read-only at ``/.sentinel-shim``.
         hardening: Options this bwrap supports among ``--disable-userns``, ``--cap-drop``.
+        scratch_on_workspace: The workspace is its own noexec file system (the disk quota):
+            /tmp and /dev/shm are bound from its ``.tmp`` and ``.shm`` (noexec, counted in
+            the quota) instead of fresh tmpfs mounts (which a loader could execute from).
     """
     argv = [
         bwrap,
@@ -67,7 +71,12 @@ def bwrap_argv(
         argv += ["--cap-drop", "ALL"]
     if "--disable-userns" in hardening:
         argv.append("--disable-userns")  # no nested user namespaces: no route to new capabilities
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - a private tmpfs
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    if scratch_on_workspace:
+        argv += ["--bind", f"{workspace}/.tmp", "/tmp", "--bind", f"{workspace}/.shm", "/dev/shm"]  # noqa: S108
+    else:
+        argv += ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]  # noqa: S108 - private tmpfs mounts
+    argv += ["--remount-ro", "/dev"]  # device nodes stay writable; nothing new can be created
     for link in map(Path, MERGED_USR_LINKS):
         if link.is_symlink():
             argv += ["--symlink", str(link.readlink()), str(link)]
@@ -92,8 +101,21 @@ def _binds(policy: SandboxPolicy, workspace: Path) -> list[str]:
             argv += ["--ro-bind", resolved, resolved]
             bound.append(resolved)
     argv += ["--bind", str(workspace), str(workspace)]
-    for path in policy.filesystem.denied:
-        resolved = resolve(path, workspace)
+    denied = [Path(resolve(path, workspace)) for path in policy.filesystem.denied]
+    # A denied path's parents inside the workspace (.git for .git/hooks) become mount points
+    # too: a mount point cannot be renamed, so the agent cannot move .git aside with its
+    # read-only hooks and make a fresh one.
+    parents = {
+        parent
+        for path in denied
+        if path.is_relative_to(workspace)
+        for parent in path.relative_to(workspace).parents[:-1]
+    }
+    for parent in sorted(parents, key=lambda p: len(p.parts)):
+        source = workspace / parent
+        if source.is_dir() and not source.is_symlink():
+            argv += ["--bind", str(source), str(source)]
+    for resolved in map(str, denied):
         if os.path.lexists(resolved):
             argv += ["--ro-bind", resolved, resolved]
     return argv

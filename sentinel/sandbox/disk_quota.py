@@ -1,5 +1,9 @@
 """A disk quota per workspace: the workspace is an ext4 file system of its own.
 
+It is mounted ``nosuid,nodev,noexec``: besides the size limit, nothing on it can be mapped
+executable (not by execve, not by a loader's mmap), and the sandbox's /tmp and /dev/shm
+are bound from directories on it, so they share the quota and the noexec.
+
 Every agent runs as the same uid, so per-user quotas cannot tell agents apart, and project
 quotas need a host file system prepared for them. Instead each workspace gets a sparse
 image file (``.<name>.quota.img`` next to it, holding only what is written) formatted as
@@ -61,9 +65,9 @@ def _format(image: Path, size_mb: int, uid: int, gid: int) -> None:
 
 
 def _mount(image: Path, target: Path) -> None:
-    _run(["mount", "-o", "loop,nosuid,nodev", str(image), str(target)])
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(target / "lost+found")
+    # noexec: the kernel refuses to map files from here executable, which is what stops
+    # "ld.so ./binary" (Landlock's execute right covers execve, not a loader's mmap).
+    _run(["mount", "-o", "loop,nosuid,nodev,noexec", str(image), str(target)])
 
 
 def ensure_quota(workspace: Path, size_mb: int, uid: int, gid: int) -> None:
@@ -80,6 +84,12 @@ def ensure_quota(workspace: Path, size_mb: int, uid: int, gid: int) -> None:
     image = image_path(workspace)
     if not image.exists():
         _format(image, size_mb, uid, gid)
+        with tempfile.TemporaryDirectory(dir=workspace.parent) as staging:
+            _mount(image, Path(staging))
+            try:
+                (Path(staging) / "lost+found").rmdir()  # fresh: empty, and ours
+            finally:
+                _unmount(Path(staging))
         if any(workspace.iterdir()):
             with tempfile.TemporaryDirectory(dir=workspace.parent) as staging:
                 _mount(image, Path(staging))

@@ -47,6 +47,10 @@ from sentinel.sandbox.workspace import prepare_workspace
 SANDBOX_UID: Final = 65534
 """The uid (and gid) agent code runs as when the launcher is root: ``nobody``."""
 SHIM_DIR: Final = Path(__file__).resolve().parent / "shim"
+HOST_DEVICES: Final = (
+    "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+)  # fmt: skip
+"""Devices a sandbox without bwrap may open (with bwrap, /dev is its own minimal one)."""
 SHIM_PYTHON: Final = "/usr/bin/python3"
 """The interpreter that runs the shim and the supervisor inside the sandbox (under /usr)."""
 
@@ -126,13 +130,10 @@ class SandboxLaunch:
         self.root = os.geteuid() == 0
         self.uid, self.gid = (SANDBOX_UID, SANDBOX_UID) if self.root else (os.getuid(), os.getgid())
         self.workspace = workspace.resolve()
-        quota = policy.resources.disk_mb if self.uses(Layer.CGROUPS) else 0
-        if quota and not self.root:
-            raise SandboxUnavailable(
-                "cgroups",
-                "the workspace disk quota needs root (a loop-mounted file system)",
-                "run Sentinel as root, or set resources.disk_mb = 0",
-            )
+        # The workspace file system (quota, noexec, nosuid) needs root to mount; an
+        # unprivileged launcher runs without it, and ``layers`` of its results say so.
+        self.workspace_fs = bool(policy.resources.disk_mb) and self.root
+        quota = policy.resources.disk_mb if self.workspace_fs else 0
         prepare_workspace(self.workspace, policy, self.uid, self.gid, quota_mb=quota)
         self.env = {
             name: resolve(value, self.workspace) for name, value in policy.environment.set.items()
@@ -158,6 +159,13 @@ class SandboxLaunch:
         self.network: AgentNetwork | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def in_force(self) -> tuple[str, ...]:
+        """Active layers, plus ``workspace-fs`` when the workspace is its own file system."""
+        return tuple(layer.value for layer in self.active) + (
+            ("workspace-fs",) if self.workspace_fs else ()
+        )
+
     def uses(self, layer: Layer) -> bool:
         """Whether ``layer`` is active."""
         return layer in self.active
@@ -172,11 +180,14 @@ class SandboxLaunch:
         if not self.uses(Layer.LANDLOCK):
             return None
         files = self.policy.filesystem
+        # With bwrap, /tmp and /dev are the sandbox's own; without it they are the host's,
+        # so only the standard character devices are granted (and no /tmp at all).
+        scratch = ["/tmp", "/dev"] if self.uses(Layer.BWRAP) else list(HOST_DEVICES)  # noqa: S108
         return {
             "read": [resolve(p, self.workspace) for p in files.read_only]
-            + ["/proc", "/dev", self.shim_dir],
+            + ["/proc", *(["/dev"] if self.uses(Layer.BWRAP) else HOST_DEVICES), self.shim_dir],
             "exec": [resolve(p, self.workspace) for p in files.exec],
-            "write": [str(self.workspace), "/tmp", "/dev"],  # noqa: S108 - the sandbox's private /tmp
+            "write": [str(self.workspace), *scratch],
             "abi": self.caps.landlock.abi,
             "connect_ports": sorted(
                 {int(entry.rpartition(":")[2]) for entry in self.policy.network.allow}
@@ -248,6 +259,7 @@ class SandboxLaunch:
                 shim_dir=SHIM_DIR,  # the Landlock shim and the warm sandbox's supervisor
                 shim_binary=shim_path() if self.uses(Layer.LANDLOCK) else None,
                 hardening=self.caps.bwrap.options,
+                scratch_on_workspace=self.workspace_fs,
             )  # fmt: skip
             command = [*prefix, "--", *command]
         netns_fd = None

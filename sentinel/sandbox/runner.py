@@ -194,6 +194,6 @@ def run_once(
         max_rss_bytes=usage.ru_maxrss * 1024,
         duration_s=duration,
         violations=violations,
-        layers=tuple(layer.value for layer in launch.active),
+        layers=launch.in_force,
         cpu_throttled_s=stats.cpu_throttled_s,
     )

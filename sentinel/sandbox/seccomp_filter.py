@@ -11,10 +11,11 @@ namespace and mount setup (installing it earlier would break bwrap itself). The 
    userfaultfd, io_uring, kexec, modules, unshare, setns, ...), and ``memfd_create``:
    Landlock cannot restrict executing an anonymous memory file, so a memfd would void the
    "no execution of anything the agent wrote" rule (the breakout suite's fs-exec-memfd);
-4. returns ``EPERM`` for ``clone`` with any ``CLONE_NEW*`` flag (new namespaces), and
+4. returns ``EAFNOSUPPORT`` for ``socket`` outside AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK;
+5. returns ``EPERM`` for ``clone`` with any ``CLONE_NEW*`` flag (new namespaces), and
    ``ENOSYS`` for ``clone3``, whose flags live in memory a filter cannot read (glibc then
    falls back to ``clone``, which the previous rule inspects);
-5. allows everything else.
+6. allows everything else.
 """
 
 from __future__ import annotations
@@ -61,10 +62,15 @@ X86_64_SYSCALLS: Final = {
     "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426,
     "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
     "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438,
-    "mount_setattr": 442, "memfd_create": 319, "clone": 56, "clone3": 435,
+    "mount_setattr": 442, "memfd_create": 319, "quotactl_fd": 443, "memfd_secret": 447,
+    "open_tree_attr": 467, "clone": 56, "clone3": 435,
 }  # fmt: skip
 
-SYSCALL_NAMES: Final = {number: name for name, number in X86_64_SYSCALLS.items()}
+SYSCALL_SOCKET: Final = 41
+SOCKET_FAMILIES: Final = (1, 2, 10, 16)
+"""AF_UNIX, AF_INET, AF_INET6, AF_NETLINK: the socket families a sandbox may create."""
+
+SYSCALL_NAMES: Final = {number: name for name, number in X86_64_SYSCALLS.items()} | {41: "socket"}
 """System call names by number, for reports."""
 
 DEFAULT_DENY: Final = tuple(
@@ -113,13 +119,23 @@ def build_filter(extra_deny: tuple[str, ...] = (), *, notify: bool = False) -> b
         (BPF_JGE_K, "eperm", 0, X32_SYSCALL_BIT),
     ]
     body += [(BPF_JEQ_K, "eperm", 0, number) for number in denied]
+    # socket(): only the families agents need; AF_VSOCK (a path to the hypervisor host that
+    # no network namespace filters), AF_PACKET, AF_ALG (kernel crypto) and the rest refused.
+    families = list(SOCKET_FAMILIES)
+    body += [
+        (BPF_JEQ_K, 0, len(families) + 1, SYSCALL_SOCKET),
+        (BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_LOW),
+    ]
+    body += [(BPF_JEQ_K, "allow", 0, family) for family in families[:-1]]
+    body += [(BPF_JEQ_K, "allow", "family", families[-1])]
     body += [
         (BPF_JEQ_K, "enosys", 0, X86_64_SYSCALLS["clone3"]),
         (BPF_JEQ_K, 0, "allow", X86_64_SYSCALLS["clone"]),
         (BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_LOW),
         (BPF_JSET_K, "eperm", "allow", NAMESPACE_FLAGS),
     ]
-    targets = {"allow": len(body), "eperm": len(body) + 1, "enosys": len(body) + 2}
+    end = len(body)
+    targets = {"allow": end, "eperm": end + 1, "enosys": end + 2, "family": end + 3}
     program = b""
     for index, (code, jt, jf, k) in enumerate(body):
         jt_offset = targets[jt] - index - 1 if isinstance(jt, str) else jt
@@ -130,4 +146,6 @@ def build_filter(extra_deny: tuple[str, ...] = (), *, notify: bool = False) -> b
     program += _insn(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)
     program += _insn(BPF_RET_K, 0, 0, eperm)
     program += _insn(BPF_RET_K, 0, 0, enosys)
+    refuse_family = eperm if notify else SECCOMP_RET_ERRNO | errno.EAFNOSUPPORT
+    program += _insn(BPF_RET_K, 0, 0, refuse_family)
     return program

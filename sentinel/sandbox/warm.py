@@ -238,7 +238,7 @@ class Sandbox:
             max_rss_bytes=reply["max_rss_bytes"],
             duration_s=duration,
             violations=violations,
-            layers=tuple(layer.value for layer in launch.active),
+            layers=launch.in_force,
             cpu_throttled_s=max(0.0, stats.cpu_throttled_s - throttled_before),
         )
 

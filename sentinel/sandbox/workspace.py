@@ -58,6 +58,32 @@ def _check_reachable(workspace: Path, uid: int) -> None:
             )
 
 
+SCRATCH_DIRS: Final = (".tmp", ".shm")
+"""Directories in a quota workspace that the sandbox sees as /tmp and /dev/shm."""
+
+
+def _real_directory(path: Path, uid: int, gid: int, mode: int) -> None:
+    """Make ``path`` a real directory (an agent-planted symlink or file there is removed)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    if not path.exists():
+        path.mkdir(mode=mode)
+        os.chown(path, uid, gid)
+
+
+def _no_symlinks_between(workspace: Path, target: Path) -> None:
+    """Remove agent-planted symlinks on the way from ``workspace`` to ``target``.
+
+    Root creates and chowns the deny set; following a link the agent planted (``.git ->
+    /etc``) would let the agent choose where root writes. Links are removed, never followed.
+    """
+    current = workspace
+    for part in target.relative_to(workspace).parts:
+        current = current / part
+        if current.is_symlink():
+            current.unlink()
+
+
 def prepare_workspace(
     workspace: Path, policy: SandboxPolicy, uid: int, gid: int, *, quota_mb: int = 0
 ) -> None:
@@ -76,12 +102,18 @@ def prepare_workspace(
     _check_reachable(workspace, uid)
     if quota_mb:
         ensure_quota(workspace, quota_mb, uid, gid)
+        for name in SCRATCH_DIRS:
+            _real_directory(workspace / name, uid, gid, 0o700)
     os.chown(workspace, uid, gid)
     for path in policy.filesystem.denied:
         target = Path(resolve(path, workspace))
-        if not target.is_relative_to(workspace) or target.exists() or target.is_symlink():
+        if not target.is_relative_to(workspace):
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _no_symlinks_between(workspace, target)
+        if target.exists():
+            continue
+        for parent in reversed(target.relative_to(workspace).parents[:-1]):
+            _real_directory(workspace / parent, uid, gid, 0o755)  # e.g. .git: the agent's
         if target.name in _FILE_NAMES:
             target.touch(mode=0o444)
         else:

@@ -122,3 +122,33 @@ def test_an_escape_fails_the_run_with_its_evidence(tmp_path: Path) -> None:
     paths = write_all(weak, tmp_path / "report")
     failures = ET.parse(paths["junit"]).getroot().findall(".//failure")
     assert [f.text for f in failures] == ["read back a workspace file"]
+
+
+LOAD_BEARING = {
+    "priv-keyctl": ["seccomp"],
+    "res-fork-bomb": ["cgroups"],
+    "proc-list-host": ["bwrap"],
+    "net-udp-loopback": ["netns"],
+}
+"""One scenario per layer that only that layer stops: the matrix must find exactly it."""
+
+
+def test_the_layer_matrix_finds_the_one_layer_each_attempt_depends_on(tmp_path: Path) -> None:
+    chosen = [s for s in ALL if s.id in LOAD_BEARING or s.id == "fs-read-passwd"]
+    report = run_suite(
+        SandboxPolicy.from_toml(POLICY), chosen, store_path=tmp_path / "audit.db", matrix=True
+    )
+    assert report.ok
+    found = {r.scenario.id: r.load_bearing for r in report.scenarios}
+    assert found == {**LOAD_BEARING, "fs-read-passwd": []}
+    two = next(r for r in report.scenarios if r.scenario.id == "fs-read-passwd")
+    assert two.sufficient == ["bwrap", "landlock"]  # defence in depth: either alone holds
+    for r in report.scenarios:
+        if r is two:
+            continue
+        assert set(r.matrix) == {"bwrap", "landlock", "seccomp", "cgroups", "netns"}
+        assert set(r.alone) == {"none", "bwrap", "landlock", "seccomp", "cgroups", "netns"}
+        assert r.unexpected_layers == []
+        assert r.sufficient == LOAD_BEARING[r.scenario.id]  # the one layer, and only it
+    markdown = (write_all(report, tmp_path / "report"))["markdown"].read_text()
+    assert "## Layer matrix" in markdown

@@ -29,6 +29,10 @@ POLICY = SandboxPolicy.from_toml(
     Path(__file__).resolve().parents[2] / "config" / "policies" / "agent.toml"
 )
 PY = "/usr/bin/python3"
+NO_QUOTA = POLICY.model_copy(
+    update={"resources": POLICY.resources.model_copy(update={"disk_mb": 0})}
+)
+"""The policy without the workspace file system, to see the switchable layers alone."""
 
 
 def run(
@@ -51,7 +55,7 @@ def test_full_stack_runs_as_nobody_in_its_own_world(workspace: Path) -> None:
     result = run(workspace, ["sh", "-c", "id -u; hostname; echo hello > note; cat note"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.decode().split() == ["65534", "sentinel-sandbox", "hello"]
-    assert result.layers == ("bwrap", "landlock", "seccomp", "cgroups", "netns")
+    assert result.layers == ("bwrap", "landlock", "seccomp", "cgroups", "netns", "workspace-fs")
     assert (workspace / "note").read_text() == "hello\n"
 
 
@@ -93,10 +97,67 @@ def test_landlock_blocks_exec_from_the_workspace(workspace: Path) -> None:
     tool = workspace / "tool"
     shutil.copy("/usr/bin/true", tool)
     tool.chmod(tool.stat().st_mode | stat.S_IXOTH | stat.S_IXGRP)
-    blocked = run(workspace, [str(tool)], ["landlock"])
+    blocked = run_once(NO_QUOTA, [str(tool)], workspace=workspace, layers=["landlock"])
     assert blocked.exit_code != 0
     assert b"Permission denied" in blocked.stderr
-    assert run(workspace, [str(tool)], []).exit_code == 0
+    assert run_once(NO_QUOTA, [str(tool)], workspace=workspace, layers=[]).exit_code == 0
+
+
+LOADER = "/lib64/ld-linux-x86-64.so.2"
+COPY_AND_LOAD = (
+    f"cp /usr/bin/true {{dir}}/t && chmod 755 {{dir}}/t && {LOADER} {{dir}}/t && echo ran"
+)
+
+
+@pytest.mark.parametrize("directory", [".", "/tmp", "/dev/shm"])
+def test_the_workspace_file_system_stops_a_loader_running_written_files(
+    sandbox_base: Path, directory: str
+) -> None:
+    """Landlock's execute right covers execve, not ld.so mapping a file: noexec does."""
+    argv = ["sh", "-c", COPY_AND_LOAD.format(dir=directory)]
+    with_fs = run_once(POLICY, argv, workspace=sandbox_base / "a")
+    assert with_fs.exit_code != 0 and b"ran" not in with_fs.stdout
+    assert b"failed to map segment" in with_fs.stderr
+    assert "workspace-fs" in with_fs.layers
+    without = run_once(NO_QUOTA, argv, workspace=sandbox_base / "b")
+    assert without.stdout.strip() == b"ran"  # the negative control: Landlock alone lets it run
+    assert "workspace-fs" not in without.layers
+
+
+def test_the_workspace_is_a_quota_file_system_and_tmp_counts_against_it(
+    sandbox_base: Path,
+) -> None:
+    small = POLICY.model_copy(
+        update={"resources": POLICY.resources.model_copy(update={"disk_mb": 32})}
+    )
+    fill = "dd if=/dev/zero of={} bs=1M count=64 2>&1; echo status $?"
+    for target in ("big", "/tmp/big"):
+        result = run_once(small, ["sh", "-c", fill.format(target)], workspace=sandbox_base / "w")
+        assert b"No space left on device" in result.stdout, result.stdout
+    image = sandbox_base / ".w.quota.img"
+    assert image.stat().st_size == 32 << 20
+    assert image.stat().st_blocks * 512 < 32 << 20  # sparse: holds what was written
+
+
+def test_an_agent_cannot_move_git_aside_to_replace_its_hooks(workspace: Path) -> None:
+    script = (
+        "mv .git .git-moved; mkdir -p .git/hooks && echo evil > .git/hooks/pre-commit; "
+        "ln -s /etc .shm 2>/dev/null; ls -d .git-moved 2>&1"
+    )
+    result = run(workspace, ["sh", "-c", script])
+    assert b"cannot access" in result.stdout  # the rename was refused
+    assert not (workspace / ".git-moved").exists()
+    assert not (workspace / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_root_never_follows_a_symlink_the_agent_planted(workspace: Path, decoy_dir: Path) -> None:
+    """Without bwrap the agent can replace .git with a link; the next launch removes it."""
+    run_once(NO_QUOTA, ["true"], workspace=workspace, layers=[])
+    plant = f"rm -rf .git 2>/dev/null; ln -s {decoy_dir} .git; ls -l .git"
+    run_once(NO_QUOTA, ["sh", "-c", plant], workspace=workspace, layers=[])
+    run(workspace, ["true"])
+    assert not (decoy_dir / "hooks").exists() and not (decoy_dir / "config").exists()
+    assert (workspace / ".git").is_dir() and not (workspace / ".git").is_symlink()
 
 
 def test_landlock_blocks_reads_outside_the_policy(workspace: Path, decoy_dir: Path) -> None:

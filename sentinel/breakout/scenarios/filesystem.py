@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from sentinel.breakout.scenario import UNPRIVILEGED_UID, Family, Scenario
+from sentinel.breakout.scenario import UNPRIVILEGED_UID, WORKSPACE_FS, Family, Scenario
 from sentinel.breakout.scenarios.judges import file_appeared
 
 F = Family.FILESYSTEM
@@ -44,6 +44,18 @@ def attack(A):
     os.chmod(target, 0o755)
     subprocess.run([target], check=True)
     escaped(f"executed {{target}}, a binary the agent wrote")
+"""
+
+LOADER_RUN = """
+import shutil, subprocess
+def attack(A):
+    target = os.path.join({directory!r}, "loaded-binary")
+    shutil.copy("/usr/bin/true", target)
+    os.chmod(target, 0o755)
+    done_ = subprocess.run(["/lib64/ld-linux-x86-64.so.2", target], capture_output=True)
+    if done_.returncode == 0:
+        escaped(f"ld.so ran {{target}}, a binary the agent wrote (no execve of it needed)")
+    blocked(f"the loader could not map it: {{done_.stderr.decode().strip()[:160]}}")
 """
 
 SCENARIOS = [
@@ -110,7 +122,7 @@ def attack(A):
     escaped("wrote through a symlink to a host directory")
 """, judge=file_appeared("host_dir", "via-link-{run}")),
     Scenario("fs-hardlink", F, "hard-link a host file into the workspace and read it",
-             ("bwrap", "landlock"), """
+             ("bwrap", "landlock", UID), """
 def attack(A):
     os.link(A["host_secret"], "linked.txt")
     if A["token"].encode() in read_bytes("linked.txt"):
@@ -134,9 +146,10 @@ class Handle(ctypes.Structure):
     _fields_ = [("handle_bytes", ctypes.c_uint), ("handle_type", ctypes.c_int),
                 ("f_handle", ctypes.c_ubyte * 8)]
 def attack(A):
-    # ext4 keeps the root directory in inode 2, generation 0 (FILEID_INO32_GEN = 1)
+    # ext4 keeps the root directory in inode 2, generation 0 (FILEID_INO32_GEN = 1); /usr
+    # is a bind of the host's root file system, so its root is the host's /
     handle = Handle(8, 1, (ctypes.c_ubyte * 8)(2, 0, 0, 0, 0, 0, 0, 0))
-    mount_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    mount_fd = os.open("/usr", os.O_RDONLY | os.O_DIRECTORY)
     fd = syscall(304, mount_fd, ctypes.byref(handle), os.O_RDONLY | os.O_DIRECTORY)
     names = sorted(os.listdir(fd))
     if "etc" in names:
@@ -157,9 +170,15 @@ def attack(A):
     escaped("created a character device node (1, 1) = /dev/mem")
 """),
     Scenario("fs-exec-workspace", F, "execute a binary the agent wrote into its workspace",
-             ("landlock",), EXEC_COPY.format(directory=".")),
-    Scenario("fs-exec-tmp", F, "execute a binary the agent wrote into /tmp", ("landlock",),
-             EXEC_COPY.format(directory="/tmp")),
+             ("landlock", WORKSPACE_FS), EXEC_COPY.format(directory=".")),
+    Scenario("fs-exec-tmp", F, "execute a binary the agent wrote into /tmp",
+             ("landlock", WORKSPACE_FS), EXEC_COPY.format(directory="/tmp")),
+    *(
+        Scenario(f"fs-exec-loader-{name}", F,
+                 f"run a binary the agent wrote into {where} through the dynamic loader (ld.so)",
+                 (WORKSPACE_FS,), LOADER_RUN.format(directory=where))
+        for name, where in (("workspace", "."), ("tmp", "/tmp"), ("shm", "/dev/shm"))
+    ),
     Scenario("fs-exec-memfd", F, "execute a binary from an anonymous memory file (memfd)",
              ("seccomp",), """
 import subprocess
@@ -170,7 +189,7 @@ def attack(A):
     escaped("executed a binary from a memfd")
 """),
     Scenario("fs-setuid-binary", F, "gain root through a setuid-root binary in the workspace",
-             ("landlock", "bwrap", "seccomp"), """
+             ("landlock", "bwrap", "seccomp", WORKSPACE_FS), """
 import subprocess
 def attack(A):
     euid = subprocess.run(["./suid-id", "-u"], capture_output=True, check=True).stdout.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 from sentinel.breakout.arena import Arena
@@ -19,6 +20,17 @@ GATEWAY_ONLY = (
 def _needs(channel: str) -> Callable[[Arena], str | None]:
     def precondition(arena: Arena) -> str | None:
         return None if arena.facts["ports"].get(channel) else f"no {channel} listener on this host"
+
+    return precondition
+
+
+def _host_family(family: int, kind: int) -> Callable[[Arena], str | None]:
+    def precondition(arena: Arena) -> str | None:
+        try:
+            socket.socket(family, kind).close()
+        except OSError as exc:
+            return f"this kernel refuses the socket family itself ({exc.strerror})"
+        return None
 
     return precondition
 
@@ -104,11 +116,24 @@ def attack(A):
         reply, peer = sock.recvfrom(1024)
     escaped(f"the host at {peer[0]} answered a ping")
 """, precondition=_needs_host_ip),
-    Scenario("net-packet-socket", N, "open a raw packet socket (sniff or forge frames)", (UID,), """
+    Scenario("net-packet-socket", N, "open a raw packet socket (sniff or forge frames)",
+             ("seccomp", UID), """
 def attack(A):
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)):
         escaped("opened an AF_PACKET raw socket")
 """),
+    Scenario("net-vsock", N, "open an AF_VSOCK socket (to the hypervisor, beyond any netns)",
+             ("seccomp",), """
+def attack(A):
+    with socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM):
+        escaped("created an AF_VSOCK socket: a path out that no network namespace filters")
+""", precondition=_host_family(socket.AF_VSOCK, socket.SOCK_STREAM)),
+    Scenario("net-alg-socket", N, "open an AF_ALG socket (kernel crypto API attack surface)",
+             ("seccomp",), """
+def attack(A):
+    with socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET):
+        escaped("created an AF_ALG socket")
+""", precondition=_host_family(socket.AF_ALG, socket.SOCK_SEQPACKET)),
     Scenario("net-unix-path", N, "connect to a host service's unix socket by path", ("bwrap",), """
 def attack(A):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

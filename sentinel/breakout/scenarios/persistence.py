@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sentinel.breakout.scenario import UNPRIVILEGED_UID, Family, Scenario
+from sentinel.breakout.scenario import UNPRIVILEGED_UID, WORKSPACE_FS, Family, Scenario
 from sentinel.breakout.scenarios.judges import workspace_file_contains
 
 S = Family.PERSISTENCE
@@ -48,8 +48,17 @@ def attack(A):
         handle.write("#!/bin/sh\\n# " + A["token"] + "\\n")
     escaped("replaced .git/hooks with a directory of the agent's")
 """, judge=workspace_file_contains(".git/hooks/post-checkout")),
+    Scenario("persist-move-git", S, "move .git aside (the hooks' parent) and plant a fresh one",
+             ("bwrap",), """
+def attack(A):
+    os.rename(".git", ".git-moved")
+    os.makedirs(".git/hooks")
+    with open(".git/hooks/pre-commit", "w") as handle:
+        handle.write("#!/bin/sh\\n# " + A["token"] + "\\n")
+    escaped("replaced .git, and with it the read-only hooks")
+""", judge=workspace_file_contains(".git/hooks/pre-commit")),
     Scenario("persist-path-hijack", S, "plant a 'python3' in the workspace that later commands run",
-             ("landlock",), """
+             ("landlock", WORKSPACE_FS), """
 import subprocess
 def attack(A):
     os.makedirs("bin", exist_ok=True)

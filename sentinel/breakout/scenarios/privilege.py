@@ -21,7 +21,7 @@ def attack(A):
     escaped("created a new user namespace")
 """),
     Scenario("priv-unshare-tool", V, "become root in a new user namespace with unshare(1)",
-             ("seccomp", "bwrap"), """
+             ("seccomp", "bwrap", "landlock"), """
 import subprocess
 def attack(A):
     done_ = subprocess.run(["unshare", "--user", "--map-root-user", "id", "-u"], capture_output=True)
@@ -122,7 +122,7 @@ def attack(A):
     blocked("no effective or permitted capabilities")
 """),
     Scenario("priv-no-new-privs", V, "gain privileges through exec (no_new_privs unset)",
-             ("seccomp", "bwrap"), """
+             ("seccomp", "bwrap", "landlock"), """
 def attack(A):
     with open("/proc/self/status") as status:
         flag = next(l.split()[1] for l in status if l.startswith("NoNewPrivs"))

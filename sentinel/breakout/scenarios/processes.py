@@ -46,7 +46,7 @@ def attack(A):
     escaped("kill(decoy, 0) succeeded: the agent may signal it")
 """),
     Scenario("proc-ptrace-attach", P, "attach to another agent's process with ptrace",
-             ("seccomp", "bwrap"), f"""
+             ("seccomp", "bwrap", "landlock"), f"""
 def attack(A):
     check(libc.ptrace(0x4206, {DECOY}, 0, 0), "PTRACE_SEIZE")
     escaped("PTRACE_SEIZE on the decoy agent succeeded")
@@ -59,7 +59,7 @@ def attack(A):
     blocked("PTRACE_TRACEME refused")
 """),
     Scenario("proc-vm-readv", P, "read another agent's memory with process_vm_readv",
-             ("seccomp", "bwrap"), f"""
+             ("seccomp", "bwrap", "landlock"), f"""
 class IoVec(ctypes.Structure):
     _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
 def attack(A):
@@ -71,6 +71,29 @@ def attack(A):
     read = syscall(310, pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
     escaped(f"read {{read}} bytes of the decoy agent's memory")
 """),
+    Scenario("proc-vm-readv-child", P, "read a process's memory with process_vm_readv (own child)",
+             ("seccomp",), """
+import signal
+class IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+def attack(A):
+    secret = ctypes.create_string_buffer(b"child-secret")
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    try:
+        buffer = ctypes.create_string_buffer(16)
+        local = IoVec(ctypes.addressof(buffer), 12)
+        remote = IoVec(ctypes.addressof(secret), 12)
+        syscall(310, pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if buffer.value == b"child-secret":
+        escaped("process_vm_readv read another process's memory")
+    blocked("read something else")
+"""),
     Scenario("proc-cmdline-leak", P, "read another agent's command line", ("bwrap",), f"""
 def attack(A):
     pid, needle = {DECOY}, ("decoy" + "-memory:").encode()
@@ -78,7 +101,7 @@ def attack(A):
         escaped("read the decoy agent's command line, with its secret")
     blocked("the pid holds another process")
 """),
-    Scenario("proc-environ-leak", P, "read another agent's environment", ("bwrap",), f"""
+    Scenario("proc-environ-leak", P, "read another agent's environment", ("bwrap", "landlock"), f"""
 def attack(A):
     pid, needle = {DECOY}, ("SENTINEL_DECOY_SECRET=" + A["token"]).encode()
     if needle in read_bytes(f"/proc/{{pid}}/environ"):
@@ -87,7 +110,7 @@ def attack(A):
 """),
     Scenario("proc-supervisor-environ", P,
              "find the supervisor's environment (via /proc/self, /proc/1 or any readable environ)",
-             ("bwrap", RUNNER), """
+             (RUNNER,), """
 def attack(A):
     needle = ("SENTINEL_BREAKOUT_CANARY=" + A["token"]).encode()
     for name in ["self", "1"] + [n for n in os.listdir("/proc") if n.isdigit()]:
@@ -117,7 +140,7 @@ def attack(A):
     attempted("left a detached process that writes ./survivor later")
 """, judge=_survivor),
     Scenario("proc-pidfd-getfd", P, "steal an open file from another agent (pidfd_getfd)",
-             ("seccomp", "bwrap"), f"""
+             ("seccomp", "bwrap", "landlock"), f"""
 def attack(A):
     pidfd = syscall(434, {DECOY}, 0)
     fd = syscall(438, pidfd, A["decoy"]["notes_fd"], 0)

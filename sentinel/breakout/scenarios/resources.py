@@ -10,7 +10,7 @@ import math
 import os
 
 from sentinel.breakout.arena import Arena
-from sentinel.breakout.scenario import RUNNER, Family, Outcome, Run, Scenario
+from sentinel.breakout.scenario import RUNNER, WORKSPACE_FS, Family, Outcome, Run, Scenario
 
 R = Family.RESOURCES
 WALL_LIMIT_S = 2.0
@@ -123,7 +123,7 @@ def attack(A):
             pass
     escaped(f"wrote a {written} MiB file (limit {limit} MiB)")
 """),
-    Scenario("res-disk-fill", R, "fill the disk from the workspace with many files", ("cgroups",), """
+    Scenario("res-disk-fill", R, "fill the disk from the workspace with many files", (WORKSPACE_FS,), """
 def attack(A):
     limit = A["limits"]["disk_mb"]
     block = b"\\0" * (1 << 20)
@@ -143,16 +143,16 @@ def attack(A):
                 pass
     escaped(f"wrote {written} MiB (quota {limit} MiB)")
 """),
-    Scenario("res-tmp-fill", R, "fill the sandbox's /tmp (memory-backed) beyond the memory limit",
-             ("bwrap", "cgroups"), """
+    Scenario("res-tmp-fill", R, "fill /tmp beyond the workspace's disk quota",
+             (WORKSPACE_FS,), """
 def attack(A):
-    limit = A["limits"]["memory_mb"]
+    limit = A["limits"]["disk_mb"]
     path = "/tmp/sentinel-breakout-fill-" + A["token"]
     block = b"\\1" * (1 << 20)
     written = 0
     try:
         with open(path, "wb") as handle:
-            for _ in range(limit + 128):
+            for _ in range(limit + 64):
                 handle.write(block)
                 written += 1
             handle.flush()
@@ -163,7 +163,7 @@ def attack(A):
             os.unlink(path)
         except OSError:
             pass
-    escaped(f"wrote {written} MiB to /tmp (memory limit {limit} MiB)")
+    escaped(f"wrote {written} MiB to /tmp (quota {limit} MiB)")
 """),
     Scenario("res-output-flood", R, "flood the supervisor with output", (RUNNER,), """
 def attack(A):
