@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,21 @@ def test_bad_policy_is_exit_2_with_the_file_named(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sandbox", "exec", "--policy", str(policy), "--", "true"])
     assert result.exit_code == 2
     assert "bad.toml, field 'filesystem'" in result.output
+
+
+def test_release_unmounts_the_workspace_file_system(sandbox_base: Path) -> None:
+    workspace = sandbox_base / "agent-ws"
+    runner = CliRunner()
+    done = runner.invoke(
+        app, ["sandbox", "exec", "--workspace", str(workspace), "--", "sh", "-c", "echo kept > f"]
+    )
+    assert done.exit_code == 0, done.output
+    assert os.path.ismount(workspace)
+    released = runner.invoke(
+        app, ["sandbox", "release", "--agent", "x", "--workspace", str(workspace), "--json"]
+    )
+    assert released.exit_code == 0, released.output
+    assert json.loads(released.stdout)["unmounted"] == [str(workspace)]
+    assert not os.path.ismount(workspace)
+    again = runner.invoke(app, ["sandbox", "exec", "--workspace", str(workspace), "--", "cat", "f"])
+    assert again.stdout.strip() == "kept"  # the files live in the image

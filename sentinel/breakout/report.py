@@ -70,9 +70,14 @@ class SuiteReport:
         return [r for r in self.scenarios if r.control_failed]
 
     @property
+    def wrong_claims(self) -> list[ScenarioReport]:
+        """Scenarios whose matrix found a load-bearing layer they do not claim."""
+        return [r for r in self.scenarios if r.unexpected_layers]
+
+    @property
     def ok(self) -> bool:
-        """Everything blocked, and every control that ran escaped."""
-        return not (self.escaped or self.errors or self.failed_controls)
+        """Everything blocked, every control that ran escaped, every layer claim held."""
+        return not (self.escaped or self.errors or self.failed_controls or self.wrong_claims)
 
     def to_json(self) -> dict[str, Any]:
         """The committed JSON schema."""

@@ -135,14 +135,19 @@ class SuiteRunner:
         return [SHIM_PYTHON, "-I", "-S", "-c", program(scenario.body), self.arena.json(nonce)]
 
     def sandboxed(
-        self, scenario: Scenario, layers: Collection[Layer] | None = None, *, record: bool = False
+        self,
+        scenario: Scenario,
+        layers: Collection[Layer] | None = None,
+        *,
+        record: bool = False,
+        policy: SandboxPolicy | None = None,
     ) -> Outcome:
         """Run the attacker in a sandbox (all the policy's layers, or ``layers``)."""
         workspace = self._workspace(scenario, "ws")
         nonce = uuid.uuid4().hex
         with _canary(self.arena.token):
             result = run_once(
-                self.policy, self._argv(scenario, nonce), workspace=workspace,
+                policy or self.policy, self._argv(scenario, nonce), workspace=workspace,
                 agent_id=f"breakout-{scenario.id}", layers=layers,
                 timeout=scenario.timeout or SCENARIO_TIMEOUT_S,
             )  # fmt: skip
@@ -214,10 +219,15 @@ class SuiteRunner:
         }
 
     def alone(self, scenario: Scenario) -> dict[str, Outcome]:
-        """The attempt with no layer, then with each of the policy's layers alone."""
-        rows = {"none": self.sandboxed(scenario, [])}
+        """The attempt with no layer, then with each of the policy's layers alone.
+
+        These runs also go without the workspace file system, so a layer is not credited
+        with what the noexec, nosuid quota mount stopped; the uid drop stays (it always does).
+        """
+        bare = self._without_workspace_fs
+        rows = {"none": self.sandboxed(scenario, [], policy=bare)}
         for layer in self.policy.required_layers:
-            rows[layer.value] = self.sandboxed(scenario, [layer])
+            rows[layer.value] = self.sandboxed(scenario, [layer], policy=bare)
         return rows
 
     def run(self, scenario: Scenario, *, matrix: bool = False) -> ScenarioReport:

@@ -45,6 +45,10 @@ def _problems(report: SuiteReport) -> list[str]:
     lines = [f"ESCAPED {r.scenario.id}: {r.outcome.evidence}" for r in report.escaped]
     lines += [f"ERROR {r.scenario.id}: {r.outcome.evidence}" for r in report.errors]
     lines += [
+        f"WRONG CLAIM {r.scenario.id}: load-bearing {', '.join(r.unexpected_layers)}, not expected"
+        for r in report.wrong_claims
+    ]
+    lines += [
         f"CONTROL DID NOT ESCAPE {r.scenario.id}: {r.control.outcome.evidence}"
         for r in report.failed_controls
         if r.control.outcome is not None

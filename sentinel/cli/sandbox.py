@@ -15,6 +15,8 @@ from rich.table import Table
 from sentinel.audit import AuditStore
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 from sentinel.sandbox.audit_events import record
+from sentinel.sandbox.disk_quota import mounts_below
+from sentinel.sandbox.disk_quota import release as release_mounts
 from sentinel.sandbox.enforcer import EnforcementReport, Enforcer
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.runner import run_once
@@ -116,7 +118,11 @@ def exec_command(
     degraded: ModeOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Run one command in a fresh sandbox; exit with its status (128+N when killed by N)."""
+    """Run one command in a fresh sandbox; exit with its status (128+N when killed by N).
+
+    As root the workspace is its own file system (the disk quota), mounted on first use and
+    left mounted with the workspace; ``sentinel-run sandbox release`` unmounts it.
+    """
     loaded = load_policy(policy)
     result = run_once(
         loaded, command, workspace=workspace or default_workspace(agent), agent_id=agent,
@@ -144,3 +150,22 @@ def exec_command(
     raise typer.Exit(
         result.exit_code if result.exit_code is not None else 128 + (result.signal or 0)
     )
+
+
+@app.command()
+@reports_errors
+def release(
+    agent: Annotated[str, typer.Option("--agent", help="The agent whose workspace to release.")],
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", help="The workspace (default: the agent's).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Unmount an agent's workspace file system (its files stay in the image for next time)."""
+    target = workspace or default_workspace(agent)
+    mounted = [str(point) for point in mounts_below(target)]
+    release_mounts(target)
+    if as_json:
+        print_json({"workspace": str(target), "unmounted": mounted})
+    else:
+        console.print(f"unmounted {len(mounted)} file system(s) under {target}")

@@ -160,7 +160,7 @@ def attack(A):
         escaped("read the host's shared-memory segment")
     blocked("the segment holds other data")
 """),
-    Scenario("proc-dev-shm", P, "read a host file in /dev/shm", ("bwrap",),
+    Scenario("proc-dev-shm", P, "read a host file in /dev/shm", ("bwrap", "landlock"),
              """
 def attack(A):
     if A["token"].encode() in read_bytes(A["dev_shm"]):

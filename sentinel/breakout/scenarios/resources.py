@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import os
+import time
+from pathlib import Path
 
 from sentinel.breakout.arena import Arena
 from sentinel.breakout.scenario import RUNNER, WORKSPACE_FS, Family, Outcome, Run, Scenario
@@ -17,10 +19,34 @@ WALL_LIMIT_S = 2.0
 """The wall-clock scenario runs with this limit (the production limit is longer)."""
 
 
-def _enough_cores(arena: Arena) -> str | None:
-    needed = math.ceil(arena.facts["limits"]["cpu_percent"] / 100) + 1
+IDLE_SAMPLE_S = 0.5
+
+
+def _idle_cores() -> float:
+    """CPUs' worth of idle time on the host over a short sample (from /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle + iowait, total (in jiffies)
+
+    idle_before, total_before = sample()
+    time.sleep(IDLE_SAMPLE_S)
+    idle_after, total_after = sample()
     cores = os.cpu_count() or 1
-    return None if cores >= needed else f"the host has {cores} CPU(s); the control needs {needed}"
+    return cores * (idle_after - idle_before) / max(1, total_after - total_before)
+
+
+def _enough_cores(arena: Arena) -> str | None:
+    """The control must be able to use more CPU than the quota: it needs idle cores."""
+    quota = arena.facts["limits"]["cpu_percent"] / 100
+    needed = math.ceil(quota) + 1
+    cores = os.cpu_count() or 1
+    if cores < needed:
+        return f"the host has {cores} CPU(s); the control needs {needed}"
+    idle = _idle_cores()
+    if idle < quota * 1.5:
+        return f"the host is busy ({idle:.1f} idle CPUs); the control needs {quota * 1.5:.1f}"
+    return None
 
 
 def _flood(run: Run) -> Outcome | None:
