@@ -174,8 +174,10 @@ def render_markdown(report: SuiteReport) -> str:
         *(f"| {key} | {_cell(json.dumps(value))} |" for key, value in host.items()),
         "",
         "Layer names: `bwrap`, `landlock`, `seccomp`, `cgroups`, `netns` are the switchable",
-        "sandbox layers; `uid` is the unprivileged uid agent code always runs as; `runner` is",
-        "the runner's wall-clock and output limits and the policy's rlimits.",
+        "sandbox layers. Always on: `uid` (agent code runs as an unprivileged uid without",
+        "capabilities), `workspace-fs` (the workspace, /tmp and /dev/shm on a size-limited",
+        "nosuid, noexec file system of their own), `runner` (a clean environment, wall-clock",
+        "and output limits, the policy's rlimits).",
         "",
     ]
     for family in dict.fromkeys(r.scenario.family for r in report.scenarios):

@@ -175,9 +175,11 @@ def attack(A):
              ("landlock", WORKSPACE_FS), EXEC_COPY.format(directory="/tmp")),
     *(
         Scenario(f"fs-exec-loader-{name}", F,
-                 f"run a binary the agent wrote into {where} through the dynamic loader (ld.so)",
+                 f"run a binary the agent wrote into {label} through the dynamic loader (ld.so)",
                  (WORKSPACE_FS,), LOADER_RUN.format(directory=where))
-        for name, where in (("workspace", "."), ("tmp", "/tmp"), ("shm", "/dev/shm"))
+        for name, where, label in (
+            ("workspace", ".", "its workspace"), ("tmp", "/tmp", "/tmp"), ("shm", "/dev/shm", "/dev/shm"),
+        )
     ),
     Scenario("fs-exec-memfd", F, "execute a binary from an anonymous memory file (memfd)",
              ("seccomp",), """
