@@ -7,6 +7,7 @@ In CI a layer that is missing makes these tests fail (the suite refuses to run),
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +31,34 @@ def store_dir() -> Iterator[Path]:
         yield path
 
 
+HOST_PLACES = (Path("/tmp"), Path("/dev/shm"), Path("/usr/local/share"), Path("/var/tmp"))
+
+
+def _host_traces() -> set[str]:
+    """What the suite could leave on the host: files in shared places, mounts, namespaces."""
+    found = {str(p) for place in HOST_PLACES for p in place.iterdir()}
+    found |= {line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+    netns = Path("/run/netns")
+    found |= {f"netns:{p.name}" for p in netns.iterdir()} if netns.exists() else set()
+    ours = ("breakout", "own-binary", "loaded-binary", f"gw-{os.getpid()}-")
+    return {trace for trace in found if any(mark in trace for mark in ours)}
+
+
 @pytest.fixture(scope="module")
-def report(store_dir: Path) -> SuiteReport:
+def traces_before() -> set[str]:
+    return _host_traces()
+
+
+@pytest.fixture(scope="module")
+def report(store_dir: Path, traces_before: set[str]) -> SuiteReport:
     return run_suite(SandboxPolicy.from_toml(POLICY), list(ALL), store_path=store_dir / "audit.db")
+
+
+def test_the_suite_leaves_nothing_on_the_host(
+    report: SuiteReport, traces_before: set[str], store_dir: Path
+) -> None:
+    left = {t for t in _host_traces() - traces_before if not t.startswith(str(store_dir))}
+    assert left == set()
 
 
 def test_the_catalogue_covers_every_family_with_at_least_60_scenarios() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from sentinel.sandbox.enforcer import Enforcer
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.runner import run_once
 from sentinel.sandbox.warm import Sandbox
+from sentinel.sandbox.workspace import scratch_dir
 from tests.sandbox.simulated_host import Outcomes, SimulatedHost, build_healthy_tree
 
 pytestmark = pytest.mark.host
@@ -59,9 +58,7 @@ def test_degraded_mode_runs_without_the_missing_layer_and_warns_every_call(tmp_p
         update={"layers": [r.model_copy(update={"verdict": r.verdict}) if r.name != "landlock"
                            else r.model_copy(update={"verdict": Verdict.UNAVAILABLE, "reason": "simulated"}) for r in real.layers]}
     )  # fmt: skip
-    base = Path(f"/var/tmp/sentinel-degraded-{uuid.uuid4().hex[:8]}")
-    base.mkdir(mode=0o711)
-    try:
+    with scratch_dir("sentinel-degraded") as base:
         with pytest.raises(SandboxUnavailable, match="landlock"):
             run_once(POLICY, ["true"], workspace=base / "ws", capabilities=caps)
         with pytest.warns(SandboxDegradedWarning, match="without: landlock"):
@@ -75,5 +72,3 @@ def test_degraded_mode_runs_without_the_missing_layer_and_warns_every_call(tmp_p
             for _ in range(2):
                 with pytest.warns(SandboxDegradedWarning):
                     assert sandbox.run(["true"]).exit_code == 0
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
