@@ -50,6 +50,7 @@ def test_doctor_json_on_this_host_is_the_detect_model() -> None:
         "bpf",
         "fuse",
         "wasmtime",
+        "workspace_fs",
         "layers",
     }
     assert [layer["name"] for layer in data["layers"]] == [
@@ -62,6 +63,7 @@ def test_doctor_json_on_this_host_is_the_detect_model() -> None:
         "userns",
         "bpf",
         "fuse",
+        "workspace-fs",
     ]
 
 

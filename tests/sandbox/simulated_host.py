@@ -161,7 +161,9 @@ def build_healthy_tree(root: Path, *, layout: str = "hybrid") -> Path:
     )
     write(root, "sys/kernel/btf/vmlinux", "BTF")
     write(root, "dev/fuse")
-    for tool in ("usr/bin/bwrap", "usr/sbin/nft", "usr/sbin/ip", "usr/bin/fusermount3"):
+    write(root, "dev/loop-control")
+    for tool in ("usr/bin/bwrap", "usr/sbin/nft", "usr/sbin/ip", "usr/bin/fusermount3",
+                 "usr/sbin/mkfs.ext4", "usr/bin/mount"):  # fmt: skip
         write(root, tool, "#!/bin/sh\n", mode=0o755)
     if layout == "hybrid":
         write(root, "proc/self/mountinfo", HYBRID_MOUNTINFO)

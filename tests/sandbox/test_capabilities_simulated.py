@@ -31,7 +31,18 @@ def run(
 def test_healthy_hybrid_host_has_every_layer_available(tmp_path: Path) -> None:
     caps = run(tmp_path)
     assert {r.name: r.verdict for r in caps.layers} == dict.fromkeys(
-        ["bwrap", "landlock", "seccomp", "cgroups", "netns", "wasmtime", "userns", "bpf", "fuse"],
+        [
+            "bwrap",
+            "landlock",
+            "seccomp",
+            "cgroups",
+            "netns",
+            "wasmtime",
+            "userns",
+            "bpf",
+            "fuse",
+            "workspace-fs",
+        ],
         Verdict.AVAILABLE,
     )
     assert caps.host.os == "Debian GNU/Linux 12 (bookworm)"
@@ -319,3 +330,15 @@ def test_observability_gaps_do_not_count_as_unavailable_sandbox_layers(tmp_path:
     caps = run(tmp_path, Outcomes(bpf=(errno.EPERM, errno.EPERM), fuse_open=errno.EACCES))
     assert caps.layer("bpf").verdict is Verdict.UNAVAILABLE
     assert caps.unavailable_layers() == []
+
+
+def test_the_workspace_file_system_needs_root_and_its_tools(tmp_path: Path) -> None:
+    root = build_healthy_tree(tmp_path / "a")
+    (root / "usr/sbin/mkfs.ext4").unlink()
+    missing = detect(SimulatedHost(root)).layer("workspace-fs")
+    assert missing.verdict is Verdict.UNAVAILABLE
+    assert "mkfs.ext4" in missing.reason and "e2fsprogs" in missing.fix
+    as_user = detect(SimulatedHost(build_healthy_tree(tmp_path / "b"), Outcomes(euid=1000)))
+    report = as_user.layer("workspace-fs")
+    assert report.verdict is Verdict.UNAVAILABLE and "root" in report.reason
+    assert report.kind == "prerequisite"  # not a switchable layer: --strict does not count it

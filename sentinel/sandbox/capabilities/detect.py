@@ -16,6 +16,7 @@ from sentinel.sandbox.capabilities.network import assess_network, detect_network
 from sentinel.sandbox.capabilities.seccomp import assess_seccomp, detect_seccomp
 from sentinel.sandbox.capabilities.userns import assess_user_namespaces, detect_user_namespaces
 from sentinel.sandbox.capabilities.wasmtime import assess_wasmtime, detect_wasmtime
+from sentinel.sandbox.capabilities.workspace_fs import assess_workspace_fs, detect_workspace_fs
 
 
 def _os_name(host: HostView) -> str | None:
@@ -63,6 +64,7 @@ def detect(host: HostView | None = None) -> HostCapabilities:
     bpf = detect_bpf(host)
     fuse = detect_fuse(host)
     wasmtime = detect_wasmtime(host)
+    workspace_fs = detect_workspace_fs(host)
     layers = [
         assess_bwrap(bwrap),
         assess_landlock(landlock),
@@ -73,6 +75,7 @@ def detect(host: HostView | None = None) -> HostCapabilities:
         assess_user_namespaces(userns),
         assess_bpf(bpf),
         assess_fuse(fuse, is_root=info.euid == 0),
+        assess_workspace_fs(workspace_fs, is_root=info.euid == 0),
     ]
     return HostCapabilities(
         host=info,
@@ -85,5 +88,6 @@ def detect(host: HostView | None = None) -> HostCapabilities:
         bpf=bpf,
         fuse=fuse,
         wasmtime=wasmtime,
+        workspace_fs=workspace_fs,
         layers=layers,
     )

@@ -146,6 +146,15 @@ class FuseFacts(_Frozen):
     fusermount3_path: str | None
 
 
+class WorkspaceFsFacts(_Frozen):
+    """What the workspace file system (disk quota, noexec) needs."""
+
+    loop_control: bool
+    ext4_registered: bool
+    mkfs_ext4_path: str | None
+    mount_path: str | None
+
+
 class WasmtimeFacts(_Frozen):
     """The Wasmtime runtime used for WASI tools."""
 
@@ -222,6 +231,7 @@ class HostCapabilities(_Frozen):
     bpf: BpfFacts
     fuse: FuseFacts
     wasmtime: WasmtimeFacts
+    workspace_fs: WorkspaceFsFacts
     layers: list[LayerReport]
 
     def layer(self, name: str) -> LayerReport:
