@@ -7,10 +7,16 @@ from typing import Any
 import pytest
 
 from sentinel.gateway import BackgroundServer, Gateway, GatewaySettings
-from sentinel.gateway.settings import BudgetSettings, ProviderSettings, RateLimitSettings, RoutingSettings
+from sentinel.gateway.fingerprint import format_fingerprint
+from sentinel.gateway.settings import (
+    BudgetSettings,
+    ProviderSettings,
+    RateLimitSettings,
+    RoutingSettings,
+)
 from tests.gateway.fake_provider import FakeModelServer
 
-CALM = {"H": 3, "E": 6, "B": 2, "S": 1, "C": 4, "SN": 5, "P": 0, "CH": 0, "HR": 0, "T": 9,
+CALM: dict[str, int | str] = {"H": 3, "E": 6, "B": 2, "S": 1, "C": 4, "SN": 5, "P": 0, "CH": 0, "HR": 0, "T": 9,
         "TMP": 0, "N": 0, "IM": 0, "R": "office_1", "PE": "I"}  # fmt: skip
 """A fingerprint that the default rules answer with focused_alone."""
 
@@ -18,8 +24,6 @@ GENEROUS_LIMITS = RateLimitSettings(agent_per_minute=1e6, global_per_minute=1e6,
 
 
 def fingerprint(**changes: int | str) -> str:
-    from sentinel.gateway.fingerprint import format_fingerprint
-
     return format_fingerprint({**CALM, **changes})
 
 
@@ -50,7 +54,9 @@ def fake_model() -> Iterator[FakeModelServer]:
     server.stop()
 
 
-def remote_settings(fake: FakeModelServer, *, deadline_s: float = 5.0, **changes: Any) -> GatewaySettings:
+def remote_settings(
+    fake: FakeModelServer, *, deadline_s: float = 5.0, **changes: Any
+) -> GatewaySettings:
     """Settings whose primary is a litellm provider pointed at the fake server."""
     providers = (
         ProviderSettings(name="offline", kind="offline", model="offline"),
@@ -58,7 +64,8 @@ def remote_settings(fake: FakeModelServer, *, deadline_s: float = 5.0, **changes
                          api_base=fake.base_url, api_key_env="SENTINEL_TEST_FAKE_KEY",
                          deadline_s=deadline_s),
     )  # fmt: skip
-    return settings_with(providers=providers, routing=RoutingSettings(primary="remote"), **changes)
+    changes.setdefault("routing", RoutingSettings(primary="remote"))
+    return settings_with(providers=providers, **changes)
 
 
 @pytest.fixture

@@ -42,7 +42,9 @@ class FakeModelServer:
         self.port = free_port()
         app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
@@ -62,21 +64,41 @@ class FakeModelServer:
         if b.delay_s:
             await asyncio.sleep(b.delay_s)
         if b.status != 200:
-            return JSONResponse({"error": {"message": f"fake failure {b.status}", "type": "server_error",
-                                           "code": str(b.status)}}, status_code=b.status)
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": f"fake failure {b.status}",
+                        "type": "server_error",
+                        "code": str(b.status),
+                    }
+                },
+                status_code=b.status,
+            )
         text = b.text
         if b.breaks_left > 0:
             b.breaks_left -= 1
             text = OUT_OF_CHARACTER
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4 + 1
-        return JSONResponse({
-            "id": f"chatcmpl-fake-{b.calls}", "object": "chat.completion", "created": int(time.time()),
-            "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7,
-                      "total_tokens": prompt_tokens + 7},
-        })
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-fake-{b.calls}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": 7,
+                    "total_tokens": prompt_tokens + 7,
+                },
+            }
+        )
 
     def start(self) -> FakeModelServer:
         self._thread.start()
