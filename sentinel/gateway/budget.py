@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS usage (
     scope_key TEXT NOT NULL, period TEXT NOT NULL, start INTEGER NOT NULL,
     tokens INTEGER NOT NULL DEFAULT 0, usd REAL NOT NULL DEFAULT 0,
     requests INTEGER NOT NULL DEFAULT 0,
+    held_tokens INTEGER NOT NULL DEFAULT 0, held_usd REAL NOT NULL DEFAULT 0,
+    held_requests INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (scope_key, period, start)
 );
 CREATE TABLE IF NOT EXISTS reservations (
@@ -115,7 +117,9 @@ class BudgetLedger:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
+            # NORMAL in WAL mode loses nothing when a process dies (the kill -9 case); only a
+            # power cut may drop the last transactions. FULL would cost an fsync per call.
+            self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the budget ledger: {exc}", path=self.path) from None
@@ -169,6 +173,7 @@ class BudgetLedger:
                             f"{key[0]} {limit.period} budget: {member} {have:g} used or held "
                             f"+ {need:g} asked > {cap:g}"
                         )
+            self._hold(conn, keys, tokens, usd, 1)
             conn.execute(
                 "INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -204,8 +209,24 @@ class BudgetLedger:
             ).rowcount
             if not deleted:
                 return False
+            self._hold(conn, reservation.keys, -reservation.tokens, -reservation.usd, -1)
             self._charge(conn, reservation.keys, tokens, usd, requests)
         return True
+
+    @staticmethod
+    def _hold(
+        conn: sqlite3.Connection, keys: Sequence[Key], tokens: int, usd: float, requests: int
+    ) -> None:
+        # Held amounts live on the usage rows, so a limit check reads one row per limit.
+        for scope, period, start in keys:
+            conn.execute(
+                "INSERT INTO usage (scope_key, period, start, held_tokens, held_usd, "
+                "held_requests) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "held_tokens = held_tokens + excluded.held_tokens, "
+                "held_usd = held_usd + excluded.held_usd, "
+                "held_requests = held_requests + excluded.held_requests",
+                (scope, period, start, tokens, usd, requests),
+            )
 
     @staticmethod
     def _charge(
@@ -213,7 +234,8 @@ class BudgetLedger:
     ) -> None:
         for scope, period, start in keys:
             conn.execute(
-                "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "INSERT INTO usage (scope_key, period, start, tokens, usd, requests) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
                 "tokens = tokens + excluded.tokens, usd = usd + excluded.usd, "
                 "requests = requests + excluded.requests",
                 (scope, period, start, tokens, usd, requests),
@@ -222,18 +244,11 @@ class BudgetLedger:
     @staticmethod
     def _used(conn: sqlite3.Connection, key: Key) -> Usage:
         row = conn.execute(
-            "SELECT tokens, usd, requests FROM usage WHERE scope_key = ? AND period = ? "
-            "AND start = ?",
-            key,
-        ).fetchone() or (0, 0.0, 0)
-        held = conn.execute(
-            "SELECT coalesce(sum(r.tokens), 0), coalesce(sum(r.usd), 0), "
-            "coalesce(sum(r.requests), 0) FROM reservations r, json_each(r.keys) k "
-            "WHERE json_extract(k.value, '$[0]') = ? AND json_extract(k.value, '$[1]') = ? "
-            "AND json_extract(k.value, '$[2]') = ?",
+            "SELECT tokens + held_tokens, usd + held_usd, requests + held_requests FROM usage "
+            "WHERE scope_key = ? AND period = ? AND start = ?",
             key,
         ).fetchone()
-        return Usage(row[0] + held[0], row[1] + held[1], row[2] + held[2])
+        return Usage(*row) if row else Usage(0, 0.0, 0)
 
     def reconcile(self, *, check_processes: bool = True) -> int:
         """Charge and drop reservations that expired or whose process is gone.
@@ -260,7 +275,9 @@ class BudgetLedger:
             else:
                 continue
             conn.execute("DELETE FROM reservations WHERE id = ?", (rid,))
-            self._charge(conn, [tuple(k) for k in json.loads(keys)], tokens, usd, requests)
+            held_keys = [(str(k[0]), str(k[1]), int(k[2])) for k in json.loads(keys)]
+            self._hold(conn, held_keys, -tokens, -usd, -requests)
+            self._charge(conn, held_keys, tokens, usd, requests)
             conn.execute(
                 "INSERT INTO reconciled VALUES (?, ?, ?, ?, ?, ?)",
                 (rid, now, reason, tokens, usd, requests),
@@ -272,6 +289,18 @@ class BudgetLedger:
         """Spent plus held on one usage row."""
         with self._transaction() as conn:
             return self._used(conn, key)
+
+    def held_matches_reservations(self) -> bool:
+        """Do the held amounts on usage rows equal the open reservations? (An invariant.)"""
+        with self._lock:
+            held = self._conn.execute(
+                "SELECT coalesce(sum(held_requests), 0) FROM usage"
+            ).fetchone()[0]
+            expected = self._conn.execute(
+                "SELECT coalesce(sum(r.requests * json_array_length(r.keys)), 0) "
+                "FROM reservations r"
+            ).fetchone()[0]
+            return bool(held == expected)
 
     def open_reservations(self) -> int:
         """How many reservations are held now."""

@@ -109,8 +109,9 @@ class GatewayResponse:
 class _Trail:
     """The audit events of one request, appended together at the end."""
 
-    def __init__(self, request: GatewayRequest) -> None:
+    def __init__(self, request: GatewayRequest, *, recording: bool = True) -> None:
         self.request = request
+        self.recording = recording
         self.agent_id = request.meta.agent_id or "unknown"
         self.attributes: telemetry.Attributes = {}
         self.events: list[NewEvent] = []
@@ -124,6 +125,8 @@ class _Trail:
         rule_id: str | None = None,
         inputs: Mapping[str, str | int | float | bool | None] | None = None,
     ) -> None:
+        if not self.recording:  # no audit store: skip building events nobody keeps
+            return
         payload = GatewayDecision(
             agent_id=self.agent_id,
             request_id=self.request.request_id,
@@ -146,6 +149,8 @@ class _Trail:
         )
 
     def model_call(self, payload: ModelCall) -> None:
+        if not self.recording:
+            return
         self.events.append(self._event(payload, "model_call"))
 
 
@@ -294,7 +299,7 @@ class Gateway:
             )
         except GatewayError as exc:
             return exc
-        trail = _Trail(request)
+        trail = _Trail(request, recording=self.audit is not None)
         try:
             persona = self._authenticate(request, api_key, agent_id, trail)
             trail.attributes = telemetry.request_attributes(
@@ -606,19 +611,20 @@ class Gateway:
                 finish_reason=reply.finish_reason,
             )
         )
-        trail.model_call(
-            ModelCall(
-                agent_id=persona.id,
-                request_id=request.request_id,
-                provider=provider,
-                model=reply.model,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                cost_usd=cost,
-                synthesized=decision != "forwarded",
-                attributes=dict(trail.attributes),
+        if trail.recording:
+            trail.model_call(
+                ModelCall(
+                    agent_id=persona.id,
+                    request_id=request.request_id,
+                    provider=provider,
+                    model=reply.model,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    cost_usd=cost,
+                    synthesized=decision != "forwarded",
+                    attributes=dict(trail.attributes),
+                )
             )
-        )
         self._flush(trail)
         self.metrics.requests.labels("answered", decision).inc()
         self.metrics.tokens.labels("input").inc(prompt_tokens)

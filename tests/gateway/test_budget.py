@@ -58,6 +58,7 @@ def test_library_entry_point_under_concurrency(tmp_path: Path) -> None:
         results = list(pool.map(call, range(CONCURRENT)))
     assert outcomes(results) == (ALLOWED, CONCURRENT - ALLOWED)
     assert gw.ledger.open_reservations() == 0
+    assert gw.ledger.held_matches_reservations()
     key = gw.ledger.keys("DEMO-01", "demo")[0]
     assert gw.ledger.usage(key).requests == ALLOWED
     gw.close()
@@ -146,6 +147,7 @@ def test_reservation_expires_and_is_charged(tmp_path: Path) -> None:
     limits = (BudgetLimit(scope="agent", period="day", tokens=1000),)
     ledger = BudgetLedger(tmp_path / "l.db", limits, reservation_ttl_s=10, clock=lambda: now[0])
     ledger.reserve("A", "t", tokens=600, usd=0)
+    assert ledger.held_matches_reservations()
     with pytest.raises(BudgetExhaustedError, match="tokens 600 used or held"):
         ledger.reserve("A", "t", tokens=600, usd=0)
     now[0] += 11
@@ -206,6 +208,7 @@ def test_sigkill_between_reserve_and_settle(tmp_path: Path, fake_model: FakeMode
     fake_model.reset()
     ledger = BudgetLedger(ledger_path, budgets.limits)  # opening reconciles dead processes
     assert ledger.open_reservations() == 0
+    assert ledger.held_matches_reservations()
     [(_, reason)] = ledger.reconciled()
     assert reason == f"process {child.pid} is gone"
     usage = ledger.usage(ledger.keys("DEMO-01", "demo")[0])
