@@ -45,7 +45,7 @@ ROOMS = ["office_1", "office_2", "kitchen", "meeting_a", "bathroom"]
 
 @pytest.fixture(scope="module")
 def fingerprints() -> list[str]:
-    rng = random.Random(6)
+    rng = random.Random(6)  # noqa: S311 - seeded test data, not secrets
     fps = []
     for _ in range(BATCH):
         fields: dict[str, int | str] = {k: rng.randint(0, top) for k, top in MAX_VALUE.items()}
@@ -88,7 +88,7 @@ def _settings() -> GatewaySettings:
             ProviderSettings(
                 name="mock", kind="litellm", model="openai/mock-model", mock_response=MOCK_TEXT
             ),
-        ),  # fmt: skip
+        ),
         routing=RoutingSettings(primary="mock"),
         rate_limits=RateLimitSettings(agent_per_minute=1e9, global_per_minute=1e9, burst=1),
         learned=LearnedSettings(enabled=False),  # every forwarded request reaches the provider

@@ -291,7 +291,7 @@ class BudgetLedger:
             return self._used(conn, key)
 
     def held_matches_reservations(self) -> bool:
-        """Do the held amounts on usage rows equal the open reservations? (An invariant.)"""
+        """True when the held amounts on usage rows equal the open reservations (an invariant)."""
         with self._lock:
             held = self._conn.execute(
                 "SELECT coalesce(sum(held_requests), 0) FROM usage"
