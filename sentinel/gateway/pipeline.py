@@ -318,6 +318,7 @@ class Gateway:
             route = self._route(request, persona)
             trail.decide("route", "routed", inputs={"providers": ",".join(route)})
             self.limiter.acquire(persona.id)
+            trail.decide("rate_limit", "accepted")
             messages = self._screen(request, trail)
             reservation = self._reserve(request, persona, messages, route, trail)
         except GatewayError as exc:
@@ -396,6 +397,8 @@ class Gateway:
                 reason=f"{hit.kind} {hit.name}",
                 inputs={"screen": hit.name, "message": hit.message},
             )
+        if not hits:
+            trail.decide("screen", "passed", inputs={"screens": len(self.screens.rules)})
         blocked = [hit for hit in hits if hit.action == "block"]
         if blocked:
             raise PromptBlockedError(

@@ -7,10 +7,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sentinel.errors import BreakerOpenError, ProviderError
-from sentinel.gateway import BreakerState, CircuitBreaker, Gateway
+from sentinel.gateway import BackgroundServer, BreakerState, CircuitBreaker, Gateway
 from sentinel.gateway.settings import BreakerSettings, RoutingSettings
 from tests.gateway.conftest import chat, remote_settings
 from tests.gateway.fake_provider import FakeModelServer
@@ -158,5 +159,25 @@ def test_429_and_timeouts_count_4xx_do_not(tmp_path: Path, fake_model: FakeModel
         with pytest.raises(ProviderError, match="timeout"):
             gw.complete(chat("hi", model="remote"), agent_id="DEMO-01")
     assert state(gw.breakers["remote"]) is BreakerState.OPEN
+    fake_model.reset()
+    gw.close()
+
+
+@pytest.mark.usefixtures("remote_key")
+def test_open_breaker_is_503_over_http(tmp_path: Path, fake_model: FakeModelServer) -> None:
+    gw = Gateway(remote_settings(fake_model), ledger_path=tmp_path / "l.db")
+    fake_model.reset(status=502)
+    with BackgroundServer(gw) as server, httpx.Client(timeout=30) as client:
+        url = f"{server.base_url}/chat/completions"
+        headers = {"Authorization": "Bearer sentinel-dev"}
+        failed = [
+            client.post(url, json=chat("hi", model="remote"), headers=headers) for _ in range(5)
+        ]
+        assert {r.status_code for r in failed} == {502}
+        assert failed[0].json()["error"]["code"] == "provider_error"
+        refused = client.post(url, json=chat("hi", model="remote"), headers=headers)
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "breaker_open"
+        health = client.get(url.replace("/v1/chat/completions", "/health")).json()
+        assert health["breakers"]["remote"] == "open"
     fake_model.reset()
     gw.close()
