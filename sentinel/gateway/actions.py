@@ -152,7 +152,7 @@ def check(raw: dict[str, object], persona: Persona, rooms: Sequence[str]) -> Act
             )
         if not content.strip():
             return Rejection("missing_content", f"tool_use of {target!r} without a command")
-    return Action(action_type=kind, target=target, content=content)  # type: ignore[arg-type]
+    return Action.model_validate({"action_type": kind, "target": target, "content": content})
 
 
 def extract_actions(text: str, persona: Persona, rooms: Sequence[str]) -> Extraction:
@@ -162,5 +162,8 @@ def extract_actions(text: str, persona: Persona, rooms: Sequence[str]) -> Extrac
     rejections: list[Rejection] = []
     for raw in raws:
         result = check(raw, persona, rooms)
-        (actions if isinstance(result, Action) else rejections).append(result)  # type: ignore[arg-type]
+        if isinstance(result, Action):
+            actions.append(result)
+        else:
+            rejections.append(result)
     return Extraction(actions, rejections, source)

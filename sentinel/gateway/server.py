@@ -16,6 +16,8 @@ from sentinel.gateway.api import create_app
 from sentinel.gateway.pipeline import Gateway
 
 STARTUP_TIMEOUT_S = 10.0
+GRACEFUL_SHUTDOWN_S = 5
+"""Requests still running this long after stop() are cancelled."""
 
 
 def serve(gateway: Gateway, *, host: str = "127.0.0.1", port: int = 8740) -> None:
@@ -43,7 +45,12 @@ class BackgroundServer:
         self.host = host
         self.port = port or free_port(host)
         config = uvicorn.Config(
-            create_app(gateway), host=host, port=self.port, log_level="warning", lifespan="off"
+            create_app(gateway),
+            host=host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="gateway-http", daemon=True)

@@ -61,8 +61,10 @@ class FakeModelServer:
         b = self.behaviour
         b.calls += 1
         b.requests.append(body)
-        if b.delay_s:
-            await asyncio.sleep(b.delay_s)
+        waited = 0.0
+        while waited < b.delay_s and b is self.behaviour:  # a reset ends the wait early
+            await asyncio.sleep(0.05)
+            waited += 0.05
         if b.status != 200:
             return JSONResponse(
                 {

@@ -216,3 +216,36 @@ def test_sigkill_between_reserve_and_settle(tmp_path: Path, fake_model: FakeMode
     ledger.reserve("DEMO-01", "demo", tokens=10, usd=0)  # and the ledger keeps working
     assert json.loads(json.dumps(ledger.reconciled()))  # readable
     ledger.close()
+
+
+def test_money_budget_and_period_rollover(tmp_path: Path) -> None:
+    now = [3600.0 * 1000 + 10]
+    limits = (BudgetLimit(scope="team", period="hour", usd=1.0),)
+    ledger = BudgetLedger(tmp_path / "l.db", limits, clock=lambda: now[0])
+    for _ in range(3):
+        ledger.settle(ledger.reserve("A", "core", tokens=0, usd=0.3), tokens=0, usd=0.3)
+    with pytest.raises(BudgetExhaustedError, match="team:core hour budget: usd"):
+        ledger.reserve("B", "core", tokens=0, usd=0.2)  # another agent, the same team
+    ledger.reserve("C", "other", tokens=0, usd=0.2)  # another team
+    now[0] += 3600  # the next hour starts empty
+    ledger.reserve("B", "core", tokens=0, usd=0.9)
+    ledger.close()
+
+
+def test_forwarded_calls_are_priced(tmp_path: Path, fake_model: FakeModelServer) -> None:
+    os.environ["SENTINEL_TEST_FAKE_KEY"] = "k"
+    try:
+        fake_model.reset()
+        budgets = BudgetSettings(default_max_tokens=100,
+                                 limits=(BudgetLimit(scope="agent", period="day", usd=0.01),))  # fmt: skip
+        gw = Gateway(remote_settings(fake_model, budgets=budgets), ledger_path=tmp_path / "l.db")
+        answers = []
+        with pytest.raises(BudgetExhaustedError):
+            for _ in range(100):
+                answers.append(gw.complete(chat("hi", model="remote"), agent_id="DEMO-01"))  # noqa: PERF401 - stops at the refusal
+        spent = gw.ledger.usage(gw.ledger.keys("DEMO-01", "demo")[0]).usd
+        assert answers and spent == pytest.approx(sum(a.cost_usd for a in answers))
+        assert spent <= 0.01
+        gw.close()
+    finally:
+        del os.environ["SENTINEL_TEST_FAKE_KEY"]

@@ -103,3 +103,12 @@ def test_authentication(gateway: Gateway) -> None:
     with pytest.raises(AgentForbiddenError):
         gateway.complete(chat("x", agent_id="DEMO-02"), api_key="sentinel-dev")
     assert gateway.complete(chat("x"), api_key="sentinel-dev").agent_id == "DEMO-01"
+
+
+def test_persona_model_allow_list(tmp_path: object) -> None:
+    limited = DEMO_PERSONAS[1].model_copy(update={"models": ("offline",)})
+    gw = Gateway(personas=[DEMO_PERSONAS[0], limited], ledger_path=":memory:")
+    assert gw.complete(chat("x"), agent_id="DEMO-02").provider == "offline"
+    with pytest.raises(AgentForbiddenError, match="may not use model"):
+        gw.complete(chat("x", model="gpt-4o"), agent_id="DEMO-02")
+    gw.close()
