@@ -248,9 +248,14 @@ class Gateway:
     ) -> list[Any]:
         """Run a batch: synthesis decisions for the whole batch are made in one native call.
 
+        Every request of the batch runs (and is settled) before anything is raised.
+
         Returns:
             A :class:`GatewayResponse` per body, or, with ``return_exceptions``, the
             :class:`GatewayError` that refused it.
+
+        Raises:
+            GatewayError: Without ``return_exceptions``, the first refusal of the batch.
         """
         n = len(bodies)
         keys = list(api_keys or [None] * n)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ import pytest
 
 from sentinel.gateway import BackgroundServer, Gateway, GatewaySettings
 from sentinel.gateway.fingerprint import format_fingerprint
+from sentinel.gateway.providers.litellm_provider import import_litellm
 from sentinel.gateway.settings import (
     BudgetSettings,
     ProviderSettings,
@@ -52,6 +54,18 @@ def fake_model() -> Iterator[FakeModelServer]:
     server = FakeModelServer().start()
     yield server
     server.stop()
+    _close_litellm_clients()
+
+
+def _close_litellm_clients() -> None:
+    """litellm caches one HTTP client per provider; close them so no socket outlives a test."""
+    litellm = import_litellm()
+    cache = litellm.in_memory_llm_clients_cache
+    for client in list(getattr(cache, "cache_dict", {}).values()):
+        close = getattr(client, "close", None)
+        if callable(close) and not asyncio.iscoroutinefunction(close):
+            close()
+    cache.flush_cache()
 
 
 def remote_settings(

@@ -10,11 +10,17 @@ from sentinel.errors import (
     RateLimitedError,
     UnknownAgentError,
 )
-from sentinel.gateway import DEMO_PERSONAS, Gateway
+from sentinel.gateway import DEMO_PERSONAS, Gateway, GatewaySettings
 from sentinel.gateway.prompt import compile_prompt
 from sentinel.gateway.ratelimit import RateLimiter
 from sentinel.gateway.screens import PromptScreens
-from sentinel.gateway.settings import DEFAULT_ROOMS, DEFAULT_SCREENS, RateLimitSettings
+from sentinel.gateway.settings import (
+    DEFAULT_ROOMS,
+    DEFAULT_SCREENS,
+    ProviderSettings,
+    RateLimitSettings,
+    RoutingSettings,
+)
 from tests.gateway.conftest import chat
 
 
@@ -111,4 +117,19 @@ def test_persona_model_allow_list(tmp_path: object) -> None:
     assert gw.complete(chat("x"), agent_id="DEMO-02").provider == "offline"
     with pytest.raises(AgentForbiddenError, match="may not use model"):
         gw.complete(chat("x", model="gpt-4o"), agent_id="DEMO-02")
+    gw.close()
+
+
+def test_routing_order_override_primary_fallback() -> None:
+    providers = tuple(
+        ProviderSettings(name=n, kind="offline", model=n) for n in ("offline", "a", "b", "c")
+    )
+    settings = GatewaySettings(
+        providers=providers, routing=RoutingSettings(primary="a", fallback="b")
+    )
+    special = DEMO_PERSONAS[0].model_copy(update={"provider": "c"})
+    gw = Gateway(settings, personas=[special, DEMO_PERSONAS[1]], ledger_path=":memory:")
+    assert gw.complete(chat("x", model="auto"), agent_id="DEMO-01").provider == "c"
+    assert gw.complete(chat("x", model="auto"), agent_id="DEMO-02").provider == "a"
+    assert gw.complete(chat("x", model="b"), agent_id="DEMO-02").provider == "b"
     gw.close()
