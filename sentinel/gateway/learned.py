@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 from sentinel.gateway.settings import LearnedSettings
@@ -42,11 +42,18 @@ class LearnedPatterns:
 
     def __init__(self, settings: LearnedSettings) -> None:
         self.settings = settings
-        self._patterns: dict[tuple[str, str], _Pattern] = {}
+        self._patterns: OrderedDict[tuple[str, str], _Pattern] = OrderedDict()
         self._lock = threading.Lock()
 
     def _pattern(self, agent_id: str, fingerprint: str, persona_digest: str) -> _Pattern:
-        pattern = self._patterns.setdefault((agent_id, fingerprint), _Pattern())
+        key = (agent_id, fingerprint)
+        pattern = self._patterns.get(key)
+        if pattern is None:
+            pattern = self._patterns[key] = _Pattern()
+            if len(self._patterns) > self.settings.max_patterns:
+                self._patterns.popitem(last=False)
+        else:
+            self._patterns.move_to_end(key)
         if not pattern.persona_digest:
             pattern.persona_digest = persona_digest
         elif pattern.persona_digest != persona_digest:

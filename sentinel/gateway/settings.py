@@ -215,6 +215,8 @@ class LearnedSettings(_Model):
     min_samples: int = Field(default=50, ge=1)
     probe_every: int = Field(default=100, ge=1)
     persona_change_factor: float = Field(default=0.5, gt=0, le=1)
+    max_patterns: int = Field(default=100_000, ge=1)
+    """Patterns kept in memory; the least recently used is dropped beyond this."""
 
 
 class GuardSettings(_Model):

@@ -53,3 +53,13 @@ def test_gateway_answers_from_a_promoted_pattern(gateway: Gateway) -> None:
                  for _ in range(52)]  # fmt: skip
     assert decisions[:50] == ["forwarded"] * 50
     assert decisions[50:] == ["learned", "learned"]
+
+
+def test_patterns_are_bounded() -> None:
+    learned = LearnedPatterns(LearnedSettings(max_patterns=3))
+    for fp in ("a", "b", "c"):
+        learned.observe("A", fp, "d", "x")
+    learned.observe("A", "a", "d", "x")  # "a" is now the most recently used
+    learned.observe("A", "d", "d", "x")  # evicts "b"
+    assert learned.confidence("A", "b") == 0.0
+    assert learned.confidence("A", "a") == 1.0
