@@ -322,6 +322,41 @@ mod tests {
         assert_eq!(m.decide_many(&[CALM, "x"]), vec![-1, -3]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn formatted_fields_parse_back(
+            numbers in proptest::collection::vec(0_i64..=999, FIRST_TEXT),
+            room in "[a-z0-9_-]{1,64}",
+            extrovert in proptest::bool::ANY,
+        ) {
+            let numbers: Vec<i64> = numbers
+                .iter()
+                .zip(MAX_VALUE)
+                .map(|(n, top)| n % (top + 1))
+                .collect();
+            let pe = if extrovert { "E" } else { "I" };
+            let mut parts: Vec<String> = FIELDS[..FIRST_TEXT]
+                .iter()
+                .zip(&numbers)
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect();
+            parts.push(format!("R:{room}"));
+            parts.push(format!("PE:{pe}"));
+            parts.reverse(); // field order does not matter
+            let text = parts.join("|");
+            let fp = parse(&text).expect("valid fingerprint");
+            proptest::prop_assert_eq!(fp.numbers.to_vec(), numbers);
+            proptest::prop_assert_eq!(fp.texts, [room.as_str(), pe]);
+        }
+
+        #[test]
+        fn batch_equals_one_by_one(texts in proptest::collection::vec(".{0,40}", 0..20)) {
+            let m = matcher();
+            let one: Vec<i32> = texts.iter().map(|t| m.decide(t)).collect();
+            proptest::prop_assert_eq!(m.decide_many(&texts), one);
+        }
+    }
+
     #[test]
     fn bad_rules_are_named() {
         let err = Matcher::new(&["HR==0"], &[vec!["B>=9"], vec!["Z>1"]]).unwrap_err();
