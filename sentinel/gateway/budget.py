@@ -31,6 +31,8 @@ from sentinel.gateway.settings import BudgetLimit
 PERIOD_SECONDS = {"hour": 3600, "day": 86400}
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's transaction."""
+RECONCILE_EVERY_S = 1.0
+"""Expired reservations are looked for at most this often by :meth:`BudgetLedger.reserve`."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -110,6 +112,7 @@ class BudgetLedger:
         self.ttl_s = reservation_ttl_s
         self._clock = clock
         self._lock = threading.Lock()
+        self._last_reconcile = float("-inf")
         try:
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30
@@ -159,7 +162,9 @@ class BudgetLedger:
         keys = self.keys(agent_id, team, now)
         reservation = Reservation(uuid.uuid4().hex, tokens, usd, tuple(keys))
         with self._transaction() as conn:
-            self._reconcile(conn, now, check_processes=False)
+            if now - self._last_reconcile >= RECONCILE_EVERY_S:
+                self._reconcile(conn, now, check_processes=False)
+                self._last_reconcile = now
             for limit, key in zip(self.limits, keys, strict=True):
                 used = self._used(conn, key)
                 for member, need, have in (
@@ -209,8 +214,23 @@ class BudgetLedger:
             ).rowcount
             if not deleted:
                 return False
-            self._hold(conn, reservation.keys, -reservation.tokens, -reservation.usd, -1)
-            self._charge(conn, reservation.keys, tokens, usd, requests)
+            # The hold created each row, so one UPDATE per row moves held to spent.
+            for scope, period, start in reservation.keys:
+                conn.execute(
+                    "UPDATE usage SET held_tokens = held_tokens - ?, held_usd = held_usd - ?, "
+                    "held_requests = held_requests - 1, tokens = tokens + ?, usd = usd + ?, "
+                    "requests = requests + ? WHERE scope_key = ? AND period = ? AND start = ?",
+                    (
+                        reservation.tokens,
+                        reservation.usd,
+                        tokens,
+                        usd,
+                        requests,
+                        scope,
+                        period,
+                        start,
+                    ),
+                )
         return True
 
     @staticmethod
