@@ -22,6 +22,7 @@ from sentinel.gateway.fingerprint import (
     ReferenceMatcher,
     format_fingerprint,
 )
+from sentinel.gateway.prompt import compile_prompt
 from sentinel.gateway.providers.litellm_provider import import_litellm
 from sentinel.gateway.settings import (
     GatewaySettings,
@@ -100,7 +101,10 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw = Gateway(_settings(), ledger_path=tmp_path_factory.mktemp("bench") / "ledger.db")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import_litellm()
+        litellm = import_litellm()
+        # litellm imports its provider modules on the first call: pay that before timing.
+        litellm.completion(model="openai/mock-model", mock_response=MOCK_TEXT,
+                           messages=[{"role": "user", "content": "warm up"}])  # fmt: skip
     yield gw
     gw.close()
 
@@ -111,9 +115,15 @@ STRESSED = "H:3|E:6|B:2|S:8|C:4|SN:5|P:2|CH:0|HR:0|T:9|TMP:0|N:0|IM:0|R:office_1
 
 def test_litellm_mock_alone(measure: Callable[..., Any], gateway: Gateway) -> None:
     litellm = import_litellm()
-    messages = [{"role": "user", "content": "What are you working on?"}]
+    # The same messages the gateway sends (persona blocks + the question): litellm's mock
+    # counts the prompt's tokens, so a shorter prompt would flatter the baseline.
+    compiled = compile_prompt(gateway.personas["DEMO-01"], [("user", "What are you working on?")],
+                              perception={}, impulse=None, rooms=gateway.settings.rooms)  # fmt: skip
+    messages = [{"role": role, "content": text} for role, text in compiled.messages]
+    # ...and the same options (max_tokens, deadline, no retries) as LiteLLMProvider.
+    options = {"max_tokens": 512, "timeout": 20.0, "num_retries": 0}
     reply = measure("gateway-overhead", "litellm-mock", lambda: litellm.completion(
-        model="openai/mock-model", messages=messages, mock_response=MOCK_TEXT))  # fmt: skip
+        model="openai/mock-model", messages=messages, mock_response=MOCK_TEXT, **options))  # fmt: skip
     assert reply.choices[0].message.content == MOCK_TEXT
 
 
