@@ -11,6 +11,8 @@ path skips a budget or a limit. Each step's decision becomes a ``gateway.decisio
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -370,13 +372,18 @@ class Gateway:
         return persona
 
     def agent_for_key(self, api_key: str) -> str | None:
-        """The agent id an API key maps to, or None."""
-        import hmac  # noqa: PLC0415 - only the HTTP path authenticates with keys
+        """The agent id an API key maps to, or None.
 
+        Configured keys are either the key itself or ``sha256:<hex digest of the key>``, so
+        a settings file need not hold usable keys.
+        """
+        presented = api_key.encode()
+        digest = "sha256:" + hashlib.sha256(presented).hexdigest()
         found = None
         for key, agent in self.settings.auth.api_keys.items():
             # Compare every key in constant time so timing tells nothing about near misses.
-            if hmac.compare_digest(key.encode(), api_key.encode()):
+            expected, given = (key, digest) if key.startswith("sha256:") else (key, api_key)
+            if hmac.compare_digest(expected.encode(), given.encode()):
                 found = agent
         return found
 

@@ -236,7 +236,10 @@ class RequestLimits(_Model):
 
 
 class AuthSettings(_Model):
-    """API keys of the HTTP API, each mapped to an agent id."""
+    """API keys of the HTTP API, each mapped to an agent id.
+
+    A key is written as itself or as ``sha256:<hex digest>`` of it.
+    """
 
     api_keys: dict[str, str] = Field(default_factory=lambda: {"sentinel-dev": "DEMO-01"})
 

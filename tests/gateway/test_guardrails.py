@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from sentinel.errors import (
@@ -17,6 +19,7 @@ from sentinel.gateway.screens import PromptScreens
 from sentinel.gateway.settings import (
     DEFAULT_ROOMS,
     DEFAULT_SCREENS,
+    AuthSettings,
     ProviderSettings,
     RateLimitSettings,
     RoutingSettings,
@@ -132,4 +135,14 @@ def test_routing_order_override_primary_fallback() -> None:
     assert gw.complete(chat("x", model="auto"), agent_id="DEMO-01").provider == "c"
     assert gw.complete(chat("x", model="auto"), agent_id="DEMO-02").provider == "a"
     assert gw.complete(chat("x", model="b"), agent_id="DEMO-02").provider == "b"
+    gw.close()
+
+
+def test_hashed_api_keys() -> None:
+    digest = "sha256:" + hashlib.sha256(b"s3cret-key").hexdigest()
+    settings = GatewaySettings(auth=AuthSettings(api_keys={digest: "DEMO-02"}))
+    gw = Gateway(settings, ledger_path=":memory:")
+    assert gw.agent_for_key("s3cret-key") == "DEMO-02"
+    assert gw.agent_for_key(digest) is None  # the digest itself is not a key
+    assert gw.agent_for_key("sentinel-dev") is None
     gw.close()
