@@ -1,6 +1,7 @@
 """The OpenAI-compatible HTTP API.
 
-Routes: ``/v1/chat/completions``, ``/v1/models``, ``/health``, ``/metrics``.
+Routes: ``/v1/chat/completions``, ``/v1/models``, ``/health``, ``/metrics``, and ``/stats``
+(synthesis decisions and intercept rate per rule, as JSON).
 
 Requests run through :meth:`Gateway.complete` in a worker thread, so the HTTP path takes
 exactly the library's steps (budgets, limits, screens, guards). ``stream: true`` is served
@@ -119,6 +120,9 @@ def create_app(gateway: Gateway) -> Starlette:
         breakers = {name: str(b.state) for name, b in gateway.breakers.items()}
         return JSONResponse({"status": "ok", "breakers": breakers})
 
+    async def stats(_: Request) -> Response:
+        return JSONResponse({"synthesis": gateway.synthesis.stats()})
+
     async def metrics(_: Request) -> Response:
         return PlainTextResponse(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
 
@@ -128,6 +132,7 @@ def create_app(gateway: Gateway) -> Starlette:
             Route("/v1/models", models, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/stats", stats, methods=["GET"]),
         ]
     )
 
