@@ -84,6 +84,9 @@ def test_models_health_metrics(served: tuple[Gateway, BackgroundServer]) -> None
         'sentinel_gateway_requests_total{decision="forwarded",outcome="answered"} 1.0'
         in metrics.text
     )
+    stats = httpx.get(f"{root}/stats").json()["synthesis"]
+    assert stats["no_fingerprint"] == {"count": 1, "rate": 1.0}
+    assert stats["focused_alone"] == {"count": 0, "rate": 0.0}
 
 
 def test_error_codes(served: tuple[Gateway, BackgroundServer]) -> None:
