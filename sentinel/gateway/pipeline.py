@@ -489,6 +489,8 @@ class Gateway:
                 )
             return self._respond(state, reply, "forwarded", provider, None, regenerations, usage)
         except GatewayError as exc:
+            # A refusal: no provider billed the call. (Any other exception leaves the
+            # reservation held; the ledger charges it when it expires, as after a crash.)
             self.ledger.release(state.reservation)
             trail.decide(_step_of(exc), "refused", reason=f"{exc.code}: {exc}")
             self._flush(trail)

@@ -119,3 +119,19 @@ def test_offline_commands_really_work(tmp_path: Path) -> None:
     log = subprocess.run(["git", "log", "--oneline"], cwd=tmp_path, env=env, capture_output=True,
                          text=True, check=True).stdout  # fmt: skip
     assert "Add greet" in log
+
+
+@pytest.mark.parametrize(("task", "coding"), [
+    ("Create greet.py and run it.", True),
+    ("Please fix the bug in the parser module.", True),
+    ("Run the unit tests, then commit.", True),
+    ("Let's run to the kitchen before the cake is gone!", False),
+    ("Can you add me to the lunch list?", False),
+    ("Did you test the new coffee machine?", False),
+])  # fmt: skip
+def test_offline_recognizes_coding_tasks(task: str, coding: bool) -> None:
+    reply = OfflineProvider().complete(
+        [("user", task)], persona=DEV, max_tokens=100, temperature=None
+    )
+    kinds = {a.action_type for a in extract_actions(reply.text, DEV, DEFAULT_ROOMS).actions}
+    assert (kinds == {"tool_use"}) is coding, (task, kinds)

@@ -21,9 +21,12 @@ from sentinel.gateway.providers.base import ProviderReply, estimate_tokens
 
 MODEL_NAME = "offline"
 
+# A coding task names a Python file or a developer tool, or pairs a verb with a code noun;
+# "let's run to the kitchen" is not one.
 _CODING = re.compile(
-    r"\b(?:create|write|add|implement|run|execute|test|pytest|commit|python|script|file|"
-    r"function|module|bug|fix)\b",
+    r"\.py\b|\b(?:pytest|git|commit|python|unit tests?)\b|"
+    r"\b(?:create|write|add|implement|fix|run|execute|test)\b[^.?!]*"
+    r"\b(?:file|function|module|script|bug|code|tests?|program)\b",
     re.IGNORECASE,
 )
 _FILE = re.compile(r"\b([A-Za-z0-9_][A-Za-z0-9_/-]{0,60}\.py)\b")
