@@ -489,9 +489,14 @@ class Gateway:
                 )
             return self._respond(state, reply, "forwarded", provider, None, regenerations, usage)
         except GatewayError as exc:
-            # A refusal: no provider billed the call. (Any other exception leaves the
-            # reservation held; the ledger charges it when it expires, as after a crash.)
-            self.ledger.release(state.reservation)
+            # A refusal: charge what providers answered before it (replies that were then
+            # regenerated), release the rest. Any other exception leaves the reservation
+            # held; the ledger charges it when it expires, as after a crash.
+            tokens, usd = int(state.spent[0] + state.spent[1]), float(state.spent[2])
+            if tokens or usd:
+                self.ledger.settle(state.reservation, tokens=tokens, usd=usd)
+            else:
+                self.ledger.release(state.reservation)
             trail.decide(_step_of(exc), "refused", reason=f"{exc.code}: {exc}")
             self._flush(trail)
             raise
@@ -513,7 +518,7 @@ class Gateway:
                 )
             provider = self.providers[name]
             messages = list(state.messages)
-            spent = [0, 0, 0.0]
+            spent = state.spent  # across providers: a reply that was paid for stays paid
             temperature = request.temperature
             try:
                 for attempt in range(1 + self.settings.guards.max_regenerations):
@@ -687,6 +692,8 @@ class _State:
     messages: list[tuple[str, str]]
     reservation: Reservation
     trail: _Trail
+    spent: list[float] = field(default_factory=lambda: [0, 0, 0.0])
+    """Prompt tokens, completion tokens and money of every provider reply so far."""
 
 
 _STEP_OF_CODE = {

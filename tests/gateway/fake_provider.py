@@ -32,6 +32,7 @@ class Behaviour:
     delay_s: float = 0.0
     breaks_left: int = 0
     text: str = IN_CHARACTER
+    fail_after: int | None = None
     calls: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -65,16 +66,17 @@ class FakeModelServer:
         while waited < b.delay_s and b is self.behaviour:  # a reset ends the wait early
             await asyncio.sleep(0.05)
             waited += 0.05
-        if b.status != 200:
+        status = 500 if b.fail_after is not None and b.calls > b.fail_after else b.status
+        if status != 200:
             return JSONResponse(
                 {
                     "error": {
-                        "message": f"fake failure {b.status}",
+                        "message": f"fake failure {status}",
                         "type": "server_error",
-                        "code": str(b.status),
+                        "code": str(status),
                     }
                 },
-                status_code=b.status,
+                status_code=status,
             )
         text = b.text
         if b.breaks_left > 0:

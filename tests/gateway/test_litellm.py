@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sentinel.audit import AuditStore
+from sentinel.errors import ProviderError
 from sentinel.gateway import Gateway
 from tests.gateway.conftest import chat, remote_settings
 from tests.gateway.fake_provider import IN_CHARACTER, FakeModelServer
@@ -79,5 +80,20 @@ def test_persistent_break_fails_closed_after_two_regenerations(
     assert answer.regenerations == 2 and answer.finish_reason == "content_filter"
     assert "AI" not in answer.text and answer.actions  # an in-character fallback, not the break
     assert answer.completion_tokens == 21  # all three calls are paid for
+    fake_model.reset()
+    gw.close()
+
+
+def test_replies_paid_before_a_failure_are_charged(
+    tmp_path: Path, fake_model: FakeModelServer
+) -> None:
+    """A persona-breaking reply is paid for even when its regeneration then fails."""
+    fake_model.reset(breaks_left=1, fail_after=1)
+    gw = Gateway(remote_settings(fake_model), ledger_path=tmp_path / "l.db")
+    with pytest.raises(ProviderError, match="server"):
+        gw.complete(chat("Coming to lunch?", model="remote"), agent_id="DEMO-01")
+    usage = gw.ledger.usage(gw.ledger.keys("DEMO-01", "demo")[0])
+    assert usage.requests == 1 and usage.tokens > 7  # the first reply: its prompt + 7
+    assert gw.ledger.open_reservations() == 0
     fake_model.reset()
     gw.close()
