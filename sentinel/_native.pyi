@@ -9,6 +9,7 @@ from typing import Any, final
 __all__ = [
     "LogWriter",
     "MerkleLog",
+    "SynthesisMatcher",
     "__version__",
     "build_info",
     "canonical_json",
@@ -161,3 +162,23 @@ class LogWriter:
         Raises:
             sentinel.errors.StoreCorruptError: SQLite failed; the group was rolled back.
         """
+
+@final
+class SynthesisMatcher:
+    """Synthesis rules compiled once; decides batches of agent fingerprints.
+
+    Args:
+        gate: Conditions (``"HR==0"``) that must all hold before any rule is tried.
+        rules: Each rule's conditions (``["T>=6", "T<=7"]``), tried in order.
+
+    Raises:
+        InvalidInputError: A condition does not compile; the message names rule and text.
+    """
+
+    def __new__(cls, gate: list[str], rules: list[list[str]]) -> SynthesisMatcher: ...
+    def __len__(self) -> int: ...
+    def decide(self, fingerprint: str) -> int:
+        """The first matching rule's index; -1 no rule, -2 gate closed, -3 malformed."""
+
+    def decide_many(self, fingerprints: list[str]) -> list[int]:
+        """:meth:`decide` over a batch in one call."""

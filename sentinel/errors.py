@@ -148,3 +148,85 @@ class CheckpointError(AuditError, ValueError):
 
 class ChainBrokenError(AuditError):
     """Verification found the log altered; the message names the first bad position."""
+
+
+class GatewayError(SentinelError):
+    """The model gateway refused or could not answer a request.
+
+    Each subclass carries a stable ``code`` (the ``error.code`` member of the HTTP API's JSON
+    error body) and the HTTP ``status`` it is served with, so library callers and HTTP
+    clients see the same refusal.
+    """
+
+    code: str = "gateway_error"
+    status: int = 500
+
+
+class GatewayRequestError(GatewayError, InvalidInputError):
+    """The request is malformed: not chat-completions JSON, a bad field, bad metadata."""
+
+    code = "bad_request"
+    status = 400
+
+
+class RequestTooLargeError(GatewayRequestError):
+    """The request body is larger than ``limits.max_body_bytes`` of the gateway settings."""
+
+    code = "request_too_large"
+    status = 413
+
+
+class UnknownAgentError(GatewayError):
+    """No agent is known for the API key (or the key is missing); nothing was forwarded."""
+
+    code = "unknown_agent"
+    status = 401
+
+
+class AgentForbiddenError(GatewayError):
+    """The agent is known but may not do this (another agent's identity, a model it may not use)."""
+
+    code = "forbidden"
+    status = 403
+
+
+class RateLimitedError(GatewayError):
+    """A token bucket (per agent or global) is empty; retry after ``retry_after_s``."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
+class BudgetExhaustedError(GatewayError):
+    """A budget (tokens, money or requests; per agent, team or global) cannot cover the call.
+
+    Raised before the call is made: budgets are reserved first and settled after.
+    """
+
+    code = "budget_exhausted"
+    status = 402
+
+
+class PromptBlockedError(GatewayError):
+    """A prompt screen (a secret, an injection marker) blocked the request."""
+
+    code = "prompt_blocked"
+    status = 400
+
+
+class BreakerOpenError(GatewayError):
+    """Every provider the request may use has an open circuit breaker; nothing was sent."""
+
+    code = "breaker_open"
+    status = 503
+
+
+class ProviderError(GatewayError):
+    """Every provider tried failed (timeout, network, 5xx, 429); the message names them."""
+
+    code = "provider_error"
+    status = 502

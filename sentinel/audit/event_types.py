@@ -7,9 +7,9 @@ registered are stored and verified all the same: the log is open to new kinds.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class EventPayload(BaseModel):
@@ -44,7 +44,22 @@ class SandboxViolation(EventPayload):
     detail: str = ""
 
 
-class GatewayDecision(EventPayload):
+class _OmitsEmptyExtras(EventPayload):
+    """Leaves ``inputs`` and ``attributes`` out of the payload when empty.
+
+    Events written before those fields existed keep their canonical bytes (and hashes).
+    """
+
+    @model_serializer(mode="wrap")
+    def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in ("inputs", "attributes"):
+            if name in data and not data[name]:
+                del data[name]
+        return data
+
+
+class GatewayDecision(_OmitsEmptyExtras):
     """One step of the gateway pipeline decided about a request."""
 
     event_type: ClassVar[str] = "gateway.decision"
@@ -54,9 +69,13 @@ class GatewayDecision(EventPayload):
     decision: str
     reason: str = ""
     rule_id: str | None = None
+    inputs: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    """What the decision read (a rule's fingerprint fields, a screen's hits...)."""
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    """OpenTelemetry GenAI attributes (``gen_ai.operation.name`` ...), one to one with a span."""
 
 
-class ModelCall(EventPayload):
+class ModelCall(_OmitsEmptyExtras):
     """A request was answered by a model (forwarded) or by a synthesis rule."""
 
     event_type: ClassVar[str] = "gateway.model_call"
@@ -68,6 +87,8 @@ class ModelCall(EventPayload):
     completion_tokens: int = Field(ge=0)
     cost_usd: float = Field(ge=0)
     synthesized: bool = False
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    """OpenTelemetry GenAI attributes (``gen_ai.usage.input_tokens`` ...), one to one."""
 
 
 class AgentAction(EventPayload):

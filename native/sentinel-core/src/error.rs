@@ -41,6 +41,15 @@ pub enum CoreError {
         /// SQLite's message.
         reason: String,
     },
+    /// A synthesis rule condition does not compile.
+    InvalidRule {
+        /// The rule's index (`usize::MAX` for the gate).
+        rule: usize,
+        /// The condition as written.
+        condition: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A value has no canonical JSON form; `path` says where in the document.
     NotCanonical {
         /// Where the value sits, as `payload.items[2]`.
@@ -71,6 +80,17 @@ impl fmt::Display for CoreError {
                 "a consistency proof needs 0 < old size <= new size, got {old_size} and {new_size}"
             ),
             CoreError::NotCanonical { path, reason } => write!(f, "{path}: {reason}"),
+            CoreError::InvalidRule {
+                rule,
+                condition,
+                reason,
+            } => {
+                if *rule == usize::MAX {
+                    write!(f, "gate condition {condition:?}: {reason}")
+                } else {
+                    write!(f, "rule {rule}, condition {condition:?}: {reason}")
+                }
+            }
             CoreError::Storage { path, reason } => {
                 write!(f, "{path}: reading the audit store failed: {reason}")
             }

@@ -11,6 +11,7 @@ mod errors;
 mod logscan;
 mod logwriter;
 mod merkle;
+mod synthesis;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -29,5 +30,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logscan::sqlite_library_address, m)?)?;
     m.add_class::<merkle::PyMerkleLog>()?;
     m.add_class::<logwriter::PyLogWriter>()?;
+    m.add_class::<synthesis::PySynthesisMatcher>()?;
     Ok(())
 }

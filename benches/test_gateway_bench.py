@@ -1,0 +1,156 @@
+"""The gateway: synthesis decisions native vs reference, and in-process overhead of a
+synthesized and a forwarded reply next to ``litellm.completion(..., mock_response=...)``.
+
+Ratios only: each group's variants run in the same session and the gates compare medians.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from benches.conftest import MEDIANS, speedup
+from sentinel.gateway import Gateway
+from sentinel.gateway.fingerprint import (
+    FIELDS,
+    MAX_VALUE,
+    Matcher,
+    ReferenceMatcher,
+    format_fingerprint,
+)
+from sentinel.gateway.prompt import compile_prompt
+from sentinel.gateway.providers.litellm_provider import import_litellm
+from sentinel.gateway.settings import (
+    GatewaySettings,
+    LearnedSettings,
+    ProviderSettings,
+    RateLimitSettings,
+    RoutingSettings,
+    SynthesisSettings,
+)
+
+# litellm imports provider modules lazily on its first call, and those imports warn.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+
+BATCH = 10_000
+DECIDE_MIN_SPEEDUP = 10.0  # measured ~40x on the 2-core machine (see docs/architecture.md)
+SYNTH_VS_LITELLM_MAX = 1.0  # a synthesized answer costs less than litellm's mock alone
+FORWARD_VS_LITELLM_MAX = 3.0  # the seven steps around a forwarded call: < 3x litellm's own cost
+MOCK_TEXT = '{"action_type": "chat", "target": "", "content": "On it."}'
+ROOMS = ["office_1", "office_2", "kitchen", "meeting_a", "bathroom"]
+
+
+@pytest.fixture(scope="module")
+def fingerprints() -> list[str]:
+    rng = random.Random(6)  # noqa: S311 - seeded test data, not secrets
+    fps = []
+    for _ in range(BATCH):
+        fields: dict[str, int | str] = {k: rng.randint(0, top) for k, top in MAX_VALUE.items()}
+        fields.update(R=rng.choice(ROOMS), PE=rng.choice("IE"), HR=rng.random() < 0.1, CH=0, IM=0)
+        fields["HR"] = int(fields["HR"])
+        fps.append(format_fingerprint({k: fields[k] for k in FIELDS}))
+    return fps
+
+
+@pytest.fixture(scope="module")
+def rules() -> tuple[list[str], list[list[str]]]:
+    synthesis = SynthesisSettings()
+    return list(synthesis.gate), [list(rule.when) for rule in synthesis.rules]
+
+
+def test_decide_native(measure: Callable[..., Any], fingerprints: list[str], rules: Any) -> None:
+    matcher = Matcher(*rules)
+    result = measure("synthesis-decide", "native", lambda: matcher.decide_many(fingerprints))
+    assert result == ReferenceMatcher(*rules).decide_many(fingerprints)
+
+
+def test_decide_reference(measure: Callable[..., Any], fingerprints: list[str], rules: Any) -> None:
+    matcher = ReferenceMatcher(*rules)
+    measure("synthesis-decide", "reference", lambda: matcher.decide_many(fingerprints))
+
+
+def test_decide_speedup_gate() -> None:
+    ratio = speedup("synthesis-decide")
+    native_us = MEDIANS[("synthesis-decide", "native")] / BATCH * 1e6
+    reference_us = MEDIANS[("synthesis-decide", "reference")] / BATCH * 1e6
+    print(f"\nsynthesis decision: native {native_us:.3f} us, reference {reference_us:.2f} us, "
+          f"speed-up {ratio:.1f}x")  # fmt: skip
+    assert ratio >= DECIDE_MIN_SPEEDUP
+
+
+def _settings() -> GatewaySettings:
+    return GatewaySettings(
+        providers=(
+            ProviderSettings(name="offline", kind="offline", model="offline"),
+            ProviderSettings(
+                name="mock", kind="litellm", model="openai/mock-model", mock_response=MOCK_TEXT
+            ),
+        ),
+        routing=RoutingSettings(primary="mock"),
+        rate_limits=RateLimitSettings(agent_per_minute=1e9, global_per_minute=1e9, burst=1),
+        learned=LearnedSettings(enabled=False),  # every forwarded request reaches the provider
+    )
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    gw = Gateway(_settings(), ledger_path=tmp_path_factory.mktemp("bench") / "ledger.db")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        litellm = import_litellm()
+        # litellm imports its provider modules on the first call: pay that before timing.
+        litellm.completion(model="openai/mock-model", mock_response=MOCK_TEXT,
+                           messages=[{"role": "user", "content": "warm up"}])  # fmt: skip
+    yield gw
+    gw.close()
+
+
+CALM = "H:3|E:6|B:2|S:1|C:4|SN:5|P:0|CH:0|HR:0|T:9|TMP:0|N:0|IM:0|R:office_1|PE:I"
+STRESSED = "H:3|E:6|B:2|S:8|C:4|SN:5|P:2|CH:0|HR:0|T:9|TMP:0|N:0|IM:0|R:office_1|PE:I"
+
+
+def test_litellm_mock_alone(measure: Callable[..., Any], gateway: Gateway) -> None:
+    litellm = import_litellm()
+    # The same messages the gateway sends (persona blocks + the question): litellm's mock
+    # counts the prompt's tokens, so a shorter prompt would flatter the baseline.
+    compiled = compile_prompt(gateway.personas["DEMO-01"], [("user", "What are you working on?")],
+                              perception={}, impulse=None, rooms=gateway.settings.rooms)  # fmt: skip
+    messages = [{"role": role, "content": text} for role, text in compiled.messages]
+    # ...and the same options (max_tokens, deadline, no retries) as LiteLLMProvider.
+    options = {"max_tokens": 512, "timeout": 20.0, "num_retries": 0}
+    reply = measure("gateway-overhead", "litellm-mock", lambda: litellm.completion(
+        model="openai/mock-model", messages=messages, mock_response=MOCK_TEXT, **options))  # fmt: skip
+    assert reply.choices[0].message.content == MOCK_TEXT
+
+
+def test_gateway_synthesized(measure: Callable[..., Any], gateway: Gateway) -> None:
+    body = {"model": "auto", "messages": [{"role": "user", "content": "tick"}],
+            "sentinel": {"fingerprint": CALM}}  # fmt: skip
+    answer = measure(
+        "gateway-overhead", "synthesized", lambda: gateway.complete(body, agent_id="DEMO-01")
+    )
+    assert answer.decision == "synthesized"
+
+
+def test_gateway_forwarded(measure: Callable[..., Any], gateway: Gateway) -> None:
+    body = {"model": "auto", "messages": [{"role": "user", "content": "What are you working on?"}],
+            "sentinel": {"fingerprint": STRESSED}}  # fmt: skip
+    answer = measure(
+        "gateway-overhead", "forwarded", lambda: gateway.complete(body, agent_id="DEMO-01")
+    )
+    assert answer.decision == "forwarded" and answer.provider == "mock"
+
+
+def test_gateway_overhead_gates() -> None:
+    litellm_s = MEDIANS[("gateway-overhead", "litellm-mock")]
+    synthesized_s = MEDIANS[("gateway-overhead", "synthesized")]
+    forwarded_s = MEDIANS[("gateway-overhead", "forwarded")]
+    print(f"\nlitellm mock {litellm_s * 1e6:.0f} us, gateway synthesized {synthesized_s * 1e6:.0f} us "
+          f"({synthesized_s / litellm_s:.2f}x), forwarded {forwarded_s * 1e6:.0f} us "
+          f"({forwarded_s / litellm_s:.2f}x)")  # fmt: skip
+    assert synthesized_s / litellm_s <= SYNTH_VS_LITELLM_MAX
+    assert forwarded_s / litellm_s <= FORWARD_VS_LITELLM_MAX

@@ -1,0 +1,129 @@
+"""``sentinel-run gateway ...``: serve the OpenAI-compatible API, ask once, check settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sentinel.audit import AuditStore
+from sentinel.cli.output import JsonOption, console, print_json, reports_errors
+from sentinel.gateway.pipeline import Gateway
+from sentinel.gateway.server import serve as serve_gateway
+from sentinel.gateway.settings import DEFAULT_SETTINGS_PATH, GatewaySettings, load_settings
+
+app = typer.Typer(
+    help="The model gateway: serve it, ask it, check its settings.", no_args_is_help=True
+)
+
+SettingsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="SENTINEL_GATEWAY_CONFIG",
+        help="Gateway settings TOML (default: config/gateway.toml if present, else built-in).",
+    ),
+]
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", envvar="SENTINEL_STORE", help="Record decisions in this audit store."),
+]
+LedgerOption = Annotated[
+    str | None, typer.Option("--ledger", help="Budget ledger file (overrides the settings).")
+]
+
+
+def _settings(path: Path | None) -> GatewaySettings:
+    if path is None and DEFAULT_SETTINGS_PATH.exists():
+        path = DEFAULT_SETTINGS_PATH
+    return load_settings(path)
+
+
+@app.command()
+@reports_errors
+def serve(
+    config: SettingsOption = None,
+    store: StoreOption = None,
+    ledger: LedgerOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8740,
+) -> None:
+    """Serve /v1/chat/completions, /v1/models, /health and /metrics."""
+    settings = _settings(config)
+    audit = AuditStore(store) if store is not None else None
+    gateway = Gateway(settings, audit=audit, ledger_path=ledger)
+    console.print(f"gateway on http://{host}:{port}/v1 (models: {', '.join(gateway.models())})")
+    try:
+        serve_gateway(gateway, host=host, port=port)
+    finally:
+        gateway.close()
+        if audit is not None:
+            audit.close()
+
+
+@app.command()
+@reports_errors
+def ask(
+    prompt: Annotated[str, typer.Argument(help="The user message.")],
+    agent: Annotated[str, typer.Option(help="Agent id of the caller.")] = "DEMO-01",
+    model: Annotated[str, typer.Option(help="Model name.")] = "offline",
+    fingerprint: Annotated[str | None, typer.Option(help="The agent's state fingerprint.")] = None,
+    config: SettingsOption = None,
+    store: StoreOption = None,
+    ledger: LedgerOption = ":memory:",
+    as_json: JsonOption = False,
+) -> None:
+    """Send one request through the pipeline in-process and show the answer."""
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "sentinel": {"agent_id": agent, "fingerprint": fingerprint},
+    }
+    audit = AuditStore(store) if store is not None else None
+    gateway = Gateway(_settings(config), audit=audit, ledger_path=ledger)
+    try:
+        answer = gateway.complete(body, agent_id=agent)
+    finally:
+        gateway.close()
+        if audit is not None:
+            audit.close()
+    if as_json:
+        print_json(answer.to_openai())
+        return
+    table = Table(title=f"{answer.request_id}: {answer.decision} by {answer.provider}")
+    for column in ("action", "target", "content"):
+        table.add_column(column, overflow="fold")
+    for action in answer.actions:
+        table.add_row(action.action_type, action.target or "", action.content)
+    for rejection in answer.rejections:
+        table.add_row("[red]rejected[/red]", rejection.reason, rejection.detail)
+    console.print(table)
+    console.print(
+        f"tokens {answer.prompt_tokens} in / {answer.completion_tokens} out, "
+        f"cost ${answer.cost_usd:.6f}" + (f", rule {answer.rule_id}" if answer.rule_id else "")
+    )
+
+
+@app.command()
+@reports_errors
+def check(config: SettingsOption = None, as_json: JsonOption = False) -> None:
+    """Validate gateway settings and print the providers and synthesis rules."""
+    settings = _settings(config)
+    if as_json:
+        print_json(json.loads(settings.model_dump_json()))
+        return
+    table = Table(title="providers")
+    for column in ("name", "kind", "model", "deadline s"):
+        table.add_column(column)
+    for provider in settings.providers:
+        table.add_row(provider.name, provider.kind, provider.model, f"{provider.deadline_s:g}")
+    console.print(table)
+    rules = Table(title="synthesis rules (first match wins)")
+    for column in ("id", "when", "action"):
+        rules.add_column(column)
+    for rule in settings.synthesis.rules:
+        rules.add_row(rule.id, " and ".join(rule.when), f"{rule.action_type} {rule.target or ''}")
+    console.print(rules)

@@ -1,0 +1,143 @@
+"""The OpenAI-compatible HTTP API.
+
+Routes: ``/v1/chat/completions``, ``/v1/models``, ``/health``, ``/metrics``, and ``/stats``
+(synthesis decisions and intercept rate per rule, as JSON).
+
+Requests run through :meth:`Gateway.complete` in a worker thread, so the HTTP path takes
+exactly the library's steps (budgets, limits, screens, guards). ``stream: true`` is served
+as server-sent events *after* the pipeline has answered and settled: streaming cannot skip
+a budget or an output guard. Errors are JSON, ``{"error": {"message", "type", "code"}}``,
+with the status of the :class:`~sentinel.errors.GatewayError` subclass.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from sentinel.errors import (
+    GatewayError,
+    GatewayRequestError,
+    RateLimitedError,
+    RequestTooLargeError,
+)
+from sentinel.gateway.pipeline import Gateway, GatewayResponse
+from sentinel.gateway.request import parse_request
+
+STREAM_CHUNK_CHARS = 64
+"""Characters per streamed delta."""
+
+
+def error_response(exc: GatewayError) -> JSONResponse:
+    """The JSON error body and status for a refusal."""
+    headers = {}
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    return JSONResponse(
+        {"error": {"message": str(exc), "type": type(exc).__name__, "code": exc.code}},
+        status_code=exc.status,
+        headers=headers,
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLargeError(f"request body of {declared} bytes is over the limit of {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RequestTooLargeError(f"request body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def _sse(data: dict[str, Any] | str) -> bytes:
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return f"data: {text}\n\n".encode()
+
+
+async def _stream(answer: GatewayResponse) -> AsyncIterator[bytes]:
+    base = {"id": answer.request_id, "object": "chat.completion.chunk",
+            "created": answer.created, "model": answer.model}  # fmt: skip
+    yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                     "finish_reason": None}]})  # fmt: skip
+    for start in range(0, len(answer.text), STREAM_CHUNK_CHARS):
+        piece = answer.text[start : start + STREAM_CHUNK_CHARS]
+        yield _sse({**base, "choices": [{"index": 0, "delta": {"content": piece},
+                                         "finish_reason": None}]})  # fmt: skip
+    body = answer.to_openai()
+    yield _sse({**base, "choices": [{"index": 0, "delta": {},
+                                     "finish_reason": answer.finish_reason}],
+                "usage": body["usage"], "sentinel": body["sentinel"]})  # fmt: skip
+    yield _sse("[DONE]")
+
+
+def create_app(gateway: Gateway) -> Starlette:
+    """The Starlette application serving ``gateway``."""
+    limit = gateway.settings.limits.max_body_bytes
+
+    async def chat_completions(request: Request) -> Response:
+        try:
+            raw = await _read_body(request, limit)
+            parsed = parse_request(raw, gateway.settings.limits)
+            answer = await run_in_threadpool(
+                gateway.complete, parsed, api_key=_bearer(request) or ""
+            )
+        except GatewayError as exc:
+            if isinstance(exc, GatewayRequestError):
+                gateway.metrics.requests.labels(exc.code, "refused").inc()
+            return error_response(exc)
+        if parsed.stream:
+            return StreamingResponse(_stream(answer), media_type="text/event-stream")
+        return JSONResponse(answer.to_openai())
+
+    async def models(request: Request) -> Response:
+        if gateway.agent_for_key(_bearer(request) or "") is None:
+            return error_response(_unknown_key())
+        now = int(time.time())
+        return JSONResponse({"object": "list", "data": [
+            {"id": name, "object": "model", "created": now, "owned_by": "sentinel"}
+            for name in gateway.models()]})  # fmt: skip
+
+    async def health(_: Request) -> Response:
+        breakers = {name: str(b.state) for name, b in gateway.breakers.items()}
+        return JSONResponse({"status": "ok", "breakers": breakers})
+
+    async def stats(_: Request) -> Response:
+        return JSONResponse({"synthesis": gateway.synthesis.stats()})
+
+    async def metrics(_: Request) -> Response:
+        return PlainTextResponse(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/stats", stats, methods=["GET"]),
+        ]
+    )
+
+
+def _unknown_key() -> GatewayError:
+    from sentinel.errors import UnknownAgentError  # noqa: PLC0415 - cold error path
+
+    return UnknownAgentError("unknown API key")

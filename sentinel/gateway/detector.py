@@ -1,0 +1,83 @@
+"""Step 6a: the self-recognition detector: does a reply break persona by revealing an AI?
+
+The reference had 15 German regexes, no English, and one of them ("token limit") fired on
+ordinary developer talk. These patterns are first-person statements of being a model ("I am
+an AI", "as a language model", "my training data", "ich bin ein Sprachmodell"), in English
+and German, and a noun phrase only counts where the clause ends after it, so "I am an AI
+engineer" or "ich bin KI-Entwicklerin" does not fire. The labelled set in
+``tests/gateway/data/self_recognition.tsv`` measures precision and recall; it was written
+together with the patterns, so it also holds two held-out rounds scored before any change
+(round 2: precision 1.00, recall 0.90 on 35 lines). Sentences that only imply an AI
+("you are talking to an AI", "a simulated assistant") are known misses: the judge stage and
+the gates are where a stronger check belongs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+_END: Final = r"(?=\s*(?:[.,;:!?)\"'—–-]\s|[.,;:!?)\"']*$|\s+(?:and|but|so|that|which|who|with|without|created|made|developed|trained|designed|built|from|by|I|und|aber|also|das|der|die|ohne|mit|von|entwickelt|trainiert|programmiert)\b))"
+"""A clause ends after the noun: punctuation, the end, or a conjunction/participle."""
+
+_AI_NOUN_EN: Final = r"(?:an?\s+)?(?:AI|A\.I\.|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant|chatbot|chat bot|computer program|bot)"
+_AI_NOUN_DE: Final = r"(?:eine?\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|LLM|KI-Modell|KI-Assistent(?:in)?|virtueller Assistent|Chatbot|Computerprogramm|Bot)"
+_MODEL_NAMES: Final = r"(?:Claude|ChatGPT|GPT-?\d(?:\.\d)?|Gemini|Llama|Mistral|Bard)"
+
+PATTERNS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("en", "i_am_ai", rf"\bI(?:'m|’m| am)\s+(?:just\s+|only\s+|merely\s+|actually\s+|really\s+|simply\s+)?{_AI_NOUN_EN}{_END}"),
+    ("en", "being_an_ai", rf"\b(?:being|since I(?:'m|’m| am)|because I(?:'m|’m| am))\s+(?:just\s+|only\s+)?{_AI_NOUN_EN}{_END}"),
+    ("en", "as_an_ai", r"\bas an?\s+(?:AI|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant)\b(?!\s+(?:engineer|researcher|developer|team|company|product|expert|startup|specialist|lead|architect|consultant))"),
+    ("en", "i_was_made", r"\bI (?:was|have been|am)\s+(?:programmed|trained|developed|created|built|designed)\s+(?:by|at)\s+(?:OpenAI|Anthropic|Google|Meta|Mistral|my (?:developers|creators|programmers))\b"),
+    ("en", "i_was_programmed", r"\bI (?:was|have been|am) programmed to\b"),
+    ("en", "no_body", r"\bI (?:do not|don't|don’t) have (?:a |any )?(?:physical |real )?(?:body|form)(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)|\bI have no (?:physical )?body(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)"),
+    ("en", "no_feelings", r"\bI (?:do not|don't|don’t|cannot|can't|can’t) (?:really |actually )?(?:have|feel|experience) (?:real |genuine |human |any )?(?:emotions|feelings|consciousness|sensations)(?:\s+(?:like|the way|as)\s+(?:a |humans|people)|[.!,;]|$)|\bI have no (?:real |genuine )?(?:emotions|feelings|consciousness)(?!\s+(?:about|on|for|either))\b"),
+    ("en", "training_data", r"\bmy (?:training data|training cut-?off|knowledge cut-?off|training corpus|pre-?training)\b"),
+    ("en", "context_window", r"\b(?:beyond|outside|exceeds?|exceeded|fills?|filled|in|of) my (?:context window|token window)\b"),
+    ("en", "i_am_model_name", rf"\bI(?:'m|’m| am)\s+{_MODEL_NAMES}\b"),
+    ("en", "not_real", r"\bI (?:do not|don't|don’t) (?:really |actually )?exist\b|\bI(?:'m|’m| am) not (?:a )?real(?:\s+(?:person|human|human being))?(?=[.,;!?]|$|\s+(?:person|human|and|but|so))"),
+    ("en", "just_algorithm", rf"\b(?:I(?:'m|’m| am)|I'm) (?:just|only|merely) (?:an? )?(?:(?:algorithm|set of algorithms|bunch of code|piece of software|neural network)\b|(?:code|software|program)\b(?:\s+running\b|{_END}))"),
+    ("de", "ich_bin_ki", rf"\b[Ii]ch bin\s+(?:nur\s+|bloß\s+|lediglich\s+|eigentlich\s+|tatsächlich\s+|ja\s+)?{_AI_NOUN_DE}{_END}"),
+    ("de", "weil_ich_ki_bin", rf"\b(?:da|weil|dass|obwohl|wenn)\s+ich\s+(?:nur\s+|ja\s+|bloß\s+)?{_AI_NOUN_DE}\s+bin\b"),
+    ("de", "als_ki", r"\b[Aa]ls (?:eine?\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|KI-Modell|KI-Assistent(?:in)?)(?:[.,;:!?]|\s+(?:habe|kann|bin|darf|muss|verfüge|besitze|empfinde|fühle)\b)"),
+    ("de", "ich_wurde_programmiert", r"\b[Ii]ch (?:wurde|bin)\s+(?:von \w+\s+|darauf\s+|dafür\s+)?(?:programmiert|trainiert)\b"),
+    ("de", "kein_koerper", r"\b[Ii]ch habe (?:keinen (?:physischen |echten )?Körper|keine (?:echten |wirklichen )?(?:Gefühle|Emotionen|Empfindungen)|kein (?:echtes )?Bewusstsein)\b(?!\s+(?:für|bei|wegen|zu|über))"),
+    ("de", "trainingsdaten", r"\bmeine(?:n|r)? (?:Trainingsdaten|Trainingsdatenbasis)\b|\bmein(?:em|es)? (?:Kontextfenster|Wissensstand bis)\b"),
+    ("de", "existiere_nicht", r"\b[Ii]ch existiere (?:nicht wirklich|eigentlich nicht|nicht)\b|\b[Ii]ch bin nicht (?:echt|real)\b|\b[Ii]ch bin kein(?:e|er)?\s+(?:echte[rn]?|wirkliche[rn]?)\s+(?:Person|Mensch)\b"),
+    ("de", "nur_algorithmus", r"\b[Ii]ch bin (?:nur|bloß|lediglich) (?:ein )?(?:Algorithmus|Programm|neuronales Netz)\b"),
+    ("de", "ich_bin_modellname", rf"\b[Ii]ch bin\s+{_MODEL_NAMES}\b"),
+)  # fmt: skip
+"""(language, name, pattern) of every detector pattern; case-insensitive unless spelled."""
+
+
+@dataclass(frozen=True)
+class DetectorHit:
+    """One pattern that matched, and the text it matched."""
+
+    language: str
+    name: str
+    match: str
+
+
+class SelfRecognitionDetector:
+    """Compiled detector patterns (compile once, scan many replies)."""
+
+    def __init__(self) -> None:
+        self._compiled = [
+            (language, name, re.compile(pattern, re.IGNORECASE))
+            for language, name, pattern in PATTERNS
+        ]
+
+    def scan(self, text: str) -> list[DetectorHit]:
+        """Every pattern that matches ``text`` (empty: no sign of a persona break)."""
+        hits = []
+        for language, name, pattern in self._compiled:
+            match = pattern.search(text)
+            if match is not None:
+                hits.append(DetectorHit(language, name, match.group(0)))
+        return hits
+
+    def flags(self, text: str) -> bool:
+        """True when any pattern matches."""
+        return any(pattern.search(text) for _, _, pattern in self._compiled)

@@ -1,0 +1,117 @@
+"""A tiny OpenAI-compatible model server on 127.0.0.1 speaking the real chat-completions
+protocol, for tests of litellm's real HTTP path, the breaker and the output guards.
+
+Its behaviour is switched between calls: answer, fail with a status, answer slowly, or
+break persona a given number of times before answering in character.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sentinel.gateway.server import free_port
+
+IN_CHARACTER = json.dumps({"action_type": "chat", "target": "", "content": "On it!"})
+OUT_OF_CHARACTER = "As an AI language model, I cannot go to the kitchen."
+
+
+@dataclass
+class Behaviour:
+    status: int = 200
+    delay_s: float = 0.0
+    breaks_left: int = 0
+    text: str = IN_CHARACTER
+    fail_after: int | None = None
+    calls: int = 0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeModelServer:
+    def __init__(self) -> None:
+        self.behaviour = Behaviour()
+        self.port = free_port()
+        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            )
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def reset(self, **changes: Any) -> Behaviour:
+        self.behaviour = Behaviour(**changes)
+        return self.behaviour
+
+    async def _chat(self, request: Request) -> Response:
+        body = await request.json()
+        b = self.behaviour
+        b.calls += 1
+        b.requests.append(body)
+        waited = 0.0
+        while waited < b.delay_s and b is self.behaviour:  # a reset ends the wait early
+            await asyncio.sleep(0.05)
+            waited += 0.05
+        status = 500 if b.fail_after is not None and b.calls > b.fail_after else b.status
+        if status != 200:
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": f"fake failure {status}",
+                        "type": "server_error",
+                        "code": str(status),
+                    }
+                },
+                status_code=status,
+            )
+        text = b.text
+        if b.breaks_left > 0:
+            b.breaks_left -= 1
+            text = OUT_OF_CHARACTER
+        prompt_tokens = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4 + 1
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-fake-{b.calls}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": 7,
+                    "total_tokens": prompt_tokens + 7,
+                },
+            }
+        )
+
+    def start(self) -> FakeModelServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            assert time.monotonic() < deadline, "fake model server did not start"
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

@@ -1,0 +1,60 @@
+"""The self-recognition detector on a labelled set (English and German, hard negatives)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sentinel.gateway.detector import PATTERNS, SelfRecognitionDetector
+
+DATA = Path(__file__).parent / "data" / "self_recognition.tsv"
+MIN_PRECISION = 0.95
+MIN_RECALL = 0.95
+
+
+def labelled() -> list[tuple[bool, str, str]]:
+    rows = []
+    for line in DATA.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, language, text = line.split("\t")
+        rows.append((label == "1", language, text))
+    return rows
+
+
+def test_the_set_is_large_and_balanced() -> None:
+    rows = labelled()
+    assert len(rows) >= 100
+    for language in ("en", "de"):
+        assert sum(1 for pos, lang, _ in rows if pos and lang == language) >= 25
+        assert sum(1 for pos, lang, _ in rows if not pos and lang == language) >= 20
+
+
+def test_precision_and_recall() -> None:
+    detector = SelfRecognitionDetector()
+    tp = fp = fn = 0
+    misses = []
+    for positive, _, text in labelled():
+        flagged = detector.flags(text)
+        tp += flagged and positive
+        fp += flagged and not positive
+        fn += positive and not flagged
+        if flagged != positive:
+            misses.append(text)
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    print(f"detector precision {precision:.3f} recall {recall:.3f} misses {misses}")
+    assert precision >= MIN_PRECISION, misses
+    assert recall >= MIN_RECALL, misses
+
+
+def test_token_limit_talk_is_not_a_break() -> None:
+    detector = SelfRecognitionDetector()
+    assert not detector.flags("We hit the token limit, I'll raise max_tokens.")
+    assert not detector.flags("Das Token-Limit liegt bei 8k.")
+
+
+def test_every_pattern_fires_on_its_own_set_line() -> None:
+    detector = SelfRecognitionDetector()
+    fired = {
+        hit.name for positive, _, text in labelled() if positive for hit in detector.scan(text)
+    }
+    assert fired == {name for _, name, _ in PATTERNS}
