@@ -19,13 +19,51 @@ from typing import Final
 
 from sentinel.errors import SandboxError
 from sentinel.sandbox.disk_quota import ensure_quota, release
-from sentinel.sandbox.policy import SandboxPolicy, resolve
+from sentinel.sandbox.policy import MANDATORY_DENY, WORKSPACE, SandboxPolicy, resolve
 
 SCRATCH_ROOT: Final = Path("/var/tmp")  # noqa: S108 - every uid may traverse it
 """Where throwaway directories the sandbox uid must reach (decoys, test workspaces) live."""
 
 _FILE_NAMES = frozenset({"config", ".bashrc", ".bash_profile", ".profile", ".zshrc"})
 """Denied paths that are files; the others are directories."""
+
+GIT_CONFIG: Final = """[core]
+	repositoryformatversion = 0
+	filemode = true
+	bare = false
+	logallrefupdates = true
+[user]
+	name = Sentinel agent
+	email = agent@sentinel.invalid
+[init]
+	defaultBranch = main
+"""
+"""The read-only config of a workspace repository Sentinel creates (``git init`` would
+rewrite it, so Sentinel makes the repository: the agent can add, commit and branch)."""
+
+
+def _git_repository(workspace: Path, uid: int, gid: int) -> None:
+    """Make ``.git`` a repository the agent can commit to, if it is not one yet.
+
+    ``.git/hooks`` and ``.git/config`` are root's and read-only (the deny set); everything
+    git writes in daily use (objects, refs, index, logs) belongs to the agent.
+    """
+    git = workspace / ".git"
+    if not git.is_dir() or git.is_symlink() or (git / "HEAD").exists():
+        return
+    for name in ("objects", "objects/info", "objects/pack", "refs", "refs/heads", "refs/tags"):
+        _real_directory(git / name, uid, gid, 0o755)
+    head = git / "HEAD"
+    head.write_text("ref: refs/heads/main\n")
+    os.chown(head, uid, gid)
+    _real_directory(git / "info", uid, gid, 0o755)
+    exclude = git / "info" / "exclude"  # Sentinel's own entries are not the agent's work
+    managed = [*(f"/{name}/" for name in SCRATCH_DIRS), *(
+        f"/{Path(path).relative_to(WORKSPACE)}" for path in MANDATORY_DENY
+        if not path.startswith(f"{WORKSPACE}/.git")
+    )]  # fmt: skip
+    exclude.write_text("\n".join(managed) + "\n")
+    os.chown(exclude, uid, gid)
 
 
 @contextlib.contextmanager
@@ -115,8 +153,12 @@ def prepare_workspace(
         for parent in reversed(target.relative_to(workspace).parents[:-1]):
             _real_directory(workspace / parent, uid, gid, 0o755)  # e.g. .git: the agent's
         if target.name in _FILE_NAMES:
-            target.touch(mode=0o444)
+            target.touch(mode=0o644)
+            if target.relative_to(workspace) == Path(".git/config"):
+                target.write_text(GIT_CONFIG)
+            target.chmod(0o444)
         else:
             target.mkdir(mode=0o555)
         with contextlib.suppress(OSError):
             os.chown(target, 0, 0)
+    _git_repository(workspace, uid, gid)

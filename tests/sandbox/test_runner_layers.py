@@ -338,3 +338,13 @@ def test_one_shot_runs_record_refused_system_calls(workspace: Path) -> None:
     assert [(v.layer, v.kind) for v in result.violations] == [("seccomp", "denied_syscall")]
     assert "unshare refused" in result.violations[0].detail
     assert run(workspace, ["sh", "-c", "exit 7"]).exit_code == 7  # the shim passes the status on
+
+
+def test_git_works_in_a_workspace_and_its_hooks_stay_root_s(workspace: Path) -> None:
+    script = (
+        "echo x > a && git add a && git commit -qm first && git checkout -qb topic && "
+        "git log --oneline | wc -l && git status --porcelain | wc -l; "
+        "echo evil > .git/hooks/pre-commit 2>/dev/null || echo hooks-refused"
+    )
+    result = run(workspace, ["sh", "-c", script])
+    assert result.stdout.split() == [b"1", b"0", b"hooks-refused"], result.stderr
