@@ -51,6 +51,7 @@ def run_suite(
         raise SandboxError("the breakout suite needs root: run it with sudo")
     caps = host_capabilities()
     started = time.monotonic()
+    store_path = store_path.resolve()  # attackers (and their controls) run elsewhere
     store_path.parent.mkdir(parents=True, exist_ok=True)
     with AuditStore(store_path) as store, Arena(policy, store_path) as arena:
         runner = SuiteRunner(arena, store)

@@ -116,3 +116,20 @@ def test_scenarios_are_plain_data() -> None:
     scenario = Scenario("x-y", Family.KERNEL, "attempt", ("uid",), "def attack(A): pass")
     assert scenario.control == "root"
     assert scenario.judge is None
+
+
+@pytest.mark.host
+def test_a_relative_store_path_is_the_one_attackers_aim_at(
+    sandbox_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tampering scenario's control runs in another directory and must find the store."""
+    from sentinel.breakout.suite import run_suite
+    from sentinel.sandbox.policy import SandboxPolicy
+
+    monkeypatch.chdir(sandbox_base)
+    report = run_suite(
+        SandboxPolicy(), select(ids=["fs-tamper-audit-store"]), store_path=Path("out/audit.db")
+    )
+    assert report.ok
+    control = report.scenarios[0].control.outcome
+    assert control is not None and control.result == "escaped"
