@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from sentinel.breakout import Family, Scenario, select
+from sentinel.breakout import Family, Scenario, run_suite, select
 from sentinel.breakout.prelude import program
 from sentinel.breakout.scenario import Outcome, Run, decide
 from sentinel.cli import app
+from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.result import ExecResult
 
 
@@ -123,9 +124,6 @@ def test_a_relative_store_path_is_the_one_attackers_aim_at(
     sandbox_base: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The tampering scenario's control runs in another directory and must find the store."""
-    from sentinel.breakout.suite import run_suite
-    from sentinel.sandbox.policy import SandboxPolicy
-
     monkeypatch.chdir(sandbox_base)
     report = run_suite(
         SandboxPolicy(), select(ids=["fs-tamper-audit-store"]), store_path=Path("out/audit.db")
