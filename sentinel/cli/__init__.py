@@ -14,7 +14,7 @@ from rich.table import Table
 
 import sentinel
 from sentinel import _native
-from sentinel.cli import audit, breakout, doctor, sandbox
+from sentinel.cli import audit, breakout, doctor, gaia, sandbox
 from sentinel.cli.output import JsonOption, console, print_json
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app = typer.Typer(
 app.command()(doctor.doctor)
 app.add_typer(audit.app, name="audit")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(gaia.app, name="gaia")
 app.command("breakout")(breakout.breakout_command)
 
 
