@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sentinel.config.rooms import RoomKind
+
 Hour = Annotated[int, Field(ge=0, le=23)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -49,6 +51,8 @@ class Biology(_Strict):
     extravert_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     caffeine_half_life_hours: Positive = 5.7
     coffee_mg: NonNegative = 95.0
+    meal_hunger: NonNegative = 60.0
+    """Hunger a meal takes away."""
     meal_energy: NonNegative = 15.0
     """Added to the energy state; the state relaxes back, so a meal is no longer overwritten
     on the next tick (a flaw of the reference)."""
@@ -61,6 +65,12 @@ class Biology(_Strict):
     evening_base: float = 75.0
     evening_phase_hour: float = 4.0
     circadian_amplitude: float = 15.0
+    spawn_hunger: float = 20.0
+    spawn_energy: float = 70.0
+    spawn_bladder: float = 10.0
+    spawn_stress: float = 10.0
+    spawn_social: float = 50.0
+    """Needs of an agent arriving for its shift."""
     stress_meeting: float = 60.0
     stress_deadline: float = 70.0
     stress_conflict: float = 80.0
@@ -95,20 +105,25 @@ class ChaosKind(_Strict):
     per_hour: NonNegative
     duration_ticks: Annotated[int, Field(ge=1)]
     noise_db: NonNegative = 0.0
+    room_kind: RoomKind | None = None
+    """Where it happens: the first room of this kind; none means a random room."""
 
 
 def _default_chaos() -> list[ChaosKind]:
     table = (
-        ("phone_ring", 0.3, 15, 9.0),
-        ("printer_broken", 0.05, 900, 25.0),
-        ("package", 0.1, 120, 8.0),
-        ("train_delay", 0.02, 600, 0.0),
-        ("fire_drill", 0.0014, 180, 38.0),
-        ("cake_in_kitchen", 0.08, 1800, 4.0),
-        ("ac_broken", 0.01, 7200, 0.0),
-        ("internet_outage", 0.005, 3600, 0.0),
+        ("phone_ring", 0.3, 15, 9.0, None),
+        ("printer_broken", 0.05, 900, 25.0, RoomKind.SERVICE),
+        ("package", 0.1, 120, 8.0, RoomKind.ENTRANCE),
+        ("train_delay", 0.02, 600, 0.0, None),
+        ("fire_drill", 0.0014, 180, 38.0, RoomKind.CORRIDOR),
+        ("cake_in_kitchen", 0.08, 1800, 4.0, RoomKind.KITCHEN),
+        ("ac_broken", 0.01, 7200, 0.0, RoomKind.SERVER),
+        ("internet_outage", 0.005, 3600, 0.0, RoomKind.SERVER),
     )
-    return [ChaosKind(name=n, per_hour=f, duration_ticks=d, noise_db=db) for n, f, d, db in table]
+    return [
+        ChaosKind(name=n, per_hour=f, duration_ticks=d, noise_db=db, room_kind=k)
+        for n, f, d, db, k in table
+    ]
 
 
 class Transit(_Strict):

@@ -10,5 +10,6 @@ pub mod error;
 pub mod logscan;
 pub mod logwriter;
 pub mod merkle;
+pub mod world;
 
 pub use error::{CoreError, CoreResult};

@@ -12,7 +12,8 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: CoreError) -> PyErr {
         CoreError::DigestLength { .. }
         | CoreError::TreeSize { .. }
         | CoreError::LeafIndex { .. }
-        | CoreError::ConsistencyRange { .. } => "InvalidInputError",
+        | CoreError::ConsistencyRange { .. }
+        | CoreError::WorldShape { .. } => "InvalidInputError",
         CoreError::NotCanonical { .. } => "InvalidEventError",
         CoreError::Storage { .. } => "StoreCorruptError",
     };
