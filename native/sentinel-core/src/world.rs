@@ -444,153 +444,155 @@ fn room_of(room: i32) -> usize {
     room.max(0) as usize
 }
 
-fn phase_input(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims) {
-    let (_, hour) = clock(p, *s.tick);
-    let current = t.shift_by_hour[hour];
-    let entrance = t.ints[1] as i32;
+fn input_agent(
+    s: &mut WorldState<'_>,
+    t: &WorldTables<'_>,
+    p: &[f64],
+    d: Dims,
+    c: &Tick,
+    i: usize,
+) {
     let q = d.queue;
-    for i in 0..d.agents {
-        let should = s.shift_set[i] == 0 || s.shift_set[i] == current;
-        if should && s.active[i] == 0 {
-            s.active[i] = 1;
-            s.room[i] = entrance;
-            s.destination[i] = -1;
-            s.transit_left[i] = 0;
-            s.move_order[i] = -1;
-            s.on_shift_ticks[i] = 0;
-            s.pending[i] = 0;
-            s.hunger[i] = p[SPAWN_HUNGER];
-            s.energy[i] = p[SPAWN_ENERGY];
-            s.bladder[i] = p[SPAWN_BLADDER];
-            s.stress[i] = p[SPAWN_STRESS];
-            s.social[i] = p[SPAWN_SOCIAL];
-            s.caffeine[i] = 0.0;
-            s.queue_priority[i * q..(i + 1) * q].fill(EMPTY_PRIORITY);
-            s.queue_reason[i * q..(i + 1) * q].fill(0);
-            s.queue_ttl[i * q..(i + 1) * q].fill(0);
-            s.stats[STAT_SPAWNED] += 1;
-        } else if !should && s.active[i] == 1 {
-            s.active[i] = 0;
-            s.room[i] = -1;
-            s.destination[i] = -1;
-            s.transit_left[i] = 0;
-            s.move_order[i] = -1;
-            s.pending[i] = 0;
-            s.perception[i * PERCEPTION_CHANNELS..(i + 1) * PERCEPTION_CHANNELS].fill(0);
-            s.queue_priority[i * q..(i + 1) * q].fill(EMPTY_PRIORITY);
-            s.queue_reason[i * q..(i + 1) * q].fill(0);
-            s.queue_ttl[i * q..(i + 1) * q].fill(0);
-            s.stats[STAT_RETIRED] += 1;
-        }
-        if s.active[i] == 1 {
-            let room = s.room[i];
-            let code = if room >= 0 {
-                t.room_code[room as usize]
-            } else {
-                ROOM_NONE
-            };
-            let pending = s.pending[i];
-            let done = match pending {
-                ACTION_COFFEE if code == ROOM_KITCHEN => {
-                    s.caffeine[i] += p[COFFEE_MG];
-                    true
-                }
-                ACTION_MEAL if code == ROOM_KITCHEN => {
-                    s.hunger[i] = (s.hunger[i] - p[MEAL_HUNGER]).max(0.0);
-                    s.energy[i] = (s.energy[i] + p[MEAL_ENERGY]).min(100.0);
-                    true
-                }
-                ACTION_RELIEVE if code == ROOM_BATHROOM => {
-                    s.bladder[i] = 0.0;
-                    true
-                }
-                _ => false,
-            };
-            if done {
-                s.stats[STAT_ACTIONS_DONE] += 1;
-            } else if pending != 0 {
-                s.stats[STAT_ACTIONS_REFUSED] += 1;
-            }
-            let order = s.move_order[i];
-            if order >= 0 && room >= 0 && order != room {
-                s.destination[i] = order;
-                s.transit_left[i] = t.transit_ticks[room as usize * d.rooms + order as usize];
-                s.room[i] = -1;
-            }
-        }
-        s.pending[i] = 0;
+    let (current, entrance) = (c.shift, c.entrance);
+    let should = s.shift_set[i] == 0 || s.shift_set[i] == current;
+    if should && s.active[i] == 0 {
+        s.active[i] = 1;
+        s.room[i] = entrance;
+        s.destination[i] = -1;
+        s.transit_left[i] = 0;
         s.move_order[i] = -1;
+        s.on_shift_ticks[i] = 0;
+        s.pending[i] = 0;
+        s.hunger[i] = p[SPAWN_HUNGER];
+        s.energy[i] = p[SPAWN_ENERGY];
+        s.bladder[i] = p[SPAWN_BLADDER];
+        s.stress[i] = p[SPAWN_STRESS];
+        s.social[i] = p[SPAWN_SOCIAL];
+        s.caffeine[i] = 0.0;
+        s.queue_priority[i * q..(i + 1) * q].fill(EMPTY_PRIORITY);
+        s.queue_reason[i * q..(i + 1) * q].fill(0);
+        s.queue_ttl[i * q..(i + 1) * q].fill(0);
+        s.stats[STAT_SPAWNED] += 1;
+    } else if !should && s.active[i] == 1 {
+        s.active[i] = 0;
+        s.room[i] = -1;
+        s.destination[i] = -1;
+        s.transit_left[i] = 0;
+        s.move_order[i] = -1;
+        s.pending[i] = 0;
+        s.perception[i * PERCEPTION_CHANNELS..(i + 1) * PERCEPTION_CHANNELS].fill(0);
+        s.queue_priority[i * q..(i + 1) * q].fill(EMPTY_PRIORITY);
+        s.queue_reason[i * q..(i + 1) * q].fill(0);
+        s.queue_ttl[i * q..(i + 1) * q].fill(0);
+        s.stats[STAT_RETIRED] += 1;
     }
-}
-
-fn phase_biology(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims) {
-    let (minute, _) = clock(p, *s.tick);
-    let shift_ticks = t.ints[0];
-    for i in 0..d.agents {
-        if s.active[i] != 1 {
-            continue;
-        }
+    if s.active[i] == 1 {
         let room = s.room[i];
-        let here = room_of(room);
-        let company = room >= 0 && s.occupancy[here] >= 2;
-        let meeting = company && t.room_code[here] == ROOM_MEETING;
-        let hunger = (s.hunger[i] + p[HUNGER_RATE]).min(100.0);
-        let rate = if s.caffeine[i] > p[BLADDER_CAFFEINE_MG] {
-            p[BLADDER_RATE] * p[BLADDER_CAFFEINE_FACTOR]
+        let code = if room >= 0 {
+            t.room_code[room as usize]
         } else {
-            p[BLADDER_RATE]
+            ROOM_NONE
         };
-        let bladder = (s.bladder[i] + rate).min(100.0);
-        let mut drift = if s.extraversion[i] >= p[EXTRAVERT_THRESHOLD] {
-            p[SOCIAL_EXTRAVERT]
-        } else {
-            p[SOCIAL_INTROVERT]
+        let pending = s.pending[i];
+        let done = match pending {
+            ACTION_COFFEE if code == ROOM_KITCHEN => {
+                s.caffeine[i] += p[COFFEE_MG];
+                true
+            }
+            ACTION_MEAL if code == ROOM_KITCHEN => {
+                s.hunger[i] = (s.hunger[i] - p[MEAL_HUNGER]).max(0.0);
+                s.energy[i] = (s.energy[i] + p[MEAL_ENERGY]).min(100.0);
+                true
+            }
+            ACTION_RELIEVE if code == ROOM_BATHROOM => {
+                s.bladder[i] = 0.0;
+                true
+            }
+            _ => false,
         };
-        if company {
-            drift += p[SOCIAL_COMPANY];
+        if done {
+            s.stats[STAT_ACTIONS_DONE] += 1;
+        } else if pending != 0 {
+            s.stats[STAT_ACTIONS_REFUSED] += 1;
         }
-        let social = (s.social[i] + drift).clamp(0.0, 100.0);
-        let caffeine = s.caffeine[i] * p[CAFFEINE_DECAY];
-        let target = (((if meeting { p[STRESS_MEETING_TERM] } else { 0.0 }
-            + if s.deadline[i] == 1 {
-                p[STRESS_DEADLINE_TERM]
-            } else {
-                0.0
-            })
-            + if s.conflict[i] == 1 {
-                p[STRESS_CONFLICT_TERM]
-            } else {
-                0.0
-            })
-            + (hunger - 50.0).max(0.0) * p[STRESS_HUNGER_GAIN])
-            * (0.5 + 0.5 * s.neuroticism[i]);
-        let stress = s.stress[i] + (target - s.stress[i]) * p[STRESS_GAIN];
-        let circadian = t.circadian[s.morning_person[i] as usize * MINUTES_PER_DAY + minute];
-        let hours_on = ((s.on_shift_ticks[i] % shift_ticks) as f64) * p[DT_HOURS];
-        let energy_target = (((circadian - (hunger - 70.0).max(0.0) * p[ENERGY_HUNGER_GAIN])
-            - stress * p[ENERGY_STRESS_GAIN])
-            + (caffeine * p[CAFFEINE_NORM]).min(1.0)
-                * (p[CAFFEINE_BOOST] * (1.0 - 0.5 * s.caffeine_tolerance[i])))
-            - hours_on * p[DRAIN_PER_HOUR];
-        let energy =
-            (s.energy[i] + (energy_target - s.energy[i]) * p[ENERGY_GAIN]).clamp(0.0, 100.0);
-        s.hunger[i] = hunger;
-        s.bladder[i] = bladder;
-        s.social[i] = social;
-        s.caffeine[i] = caffeine;
-        s.stress[i] = stress;
-        s.energy[i] = energy;
-        s.on_shift_ticks[i] += 1;
+        let order = s.move_order[i];
+        if order >= 0 && room >= 0 && order != room {
+            s.destination[i] = order;
+            s.transit_left[i] = t.transit_ticks[room as usize * d.rooms + order as usize];
+            s.room[i] = -1;
+        }
     }
+    s.pending[i] = 0;
+    s.move_order[i] = -1;
 }
 
-fn phase_physics(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims) {
-    s.occupancy.fill(0);
-    for i in 0..d.agents {
-        if s.active[i] == 1 && s.room[i] >= 0 {
-            s.occupancy[s.room[i] as usize] += 1;
-        }
+fn biology_agent(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], c: &Tick, i: usize) {
+    let (minute, shift_ticks) = (c.minute, c.shift_ticks);
+    if s.active[i] != 1 {
+        return;
     }
+    let room = s.room[i];
+    let here = room_of(room);
+    let company = room >= 0 && s.occupancy[here] >= 2;
+    let meeting = company && t.room_code[here] == ROOM_MEETING;
+    let hunger = (s.hunger[i] + p[HUNGER_RATE]).min(100.0);
+    let rate = if s.caffeine[i] > p[BLADDER_CAFFEINE_MG] {
+        p[BLADDER_RATE] * p[BLADDER_CAFFEINE_FACTOR]
+    } else {
+        p[BLADDER_RATE]
+    };
+    let bladder = (s.bladder[i] + rate).min(100.0);
+    let mut drift = if s.extraversion[i] >= p[EXTRAVERT_THRESHOLD] {
+        p[SOCIAL_EXTRAVERT]
+    } else {
+        p[SOCIAL_INTROVERT]
+    };
+    if company {
+        drift += p[SOCIAL_COMPANY];
+    }
+    let social = (s.social[i] + drift).clamp(0.0, 100.0);
+    let caffeine = s.caffeine[i] * p[CAFFEINE_DECAY];
+    let target = (((if meeting { p[STRESS_MEETING_TERM] } else { 0.0 }
+        + if s.deadline[i] == 1 {
+            p[STRESS_DEADLINE_TERM]
+        } else {
+            0.0
+        })
+        + if s.conflict[i] == 1 {
+            p[STRESS_CONFLICT_TERM]
+        } else {
+            0.0
+        })
+        + (hunger - 50.0).max(0.0) * p[STRESS_HUNGER_GAIN])
+        * (0.5 + 0.5 * s.neuroticism[i]);
+    let stress = s.stress[i] + (target - s.stress[i]) * p[STRESS_GAIN];
+    let circadian = t.circadian[s.morning_person[i] as usize * MINUTES_PER_DAY + minute];
+    let hours_on = ((s.on_shift_ticks[i] % shift_ticks) as f64) * p[DT_HOURS];
+    let energy_target = (((circadian - (hunger - 70.0).max(0.0) * p[ENERGY_HUNGER_GAIN])
+        - stress * p[ENERGY_STRESS_GAIN])
+        + (caffeine * p[CAFFEINE_NORM]).min(1.0)
+            * (p[CAFFEINE_BOOST] * (1.0 - 0.5 * s.caffeine_tolerance[i])))
+        - hours_on * p[DRAIN_PER_HOUR];
+    let energy = (s.energy[i] + (energy_target - s.energy[i]) * p[ENERGY_GAIN]).clamp(0.0, 100.0);
+    s.hunger[i] = hunger;
+    s.bladder[i] = bladder;
+    s.social[i] = social;
+    s.caffeine[i] = caffeine;
+    s.stress[i] = stress;
+    s.energy[i] = energy;
+    s.on_shift_ticks[i] += 1;
+}
+
+/// Rooms: noise, heat and air from the head counts taken in the first agent pass.
+fn phase_physics(
+    s: &mut WorldState<'_>,
+    t: &WorldTables<'_>,
+    p: &[f64],
+    d: Dims,
+    c: &Tick,
+    counts: &[i32],
+) {
+    s.occupancy.copy_from_slice(counts);
     let mut own = vec![0.0f64; d.rooms + 1];
     for (r, slot) in own.iter_mut().take(d.rooms).enumerate() {
         let occupancy = s.occupancy[r];
@@ -609,7 +611,7 @@ fn phase_physics(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims
             own[r] *= t.chaos_factor[kind];
         }
     }
-    let (minute, _) = clock(p, *s.tick);
+    let minute = c.minute;
     for r in 0..d.rooms {
         let mut leaked = 0.0f64;
         for c in 0..d.width {
@@ -635,15 +637,13 @@ fn phase_physics(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims
     }
 }
 
-fn phase_transit(s: &mut WorldState<'_>, d: Dims) {
-    for i in 0..d.agents {
-        if s.active[i] == 1 && s.transit_left[i] > 0 {
-            s.transit_left[i] -= 1;
-            if s.transit_left[i] == 0 {
-                s.room[i] = s.destination[i];
-                s.destination[i] = -1;
-                s.stats[STAT_ARRIVALS] += 1;
-            }
+fn transit_agent(s: &mut WorldState<'_>, i: usize) {
+    if s.active[i] == 1 && s.transit_left[i] > 0 {
+        s.transit_left[i] -= 1;
+        if s.transit_left[i] == 0 {
+            s.room[i] = s.destination[i];
+            s.destination[i] = -1;
+            s.stats[STAT_ARRIVALS] += 1;
         }
     }
 }
@@ -707,25 +707,23 @@ fn emotion_of(valence: f64, arousal: f64) -> u8 {
     }
 }
 
-fn phase_mood(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims) {
-    for i in 0..d.agents {
-        if s.active[i] != 1 {
-            continue;
-        }
-        let meeting = in_meeting(s, t, i);
-        let valence = (((s.energy[i] - 50.0) * p[VALENCE_ENERGY_GAIN]
-            - s.stress[i] * p[VALENCE_STRESS_GAIN])
-            - (s.hunger[i] - 30.0).max(0.0) * p[VALENCE_HUNGER_GAIN])
-            - (s.social[i] - 70.0).max(0.0) * p[VALENCE_SOCIAL_GAIN];
-        let valence = valence.clamp(-1.0, 1.0);
-        let arousal = (s.stress[i] * p[AROUSAL_STRESS_GAIN]
-            + (s.caffeine[i] * p[AROUSAL_CAFFEINE_NORM]).min(1.0) * p[AROUSAL_CAFFEINE_GAIN])
-            + if meeting { p[AROUSAL_MEETING] } else { 0.0 };
-        let arousal = arousal.clamp(0.0, 1.0);
-        s.valence[i] = valence;
-        s.arousal[i] = arousal;
-        s.emotion[i] = emotion_of(valence, arousal);
+fn mood_agent(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], i: usize) {
+    if s.active[i] != 1 {
+        return;
     }
+    let meeting = in_meeting(s, t, i);
+    let valence = (((s.energy[i] - 50.0) * p[VALENCE_ENERGY_GAIN]
+        - s.stress[i] * p[VALENCE_STRESS_GAIN])
+        - (s.hunger[i] - 30.0).max(0.0) * p[VALENCE_HUNGER_GAIN])
+        - (s.social[i] - 70.0).max(0.0) * p[VALENCE_SOCIAL_GAIN];
+    let valence = valence.clamp(-1.0, 1.0);
+    let arousal = (s.stress[i] * p[AROUSAL_STRESS_GAIN]
+        + (s.caffeine[i] * p[AROUSAL_CAFFEINE_NORM]).min(1.0) * p[AROUSAL_CAFFEINE_GAIN])
+        + if meeting { p[AROUSAL_MEETING] } else { 0.0 };
+    let arousal = arousal.clamp(0.0, 1.0);
+    s.valence[i] = valence;
+    s.arousal[i] = arousal;
+    s.emotion[i] = emotion_of(valence, arousal);
 }
 
 fn above(value: f64, edges: &[f64]) -> u8 {
@@ -736,59 +734,50 @@ fn at_least(value: f64, edges: &[f64]) -> u8 {
     edges.iter().filter(|&&edge| value >= edge).count() as u8
 }
 
-fn phase_perception(s: &mut WorldState<'_>, p: &[f64], d: Dims) {
-    let noise_edges = [
-        p[NOISE_QUIET],
-        p[NOISE_NORMAL],
-        p[NOISE_LIVELY],
-        p[NOISE_LOUD],
-    ];
-    let co2_edges = [p[CO2_FRESH], p[CO2_NORMAL], p[CO2_STUFFY]];
-    for i in 0..d.agents {
-        if s.active[i] != 1 {
-            continue;
-        }
-        let room = s.room[i];
-        let here = room_of(room);
-        let placed = room >= 0;
-        let energy = s.energy[i];
-        let social = s.social[i];
-        let bands = [
-            above(s.hunger[i], &[40.0, 70.0]),
-            if energy < 30.0 {
-                0
-            } else if energy < 50.0 {
-                1
-            } else if energy > 85.0 {
-                3
-            } else {
-                2
-            },
-            above(s.caffeine[i], &[30.0, 80.0]),
-            above(s.bladder[i], &[40.0, 70.0]),
-            above(s.stress[i], &[40.0, 70.0]),
-            if social < 20.0 {
-                0
-            } else if social > 70.0 {
-                2
-            } else {
-                1
-            },
-            if placed {
-                at_least(s.noise[here], &noise_edges)
-            } else {
-                0
-            },
-            if placed {
-                at_least(s.co2[here], &co2_edges)
-            } else {
-                0
-            },
-            u8::from(placed && s.temperature[here] > p[HOT_TEMPERATURE]),
-        ];
-        s.perception[i * PERCEPTION_CHANNELS..(i + 1) * PERCEPTION_CHANNELS]
-            .copy_from_slice(&bands);
+fn perception_agent(s: &mut WorldState<'_>, p: &[f64], c: &Tick, i: usize) {
+    let (noise_edges, co2_edges) = (c.noise_edges, c.co2_edges);
+    if s.active[i] != 1 {
+        return;
     }
+    let room = s.room[i];
+    let here = room_of(room);
+    let placed = room >= 0;
+    let energy = s.energy[i];
+    let social = s.social[i];
+    let bands = [
+        above(s.hunger[i], &[40.0, 70.0]),
+        if energy < 30.0 {
+            0
+        } else if energy < 50.0 {
+            1
+        } else if energy > 85.0 {
+            3
+        } else {
+            2
+        },
+        above(s.caffeine[i], &[30.0, 80.0]),
+        above(s.bladder[i], &[40.0, 70.0]),
+        above(s.stress[i], &[40.0, 70.0]),
+        if social < 20.0 {
+            0
+        } else if social > 70.0 {
+            2
+        } else {
+            1
+        },
+        if placed {
+            at_least(s.noise[here], &noise_edges)
+        } else {
+            0
+        },
+        if placed {
+            at_least(s.co2[here], &co2_edges)
+        } else {
+            0
+        },
+        u8::from(placed && s.temperature[here] > p[HOT_TEMPERATURE]),
+    ];
+    s.perception[i * PERCEPTION_CHANNELS..(i + 1) * PERCEPTION_CHANNELS].copy_from_slice(&bands);
 }
 
 fn queue_insert(
@@ -832,51 +821,105 @@ fn queue_insert(
     }
 }
 
-fn phase_decision(s: &mut WorldState<'_>, t: &WorldTables<'_>, d: Dims) {
+fn decision_agent(s: &mut WorldState<'_>, t: &WorldTables<'_>, d: Dims, i: usize) {
     let q = d.queue;
-    for i in 0..d.agents {
-        if s.active[i] != 1 {
-            continue;
-        }
-        for k in i * q..(i + 1) * q {
-            if s.queue_priority[k] != EMPTY_PRIORITY {
-                s.queue_ttl[k] -= 1;
-                if s.queue_ttl[k] == 0 {
-                    s.queue_priority[k] = EMPTY_PRIORITY;
-                    s.queue_reason[k] = 0;
-                }
-            }
-        }
-        let (hunger, energy) = (s.hunger[i], s.energy[i]);
-        let (bladder, stress) = (s.bladder[i], s.stress[i]);
-        let meeting = in_meeting(s, t, i);
-        let candidates = [
-            (0, 1, bladder > 95.0),
-            (0, 2, energy < 10.0),
-            (0, 3, hunger > 95.0),
-            (0, 4, stress > 90.0),
-            (1, 5, bladder > 70.0 && bladder <= 95.0),
-            (1, 6, hunger > 80.0 && hunger <= 95.0),
-            (1, 7, (10.0..30.0).contains(&energy)),
-            (1, 8, meeting),
-            (2, 9, stress > 60.0 && stress <= 90.0),
-            (2, 10, s.caffeine[i] < 20.0 && s.caffeine_tolerance[i] > 0.3),
-            (3, 11, s.emotion[i] == EMOTION_BORED),
-        ];
-        for (prio, code, wanted) in candidates {
-            if wanted {
-                queue_insert(s, t, i, q, prio, code);
-            }
-        }
-        for kind in 0..d.kinds {
-            if s.chaos_started[kind] == 1
-                && s.chaos_left[kind] > 0
-                && s.room[i] == s.chaos_room[kind]
-            {
-                queue_insert(s, t, i, q, 3, REASON_CHAOS_BASE + kind as u8);
+    if s.active[i] != 1 {
+        return;
+    }
+    for k in i * q..(i + 1) * q {
+        if s.queue_priority[k] != EMPTY_PRIORITY {
+            s.queue_ttl[k] -= 1;
+            if s.queue_ttl[k] == 0 {
+                s.queue_priority[k] = EMPTY_PRIORITY;
+                s.queue_reason[k] = 0;
             }
         }
     }
+    let (hunger, energy) = (s.hunger[i], s.energy[i]);
+    let (bladder, stress) = (s.bladder[i], s.stress[i]);
+    let meeting = in_meeting(s, t, i);
+    let candidates = [
+        (0, 1, bladder > 95.0),
+        (0, 2, energy < 10.0),
+        (0, 3, hunger > 95.0),
+        (0, 4, stress > 90.0),
+        (1, 5, bladder > 70.0 && bladder <= 95.0),
+        (1, 6, hunger > 80.0 && hunger <= 95.0),
+        (1, 7, (10.0..30.0).contains(&energy)),
+        (1, 8, meeting),
+        (2, 9, stress > 60.0 && stress <= 90.0),
+        (2, 10, s.caffeine[i] < 20.0 && s.caffeine_tolerance[i] > 0.3),
+        (3, 11, s.emotion[i] == EMOTION_BORED),
+    ];
+    for (prio, code, wanted) in candidates {
+        if wanted {
+            queue_insert(s, t, i, q, prio, code);
+        }
+    }
+    for kind in 0..d.kinds {
+        if s.chaos_started[kind] == 1 && s.chaos_left[kind] > 0 && s.room[i] == s.chaos_room[kind] {
+            queue_insert(s, t, i, q, 3, REASON_CHAOS_BASE + kind as u8);
+        }
+    }
+}
+
+/// Values every agent of one tick shares, computed once per tick.
+struct Tick {
+    minute: usize,
+    shift: u8,
+    entrance: i32,
+    shift_ticks: i64,
+    noise_edges: [f64; 4],
+    co2_edges: [f64; 3],
+}
+
+impl Tick {
+    fn new(s: &WorldState<'_>, t: &WorldTables<'_>, p: &[f64]) -> Tick {
+        let (minute, hour) = clock(p, *s.tick);
+        Tick {
+            minute,
+            shift: t.shift_by_hour[hour],
+            entrance: t.ints[1] as i32,
+            shift_ticks: t.ints[0],
+            noise_edges: [
+                p[NOISE_QUIET],
+                p[NOISE_NORMAL],
+                p[NOISE_LIVELY],
+                p[NOISE_LOUD],
+            ],
+            co2_edges: [p[CO2_FRESH], p[CO2_NORMAL], p[CO2_STUFFY]],
+        }
+    }
+}
+
+/// One tick. The phases run in their fixed order, fused into two passes over the agents
+/// where the order allows it (each agent's input and biology only read its own components
+/// and last tick's rooms; transit, mood, perception and decision only read its own
+/// components, this tick's rooms and chaos), so memory is streamed twice per tick instead of
+/// eight times. Chaos reads no agent and no agent phase before mood reads chaos, so it runs
+/// between the passes. The numpy reference runs the phases unfused; the tests pin equality.
+fn tick(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims, counts: &mut [i32]) {
+    let c = Tick::new(s, t, p);
+    counts.fill(0);
+    for i in 0..d.agents {
+        input_agent(s, t, p, d, &c, i);
+        biology_agent(s, t, p, &c, i);
+        // physics, agent half: head counts after this tick's moves
+        if s.active[i] == 1 && s.room[i] >= 0 {
+            counts[s.room[i] as usize] += 1;
+        }
+    }
+    phase_physics(s, t, p, d, &c, counts);
+    phase_chaos(s, t, p, d);
+    for i in 0..d.agents {
+        transit_agent(s, i);
+        mood_agent(s, t, p, i);
+        perception_agent(s, p, &c, i);
+        decision_agent(s, t, d, i);
+    }
+    // output: nothing to compute; the host reads components and counters after a step.
+    // persist: advance the clock.
+    *s.tick += 1;
 }
 
 /// Runs `ticks` ticks of every system in phase order over `state`.
@@ -891,18 +934,9 @@ pub fn step(
     ticks: u64,
 ) -> CoreResult<()> {
     let dims = check(state, tables, params)?;
+    let mut counts = vec![0i32; dims.rooms];
     for _ in 0..ticks {
-        phase_input(state, tables, params, dims);
-        phase_biology(state, tables, params, dims);
-        phase_physics(state, tables, params, dims);
-        phase_transit(state, dims);
-        phase_chaos(state, tables, params, dims);
-        phase_mood(state, tables, params, dims);
-        phase_perception(state, params, dims);
-        phase_decision(state, tables, dims);
-        // output: nothing to compute; the host reads components and counters after a step.
-        // persist: advance the clock.
-        *state.tick += 1;
+        tick(state, tables, params, dims, &mut counts);
     }
     Ok(())
 }
