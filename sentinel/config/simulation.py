@@ -106,7 +106,8 @@ class ChaosKind(_Strict):
     duration_ticks: Annotated[int, Field(ge=1)]
     noise_db: NonNegative = 0.0
     room_kind: RoomKind | None = None
-    """Where it happens: the first room of this kind; none means a random room."""
+    """Where it happens: the first room of this kind; none (or no such room) means a room
+    drawn at random when the event starts."""
 
 
 def _default_chaos() -> list[ChaosKind]:
