@@ -133,6 +133,10 @@ class Transit(_Strict):
     seconds_per_hop: Positive = 20.0
     min_seconds: Positive = 15.0
     max_seconds: Positive = 120.0
+    meet_probability: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    """Chance that two walkers heading for the same floor stop to chat (once per walk)."""
+    chat_ticks: Annotated[int, Field(ge=1)] = 30
+    """How long such a chat holds both up (the reference: at least 30 ticks)."""
 
 
 class Decisions(_Strict):

@@ -34,10 +34,11 @@ AGENT_F64: Final = (
 """Per-agent float components (needs on 0-100, caffeine in mg, mood, traits)."""
 AGENT_U8: Final = (
     "morning_person", "shift_set", "active", "emotion", "deadline", "conflict", "pending",
+    "walk_paired",
 )  # fmt: skip
 """Per-agent small integers: flags, shift set, emotion code, the pending action."""
-AGENT_I32: Final = ("room", "destination", "transit_left", "move_order")
-"""Per-agent room numbers (-1: none / in transit) and the ticks left in transit."""
+AGENT_I32: Final = ("room", "destination", "transit_left", "move_order", "chat_left")
+"""Per-agent room numbers (-1: none / in transit), ticks left walking and chatting."""
 AGENT_I64: Final = ("on_shift_ticks",)
 ROOM_F64: Final = ("noise", "temperature", "co2")
 """Per-room: noise as linear power (10^(dB/10)), degrees Celsius, CO2 ppm."""
@@ -67,6 +68,7 @@ class Stat(IntEnum):
     CHAOS_STARTED = 5
     DECISIONS_QUEUED = 6
     DECISIONS_DROPPED = 7
+    MEETINGS = 8
 
 
 STAT_COUNT: Final = len(Stat)

@@ -26,7 +26,7 @@ from sentinel.world.layout import (
     Stat,
 )
 from sentinel.world.params import WorldParams
-from sentinel.world.reference import CHAOS_STREAM, SPLITMIX_GAMMA
+from sentinel.world.reference import CHAOS_STREAM, MEET_STREAM, SPLITMIX_GAMMA
 from sentinel.world.state import State
 
 MASK64: Final = (1 << 64) - 1
@@ -83,6 +83,10 @@ class Place:
     destination: int
     transit_left: int
     move_order: int
+    chat_left: int
+    walk_paired: int
+    number: int
+    """The agent's row in the arrays (pairs draw their chance by the first's row)."""
 
 
 @dataclass
@@ -170,7 +174,7 @@ class InputSystem(_System):
             if should and duty.active == 0:
                 duty.active, duty.on_shift_ticks, duty.pending = 1, 0, 0
                 place.room, place.destination, place.transit_left = entrance, -1, 0
-                place.move_order = -1
+                place.move_order, place.chat_left, place.walk_paired = -1, 0, 0
                 body.hunger, body.energy = p["spawn_hunger"], p["spawn_energy"]
                 body.bladder, body.stress = p["spawn_bladder"], p["spawn_stress"]
                 body.social, body.caffeine = p["spawn_social"], 0.0
@@ -180,7 +184,7 @@ class InputSystem(_System):
             elif not should and duty.active == 1:
                 duty.active, duty.pending = 0, 0
                 place.room, place.destination, place.transit_left = -1, -1, 0
-                place.move_order = -1
+                place.move_order, place.chat_left, place.walk_paired = -1, 0, 0
                 mind.perception = [0] * len(mind.perception)
                 mind.priority = [EMPTY_PRIORITY] * queue
                 mind.reason, mind.ttl = [0] * queue, [0] * queue
@@ -210,7 +214,7 @@ class InputSystem(_System):
             sh.stats[Stat.ACTIONS_REFUSED] += 1
         order = place.move_order
         if order >= 0 and place.room >= 0 and order != place.room:
-            place.destination = order
+            place.destination, place.walk_paired = order, 0
             place.transit_left = int(sh.params.tables["transit_ticks"][place.room, order])
             place.room = -1
 
@@ -227,8 +231,9 @@ class BiologySystem(_System):
         for _, (body, traits, duty, place) in esper.get_components(Body, Traits, Duty, Place):
             if duty.active != 1:
                 continue
-            company = place.room >= 0 and sh.rooms[place.room].occupancy >= 2
-            meeting = company and sh.rooms[place.room].code == RoomCode.MEETING
+            crowd = place.room >= 0 and sh.rooms[place.room].occupancy >= 2
+            company = crowd or place.chat_left > 0
+            meeting = crowd and sh.rooms[place.room].code == RoomCode.MEETING
             hunger = min(100.0, body.hunger + p["hunger_rate"])
             if body.caffeine > p["bladder_caffeine_mg"]:
                 rate = p["bladder_rate"] * p["bladder_caffeine_factor"]
@@ -315,12 +320,38 @@ class PhysicsSystem(_System):
 
 
 class TransitSystem(_System):
-    """Walking agents count down and arrive."""
+    """Walkers pair up per destination floor and may chat; the rest walk and arrive."""
 
     def process(self) -> None:
         """Run this phase once over every entity."""
-        for _, (duty, place) in esper.get_components(Duty, Place):
-            if duty.active == 1 and place.transit_left > 0:
+        sh, t = self.shared, self.shared.params.tables
+        walkers = sorted(  # esper iterates a set; pairing goes by agent row
+            (
+                place
+                for _, (duty, place) in esper.get_components(Duty, Place)
+                if duty.active == 1 and place.transit_left > 0
+            ),
+            key=lambda place: place.number,
+        )
+        waiting: dict[int, Place] = {}
+        threshold, chat_ticks = int(t["meet_threshold"][0]), int(t["ints"][3])
+        for place in walkers:
+            if place.chat_left != 0 or place.walk_paired != 0:
+                continue
+            floor = int(t["room_floor"][place.destination])
+            first = waiting.pop(floor, None)
+            if first is None:
+                waiting[floor] = place
+                continue
+            first.walk_paired = place.walk_paired = 1
+            base = sh.seed + sh.tick * SPLITMIX_GAMMA + (first.number + 1) * MEET_STREAM
+            if splitmix64(base & MASK64) < threshold:
+                first.chat_left = place.chat_left = chat_ticks
+                sh.stats[Stat.MEETINGS] += 1
+        for place in walkers:
+            if place.chat_left > 0:
+                place.chat_left -= 1
+            else:
                 place.transit_left -= 1
                 if place.transit_left == 0:
                     place.room, place.destination = place.destination, -1
@@ -591,7 +622,10 @@ class OracleWorld:
                 c["shift_set"], c["active"], c["on_shift_ticks"], c["deadline"], c["conflict"],
                 c["pending"],
             )  # fmt: skip
-            place = Place(c["room"], c["destination"], c["transit_left"], c["move_order"])
+            place = Place(
+                c["room"], c["destination"], c["transit_left"], c["move_order"], c["chat_left"],
+                c["walk_paired"], i,
+            )  # fmt: skip
             mood = Mood(c["valence"], c["arousal"], c["emotion"])
             mind = Mind(
                 list(c["perception"]), list(c["queue_priority"]), list(c["queue_reason"]),
@@ -634,7 +668,8 @@ class OracleWorld:
                 ("hunger", Body), ("energy", Body), ("bladder", Body), ("stress", Body),
                 ("social", Body), ("caffeine", Body), ("active", Duty), ("pending", Duty),
                 ("on_shift_ticks", Duty), ("room", Place), ("destination", Place),
-                ("transit_left", Place), ("move_order", Place), ("valence", Mood),
+                ("transit_left", Place), ("move_order", Place), ("chat_left", Place),
+                ("walk_paired", Place), ("valence", Mood),
                 ("arousal", Mood), ("emotion", Mood),
             ):  # fmt: skip
                 state[name][:] = [getattr(row[kind], name) for row in by_type]

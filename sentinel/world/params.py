@@ -115,11 +115,16 @@ def _neighbours(plan: FloorPlan) -> npt.NDArray[np.int32]:
     return table
 
 
+def _threshold(probability: float) -> int:
+    """A uint64 ``u`` is below it with ``probability`` (u uniform over 0 .. 2**64 - 1)."""
+    return min(2**64 - 1, int(probability * 2.0**64))
+
+
 def _chaos_tables(plan: FloorPlan, sim: Simulation) -> dict[str, npt.NDArray[Any]]:
     thresholds, durations, factors, rooms = [], [], [], []
     for kind in sim.chaos:
         probability = 1.0 - math.exp(-kind.per_hour / SECONDS_PER_HOUR * sim.time_scale)
-        thresholds.append(min(2**64 - 1, int(probability * 2.0**64)))
+        thresholds.append(_threshold(probability))
         durations.append(kind.duration_ticks)
         factors.append(power(kind.noise_db))
         fixed = CHAOS_ROOM_RANDOM
@@ -228,7 +233,9 @@ def build_params(sim: Simulation, plan: FloorPlan) -> WorldParams:
         "circadian": circadian,
         "sun": sun.astype(np.float64),
         "shift_by_hour": np.array([sim.shift_at(h) for h in range(24)], dtype=np.uint8),
-        "ints": np.array([shift_ticks, entrance, ac_kind], dtype=np.int64),
+        "ints": np.array([shift_ticks, entrance, ac_kind, sim.transit.chat_ticks], dtype=np.int64),
+        "room_floor": np.array([r.floor for r in plan.rooms], dtype=np.uint8),
+        "meet_threshold": np.array([_threshold(sim.transit.meet_probability)], dtype=np.uint64),
         "room_code": np.array([_room_code(r.kind) for r in plan.rooms], dtype=np.uint8),
         "room_window": np.array([r.has_window for r in plan.rooms], dtype=np.uint8),
         "room_ventilation": np.array([r.ventilation for r in plan.rooms], dtype=np.float64),

@@ -31,7 +31,8 @@ F64 = npt.NDArray[np.float64]
 P: Final = {name: index for index, name in enumerate(PARAM_NAMES)}
 SPLITMIX_GAMMA: Final = 0x9E3779B97F4A7C15
 CHAOS_STREAM: Final = 0xD1B54A32D192ED03
-"""Odd constants that separate the random streams of ticks and chaos kinds."""
+MEET_STREAM: Final = 0x8CB92BA72F3D8DD7
+"""Odd constants that separate the random streams of ticks, chaos kinds and meetings."""
 
 
 def splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -84,6 +85,8 @@ def _shift_change(state: State, params: WorldParams) -> None:
         state["perception"][retire] = 0
         stats[Stat.RETIRED] += int(retire.sum())
     changed = spawn | retire
+    state["chat_left"][changed] = 0
+    state["walk_paired"][changed] = 0
     state["destination"][changed] = -1
     state["transit_left"][changed] = 0
     state["move_order"][changed] = -1
@@ -116,6 +119,7 @@ def phase_input(state: State, params: WorldParams) -> None:
     order = state["move_order"]
     moving = on & (order >= 0) & (room >= 0) & (order != room)
     if moving.any():
+        state["walk_paired"][moving] = 0
         state["destination"][moving] = order[moving]
         state["transit_left"][moving] = t["transit_ticks"][room[moving], order[moving]]
         room[moving] = -1
@@ -130,8 +134,9 @@ def phase_biology(state: State, params: WorldParams) -> None:
     occupancy = state["occupancy"]
     here = np.maximum(room, 0)
     placed = room >= 0
-    company = placed & (occupancy[here] >= 2)
-    meeting = company & (t["room_code"][here] == RoomCode.MEETING)
+    crowd = placed & (occupancy[here] >= 2)
+    company = crowd | (state["chat_left"] > 0)
+    meeting = crowd & (t["room_code"][here] == RoomCode.MEETING)
     hunger, bladder, social = _f(state, "hunger"), _f(state, "bladder"), _f(state, "social")
     caffeine, stress, energy = _f(state, "caffeine"), _f(state, "stress"), _f(state, "energy")
     hunger_new = np.minimum(100.0, hunger + s[P["hunger_rate"]])
@@ -219,12 +224,43 @@ def phase_physics(state: State, params: WorldParams) -> None:
     co2[:] = np.maximum(s[P["co2_outdoor"]], (co2 + breathed) - exchanged)
 
 
+def meet_draws(seed: int, tick: int, first: npt.NDArray[np.intp]) -> npt.NDArray[np.uint64]:
+    """The random words deciding whether walker pairs chat; one per pair's first agent."""
+    n = first.shape[0]
+    base = np.full(n, seed, dtype=np.uint64)
+    base = base + np.full(n, tick, dtype=np.uint64) * np.uint64(SPLITMIX_GAMMA)
+    base = base + (first.astype(np.uint64) + np.uint64(1)) * np.uint64(MEET_STREAM)
+    return splitmix64(base)
+
+
 def phase_transit(state: State, params: WorldParams) -> None:
-    """Walking agents count down; on arrival they enter their destination."""
-    del params
+    """Walkers meet (once per walk, pairs in agent order per destination floor), chat or walk.
+
+    Walkers not yet paired on this walk are paired in agent order, separately for each
+    destination floor; a pair chats with the configured probability, which holds both up
+    for ``chat_ticks``. Chatting walkers count their chat down, the others their walk; on
+    arrival they enter their destination.
+    """
+    t = params.tables
     walking = (state["active"] == 1) & (state["transit_left"] > 0)
-    state["transit_left"][walking] -= 1
-    arrived = walking & (state["transit_left"] == 0)
+    chat_left, paired = state["chat_left"], state["walk_paired"]
+    idle = np.flatnonzero(walking & (chat_left == 0) & (paired == 0))
+    floors = t["room_floor"][state["destination"][idle]]
+    seed, tick = int(state["seed"][0]), int(state["tick"][0])
+    for floor in range(int(t["room_floor"].max()) + 1):
+        group = idle[floors == floor]
+        first, second = group[0 : len(group) // 2 * 2 : 2], group[1::2]
+        paired[first] = 1
+        paired[second] = 1
+        meet = meet_draws(seed, tick, first) < t["meet_threshold"][0]
+        chat_left[first[meet]] = int(t["ints"][3])
+        chat_left[second[meet]] = int(t["ints"][3])
+        state["stats"][Stat.MEETINGS] += int(meet.sum())
+    chatting = walking & (chat_left > 0)
+    chat_left[chatting] -= 1
+    stepping = walking & ~chatting
+    state["transit_left"][stepping] -= 1
+    arrived = stepping & (state["transit_left"] == 0)
     state["room"][arrived] = state["destination"][arrived]
     state["destination"][arrived] = -1
     state["stats"][Stat.ARRIVALS] += int(arrived.sum())

@@ -19,7 +19,14 @@ import numpy.typing as npt
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 from sentinel.world import reference
-from sentinel.world.layout import PERCEPTION_CHANNELS, Action, Emotion, Reason, Stat
+from sentinel.world.layout import (
+    EMPTY_PRIORITY,
+    PERCEPTION_CHANNELS,
+    Action,
+    Emotion,
+    Reason,
+    Stat,
+)
 from sentinel.world.params import WorldParams, build_params, decibels
 from sentinel.world.perception import describe
 from sentinel.world.state import State, copy_state, new_state, state_hash
@@ -188,7 +195,7 @@ class World:
         entries = []
         for slot in range(self.params.queue_size):
             priority = int(self._state["queue_priority"][index, slot])
-            if priority == 255:
+            if priority == EMPTY_PRIORITY:
                 continue
             code = int(self._state["queue_reason"][index, slot])
             if code >= Reason.CHAOS_BASE:
@@ -220,7 +227,8 @@ class World:
             "valence": s["valence"],
             "arousal": s["arousal"],
             "emotion": emotions[s["emotion"]],
-            "queued": (s["queue_priority"] != 255).sum(axis=1),
+            "chatting": s["chat_left"] > 0,
+            "queued": (s["queue_priority"] != EMPTY_PRIORITY).sum(axis=1),
         }
 
     @property

@@ -23,6 +23,7 @@ def test_oracle_equals_native_over_a_day(minute_company: Company) -> None:
     drive(oracle, 1440, backend="oracle", seed=8, every=13)
     assert native.stats() == oracle.stats()
     assert native.stats()["chaos_started"] > 0
+    assert native.stats()["meetings"] > 0
     assert canonical_bytes(native.state) == canonical_bytes(oracle.state)
 
 

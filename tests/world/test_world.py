@@ -152,6 +152,7 @@ def test_native_equals_reference_over_a_day(minute_company: Company) -> None:
     assert native.stats() == ref.stats()
     assert native.stats()["chaos_started"] > 0
     assert native.stats()["decisions_queued"] > 0
+    assert native.stats()["meetings"] > 0
     assert canonical_bytes(native.state) == canonical_bytes(ref.state)
 
 
@@ -173,6 +174,8 @@ def _random_state(world: World, data: st.DataObject) -> None:
     s["destination"][:] = np.where(walking & (s["active"] == 1), rng.integers(0, rooms, n), -1)
     s["transit_left"][:] = np.where(s["destination"] >= 0, rng.integers(1, 8, n), 0)
     s["room"][(s["active"] == 1) & (s["destination"] < 0) & walking] = 0
+    s["chat_left"][:] = np.where(s["transit_left"] > 0, rng.integers(0, 3, n), 0)
+    s["walk_paired"][:] = np.where(s["transit_left"] > 0, rng.integers(0, 2, n), 0)
     s["on_shift_ticks"][:] = rng.integers(0, 40000, n)
     s["deadline"][:] = rng.integers(0, 2, n)
     s["conflict"][:] = rng.integers(0, 2, n)
@@ -214,3 +217,18 @@ def test_native_equals_reference_property(
     ref.state.update(before)
     ref.step(ticks, backend="reference")
     assert canonical_bytes(world.state) == canonical_bytes(ref.state)
+
+
+def test_walkers_to_the_same_floor_may_stop_to_chat(company: Company) -> None:
+    world = World(company, seed=8)
+    world.step(1)
+    for agent in world.agent_ids[:17]:  # shift set 1, on duty at 06:00
+        world.move(agent, "u-lounge")
+    world.step(1)
+    meetings = world.stats()["meetings"]
+    assert 0 < meetings <= 8  # 17 walkers to one floor: 8 pairs, each chats with p = 0.3
+    chatting = world.agents["chatting"]
+    assert chatting.sum() == 2 * meetings
+    world.step(200)  # chats (30 ticks) and walks (at most 120 s) are over
+    assert world.agents["chatting"].sum() == 0
+    assert (world.rooms.set_index("room").loc["u-lounge", "occupancy"]) == 17

@@ -145,7 +145,7 @@ pub const MINUTES_PER_DAY: usize = 1440;
 /// Priority byte of an empty decision-queue slot.
 pub const EMPTY_PRIORITY: u8 = 255;
 /// Number of counters in `stats`.
-pub const STAT_COUNT: usize = 8;
+pub const STAT_COUNT: usize = 9;
 
 const STAT_SPAWNED: usize = 0;
 const STAT_RETIRED: usize = 1;
@@ -155,6 +155,7 @@ const STAT_ACTIONS_REFUSED: usize = 4;
 const STAT_CHAOS_STARTED: usize = 5;
 const STAT_DECISIONS_QUEUED: usize = 6;
 const STAT_DECISIONS_DROPPED: usize = 7;
+const STAT_MEETINGS: usize = 8;
 
 const ACTION_COFFEE: u8 = 1;
 const ACTION_MEAL: u8 = 2;
@@ -179,6 +180,9 @@ const REASON_CHAOS_BASE: u8 = 12;
 
 const SPLITMIX_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 const CHAOS_STREAM: u64 = 0xD1B5_4A32_D192_ED03;
+const MEET_STREAM: u64 = 0x8CB9_2BA7_2F3D_8DD7;
+/// Floors the meeting pairing keeps a waiting walker for (rooms.toml allows 0 and 1).
+const MAX_FLOORS: usize = 8;
 
 /// SplitMix64's output function (wrapping arithmetic), the chaos system's random source.
 pub fn splitmix64(x: u64) -> u64 {
@@ -193,6 +197,14 @@ pub fn chaos_draw(seed: u64, tick: u64, kind: usize) -> u64 {
     let base = seed
         .wrapping_add(tick.wrapping_mul(SPLITMIX_GAMMA))
         .wrapping_add((kind as u64 + 1).wrapping_mul(CHAOS_STREAM));
+    splitmix64(base)
+}
+
+/// The random word deciding whether the walker pair whose first agent is `first` chats.
+pub fn meet_draw(seed: u64, tick: u64, first: usize) -> u64 {
+    let base = seed
+        .wrapping_add(tick.wrapping_mul(SPLITMIX_GAMMA))
+        .wrapping_add((first as u64 + 1).wrapping_mul(MEET_STREAM));
     splitmix64(base)
 }
 
@@ -220,6 +232,8 @@ pub struct WorldState<'a> {
     pub destination: &'a mut [i32],
     pub transit_left: &'a mut [i32],
     pub move_order: &'a mut [i32],
+    pub chat_left: &'a mut [i32],
+    pub walk_paired: &'a mut [u8],
     pub on_shift_ticks: &'a mut [i64],
     pub perception: &'a mut [u8],
     pub queue_priority: &'a mut [u8],
@@ -244,8 +258,11 @@ pub struct WorldTables<'a> {
     pub circadian: &'a [f64],
     pub sun: &'a [f64],
     pub shift_by_hour: &'a [u8],
-    /// `[shift_ticks, entrance room, ac_broken chaos kind or -1]`.
+    /// `[shift_ticks, entrance room, ac_broken chaos kind or -1, chat_ticks]`.
     pub ints: &'a [i64],
+    pub room_floor: &'a [u8],
+    /// One element: a uint64 draw below it means a walker pair chats.
+    pub meet_threshold: &'a [u64],
     pub room_code: &'a [u8],
     pub room_window: &'a [u8],
     pub room_ventilation: &'a [f64],
@@ -311,6 +328,8 @@ fn check(state: &WorldState<'_>, tables: &WorldTables<'_>, params: &[f64]) -> Co
         ("destination", state.destination.len()),
         ("transit_left", state.transit_left.len()),
         ("move_order", state.move_order.len()),
+        ("chat_left", state.chat_left.len()),
+        ("walk_paired", state.walk_paired.len()),
         ("on_shift_ticks", state.on_shift_ticks.len()),
     ] {
         shape(name, len, agents)?;
@@ -342,6 +361,7 @@ fn check(state: &WorldState<'_>, tables: &WorldTables<'_>, params: &[f64]) -> Co
         ("occupancy", state.occupancy.len()),
         ("room_window", tables.room_window.len()),
         ("room_ventilation", tables.room_ventilation.len()),
+        ("room_floor", tables.room_floor.len()),
     ] {
         shape(name, len, rooms)?;
     }
@@ -377,7 +397,17 @@ fn check(state: &WorldState<'_>, tables: &WorldTables<'_>, params: &[f64]) -> Co
     shape("circadian", tables.circadian.len(), 2 * MINUTES_PER_DAY)?;
     shape("sun", tables.sun.len(), MINUTES_PER_DAY)?;
     shape("shift_by_hour", tables.shift_by_hour.len(), 24)?;
-    shape("ints", tables.ints.len(), 3)?;
+    shape("ints", tables.ints.len(), 4)?;
+    shape("meet_threshold", tables.meet_threshold.len(), 1)?;
+    if tables.room_floor.iter().any(|&f| f as usize >= MAX_FLOORS) {
+        return Err(bad("room_floor", format!("floors are 0..{MAX_FLOORS}")));
+    }
+    if tables.ints[3] < 1 || tables.ints[3] > i64::from(i32::MAX) {
+        return Err(bad("ints", "chat_ticks must be a positive int32".into()));
+    }
+    if state.chat_left.iter().any(|&c| c < 0) {
+        return Err(bad("chat_left", "must not be negative".into()));
+    }
     shape("ttl", tables.ttl.len(), 4)?;
     shape("stats", state.stats.len(), STAT_COUNT)?;
     if tables.ints[0] < 1 {
@@ -461,6 +491,8 @@ fn input_agent(
         s.destination[i] = -1;
         s.transit_left[i] = 0;
         s.move_order[i] = -1;
+        s.chat_left[i] = 0;
+        s.walk_paired[i] = 0;
         s.on_shift_ticks[i] = 0;
         s.pending[i] = 0;
         s.hunger[i] = p[SPAWN_HUNGER];
@@ -479,6 +511,8 @@ fn input_agent(
         s.destination[i] = -1;
         s.transit_left[i] = 0;
         s.move_order[i] = -1;
+        s.chat_left[i] = 0;
+        s.walk_paired[i] = 0;
         s.pending[i] = 0;
         s.perception[i * PERCEPTION_CHANNELS..(i + 1) * PERCEPTION_CHANNELS].fill(0);
         s.queue_priority[i * q..(i + 1) * q].fill(EMPTY_PRIORITY);
@@ -517,6 +551,7 @@ fn input_agent(
         }
         let order = s.move_order[i];
         if order >= 0 && room >= 0 && order != room {
+            s.walk_paired[i] = 0;
             s.destination[i] = order;
             s.transit_left[i] = t.transit_ticks[room as usize * d.rooms + order as usize];
             s.room[i] = -1;
@@ -533,8 +568,9 @@ fn biology_agent(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], c: &Tic
     }
     let room = s.room[i];
     let here = room_of(room);
-    let company = room >= 0 && s.occupancy[here] >= 2;
-    let meeting = company && t.room_code[here] == ROOM_MEETING;
+    let crowd = room >= 0 && s.occupancy[here] >= 2;
+    let company = crowd || s.chat_left[i] > 0;
+    let meeting = crowd && t.room_code[here] == ROOM_MEETING;
     let hunger = (s.hunger[i] + p[HUNGER_RATE]).min(100.0);
     let rate = if s.caffeine[i] > p[BLADDER_CAFFEINE_MG] {
         p[BLADDER_RATE] * p[BLADDER_CAFFEINE_FACTOR]
@@ -637,14 +673,46 @@ fn phase_physics(
     }
 }
 
+/// Transit, first half: pairs idle walkers (not chatting, not yet paired on this walk) in
+/// agent order per destination floor; a pair chats with the configured probability.
+fn pair_walker(
+    s: &mut WorldState<'_>,
+    t: &WorldTables<'_>,
+    i: usize,
+    waiting: &mut [Option<usize>; MAX_FLOORS],
+) {
+    if s.active[i] != 1 || s.transit_left[i] <= 0 || s.chat_left[i] != 0 || s.walk_paired[i] != 0 {
+        return;
+    }
+    let floor = t.room_floor[s.destination[i] as usize] as usize;
+    let Some(first) = waiting[floor].take() else {
+        waiting[floor] = Some(i);
+        return;
+    };
+    s.walk_paired[first] = 1;
+    s.walk_paired[i] = 1;
+    if meet_draw(s.seed, *s.tick as u64, first) < t.meet_threshold[0] {
+        let chat = t.ints[3] as i32;
+        s.chat_left[first] = chat;
+        s.chat_left[i] = chat;
+        s.stats[STAT_MEETINGS] += 1;
+    }
+}
+
+/// Transit, second half: chatting walkers count the chat down, the others their walk.
 fn transit_agent(s: &mut WorldState<'_>, i: usize) {
-    if s.active[i] == 1 && s.transit_left[i] > 0 {
-        s.transit_left[i] -= 1;
-        if s.transit_left[i] == 0 {
-            s.room[i] = s.destination[i];
-            s.destination[i] = -1;
-            s.stats[STAT_ARRIVALS] += 1;
-        }
+    if s.active[i] != 1 || s.transit_left[i] <= 0 {
+        return;
+    }
+    if s.chat_left[i] > 0 {
+        s.chat_left[i] -= 1;
+        return;
+    }
+    s.transit_left[i] -= 1;
+    if s.transit_left[i] == 0 {
+        s.room[i] = s.destination[i];
+        s.destination[i] = -1;
+        s.stats[STAT_ARRIVALS] += 1;
     }
 }
 
@@ -901,9 +969,13 @@ impl Tick {
 fn tick(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims, counts: &mut [i32]) {
     let c = Tick::new(s, t, p);
     counts.fill(0);
+    let mut waiting = [None; MAX_FLOORS];
     for i in 0..d.agents {
         input_agent(s, t, p, d, &c, i);
         biology_agent(s, t, p, &c, i);
+        // transit, pairing half: reads only what input left and biology does not touch; it
+        // writes chat_left of an earlier agent, whose biology has already run.
+        pair_walker(s, t, i, &mut waiting);
         // physics, agent half: head counts after this tick's moves
         if s.active[i] == 1 && s.room[i] >= 0 {
             counts[s.room[i] as usize] += 1;
@@ -977,12 +1049,13 @@ mod tests {
         Owned {
             f: vec![vec![50.0; agents]; 8],
             traits: vec![vec![0.5; agents]; 3],
-            u8s: vec![vec![0; agents]; 7],
+            u8s: vec![vec![0; agents]; 8],
             i32s: vec![
                 vec![-1; agents],
                 vec![-1; agents],
                 vec![0; agents],
                 vec![-1; agents],
+                vec![0; agents],
             ],
             on_shift: vec![0; agents],
             perception: vec![0; agents * PERCEPTION_CHANNELS],
@@ -1006,7 +1079,8 @@ mod tests {
         let circadian = vec![80.0; 2 * MINUTES_PER_DAY];
         let sun = vec![0.0; MINUTES_PER_DAY];
         let shift_by_hour = vec![1u8; 24];
-        let ints = [3600i64, 0, -1];
+        let ints = [3600i64, 0, -1, 30];
+        let room_floor = vec![0u8; rooms];
         let room_code = vec![0u8; rooms];
         let room_window = vec![0u8; rooms];
         let ventilation = vec![0.5; rooms];
@@ -1027,6 +1101,8 @@ mod tests {
             chaos_duration: &[10],
             chaos_factor: &[1.0],
             chaos_fixed_room: &[-1],
+            room_floor: &room_floor,
+            meet_threshold: &[0],
         };
         let [hunger, energy, bladder, stress, social, caffeine, valence, arousal] = &mut o.f[..]
         else {
@@ -1035,11 +1111,12 @@ mod tests {
         let [extraversion, neuroticism, tolerance] = &o.traits[..] else {
             unreachable!()
         };
-        let [morning, shift_set, active, emotion, deadline, conflict, pending] = &mut o.u8s[..]
+        let [morning, shift_set, active, emotion, deadline, conflict, pending, walk_paired] =
+            &mut o.u8s[..]
         else {
             unreachable!()
         };
-        let [room, destination, transit_left, move_order] = &mut o.i32s[..] else {
+        let [room, destination, transit_left, move_order, chat_left] = &mut o.i32s[..] else {
             unreachable!()
         };
         let [noise, temperature, co2] = &mut o.rooms_f[..] else {
@@ -1068,6 +1145,8 @@ mod tests {
             destination,
             transit_left,
             move_order,
+            chat_left,
+            walk_paired,
             on_shift_ticks: &mut o.on_shift,
             perception: &mut o.perception,
             queue_priority: &mut o.priority,

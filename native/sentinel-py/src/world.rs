@@ -121,6 +121,8 @@ pub(crate) fn world_step(
     let mut destination = rw::<i32>(state, "destination")?;
     let mut transit_left = rw::<i32>(state, "transit_left")?;
     let mut move_order = rw::<i32>(state, "move_order")?;
+    let mut chat_left = rw::<i32>(state, "chat_left")?;
+    let mut walk_paired = rw::<u8>(state, "walk_paired")?;
     let mut on_shift = rw::<i64>(state, "on_shift_ticks")?;
     let mut perception = rw::<u8>(state, "perception")?;
     let mut queue_priority = rw::<u8>(state, "queue_priority")?;
@@ -143,6 +145,8 @@ pub(crate) fn world_step(
     let sun = ro::<f64>(tables, "sun")?;
     let shift_by_hour = ro::<u8>(tables, "shift_by_hour")?;
     let ints = ro::<i64>(tables, "ints")?;
+    let room_floor = ro::<u8>(tables, "room_floor")?;
+    let meet_threshold = ro::<u64>(tables, "meet_threshold")?;
     let room_code = ro::<u8>(tables, "room_code")?;
     let room_window = ro::<u8>(tables, "room_window")?;
     let room_ventilation = ro::<f64>(tables, "room_ventilation")?;
@@ -181,6 +185,8 @@ pub(crate) fn world_step(
         destination: slice_mut!(py, destination, "destination"),
         transit_left: slice_mut!(py, transit_left, "transit_left"),
         move_order: slice_mut!(py, move_order, "move_order"),
+        chat_left: slice_mut!(py, chat_left, "chat_left"),
+        walk_paired: slice_mut!(py, walk_paired, "walk_paired"),
         on_shift_ticks: slice_mut!(py, on_shift, "on_shift_ticks"),
         perception: slice_mut!(py, perception, "perception"),
         queue_priority: slice_mut!(py, queue_priority, "queue_priority"),
@@ -204,6 +210,8 @@ pub(crate) fn world_step(
         sun: slice!(py, sun, "sun"),
         shift_by_hour: slice!(py, shift_by_hour, "shift_by_hour"),
         ints: slice!(py, ints, "ints"),
+        room_floor: slice!(py, room_floor, "room_floor"),
+        meet_threshold: slice!(py, meet_threshold, "meet_threshold"),
         room_code: slice!(py, room_code, "room_code"),
         room_window: slice!(py, room_window, "room_window"),
         room_ventilation: slice!(py, room_ventilation, "room_ventilation"),
