@@ -23,8 +23,9 @@ SIZES = (1_000, 10_000, 100_000)
 NATIVE_TICKS = 20
 WARM_UP_TICKS = 10  # the first tick spawns the shift; measure a running world
 MIN_SPEEDUP = {1_000: 75.0, 10_000: 75.0, 100_000: 75.0}
-"""Native over esper, per tick. Measured on the shared 2-core machine: 171x, 135x, 125x
-(native 26 us, 423 us, 5.7 ms per tick); the gates leave room for a busy neighbour."""
+"""Native over esper, per tick. Measured on the shared 2-core machine over three runs:
+158-266x, 135-259x, 106-226x (native 26-47 us, 0.39-0.55 ms, 4.2-5.7 ms per tick; esper
+4.4-7.5 ms, 57-100 ms, 0.56-0.95 s); the gates leave room for a busy neighbour."""
 
 PER_TICK: dict[tuple[int, str], float] = {}
 
