@@ -6,6 +6,9 @@ test that pins the two equal. Checked against the compiled module by ``mypy.stub
 
 from typing import Any, final
 
+import numpy as np
+import numpy.typing as npt
+
 __all__ = [
     "LogWriter",
     "MerkleLog",
@@ -23,6 +26,8 @@ __all__ = [
     "seal_events",
     "shim_executable",
     "sqlite_library_address",
+    "world_param_names",
+    "world_step",
 ]
 
 __version__: str
@@ -138,6 +143,26 @@ class MerkleLog:
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """RFC 9162 section 2.1.4.1 proof."""
+
+def world_param_names() -> list[str]:
+    """The order of the world's scalar parameter vector (``sentinel.world.layout``)."""
+
+def world_step(
+    state: dict[str, npt.NDArray[Any]],
+    tables: dict[str, npt.NDArray[Any]],
+    scalars: npt.NDArray[np.float64],
+    ticks: int,
+) -> None:
+    """Run ``ticks`` ticks of the world's systems over ``state``'s arrays, in place.
+
+    The arrays are used zero-copy and the GIL is released for the whole run. Reference:
+    :func:`sentinel.world.reference.step` (and the esper oracle, ``sentinel.world.oracle``).
+
+    Raises:
+        KeyError: A component or table is missing.
+        sentinel.errors.InvalidInputError: A component has the wrong dtype, size, layout
+            (not C-contiguous) or holds an impossible value; nothing is modified.
+    """
 
 @final
 class LogWriter:

@@ -15,6 +15,7 @@ from rich.table import Table
 import sentinel
 from sentinel import _native
 from sentinel.cli import audit, breakout, doctor, gateway, sandbox
+from sentinel.cli import audit, breakout, doctor, gaia, sandbox, world
 from sentinel.cli.output import JsonOption, console, print_json
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ app.command()(doctor.doctor)
 app.add_typer(audit.app, name="audit")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(gateway.app, name="gateway")
+app.add_typer(gaia.app, name="gaia")
+app.add_typer(world.app, name="world")
 app.command("breakout")(breakout.breakout_command)
 
 

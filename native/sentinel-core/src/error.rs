@@ -57,6 +57,13 @@ pub enum CoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A world component or table has the wrong size or holds an impossible value.
+    WorldShape {
+        /// The component or table, as named in `sentinel.world.layout`.
+        component: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Result alias used across the core.
@@ -93,6 +100,9 @@ impl fmt::Display for CoreError {
             }
             CoreError::Storage { path, reason } => {
                 write!(f, "{path}: reading the audit store failed: {reason}")
+            }
+            CoreError::WorldShape { component, reason } => {
+                write!(f, "world component {component:?} {reason}")
             }
         }
     }

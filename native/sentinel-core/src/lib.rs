@@ -11,5 +11,6 @@ pub mod logscan;
 pub mod logwriter;
 pub mod merkle;
 pub mod synthesis;
+pub mod world;
 
 pub use error::{CoreError, CoreResult};

@@ -13,7 +13,8 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: CoreError) -> PyErr {
         | CoreError::TreeSize { .. }
         | CoreError::LeafIndex { .. }
         | CoreError::ConsistencyRange { .. }
-        | CoreError::InvalidRule { .. } => "InvalidInputError",
+        | CoreError::InvalidRule { .. }
+        | CoreError::WorldShape { .. } => "InvalidInputError",
         CoreError::NotCanonical { .. } => "InvalidEventError",
         CoreError::Storage { .. } => "StoreCorruptError",
     };

@@ -12,6 +12,7 @@ mod logscan;
 mod logwriter;
 mod merkle;
 mod synthesis;
+mod world;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -28,6 +29,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merkle::merkle_verify_consistency, m)?)?;
     m.add_function(wrap_pyfunction!(logscan::scan_store, m)?)?;
     m.add_function(wrap_pyfunction!(logscan::sqlite_library_address, m)?)?;
+    m.add_function(wrap_pyfunction!(world::world_step, m)?)?;
+    m.add_function(wrap_pyfunction!(world::world_param_names, m)?)?;
     m.add_class::<merkle::PyMerkleLog>()?;
     m.add_class::<logwriter::PyLogWriter>()?;
     m.add_class::<synthesis::PySynthesisMatcher>()?;

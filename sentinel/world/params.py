@@ -1,0 +1,254 @@
+"""Parameters of a world: the scalar vector and the lookup tables, from a company's config.
+
+Everything that needs a transcendental function (sin for the circadian curve and the sun,
+exp for Poisson probabilities and caffeine decay, powers of ten for decibels) is evaluated
+here, once, in Python, and handed to the systems as numbers or tables. The systems
+themselves only add, subtract, multiply, divide, compare, take minima and maxima, and
+floor: operations IEEE 754 rounds the same way in numpy, in Rust and in plain Python. That
+is why the native systems, the numpy reference and the esper oracle agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from sentinel.config.rooms import FloorPlan, RoomKind
+from sentinel.config.simulation import Simulation
+from sentinel.world.layout import CHAOS_ROOM_RANDOM, PARAM_NAMES, RoomCode
+
+MINUTES_PER_DAY: Final = 1440
+AC_CHAOS: Final = "ac_broken"
+"""The chaos kind that heats the building while it lasts."""
+SECONDS_PER_HOUR: Final = 3600.0
+NOISE_BANDS_DB: Final = (35.0, 50.0, 65.0, 80.0)
+"""quiet < 35 <= normal < 50 <= lively < 65 <= loud < 80 <= unbearable (reference bands)."""
+CO2_BANDS_PPM: Final = (600.0, 1000.0, 1500.0)
+"""fresh < 600 <= normal < 1000 <= stuffy < 1500 <= headache (reference bands)."""
+HOT_TEMPERATURE: Final = 26.0
+"""Above this a room feels hot (the gateway fingerprint's TMP bit)."""
+STRESS_WEIGHTS: Final = (0.3, 0.3, 0.2, 0.2)
+"""Meeting, deadline, conflict and hunger shares of the stress target (reference)."""
+ENERGY_HUNGER_PENALTY: Final = (70.0, 30.0, 20.0)
+"""Hunger above 70 costs up to 20 energy at hunger 100 (reference)."""
+ENERGY_STRESS_PENALTY: Final = 15.0
+CAFFEINE_FULL_MG: Final = 95.0
+"""One coffee gives the full caffeine boost (reference)."""
+CAFFEINE_BOOST: Final = 10.0
+VALENCE_GAINS: Final = (0.4, 0.3, 0.15, 0.15)
+"""Energy, stress, hunger and social weights of valence (reference)."""
+AROUSAL_GAINS: Final = (0.5, 0.3, 200.0, 0.04)
+"""Stress weight, caffeine weight, caffeine for full arousal, meeting term 0.2 * 0.2."""
+
+
+def power(db: float) -> float:
+    """Decibels to linear power (``10 ** (db / 10)``)."""
+    return float(10.0 ** (db / 10.0))
+
+
+def decibels(power_value: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Linear power to decibels."""
+    return np.asarray(10.0 * np.log10(np.asarray(power_value, dtype=np.float64)))
+
+
+def _room_code(kind: RoomKind) -> RoomCode:
+    return {
+        RoomKind.KITCHEN: RoomCode.KITCHEN,
+        RoomKind.BATHROOM: RoomCode.BATHROOM,
+        RoomKind.MEETING: RoomCode.MEETING,
+        RoomKind.ENTRANCE: RoomCode.ENTRANCE,
+    }.get(kind, RoomCode.OTHER)
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """Scalars and tables the systems read (never written by a tick).
+
+    Attributes:
+        scalars: float64 vector in :data:`PARAM_NAMES` order.
+        tables: Named arrays (see :func:`build_params`).
+        room_ids: Room number -> room id.
+        chaos_names: Chaos kind number -> name.
+    """
+
+    scalars: npt.NDArray[np.float64]
+    tables: dict[str, npt.NDArray[Any]]
+    room_ids: tuple[str, ...]
+    chaos_names: tuple[str, ...]
+    queue_size: int
+    simulation: Simulation = field(repr=False)
+
+    def scalar(self, name: str) -> float:
+        """One scalar by name."""
+        return float(self.scalars[PARAM_NAMES.index(name)])
+
+
+def _transit_ticks(plan: FloorPlan, sim: Simulation) -> npt.NDArray[np.int32]:
+    ids = [room.id for room in plan.rooms]
+    table = np.zeros((len(ids), len(ids)), dtype=np.int32)
+    for a, start in enumerate(ids):
+        hops = plan.hops_from(start)
+        for b, goal in enumerate(ids):
+            if a == b:
+                continue
+            seconds = min(
+                sim.transit.max_seconds,
+                max(sim.transit.min_seconds, hops[goal] * sim.transit.seconds_per_hop),
+            )
+            table[a, b] = max(1, math.ceil(seconds / sim.time_scale))
+    return table
+
+
+def _neighbours(plan: FloorPlan) -> npt.NDArray[np.int32]:
+    """Adjacency padded to the widest room; padding points at the extra zero slot ``R``."""
+    order = plan.index()
+    lists = plan.neighbours()
+    width = max(len(others) for others in lists.values())
+    table = np.full((len(plan.rooms), width), len(plan.rooms), dtype=np.int32)
+    for room in plan.rooms:
+        for column, other in enumerate(lists[room.id]):
+            table[order[room.id], column] = order[other]
+    return table
+
+
+def _threshold(probability: float) -> int:
+    """A uint64 ``u`` is below it with ``probability`` (u uniform over 0 .. 2**64 - 1)."""
+    return min(2**64 - 1, int(probability * 2.0**64))
+
+
+def _chaos_tables(plan: FloorPlan, sim: Simulation) -> dict[str, npt.NDArray[Any]]:
+    thresholds, durations, factors, rooms = [], [], [], []
+    for kind in sim.chaos:
+        probability = 1.0 - math.exp(-kind.per_hour / SECONDS_PER_HOUR * sim.time_scale)
+        thresholds.append(_threshold(probability))
+        durations.append(kind.duration_ticks)
+        factors.append(power(kind.noise_db))
+        fixed = CHAOS_ROOM_RANDOM
+        if kind.room_kind is not None:
+            fixed = next(
+                (n for n, room in enumerate(plan.rooms) if room.kind is kind.room_kind),
+                CHAOS_ROOM_RANDOM,
+            )
+        rooms.append(fixed)
+    return {
+        "chaos_threshold": np.array(thresholds, dtype=np.uint64),
+        "chaos_duration": np.array(durations, dtype=np.int32),
+        "chaos_factor": np.array(factors, dtype=np.float64),
+        "chaos_fixed_room": np.array(rooms, dtype=np.int32),
+    }
+
+
+def build_params(sim: Simulation, plan: FloorPlan) -> WorldParams:
+    """Derive the parameter vector and tables of a world from its configuration."""
+    bio, phys = sim.biology, sim.physics
+    dt_h = sim.time_scale / SECONDS_PER_HOUR
+    w_meeting, w_deadline, w_conflict, w_hunger = STRESS_WEIGHTS
+    _, hunger_span, hunger_cost = ENERGY_HUNGER_PENALTY
+    v_energy, v_stress, v_hunger, v_social = VALENCE_GAINS
+    a_stress, a_caffeine, a_caffeine_full, a_meeting = AROUSAL_GAINS
+    values = {
+        "time_scale": sim.time_scale,
+        "start_second": sim.start_hour * SECONDS_PER_HOUR,
+        "hunger_rate": bio.hunger_per_hour * dt_h,
+        "bladder_rate": bio.bladder_per_hour * dt_h,
+        "bladder_caffeine_factor": bio.bladder_caffeine_factor,
+        "bladder_caffeine_mg": bio.bladder_caffeine_mg,
+        "social_extravert": bio.social_extravert_per_hour * dt_h,
+        "social_introvert": bio.social_introvert_per_hour * dt_h,
+        "social_company": bio.social_company_per_hour * dt_h,
+        "extravert_threshold": bio.extravert_threshold,
+        "caffeine_decay": 0.5 ** (dt_h / bio.caffeine_half_life_hours),
+        "coffee_mg": bio.coffee_mg,
+        "meal_energy": bio.meal_energy,
+        "meal_hunger": bio.meal_hunger,
+        "energy_gain": min(1.0, dt_h / bio.energy_time_constant_hours),
+        "stress_gain": min(1.0, dt_h / bio.stress_time_constant_hours),
+        "drain_per_hour": bio.work_drain_per_hour_on_shift,
+        "dt_hours": dt_h,
+        "stress_meeting_term": w_meeting * bio.stress_meeting,
+        "stress_deadline_term": w_deadline * bio.stress_deadline,
+        "stress_conflict_term": w_conflict * bio.stress_conflict,
+        "stress_hunger_gain": w_hunger * 100.0 / 50.0,
+        "energy_hunger_gain": hunger_cost / hunger_span,
+        "energy_stress_gain": ENERGY_STRESS_PENALTY / 100.0,
+        "caffeine_norm": 1.0 / CAFFEINE_FULL_MG,
+        "caffeine_boost": CAFFEINE_BOOST,
+        "ambient_power": power(phys.ambient_db),
+        "speaker_power": power(phys.speaker_db),
+        "meeting_power": power(phys.meeting_db),
+        "leak_factor": power(-phys.leak_attenuation_db),
+        "noise_cap_power": power(phys.noise_cap_db),
+        "base_temperature": phys.base_temperature,
+        "temperature_per_agent": phys.temperature_per_agent,
+        "window_delta": (phys.outside_temperature - phys.base_temperature) * 0.5,
+        "sun_gain": phys.sun_gain,
+        "ac_step": phys.ac_broken_per_hour * dt_h,
+        "ac_max": phys.ac_broken_max,
+        "co2_outdoor": phys.co2_outdoor_ppm,
+        "co2_agent_step": phys.co2_per_agent_hour_ppm * dt_h,
+        "co2_exchange_step": min(1.0, phys.co2_exchange_per_hour * dt_h),
+        "valence_energy_gain": v_energy / 50.0,
+        "valence_stress_gain": v_stress / 100.0,
+        "valence_hunger_gain": v_hunger / 70.0,
+        "valence_social_gain": v_social / 30.0,
+        "arousal_stress_gain": a_stress / 100.0,
+        "arousal_caffeine_norm": 1.0 / a_caffeine_full,
+        "arousal_caffeine_gain": a_caffeine,
+        "arousal_meeting": a_meeting,
+        "spawn_hunger": bio.spawn_hunger,
+        "spawn_energy": bio.spawn_energy,
+        "spawn_bladder": bio.spawn_bladder,
+        "spawn_stress": bio.spawn_stress,
+        "spawn_social": bio.spawn_social,
+        "noise_quiet": power(NOISE_BANDS_DB[0]),
+        "noise_normal": power(NOISE_BANDS_DB[1]),
+        "noise_lively": power(NOISE_BANDS_DB[2]),
+        "noise_loud": power(NOISE_BANDS_DB[3]),
+        "co2_fresh": CO2_BANDS_PPM[0],
+        "co2_normal": CO2_BANDS_PPM[1],
+        "co2_stuffy": CO2_BANDS_PPM[2],
+        "hot_temperature": HOT_TEMPERATURE,
+    }
+    scalars = np.array([values[name] for name in PARAM_NAMES], dtype=np.float64)
+    minutes = np.arange(MINUTES_PER_DAY) / 60.0
+    circadian = np.empty((2, MINUTES_PER_DAY), dtype=np.float64)
+    for minute, hour in enumerate(minutes):
+        circadian[0, minute] = bio.evening_base + bio.circadian_amplitude * math.sin(
+            (hour - bio.evening_phase_hour) * math.pi / 12.0
+        )
+        circadian[1, minute] = bio.morning_base + bio.circadian_amplitude * math.sin(
+            (hour - bio.morning_phase_hour) * math.pi / 12.0
+        )
+    sun = np.array([max(0.0, math.sin((h - 6.0) * math.pi / 12.0)) for h in minutes])
+    shift_hours = {shift.hours for shift in sim.shifts}
+    shift_ticks = max(1, round(max(shift_hours) * SECONDS_PER_HOUR / sim.time_scale))
+    entrance = next((n for n, room in enumerate(plan.rooms) if room.kind is RoomKind.ENTRANCE), 0)
+    names = [kind.name for kind in sim.chaos]
+    ac_kind = names.index(AC_CHAOS) if AC_CHAOS in names else -1
+    tables: dict[str, npt.NDArray[Any]] = {
+        "circadian": circadian,
+        "sun": sun.astype(np.float64),
+        "shift_by_hour": np.array([sim.shift_at(h) for h in range(24)], dtype=np.uint8),
+        "ints": np.array([shift_ticks, entrance, ac_kind, sim.transit.chat_ticks], dtype=np.int64),
+        "room_floor": np.array([r.floor for r in plan.rooms], dtype=np.uint8),
+        "meet_threshold": np.array([_threshold(sim.transit.meet_probability)], dtype=np.uint64),
+        "room_code": np.array([_room_code(r.kind) for r in plan.rooms], dtype=np.uint8),
+        "room_window": np.array([r.has_window for r in plan.rooms], dtype=np.uint8),
+        "room_ventilation": np.array([r.ventilation for r in plan.rooms], dtype=np.float64),
+        "neighbours": _neighbours(plan),
+        "transit_ticks": _transit_ticks(plan, sim),
+        "ttl": np.array(sim.decisions.ttl_ticks[:4], dtype=np.uint16),
+        **_chaos_tables(plan, sim),
+    }
+    return WorldParams(
+        scalars=scalars,
+        tables=tables,
+        room_ids=tuple(room.id for room in plan.rooms),
+        chaos_names=tuple(kind.name for kind in sim.chaos),
+        queue_size=sim.decisions.queue_size,
+        simulation=sim,
+    )
