@@ -14,13 +14,12 @@ from rich.table import Table
 
 import sentinel
 from sentinel import _native
-from sentinel.cli import audit, breakout, doctor, gateway, sandbox
-from sentinel.cli import audit, breakout, doctor, gaia, sandbox, world
+from sentinel.cli import audit, breakout, doctor, gaia, gateway, sandbox, world
 from sentinel.cli.output import JsonOption, console, print_json
 
 app = typer.Typer(
     name="sentinel-run",
-    help="Runtime governance for LLM agents: sandboxes, audit trail, gateway.",
+    help="Runtime governance for LLM agents: sandboxes, audit trail, gateway, office world.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
