@@ -52,6 +52,10 @@ class SuiteReport:
     duration_s: float = 0.0
     matrix: bool = False
     egress_check: str = ""
+    marker: str = ""
+    """The run's decoy token: every decoy, planted file and listener greeting carries it."""
+    arena: str = ""
+    """The run's scratch directory (workspaces, decoys), removed at the end."""
     """Evidence that the allow-listed gateway was reachable (network results mean something)."""
 
     @property
@@ -86,6 +90,7 @@ class SuiteReport:
             "started": self.started,
             "duration_s": round(self.duration_s, 1),
             "egress_check": self.egress_check,
+            "marker": self.marker,
             "summary": self.summary(),
             "scenarios": [_scenario_json(r, matrix=self.matrix) for r in self.scenarios],
         }

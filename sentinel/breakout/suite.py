@@ -73,4 +73,6 @@ def run_suite(
         duration_s=time.monotonic() - started,
         matrix=matrix,
         egress_check=f"reachable ({egress.evidence})",
+        marker=arena.token,
+        arena=str(arena.root),
     )

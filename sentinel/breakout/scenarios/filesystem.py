@@ -39,7 +39,7 @@ def attack(A):
 EXEC_COPY = """
 import shutil, subprocess
 def attack(A):
-    target = os.path.join({directory!r}, "own-binary-" + A["run"])
+    target = os.path.join({directory!r}, "own-binary-" + A["token"] + "-" + A["run"])
     shutil.copy("/usr/bin/true", target)
     try:
         os.chmod(target, 0o755)
@@ -52,7 +52,7 @@ def attack(A):
 LOADER_RUN = """
 import shutil, subprocess
 def attack(A):
-    target = os.path.join({directory!r}, "loaded-binary-" + A["run"])
+    target = os.path.join({directory!r}, "loaded-binary-" + A["token"] + "-" + A["run"])
     shutil.copy("/usr/bin/true", target)
     try:
         os.chmod(target, 0o755)
