@@ -64,7 +64,7 @@ DECISION_INTERVAL_TICKS: Final = 300
 """An agent decides at most every 5 simulated minutes (ours: the gateway's per-agent rate
 limit of 20 requests a minute is far away, and a shift makes ~2,500 requests)."""
 TASK_INTERVAL_TICKS: Final = 2700
-"""A developer with nothing pressing takes a coding task every 45 simulated minutes."""
+"""A developer takes a coding task every 45 simulated minutes (ours: ~10 per shift)."""
 PROGRESS_EVERY_TICKS: Final = 600
 CODING_TOOLS: Final = frozenset({"python", "git", "fs"})
 """A persona holding these gets coding tasks (create a module, run it, commit it)."""
@@ -281,16 +281,17 @@ class Engine:
         ]
 
     def _request(self, agent_id: str, state: _AgentState, tick: int) -> Request | None:
+        # Work comes first for a developer whose task is due; needs fill the other turns.
         index = state.index
+        if agent_id in self.coders and tick >= state.next_task:
+            state.next_task = tick + TASK_INTERVAL_TICKS
+            state.tasks += 1
+            return Request(agent_id, "task", task_prompt(agent_id, state.tasks), None)
         queued = self.world.state["queue_priority"][index] != EMPTY_PRIORITY
         if queued.any():
             reason = self.world.decisions(index)[0][1]
             text = need_prompt(self.world, index, reason, state.last_result)
             return Request(agent_id, "need", text, fingerprint(self.world, index))
-        if agent_id in self.coders and tick >= state.next_task:
-            state.next_task = tick + TASK_INTERVAL_TICKS
-            state.tasks += 1
-            return Request(agent_id, "task", task_prompt(agent_id, state.tasks), None)
         return None
 
     def _apply(self, tick: int, request: Request, answer: Answer, events: list[NewEvent]) -> None:
