@@ -62,7 +62,7 @@ from sentinel.world.layout import EMPTY_PRIORITY
 RUNTIME_STREAM: Final = "runtime"
 DECISION_INTERVAL_TICKS: Final = 300
 """An agent decides at most every 5 simulated minutes (ours: the gateway's per-agent rate
-limit of 20 requests a minute is far away, and a shift makes ~2,500 requests)."""
+limit of 20 requests a minute is far away, and a shift makes ~1,750 requests)."""
 TASK_INTERVAL_TICKS: Final = 2700
 """A developer takes a coding task every 45 simulated minutes (ours: ~10 per shift)."""
 PROGRESS_EVERY_TICKS: Final = 600
@@ -497,7 +497,8 @@ def run(
         engine = Engine(company, options, backend, record=store.append_batch, clock=clock)
         if stop is not None:
             engine.stop = stop
-        store.append(RUNTIME_STREAM, "runtime.started", engine.started_payload())
+        started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
+        store.append(RUNTIME_STREAM, "runtime.started", started_payload)
         total = options.ticks(company)
         with _sigint_stops(engine.stop):
             ticks = engine.run(total, None if progress is None else lambda n: progress(n, total))

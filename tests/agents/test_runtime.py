@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.agents import RunOptions, RunSummary, replay, run
-from sentinel.agents.backends import RUNS_ROOT
+from sentinel.agents import RunOptions, RunSummary, replay, run, runtime
+from sentinel.agents.backends import RUNS_ROOT, make_run_dir
 from sentinel.audit import AuditStore, verify_store
 from sentinel.sandbox.disk_quota import mounts_below
 
@@ -21,21 +21,33 @@ pytestmark = pytest.mark.host
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
-def _runs_left() -> set[str]:
-    return {p.name for p in RUNS_ROOT.iterdir()} if RUNS_ROOT.is_dir() else set()
+@pytest.fixture(scope="module")
+def run_dirs() -> Iterator[list[Path]]:
+    """The run directories the runs of this module made (each must be gone after its run)."""
+    made: list[Path] = []
+
+    def recording() -> Path:
+        made.append(make_run_dir())
+        return made[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime, "make_run_dir", recording)
+        yield made
 
 
 @pytest.fixture(scope="module")
-def shift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunSummary, Path, Path]]:
+def shift(
+    tmp_path_factory: pytest.TempPathFactory, run_dirs: list[Path]
+) -> tuple[RunSummary, Path, Path]:
     """One and a half hours of the morning shift, a fifth of the agents compromised."""
     base = tmp_path_factory.mktemp("shift")
     store, kept = base / "run.db", base / "workspaces"
     kept.mkdir()
-    before = _runs_left()
     options = RunOptions(config=CONFIG, hours=1.5, compromised=0.2, store=store)
     summary = run(options, keep_workspaces=kept)
-    assert _runs_left() == before  # the run directory is gone
-    yield summary, store, kept
+    assert run_dirs and not run_dirs[-1].exists()  # released and removed
+    assert run_dirs[-1].parent == RUNS_ROOT
+    return summary, store, kept
 
 
 def test_a_short_shift_runs_tools_in_real_sandboxes(shift: tuple[RunSummary, Path, Path]) -> None:
@@ -57,7 +69,7 @@ def test_a_short_shift_runs_tools_in_real_sandboxes(shift: tuple[RunSummary, Pat
         assert len(executed) >= summary.tool_calls
         assert all(e.payload["layers"] for e in executed)
         assert sum(1 for _ in opened.read(type="agent.lifecycle")) == 52  # 26 on, 26 off
-    assert not mounts_below(RUNS_ROOT)
+    assert not any(mounts_below(path) for path in kept.parent.iterdir())
 
 
 def test_red_team_attacks_are_all_blocked_and_audited(
@@ -100,7 +112,6 @@ def test_same_seed_same_hash_other_seed_other_hash(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_cleanly_with_a_verified_store(tmp_path: Path) -> None:
     store = tmp_path / "interrupted.db"
-    before = _runs_left()
     script = Path(sys.executable).parent / "sentinel-run"
     command = [str(script), "run", "--store", str(store), "--json"]
     process = subprocess.Popen(
@@ -124,4 +135,6 @@ def test_ctrl_c_stops_cleanly_with_a_verified_store(tmp_path: Path) -> None:
         assert opened.latest_checkpoint() is not None
     assert finished["interrupted"] and 0 < finished["ticks"] < 28800
     assert replay(store).equal
-    assert _runs_left() == before and not mounts_below(RUNS_ROOT)
+    with AuditStore(store) as opened:
+        run_dir = Path(next(opened.read(type="runtime.started")).payload["run_dir"])
+    assert run_dir.parent == RUNS_ROOT and not run_dir.exists()
