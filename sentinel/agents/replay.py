@@ -158,6 +158,14 @@ def replay(store_path: Path | str, *, config: Path | None = None) -> ReplayRepor
         )
     backend = RecordedBackend(records)
     engine = Engine(company, options, backend)
+    if (
+        sorted(engine.red) != started["compromised"]
+        or [s.id for s in engine.corpus] != started["attack_corpus"]
+    ):
+        raise InvalidInputError(
+            "the red team or the attack corpus differs from the run's (another Sentinel "
+            "version?); the replay would not ask for the same attacks"
+        )
     ticks = int(finished["ticks"])
     engine.run(ticks)
     if backend.leftover():

@@ -480,38 +480,39 @@ def run(
     policy_file = options.config / "policies" / "agent.toml"
     policy = SandboxPolicy.from_toml(policy_file) if policy_file.is_file() else SandboxPolicy()
     clock = SimClock(company.simulation.time_scale)
-    run_dir = make_run_dir()
-    store = AuditStore(options.store)
-    backend: LiveBackend | None = None
-    try:
-        gateway = Gateway(
-            gateway_settings(company, options.provider),
-            personas=[gateway_persona(p) for p in company.personas],
-            audit=store,
-            ledger_path=":memory:",
-            clock=clock,
-        )
-        backend = LiveBackend(
-            gateway, policy, run_dir, options.provider, keep_workspaces=keep_workspaces
-        )
-        engine = Engine(company, options, backend, record=store.append_batch, clock=clock)
-        if stop is not None:
-            engine.stop = stop
-        started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
-        store.append(RUNTIME_STREAM, "runtime.started", started_payload)
-        total = options.ticks(company)
-        with _sigint_stops(engine.stop):
+    stop = stop if stop is not None else threading.Event()
+    with _sigint_stops(stop):  # from here on, Ctrl-C only ends the loop: cleanup always runs
+        run_dir = make_run_dir()
+        store = AuditStore(options.store)
+        backend: LiveBackend | None = None
+        try:
+            gateway = Gateway(
+                gateway_settings(company, options.provider),
+                personas=[gateway_persona(p) for p in company.personas],
+                audit=store,
+                ledger_path=":memory:",
+                clock=clock,
+            )
+            backend = LiveBackend(
+                gateway, policy, run_dir, options.provider, keep_workspaces=keep_workspaces
+            )
+            engine = Engine(
+                company, options, backend, record=store.append_batch, clock=clock, stop=stop
+            )
+            started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
+            store.append(RUNTIME_STREAM, "runtime.started", started_payload)
+            total = options.ticks(company)
             ticks = engine.run(total, None if progress is None else lambda n: progress(n, total))
-        events: list[NewEvent] = []
-        engine.retire_all(events)
-        store.append_batch(events)
-        store.append(RUNTIME_STREAM, "runtime.finished", finished_payload(engine, ticks))
-        store.checkpoint()
-    finally:
-        if backend is not None:
-            backend.close()
-        remove_run_dir(run_dir)
-        store.close()
+            events: list[NewEvent] = []
+            engine.retire_all(events)
+            store.append_batch(events)
+            store.append(RUNTIME_STREAM, "runtime.finished", finished_payload(engine, ticks))
+            store.checkpoint()
+        finally:
+            if backend is not None:
+                backend.close()
+            remove_run_dir(run_dir)
+            store.close()
     report = verify_store(options.store)
     return summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
 
