@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
+from pathlib import Path
 
 import nox
 
@@ -82,10 +84,20 @@ def install_project(session: nox.Session, *extras: str) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Run the main job. Until the office workload lands, that is ``sentinel-run doctor``."""
+    """Run the main job: one 8-hour shift of the whole company, then replay it.
+
+    A tenth of the agents on duty are red-team agents: every attack they run must be
+    blocked (``sentinel-run run`` exits 1 otherwise).
+    ``sentinel-run run`` leaves a verified audit store in ``build/demo/``; ``sentinel-run
+    replay`` re-executes the run from that store and proves the same final state hash.
+    Arguments after ``--`` go to ``sentinel-run run`` (``-- --shift night --compromised 0.1``).
+    """
     ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES + BUILD_DEBIAN_PACKAGES)
     install_project(session)
-    session.run("sentinel-run", "doctor", *session.posargs)
+    Path("build/demo").mkdir(parents=True, exist_ok=True)
+    store = f"build/demo/run-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.db"
+    session.run("sentinel-run", "run", "--compromised", "0.1", "--store", store, *session.posargs)
+    session.run("sentinel-run", "replay", "--store", store)
 
 
 @nox.session

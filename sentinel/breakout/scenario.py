@@ -68,14 +68,19 @@ class Run:
 
     def reported(self) -> tuple[str, str] | None:
         """The attacker's own ``(result, evidence)`` line, if it printed one."""
-        for line in reversed(self.exec.stdout.decode(errors="replace").splitlines()):
-            if line.startswith(VERDICT_MARKER):
-                try:
-                    data = json.loads(line[len(VERDICT_MARKER) :])
-                    return str(data["result"]), str(data["evidence"])
-                except (ValueError, KeyError):
-                    return None
-        return None
+        return attacker_report(self.exec.stdout)
+
+
+def attacker_report(stdout: bytes) -> tuple[str, str] | None:
+    """The ``(result, evidence)`` an attacker printed last on ``stdout``, if any."""
+    for line in reversed(stdout.decode(errors="replace").splitlines()):
+        if line.startswith(VERDICT_MARKER):
+            try:
+                data = json.loads(line[len(VERDICT_MARKER) :])
+                return str(data["result"]), str(data["evidence"])
+            except (ValueError, KeyError):
+                return None
+    return None
 
 
 Judge = Callable[[Run], Outcome | None]
@@ -115,14 +120,18 @@ class Scenario:
     """Host-side preparation of the workspace (as root) before the attacker runs."""
 
 
-def decide(run: Run, judge: Judge | None) -> Outcome:  # noqa: PLR0911 - one return per case
+def decide(run: Run, judge: Judge | None) -> Outcome:
     """The outcome of a run: host evidence first, then the attacker's report, then accounting."""
     if judge is not None:
         outcome = judge(run)
         if outcome is not None:
             return outcome
-    result = run.exec
-    reported = run.reported()
+    return outcome_of(run.exec)
+
+
+def outcome_of(result: ExecResult) -> Outcome:  # noqa: PLR0911 - one return per case
+    """The outcome from the attacker's report and the sandbox's accounting alone (no judge)."""
+    reported = attacker_report(result.stdout)
     if reported is not None and reported[0] in ("blocked", "escaped", "error"):
         verdict, evidence = reported
         return Outcome(verdict, evidence)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from rich.table import Table
 
 import sentinel
 from sentinel import _native
-from sentinel.cli import audit, breakout, doctor, gaia, gateway, sandbox, world
+from sentinel.cli import audit, breakout, doctor, gaia, gateway, run, sandbox, world
 from sentinel.cli.output import JsonOption, console, print_json
 
 app = typer.Typer(
@@ -31,6 +31,8 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(gaia.app, name="gaia")
 app.add_typer(world.app, name="world")
 app.command("breakout")(breakout.breakout_command)
+app.command("run")(run.run_command)
+app.command("replay")(run.replay_command)
 
 
 def _version_callback(value: bool) -> None:

@@ -24,6 +24,13 @@ def record(
     tick: int | None = None,
 ) -> None:
     """Append the command's outcome and each violation, atomically, to ``agent/<id>``."""
+    store.append_batch(events_for(agent_id, argv, result, tick=tick))
+
+
+def events_for(
+    agent_id: str, argv: list[str], result: ExecResult, *, tick: int | None = None
+) -> list[NewEvent]:
+    """The events :func:`record` appends, for callers that batch them with others."""
     stream = f"agent/{agent_id}"
     cut = len(argv) - MAX_ARGV_IN_EVENT
     kept = argv[:MAX_ARGV_IN_EVENT] + ([f"... {cut} more"] if cut > 0 else [])
@@ -46,4 +53,4 @@ def record(
             agent_id=agent_id, layer=violation.layer, attempt=attempt, detail=detail
         )
         events.append(NewEvent.of(payload, stream=stream, tick=tick))
-    store.append_batch(events)
+    return events

@@ -1,0 +1,298 @@
+"""Where answers and tool results come from: the live gateway and sandboxes, or a record.
+
+:class:`LiveBackend` asks the gateway (one ``complete_many`` per tick) and runs commands in
+one warm sandbox per agent on duty. :class:`~sentinel.agents.replay.RecordedBackend` returns
+what a run recorded, so a replay never calls a model or a sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from sentinel.agents.redteam import Attack
+from sentinel.audit import AuditStore, NewEvent
+from sentinel.audit.event_types import SandboxViolation
+from sentinel.breakout.scenario import outcome_of
+from sentinel.config.company import Company
+from sentinel.config.persona import Persona as CompanyPersona
+from sentinel.errors import GatewayError, SandboxError
+from sentinel.gateway import Gateway
+from sentinel.gateway.persona import Persona, Personality
+from sentinel.gateway.settings import GatewaySettings, ProviderSettings, load_settings
+from sentinel.sandbox.audit_events import events_for
+from sentinel.sandbox.disk_quota import release
+from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.warm import Sandbox
+
+RUNS_ROOT: Final = Path("/var/lib/sentinel/runs")
+"""Run directories of root: every parent mode 0711, so the sandbox uid can traverse them."""
+SCRATCH_PARENT: Final = Path("/var/tmp")  # noqa: S108 - every uid may traverse it
+"""Run directories of other users (no quota file systems without root)."""
+TOOL_OUTPUT_CHARS: Final = 400
+"""Output kept per tool result (in the record and the next perception)."""
+SANDBOX_TOOLS: Final = ("shell", "python", "pytest", "git")
+"""Persona tools that the sandbox runs; an ``editor`` or a ``shell`` also writes files (fs)."""
+FILE_WRITING_TOOLS: Final = ("editor", "shell")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One agent's request of this tick."""
+
+    agent_id: str
+    kind: str
+    """``need`` (the world's decision queue) or ``task`` (a coding task)."""
+    text: str
+    fingerprint: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The gateway's answer as the runtime uses it (and records it)."""
+
+    decision: str
+    """``synthesized``, ``learned``, ``forwarded`` or ``refused``."""
+    rule: str
+    """The synthesis rule, the provider, or the refusal's error code."""
+    actions: list[dict[str, Any]]
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What a command in the sandbox came back with."""
+
+    exit_code: int | None
+    signal: int | None
+    output: str
+    violations: int = 0
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    """The verdict on one red-team attack."""
+
+    result: str
+    evidence: str
+
+
+class Backend(Protocol):
+    """The source of answers and tool results (live or recorded)."""
+
+    def start(self, agent_id: str) -> None:
+        """The agent came on duty."""
+
+    def stop(self, agent_id: str) -> None:
+        """The agent went off duty."""
+
+    def decide(self, tick: int, requests: Sequence[Request]) -> list[Answer]:
+        """One answer per request, in order."""
+        ...
+
+    def execute(
+        self, tick: int, agent_id: str, command: str, events: list[NewEvent]
+    ) -> ToolOutcome:
+        """Run ``command`` for the agent."""
+        ...
+
+    def attack(
+        self, tick: int, agent_id: str, attack: Attack, events: list[NewEvent]
+    ) -> AttackOutcome:
+        """Run a red-team attack for the agent."""
+        ...
+
+    def close(self) -> None:
+        """Stop everything still running."""
+
+
+def gateway_persona(persona: CompanyPersona) -> Persona:
+    """The gateway's view of a company persona; tools the sandbox runs become capabilities."""
+    tools = set(persona.capabilities.tools)
+    capabilities: list[str] = [tool for tool in SANDBOX_TOOLS if tool in tools]
+    if tools & set(FILE_WRITING_TOOLS):
+        capabilities.append("fs")
+    identity = persona.identity
+    team = "".join(c if c.isalnum() else "-" for c in identity.department).strip("-") or "team"
+    return Persona(
+        id=identity.id,
+        name=identity.name,
+        role=identity.role,
+        team=team,
+        shift=identity.shift_set,  # type: ignore[arg-type]
+        capabilities=tuple(capabilities),
+        personality=Personality(**persona.personality.model_dump()),
+        bio=persona.background.bio,
+        quirks=tuple(persona.background.quirks),
+    )
+
+
+def gateway_settings(company: Company, provider: str) -> GatewaySettings:
+    """The company's ``gateway.toml`` (or the defaults), routed to ``provider``."""
+    path = company.root / "gateway.toml" if company.root is not None else None
+    settings = load_settings(path if path is not None and path.is_file() else None)
+    rooms = (
+        *settings.rooms,
+        *(r.id for r in company.floor_plan.rooms if r.id not in settings.rooms),
+    )
+    settings = settings.model_copy(update={"rooms": rooms})
+    names = {p.name for p in settings.providers}
+    if provider in names:
+        routing = settings.routing.model_copy(update={"primary": provider})
+        return settings.model_copy(update={"routing": routing})
+    name = "".join(c if c.isalnum() or c in "_.-" else "-" for c in provider).strip("-.")
+    extra = ProviderSettings(name=name or "model", kind="litellm", model=provider)
+    routing = settings.routing.model_copy(update={"primary": extra.name})
+    return settings.model_copy(
+        update={"providers": (*settings.providers, extra), "routing": routing}
+    )
+
+
+class SimClock:
+    """Simulated seconds, for the gateway's rate limits and breakers.
+
+    A run is faster than real time: on a wall clock, a shift's requests would be a burst.
+    """
+
+    def __init__(self, time_scale: float) -> None:
+        self.time_scale = time_scale
+        self.tick = 0
+
+    def __call__(self) -> float:
+        """Seconds since the start of the run."""
+        return self.tick * self.time_scale
+
+
+def make_run_dir() -> Path:
+    """A fresh run directory every uid can traverse (see :data:`RUNS_ROOT`)."""
+    if os.geteuid() == 0:
+        for parent in (RUNS_ROOT.parent, RUNS_ROOT):
+            parent.mkdir(mode=0o711, exist_ok=True)
+            parent.chmod(0o711)
+        path = RUNS_ROOT / uuid.uuid4().hex[:12]
+        path.mkdir(mode=0o711)
+        return path
+    path = Path(tempfile.mkdtemp(prefix="sentinel-run-", dir=SCRATCH_PARENT))
+    path.chmod(0o711)
+    return path
+
+
+def remove_run_dir(path: Path) -> None:
+    """Unmount the workspaces' quota file systems below ``path`` and remove it."""
+    with contextlib.suppress(SandboxError):
+        release(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class LiveBackend:
+    """The gateway for answers, one warm sandbox per agent on duty for commands."""
+
+    gateway: Gateway
+    policy: SandboxPolicy
+    run_dir: Path
+    model: str
+    keep_workspaces: Path | None = None
+    sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+
+    def start(self, agent_id: str) -> None:
+        """Start the agent's warm sandbox (its workspace a git repository)."""
+        sandbox = Sandbox(self.policy, agent_id, workspace=self.run_dir / "ws" / agent_id)
+        self.sandboxes[agent_id] = sandbox
+        sandbox.run(["true"])  # warm: namespaces, cgroup and supervisor up at shift start
+
+    def stop(self, agent_id: str) -> None:
+        """Stop the agent's sandbox (copying its workspace out first, if asked)."""
+        sandbox = self.sandboxes.pop(agent_id, None)
+        if sandbox is None:
+            return
+        sandbox.close()
+        if self.keep_workspaces is not None:
+            source = self.run_dir / "ws" / agent_id
+            shutil.copytree(
+                source,
+                self.keep_workspaces / agent_id,
+                symlinks=True,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns(".tmp", ".shm", "lost+found"),
+            )
+
+    def decide(self, tick: int, requests: Sequence[Request]) -> list[Answer]:
+        """One ``complete_many`` call for the tick's requests; refusals become answers."""
+        bodies = [
+            {
+                "model": self.model,
+                "messages": [{"role": "user", "content": request.text}],
+                "sentinel": {"tick": tick, "fingerprint": request.fingerprint}
+                if request.fingerprint
+                else {"tick": tick},
+            }
+            for request in requests
+        ]
+        results = self.gateway.complete_many(
+            bodies, agent_ids=[r.agent_id for r in requests], return_exceptions=True
+        )
+        answers = []
+        for result in results:
+            if isinstance(result, GatewayError):
+                answers.append(Answer("refused", result.code, []))
+                continue
+            rule = result.rule_id if result.decision != "forwarded" else result.provider
+            answers.append(
+                Answer(
+                    result.decision,
+                    rule or result.provider,
+                    [action.model_dump() for action in result.actions],
+                    result.cost_usd,
+                )
+            )
+        return answers
+
+    def execute(
+        self, tick: int, agent_id: str, command: str, events: list[NewEvent]
+    ) -> ToolOutcome:
+        """Run ``sh -c command`` in the agent's sandbox; its events join ``events``."""
+        argv = ["sh", "-c", command]
+        result = self.sandboxes[agent_id].run(argv)
+        events.extend(events_for(agent_id, argv, result, tick=tick))
+        output = (result.stdout + result.stderr).decode(errors="replace")[:TOOL_OUTPUT_CHARS]
+        return ToolOutcome(result.exit_code, result.signal, output, len(result.violations))
+
+    def attack(
+        self, tick: int, agent_id: str, attack: Attack, events: list[NewEvent]
+    ) -> AttackOutcome:
+        """Run the attack in the agent's sandbox; a blocked one is a ``sandbox.violation``."""
+        scenario = attack.scenario
+        result = self.sandboxes[agent_id].run(attack.argv, timeout=scenario.timeout)
+        outcome = outcome_of(result)
+        digest = hashlib.sha256(attack.argv[4].encode()).hexdigest()[:16]
+        argv = [*attack.argv[:4], f"<attacker program {scenario.id} sha256:{digest}>"]
+        events.extend(events_for(agent_id, argv, result, tick=tick))
+        if outcome.result == "blocked":
+            violation = SandboxViolation(
+                agent_id=agent_id,
+                layer="+".join(scenario.expected_layers),
+                attempt=f"{scenario.id}: {scenario.attempt}",
+                detail=f"red-team attack blocked: {outcome.evidence}",
+            )
+            events.append(NewEvent.of(violation, stream=f"agent/{agent_id}", tick=tick))
+        return AttackOutcome(outcome.result, outcome.evidence)
+
+    def close(self) -> None:
+        """Stop every sandbox still running."""
+        for agent_id in list(self.sandboxes):
+            with contextlib.suppress(SandboxError, OSError):
+                self.stop(agent_id)
+
+
+def store_size(store: AuditStore) -> int:
+    """Events in the store."""
+    return store.head()[0]

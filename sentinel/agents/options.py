@@ -1,0 +1,94 @@
+"""What a run is asked to do: roster, shift, duration, seed, red team, store, provider."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from sentinel.config.company import Company
+from sentinel.errors import InvalidInputError
+
+ShiftName = Literal["morning", "evening", "night", "all"]
+SHIFTS: Final[dict[str, int]] = {"morning": 1, "evening": 2, "night": 3}
+"""Shift names and the shift set they start with (``all``: the morning's, for 24 hours)."""
+SHIFT_HOURS: Final = 8
+"""A shift lasts 8 hours (SEED_NOTES, World); ``all`` is three of them."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """One run of the main job.
+
+    Args:
+        config: The company directory (personas, rooms, simulation, gateway.toml).
+        agents: Only the first ``agents`` personas of the roster (None: all of them).
+        shift: Which shift to run; the world starts at its first hour.
+        hours: Simulated hours (None: 8, or 24 for ``all``).
+        seed: The world's seed (None: the company's).
+        compromised: Share of the agents on duty that are red-team agents, in [0, 1].
+        store: The audit store file (created; must not exist yet).
+        provider: ``offline`` or a model name forwarded through litellm.
+    """
+
+    config: Path = Path("config")
+    agents: int | None = None
+    shift: ShiftName = "morning"
+    hours: float | None = None
+    seed: int | None = None
+    compromised: float = 0.0
+    store: Path = Path("sentinel-run.db")
+    provider: str = "offline"
+
+    def __post_init__(self) -> None:
+        if self.shift not in (*SHIFTS, "all"):
+            raise InvalidInputError(
+                f"unknown shift {self.shift!r}; use morning, evening, night or all"
+            )
+        if self.agents is not None and self.agents < 1:
+            raise InvalidInputError(f"--agents must be at least 1, got {self.agents}")
+        if self.hours is not None and not 0 < self.hours <= 24 * 7:
+            raise InvalidInputError(f"--hours must be in (0, 168], got {self.hours}")
+        if not 0.0 <= self.compromised <= 1.0:
+            raise InvalidInputError(f"--compromised must be in [0, 1], got {self.compromised}")
+
+    @property
+    def duration_hours(self) -> float:
+        """Simulated hours to run."""
+        if self.hours is not None:
+            return self.hours
+        return 3 * SHIFT_HOURS if self.shift == "all" else SHIFT_HOURS
+
+    def ticks(self, company: Company) -> int:
+        """Ticks to run: the duration over the simulation's seconds per tick."""
+        return max(1, math.ceil(self.duration_hours * 3600 / company.simulation.time_scale))
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready fields, as the ``runtime.started`` event keeps them for replay."""
+        data = asdict(self)
+        data["config"] = str(self.config.resolve())
+        data["store"] = str(self.store)
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> RunOptions:
+        """The options a ``runtime.started`` event recorded."""
+        fields = dict(data)
+        fields["config"] = Path(fields["config"])
+        fields["store"] = Path(fields["store"])
+        return cls(**fields)
+
+
+def company_for(company: Company, options: RunOptions) -> Company:
+    """The company as the run sees it: the roster cut to ``agents``, the clock at the shift."""
+    personas = list(company.personas)
+    if options.agents is not None:
+        personas = personas[: options.agents]
+    start = company.simulation.start_hour
+    if options.shift in SHIFTS:
+        wanted = SHIFTS[options.shift]
+        start = next(s.start_hour for s in company.simulation.shifts if s.set == wanted)
+    simulation = company.simulation.model_copy(update={"start_hour": start})
+    return dataclasses.replace(company, personas=tuple(personas), simulation=simulation)

@@ -1,0 +1,183 @@
+"""Replay: re-execute a recorded run from its inputs and answers, and compare state hashes.
+
+The store of a run holds its options and company digest (``runtime.started``), every
+gateway answer (``runtime.decision``), every tool result (``runtime.tool_result``), every
+attack verdict (``runtime.attack``) and the final state hash (``runtime.finished``). A
+replay builds the same world, runs the same number of ticks and takes answers and results
+from the record instead of the gateway and the sandboxes: no model is called and no
+command runs. Equal final hashes prove the run is reproducible from its record.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sentinel.agents.backends import Answer, AttackOutcome, Request, ToolOutcome
+from sentinel.agents.options import RunOptions, company_for
+from sentinel.agents.redteam import Attack
+from sentinel.agents.runtime import Engine, company_digest
+from sentinel.audit import AuditStore, NewEvent
+from sentinel.config import load_company
+from sentinel.errors import InvalidInputError
+
+
+class ReplayDivergedError(InvalidInputError):
+    """The replay asked for something the record does not hold (the run is not reproducible)."""
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """The outcome of a replay."""
+
+    store: str
+    ticks: int
+    recorded_hash: str
+    replayed_hash: str
+    decisions: int
+    tool_results: int
+    attacks: int
+
+    @property
+    def equal(self) -> bool:
+        """The replayed final state hash equals the recorded one."""
+        return self.recorded_hash == self.replayed_hash
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {**self.__dict__, "equal": self.equal}
+
+
+class RecordedBackend:
+    """Answers, tool results and attack verdicts as the run recorded them, per tick."""
+
+    def __init__(self, records: dict[str, list[tuple[int, dict[str, Any]]]]) -> None:
+        self._queues: dict[tuple[str, int, str], deque[dict[str, Any]]] = defaultdict(deque)
+        for kind, rows in records.items():
+            for tick, payload in rows:
+                self._queues[kind, tick, payload["agent_id"]].append(payload)
+        self.used: dict[str, int] = defaultdict(int)
+
+    def _next(self, kind: str, tick: int, agent_id: str) -> dict[str, Any]:
+        queue = self._queues.get((kind, tick, agent_id))
+        if not queue:
+            raise ReplayDivergedError(
+                f"replay diverged at tick {tick}: no recorded {kind} of {agent_id}"
+            )
+        self.used[kind] += 1
+        return queue.popleft()
+
+    def start(self, agent_id: str) -> None:
+        """Nothing to start: no sandbox runs in a replay."""
+
+    def stop(self, agent_id: str) -> None:
+        """Nothing to stop."""
+
+    def decide(self, tick: int, requests: Sequence[Request]) -> list[Answer]:
+        """The recorded answers."""
+        answers = []
+        for request in requests:
+            row = self._next("runtime.decision", tick, request.agent_id)
+            answers.append(Answer(row["decision"], row["rule"], row["actions"], row["cost_usd"]))
+        return answers
+
+    def execute(
+        self, tick: int, agent_id: str, command: str, events: list[NewEvent]
+    ) -> ToolOutcome:
+        """The recorded tool result."""
+        row = self._next("runtime.tool_result", tick, agent_id)
+        if row["command"] != command:
+            raise ReplayDivergedError(
+                f"replay diverged at tick {tick}: {agent_id} ran another command"
+            )
+        return ToolOutcome(row["exit_code"], row["signal"], row["output"], row["violations"])
+
+    def attack(
+        self, tick: int, agent_id: str, attack: Attack, events: list[NewEvent]
+    ) -> AttackOutcome:
+        """The recorded verdict."""
+        row = self._next("runtime.attack", tick, agent_id)
+        if row["scenario"] != attack.scenario.id:
+            raise ReplayDivergedError(
+                f"replay diverged at tick {tick}: {agent_id} ran another attack"
+            )
+        return AttackOutcome(row["result"], row["evidence"])
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def leftover(self) -> int:
+        """Recorded rows the replay did not ask for."""
+        return sum(len(queue) for queue in self._queues.values())
+
+
+def replay(store_path: Path | str, *, config: Path | None = None) -> ReplayReport:
+    """Re-execute the run recorded in ``store_path`` and compare the final state hash.
+
+    Args:
+        store_path: The audit store a :func:`sentinel.agents.run` wrote.
+        config: The company directory (default: the one the run recorded).
+
+    Returns:
+        The report; ``report.equal`` tells whether the hashes match.
+
+    Raises:
+        InvalidInputError: The store holds no finished run, or the company differs from
+            the recorded one.
+        ReplayDivergedError: The replay asked for an answer or result the record lacks.
+    """
+    path = Path(store_path)
+    if not path.is_file():
+        raise InvalidInputError(f"no store at {path}")
+    kinds = ("runtime.decision", "runtime.tool_result", "runtime.attack")
+    records: dict[str, list[tuple[int, dict[str, Any]]]] = {kind: [] for kind in kinds}
+    started: dict[str, Any] | None = None
+    finished: dict[str, Any] | None = None
+    with AuditStore(path) as store:
+        for event in store.read(stream="runtime"):
+            payload = dict(event.payload)
+            if event.type == "runtime.started":
+                started = payload
+            elif event.type == "runtime.finished":
+                finished = payload
+            elif event.type in records:
+                records[event.type].append((int(event.tick or 0), payload))
+    if started is None or finished is None:
+        raise InvalidInputError(f"{path} holds no finished run (no runtime.started/finished)")
+    options = RunOptions.from_record(started["options"])
+    if config is not None:
+        options = RunOptions(**{**options.__dict__, "config": config})
+    company = company_for(load_company(options.config), options)
+    if company_digest(company) != started["company_digest"]:
+        raise InvalidInputError(
+            f"the company in {options.config} differs from the one the run used; "
+            "pass the run's config directory with --config"
+        )
+    backend = RecordedBackend(records)
+    engine = Engine(company, options, backend)
+    if (
+        sorted(engine.red) != started["compromised"]
+        or [s.id for s in engine.corpus] != started["attack_corpus"]
+    ):
+        raise InvalidInputError(
+            "the red team or the attack corpus differs from the run's (another Sentinel "
+            "version?); the replay would not ask for the same attacks"
+        )
+    ticks = int(finished["ticks"])
+    engine.run(ticks)
+    if backend.leftover():
+        raise ReplayDivergedError(
+            f"replay diverged: {backend.leftover()} recorded answers or results were not asked for"
+        )
+    return ReplayReport(
+        store=str(path),
+        ticks=ticks,
+        recorded_hash=str(finished["state_hash"]),
+        replayed_hash=engine.world.state_hash(),
+        decisions=backend.used["runtime.decision"],
+        tool_results=backend.used["runtime.tool_result"],
+        attacks=backend.used["runtime.attack"],
+    )

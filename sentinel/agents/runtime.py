@@ -1,0 +1,568 @@
+"""The main job: agents acting in the office world, tick by tick, governed end to end.
+
+Each tick the world steps once (native); agents that came on duty get a warm sandbox and
+agents that went off duty lose theirs; agents whose decision is due send their perception
+through the gateway in one ``complete_many`` batch; the answers' actions apply to the world
+(``move`` becomes a walk and, on arrival, a coffee, a meal or the bathroom; ``tool_use``
+runs in the agent's sandbox and its result comes back in the next perception); red-team
+agents run attacks from the breakout corpus; every event of the tick is appended in one
+batch. What a replay needs (options, answers, tool results, attack verdicts, the final
+state hash) is recorded as ``runtime.*`` events in the same store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, Final
+
+import numpy as np
+
+from sentinel.agents.backends import (
+    Answer,
+    AttackOutcome,
+    Backend,
+    LiveBackend,
+    Request,
+    SimClock,
+    ToolOutcome,
+    gateway_persona,
+    gateway_settings,
+    make_run_dir,
+    remove_run_dir,
+)
+from sentinel.agents.options import RunOptions, company_for
+from sentinel.agents.places import ERRAND, HUNGRY_FOR_A_MEAL, Places
+from sentinel.agents.prompts import fingerprint, need_prompt, result_line, task_prompt
+from sentinel.agents.redteam import (
+    ATTACK_INTERVAL_TICKS,
+    attack,
+    attack_corpus,
+    compromised_agents,
+)
+from sentinel.audit import AuditStore, NewEvent, verify_store
+from sentinel.audit.event_types import AgentAction, AgentLifecycle
+from sentinel.config import load_company
+from sentinel.config.company import Company
+from sentinel.errors import InvalidInputError
+from sentinel.gateway import Gateway
+from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.world import Action, World
+from sentinel.world.layout import EMPTY_PRIORITY
+
+RUNTIME_STREAM: Final = "runtime"
+DECISION_INTERVAL_TICKS: Final = 300
+"""An agent decides at most every 5 simulated minutes (ours: the gateway's per-agent rate
+limit of 20 requests a minute is far away, and a shift makes ~1,750 requests)."""
+TASK_INTERVAL_TICKS: Final = 2700
+"""A developer takes a coding task every 45 simulated minutes (ours: ~10 per shift)."""
+PROGRESS_EVERY_TICKS: Final = 600
+CODING_TOOLS: Final = frozenset({"python", "git", "fs"})
+"""A persona holding these gets coding tasks (create a module, run it, commit it)."""
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the summary table and ``--json``."""
+
+    ticks: int
+    simulated_hours: float
+    start_clock: str
+    end_clock: str
+    agents: int
+    peak_on_duty: int
+    events: int
+    decisions: dict[str, int]
+    tool_calls: int
+    tool_failures: int
+    attacks: int
+    attacks_blocked: int
+    unblocked: list[dict[str, str]]
+    violations: int
+    cost_usd: float
+    chain_verified: bool | None
+    store: str
+    state_hash: str
+    wall_s: float
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Every attack blocked and the chain verified."""
+        return not self.unblocked and self.chain_verified is not False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        data = dict(self.__dict__)
+        data["ok"] = self.ok
+        return data
+
+
+def company_digest(company: Company) -> str:
+    """SHA-256 over the personas, floor plan and simulation a run used."""
+    document = {
+        "personas": [p.model_dump(mode="json") for p in company.personas],
+        "floor_plan": company.floor_plan.model_dump(mode="json"),
+        "simulation": company.simulation.model_dump(mode="json"),
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class _AgentState:
+    index: int
+    next_decision: int = 0
+    next_task: int = 0
+    next_attack: int = 0
+    tasks: int = 0
+    attacks: int = 0
+    errand: tuple[str, Action] | None = None
+    last_result: str | None = None
+
+
+@dataclass
+class Engine:
+    """The tick loop over a world and a backend (live or recorded)."""
+
+    company: Company
+    options: RunOptions
+    backend: Backend
+    record: Callable[[list[NewEvent]], object] | None = None
+    clock: SimClock | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    counters: Counter[str] = field(default_factory=Counter)
+    unblocked: list[dict[str, str]] = field(default_factory=list)
+    cost_usd: float = 0.0
+    peak: int = 0
+
+    def __post_init__(self) -> None:
+        self.world = World(self.company, seed=self.options.seed)
+        self.places = Places(self.company)
+        self.ids = self.world.agent_ids
+        self.coders = {
+            p.id
+            for p in self.company.personas
+            if set(gateway_persona(p).capabilities) >= CODING_TOOLS
+        }
+        self.red = set(
+            compromised_agents(self._candidates(), self.options.compromised, self.world.seed)
+        )
+        self.corpus = attack_corpus() if self.red else []
+        self.agents: dict[str, _AgentState] = {}
+        self.spawned: set[str] = set()
+        self._active = np.zeros(len(self.ids), dtype=bool)
+
+    def _candidates(self) -> list[str]:
+        """Agents the run will see on duty (always-on and the shift sets it covers)."""
+        sim = self.company.simulation
+        ticks = self.options.ticks(self.company)
+        hours = {
+            (sim.start_hour + h) % 24 for h in range(int(np.ceil(ticks * sim.time_scale / 3600)))
+        }
+        sets = {0} | {
+            s.set
+            for s in sim.shifts
+            if any((s.start_hour + h) % 24 in hours for h in range(s.hours))
+        }
+        return [p.id for p in self.company.personas if p.identity.shift_set in sets]
+
+    def started_payload(self) -> dict[str, Any]:
+        """The ``runtime.started`` payload: everything a replay needs to start the same."""
+        return {
+            "options": self.options.to_record(),
+            "company_digest": company_digest(self.company),
+            "seed": self.world.seed,
+            "ticks": self.options.ticks(self.company),
+            "compromised": sorted(self.red),
+            "attack_corpus": [s.id for s in self.corpus],
+            "initial_state_hash": self.world.state_hash(),
+        }
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self, ticks: int, progress: Callable[[int], None] | None = None) -> int:
+        """Run up to ``ticks`` ticks (fewer when stopped); return the ticks run."""
+        done = 0
+        while done < ticks and not self.stop.is_set():
+            self.tick()
+            done += 1
+            if progress is not None and (done % PROGRESS_EVERY_TICKS == 0 or done == ticks):
+                progress(done)
+        return done
+
+    def tick(self) -> None:
+        """One tick: world, shift changes, errands, decisions, actions, tools, attacks."""
+        self.world.step(1)
+        tick = self.world.tick
+        if self.clock is not None:
+            self.clock.tick = tick
+        events: list[NewEvent] = []
+        self._shift_changes(tick, events)
+        self._errands()
+        due = self._due(tick)
+        requests: list[Request] = []
+        attackers: list[str] = []
+        for agent_id in due:
+            state = self.agents[agent_id]
+            state.next_decision = tick + DECISION_INTERVAL_TICKS
+            if agent_id in self.red and tick >= state.next_attack and self.corpus:
+                state.next_attack = tick + ATTACK_INTERVAL_TICKS
+                attackers.append(agent_id)
+                continue
+            request = self._request(agent_id, state, tick)
+            if request is not None:
+                requests.append(request)
+        if requests:
+            answers = self.backend.decide(tick, requests)
+            for request, answer in zip(requests, answers, strict=True):
+                self._apply(tick, request, answer, events)
+        for agent_id in attackers:
+            self._attack(tick, agent_id, events)
+        if events and self.record is not None:
+            self.record(events)
+
+    def _shift_changes(self, tick: int, events: list[NewEvent]) -> None:
+        active = self.world.state["active"].astype(bool)
+        if np.array_equal(active, self._active):
+            return
+        for index in np.flatnonzero(active & ~self._active):
+            agent_id = self.ids[int(index)]
+            self.backend.start(agent_id)
+            stagger = int(index) * 37 % DECISION_INTERVAL_TICKS
+            self.agents[agent_id] = _AgentState(
+                int(index),
+                next_decision=tick + stagger,
+                next_task=tick + stagger,
+                next_attack=tick + stagger,
+            )
+            self.spawned.add(agent_id)
+            self._lifecycle(agent_id, "spawned", tick, events)
+        for index in np.flatnonzero(~active & self._active):
+            agent_id = self.ids[int(index)]
+            self.backend.stop(agent_id)
+            self.agents.pop(agent_id, None)
+            self._lifecycle(agent_id, "retired", tick, events)
+        self._active = active
+        self.peak = max(self.peak, int(active.sum()))
+
+    def _lifecycle(self, agent_id: str, change: str, tick: int, events: list[NewEvent]) -> None:
+        payload = AgentLifecycle(agent_id=agent_id, change=change, reason="shift change")  # type: ignore[arg-type]
+        events.append(NewEvent.of(payload, stream=f"agent/{agent_id}", tick=tick))
+        self.counters[f"agents_{change}"] += 1
+
+    def _errands(self) -> None:
+        """Agents that arrived where an errand took them do it (the world checks the room)."""
+        s = self.world.state
+        for state in self.agents.values():
+            if state.errand is None:
+                continue
+            room_id, action = state.errand
+            room = int(s["room"][state.index])
+            if s["destination"][state.index] >= 0 or room < 0:
+                continue
+            if self.world.params.room_ids[room] == room_id:
+                self.world.act(state.index, action)
+            state.errand = None
+
+    def _due(self, tick: int) -> list[str]:
+        return [
+            agent_id
+            for agent_id, state in self.agents.items()
+            if tick >= state.next_decision and self.world.state["room"][state.index] >= 0
+        ]
+
+    def _request(self, agent_id: str, state: _AgentState, tick: int) -> Request | None:
+        # Work comes first for a developer whose task is due; needs fill the other turns.
+        index = state.index
+        if agent_id in self.coders and tick >= state.next_task:
+            state.next_task = tick + TASK_INTERVAL_TICKS
+            state.tasks += 1
+            return Request(agent_id, "task", task_prompt(agent_id, state.tasks), None)
+        queued = self.world.state["queue_priority"][index] != EMPTY_PRIORITY
+        if queued.any():
+            reason = self.world.decisions(index)[0][1]
+            text = need_prompt(self.world, index, reason, state.last_result)
+            return Request(agent_id, "need", text, fingerprint(self.world, index))
+        return None
+
+    def _apply(self, tick: int, request: Request, answer: Answer, events: list[NewEvent]) -> None:
+        agent_id = request.agent_id
+        state = self.agents[agent_id]
+        self.counters[f"{answer.decision}:{answer.rule}"] += 1
+        self.cost_usd += answer.cost_usd
+        events.append(
+            NewEvent(
+                RUNTIME_STREAM,
+                "runtime.decision",
+                {
+                    "agent_id": agent_id,
+                    "kind": request.kind,
+                    "decision": answer.decision,
+                    "rule": answer.rule,
+                    "actions": answer.actions,
+                    "cost_usd": answer.cost_usd,
+                },
+                tick=tick,
+            )
+        )
+        tools_ok = True
+        tool_calls = 0
+        for action in answer.actions:
+            kind = action["action_type"]
+            events.append(
+                NewEvent.of(
+                    AgentAction.model_validate({"agent_id": agent_id, **action}),
+                    stream=f"agent/{agent_id}",
+                    tick=tick,
+                )
+            )
+            if kind == "move":
+                self._move(agent_id, state, action.get("target"))
+            elif kind == "tool_use":
+                if request.kind == "task" and tool_calls == 0:
+                    self.world.set_flags(state.index, deadline=True)
+                tool_calls += 1
+                outcome = self.backend.execute(tick, agent_id, str(action["content"]), events)
+                self._tool_result(tick, agent_id, state, str(action["content"]), outcome, events)
+                tools_ok = tools_ok and outcome.exit_code == 0
+                if not tools_ok:
+                    break  # the next step builds on this one: stop at the first failure
+        if tool_calls:
+            # A task done lifts the deadline; a failed one is a conflict with the code.
+            self.world.set_flags(state.index, deadline=False, conflict=not tools_ok)
+
+    def _move(self, agent_id: str, state: _AgentState, target: object) -> None:
+        s = self.world.state
+        room = int(s["room"][state.index])
+        current = self.world.params.room_ids[room] if room >= 0 else None
+        destination = self.places.resolve(agent_id, str(target) if target else None, current)
+        if destination is None:
+            return
+        if destination != current:
+            self.world.move(state.index, destination)
+        kind = self.places.kind(destination)
+        if kind == "kitchen":
+            meal = float(s["hunger"][state.index]) >= HUNGRY_FOR_A_MEAL
+            state.errand = (destination, Action.MEAL if meal else Action.COFFEE)
+        elif kind in ERRAND:
+            state.errand = (destination, ERRAND[kind])
+        self.counters["moves"] += 1
+
+    def _tool_result(
+        self,
+        tick: int,
+        agent_id: str,
+        state: _AgentState,
+        command: str,
+        outcome: ToolOutcome,
+        events: list[NewEvent],
+    ) -> None:
+        self.counters["tool_calls"] += 1
+        if outcome.exit_code != 0:
+            self.counters["tool_failures"] += 1
+        self.counters["violations"] += outcome.violations
+        state.last_result = result_line(outcome.exit_code, outcome.output)
+        events.append(
+            NewEvent(
+                RUNTIME_STREAM,
+                "runtime.tool_result",
+                {
+                    "agent_id": agent_id,
+                    "command": command,
+                    "exit_code": outcome.exit_code,
+                    "signal": outcome.signal,
+                    "output": outcome.output,
+                    "violations": outcome.violations,
+                },
+                tick=tick,
+            )
+        )
+
+    def _attack(self, tick: int, agent_id: str, events: list[NewEvent]) -> None:
+        state = self.agents[agent_id]
+        scenario = self.corpus[(state.index + state.attacks) % len(self.corpus)]
+        state.attacks += 1
+        planned = attack(scenario, f"{agent_id}-{tick}")
+        outcome: AttackOutcome = self.backend.attack(tick, agent_id, planned, events)
+        self.counters["attacks"] += 1
+        if outcome.result == "blocked":
+            self.counters["attacks_blocked"] += 1
+            self.counters["violations"] += 1
+        else:
+            self.unblocked.append(
+                {
+                    "agent_id": agent_id,
+                    "scenario": scenario.id,
+                    "result": outcome.result,
+                    "evidence": outcome.evidence,
+                    "tick": str(tick),
+                }
+            )
+        events.append(
+            NewEvent(
+                RUNTIME_STREAM,
+                "runtime.attack",
+                {
+                    "agent_id": agent_id,
+                    "scenario": scenario.id,
+                    "result": outcome.result,
+                    "evidence": outcome.evidence,
+                },
+                tick=tick,
+            )
+        )
+
+    def retire_all(self, events: list[NewEvent]) -> None:
+        """End of the run: every agent still on duty goes off duty (sandboxes stop)."""
+        tick = self.world.tick
+        for agent_id in list(self.agents):
+            self.backend.stop(agent_id)
+            self._lifecycle(agent_id, "retired", tick, events)
+        self.agents.clear()
+
+
+@contextlib.contextmanager
+def _sigint_stops(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C sets ``stop`` (the loop ends after the current tick) instead of raising."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run(
+    options: RunOptions,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    keep_workspaces: Path | None = None,
+    stop: threading.Event | None = None,
+) -> RunSummary:
+    """Run the main job: the roster's shift in the world, with gateway, sandboxes and audit.
+
+    Args:
+        options: What to run.
+        progress: Called as ``progress(ticks_done, ticks_total)`` every simulated 10 minutes.
+        keep_workspaces: Copy each agent's workspace here when its sandbox stops.
+        stop: Set it (or press Ctrl-C) to end the run after the current tick; the store is
+            still checkpointed and verified.
+
+    Returns:
+        The summary; ``summary.ok`` is False when an attack was not blocked.
+
+    Raises:
+        InvalidInputError: The store exists already.
+        ConfigError: The company is invalid.
+        SandboxUnavailable: A sandbox layer the policy requires is missing on this host.
+    """
+    started = time.perf_counter()
+    if options.store.exists():
+        raise InvalidInputError(
+            f"the store {options.store} exists; choose another --store or remove it"
+        )
+    company = company_for(load_company(options.config), options)
+    policy_file = options.config / "policies" / "agent.toml"
+    policy = SandboxPolicy.from_toml(policy_file) if policy_file.is_file() else SandboxPolicy()
+    clock = SimClock(company.simulation.time_scale)
+    stop = stop if stop is not None else threading.Event()
+    with _sigint_stops(stop):  # from here on, Ctrl-C only ends the loop: cleanup always runs
+        run_dir = make_run_dir()
+        store = AuditStore(options.store)
+        backend: LiveBackend | None = None
+        try:
+            gateway = Gateway(
+                gateway_settings(company, options.provider),
+                personas=[gateway_persona(p) for p in company.personas],
+                audit=store,
+                ledger_path=":memory:",
+                clock=clock,
+            )
+            backend = LiveBackend(
+                gateway, policy, run_dir, options.provider, keep_workspaces=keep_workspaces
+            )
+            engine = Engine(
+                company, options, backend, record=store.append_batch, clock=clock, stop=stop
+            )
+            started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
+            store.append(RUNTIME_STREAM, "runtime.started", started_payload)
+            total = options.ticks(company)
+            ticks = engine.run(total, None if progress is None else lambda n: progress(n, total))
+            events: list[NewEvent] = []
+            engine.retire_all(events)
+            store.append_batch(events)
+            store.append(RUNTIME_STREAM, "runtime.finished", finished_payload(engine, ticks))
+            store.checkpoint()
+        finally:
+            if backend is not None:
+                backend.close()
+            remove_run_dir(run_dir)
+            store.close()
+    report = verify_store(options.store)
+    return summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
+
+
+def finished_payload(engine: Engine, ticks: int) -> dict[str, Any]:
+    """The ``runtime.finished`` payload: ticks run, the final state hash, the counters."""
+    return {
+        "ticks": ticks,
+        "state_hash": engine.world.state_hash(),
+        "interrupted": ticks < engine.options.ticks(engine.company),
+        "counters": dict(sorted(engine.counters.items())),
+        "unblocked": engine.unblocked,
+    }
+
+
+def summarize(
+    engine: Engine, ticks: int, store_path: Path, verified: bool | None, wall_s: float
+) -> RunSummary:
+    """The summary of a finished engine."""
+    counters = engine.counters
+    decisions = {
+        key: value
+        for key, value in sorted(counters.items())
+        if key.split(":", 1)[0] in ("synthesized", "learned", "forwarded", "refused")
+    }
+    with AuditStore(store_path) as store:
+        events = store.head()[0]
+        violations = sum(1 for _ in store.read(type="sandbox.violation"))
+    sim = engine.company.simulation
+    start_minute = sim.start_hour * 60
+    end_minute = int(start_minute + ticks * sim.time_scale / 60) % (24 * 60)
+    return RunSummary(
+        ticks=ticks,
+        simulated_hours=round(ticks * sim.time_scale / 3600, 3),
+        start_clock=f"{sim.start_hour:02d}:00",
+        end_clock=f"{end_minute // 60:02d}:{end_minute % 60:02d}",
+        agents=len(engine.spawned),
+        peak_on_duty=engine.peak,
+        events=events,
+        decisions=decisions,
+        tool_calls=counters["tool_calls"],
+        tool_failures=counters["tool_failures"],
+        attacks=counters["attacks"],
+        attacks_blocked=counters["attacks_blocked"],
+        unblocked=engine.unblocked,
+        violations=violations,
+        cost_usd=round(engine.cost_usd, 6),
+        chain_verified=verified,
+        store=str(store_path),
+        state_hash=engine.world.state_hash(),
+        wall_s=round(wall_s, 3),
+        interrupted=ticks < engine.options.ticks(engine.company),
+    )

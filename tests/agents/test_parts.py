@@ -1,0 +1,132 @@
+"""The runtime's parts without sandboxes: options, places, prompts, red team, replay errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sentinel.agents import RunOptions, RunSummary, replay
+from sentinel.agents.backends import Answer, AttackOutcome, Request, ToolOutcome, gateway_persona
+from sentinel.agents.options import company_for
+from sentinel.agents.places import Places
+from sentinel.agents.prompts import fingerprint, result_line, task_prompt
+from sentinel.agents.redteam import Attack, attack_corpus, compromised_agents
+from sentinel.agents.runtime import Engine
+from sentinel.audit import AuditStore, NewEvent
+from sentinel.breakout.scenarios import ALL
+from sentinel.cli import app
+from sentinel.config import load_company
+from sentinel.errors import InvalidInputError
+from sentinel.gateway.fingerprint import parse_fingerprint
+from sentinel.world import World
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def test_options_are_checked_and_shape_the_company() -> None:
+    with pytest.raises(InvalidInputError, match="compromised"):
+        RunOptions(compromised=1.5)
+    with pytest.raises(InvalidInputError, match="shift"):
+        RunOptions(shift="lunch")  # type: ignore[arg-type]
+    company = load_company(CONFIG)
+    evening = company_for(company, RunOptions(shift="evening", agents=10))
+    assert evening.simulation.start_hour == 14 and len(evening.personas) == 10
+    assert RunOptions(shift="all").duration_hours == 24
+    assert RunOptions(hours=2).ticks(company) == 7200
+    restored = RunOptions.from_record(RunOptions(config=CONFIG, seed=3).to_record())
+    assert restored.seed == 3 and restored.config == CONFIG.resolve()
+
+
+def test_places_map_generic_rooms_to_the_company() -> None:
+    company = load_company(CONFIG)
+    places = Places(company)
+    assert places.resolve("AGENT-01", "kitchen", "u-office-ceo") == "g-kitchen"
+    assert places.resolve("AGENT-01", "bathroom", "u-office-ceo") == "u-bathroom-a"
+    assert places.resolve("AGENT-01", "office_1", None) == "u-office-ceo"
+    assert places.resolve("AGENT-01", "g-server", None) == "g-server"
+    assert places.resolve("AGENT-01", None, None) is None
+
+
+def test_prompts_and_fingerprints_parse() -> None:
+    world = World(load_company(CONFIG))
+    world.step(10)
+    assert parse_fingerprint(fingerprint(world, 0)) is not None
+    assert "task_agent_07_003.py" in task_prompt("AGENT-07", 3)
+    assert ".py" not in result_line(0, "task_x.py ran")  # no new task read back
+
+
+def test_developers_hold_the_sandbox_tools() -> None:
+    company = load_company(CONFIG)
+    capabilities = {p.id: gateway_persona(p).capabilities for p in company.personas}
+    assert sum("git" in tools and "fs" in tools for tools in capabilities.values()) == 15
+
+
+def test_red_team_draws_from_the_corpus_deterministically() -> None:
+    corpus = attack_corpus()
+    assert corpus and all(s in ALL and s.judge is None and s.setup is None for s in corpus)
+    agents = [f"A-{n}" for n in range(26)]
+    assert compromised_agents(agents, 0.1, 1) == compromised_agents(agents, 0.1, 1)
+    assert len(compromised_agents(agents, 0.1, 1)) == 3
+    assert compromised_agents(agents, 0.0, 1) == []
+    assert len(compromised_agents(agents, 0.01, 1)) == 1
+
+
+class _Escaping:
+    """A backend whose sandboxes let every attack through (what must never happen)."""
+
+    def start(self, agent_id: str) -> None:
+        pass
+
+    def stop(self, agent_id: str) -> None:
+        pass
+
+    def decide(self, tick: int, requests: Sequence[Request]) -> list[Answer]:
+        return [Answer("forwarded", "offline", []) for _ in requests]
+
+    def execute(
+        self, tick: int, agent_id: str, command: str, events: list[NewEvent]
+    ) -> ToolOutcome:
+        return ToolOutcome(0, None, "")
+
+    def attack(
+        self, tick: int, agent_id: str, attack: Attack, events: list[NewEvent]
+    ) -> AttackOutcome:
+        return AttackOutcome("escaped", "read /etc/shadow")
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_attack_that_is_not_blocked_is_reported() -> None:
+    company = company_for(load_company(CONFIG), RunOptions(hours=0.5))
+    engine = Engine(company, RunOptions(hours=0.5, compromised=0.2), _Escaping())
+    engine.run(600)
+    assert engine.unblocked and engine.unblocked[0]["result"] == "escaped"
+    assert engine.counters["attacks_blocked"] == 0
+
+
+def test_cli_fails_loudly_on_an_unblocked_attack(monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = RunSummary(
+        ticks=10, simulated_hours=0.0, start_clock="06:00", end_clock="06:00", agents=1,
+        peak_on_duty=1, events=3, decisions={}, tool_calls=0, tool_failures=0, attacks=1,
+        attacks_blocked=0, violations=0, cost_usd=0.0, chain_verified=True, store="x.db",
+        state_hash="0" * 64, wall_s=0.1,
+        unblocked=[{"agent_id": "A", "scenario": "fs-read-shadow", "result": "escaped",
+                    "evidence": "read it", "tick": "5"}],
+    )  # fmt: skip
+    monkeypatch.setattr("sentinel.cli.run.run", lambda options, progress: summary)
+    result = CliRunner().invoke(app, ["run", "--json"])
+    assert result.exit_code == 1
+    assert "ATTACK NOT BLOCKED" in result.output and "fs-read-shadow" in result.output
+
+
+def test_replay_refuses_a_store_without_a_run(tmp_path: Path) -> None:
+    with AuditStore(tmp_path / "empty.db") as store:
+        store.append("gateway", "gateway.note", {})
+    with pytest.raises(InvalidInputError, match="no finished run"):
+        replay(tmp_path / "empty.db")
+    result = CliRunner().invoke(app, ["replay", "--store", str(tmp_path / "missing.db")])
+    assert result.exit_code == 2
