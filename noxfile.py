@@ -22,9 +22,11 @@ nox.options.error_on_missing_interpreters = True
 NATIVE_MANIFEST = "native/Cargo.toml"
 SANDBOX_DEBIAN_PACKAGES = (
     "bubblewrap", "nftables", "iproute2", "fuse3", "util-linux", "mount", "e2fsprogs",
+    "python3-pytest",
 )  # fmt: skip
 """What the sandbox layers and their tests use: bwrap, nft, ip, fusermount3, unshare, and
-mount and mkfs.ext4 for the workspace disk quota."""
+mount and mkfs.ext4 for the workspace disk quota, and pytest for the system Python that runs
+inside sandboxes (agents test their code with it)."""
 BUILD_DEBIAN_PACKAGES = ("libsqlite3-dev", "pkg-config")
 """The native core links to the system libsqlite3, the one Python's sqlite3 module uses."""
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from sentinel.config import DEFAULT_COMPANY
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 
@@ -33,7 +34,7 @@ class RunOptions:
         provider: ``offline`` or a model name forwarded through litellm.
     """
 
-    config: Path = Path("config")
+    config: Path = DEFAULT_COMPANY
     agents: int | None = None
     shift: ShiftName = "morning"
     hours: float | None = None

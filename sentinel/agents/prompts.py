@@ -66,9 +66,9 @@ def need_prompt(world: World, index: int, reason: str, last_result: str | None) 
 
 
 def task_prompt(agent_id: str, number: int) -> str:
-    """A coding task for a developer: create a module, run it, commit it."""
+    """A coding task for a developer: create a module, test it with pytest, run it, commit it."""
     module = f"task_{agent_id.lower().replace('-', '_')}_{number:03d}"
-    return f"Create {module}.py, run it and commit it."
+    return f"Create {module}.py, test it with pytest, run it and commit it."
 
 
 def result_line(exit_code: int | None, output: str) -> str:

@@ -67,7 +67,7 @@ TASK_INTERVAL_TICKS: Final = 2700
 """A developer takes a coding task every 45 simulated minutes (ours: ~10 per shift)."""
 PROGRESS_EVERY_TICKS: Final = 600
 CODING_TOOLS: Final = frozenset({"python", "git", "fs"})
-"""A persona holding these gets coding tasks (create a module, run it, commit it)."""
+"""A persona holding these gets coding tasks (create a module, test it, run it, commit it)."""
 
 
 @dataclass

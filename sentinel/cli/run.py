@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sentinel.agents import RunOptions, RunSummary, replay, run
 from sentinel.cli.output import JsonOption, console, error_console, print_json, reports_errors
+from sentinel.config import DEFAULT_COMPANY
 
 FAILED_EXIT: Final = 1
 """An attack was not blocked, the chain did not verify, or a replay differed."""
@@ -68,7 +69,7 @@ def run_command(
     ] = "offline",
     config: Annotated[
         Path, typer.Option("--config", help="The company directory.", file_okay=False)
-    ] = Path("config"),
+    ] = DEFAULT_COMPANY,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.

@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
-from sentinel.config import load_company
+from sentinel.config import DEFAULT_COMPANY, load_company
 from sentinel.world import BACKENDS, World
 
 app = typer.Typer(help="The office world (simulation only; agents arrive with the runtime).")
@@ -24,7 +24,7 @@ CHUNK_TICKS = 600
 def simulate(
     config: Annotated[
         Path, typer.Option("--config", help="The company directory.", file_okay=False)
-    ] = Path("config"),
+    ] = DEFAULT_COMPANY,
     ticks: Annotated[int, typer.Option("--ticks", min=0, help="Ticks to run.")] = 3600,
     agents: Annotated[
         int | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from sentinel.config._toml import load_model
 from sentinel.config.persona import ALWAYS_ON_SHIFT, Persona
@@ -43,6 +44,11 @@ class Company:
             if persona.id == agent_id:
                 return persona
         raise KeyError(agent_id)
+
+
+DEFAULT_COMPANY: Final = Path(__file__).resolve().parents[2] / "config"
+"""The default company shipped with Sentinel (the repository's ``config/``), whatever the
+current directory."""
 
 
 def load_company(directory: Path | str) -> Company:
