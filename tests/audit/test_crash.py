@@ -21,6 +21,9 @@ def _run_and_kill(path: Path, rng: random.Random) -> dict[int, str]:
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
+        # A writer killed mid-way can leave SQLite's temporary files (etilqs_*) behind: keep
+        # them in the test's directory, not in the host's /var/tmp.
+        env=dict(os.environ, SQLITE_TMPDIR=str(path.parent)),
     )
     assert child.stdout is not None
     try:
