@@ -20,7 +20,7 @@ from typing import Any, Final, Protocol
 
 from sentinel.agents.redteam import Attack
 from sentinel.audit import AuditStore, NewEvent
-from sentinel.audit.event_types import SandboxViolation
+from sentinel.breakout.audit_trail import blocked_violation
 from sentinel.breakout.scenario import outcome_of
 from sentinel.config.company import Company
 from sentinel.config.persona import Persona as CompanyPersona
@@ -277,13 +277,8 @@ class LiveBackend:
         argv = [*attack.argv[:4], f"<attacker program {scenario.id} sha256:{digest}>"]
         events.extend(events_for(agent_id, argv, result, tick=tick))
         if outcome.result == "blocked":
-            violation = SandboxViolation(
-                agent_id=agent_id,
-                layer="+".join(scenario.expected_layers),
-                attempt=f"{scenario.id}: {scenario.attempt}",
-                detail=f"red-team attack blocked: {outcome.evidence}",
-            )
-            events.append(NewEvent.of(violation, stream=f"agent/{agent_id}", tick=tick))
+            detail = f"red-team attack blocked: {outcome.evidence}"
+            events.append(blocked_violation(scenario, agent_id, detail, tick=tick))
         return AttackOutcome(outcome.result, outcome.evidence)
 
     def close(self) -> None:

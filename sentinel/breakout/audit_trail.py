@@ -14,19 +14,26 @@ def agent_id(scenario: Scenario) -> str:
     return f"breakout-{scenario.id}"
 
 
-def record_run(store: AuditStore, scenario: Scenario, result: ExecResult, outcome: Outcome) -> None:
-    """Record the command and what the layers reported; a blocked attempt adds a violation.
+def blocked_violation(
+    scenario: Scenario, agent: str, detail: str, *, tick: int | None = None
+) -> NewEvent:
+    """A blocked attempt as a ``sandbox.violation`` of ``agent``.
 
-    The violation names the layers expected to stop the attempt (the layer matrix says
-    which of them were load-bearing) and the evidence.
+    It names the scenario, the layers expected to stop it (the layer matrix says which were
+    load-bearing) and ``detail``.
     """
+    violation = SandboxViolation(
+        agent_id=agent,
+        layer="+".join(scenario.expected_layers),
+        attempt=f"{scenario.id}: {scenario.attempt}",
+        detail=detail,
+    )
+    return NewEvent.of(violation, stream=f"agent/{agent}", tick=tick)
+
+
+def record_run(store: AuditStore, scenario: Scenario, result: ExecResult, outcome: Outcome) -> None:
+    """Record the command and what the layers reported; a blocked attempt adds a violation."""
     agent = agent_id(scenario)
     record(store, agent, ["python3", "-c", f"<breakout scenario {scenario.id}>"], result)
     if outcome.result == "blocked":
-        violation = SandboxViolation(
-            agent_id=agent,
-            layer="+".join(scenario.expected_layers),
-            attempt=f"{scenario.id}: {scenario.attempt}",
-            detail=f"blocked: {outcome.evidence}",
-        )
-        store.append_batch([NewEvent.of(violation, stream=f"agent/{agent}")])
+        store.append_batch([blocked_violation(scenario, agent, f"blocked: {outcome.evidence}")])
