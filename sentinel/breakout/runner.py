@@ -151,7 +151,7 @@ class SuiteRunner:
                 agent_id=f"breakout-{scenario.id}", layers=layers,
                 timeout=scenario.timeout or SCENARIO_TIMEOUT_S,
             )  # fmt: skip
-        outcome = decide(Run(result, workspace, self.arena, True, nonce), scenario.judge)
+        outcome = decide(Run(result, workspace, self.arena, nonce), scenario.judge)
         release(workspace)  # its quota file system: hundreds of runs would hold hundreds of loops
         if record and self.store is not None:
             record_run(self.store, scenario, result, outcome)
@@ -182,7 +182,7 @@ class SuiteRunner:
                 )  # fmt: skip
             else:
                 result = self._as_root(workspace, argv)
-        outcome = decide(Run(result, workspace, self.arena, False, nonce), scenario.judge)
+        outcome = decide(Run(result, workspace, self.arena, nonce), scenario.judge)
         release(workspace)
         return outcome
 

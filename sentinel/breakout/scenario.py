@@ -62,7 +62,6 @@ class Run:
     exec: ExecResult
     workspace: Path
     arena: Arena
-    sandboxed: bool
     nonce: str = ""
     """This run's own marker (``A["run"]``): evidence of one run never counts for another."""
 

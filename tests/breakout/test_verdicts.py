@@ -37,7 +37,7 @@ def _run(body: str) -> ExecResult:
 
 
 def _decide(result: ExecResult) -> Outcome:
-    return decide(Run(result, Path("/nonexistent"), None, sandboxed=True), None)  # type: ignore[arg-type]
+    return decide(Run(result, Path("/nonexistent"), None), None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_host_evidence_overrides_the_attacker() -> None:
         return Outcome("escaped", "the host saw the file")
 
     run = Run(_result(b'SENTINEL-BREAKOUT {"result": "blocked", "evidence": "no"}\n'),
-              Path("/nonexistent"), None, sandboxed=True)  # type: ignore[arg-type]  # fmt: skip
+              Path("/nonexistent"), None)  # type: ignore[arg-type]  # fmt: skip
     assert decide(run, judge) == Outcome("escaped", "the host saw the file")
 
 
