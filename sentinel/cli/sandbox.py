@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from sentinel.audit import AuditStore
+from sentinel.cli import sandbox_gc
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 from sentinel.sandbox.audit_events import record
 from sentinel.sandbox.disk_quota import mounts_below
@@ -169,3 +170,6 @@ def release(
         print_json({"workspace": str(target), "unmounted": mounted})
     else:
         console.print(f"unmounted {len(mounted)} file system(s) under {target}")
+
+
+app.command("gc")(sandbox_gc.gc)
