@@ -94,7 +94,12 @@ def open_beneath(dirfd: int, relative: str, flags: int, mode: int = 0) -> int:
     current = os.dup(dirfd)  # kernels before 5.6: one component at a time, none a link
     try:
         for part in parts[:-1]:
-            following = os.open(part, DIRECTORY_FLAGS, dir_fd=current)
+            try:
+                following = os.open(part, DIRECTORY_FLAGS, dir_fd=current)
+            except NotADirectoryError:  # O_NOFOLLOW | O_DIRECTORY on a link: say what it is
+                if stat.S_ISLNK(kind(current, part) or 0):
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), relative) from None
+                raise
             os.close(current)
             current = following
         return os.open(parts[-1], flags, mode, dir_fd=current)
