@@ -46,6 +46,9 @@ COMMAND_TIMEOUT_S: Final = 10.0
 RMDIR_ROUNDS: Final = 2000
 RMDIR_PAUSE_S: Final = 0.001
 """Polling while killed processes leave a cgroup (2 s at most)."""
+UNLEASED_MIN_AGE_S: Final = 60.0
+"""An unleased group or namespace younger than this may be one a launcher of an earlier
+version (which takes no leases) is setting up right now: gc leaves it."""
 SIGNAL_EXIT_BASE: Final = 128
 """A process ended by signal N exits with 128 + N (as the shell reports it)."""
 
@@ -261,14 +264,24 @@ def _collect_lease(lease: Lease, report: GcReport) -> None:
             report.removed.append(f"directory {lease.path}")
 
 
+def _settled(path: Path) -> bool:
+    """Older than :data:`UNLEASED_MIN_AGE_S` (not one a live launcher is setting up now)."""
+    try:
+        return time.time() - path.lstat().st_mtime > UNLEASED_MIN_AGE_S
+    except FileNotFoundError:
+        return False
+
+
 def _collect_unleased(leased: set[str], report: GcReport) -> None:
     for root in _cgroup_roots():  # unleased groups: removed only when empty
         for directory in sorted(root.glob(f"{SENTINEL_PREFIX}*")):
-            if directory.is_dir() and str(directory) not in leased:
+            if directory.is_dir() and str(directory) not in leased and _settled(directory):
                 _remove_cgroup(directory, report, kill=False)
     for entry in sorted(NETNS_DIR.glob(f"{SENTINEL_PREFIX}*")) if NETNS_DIR.is_dir() else []:
         owner = re.match(r"sentinel-gw-(\d+)-", entry.name)
         if entry.name in leased or (owner and Path(f"/proc/{owner.group(1)}").exists()):
+            continue
+        if not _settled(entry):
             continue
         if _netns_in_use(entry.name):
             report.kept.append(f"netns {entry.name} (in use)")
