@@ -35,6 +35,8 @@ from sentinel.sandbox import leftovers
 
 QUOTA_SUFFIX: Final = ".quota.img"
 MNT_DETACH: Final = 2
+UMOUNT_NOFOLLOW: Final = 8
+"""From ``sys/mount.h``: a link at the mount point's path is not followed."""
 COMMAND_TIMEOUT_S: Final = 30.0
 SEARCH_PATH: Final = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]
@@ -157,7 +159,7 @@ def ensure_quota(workspace: Path, size_mb: int, uid: int, gid: int) -> bool:
 
 def _unmount(target: Path) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.umount2(os.fsencode(target), MNT_DETACH) != 0:
+    if libc.umount2(os.fsencode(target), MNT_DETACH | UMOUNT_NOFOLLOW) != 0:
         err = ctypes.get_errno()
         raise SandboxError(f"cannot unmount {target}: {os.strerror(err)}")
 

@@ -200,3 +200,27 @@ def write_new_file(dirfd: int, name: str, data: bytes, uid: int, gid: int, mode:
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
+
+
+def read_beneath(root: os.PathLike[str] | str, relative: str, limit: int = 1 << 20) -> bytes | None:
+    """Up to ``limit`` bytes of the regular file ``relative`` below ``root``, or None.
+
+    None when it is absent, a link anywhere on the way, or not a regular file (a fifo the
+    agent left would otherwise block the reader forever).
+    """
+    try:
+        base = open_root(root)
+    except SandboxError:
+        return None
+    try:
+        fd = open_beneath(base, relative, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    finally:
+        os.close(base)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)

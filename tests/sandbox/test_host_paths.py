@@ -178,3 +178,17 @@ def test_open_beneath_refuses_links_anywhere(
         os.close(fd)
     with pytest.raises(SandboxError):
         host_paths.open_root(root / "link")
+
+
+def test_judges_read_workspace_files_without_links_or_fifos(
+    sandbox_base: Path, decoys: Decoys
+) -> None:
+    root = sandbox_base / "ws"
+    root.mkdir()
+    (root / "plain").write_text("agent text\n")
+    (root / "link").symlink_to(decoys.file)
+    os.mkfifo(root / "fifo")  # a blocking open would hang the suite forever
+    assert host_paths.read_beneath(root, "plain") == b"agent text\n"
+    assert host_paths.read_beneath(root, "link") is None
+    assert host_paths.read_beneath(root, "fifo") is None
+    assert host_paths.read_beneath(root, "missing") is None
