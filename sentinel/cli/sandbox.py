@@ -121,8 +121,9 @@ def exec_command(
 ) -> None:
     """Run one command in a fresh sandbox; exit with its status (128+N when killed by N).
 
-    As root the workspace is its own file system (the disk quota), mounted on first use and
-    left mounted with the workspace; ``sentinel-run sandbox release`` unmounts it.
+    As root the workspace is its own file system (the disk quota), mounted for the command
+    and unmounted when it ends, SIGTERM included (its files stay in the image next to the
+    workspace); after a SIGKILL, ``sentinel-run sandbox gc`` removes what is left.
     """
     loaded = load_policy(policy)
     result = run_once(
