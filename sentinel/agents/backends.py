@@ -28,10 +28,13 @@ from sentinel.errors import GatewayError, SandboxError
 from sentinel.gateway import Gateway
 from sentinel.gateway.persona import Persona, Personality
 from sentinel.gateway.settings import GatewaySettings, ProviderSettings, load_settings
+from sentinel.sandbox import leftovers
 from sentinel.sandbox.audit_events import events_for
 from sentinel.sandbox.disk_quota import release
+from sentinel.sandbox.launch import SANDBOX_UID
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.warm import Sandbox
+from sentinel.sandbox.workspace_copy import copy_owner, copy_workspace
 
 RUNS_ROOT: Final = Path("/var/lib/sentinel/runs")
 """Run directories of root: every parent mode 0711, so the sandbox uid can traverse them."""
@@ -178,6 +181,7 @@ def make_run_dir() -> Path:
             parent.mkdir(mode=0o711, exist_ok=True)
             parent.chmod(0o711)
         path = RUNS_ROOT / uuid.uuid4().hex[:12]
+        leftovers.take("directory", path)  # sentinel-run sandbox gc removes it after a crash
         path.mkdir(mode=0o711)
         return path
     path = Path(tempfile.mkdtemp(prefix="sentinel-run-", dir=SCRATCH_PARENT))
@@ -187,9 +191,11 @@ def make_run_dir() -> Path:
 
 def remove_run_dir(path: Path) -> None:
     """Unmount the workspaces' quota file systems below ``path`` and remove it."""
-    with contextlib.suppress(SandboxError):
+    try:
         release(path)
-    shutil.rmtree(path, ignore_errors=True)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        leftovers.give_back("directory", path)
 
 
 @dataclass
@@ -214,16 +220,14 @@ class LiveBackend:
         sandbox = self.sandboxes.pop(agent_id, None)
         if sandbox is None:
             return
-        sandbox.close()
-        if self.keep_workspaces is not None:
-            source = self.run_dir / "ws" / agent_id
-            shutil.copytree(
-                source,
-                self.keep_workspaces / agent_id,
-                symlinks=True,
-                dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns(".tmp", ".shm", "lost+found"),
-            )
+        source = self.run_dir / "ws" / agent_id
+        sandbox.close(release_workspace=False)  # copied out of its file system, then released
+        try:
+            if self.keep_workspaces is not None:
+                owner = copy_owner(self.keep_workspaces, (SANDBOX_UID, SANDBOX_UID))
+                copy_workspace(source, self.keep_workspaces / agent_id, owner)
+        finally:
+            release(source)
 
     def decide(self, tick: int, requests: Sequence[Request]) -> list[Answer]:
         """One ``complete_many`` call for the tick's requests; refusals become answers."""

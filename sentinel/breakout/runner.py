@@ -151,7 +151,10 @@ class SuiteRunner:
                 agent_id=f"breakout-{scenario.id}", layers=layers,
                 timeout=scenario.timeout or SCENARIO_TIMEOUT_S,
             )  # fmt: skip
-        outcome = decide(Run(result, workspace, self.arena, nonce), scenario.judge)
+        run = Run(result, workspace, self.arena, nonce)
+        if scenario.host_step is not None:
+            scenario.host_step.protected(run)
+        outcome = decide(run, scenario.judge)
         release(workspace)  # its quota file system: hundreds of runs would hold hundreds of loops
         if record and self.store is not None:
             record_run(self.store, scenario, result, outcome)
@@ -182,7 +185,10 @@ class SuiteRunner:
                 )  # fmt: skip
             else:
                 result = self._as_root(workspace, argv)
-        outcome = decide(Run(result, workspace, self.arena, nonce), scenario.judge)
+        run = Run(result, workspace, self.arena, nonce)
+        if scenario.host_step is not None:
+            scenario.host_step.unprotected(run)
+        outcome = decide(run, scenario.judge)
         release(workspace)
         return outcome
 

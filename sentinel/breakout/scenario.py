@@ -45,6 +45,12 @@ and /dev/shm on it (always on when Sentinel runs as root and the policy has a di
 RUNNER = "runner"
 """Pseudo-layer: the launcher and runner: a clean environment, wall-clock and output
 limits, the resource rlimits."""
+HOST_PATHS = "host-paths"
+"""Pseudo-layer: the launcher's root-side path discipline (directory descriptors, no link
+followed, :mod:`sentinel.sandbox.host_paths`) when it prepares or copies a workspace."""
+SESSION = "session"
+"""Pseudo-layer: per-session HOME, /tmp and /dev/shm emptied when a session starts, and the
+git and Python pins of every sandbox's environment."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,20 @@ None to fall back on the attacker's report and the sandbox's accounting."""
 
 
 @dataclass(frozen=True)
+class HostStep:
+    """What the host does, as root, after the attacker ran (before the judge looks).
+
+    Attacks on the host side plant something in the workspace and wait for root to act on
+    it: re-prepare the workspace, copy it out, start the next session there. ``protected``
+    is what Sentinel does; ``unprotected`` is the naive version (a plain root copy, the
+    earlier workspace code, a plain subprocess), which the negative control runs.
+    """
+
+    protected: Callable[[Run], None]
+    unprotected: Callable[[Run], None]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One escape attempt.
 
@@ -117,6 +137,8 @@ class Scenario:
     timeout: float | None = None
     setup: Callable[[Path], None] | None = None
     """Host-side preparation of the workspace (as root) before the attacker runs."""
+    host_step: HostStep | None = None
+    """What root does with the workspace after the attacker ran (host-side attacks)."""
 
 
 def decide(run: Run, judge: Judge | None) -> Outcome:

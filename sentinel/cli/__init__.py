@@ -16,6 +16,7 @@ import sentinel
 from sentinel import _native
 from sentinel.cli import audit, breakout, doctor, gaia, gateway, run, sandbox, world
 from sentinel.cli.output import JsonOption, console, print_json
+from sentinel.sandbox.leftovers import exit_on_signals
 
 app = typer.Typer(
     name="sentinel-run",
@@ -71,5 +72,6 @@ def version(as_json: JsonOption = False) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``sentinel-run`` script."""
-    app()
+    """Entry point of the ``sentinel-run`` script (SIGTERM and SIGHUP end it through cleanup)."""
+    with exit_on_signals():
+        app()

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from sentinel.audit import AuditStore
+from sentinel.cli import sandbox_gc
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 from sentinel.sandbox.audit_events import record
 from sentinel.sandbox.disk_quota import mounts_below
@@ -120,8 +121,9 @@ def exec_command(
 ) -> None:
     """Run one command in a fresh sandbox; exit with its status (128+N when killed by N).
 
-    As root the workspace is its own file system (the disk quota), mounted on first use and
-    left mounted with the workspace; ``sentinel-run sandbox release`` unmounts it.
+    As root the workspace is its own file system (the disk quota), mounted for the command
+    and unmounted when it ends, SIGTERM included (its files stay in the image next to the
+    workspace); after a SIGKILL, ``sentinel-run sandbox gc`` removes what is left.
     """
     loaded = load_policy(policy)
     result = run_once(
@@ -169,3 +171,6 @@ def release(
         print_json({"workspace": str(target), "unmounted": mounted})
     else:
         console.print(f"unmounted {len(mounted)} file system(s) under {target}")
+
+
+app.command("gc")(sandbox_gc.gc)

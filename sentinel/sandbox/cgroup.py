@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from sentinel.errors import SandboxError, SandboxUnavailable
+from sentinel.sandbox import leftovers
 from sentinel.sandbox.capabilities.model import CgroupFacts
 from sentinel.sandbox.policy import ResourcePolicy
 
@@ -92,6 +93,7 @@ class AgentCgroup:
         quota = self.resources.cpu_percent * CPU_PERIOD_US // 100
         try:
             for directory in dict.fromkeys(self.dirs.values()):
+                leftovers.take("cgroup", directory)  # a crash now leaves a lease gc follows
                 directory.mkdir()
             if self.v2:
                 base = self.dirs["memory"]
@@ -108,19 +110,29 @@ class AgentCgroup:
                 (self.dirs["cpu"] / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
                 (self.dirs["cpu"] / "cpu.cfs_quota_us").write_text(str(quota))
         except OSError as exc:
-            self.remove()
-            raise SandboxError(f"cgroup {self.name}: {exc.strerror} at {exc.filename}") from None
+            message = f"cgroup {self.name}: {exc.strerror} at {exc.filename}"
+            try:
+                self.remove()
+            except SandboxError as cleanup:
+                message += f" (and cleaning up: {cleanup})"
+            raise SandboxError(message) from None
 
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a process writes its pid to, to join."""
         return [str(directory / "cgroup.procs") for directory in dict.fromkeys(self.dirs.values())]
 
     def pids(self) -> list[int]:
-        """Processes currently in the group."""
+        """Processes currently in the group (none once the group is gone).
+
+        Raises:
+            SandboxError: The group exists but cannot be read: it is never taken as empty.
+        """
         try:
             text = (self.dirs["pids"] / "cgroup.procs").read_text()
-        except OSError:
+        except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise SandboxError(f"cgroup {self.name}: cannot list its processes: {exc}") from None
         return [int(line) for line in text.split()]
 
     def stats(self) -> CgroupStats:
@@ -149,8 +161,9 @@ class AgentCgroup:
     def kill_all(self) -> None:
         """SIGKILL every process in the group until it is empty."""
         kill_file = self.dirs["pids"] / "cgroup.kill"
-        if self.v2 and kill_file.exists():
-            kill_file.write_text("1")
+        if self.v2 and kill_file.exists():  # cgroup.kill: Linux 5.14 and later
+            with contextlib.suppress(FileNotFoundError):  # the group went meanwhile
+                kill_file.write_text("1")
         for _ in range(KILL_ROUNDS):
             pids = self.pids()
             if not pids:
@@ -162,16 +175,34 @@ class AgentCgroup:
         raise SandboxError(f"cgroup {self.name}: processes survive SIGKILL: {self.pids()}")
 
     def remove(self) -> None:
-        """Kill what is left and remove the directories (idempotent)."""
+        """Kill what is left and remove the directories (idempotent).
+
+        Raises:
+            SandboxError: Processes survived or a directory stayed (after trying them all);
+                ``sentinel-run sandbox gc`` removes what is left once it is empty.
+        """
+        problems = []
         if any(directory.exists() for directory in self.dirs.values()):
-            with contextlib.suppress(SandboxError):
+            try:
                 self.kill_all()
+            except SandboxError as exc:
+                problems.append(str(exc))
         for directory in dict.fromkeys(self.dirs.values()):
+            error: OSError | None = None
             for _ in range(KILL_ROUNDS):
                 try:
                     directory.rmdir()
+                    error = None
                     break
                 except FileNotFoundError:
+                    error = None
                     break
-                except OSError:  # EBUSY while the last process is being reaped
+                except OSError as exc:  # EBUSY while the last process is being reaped
+                    error = exc
                     time.sleep(KILL_PAUSE_S)
+            if error is not None:
+                problems.append(f"cannot remove {directory}: {error.strerror}")
+            else:
+                leftovers.give_back("cgroup", directory)
+        if problems:
+            raise SandboxError(f"cgroup {self.name}: {'; '.join(problems)}")

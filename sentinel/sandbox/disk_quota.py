@@ -17,24 +17,36 @@ does so for every throwaway workspace), and the image keeps the files for the ne
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
+import re
 import shutil
+import stat
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Final
 
 from sentinel.errors import SandboxError
+from sentinel.sandbox import leftovers
 
 QUOTA_SUFFIX: Final = ".quota.img"
 MNT_DETACH: Final = 2
+UMOUNT_NOFOLLOW: Final = 8
+"""From ``sys/mount.h``: a link at the mount point's path is not followed."""
 COMMAND_TIMEOUT_S: Final = 30.0
 SEARCH_PATH: Final = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]
 )
 """mkfs lives in sbin, which a non-login PATH may lack."""
+
+
+def unescape(field: str) -> str:
+    r"""A /proc/self/mountinfo path field with its octal escapes (\040 and the like) undone."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def image_path(workspace: Path) -> Path:
@@ -57,11 +69,26 @@ def _run(argv: list[str]) -> None:
 
 
 def _format(image: Path, size_mb: int, uid: int, gid: int) -> None:
-    with image.open("wb") as handle:
-        handle.truncate(size_mb << 20)  # sparse: the image holds only what is written
-    image.chmod(0o600)
+    # Exclusive and not through a link: the image's directory is the host's, but a name
+    # there must never lead root's write elsewhere.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(image, flags, 0o600)
+    try:
+        os.ftruncate(fd, size_mb << 20)  # sparse: the image holds only what is written
+    finally:
+        os.close(fd)
     options = f"root_owner={uid}:{gid},nodiscard"
     _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", options, str(image)])
+
+
+def _check_image(image: Path) -> os.stat_result:
+    info = image.lstat()
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
+        raise SandboxError(
+            f"{image} is not a root-owned 0600 regular file; Sentinel will not mount it "
+            "(remove it if it is not a workspace image Sentinel made)"
+        )
+    return info
 
 
 def _mount(image: Path, target: Path) -> None:
@@ -70,19 +97,41 @@ def _mount(image: Path, target: Path) -> None:
     _run(["mount", "-o", "loop,nosuid,nodev,noexec", str(image), str(target)])
 
 
-def ensure_quota(workspace: Path, size_mb: int, uid: int, gid: int) -> None:
+_mounted_here: set[Path] = set()
+"""Quota file systems this process mounted and has not released yet (released at exit)."""
+
+
+def _release_at_exit() -> None:
+    for point in sorted(_mounted_here, key=lambda p: len(p.parts), reverse=True):
+        try:
+            _unmount(point)
+            leftovers.give_back("mount", point)
+        except SandboxError as exc:  # nobody is left to raise to: say it, gc will find it
+            print(f"sentinel: {exc} (sentinel-run sandbox gc removes it)", file=sys.stderr)
+    _mounted_here.clear()
+
+
+atexit.register(_release_at_exit)
+
+
+def ensure_quota(workspace: Path, size_mb: int, uid: int, gid: int) -> bool:
     """Mount the workspace's quota file system (creating it on first use); idempotent.
 
     A workspace that already holds files and has no image yet gets them copied into the
-    new file system (the originals stay, hidden under the mount).
+    new file system (the originals stay, hidden under the mount). A mount this call makes
+    is released by :func:`release`, or when the process exits (signals the CLI turns into
+    an exit included; ``sentinel-run sandbox gc`` after a crash).
+
+    Returns:
+        Whether this call mounted it (False: it was mounted already).
 
     Raises:
         SandboxError: The tools are missing, or the image cannot be made or mounted.
     """
     if os.path.ismount(workspace):
-        return
+        return False
     image = image_path(workspace)
-    if not image.exists():
+    if not os.path.lexists(image):
         _format(image, size_mb, uid, gid)
         with tempfile.TemporaryDirectory(dir=workspace.parent) as staging:
             _mount(image, Path(staging))
@@ -93,21 +142,24 @@ def ensure_quota(workspace: Path, size_mb: int, uid: int, gid: int) -> None:
         if any(workspace.iterdir()):
             with tempfile.TemporaryDirectory(dir=workspace.parent) as staging:
                 _mount(image, Path(staging))
-                try:
+                try:  # -a copies links as links (never follows them) into a fresh file system
                     _run(["cp", "-a", f"{workspace}/.", staging])
                 finally:
                     _unmount(Path(staging))
-    elif image.stat().st_size != size_mb << 20:
+    elif (size := _check_image(image).st_size) != size_mb << 20:
         raise SandboxError(
-            f"{image} holds a {image.stat().st_size >> 20} MiB quota, the policy asks for "
+            f"{image} holds a {size >> 20} MiB quota, the policy asks for "
             f"{size_mb} MiB; remove the image (its files go with it) or keep the old size"
         )
+    leftovers.take("mount", workspace)  # before the mount: a crash in between leaves a lease
     _mount(image, workspace)
+    _mounted_here.add(workspace)
+    return True
 
 
 def _unmount(target: Path) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.umount2(os.fsencode(target), MNT_DETACH) != 0:
+    if libc.umount2(os.fsencode(target), MNT_DETACH | UMOUNT_NOFOLLOW) != 0:
         err = ctypes.get_errno()
         raise SandboxError(f"cannot unmount {target}: {os.strerror(err)}")
 
@@ -118,13 +170,26 @@ def mounts_below(path: Path) -> list[Path]:
     found = []
     with contextlib.suppress(OSError):
         for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            point = line.split()[4].replace("\\040", " ")
+            point = unescape(line.split()[4])
             if point == prefix or point.startswith(prefix + "/"):
                 found.append(Path(point))
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
 def release(path: Path) -> None:
-    """Unmount every quota file system at or below ``path`` (the images stay)."""
+    """Unmount every quota file system at or below ``path`` (the images stay).
+
+    Raises:
+        SandboxError: A file system could not be unmounted (the others still are).
+    """
+    failures = []
     for point in mounts_below(path):
-        _unmount(point)
+        try:
+            _unmount(point)
+        except SandboxError as exc:
+            failures.append(str(exc))
+            continue
+        _mounted_here.discard(point)
+        leftovers.give_back("mount", point)
+    if failures:
+        raise SandboxError("; ".join(failures))

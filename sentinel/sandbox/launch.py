@@ -42,7 +42,7 @@ from sentinel.sandbox.native_shim import shim_path
 from sentinel.sandbox.network import AgentNetwork
 from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
 from sentinel.sandbox.seccomp_filter import build_filter
-from sentinel.sandbox.workspace import prepare_workspace
+from sentinel.sandbox.workspace import SESSION_HOME, prepare_workspace
 
 SANDBOX_UID: Final = 65534
 """The uid (and gid) agent code runs as when the launcher is root: ``nobody``."""
@@ -63,6 +63,36 @@ def host_capabilities() -> HostCapabilities:
     if _capabilities is None:
         _capabilities = detect()
     return _capabilities
+
+
+SESSION_PINS: Final = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "core.fsmonitor",
+    "GIT_CONFIG_VALUE_0": "false",
+    "GIT_CONFIG_KEY_1": "core.hooksPath",
+    "GIT_CONFIG_VALUE_1": "/dev/null",
+    "PYTHONNOUSERSITE": "1",
+}
+"""Set in every sandbox whatever the policy says: git reads no global or system config and
+runs no fsmonitor or hook (command-line config outranks any repository's, a nested one the
+agent made included), Python ignores the user site. See SECURITY.md, "Persistence"."""
+
+
+def session_environment(policy: SandboxPolicy, workspace: Path) -> dict[str, str]:
+    """The complete environment of a sandbox: the policy's, then the session pins.
+
+    A HOME the policy puts inside the workspace becomes the per-session home
+    (:data:`~sentinel.sandbox.workspace.SESSION_HOME`, emptied when each session starts).
+    """
+    env = {name: resolve(value, workspace) for name, value in policy.environment.set.items()}
+    env.update({name: os.environ[name] for name in policy.environment.allow if name in os.environ})
+    home = env.get("HOME")
+    if home is None or Path(home) == workspace or Path(home).is_relative_to(workspace):
+        env["HOME"] = str(workspace / SESSION_HOME)
+    env.update(SESSION_PINS)
+    return env
 
 
 def _load_seccomp(program: bytes) -> None:
@@ -134,13 +164,9 @@ class SandboxLaunch:
         # unprivileged launcher runs without it, and ``layers`` of its results say so.
         self.workspace_fs = bool(policy.resources.disk_mb) and self.root
         quota = policy.resources.disk_mb if self.workspace_fs else 0
-        prepare_workspace(self.workspace, policy, self.uid, self.gid, quota_mb=quota)
-        self.env = {
-            name: resolve(value, self.workspace) for name, value in policy.environment.set.items()
-        }
-        self.env.update(
-            {name: os.environ[name] for name in policy.environment.allow if name in os.environ}
-        )
+        self.mounted = prepare_workspace(self.workspace, policy, self.uid, self.gid, quota_mb=quota)
+        """Whether this launch mounted the workspace's quota file system."""
+        self.env = session_environment(policy, self.workspace)
         self.program = (
             build_filter(tuple(policy.syscalls.extra_deny)) if self.uses(Layer.SECCOMP) else None
         )
@@ -316,8 +342,10 @@ class SandboxLaunch:
                 if stream is not None:
                     with contextlib.suppress(OSError):
                         stream.close()
-        if self.cgroup is not None:
-            self.cgroup.remove()
-        if self.network is not None:
-            self.network.close()
-            self.network = None
+        try:
+            if self.cgroup is not None:
+                self.cgroup.remove()  # raises what it could not remove: never eaten
+        finally:
+            if self.network is not None:
+                self.network.close()
+                self.network = None

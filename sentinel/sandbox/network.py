@@ -25,6 +25,7 @@ import uuid
 from typing import Final
 
 from sentinel.errors import SandboxError
+from sentinel.sandbox import leftovers
 
 GATEWAY_SUBNET: Final = ipaddress.ip_network("10.213.0.0/16")
 """Addresses used only inside Sentinel's own namespaces (never routed to the host)."""
@@ -125,6 +126,7 @@ class AgentNetwork:
         self.name = f"sentinel-{''.join(c for c in agent_id if c.isalnum())[:20]}-{suffix}"
         self.address = self.gateway.allocate()
         host_end = f"snl{suffix}"
+        leftovers.take("netns", self.name)
         _ip("netns", "add", self.name)
         try:
             # No IPv6 in the agent's namespace: nothing to allow-list there, and router
@@ -216,6 +218,11 @@ class AgentNetwork:
         return 0
 
     def close(self) -> None:
-        """Delete the namespace; its veth end in the gateway goes with it."""
-        with contextlib.suppress(SandboxError):
+        """Delete the namespace; its veth end in the gateway goes with it.
+
+        Raises:
+            SandboxError: The namespace exists and could not be deleted.
+        """
+        if os.path.lexists(self.path):
             _ip("netns", "delete", self.name)
+        leftovers.give_back("netns", self.name)

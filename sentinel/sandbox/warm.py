@@ -25,6 +25,7 @@ from typing import IO, Any, Final
 from sentinel.errors import SandboxDegradedWarning, SandboxError
 from sentinel.sandbox.capabilities import HostCapabilities
 from sentinel.sandbox.cgroup import CgroupStats
+from sentinel.sandbox.disk_quota import release
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, collect_violations
@@ -78,6 +79,7 @@ class Sandbox:
             checked = SandboxLaunch(
                 policy, workspace, agent_id, layers, capabilities, degraded=degraded
             )
+        self._mounted = checked.mounted  # the quota file system this sandbox releases
         self.layers: tuple[str, ...] = tuple(layer.value for layer in checked.active)
         """The active layers (fixed at construction: detection does not change under a sandbox)."""
 
@@ -242,8 +244,17 @@ class Sandbox:
             cpu_throttled_s=max(0.0, stats.cpu_throttled_s - throttled_before),
         )
 
-    def close(self) -> None:
-        """Kill everything in the sandbox and remove its cgroup. Idempotent."""
+    def close(self, *, release_workspace: bool = True) -> None:
+        """Kill everything in the sandbox and remove its cgroup. Idempotent.
+
+        Args:
+            release_workspace: Also unmount the workspace's quota file system if this
+                sandbox mounted it (False: the caller copies the workspace first, then
+                calls :func:`~sentinel.sandbox.disk_quota.release`).
+
+        Raises:
+            SandboxError: The cgroup or the file system could not be removed.
+        """
         with self._lock:
             self._closed = True
             if self._launch is not None:
@@ -253,6 +264,9 @@ class Sandbox:
                         process.stdin.close()  # the supervisor ends at end of input
                 self._launch.teardown()
                 self._launch = None
+            if release_workspace and self._mounted:
+                self._mounted = False
+                release(self._workspace.resolve())
 
     def __enter__(self) -> Sandbox:
         return self

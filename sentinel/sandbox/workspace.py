@@ -12,17 +12,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from sentinel.errors import SandboxError
+from sentinel.sandbox import host_paths, leftovers
 from sentinel.sandbox.disk_quota import ensure_quota, release
 from sentinel.sandbox.policy import MANDATORY_DENY, WORKSPACE, SandboxPolicy, resolve
 
 SCRATCH_ROOT: Final = Path("/var/tmp")  # noqa: S108 - every uid may traverse it
 """Where throwaway directories the sandbox uid must reach (decoys, test workspaces) live."""
+
+SESSION_HOME: Final = ".home"
+"""The sandbox's HOME, inside the workspace and emptied when each session starts: dot files
+that tools execute (``.gitconfig``, a Python user site's ``.pth``, shell rc files,
+``.config/...``) never outlive the session that wrote them (SECURITY.md, "Persistence")."""
 
 _FILE_NAMES = frozenset({"config", ".bashrc", ".bash_profile", ".profile", ".zshrc"})
 """Denied paths that are files; the others are directories."""
@@ -42,28 +49,37 @@ GIT_CONFIG: Final = """[core]
 rewrite it, so Sentinel makes the repository: the agent can add, commit and branch)."""
 
 
-def _git_repository(workspace: Path, uid: int, gid: int) -> None:
+def _git_repository(root: int, uid: int, gid: int) -> None:
     """Make ``.git`` a repository the agent can commit to, if it is not one yet.
 
     ``.git/hooks`` and ``.git/config`` are root's and read-only (the deny set); everything
-    git writes in daily use (objects, refs, index, logs) belongs to the agent.
+    git writes in daily use (objects, refs, index, logs) belongs to the agent. Every step
+    goes through descriptors (:mod:`host_paths`): a link the agent planted at ``.git``,
+    ``HEAD`` or ``info/exclude`` is replaced, never written through.
     """
-    git = workspace / ".git"
-    if not git.is_dir() or git.is_symlink() or (git / "HEAD").exists():
+    if host_paths.kind(root, ".git") is None:
         return
-    for name in ("objects", "objects/info", "objects/pack", "refs", "refs/heads", "refs/tags"):
-        _real_directory(git / name, uid, gid, 0o755)
-    head = git / "HEAD"
-    head.write_text("ref: refs/heads/main\n")
-    os.chown(head, uid, gid)
-    _real_directory(git / "info", uid, gid, 0o755)
-    exclude = git / "info" / "exclude"  # Sentinel's own entries are not the agent's work
-    managed = [*(f"/{name}/" for name in SCRATCH_DIRS), *(
-        f"/{Path(path).relative_to(WORKSPACE)}" for path in MANDATORY_DENY
-        if not path.startswith(f"{WORKSPACE}/.git")
-    )]  # fmt: skip
-    exclude.write_text("\n".join(managed) + "\n")
-    os.chown(exclude, uid, gid)
+    git = host_paths.ensure_directory(root, ".git", uid, gid, 0o755)
+    try:
+        if stat.S_ISREG(host_paths.kind(git, "HEAD") or 0):
+            return
+        for name in ("objects", "objects/info", "objects/pack", "refs", "refs/heads", "refs/tags"):
+            parent, _, leaf = name.rpartition("/")
+            with host_paths.directory(git, parent) as where:
+                os.close(host_paths.ensure_directory(where, leaf, uid, gid, 0o755))
+        host_paths.write_new_file(git, "HEAD", b"ref: refs/heads/main\n", uid, gid, 0o644)
+        info = host_paths.ensure_directory(git, "info", uid, gid, 0o755)
+        try:  # Sentinel's own entries are not the agent's work
+            managed = [*(f"/{name}/" for name in SCRATCH_DIRS), *(
+                f"/{Path(path).relative_to(WORKSPACE)}" for path in MANDATORY_DENY
+                if not path.startswith(f"{WORKSPACE}/.git")
+            )]  # fmt: skip
+            text = ("\n".join(managed) + "\n").encode()
+            host_paths.write_new_file(info, "exclude", text, uid, gid, 0o644)
+        finally:
+            os.close(info)
+    finally:
+        os.close(git)
 
 
 @contextlib.contextmanager
@@ -75,13 +91,16 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
     when it ends in an error.
     """
     path = SCRATCH_ROOT / f"{prefix}-{uuid.uuid4().hex[:12]}"
+    leftovers.take("directory", path)
     path.mkdir(mode=0o711)
     try:
         yield path
     finally:
-        with contextlib.suppress(SandboxError):
+        try:
             release(path)
-        shutil.rmtree(path, ignore_errors=True)
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+            leftovers.give_back("directory", path)
 
 
 def _check_reachable(workspace: Path, uid: int) -> None:
@@ -96,69 +115,86 @@ def _check_reachable(workspace: Path, uid: int) -> None:
             )
 
 
-SCRATCH_DIRS: Final = (".tmp", ".shm")
-"""Directories in a quota workspace that the sandbox sees as /tmp and /dev/shm."""
+SCRATCH_DIRS: Final = (".tmp", ".shm", SESSION_HOME)
+"""Per-session directories of a workspace, emptied when a session starts: the sandbox's
+/tmp and /dev/shm (on a quota workspace) and its HOME (always)."""
 
 
-def _real_directory(path: Path, uid: int, gid: int, mode: int) -> None:
-    """Make ``path`` a real directory (an agent-planted symlink or file there is removed)."""
-    if path.is_symlink() or (path.exists() and not path.is_dir()):
-        path.unlink()
-    if not path.exists():
-        path.mkdir(mode=mode)
-        os.chown(path, uid, gid)
+def _scratch(root: int, uid: int, gid: int, names: tuple[str, ...]) -> None:
+    """Make ``names`` real, empty directories of the sandbox uid (nothing outlives a session)."""
+    for name in names:
+        fd = host_paths.ensure_directory(root, name, uid, gid, 0o700)
+        try:
+            host_paths.empty(fd)
+        finally:
+            os.close(fd)
 
 
-def _no_symlinks_between(workspace: Path, target: Path) -> None:
-    """Remove agent-planted symlinks on the way from ``workspace`` to ``target``.
-
-    Root creates and chowns the deny set; following a link the agent planted (``.git ->
-    /etc``) would let the agent choose where root writes. Links are removed, never followed.
-    """
-    current = workspace
-    for part in target.relative_to(workspace).parts:
-        current = current / part
-        if current.is_symlink():
-            current.unlink()
+def _deny(root: int, relative: Path, uid: int, gid: int) -> None:
+    """Materialise one denied path, root-owned and read-only, walking by descriptor."""
+    parent = os.dup(root)
+    try:
+        for part in relative.parts[:-1]:  # e.g. .git: the agent's
+            following = host_paths.ensure_directory(parent, part, uid, gid, 0o755)
+            os.close(parent)
+            parent = following
+        name = relative.name
+        current = host_paths.kind(parent, name)
+        if current is not None and stat.S_ISLNK(current):
+            host_paths.remove(parent, name)  # removed, never followed
+            current = None
+        if current is not None:
+            return
+        if name in _FILE_NAMES:
+            text = GIT_CONFIG.encode() if relative == Path(".git/config") else b""
+            host_paths.write_new_file(parent, name, text, 0, 0, 0o444)
+        else:
+            os.close(host_paths.ensure_directory(parent, name, 0, 0, 0o555))
+    finally:
+        os.close(parent)
 
 
 def prepare_workspace(
     workspace: Path, policy: SandboxPolicy, uid: int, gid: int, *, quota_mb: int = 0
-) -> None:
-    """Give the workspace to the sandbox uid and materialise the deny set (as root).
+) -> bool:
+    """Give the workspace to the sandbox uid, start a session, materialise the deny set.
 
     With ``quota_mb``, the workspace first becomes a file system of that size
-    (:mod:`sentinel.sandbox.disk_quota`).
+    (:mod:`sentinel.sandbox.disk_quota`). A session starts with empty scratch directories
+    (:data:`SCRATCH_DIRS`). Every operation below the workspace goes through directory
+    descriptors and never follows a link (:mod:`sentinel.sandbox.host_paths`).
+
+    Returns:
+        Whether this call mounted the workspace's quota file system (the caller releases it).
 
     Raises:
-        SandboxError: A parent directory is not traversable by the sandbox uid, or the
-            quota file system cannot be mounted.
+        SandboxError: A parent directory is not traversable by the sandbox uid, the
+            workspace is a link, or the quota file system cannot be mounted.
     """
     workspace.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
-        return  # an unprivileged launcher owns the workspace already; denials stay bind-only
+        # An unprivileged launcher owns the workspace already; denials stay bind-only.
+        root = host_paths.open_root(workspace)
+        try:
+            _scratch(root, uid, gid, (SESSION_HOME,))
+        finally:
+            os.close(root)
+        return False
     _check_reachable(workspace, uid)
-    if quota_mb:
-        ensure_quota(workspace, quota_mb, uid, gid)
-        for name in SCRATCH_DIRS:
-            _real_directory(workspace / name, uid, gid, 0o700)
-    os.chown(workspace, uid, gid)
-    for path in policy.filesystem.denied:
-        target = Path(resolve(path, workspace))
-        if not target.is_relative_to(workspace):
-            continue
-        _no_symlinks_between(workspace, target)
-        if target.exists():
-            continue
-        for parent in reversed(target.relative_to(workspace).parents[:-1]):
-            _real_directory(workspace / parent, uid, gid, 0o755)  # e.g. .git: the agent's
-        if target.name in _FILE_NAMES:
-            target.touch(mode=0o644)
-            if target.relative_to(workspace) == Path(".git/config"):
-                target.write_text(GIT_CONFIG)
-            target.chmod(0o444)
-        else:
-            target.mkdir(mode=0o555)
-        with contextlib.suppress(OSError):
-            os.chown(target, 0, 0)
-    _git_repository(workspace, uid, gid)
+    mounted = ensure_quota(workspace, quota_mb, uid, gid) if quota_mb else False
+    root = host_paths.open_root(workspace)  # after the mount: the workspace's own file system
+    try:
+        os.fchown(root, uid, gid)
+        _scratch(root, uid, gid, SCRATCH_DIRS if quota_mb else (SESSION_HOME,))
+        for path in policy.filesystem.denied:
+            target = Path(resolve(path, workspace))
+            if target.is_relative_to(workspace) and target != workspace:
+                _deny(root, target.relative_to(workspace), uid, gid)
+        _git_repository(root, uid, gid)
+    except OSError as exc:
+        raise SandboxError(
+            f"cannot prepare the workspace {workspace}: {exc.strerror} at {exc.filename}"
+        ) from None
+    finally:
+        os.close(root)
+    return mounted

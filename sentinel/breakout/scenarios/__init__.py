@@ -5,6 +5,7 @@ from __future__ import annotations
 from sentinel.breakout.scenario import Family, Scenario
 from sentinel.breakout.scenarios import (
     filesystem,
+    host_side,
     kernel,
     network,
     persistence,
@@ -21,6 +22,7 @@ ALL: tuple[Scenario, ...] = (
     *resources.SCENARIOS,
     *persistence.SCENARIOS,
     *kernel.SCENARIOS,
+    *host_side.SCENARIOS,
 )
 
 

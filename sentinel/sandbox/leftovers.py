@@ -1,0 +1,314 @@
+"""Nothing of Sentinel's outlives its process: leases, signals turned into exits, and gc.
+
+Every host resource a root launcher makes (a workspace's quota mount, a cgroup, a named
+network namespace, a scratch or run directory) is *leased*: a small file in
+:data:`LEASE_DIR` names the resource and the process that holds it (pid and start time, so
+a reused pid is not mistaken for the owner). The owner removes the resource and its lease
+on every normal exit path; :func:`exit_on_signals` turns SIGTERM and SIGHUP into an exit so
+those paths run. What a crash (SIGKILL, power loss of the process) left, :func:`collect`
+removes (``sentinel-run sandbox gc``): the resources of leases whose owner is gone, plus
+unleased Sentinel objects that nothing uses (empty ``sentinel-*`` cgroups, network
+namespaces no process is in, loop devices of quota images that are not mounted).
+
+Nothing held by a live process is ever touched: other Sentinel processes may be running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Final, Literal
+
+from sentinel.errors import SandboxError
+
+LEASE_DIR: Final = Path("/run/sentinel/leases")
+"""Root's lease files (tmpfs: cleared at boot, like every resource they name)."""
+NETNS_DIR: Final = Path("/run/netns")
+"""Where ``ip netns`` keeps named network namespaces."""
+QUOTA_SUFFIX: Final = ".quota.img"
+"""The name ending of a workspace image (:mod:`sentinel.sandbox.disk_quota`)."""
+SENTINEL_PREFIX: Final = "sentinel-"
+"""Every cgroup and network namespace Sentinel names starts so."""
+EXIT_SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end the CLI through its cleanup (SIGINT already raises KeyboardInterrupt)."""
+COMMAND_TIMEOUT_S: Final = 10.0
+RMDIR_ROUNDS: Final = 2000
+RMDIR_PAUSE_S: Final = 0.001
+"""Polling while killed processes leave a cgroup (2 s at most)."""
+UNLEASED_MIN_AGE_S: Final = 60.0
+"""An unleased group or namespace younger than this may be one a launcher of an earlier
+version (which takes no leases) is setting up right now: gc leaves it."""
+SIGNAL_EXIT_BASE: Final = 128
+"""A process ended by signal N exits with 128 + N (as the shell reports it)."""
+
+Kind = Literal["mount", "cgroup", "netns", "directory"]
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat_line.rpartition(")")[2].split()[19]  # field 22: starttime
+
+
+def _lease_file(kind: Kind, path: str) -> Path:
+    return LEASE_DIR / f"{kind}-{hashlib.sha256(path.encode()).hexdigest()[:24]}.json"
+
+
+def take(kind: Kind, path: str | os.PathLike[str]) -> None:
+    """Record that this process holds ``path`` (a no-op for an unprivileged launcher)."""
+    if os.geteuid() != 0:
+        return
+    LEASE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pid = os.getpid()
+    record = {"kind": kind, "path": str(path), "pid": pid, "start": _start_time(pid)}
+    _lease_file(kind, str(path)).write_text(json.dumps(record))
+
+
+def give_back(kind: Kind, path: str | os.PathLike[str]) -> None:
+    """The resource is gone: forget its lease."""
+    if os.geteuid() != 0:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        _lease_file(kind, str(path)).unlink()
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One lease file, read back."""
+
+    file: Path
+    kind: Kind
+    path: str
+    pid: int
+    start: str | None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the owning process still runs (same pid, same start time)."""
+        return _start_time(self.pid) == self.start and self.start is not None
+
+
+def leases() -> list[Lease]:
+    """Every lease on this host (unreadable lease files are reported as errors by gc)."""
+    found = []
+    for file in sorted(LEASE_DIR.glob("*.json")) if LEASE_DIR.is_dir() else []:
+        data = json.loads(file.read_text())
+        found.append(Lease(file, data["kind"], data["path"], int(data["pid"]), data["start"]))
+    return found
+
+
+@contextlib.contextmanager
+def exit_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise ``SystemExit(128 + N)`` once.
+
+    The exception runs every ``finally`` (sandbox teardown) and then the exit handlers
+    (mount release); a second signal during that cleanup is ignored rather than cutting it
+    short.
+    """
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not received:
+            received.append(signum)
+            raise SystemExit(SIGNAL_EXIT_BASE + signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in EXIT_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@dataclass
+class GcReport:
+    """What :func:`collect` removed, what it left (in use), and what failed."""
+
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _unmount_below(path: str, report: GcReport) -> None:
+    from sentinel.sandbox.disk_quota import mounts_below, release  # noqa: PLC0415 - no cycle
+
+    if not mounts_below(Path(path)):
+        return
+    try:
+        release(Path(path))
+        report.removed.append(f"mount {path}")
+    except SandboxError as exc:
+        report.errors.append(str(exc))
+
+
+def _remove_cgroup(directory: Path, report: GcReport, *, kill: bool) -> None:
+    procs = directory / "cgroup.procs"
+    try:
+        pids = [int(p) for p in procs.read_text().split()]
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        report.errors.append(f"cgroup {directory}: {exc.strerror}")
+        return
+    if pids and not kill:
+        report.kept.append(f"cgroup {directory} (in use by {len(pids)} processes)")
+        return
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    error = ""
+    for _ in range(RMDIR_ROUNDS):
+        try:
+            directory.rmdir()
+        except FileNotFoundError:
+            return
+        except OSError as exc:  # EBUSY while the killed processes are reaped
+            error = exc.strerror or str(exc)
+            time.sleep(RMDIR_PAUSE_S)
+        else:
+            report.removed.append(f"cgroup {directory}")
+            return
+    report.errors.append(f"cgroup {directory}: {error}")
+
+
+def _netns_in_use(name: str) -> bool:
+    try:
+        target = (NETNS_DIR / name).stat()
+    except OSError:
+        return False
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                info = (entry / "ns" / "net").stat()
+                if (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino):
+                    return True
+    return False
+
+
+def _command(argv: list[str], what: str, report: GcReport) -> None:
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=False, timeout=COMMAND_TIMEOUT_S
+    )
+    if done.returncode == 0:
+        report.removed.append(what)
+    else:
+        report.errors.append(f"{what}: {done.stderr.strip() or done.returncode}")
+
+
+def _delete_netns(name: str, report: GcReport) -> None:
+    _command(["ip", "netns", "delete", name], f"netns {name}", report)
+
+
+def _loop_devices() -> dict[str, str]:
+    """``/dev/loopN`` -> backing file, for every bound loop device."""
+    found = {}
+    for block in Path("/sys/block").glob("loop*"):
+        with contextlib.suppress(OSError):
+            backing = (block / "loop" / "backing_file").read_text().strip()
+            found[f"/dev/{block.name}"] = backing
+    return found
+
+
+def quota_loop_devices(under: Path | None = None) -> dict[str, str]:
+    """Loop devices whose backing file is a workspace image (optionally below ``under``)."""
+    return {
+        device: backing
+        for device, backing in _loop_devices().items()
+        if backing.removesuffix(" (deleted)").endswith(QUOTA_SUFFIX)
+        and (under is None or backing.startswith(f"{under}/"))
+    }
+
+
+def _mounted_sources() -> set[str]:
+    sources = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            fields = line.split(" - ", 1)
+            if len(fields) == 2:
+                sources.add(fields[1].split()[1])
+    return sources
+
+
+def _cgroup_roots() -> list[Path]:
+    from sentinel.sandbox.launch import host_capabilities  # noqa: PLC0415 - detection is slow
+
+    facts = host_capabilities().cgroups
+    return sorted({Path(c.path) for c in facts.controllers.values() if c.path is not None})
+
+
+def _collect_lease(lease: Lease, report: GcReport) -> None:
+    if lease.kind == "mount":
+        _unmount_below(lease.path, report)
+    elif lease.kind == "cgroup":
+        _remove_cgroup(Path(lease.path), report, kill=True)
+    elif lease.kind == "netns":
+        if (NETNS_DIR / lease.path).exists():
+            _delete_netns(lease.path, report)
+    elif lease.kind == "directory":
+        _unmount_below(lease.path, report)
+        if os.path.lexists(lease.path):
+            shutil.rmtree(lease.path, ignore_errors=True)
+            report.removed.append(f"directory {lease.path}")
+
+
+def _settled(path: Path) -> bool:
+    """Older than :data:`UNLEASED_MIN_AGE_S` (not one a live launcher is setting up now)."""
+    try:
+        return time.time() - path.lstat().st_mtime > UNLEASED_MIN_AGE_S
+    except FileNotFoundError:
+        return False
+
+
+def _collect_unleased(leased: set[str], report: GcReport) -> None:
+    for root in _cgroup_roots():  # unleased groups: removed only when empty
+        for directory in sorted(root.glob(f"{SENTINEL_PREFIX}*")):
+            if directory.is_dir() and str(directory) not in leased and _settled(directory):
+                _remove_cgroup(directory, report, kill=False)
+    for entry in sorted(NETNS_DIR.glob(f"{SENTINEL_PREFIX}*")) if NETNS_DIR.is_dir() else []:
+        owner = re.match(r"sentinel-gw-(\d+)-", entry.name)
+        if entry.name in leased or (owner and Path(f"/proc/{owner.group(1)}").exists()):
+            continue
+        if not _settled(entry):
+            continue
+        if _netns_in_use(entry.name):
+            report.kept.append(f"netns {entry.name} (in use)")
+        else:
+            _delete_netns(entry.name, report)
+    mounted = _mounted_sources()
+    for device, backing in quota_loop_devices().items():
+        if device not in mounted:
+            _command(["losetup", "-d", device], f"loop {device} ({backing})", report)
+
+
+def collect() -> GcReport:
+    """Remove what crashed Sentinel processes left on this host (root only).
+
+    Raises:
+        SandboxError: Not root.
+    """
+    if os.geteuid() != 0:
+        raise SandboxError("sandbox gc removes mounts, cgroups and namespaces: run it as root")
+    report = GcReport()
+    leased: set[str] = set()
+    for lease in leases():
+        if lease.alive:
+            leased.add(lease.path)
+            report.kept.append(f"{lease.kind} {lease.path} (held by pid {lease.pid})")
+            continue
+        _collect_lease(lease, report)
+        lease.file.unlink(missing_ok=True)
+    _collect_unleased(leased, report)
+    return report

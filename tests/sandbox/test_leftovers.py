@@ -1,0 +1,149 @@
+"""Nothing of Sentinel's outlives its process: loop devices, mounts, cgroups, leases and
+images are counted before and after each exit path (a normal end, SIGTERM, SIGKILL + gc).
+Counts are of this test's own objects (other suites may run on the machine meanwhile).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sentinel.errors import SandboxError
+from sentinel.sandbox import leftovers
+from sentinel.sandbox.cgroup import AgentCgroup
+from sentinel.sandbox.disk_quota import mounts_below
+from sentinel.sandbox.launch import host_capabilities
+from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.warm import Sandbox
+
+pytestmark = pytest.mark.host
+
+CLI = str(Path(sys.executable).parent / "sentinel-run")
+START_TIMEOUT_S = 20.0
+
+
+def _cgroups(agent: str) -> list[Path]:
+    roots = {c.path for c in host_capabilities().cgroups.controllers.values() if c.path}
+    return [d for root in roots for d in Path(root).glob(f"sentinel-{agent}-*")]
+
+
+def _leases(base: Path, agent: str) -> list[leftovers.Lease]:
+    return [
+        lease
+        for lease in leftovers.leases()
+        if lease.path.startswith(f"{base}/") or f"sentinel-{agent}-" in lease.path
+    ]
+
+
+def _census(base: Path, agent: str) -> dict[str, int]:
+    return {
+        "mounts": len(mounts_below(base)),
+        "loops": len(leftovers.quota_loop_devices(base)),
+        "cgroups": len(_cgroups(agent)),
+        "leases": len(_leases(base, agent)),
+        "images": len(list(base.glob("*.quota.img"))),
+        "staging": len([p for p in base.iterdir() if p.name.startswith("tmp")]),
+    }
+
+
+NOTHING = {"mounts": 0, "loops": 0, "cgroups": 0, "leases": 0, "staging": 0}
+
+
+def _exec_until_running(base: Path, agent: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [CLI, "sandbox", "exec", "--agent", agent, "--workspace", str(base / "ws"), "--",
+         "sleep", "60"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        groups = _cgroups(agent)
+        if groups and any((g / "cgroup.procs").read_text().split() for g in groups):
+            time.sleep(0.2)  # bwrap and the command are inside
+            return process
+        time.sleep(0.05)
+    process.kill()
+    _, stderr = process.communicate(timeout=30)
+    pytest.fail(f"the sandbox did not start: {stderr!r}")
+
+
+def _agent() -> str:
+    return f"left{uuid.uuid4().hex[:8]}"
+
+
+def test_a_sigtermed_sandbox_exec_leaves_nothing(sandbox_base: Path) -> None:
+    agent = _agent()
+    process = _exec_until_running(sandbox_base, agent)
+    during = _census(sandbox_base, agent)
+    assert during["mounts"] == during["loops"] == 1 and during["cgroups"] >= 1
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM
+    after = _census(sandbox_base, agent)
+    assert {k: after[k] for k in NOTHING} == NOTHING
+    assert after["images"] == 1  # the workspace's files, kept with the workspace
+
+
+def test_control_a_sigkilled_exec_leaves_them_and_gc_removes_them(sandbox_base: Path) -> None:
+    agent = _agent()
+    process = _exec_until_running(sandbox_base, agent)
+    process.kill()
+    process.communicate(timeout=30)
+    left = _census(sandbox_base, agent)
+    assert left["mounts"] == left["loops"] == 1 and left["cgroups"] >= 1 and left["leases"] >= 2
+    with Sandbox(SandboxPolicy(), "gc-bystander", workspace=sandbox_base / "alive") as alive:
+        alive.run(["true"])
+        done = subprocess.run(
+            [CLI, "sandbox", "gc", "--json"], capture_output=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert alive.run(["true"]).exit_code == 0  # a live sandbox is never collected
+        assert mounts_below(sandbox_base / "alive")
+    after = _census(sandbox_base, agent)
+    assert {k: after[k] for k in NOTHING} == NOTHING, report
+    assert any(str(sandbox_base / "ws") in line for line in report["removed"])
+
+
+def test_a_process_releases_its_mounts_when_it_exits(sandbox_base: Path) -> None:
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from sentinel.sandbox.policy import SandboxPolicy\n"
+        "from sentinel.sandbox.runner import run_once\n"
+        "r = run_once(SandboxPolicy(), ['true'], workspace=Path(sys.argv[1]))\n"
+        "assert r.exit_code == 0, r.stderr\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(sandbox_base / "ws")], check=True, timeout=60)
+    assert not mounts_below(sandbox_base)
+    assert not leftovers.quota_loop_devices(sandbox_base)
+
+
+def test_closing_a_warm_sandbox_releases_its_workspace(sandbox_base: Path) -> None:
+    with Sandbox(SandboxPolicy(), "closing", workspace=sandbox_base / "ws") as sandbox:
+        sandbox.run(["true"])
+        assert mounts_below(sandbox_base / "ws")
+    assert not mounts_below(sandbox_base)
+    assert not _leases(sandbox_base, "closing")
+
+
+def test_cgroup_errors_are_reported_never_taken_as_empty(
+    sandbox_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = AgentCgroup.unique("errors", host_capabilities().cgroups, SandboxPolicy().resources)
+    (sandbox_base / "not-a-dir").write_text("")
+    group.dirs = {"pids": sandbox_base / "not-a-dir", "memory": sandbox_base / "busy"}
+    with pytest.raises(SandboxError, match="cannot list its processes"):
+        group.pids()
+    (sandbox_base / "busy").mkdir()
+    (sandbox_base / "busy" / "file").write_text("")  # rmdir fails: not empty
+    group.dirs = {"pids": sandbox_base / "busy", "memory": sandbox_base / "busy"}
+    monkeypatch.setattr("sentinel.sandbox.cgroup.KILL_ROUNDS", 3)
+    with pytest.raises(SandboxError, match="cannot remove"):
+        group.remove()
