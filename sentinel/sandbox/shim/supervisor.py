@@ -178,6 +178,7 @@ def _run(request: dict[str, Any], spec: dict[str, Any], cleaner: Cleaner) -> dic
             on_exit=cleaner.kill_all,
         )
     finally:
+        cleaner.kill_all()  # before the pipes close: a cut-off command dies of SIGKILL
         os.close(exited)
         os.close(out_r)
         os.close(err_r)
