@@ -12,6 +12,7 @@ import os
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,11 @@ def kinds(result: ExecResult) -> list[str]:
 
 
 @pytest.fixture(params=list(LAYER_SETS))
-def sandbox(request: pytest.FixtureRequest, sandbox_base: Path) -> Sandbox:
+def sandbox(request: pytest.FixtureRequest, sandbox_base: Path) -> Iterator[Sandbox]:
     layers = LAYER_SETS[request.param]
     with Sandbox(POLICY, f"F-{request.param}", workspace=sandbox_base / "ws", layers=layers) as s:
         assert s.run(["true"]).exit_code == 0
-        yield s  # type: ignore[misc]
+        yield s
 
 
 def test_a_command_that_kills_its_supervisor_is_killed_and_recorded(
@@ -193,11 +194,11 @@ def test_control_a_leftover_forges_output_when_it_survives(sandbox_base: Path) -
         os.setresgid(65534, 65534, 65534)
         os.setresuid(65534, 65534, 65534)
 
-    done = subprocess.run(  # noqa: S603 - the control's own supervisor
+    done = subprocess.run(
         ["/usr/bin/python3", "-c", NAIVE_SUPERVISOR, ATTACKER, VICTIM.format(marker=marker),
          marker, str(sink)],
         capture_output=True, cwd=workspace, timeout=20, check=True,
-        env={"PATH": "/usr/bin:/bin"}, preexec_fn=drop,  # noqa: PLW1509 - the control's uid
+        env={"PATH": "/usr/bin:/bin"}, preexec_fn=drop,
     )  # fmt: skip
     assert b"FORGED" in done.stdout
     assert sink.read_bytes() == b"secret-input"
