@@ -31,9 +31,10 @@ from types import TracebackType
 from typing import Any, Final
 
 from sentinel.errors import SandboxDegradedWarning, SandboxError
+from sentinel.sandbox.agent_uid import lease
 from sentinel.sandbox.capabilities import HostCapabilities
 from sentinel.sandbox.cgroup import CgroupStats
-from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
+from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch, workspace_owner
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, Violation, collect_violations
 from sentinel.sandbox.seccomp_filter import build_filter
@@ -159,11 +160,18 @@ class Sandbox:
         self._channel: _Channel | None = None
         self.starts = 0
         """How many times a sandbox was built (1 unless the supervisor died)."""
+        # One agent uid for the sandbox's life, across rebuilds (see agent_uid).
+        self._uid_lease = (
+            lease(agent_id, workspace_owner(workspace.resolve())) if os.geteuid() == 0 else None
+        )
         with warnings.catch_warnings():  # fail early; the warnings come with each command
             warnings.simplefilter("ignore", SandboxDegradedWarning)
             checked = SandboxLaunch(
-                policy, workspace, agent_id, layers, capabilities, degraded=degraded
-            )
+                policy, workspace, agent_id, layers, capabilities, degraded=degraded,
+                uid_lease=self._uid_lease,
+            )  # fmt: skip
+        self.uid = checked.uid
+        """The uid the sandbox's processes run as."""
         self.layers: tuple[str, ...] = tuple(layer.value for layer in checked.active)
         """The active layers (fixed at construction: detection does not change under a sandbox)."""
 
@@ -175,6 +183,7 @@ class Sandbox:
             self._layers,
             self._capabilities,
             degraded=self._degraded,
+            uid_lease=self._uid_lease,
         )
 
     def _start(self) -> SandboxLaunch:
@@ -344,6 +353,8 @@ class Sandbox:
                         process.stdin.close()  # the supervisor ends at end of input
                 self._launch.teardown()
                 self._launch = None
+            if self._uid_lease is not None:
+                self._uid_lease.release()
 
     def __enter__(self) -> Sandbox:
         return self
