@@ -41,7 +41,7 @@ from sentinel.sandbox.seccomp_filter import build_filter
 
 READY_TIMEOUT_S: Final = 10.0
 """How long a new sandbox may take to report ready (bwrap + Python start-up)."""
-REPLY_GRACE_S: Final = 2.0
+REPLY_GRACE_S: Final = 3.0
 """Added to a command's timeout while waiting for the supervisor's reply (it kills and
 reaps what is left of the command, then replies: milliseconds, unless it is stopped)."""
 REPLY_OVERHEAD_BYTES: Final = 1 << 16
