@@ -21,6 +21,7 @@ from sentinel.audit import AuditStore
 from sentinel.sandbox.audit_events import record
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.result import ExecResult
+from sentinel.sandbox.runner import run_once
 from sentinel.sandbox.warm import Sandbox
 
 pytestmark = pytest.mark.host
@@ -234,3 +235,16 @@ def test_garbage_on_the_channel_is_the_commands_result(sandbox: Sandbox) -> None
         assert result.signal == 9 and "supervisor_protocol" in kinds(result)
         assert sandbox.run(["echo", "next"]).stdout == b"next\n"
     assert sandbox.starts == 4
+
+
+@pytest.mark.parametrize("layers", list(LAYER_SETS.values()), ids=list(LAYER_SETS))
+def test_a_cold_command_that_closes_its_output_still_times_out(
+    sandbox_base: Path, layers: list[str] | None
+) -> None:
+    started = time.monotonic()
+    result = run_once(
+        POLICY, ["sh", "-c", "exec >&- 2>&- </dev/null; sleep 30"],
+        workspace=sandbox_base / "cold", timeout=0.5, layers=layers,
+    )  # fmt: skip
+    assert time.monotonic() - started < 3
+    assert result.timed_out and result.signal == 9
