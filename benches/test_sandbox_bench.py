@@ -1,8 +1,9 @@
 """Sandbox spawn cost: plain subprocess vs a cold full-stack sandbox vs a warm one.
 
 Goals on the CI machine (reported in the closing notes, not asserted as times): warm
-command overhead p50 <= 2 ms over plain subprocess; cold full stack p50 <= 15 ms. The gate
-is a ratio measured in the same run: a warm command costs clearly less than a cold one.
+command overhead p50 <= 1 ms over plain subprocess; cold full stack p50 <= 15 ms. The gates
+are ratios measured in the same run: a warm command costs clearly less than a cold one, and
+at most WARM_MAX_RATIO_OF_PLAIN times a plain fork+exec of the same command.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from sentinel.sandbox.workspace import scratch_dir
 POLICY = SandboxPolicy()
 COMMANDS = {"true": ["/usr/bin/true"], "python": ["/usr/bin/python3", "-c", "pass"]}
 WARM_MAX_SHARE_OF_COLD = 0.75  # measured ~0.2 (true) and ~0.5 (python) on the CI machine
+WARM_MAX_RATIO_OF_PLAIN = {"true": 2.6, "python": 1.3}
+"""Warm over plain subprocess: /usr/bin/true takes ~0.65 ms plain, so 2.6x is the 1 ms
+overhead goal (measured ~1.9x with posix_spawn in the supervisor, ~4.1x with fork)."""
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +85,4 @@ def test_gate(name: str) -> None:
         f"(warm overhead {(warm - plain) * 1e3:.1f} ms)"
     )
     assert warm <= cold * WARM_MAX_SHARE_OF_COLD
+    assert warm <= plain * WARM_MAX_RATIO_OF_PLAIN[name]

@@ -33,6 +33,7 @@ from sentinel.sandbox.audit_events import events_for
 from sentinel.sandbox.disk_quota import release
 from sentinel.sandbox.launch import SANDBOX_UID
 from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.result import ExecResult, sandbox_failure
 from sentinel.sandbox.warm import Sandbox
 from sentinel.sandbox.workspace_copy import copy_owner, copy_workspace
 
@@ -208,12 +209,45 @@ class LiveBackend:
     model: str
     keep_workspaces: Path | None = None
     sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+    failed_starts: dict[str, str] = field(default_factory=dict)
+    """Why an agent's sandbox did not come up at shift start (recorded with its next command)."""
 
     def start(self, agent_id: str) -> None:
-        """Start the agent's warm sandbox (its workspace a git repository)."""
+        """Start the agent's warm sandbox (its workspace a git repository).
+
+        A sandbox that fails to come up does not stop the run: its next command tries
+        again, and the failure is recorded with that command's events.
+        """
         sandbox = Sandbox(self.policy, agent_id, workspace=self.run_dir / "ws" / agent_id)
         self.sandboxes[agent_id] = sandbox
-        sandbox.run(["true"])  # warm: namespaces, cgroup and supervisor up at shift start
+        try:
+            sandbox.run(["true"])  # warm: namespaces, cgroup and supervisor up at shift start
+        except SandboxError as exc:
+            self.failed_starts[agent_id] = str(exc)
+
+    def _run(
+        self,
+        tick: int,
+        agent_id: str,
+        argv: list[str],
+        events: list[NewEvent],
+        timeout: float | None = None,
+    ) -> ExecResult:
+        """Run ``argv`` in the agent's sandbox; a sandbox that cannot be rebuilt is a result.
+
+        Whatever happens in the sandbox (its supervisor killed, stopped or garbled) comes
+        back as the command's result from :class:`Sandbox`; a sandbox that cannot even be
+        rebuilt comes back as a failed command here, so one agent never stops the run.
+        """
+        sandbox = self.sandboxes[agent_id]
+        failed = self.failed_starts.pop(agent_id, None)
+        if failed is not None:
+            start = sandbox_failure(f"at shift start: {failed}", sandbox.layers)
+            events.extend(events_for(agent_id, ["true"], start, tick=tick))
+        try:
+            return sandbox.run(argv, timeout=timeout)
+        except SandboxError as exc:
+            return sandbox_failure(str(exc), sandbox.layers)
 
     def stop(self, agent_id: str) -> None:
         """Stop the agent's sandbox (copying its workspace out first, if asked)."""
@@ -265,7 +299,7 @@ class LiveBackend:
     ) -> ToolOutcome:
         """Run ``sh -c command`` in the agent's sandbox; its events join ``events``."""
         argv = ["sh", "-c", command]
-        result = self.sandboxes[agent_id].run(argv)
+        result = self._run(tick, agent_id, argv, events)
         events.extend(events_for(agent_id, argv, result, tick=tick))
         output = (result.stdout + result.stderr).decode(errors="replace")[:TOOL_OUTPUT_CHARS]
         return ToolOutcome(result.exit_code, result.signal, output, len(result.violations))
@@ -275,7 +309,7 @@ class LiveBackend:
     ) -> AttackOutcome:
         """Run the attack in the agent's sandbox; a blocked one is a ``sandbox.violation``."""
         scenario = attack.scenario
-        result = self.sandboxes[agent_id].run(attack.argv, timeout=scenario.timeout)
+        result = self._run(tick, agent_id, attack.argv, events, timeout=scenario.timeout)
         outcome = outcome_of(result)
         digest = hashlib.sha256(attack.argv[4].encode()).hexdigest()[:16]
         argv = [*attack.argv[:4], f"<attacker program {scenario.id} sha256:{digest}>"]

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from sentinel.errors import SandboxError
-from sentinel.sandbox.launch import SANDBOX_UID, SHIM_PYTHON
+from sentinel.sandbox.agent_uid import lease
+from sentinel.sandbox.launch import SHIM_PYTHON
 from sentinel.sandbox.network import GATEWAY_ADDRESS, close_gateway, gateway
 from sentinel.sandbox.policy import NetworkPolicy, SandboxPolicy
 from sentinel.sandbox.workspace import scratch_dir
@@ -108,12 +109,17 @@ class Arena:
         self.facts: dict[str, Any] = {}
         self.policy = policy
         self.decoy: subprocess.Popen[bytes] | None = None
+        self.other_uid = -1
+        """The other agent's uid (its workspace and its process)."""
 
     # -- set-up ------------------------------------------------------------------------
 
     def __enter__(self) -> Arena:
         try:
             self.root = self._stack.enter_context(scratch_dir("sentinel-breakout"))
+            other_agent = lease(f"breakout-other-agent-{self.token}")
+            self._stack.callback(other_agent.release)
+            self.other_uid = other_agent.uid
             self._stack.callback(self._remove_host_decoys)
             self._files()
             self._services()
@@ -146,7 +152,7 @@ class Arena:
         (other / "notes.txt").write_text(f"other-agent-notes {self.token}\n")
         (other / "notes.txt").chmod(0o600)
         for path in (other, other / "notes.txt"):
-            os.chown(path, SANDBOX_UID, SANDBOX_UID)  # every agent runs as the same uid
+            os.chown(path, self.other_uid, self.other_uid)  # that agent's own uid
         gateway_dir = self.path("gateway")
         gateway_dir.mkdir(mode=0o755)
         (gateway_dir / "secrets.env").write_text(f"OPENAI_API_KEY=sk-decoy-{self.token}\n")
@@ -272,10 +278,12 @@ class Arena:
         self.facts.update(gateway={"address": GATEWAY_ADDRESS, "allowed": allowed, "other": other})
 
     def _decoy_process(self) -> None:
+        uid = self.other_uid
+
         def drop() -> None:
             os.setgroups([])
-            os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
-            os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
 
         notes = self.facts["other_notes"]
         self.decoy = subprocess.Popen(

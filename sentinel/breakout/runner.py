@@ -24,7 +24,7 @@ from sentinel.breakout.audit_trail import record_run
 from sentinel.breakout.prelude import program
 from sentinel.breakout.scenario import Outcome, Run, Scenario, decide
 from sentinel.sandbox.disk_quota import release
-from sentinel.sandbox.launch import SANDBOX_UID, SHIM_PYTHON
+from sentinel.sandbox.launch import NOBODY_UID, SHIM_PYTHON
 from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
 from sentinel.sandbox.result import ExecResult
 from sentinel.sandbox.runner import run_once
@@ -194,7 +194,7 @@ class SuiteRunner:
 
     def _as_root(self, workspace: Path, argv: list[str]) -> ExecResult:
         """Run ``argv`` as a plain child of the supervisor, as a naive launcher would."""
-        prepare_workspace(workspace, self.policy, SANDBOX_UID, SANDBOX_UID)  # same layout
+        prepare_workspace(workspace, self.policy, NOBODY_UID, NOBODY_UID)  # same layout
         env = dict(os.environ)
         env.update({k: resolve(v, workspace) for k, v in self.policy.environment.set.items()})
         started = time.monotonic()

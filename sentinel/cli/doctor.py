@@ -9,6 +9,7 @@ from rich.table import Table
 
 from sentinel.cli.output import JsonOption, console, print_json
 from sentinel.sandbox import HostCapabilities, Verdict, detect
+from sentinel.sandbox.agent_uid import AGENT_UID_BASE, AGENT_UID_COUNT
 
 _VERDICT_STYLE = {
     Verdict.AVAILABLE: "green",
@@ -51,9 +52,15 @@ def _doctor_table(caps: HostCapabilities) -> Table:
 def _doctor_summary(caps: HostCapabilities) -> str:
     layers = [report for report in caps.layers if report.kind == "layer"]
     counts = {verdict: sum(r.verdict is verdict for r in layers) for verdict in Verdict}
+    uids = (
+        f"; agents run as uids {AGENT_UID_BASE}-{AGENT_UID_BASE + AGENT_UID_COUNT - 1}, "
+        "one per sandbox"
+        if caps.host.euid == 0
+        else f"; agents run as uid {caps.host.euid} (the launcher's: per-user limits are shared)"
+    )
     return (
         f"{counts[Verdict.AVAILABLE]}/{len(layers)} sandbox layers available, "
-        f"{counts[Verdict.DEGRADED]} degraded, {counts[Verdict.UNAVAILABLE]} unavailable"
+        f"{counts[Verdict.DEGRADED]} degraded, {counts[Verdict.UNAVAILABLE]} unavailable{uids}"
     )
 
 

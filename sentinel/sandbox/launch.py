@@ -14,7 +14,8 @@ Layer by layer (each can be switched off for the layer matrix and negative contr
   loop-mounted file system, see :mod:`disk_quota`): the resource-limits layer.
 
 Always (not a switchable layer): the open-file and file-size rlimits of the policy, and the
-drop to the unprivileged sandbox uid.
+drop to the unprivileged sandbox uid (a root launcher leases each sandbox a uid of its own,
+:mod:`sentinel.sandbox.agent_uid`, so per-user kernel limits are per agent).
 
 Agent code never runs as root: a root launcher drops to the sandbox uid before executing
 bwrap. Nothing fails open: a layer the host lacks raises
@@ -35,6 +36,7 @@ from typing import Any, Final
 
 from sentinel.errors import SandboxDegradedWarning, SandboxError, SandboxUnavailable
 from sentinel.sandbox import kernel_api
+from sentinel.sandbox.agent_uid import UidLease, lease
 from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
 from sentinel.sandbox.capabilities import HostCapabilities, Verdict, detect
 from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
@@ -44,8 +46,9 @@ from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
 from sentinel.sandbox.seccomp_filter import build_filter
 from sentinel.sandbox.workspace import SESSION_HOME, prepare_workspace
 
-SANDBOX_UID: Final = 65534
-"""The uid (and gid) agent code runs as when the launcher is root: ``nobody``."""
+NOBODY_UID: Final = 65534
+"""Host ``nobody``: owner of workspaces prepared for root controls (agents never run as it:
+each sandbox of a root launcher has a uid of its own, see :mod:`agent_uid`)."""
 SHIM_DIR: Final = Path(__file__).resolve().parent / "shim"
 HOST_DEVICES: Final = (
     "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
@@ -113,6 +116,8 @@ class SandboxLaunch:
         capabilities: Detection results (default: detected once per process).
         degraded: Drop the layers this host lacks (with a :class:`SandboxDegradedWarning`)
             instead of refusing.
+        uid_lease: The agent uid to run as (a warm sandbox keeps one across rebuilds); a
+            root launcher without one leases its own, released at :meth:`teardown`.
 
     Raises:
         SandboxUnavailable: A layer to apply is unavailable on this host (strict mode).
@@ -128,6 +133,7 @@ class SandboxLaunch:
         capabilities: HostCapabilities | None = None,
         *,
         degraded: bool = False,
+        uid_lease: UidLease | None = None,
     ) -> None:
         self.policy = policy
         self.agent_id = agent_id
@@ -158,8 +164,13 @@ class SandboxLaunch:
                 "landlock", f"the in-sandbox shim needs {SHIM_PYTHON}", "apt-get install python3"
             )
         self.root = os.geteuid() == 0
-        self.uid, self.gid = (SANDBOX_UID, SANDBOX_UID) if self.root else (os.getuid(), os.getgid())
         self.workspace = workspace.resolve()
+        self._own_lease: UidLease | None = None
+        if self.root and uid_lease is None:
+            uid_lease = self._own_lease = lease(agent_id, workspace_owner(self.workspace))
+        self.uid, self.gid = (
+            (uid_lease.uid, uid_lease.uid) if uid_lease else (os.getuid(), os.getgid())
+        )
         # The workspace file system (quota, noexec, nosuid) needs root to mount; an
         # unprivileged launcher runs without it, and ``layers`` of its results say so.
         self.workspace_fs = bool(policy.resources.disk_mb) and self.root
@@ -349,3 +360,13 @@ class SandboxLaunch:
             if self.network is not None:
                 self.network.close()
                 self.network = None
+            if self._own_lease is not None:
+                self._own_lease.release()
+
+
+def workspace_owner(workspace: Path) -> int | None:
+    """The uid owning ``workspace`` (not following a link), None if it does not exist."""
+    try:
+        return os.lstat(workspace).st_uid
+    except FileNotFoundError:
+        return None

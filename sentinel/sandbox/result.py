@@ -49,6 +49,29 @@ class ExecResult:
         return self.exit_code == 0 and not (self.timed_out or self.truncated or self.oom_killed)
 
 
+def sandbox_failure(detail: str, layers: tuple[str, ...]) -> ExecResult:
+    """The result of a command that never ran because its sandbox could not be (re)built.
+
+    A sandbox's failure is that command's result (a ``runner`` violation saying why), so a
+    caller running many agents goes on with the others.
+    """
+    return ExecResult(
+        exit_code=None,
+        signal=None,
+        stdout=b"",
+        stderr=f"sentinel: the sandbox failed: {detail}\n".encode(),
+        truncated=False,
+        timed_out=False,
+        oom_killed=False,
+        pids_limited=False,
+        cpu_s=0.0,
+        max_rss_bytes=0,
+        duration_s=0.0,
+        violations=(Violation("runner", "sandbox_failed", detail),),
+        layers=layers,
+    )
+
+
 def collect_violations(
     *,
     oom_kills: int,

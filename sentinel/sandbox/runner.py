@@ -39,9 +39,19 @@ def _collect(
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None  # noqa: S101
     feeder = feed(os.dup(process.stdin.fileno()), stdin) if stdin else None
     process.stdin.close()
-    out, err, truncated, timed_out = read_outputs(
-        process.stdout.fileno(), process.stderr.fileno(), limit, time.monotonic() + timeout
-    )
+    # The pidfd keeps the deadline in force for a command that closes its output and runs
+    # on (without bwrap nothing else holds the pipes open until it exits).
+    exited = os.pidfd_open(process.pid)
+    try:
+        out, err, truncated, timed_out = read_outputs(
+            process.stdout.fileno(),
+            process.stderr.fileno(),
+            limit,
+            time.monotonic() + timeout,
+            exited_fd=exited,
+        )
+    finally:
+        os.close(exited)
     if timed_out or truncated:
         on_stop()
     process.stdout.close()

@@ -3,8 +3,14 @@
 The sandbox's process is a small supervisor (``shim/supervisor.py``) that confines itself
 with Landlock and then, for every request, forks and executes one command, so a command
 costs about a fork and an exec instead of a namespace build. The cgroup holds the
-supervisor and every command: the limits are per agent. If the supervisor dies (killed at
-the memory limit, say), the next command starts a fresh sandbox.
+supervisor and every command: the limits are per agent.
+
+A sandbox's failure is the failure of the command that was running, never the caller's:
+if the supervisor dies (killed by the command, or at the memory limit), stops answering
+(stopped with SIGSTOP, hung past the command's timeout) or writes anything but the reply
+to the request it was sent, the command's result says so (killed, timed out, and a
+``runner`` violation naming what happened), everything in the sandbox is killed, and the
+next command starts a fresh sandbox.
 """
 
 from __future__ import annotations
@@ -13,28 +19,108 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import select
+import signal
 import threading
 import time
 import warnings
 from collections.abc import Collection
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import Any, Final
 
 from sentinel.errors import SandboxDegradedWarning, SandboxError
+from sentinel.sandbox.agent_uid import lease
 from sentinel.sandbox.capabilities import HostCapabilities
 from sentinel.sandbox.cgroup import CgroupStats
 from sentinel.sandbox.disk_quota import release
-from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
+from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch, workspace_owner
 from sentinel.sandbox.policy import Layer, SandboxPolicy
-from sentinel.sandbox.result import ExecResult, collect_violations
+from sentinel.sandbox.result import ExecResult, Violation, collect_violations
 from sentinel.sandbox.seccomp_filter import build_filter
 
 READY_TIMEOUT_S: Final = 10.0
 """How long a new sandbox may take to report ready (bwrap + Python start-up)."""
-REPLY_GRACE_S: Final = 5.0
-"""Added to a command's timeout while waiting for the supervisor's reply."""
+REPLY_GRACE_S: Final = 3.0
+"""Added to a command's timeout while waiting for the supervisor's reply (it kills and
+reaps what is left of the command, then replies: milliseconds, unless it is stopped)."""
+REPLY_OVERHEAD_BYTES: Final = 1 << 16
+"""A reply's JSON beyond its base64 outputs; a longer line is not a reply."""
+
+
+class _SupervisorLost(Exception):  # noqa: N818 - an internal signal, never raised to callers
+    """The supervisor did not answer the request it was sent (the message says how)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+class _Channel:
+    """Reads the supervisor's reply lines from its stdout under a deadline and a size cap.
+
+    Unlike a buffered ``readline``, a half-written line (a supervisor stopped mid-write)
+    never blocks past the deadline.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+
+    def line(self, deadline: float, max_bytes: int) -> bytes:
+        """The next line (without its newline).
+
+        Raises:
+            _SupervisorLost: End of file, the deadline, or a line longer than ``max_bytes``.
+        """
+        while True:
+            end = self.buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self.buffer[:end])
+                del self.buffer[: end + 1]
+                return line
+            if len(self.buffer) > max_bytes:
+                raise _SupervisorLost("protocol", f"a line of more than {max_bytes} bytes")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _SupervisorLost("unresponsive", "no reply before the deadline")
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self.fd, 1 << 20)
+            except OSError as exc:
+                raise _SupervisorLost("died", f"its channel failed: {exc.strerror}") from None
+            if not chunk:
+                raise _SupervisorLost("died", "it exited")
+            self.buffer += chunk
+
+
+def _reply(line: bytes, token: str) -> dict[str, Any]:
+    """The supervisor's reply to request ``token``, checked for shape.
+
+    Raises:
+        _SupervisorLost: Not JSON, not the reply to ``token``, or fields of the wrong type.
+    """
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        raise _SupervisorLost("protocol", f"not JSON: {line[:80]!r}") from None
+    if not isinstance(reply, dict) or reply.get("id") != token:
+        raise _SupervisorLost("protocol", f"not the reply to request {token}: {line[:80]!r}")
+    if reply.get("error"):
+        raise _SupervisorLost("error", str(reply["error"])[:500])
+    expected: dict[str, type | tuple[type, ...]] = {
+        "exit_code": (int, type(None)), "signal": (int, type(None)), "stdout": str,
+        "stderr": str, "truncated": bool, "timed_out": bool, "cpu_s": (int, float),
+        "max_rss_bytes": int, "denied_syscalls": list, "leftovers": int,
+    }  # fmt: skip
+    for name, kind in expected.items():
+        if not isinstance(reply.get(name), kind):
+            raise _SupervisorLost("protocol", f"field {name!r} missing or mistyped")
+    return reply
 
 
 class Sandbox:
@@ -72,14 +158,22 @@ class Sandbox:
         self._baseline = CgroupStats(0, 0, None)
         self._dropped_baseline = 0
         self._closed = False
+        self._channel: _Channel | None = None
         self.starts = 0
         """How many times a sandbox was built (1 unless the supervisor died)."""
+        # One agent uid for the sandbox's life, across rebuilds (see agent_uid).
+        self._uid_lease = (
+            lease(agent_id, workspace_owner(workspace.resolve())) if os.geteuid() == 0 else None
+        )
         with warnings.catch_warnings():  # fail early; the warnings come with each command
             warnings.simplefilter("ignore", SandboxDegradedWarning)
             checked = SandboxLaunch(
-                policy, workspace, agent_id, layers, capabilities, degraded=degraded
-            )
+                policy, workspace, agent_id, layers, capabilities, degraded=degraded,
+                uid_lease=self._uid_lease,
+            )  # fmt: skip
         self._mounted = checked.mounted  # the quota file system this sandbox releases
+        self.uid = checked.uid
+        """The uid the sandbox's processes run as."""
         self.layers: tuple[str, ...] = tuple(layer.value for layer in checked.active)
         """The active layers (fixed at construction: detection does not change under a sandbox)."""
 
@@ -91,6 +185,7 @@ class Sandbox:
             self._layers,
             self._capabilities,
             degraded=self._degraded,
+            uid_lease=self._uid_lease,
         )
 
     def _start(self) -> SandboxLaunch:
@@ -102,14 +197,23 @@ class Sandbox:
         spec = {
             "landlock": launch.landlock_spec(),
             "seccomp": base64.b64encode(program).decode() if program is not None else None,
+            "cwd": str(launch.workspace),
+            "env": launch.env,
+            "pid_namespace": launch.uses(Layer.BWRAP),
         }
         process = launch.spawn(
             [SHIM_PYTHON, "-I", "-S", f"{launch.shim_dir}/supervisor.py", json.dumps(spec)],
             bwrap_seccomp=not notifying,
         )
         assert process.stdout is not None  # noqa: S101 - spawned with pipes
-        reply = self._read_line(process.stdout, READY_TIMEOUT_S)
-        if reply is None or not reply.get("ready"):
+        self._channel = _Channel(process.stdout.fileno())
+        try:
+            reply = json.loads(
+                self._channel.line(time.monotonic() + READY_TIMEOUT_S, REPLY_OVERHEAD_BYTES)
+            )
+        except (_SupervisorLost, ValueError):
+            reply = None
+        if not isinstance(reply, dict) or not reply.get("ready"):
             launch.stop()
             stderr = process.stderr.read() if process.stderr is not None else b""
             launch.teardown()
@@ -121,17 +225,6 @@ class Sandbox:
         self._baseline = launch.stats()
         self._dropped_baseline = 0
         return launch
-
-    @staticmethod
-    def _read_line(stream: IO[bytes], timeout: float) -> dict[str, Any] | None:
-        ready, _, _ = select.select([stream], [], [], timeout)
-        if not ready:
-            return None
-        line = stream.readline()
-        if not line:
-            return None
-        reply: dict[str, Any] = json.loads(line)
-        return reply
 
     def run(
         self, argv: list[str], *, stdin: bytes | None = None, timeout: float | None = None
@@ -180,24 +273,36 @@ class Sandbox:
         self, launch: SandboxLaunch, argv: list[str], stdin: bytes | None, timeout: float | None
     ) -> ExecResult:
         process = launch.process
-        assert process is not None and process.stdin is not None and process.stdout is not None  # noqa: S101
+        assert process is not None and process.stdin is not None and self._channel is not None  # noqa: S101
         wall = timeout if timeout is not None else self.policy.resources.wall_timeout_s
         limit = self.policy.resources.max_output_bytes
+        token = os.urandom(8).hex()
         request = {
+            "id": token,
             "argv": argv,
             "stdin": base64.b64encode(stdin or b"").decode(),
             "timeout": wall,
             "limit": limit,
-            "cwd": str(launch.workspace),
-            "env": launch.env,
         }
         started = time.monotonic()
+        lost: _SupervisorLost | None = None
         try:
-            process.stdin.write((json.dumps(request) + "\n").encode())
-            process.stdin.flush()
-            reply = self._read_line(process.stdout, wall + REPLY_GRACE_S)
-        except OSError:
-            reply = None
+            try:
+                process.stdin.write((json.dumps(request) + "\n").encode())
+                process.stdin.flush()
+            except OSError as exc:
+                raise _SupervisorLost("died", f"its channel failed: {exc.strerror}") from None
+            line = self._channel.line(
+                started + wall + REPLY_GRACE_S, 2 * limit + REPLY_OVERHEAD_BYTES
+            )
+            reply = _reply(line, token)
+        except _SupervisorLost as exc:
+            lost = exc
+            # Kill everything of this sandbox now: the command must not outlive its result.
+            launch.stop()
+            reply = {"exit_code": None, "signal": signal.SIGKILL, "stdout": "", "stderr": "",
+                     "truncated": False, "timed_out": exc.kind == "unresponsive", "cpu_s": 0.0,
+                     "max_rss_bytes": 0, "denied_syscalls": [], "leftovers": 0}  # fmt: skip
         duration = time.monotonic() - started
         throttled_before = self._baseline.cpu_throttled_s
         stats = launch.stats()
@@ -206,16 +311,6 @@ class Sandbox:
         self._baseline = stats
         dropped_total = launch.dropped_packets()
         dropped, self._dropped_baseline = dropped_total - self._dropped_baseline, dropped_total
-        if reply is None or reply.get("error"):
-            # The supervisor died (most often: killed at the memory limit with the command).
-            launch.teardown()
-            self._launch = None
-            if reply is None and not oom:
-                raise SandboxError(
-                    f"the sandbox of {self.agent_id} stopped answering; it will be rebuilt"
-                )
-            reply = {"exit_code": None, "signal": 9, "stdout": "", "stderr": "", "truncated": False,
-                     "timed_out": False, "cpu_s": 0.0, "max_rss_bytes": 0}  # fmt: skip
         violations = collect_violations(
             oom_kills=oom,
             pids_limit_hits=pids,
@@ -225,8 +320,13 @@ class Sandbox:
             timeout=wall,
             limit=limit,
             dropped_packets=dropped,
-            denied_syscalls=reply.get("denied_syscalls", []),
+            denied_syscalls=reply["denied_syscalls"],
         )
+        if lost is not None:
+            violations += (_lost_violation(lost, oom),)
+            launch.teardown()
+            self._launch = None
+            self._channel = None
         return ExecResult(
             exit_code=reply["exit_code"],
             signal=reply["signal"],
@@ -257,16 +357,20 @@ class Sandbox:
         """
         with self._lock:
             self._closed = True
-            if self._launch is not None:
-                process = self._launch.process
-                if process is not None and process.stdin is not None:
-                    with contextlib.suppress(OSError):
-                        process.stdin.close()  # the supervisor ends at end of input
-                self._launch.teardown()
-                self._launch = None
-            if release_workspace and self._mounted:
-                self._mounted = False
-                release(self._workspace.resolve())
+            try:
+                if self._launch is not None:
+                    process = self._launch.process
+                    if process is not None and process.stdin is not None:
+                        with contextlib.suppress(OSError):
+                            process.stdin.close()  # the supervisor ends at end of input
+                    launch, self._launch = self._launch, None
+                    launch.teardown()
+                if release_workspace and self._mounted:
+                    self._mounted = False
+                    release(self._workspace.resolve())
+            finally:
+                if self._uid_lease is not None:
+                    self._uid_lease.release()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -282,3 +386,23 @@ class Sandbox:
     def pid(self) -> int | None:
         """The pid of the sandbox's outermost process, while it runs."""
         return self._launch.process.pid if self._launch and self._launch.process else None
+
+
+LOST_BECAUSE: Final = {
+    "died": "the sandbox's supervisor died during the command",
+    "unresponsive": "the sandbox's supervisor stopped answering (stopped or hung)",
+    "protocol": "the sandbox's supervisor channel carried something other than the reply",
+    "error": "the sandbox's supervisor failed",
+}
+"""How each way of losing the supervisor is described in the command's violation."""
+
+
+def _lost_violation(lost: _SupervisorLost, oom: int) -> Violation:
+    """The ``runner`` violation of a command whose supervisor was lost."""
+    why = "at the memory limit" if lost.kind == "died" and oom else lost.detail
+    return Violation(
+        "runner",
+        f"supervisor_{lost.kind}",
+        f"{LOST_BECAUSE[lost.kind]} ({why}); everything in the sandbox was killed and the "
+        "next command starts a fresh one",
+    )

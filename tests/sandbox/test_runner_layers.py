@@ -17,6 +17,7 @@ import pytest
 
 from sentinel.errors import SandboxError, SandboxUnavailable
 from sentinel.sandbox import detect
+from sentinel.sandbox.agent_uid import in_range
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.result import ExecResult
 from sentinel.sandbox.runner import run_once
@@ -51,10 +52,12 @@ def decoy_dir() -> Iterator[Path]:
         yield path
 
 
-def test_full_stack_runs_as_nobody_in_its_own_world(workspace: Path) -> None:
+def test_full_stack_runs_as_an_agent_uid_in_its_own_world(workspace: Path) -> None:
     result = run(workspace, ["sh", "-c", "id -u; hostname; echo hello > note; cat note"])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.decode().split() == ["65534", "sentinel-sandbox", "hello"]
+    uid, *rest = result.stdout.decode().split()
+    assert in_range(int(uid)) and rest == ["sentinel-sandbox", "hello"]
+    assert workspace.stat().st_uid == int(uid)
     assert result.layers == ("bwrap", "landlock", "seccomp", "cgroups", "netns", "workspace-fs")
     assert (workspace / "note").read_text() == "hello\n"
 
@@ -250,7 +253,7 @@ def test_timeout_and_output_flood_are_cut_short(workspace: Path) -> None:
 def test_unreachable_workspace_is_a_clear_error(tmp_path: Path) -> None:
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    with pytest.raises(SandboxError, match="not reachable by the sandbox uid 65534"):
+    with pytest.raises(SandboxError, match="not reachable by the sandbox uid 1900"):
         run(private / "ws", ["true"])
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from sentinel.audit import AuditStore, verify_store
 from sentinel.errors import SandboxError
+from sentinel.sandbox.agent_uid import in_range
 from sentinel.sandbox.audit_events import record
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.warm import Sandbox
@@ -25,7 +26,8 @@ POLICY = SandboxPolicy.from_toml(
 def test_many_commands_one_sandbox(sandbox_base: Path) -> None:
     with Sandbox(POLICY, "A-1", workspace=sandbox_base / "ws") as sandbox:
         first = sandbox.run(["sh", "-c", "echo $$ > pid; id -u; hostname"])
-        assert first.stdout.split() == [b"65534", b"sentinel-sandbox"]
+        assert first.stdout.split() == [str(sandbox.uid).encode(), b"sentinel-sandbox"]
+        assert in_range(sandbox.uid)
         outer = sandbox.pid()
         for i in range(10):
             result = sandbox.run(["sh", "-c", f"echo {i} >> log; wc -l < log"])

@@ -74,8 +74,8 @@ def attack(A):
     names = os.listdir("/root")
     escaped(f"listed /root: {len(names)} entries")
 """),
-    Scenario("fs-read-other-agent", F, "read another agent's workspace (same uid, 0600 file)",
-             ("bwrap", "landlock"), READ_TOKEN.format(path='A["other_notes"]')),
+    Scenario("fs-read-other-agent", F, "read another agent's workspace (its own uid, 0600 file)",
+             ("bwrap", "landlock", UID), READ_TOKEN.format(path='A["other_notes"]')),
     Scenario("fs-read-gateway-secrets", F, "read the gateway's API keys (root-owned, 0600)",
              ("bwrap", "landlock", UID), READ_TOKEN.format(path='A["gateway_secret"]')),
     Scenario("fs-read-host-decoy", F, "read a world-readable host file outside the policy",

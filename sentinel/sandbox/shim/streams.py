@@ -7,9 +7,10 @@ sandbox, and the launcher imports it for cold runs.
 from __future__ import annotations
 
 import os
-import selectors
+import select
 import threading
 import time
+from collections.abc import Callable
 
 READ_CHUNK = 65536
 
@@ -33,31 +34,50 @@ def feed(fd: int, data: bytes) -> threading.Thread:
 
 
 def read_outputs(
-    out_fd: int, err_fd: int, limit: int, deadline: float
+    out_fd: int,
+    err_fd: int,
+    limit: int,
+    deadline: float,
+    *,
+    exited_fd: int | None = None,
+    on_exit: Callable[[], None] | None = None,
 ) -> tuple[bytes, bytes, bool, bool]:
     """Read both streams until they close, ``limit`` bytes in all, or ``deadline`` passes.
+
+    With ``exited_fd`` (a pidfd of the command), reading also goes on until the command
+    exits (closing its streams does not end it), and ``on_exit`` is called once when it
+    does, to kill what it left behind holding the streams open; the streams are then read
+    to their end (the deadline still applies).
 
     Returns:
         ``(stdout, stderr, truncated, timed_out)``; the outputs are cut to ``limit`` bytes.
     """
     buffers = {out_fd: bytearray(), err_fd: bytearray()}
-    selector = selectors.DefaultSelector()
-    selector.register(out_fd, selectors.EVENT_READ)
-    selector.register(err_fd, selectors.EVENT_READ)
+    poller = select.poll()
+    open_fds = {out_fd, err_fd}
+    for fd in (out_fd, err_fd):
+        poller.register(fd, select.POLLIN)
+    running = exited_fd is not None
+    if exited_fd is not None:
+        poller.register(exited_fd, select.POLLIN)
     truncated = timed_out = False
-    try:
-        while selector.get_map() and not truncated:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            for key, _ in selector.select(remaining):
-                chunk = os.read(key.fd, READ_CHUNK)
-                if not chunk:
-                    selector.unregister(key.fd)
-                buffers[key.fd] += chunk
-                truncated = len(buffers[out_fd]) + len(buffers[err_fd]) > limit
-    finally:
-        selector.close()
+    while (open_fds or running) and not truncated:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for fd, _ in poller.poll(remaining * 1000 + 1):
+            if fd == exited_fd:
+                poller.unregister(fd)
+                running = False
+                if on_exit is not None:
+                    on_exit()
+                continue
+            chunk = os.read(fd, READ_CHUNK)
+            if not chunk:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+            buffers[fd] += chunk
+            truncated = len(buffers[out_fd]) + len(buffers[err_fd]) > limit
     out = bytes(buffers[out_fd][:limit])
     return out, bytes(buffers[err_fd][: max(0, limit - len(out))]), truncated, timed_out

@@ -2,18 +2,27 @@
 
 Started once per agent by ``Sandbox`` as the sandbox's command (after bwrap's namespaces,
 mounts and seccomp filter). It confines itself with Landlock first, so every command it
-forks inherits the ruleset; the cgroup and the namespaces hold it and its children.
+starts inherits the ruleset; the cgroup and the namespaces hold it and its children.
 Requests and replies are JSON lines on stdin and stdout. Standard library only.
 
-Request:  {"argv": [...], "stdin": b64, "timeout": s, "limit": bytes, "cwd": path, "env": {...}}
-Reply:    {"exit_code", "signal", "stdout": b64, "stderr": b64, "truncated", "timed_out",
-           "cpu_s", "max_rss_bytes", "error"}
+Spec (argv[1]): {"landlock", "seccomp", "cwd", "env", "pid_namespace"}
+Request:  {"id": token, "argv": [...], "stdin": b64, "timeout": s, "limit": bytes}
+Reply:    {"id", "exit_code", "signal", "stdout": b64, "stderr": b64, "truncated",
+           "timed_out", "cpu_s", "max_rss_bytes", "denied_syscalls", "leftovers", "error"}
+
+One command at a time, and nothing of it outlives it: each command is its own session
+with its own three pipes, and when it exits (or times out, or floods its output) every
+other process in the sandbox is killed before the reply, so a process an earlier command
+left behind can never read a later command's input or write into its output. The
+supervisor is not dumpable: a command cannot open its descriptors through
+``/proc/<pid>/fd`` (the channel to the launcher) nor read its memory.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import importlib.util
 import json
 import os
@@ -24,6 +33,15 @@ from pathlib import Path
 from typing import Any
 
 SHIM_FAILED = 126
+NOT_FOUND = 127
+# include/uapi/linux/prctl.h
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+KILL_ROUNDS = 10000
+"""Rounds of killing the direct children without a pid namespace (each round reaps the
+killed ones and kills their orphans, which the subreaper inherits)."""
+RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+"""Signals Python ignores, restored to their default action in every command."""
 
 
 def _load(name: str) -> Any:  # noqa: ANN401 - a module loaded by path
@@ -46,44 +64,128 @@ def _landlock(spec: dict[str, Any]) -> None:
     )
 
 
-def _spawn(request: dict[str, Any]) -> tuple[int, int, int, int]:
+def _prctl(option: int, value: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(option, value, 0, 0, 0) < 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def _spawn(argv: list[str], env: dict[str, str]) -> tuple[int, int, int, int]:
+    """Start ``argv`` in a session of its own with three fresh pipes (posix_spawn: a vfork).
+
+    Raises:
+        OSError: The command could not be executed (the pipes are closed then).
+    """
+    in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    in_r, in_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the command
-        try:
-            os.setsid()
-            os.dup2(in_r, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
-                os.close(fd)
-            os.chdir(request["cwd"])
-            os.execvpe(request["argv"][0], request["argv"], request["env"])  # noqa: S606 - the job
-        except OSError as exc:
-            os.write(
-                2, f"sentinel: cannot execute {request['argv'][0]!r}: {exc.strerror}\n".encode()
-            )
-            os._exit(127 if isinstance(exc, FileNotFoundError) else SHIM_FAILED)
-    for fd in (in_r, out_w, err_w):
-        os.close(fd)
+    actions = [
+        (os.POSIX_SPAWN_DUP2, in_r, 0),
+        (os.POSIX_SPAWN_DUP2, out_w, 1),
+        (os.POSIX_SPAWN_DUP2, err_w, 2),
+    ]
+    try:
+        # Every other descriptor of the supervisor is close-on-exec (PEP 446 and the
+        # kernel's for the seccomp listener): a command inherits only its own pipes.
+        pid = os.posix_spawnp(
+            argv[0], argv, env, file_actions=actions, setsid=True, setsigdef=RESET_SIGNALS
+        )
+    except OSError:
+        for fd in (in_w, out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
     return pid, in_w, out_r, err_r
 
 
-def _run(request: dict[str, Any]) -> dict[str, Any]:
-    pid, in_w, out_r, err_r = _spawn(request)
-    feeder = streams.feed(in_w, base64.b64decode(request.get("stdin") or ""))
-    deadline = time.monotonic() + request["timeout"]
-    out, err, truncated, timed_out = streams.read_outputs(out_r, err_r, request["limit"], deadline)
-    if timed_out or truncated:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    os.close(out_r)
-    os.close(err_r)
-    _, status, usage = os.wait4(pid, 0)
-    feeder.join(1.0)
-    return {
+def _children() -> list[int]:
+    """This process's children, zombies included (threads never fork here)."""
+    with open(f"/proc/self/task/{os.getpid()}/children") as handle:  # noqa: PTH123 - hot path
+        return [int(pid) for pid in handle.read().split()]
+
+
+class Cleaner:
+    """Kills every process in the sandbox except the supervisor (and bwrap's init).
+
+    With a pid namespace of its own (bwrap), ``kill(-1, SIGKILL)`` reaches exactly the
+    other processes of the namespace; without one, the supervisor is a child subreaper:
+    every process a command leaves behind is its descendant and becomes its child when
+    its parent dies, so killing the children round after round reaches all of them.
+    """
+
+    def __init__(self, pid_namespace: bool) -> None:
+        self.pid_namespace = pid_namespace
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+    def kill_all(self) -> None:
+        """SIGKILL every other process; they cannot run again once this returns."""
+        if self.pid_namespace:
+            with contextlib.suppress(ProcessLookupError):  # nothing left: ESRCH
+                os.kill(-1, signal.SIGKILL)
+            return
+        for pid in _children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def reap(self, command: int) -> tuple[int, Any, int]:
+        """Wait for ``command`` and every other process; ``(status, rusage, leftovers)``.
+
+        ``leftovers`` counts the processes that were still there when the command ended.
+        """
+        self.kill_all()
+        _, status, usage = os.wait4(command, 0)
+        leftovers = 0
+        for _ in range(KILL_ROUNDS):
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG if not self.pid_namespace else 0)
+            except ChildProcessError:
+                break
+            if pid:
+                leftovers += 1
+                continue
+            self.kill_all()  # no pid namespace: the orphans of the killed are children now
+            time.sleep(0.0005)
+        return status, usage, leftovers
+
+
+def _run(request: dict[str, Any], spec: dict[str, Any], cleaner: Cleaner) -> dict[str, Any]:
+    reply: dict[str, Any] = {"id": request.get("id"), "denied_syscalls": [], "error": None}
+    argv = request["argv"]
+    try:
+        pid, in_w, out_r, err_r = _spawn(argv, spec["env"])
+    except OSError as exc:
+        message = f"sentinel: cannot execute {argv[0]!r}: {exc.strerror}\n"
+        code = NOT_FOUND if isinstance(exc, FileNotFoundError) else SHIM_FAILED
+        return reply | {
+            "exit_code": code, "signal": None, "stdout": "",
+            "stderr": base64.b64encode(message.encode()).decode(), "truncated": False,
+            "timed_out": False, "cpu_s": 0.0, "max_rss_bytes": 0, "leftovers": 0,
+        }  # fmt: skip
+    data = base64.b64decode(request.get("stdin") or "")
+    feeder = streams.feed(in_w, data) if data else None
+    if feeder is None:
+        os.close(in_w)  # end of input at once
+    exited = os.pidfd_open(pid)
+    try:
+        out, err, truncated, timed_out = streams.read_outputs(
+            out_r,
+            err_r,
+            request["limit"],
+            time.monotonic() + request["timeout"],
+            exited_fd=exited,
+            on_exit=cleaner.kill_all,
+        )
+    finally:
+        cleaner.kill_all()  # before the pipes close: a cut-off command dies of SIGKILL
+        os.close(exited)
+        os.close(out_r)
+        os.close(err_r)
+    status, usage, leftovers = cleaner.reap(pid)
+    if feeder is not None:
+        feeder.join(1.0)
+    return reply | {
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
         "stdout": base64.b64encode(out).decode(),
@@ -93,11 +195,18 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "max_rss_bytes": usage.ru_maxrss * 1024,
         "denied_syscalls": RECORDER.take() if RECORDER is not None else [],
-        "error": None,
+        "leftovers": leftovers,
     }
 
 
 RECORDER: Any = None
+
+
+def _send(message: dict[str, Any]) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(1, view) :]
 
 
 def main() -> None:
@@ -105,23 +214,28 @@ def main() -> None:
     global RECORDER  # noqa: PLW0603 - one recorder for the supervisor's life
     spec = json.loads(sys.argv[1])
     try:
+        _prctl(PR_SET_DUMPABLE, 0)  # before any command: no /proc/<pid>/fd, mem, ptrace
+        cleaner = Cleaner(bool(spec.get("pid_namespace")))
         if spec.get("landlock"):
             _landlock(spec["landlock"])
         if spec.get("seccomp"):
             RECORDER = _load("seccomp_notify").DenialRecorder(base64.b64decode(spec["seccomp"]))
+        os.chdir(spec["cwd"])
+        os.environ["PATH"] = spec["env"].get("PATH", os.defpath)  # posix_spawnp searches it
     except OSError as exc:
-        sys.stdout.write(json.dumps({"ready": False, "error": f"confinement failed: {exc}"}) + "\n")
-        sys.stdout.flush()
+        _send({"ready": False, "error": f"confinement failed: {exc}"})
         os._exit(SHIM_FAILED)
-    sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
-    sys.stdout.flush()
-    for line in sys.stdin:
+    _send({"ready": True, "pid": os.getpid()})
+    requests = sys.stdin.buffer
+    while line := requests.readline():
+        request: dict[str, Any] = {}
         try:
-            reply = _run(json.loads(line))
+            request = json.loads(line)
+            reply = _run(request, spec, cleaner)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a reply, never a crash
-            reply = {"error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+            with_id = request.get("id") if isinstance(request, dict) else None
+            reply = {"id": with_id, "error": f"{type(exc).__name__}: {exc}"}
+        _send(reply)
 
 
 if __name__ == "__main__":
