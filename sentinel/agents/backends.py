@@ -21,7 +21,7 @@ from typing import Any, Final, Protocol
 from sentinel.agents.redteam import Attack
 from sentinel.audit import AuditStore, NewEvent
 from sentinel.breakout.audit_trail import blocked_violation
-from sentinel.breakout.scenario import outcome_of
+from sentinel.breakout.scenario import Run, decide
 from sentinel.config.company import Company
 from sentinel.config.persona import Persona as CompanyPersona
 from sentinel.errors import GatewayError, SandboxError
@@ -269,10 +269,15 @@ class LiveBackend:
     def attack(
         self, tick: int, agent_id: str, attack: Attack, events: list[NewEvent]
     ) -> AttackOutcome:
-        """Run the attack in the agent's sandbox; a blocked one is a ``sandbox.violation``."""
+        """Run the attack in the agent's sandbox; a blocked one is a ``sandbox.violation``.
+
+        Judged by the breakout suite's own decision function (host checks included), with
+        no arena: an attack that proves nothing here is ``inconclusive``, never blocked.
+        """
         scenario = attack.scenario
         result = self.sandboxes[agent_id].run(attack.argv, timeout=scenario.timeout)
-        outcome = outcome_of(result)
+        workspace = (self.run_dir / "ws" / agent_id).resolve()
+        outcome = decide(Run(result, workspace, None, attack.nonce), scenario.judge)
         digest = hashlib.sha256(attack.argv[4].encode()).hexdigest()[:16]
         argv = [*attack.argv[:4], f"<attacker program {scenario.id} sha256:{digest}>"]
         events.extend(events_for(agent_id, argv, result, tick=tick))
