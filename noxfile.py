@@ -157,7 +157,17 @@ def _breakout(session: nox.Session, *flags: str) -> None:
     ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES + BUILD_DEBIAN_PACKAGES)
     install_project(session)
     out = "build/breakout-matrix" if "--matrix" in flags else "build/breakout"
-    session.run("sentinel-run", "breakout", *flags, "--report", out, *session.posargs)
+    # 3: nothing escaped, some verdicts inconclusive (controls not runnable here); the
+    # report says which, so it is still written to docs/.
+    session.run(
+        "sentinel-run",
+        "breakout",
+        *flags,
+        "--report",
+        out,
+        *session.posargs,
+        success_codes=[0, 3],
+    )
     shutil.copy(f"{out}/report.md", "docs/security-test-report.md")
     shutil.copy(f"{out}/report.json", "docs/security-test-report.json")
 

@@ -21,7 +21,7 @@ from typing import Any, Final, Protocol
 from sentinel.agents.redteam import Attack
 from sentinel.audit import AuditStore, NewEvent
 from sentinel.breakout.audit_trail import blocked_violation
-from sentinel.breakout.scenario import outcome_of
+from sentinel.breakout.scenario import Run, decide
 from sentinel.config.company import Company
 from sentinel.config.persona import Persona as CompanyPersona
 from sentinel.errors import GatewayError, SandboxError
@@ -31,7 +31,6 @@ from sentinel.gateway.settings import GatewaySettings, ProviderSettings, load_se
 from sentinel.sandbox import leftovers
 from sentinel.sandbox.audit_events import events_for
 from sentinel.sandbox.disk_quota import release
-from sentinel.sandbox.launch import SANDBOX_UID
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.result import ExecResult, sandbox_failure
 from sentinel.sandbox.warm import Sandbox
@@ -258,7 +257,7 @@ class LiveBackend:
         sandbox.close(release_workspace=False)  # copied out of its file system, then released
         try:
             if self.keep_workspaces is not None:
-                owner = copy_owner(self.keep_workspaces, (SANDBOX_UID, SANDBOX_UID))
+                owner = copy_owner(self.keep_workspaces, (sandbox.uid, sandbox.uid))
                 copy_workspace(source, self.keep_workspaces / agent_id, owner)
         finally:
             release(source)
@@ -307,10 +306,15 @@ class LiveBackend:
     def attack(
         self, tick: int, agent_id: str, attack: Attack, events: list[NewEvent]
     ) -> AttackOutcome:
-        """Run the attack in the agent's sandbox; a blocked one is a ``sandbox.violation``."""
+        """Run the attack in the agent's sandbox; a blocked one is a ``sandbox.violation``.
+
+        Judged by the breakout suite's own decision function (host checks included), with
+        no arena: an attack that proves nothing here is ``inconclusive``, never blocked.
+        """
         scenario = attack.scenario
         result = self._run(tick, agent_id, attack.argv, events, timeout=scenario.timeout)
-        outcome = outcome_of(result)
+        workspace = (self.run_dir / "ws" / agent_id).resolve()
+        outcome = decide(Run(result, workspace, None, attack.nonce), scenario.judge)
         digest = hashlib.sha256(attack.argv[4].encode()).hexdigest()[:16]
         argv = [*attack.argv[:4], f"<attacker program {scenario.id} sha256:{digest}>"]
         events.extend(events_for(agent_id, argv, result, tick=tick))

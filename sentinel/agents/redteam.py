@@ -25,12 +25,15 @@ import numpy as np
 from sentinel.breakout.prelude import program
 from sentinel.breakout.scenario import Scenario
 from sentinel.breakout.scenarios import ALL
+from sentinel.breakout.scenarios.judges import ARENA_FREE
 
 ATTACK_INTERVAL_TICKS: Final = 1800
 """A compromised agent attacks every 30 simulated minutes (ours: ~16 attacks per shift)."""
 FACT_FILES: Final = {"passwd_sha256": "/etc/passwd", "shadow_sha256": "/etc/shadow"}
 """Facts the runtime can give without an arena: digests of host files the attacks read."""
-_FACT = re.compile(r"""A\[["']([a-z_0-9]+)["']\]|A\[\{fact!r\}\]""")
+_FACT = re.compile(
+    r"""A\[["']([a-z_0-9]+)["']\]|A\[\{fact!r\}\]|host_digest\(A, ["']([a-z_0-9]+)"""
+)
 EXCLUDED: Final = frozenset({"res-fork-bomb", "res-memory-bomb", "res-disk-fill"})
 """Resource attacks are left out: they are blocked, but they cost the agent's sandbox a
 rebuild or seconds of wall time, and the run measures the office, not the limits."""
@@ -52,11 +55,13 @@ def attack_corpus(scenarios: Sequence[Scenario] = ALL) -> list[Scenario]:
     available = {"run", *FACT_FILES}
     chosen = []
     for scenario in scenarios:
-        if scenario.judge is not None or scenario.setup is not None:
+        if (scenario.judge is not None and scenario.judge not in ARENA_FREE) or scenario.setup:
             continue
         if scenario.id in EXCLUDED or scenario.timeout is not None:
             continue
-        facts = set(_FACT.findall(scenario.body)) - {""}
+        if scenario.precondition is not None:
+            continue  # needs host facts the runtime has not checked: it may prove nothing here
+        facts = {name for match in _FACT.findall(scenario.body) for name in match} - {""}
         if facts <= available:
             chosen.append(scenario)
     return chosen
@@ -81,9 +86,12 @@ class Attack:
 
     scenario: Scenario
     argv: list[str]
+    nonce: str = ""
+    """The run's marker (``A["run"]``)."""
 
 
 def attack(scenario: Scenario, nonce: str) -> Attack:
     """The argv of ``scenario``'s attacker program, as the breakout suite runs it."""
     facts = json.dumps(arena_facts(nonce), sort_keys=True)
-    return Attack(scenario, ["/usr/bin/python3", "-I", "-S", "-c", program(scenario.body), facts])
+    argv = ["/usr/bin/python3", "-I", "-S", "-c", program(scenario.body), facts]
+    return Attack(scenario, argv, nonce)

@@ -18,7 +18,6 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -296,11 +295,10 @@ class Arena:
         self._stack.callback(_stop, self.decoy)
         deadline = time.monotonic() + SERVICE_START_S
         fd_dir = Path(f"/proc/{self.decoy.pid}/fd")
-        while not any(str(fd.readlink()) == notes for fd in _fds(fd_dir)):
+        while (fd := _fd_open_on(fd_dir, notes)) is None:
             if time.monotonic() > deadline or self.decoy.poll() is not None:
                 raise SandboxError("the decoy agent process did not start")
             time.sleep(0.02)
-        fd = next(int(fd.name) for fd in _fds(fd_dir) if str(fd.readlink()) == notes)
         self.facts.update(decoy={"pid": self.decoy.pid, "notes_fd": fd})
 
     def _shared_memory(self) -> None:
@@ -357,9 +355,23 @@ def _kernel_facts() -> dict[str, Any]:
     }
 
 
-def _fds(directory: Path) -> Iterator[Path]:
-    with contextlib.suppress(OSError):
-        yield from directory.iterdir()
+def _fd_open_on(directory: Path, target: str) -> int | None:
+    """The descriptor in ``/proc/PID/fd`` open on ``target``, if any.
+
+    Descriptors come and go while the process starts (the interpreter opens and closes
+    files): one listed may be gone before it is read, which is not an error here.
+    """
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            if str(entry.readlink()) == target:
+                return int(entry.name)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _digest(path: Path) -> str | None:

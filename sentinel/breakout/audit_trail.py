@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sentinel.audit import AuditStore, NewEvent
 from sentinel.audit.event_types import SandboxViolation
-from sentinel.breakout.scenario import Outcome, Scenario
+from sentinel.breakout.scenario import Scenario
 from sentinel.sandbox.audit_events import record
 from sentinel.sandbox.result import ExecResult
 
@@ -31,9 +31,16 @@ def blocked_violation(
     return NewEvent.of(violation, stream=f"agent/{agent}", tick=tick)
 
 
-def record_run(store: AuditStore, scenario: Scenario, result: ExecResult, outcome: Outcome) -> None:
-    """Record the command and what the layers reported; a blocked attempt adds a violation."""
+def record_run(
+    store: AuditStore, scenario: Scenario, result: ExecResult, verdict: str, evidence: str
+) -> None:
+    """Record the command and what the layers reported; a stopped attempt adds a violation.
+
+    The violation's detail starts with the scenario's verdict: ``blocked:`` when earned (its
+    negative control escaped), ``inconclusive:`` when the attempt failed in the sandbox but
+    this host cannot show it would have succeeded outside.
+    """
     agent = agent_id(scenario)
     record(store, agent, ["python3", "-c", f"<breakout scenario {scenario.id}>"], result)
-    if outcome.result == "blocked":
-        store.append_batch([blocked_violation(scenario, agent, f"blocked: {outcome.evidence}")])
+    if verdict in ("blocked", "inconclusive"):
+        store.append_batch([blocked_violation(scenario, agent, f"{verdict}: {evidence}")])

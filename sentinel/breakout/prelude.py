@@ -7,9 +7,15 @@ negative control, outside it). It ends by printing one line::
     SENTINEL-BREAKOUT {"result": "escaped" | "blocked" | "attempted" | "error", "evidence": ...}
 
 ``attempted`` means the program cannot see the outcome itself (a UDP datagram, a file
-written outside): the host side decides from what it observed. An ``OSError`` whose errno is
-a refusal (EPERM, EACCES, ENOENT, ...) escaping from ``attack`` counts as blocked; any
-other exception is an error, so a broken attacker never passes as a blocked one.
+written outside): the host side decides from what it observed. ``inconclusive`` means the
+run can prove nothing either way (e.g. the host could not read the file whose digest the
+attacker compares). An ``OSError`` escaping from ``attack`` is classified by its errno:
+
+- a *refusal* (EPERM, EACCES, EROFS, ...: a layer said no) counts as blocked;
+- a *target absent* errno (ENOENT, ESRCH, ECONNREFUSED, ...) is reported as ``absent``
+  with the path it concerned: absence inside a sandbox proves something only if the
+  target exists outside it, which the host checks (or the negative control shows);
+- any other exception is an error, so a broken attacker never passes as a blocked one.
 """
 
 from __future__ import annotations
@@ -23,24 +29,42 @@ import ctypes, errno, json, os, socket, struct, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 A = json.loads(sys.argv[1])
-# What a layer answers: permission, absence (the sandbox hides it), read-only, no such
-# call or family, no route. Resource errors (EAGAIN, ENOSPC, EMFILE, ...) are not here: the
-# resource scenarios catch the one they expect, so a stray one elsewhere is an error.
-REFUSALS = {errno.EPERM, errno.EACCES, errno.ENOENT, errno.EROFS, errno.ENOSYS, errno.ESRCH,
-            errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ETIMEDOUT,
-            errno.EAFNOSUPPORT, errno.EXDEV, errno.EBUSY, errno.ENOTDIR, errno.EPROTONOSUPPORT}
+# What a layer answers when it refuses: permission, read-only, no such call or family (the
+# seccomp filter's answers for clone3 and socket families), busy or cross-device (a mount
+# point). Resource errors (EAGAIN, ENOSPC, EMFILE, ...) are not here: the resource
+# scenarios catch the one they expect, so a stray one elsewhere is an error.
+REFUSALS = {errno.EPERM, errno.EACCES, errno.EROFS, errno.ENOSYS, errno.EAFNOSUPPORT,
+            errno.EPROTONOSUPPORT, errno.EXDEV, errno.EBUSY}
+# The target is not there (or nothing answers): a sandbox that hides it and a host that
+# lacks it look the same from inside, so these are reported as "absent", never blocked.
+ABSENT = {errno.ENOENT, errno.ENOTDIR, errno.ESRCH, errno.ENXIO, errno.ENODEV,
+          errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ETIMEDOUT}
+TARGET = [None]
 
 class Verdict(BaseException):
     pass
 
-def done(result, evidence):
-    print("SENTINEL-BREAKOUT " + json.dumps({"result": result, "evidence": str(evidence)[:400]}),
-          flush=True)
+def done(result, evidence, target=None):
+    report = {"result": result, "evidence": str(evidence)[:400]}
+    if target is not None:
+        report["target"] = str(target)
+    print("SENTINEL-BREAKOUT " + json.dumps(report), flush=True)
     raise Verdict()
 
 def escaped(evidence): done("escaped", evidence)
 def blocked(evidence): done("blocked", evidence)
 def attempted(evidence): done("attempted", evidence)
+def inconclusive(evidence): done("inconclusive", evidence)
+
+def target(path):
+    """Name the host path an attempt aims at (for errors that carry no file name)."""
+    TARGET[0] = path
+
+def host_digest(A, fact):
+    """The host's digest of a file, or an inconclusive verdict when the host had none."""
+    if not A.get(fact):
+        inconclusive(f"the host could not read the file behind {fact}: nothing to compare")
+    return A[fact]
 
 def describe(exc):
     code = errno.errorcode.get(exc.errno, str(exc.errno))
@@ -102,20 +126,20 @@ except Verdict:
     pass
 except TimeoutError:
     try:
-        blocked("timed out: nothing answered")
+        done("absent", "timed out: nothing answered", TARGET[0])
     except Verdict:
         pass
 except OSError as exc:
-    if exc.errno in REFUSALS:
-        try:
-            blocked(f"{type(exc).__name__}: {describe(exc)}: {exc.filename or ''}".rstrip(": "))
-        except Verdict:
-            pass
-    else:
-        try:
+    what = f"{type(exc).__name__}: {describe(exc)}: {exc.filename or ''}".rstrip(": ")
+    try:
+        if exc.errno in REFUSALS:
+            blocked(what)
+        elif exc.errno in ABSENT:
+            done("absent", what, exc.filename if exc.filename is not None else TARGET[0])
+        else:
             done("error", f"unexpected {describe(exc)}: {exc}")
-        except Verdict:
-            pass
+    except Verdict:
+        pass
 except Exception as exc:
     try:
         done("error", f"{type(exc).__name__}: {exc}")

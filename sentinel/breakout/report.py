@@ -14,11 +14,17 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import sentinel
 from sentinel.breakout.runner import ScenarioReport
 from sentinel.sandbox.capabilities import HostCapabilities
+
+EXIT_INCONCLUSIVE: Final = 3
+"""Exit status when nothing escaped but some verdicts are inconclusive (1: an escape, an
+error, a control that ran and did not escape, or a wrong layer claim; 0: every verdict
+blocked, each with a negative control that escaped)."""
+VERDICTS: Final = ("blocked", "inconclusive", "escaped", "error")
 
 
 def host_facts(caps: HostCapabilities, layers: list[str]) -> dict[str, Any]:
@@ -52,21 +58,26 @@ class SuiteReport:
     duration_s: float = 0.0
     matrix: bool = False
     egress_check: str = ""
+    """Evidence that the allow-listed gateway was reachable (network results mean something)."""
     marker: str = ""
     """The run's decoy token: every decoy, planted file and listener greeting carries it."""
     arena: str = ""
     """The run's scratch directory (workspaces, decoys), removed at the end."""
-    """Evidence that the allow-listed gateway was reachable (network results mean something)."""
 
     @property
     def escaped(self) -> list[ScenarioReport]:
         """Scenarios that got out of the full sandbox."""
-        return [r for r in self.scenarios if r.outcome.result == "escaped"]
+        return [r for r in self.scenarios if r.verdict == "escaped"]
 
     @property
     def errors(self) -> list[ScenarioReport]:
         """Scenarios whose attacker failed in an unexpected way."""
-        return [r for r in self.scenarios if r.outcome.result == "error"]
+        return [r for r in self.scenarios if r.verdict == "error"]
+
+    @property
+    def inconclusive(self) -> list[ScenarioReport]:
+        """Scenarios that proved nothing on this host (never counted as blocked)."""
+        return [r for r in self.scenarios if r.verdict == "inconclusive"]
 
     @property
     def failed_controls(self) -> list[ScenarioReport]:
@@ -79,9 +90,21 @@ class SuiteReport:
         return [r for r in self.scenarios if r.unexpected_layers]
 
     @property
+    def failed(self) -> bool:
+        """An escape, an error, a control that ran and did not escape, or a wrong claim."""
+        return bool(self.escaped or self.errors or self.failed_controls or self.wrong_claims)
+
+    @property
     def ok(self) -> bool:
-        """Everything blocked, every control that ran escaped, every layer claim held."""
-        return not (self.escaped or self.errors or self.failed_controls or self.wrong_claims)
+        """Every verdict blocked (each earned by an escaping control), every claim held."""
+        return not self.failed and not self.inconclusive
+
+    @property
+    def exit_code(self) -> int:
+        """0 when :attr:`ok`, 1 when :attr:`failed`, else :data:`EXIT_INCONCLUSIVE`."""
+        if self.failed:
+            return 1
+        return EXIT_INCONCLUSIVE if self.inconclusive else 0
 
     def to_json(self) -> dict[str, Any]:
         """The committed JSON schema."""
@@ -96,10 +119,12 @@ class SuiteReport:
         }
 
     def summary(self) -> dict[str, int]:
-        """Counts by result."""
-        counts = {"scenarios": len(self.scenarios), "blocked": 0, "escaped": 0, "error": 0}
+        """Counts by verdict, by evidence source, and of the negative controls."""
+        counts = {"scenarios": len(self.scenarios)} | dict.fromkeys(VERDICTS, 0)
         for report in self.scenarios:
-            counts[report.outcome.result] += 1
+            counts[report.verdict] += 1
+        counts["host_evidence"] = sum(1 for r in self.scenarios if r.evidence_source == "host")
+        counts["self_reported"] = len(self.scenarios) - counts["host_evidence"]
         counts["controls_escaped"] = sum(
             1 for r in self.scenarios if r.control.outcome and r.control.outcome.result == "escaped"
         )
@@ -116,8 +141,11 @@ def _scenario_json(report: ScenarioReport, *, matrix: bool) -> dict[str, Any]:
         "family": scenario.family.value,
         "attempt": scenario.attempt,
         "expected_layers": list(scenario.expected_layers),
+        "verdict": report.verdict,
+        "verdict_reason": report.verdict_reason,
         "result": report.outcome.result,
         "evidence": report.outcome.evidence,
+        "evidence_source": report.evidence_source,
         "negative_control": (
             {"skipped_because": control.skipped_because}
             if control.outcome is None
@@ -165,8 +193,15 @@ def render_markdown(report: SuiteReport) -> str:
         + " --report DIR`; do not edit by hand.",
         "",
         f"- run started {report.started}, {report.duration_s:.0f} s",
-        f"- **{summary['blocked']} of {summary['scenarios']} attempts blocked**, "
-        f"{summary['escaped']} escaped, {summary['error']} errors",
+        f"- **{summary['scenarios']} scenarios: {summary['blocked']} blocked, "
+        f"{summary['inconclusive']} inconclusive, {summary['escaped']} escaped, "
+        f"{summary['error']} errors**",
+        "- blocked means earned: the attempt failed in the sandbox *and* its negative control "
+        "escaped without it on this host; inconclusive: the attempt failed but the control "
+        "could not run here or did not escape (nothing is proven either way)",
+        f"- evidence: {summary['host_evidence']} results observed by the host (files, "
+        f"listeners, the runner's accounting, targets checked outside), "
+        f"{summary['self_reported']} self-reported by the attacker program",
         f"- negative controls: {summary['controls_escaped']} escaped without the sandbox (as they "
         f"must), {summary['controls_failed']} did not, {summary['controls_skipped']} not runnable "
         "(reason per scenario below)",
@@ -188,8 +223,11 @@ def render_markdown(report: SuiteReport) -> str:
     for family in dict.fromkeys(r.scenario.family for r in report.scenarios):
         rows = [r for r in report.scenarios if r.scenario.family is family]
         lines += [f"## {family.value}", ""]
-        header = "| scenario | attempt | expected layers | result | evidence | negative control |"
-        rule = "|---|---|---|---|---|---|"
+        header = (
+            "| scenario | attempt | expected layers | verdict | evidence | evidence from "
+            "| negative control |"
+        )
+        rule = "|---|---|---|---|---|---|---|"
         if report.matrix:
             header += " load-bearing (off → escape) | sufficient (alone → blocked) |"
             rule += "---|---|"
@@ -201,10 +239,13 @@ def render_markdown(report: SuiteReport) -> str:
                 if ran is None
                 else f"{ran.result} ({r.scenario.control}): {ran.evidence}"
             )
+            evidence = r.outcome.evidence
+            if r.verdict == "inconclusive" or r.outcome.result != r.verdict:
+                evidence = f"{r.outcome.result}: {evidence} ({r.verdict_reason})"
             row = (
                 f"| `{r.scenario.id}` | {_cell(r.scenario.attempt)} | "
-                f"{', '.join(r.scenario.expected_layers)} | **{r.outcome.result}** | "
-                f"{_cell(r.outcome.evidence)} | {_cell(control)} |"
+                f"{', '.join(r.scenario.expected_layers)} | **{r.verdict}** | "
+                f"{_cell(evidence)} | evidence: {r.evidence_source} | {_cell(control)} |"
             )
             if report.matrix:
                 row += f" {', '.join(r.load_bearing) or '-'} | {', '.join(r.sufficient) or '-'} |"
@@ -265,18 +306,20 @@ def write_junit(report: SuiteReport, path: Path) -> None:
                 suite, "testcase", classname=f"breakout.{family.value}", name=r.scenario.id,
                 time=f"{r.duration_s:.3f}",
             )  # fmt: skip
-            if r.outcome.result == "escaped":
+            if r.verdict == "escaped":
                 ET.SubElement(case, "failure", message="escaped").text = r.outcome.evidence
-            elif r.outcome.result == "error":
+            elif r.verdict == "error":
                 ET.SubElement(case, "error", message="attacker error").text = r.outcome.evidence
             elif r.control_failed:
                 assert r.control.outcome is not None  # noqa: S101 - control_failed implies it
                 ET.SubElement(
                     case, "failure", message="negative control did not escape"
                 ).text = r.control.outcome.evidence
+            elif r.verdict == "inconclusive":
+                ET.SubElement(case, "skipped", message="inconclusive").text = r.verdict_reason
             ET.SubElement(case, "system-out").text = (
                 f"{r.scenario.attempt}\nexpected layers: {', '.join(r.scenario.expected_layers)}\n"
-                f"evidence: {r.outcome.evidence}"
+                f"verdict: {r.verdict}\nevidence ({r.evidence_source}): {r.outcome.evidence}"
             )
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 

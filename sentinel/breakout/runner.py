@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from sentinel.audit import AuditStore
 from sentinel.breakout.arena import Arena
@@ -38,6 +38,12 @@ CONTROL_ATTEMPTS: Final = 3
 """A control that did not escape is retried (a busy host can starve the CPU control)."""
 CANARY_VARIABLE: Final = "SENTINEL_BREAKOUT_CANARY"
 """Set in the supervisor's environment while the suite runs: no sandbox may see it."""
+
+
+Verdict = Literal["blocked", "inconclusive", "escaped", "error"]
+"""A scenario's verdict. ``blocked`` is earned: the sandboxed attempt failed *and* its
+negative control escaped without the sandbox on this host. A refused attempt whose control
+could not run here, or ran and did not escape, proves nothing: ``inconclusive``."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,49 @@ class ScenarioReport:
         """The control ran and did not escape: the scenario proves nothing on this host."""
         outcome = self.control.outcome
         return outcome is not None and outcome.result != "escaped"
+
+    @property
+    def control_escaped(self) -> bool:
+        """The control ran and escaped: the attempt is possible on this host."""
+        outcome = self.control.outcome
+        return outcome is not None and outcome.result == "escaped"
+
+    @property
+    def verdict(self) -> Verdict:
+        """Blocked only when earned (see :data:`Verdict`).
+
+        An attempt whose target was absent in the sandbox counts as blocked when the control
+        reached that target outside it (the sandbox hid it), never on its own.
+        """
+        result = self.outcome.result
+        if result in ("escaped", "error"):
+            return result
+        if not self.control_escaped:
+            return "inconclusive"
+        if result == "blocked" or self.outcome.target_absent:
+            return "blocked"
+        return "inconclusive"
+
+    @property
+    def verdict_reason(self) -> str:
+        """Why the verdict is what it is, beyond the attempt's own evidence."""
+        control = self.control
+        if self.verdict in ("escaped", "error"):
+            return ""
+        if control.skipped_because:
+            return f"the negative control cannot run here: {control.skipped_because}"
+        if control.outcome is not None and control.outcome.result != "escaped":
+            return f"the negative control did not escape: {control.outcome.evidence}"
+        if self.verdict == "inconclusive":
+            return "the attempt itself proved nothing"
+        if self.outcome.result != "blocked":
+            return "absent inside the sandbox; the negative control reached it outside"
+        return "the negative control escaped without the sandbox"
+
+    @property
+    def evidence_source(self) -> str:
+        """``host`` or ``self-reported``: who decided the sandboxed attempt's result."""
+        return self.outcome.source
 
 
 Progress = Callable[[Scenario, ScenarioReport], None]
@@ -139,10 +188,18 @@ class SuiteRunner:
         scenario: Scenario,
         layers: Collection[Layer] | None = None,
         *,
-        record: bool = False,
         policy: SandboxPolicy | None = None,
     ) -> Outcome:
         """Run the attacker in a sandbox (all the policy's layers, or ``layers``)."""
+        return self._sandboxed(scenario, layers, policy=policy)[0]
+
+    def _sandboxed(
+        self,
+        scenario: Scenario,
+        layers: Collection[Layer] | None = None,
+        *,
+        policy: SandboxPolicy | None = None,
+    ) -> tuple[Outcome, ExecResult]:
         workspace = self._workspace(scenario, "ws")
         nonce = uuid.uuid4().hex
         with _canary(self.arena.token):
@@ -156,9 +213,7 @@ class SuiteRunner:
             scenario.host_step.protected(run)
         outcome = decide(run, scenario.judge)
         release(workspace)  # its quota file system: hundreds of runs would hold hundreds of loops
-        if record and self.store is not None:
-            record_run(self.store, scenario, result, outcome)
-        return outcome
+        return outcome, result
 
     def control(self, scenario: Scenario) -> ControlOutcome:
         """The negative control: the same attacker without the sandbox."""
@@ -239,10 +294,13 @@ class SuiteRunner:
     def run(self, scenario: Scenario, *, matrix: bool = False) -> ScenarioReport:
         """Sandboxed run (recorded), negative control and, if asked, the layer matrix."""
         started = time.monotonic()
-        outcome = self.sandboxed(scenario, record=True)
+        outcome, result = self._sandboxed(scenario)
         control = self.control(scenario)
         off = self.matrix(scenario) if matrix else {}
         alone = self.alone(scenario) if matrix else {}
-        return ScenarioReport(
+        report = ScenarioReport(
             scenario, outcome, control, off, alone, duration_s=time.monotonic() - started
         )
+        if self.store is not None:
+            record_run(self.store, scenario, result, report.verdict, outcome.evidence)
+        return report

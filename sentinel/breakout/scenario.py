@@ -29,7 +29,12 @@ class Family(StrEnum):
     KERNEL = "kernel"
 
 
-Result = Literal["blocked", "escaped", "error"]
+Result = Literal["blocked", "escaped", "error", "inconclusive"]
+"""What one run showed. ``inconclusive``: nothing either way (the target was absent and the
+host cannot show it exists outside, or the attacker had nothing to compare with)."""
+Source = Literal["host", "self-reported"]
+"""Who decided: the host (a judge, the runner's accounting, a host-side check of the
+target), or the attacker program's own report (all the host can see is what it printed)."""
 Control = Literal["root", "nobody"]
 """Who runs the negative control without the sandbox: the supervisor's own user (root, as
 peers launch agent code), or the unprivileged sandbox uid with every layer off (when root
@@ -59,6 +64,19 @@ class Outcome:
 
     result: Result
     evidence: str
+    source: Source = "host"
+    target_absent: bool = False
+    """The attacker found its target absent: the run proves something only if the target
+    exists outside the sandbox (the negative control reaching it shows that)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdict line an attacker printed."""
+
+    result: str
+    evidence: str
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,25 +85,57 @@ class Run:
 
     exec: ExecResult
     workspace: Path
-    arena: Arena
+    arena: Arena | None
+    """The suite's arena (None for the red-team attacks of the main job, which have none)."""
     nonce: str = ""
     """This run's own marker (``A["run"]``): evidence of one run never counts for another."""
 
+    @property
+    def facts(self) -> dict[str, object]:
+        """The arena's facts (empty without an arena)."""
+        return self.arena.facts if self.arena is not None else {}
+
     def reported(self) -> tuple[str, str] | None:
         """The attacker's own ``(result, evidence)`` line, if it printed one."""
-        return attacker_report(self.exec.stdout)
+        report = attacker_report(self.exec.stdout)
+        return None if report is None else (report.result, report.evidence)
 
 
-def attacker_report(stdout: bytes) -> tuple[str, str] | None:
-    """The ``(result, evidence)`` an attacker printed last on ``stdout``, if any."""
+def attacker_report(stdout: bytes) -> Report | None:
+    """The verdict line an attacker printed last on ``stdout``, if any."""
     for line in reversed(stdout.decode(errors="replace").splitlines()):
         if line.startswith(VERDICT_MARKER):
             try:
                 data = json.loads(line[len(VERDICT_MARKER) :])
-                return str(data["result"]), str(data["evidence"])
-            except (ValueError, KeyError):
+                target = data.get("target")
+                return Report(
+                    str(data["result"]),
+                    str(data["evidence"]),
+                    None if target is None else str(target),
+                )
+            except (ValueError, KeyError, AttributeError):
                 return None
     return None
+
+
+def host_has(target: str, workspace: Path) -> bool:
+    """Whether the host has ``target`` (a path the attacker found absent in its sandbox).
+
+    A relative path is the workspace's. A symbolic link the attacker left in the workspace
+    is read, not followed (only its text is used): root does not resolve agent links. This
+    is an ``lstat``: nothing is opened, read or written.
+    """
+    path = Path(target) if Path(target).is_absolute() else workspace / target
+    try:
+        if path.is_relative_to(workspace) and path.is_symlink():
+            link = path.readlink()
+            if not link.is_absolute():
+                return False
+            path = link
+        path.lstat()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 Judge = Callable[[Run], Outcome | None]
@@ -142,23 +192,44 @@ class Scenario:
 
 
 def decide(run: Run, judge: Judge | None) -> Outcome:
-    """The outcome of a run: host evidence first, then the attacker's report, then accounting."""
+    """The outcome of a run: host evidence first, then the attacker's report, then accounting.
+
+    The one decision function: the breakout suite and the main job's red-team attacks both
+    judge a run with it.
+    """
     if judge is not None:
         outcome = judge(run)
         if outcome is not None:
             return outcome
-    return outcome_of(run.exec)
+    return outcome_of(run.exec, run.workspace)
 
 
-def outcome_of(result: ExecResult) -> Outcome:  # noqa: PLR0911 - one return per case
-    """The outcome from the attacker's report and the sandbox's accounting alone (no judge)."""
+def outcome_of(result: ExecResult, workspace: Path) -> Outcome:  # noqa: PLR0911 - one return per case
+    """The outcome from the attacker's report, host checks and the sandbox's accounting.
+
+    Used by :func:`decide` when no judge decided.
+    """
     reported = attacker_report(result.stdout)
-    if reported is not None and reported[0] in ("blocked", "escaped", "error"):
-        verdict, evidence = reported
-        return Outcome(verdict, evidence)  # type: ignore[arg-type]
-    if reported is not None and reported[0] == "attempted":
+    if reported is not None and reported.result in ("blocked", "escaped", "error", "inconclusive"):
+        return Outcome(reported.result, reported.evidence, "self-reported")  # type: ignore[arg-type]
+    if reported is not None and reported.result == "absent":
+        if reported.target is not None and host_has(reported.target, workspace):
+            return Outcome(
+                "blocked",
+                f"hidden: {reported.target} exists on the host but not in the sandbox "
+                f"({reported.evidence})",
+                "host",
+                target_absent=True,
+            )
         return Outcome(
-            "error", f"attempted ({reported[1]}) but the host found no evidence either way"
+            "inconclusive",
+            f"target absent ({reported.evidence}); the host cannot show it exists outside",
+            "self-reported",
+            target_absent=True,
+        )
+    if reported is not None and reported.result == "attempted":
+        return Outcome(
+            "error", f"attempted ({reported.evidence}) but the host found no evidence either way"
         )
     if result.signal == signal.SIGSYS or result.exit_code == SHELL_SIGNAL_BASE + signal.SIGSYS:
         return Outcome("blocked", "killed by the seccomp filter (SIGSYS)")

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Final
 
-from sentinel.sandbox.launch import SANDBOX_UID
+from sentinel.sandbox.launch import NOBODY_UID
 from sentinel.sandbox.workspace import SCRATCH_DIRS
 
 SESSION_TIMEOUT_S: Final = 30.0
@@ -29,11 +29,11 @@ def reprepare(workspace: Path) -> None:
         return
     head = git / "HEAD"
     head.write_text("ref: refs/heads/main\n")
-    os.chown(head, SANDBOX_UID, SANDBOX_UID)
+    os.chown(head, NOBODY_UID, NOBODY_UID)
     (git / "info").mkdir(exist_ok=True)
     exclude = git / "info" / "exclude"
     exclude.write_text("".join(f"/{name}/\n" for name in SCRATCH_DIRS))
-    os.chown(exclude, SANDBOX_UID, SANDBOX_UID)
+    os.chown(exclude, NOBODY_UID, NOBODY_UID)
 
 
 def copy_out(workspace: Path, destination: Path) -> None:
@@ -51,6 +51,6 @@ def next_session(workspace: Path, argv: list[str]) -> subprocess.CompletedProces
     """The next session as a plain subprocess of the sandbox uid: HOME is the workspace."""
     env = {"PATH": PLAIN_PATH, "HOME": str(workspace), "LANG": "C.UTF-8"}
     return subprocess.run(
-        argv, cwd=workspace, env=env, user=SANDBOX_UID, group=SANDBOX_UID, extra_groups=[],
+        argv, cwd=workspace, env=env, user=NOBODY_UID, group=NOBODY_UID, extra_groups=[],
         capture_output=True, timeout=SESSION_TIMEOUT_S, check=False,
     )  # fmt: skip

@@ -10,12 +10,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sentinel.breakout import Family, Scenario, ScenarioReport, SuiteReport, run_suite, select
-from sentinel.breakout.report import write_all
+from sentinel.breakout.report import VERDICTS, write_all
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 from sentinel.cli.sandbox import PolicyOption, load_policy
 from sentinel.errors import SentinelError
 
-STYLE = {"blocked": "green", "escaped": "bold red", "error": "bold yellow"}
+STYLE = {
+    "blocked": "green",
+    "inconclusive": "yellow",
+    "escaped": "bold red",
+    "error": "bold yellow",
+}
 
 
 class UnknownScenarioError(SentinelError):
@@ -24,17 +29,16 @@ class UnknownScenarioError(SentinelError):
 
 def _summary_table(report: SuiteReport) -> Table:
     table = Table(title="breakout suite", title_justify="left")
-    for column in ("family", "scenarios", "blocked", "escaped", "error", "controls escaped"):
+    columns = ("family", "scenarios", *VERDICTS, "self-reported", "controls escaped")
+    for column in columns:
         table.add_column(column, justify="left" if column == "family" else "right")
     for family in dict.fromkeys(r.scenario.family for r in report.scenarios):
         rows = [r for r in report.scenarios if r.scenario.family is family]
         table.add_row(
             family.value,
             str(len(rows)),
-            *(
-                str(sum(1 for r in rows if r.outcome.result == k))
-                for k in ("blocked", "escaped", "error")
-            ),
+            *(str(sum(1 for r in rows if r.verdict == k)) for k in VERDICTS),
+            str(sum(1 for r in rows if r.evidence_source == "self-reported")),
             f"{sum(1 for r in rows if r.control.outcome and r.control.outcome.result == 'escaped')}"
             f" (+{sum(1 for r in rows if r.control.skipped_because)} not runnable)",
         )
@@ -52,6 +56,11 @@ def _problems(report: SuiteReport) -> list[str]:
         f"CONTROL DID NOT ESCAPE {r.scenario.id}: {r.control.outcome.evidence}"
         for r in report.failed_controls
         if r.control.outcome is not None
+    ]
+    lines += [
+        f"INCONCLUSIVE {r.scenario.id}: {r.verdict_reason}"
+        for r in report.inconclusive
+        if not r.control_failed
     ]
     return lines
 
@@ -76,7 +85,12 @@ def breakout(
     policy: PolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the breakout suite in real sandboxes; exit 1 if anything escapes or a control fails."""
+    """Run the breakout suite in real sandboxes.
+
+    Exit 0 when every verdict is blocked (each earned by a negative control that escaped),
+    1 on an escape, an error, a control that did not escape or a wrong layer claim, 3 when
+    nothing escaped but some verdicts are inconclusive (their controls cannot run here).
+    """
     try:
         chosen = select(family, scenario)
     except KeyError as exc:
@@ -89,9 +103,9 @@ def breakout(
         task = bar.add_task("starting", total=len(chosen))
 
         def advance(done: Scenario, result: ScenarioReport) -> None:
-            style = STYLE[result.outcome.result]
-            if result.outcome.result != "blocked":
-                bar.console.print(f"[{style}]{result.outcome.result}[/{style}] {done.id}")
+            style = STYLE[result.verdict]
+            if result.verdict != "blocked":
+                bar.console.print(f"[{style}]{result.verdict}[/{style}] {done.id}")
             bar.update(task, advance=1, description=done.id)
 
         report = run_suite(
@@ -105,12 +119,16 @@ def breakout(
         console.print(_summary_table(report))
         for line in _problems(report):
             console.print(f"[bold red]{line}[/bold red]", highlight=False)
+        counts = report.summary()
         console.print(
-            f"{report.summary()['blocked']}/{len(report.scenarios)} blocked in "
-            f"{report.duration_s:.0f} s; reports: {', '.join(str(p) for p in paths.values())}"
+            f"{len(report.scenarios)} scenarios: {counts['blocked']} blocked, "
+            f"{counts['inconclusive']} inconclusive, {counts['escaped']} escaped, "
+            f"{counts['error']} errors ({counts['self_reported']} verdicts self-reported by "
+            f"the attacker) in {report.duration_s:.0f} s; "
+            f"reports: {', '.join(str(p) for p in paths.values())}"
         )
-    if not report.ok:
-        raise typer.Exit(1)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 breakout_command = reports_errors(breakout)

@@ -9,12 +9,16 @@ read-write, a private /proc, /dev and /tmp, and nothing else of the host.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from sentinel.sandbox.policy import SandboxPolicy, resolve
+from sentinel.sandbox.policy import MANDATORY_DENY, WORKSPACE, SandboxPolicy, resolve
 
 SHIM_MOUNT: Final = "/.sentinel"
 """Where the Landlock shim's directory is bound inside the sandbox."""
@@ -91,23 +95,57 @@ def bwrap_argv(
     return argv
 
 
+@functools.cache
+def empty_nodes() -> tuple[Path, Path, Path]:
+    """An empty file and directory with mode 000, and an empty read-only directory.
+
+    Bound over a denied path, the first two make it unreadable and unexecutable for the
+    sandbox uid (which owns neither and has no capability); the third stands in for a
+    read-only path of the workspace that does not exist yet. Created once per process in a
+    fresh directory (searchable, so bwrap running as the sandbox uid can bind them),
+    removed at exit.
+    """
+    home = Path(tempfile.mkdtemp(prefix="sentinel-nodes-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    home.chmod(0o711)
+    empty_file, empty_dir, read_only_dir = home / "file", home / "dir", home / "ro-dir"
+    empty_file.touch(mode=0o000)
+    empty_file.chmod(0o000)
+    empty_dir.mkdir(mode=0o000)
+    empty_dir.chmod(0o000)
+    read_only_dir.mkdir(mode=0o555)
+    read_only_dir.chmod(0o555)
+    return empty_file, empty_dir, read_only_dir
+
+
 def _binds(policy: SandboxPolicy, workspace: Path) -> list[str]:
-    """Read-only binds of the policy's paths, the workspace, and the deny set over it."""
+    """The policy's binds, in an order where the narrower rule always wins.
+
+    Host read-only and exec paths first, then the workspace read-write, then read-only paths
+    inside the workspace (bound after it, so they stay read-only), then the mandatory
+    read-only set, and last the policy's denials: an empty 000 node bound over each, so a
+    denied file can be neither read nor executed whatever a wider rule allows.
+    """
+    files = policy.filesystem
+    empty_file, empty_dir, read_only_dir = empty_nodes()
     argv: list[str] = []
     bound: list[str] = []
-    for path in (*policy.filesystem.read_only, *policy.filesystem.exec):
+    inside = [p for p in files.read_only if p.startswith(WORKSPACE)]
+    for path in (*files.read_only, *files.exec):
         resolved = resolve(path, workspace)
-        if resolved not in bound and os.path.lexists(resolved) and not Path(resolved).is_symlink():
+        if path in inside or resolved in bound:
+            continue
+        if os.path.lexists(resolved) and not Path(resolved).is_symlink():
             argv += ["--ro-bind", resolved, resolved]
             bound.append(resolved)
     argv += ["--bind", str(workspace), str(workspace)]
-    denied = [Path(resolve(path, workspace)) for path in policy.filesystem.denied]
+    mandatory = [Path(resolve(path, workspace)) for path in MANDATORY_DENY]
     # A denied path's parents inside the workspace (.git for .git/hooks) become mount points
     # too: a mount point cannot be renamed, so the agent cannot move .git aside with its
     # read-only hooks and make a fresh one.
     parents = {
         parent
-        for path in denied
+        for path in mandatory
         if path.is_relative_to(workspace)
         for parent in path.relative_to(workspace).parents[:-1]
     }
@@ -115,7 +153,28 @@ def _binds(policy: SandboxPolicy, workspace: Path) -> list[str]:
         source = workspace / parent
         if source.is_dir() and not source.is_symlink():
             argv += ["--bind", str(source), str(source)]
-    for resolved in map(str, denied):
+    argv += _workspace_read_only(inside, workspace, read_only_dir)
+    for resolved in map(str, mandatory):
         if os.path.lexists(resolved):
             argv += ["--ro-bind", resolved, resolved]
+    for path in sorted(files.deny, key=lambda p: p.count("/")):
+        resolved = resolve(path, workspace)
+        if not os.path.lexists(resolved):
+            continue
+        node = empty_dir if Path(resolved).is_dir() else empty_file
+        argv += ["--ro-bind", str(node), resolved]
+    return argv
+
+
+def _workspace_read_only(paths: list[str], workspace: Path, stand_in: Path) -> list[str]:
+    """Read-only binds of ``paths`` inside the workspace, bound after it (outer first).
+
+    A path that does not exist (or is a link, which a mount would follow) gets the empty
+    read-only ``stand_in``: the agent can never create it writable.
+    """
+    argv: list[str] = []
+    for path in sorted(paths, key=lambda p: p.count("/")):
+        resolved = resolve(path, workspace)
+        usable = os.path.lexists(resolved) and not Path(resolved).is_symlink()
+        argv += ["--ro-bind", resolved if usable else str(stand_in), resolved]
     return argv

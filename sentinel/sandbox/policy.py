@@ -11,6 +11,8 @@ refused with the file and field named, so a policy can never widen access silent
 from __future__ import annotations
 
 import ipaddress
+import os
+import posixpath
 import tomllib
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -42,6 +44,9 @@ editor and agent configuration (the places a compromised agent plants persistenc
 
 FORBIDDEN_BINDS: Final = (
     "/",
+    "/tmp",  # noqa: S108 - the sandbox's own scratch: binding it would expose the host's
+    "/var/tmp",  # noqa: S108
+    "/dev/shm",  # noqa: S108
     "/proc",
     "/sys",
     "/dev",
@@ -51,7 +56,9 @@ FORBIDDEN_BINDS: Final = (
     "/root",
     "/home",
 )
-"""Paths a policy may not bind: the layers mount private /proc, /dev and /tmp themselves."""
+"""Paths a policy may not bind, nor anything inside them (``/`` itself only): the layers
+mount private /proc, /dev, /tmp and /dev/shm themselves; the rest holds the host's sockets,
+users and boot files. Compared after resolving symbolic links (``/var/run`` is ``/run``)."""
 
 MIN_MEMORY_MB: Final = 16
 """Below this a Python interpreter cannot start; such a limit is a typo, not a policy."""
@@ -69,22 +76,50 @@ class Layer(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 def _check_path(value: str) -> str:
-    path = PurePosixPath(value.replace(WORKSPACE, "/__workspace__"))
+    """A policy path, normalised: absolute, no ``..``, NUL or non-UTF-8; host paths resolved.
+
+    ``//run``, ``/./run`` and ``/run/`` all become ``/run``; a host path is resolved through
+    its symbolic links at load (``/var/run`` becomes ``/run``), so every later check compares
+    the path the kernel will use.
+    """
+    if "\0" in value:
+        raise ValueError(f"{value!r} contains a NUL byte")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{value!r} is not valid UTF-8") from None
+    if WORKSPACE in value and not value.startswith(WORKSPACE):
+        raise ValueError(f"{value!r}: {WORKSPACE} may only start a path")
+    path = PurePosixPath(value.replace(WORKSPACE, "/__workspace__", 1))
     if not path.is_absolute():
         raise ValueError(f"{value!r} is relative; use an absolute path or start with {WORKSPACE}")
     if ".." in path.parts:
         raise ValueError(f"{value!r} contains '..'")
-    if WORKSPACE in value and not value.startswith(WORKSPACE):
-        raise ValueError(f"{value!r}: {WORKSPACE} may only start a path")
-    return value.rstrip("/") or "/"
+    if value.startswith(WORKSPACE):
+        rest = posixpath.normpath("/" + value.removeprefix(WORKSPACE)).lstrip("/")
+        return f"{WORKSPACE}/{rest}" if rest else WORKSPACE
+    normal = "/" + posixpath.normpath(value).lstrip("/")
+    if _forbidden(normal) is not None:
+        return normal  # refused as spelled, whatever it resolves to
+    try:
+        return os.path.realpath(normal, strict=False)
+    except OSError:  # a link root may not read (e.g. /proc/1/root): keep the normal form
+        return normal
 
 
 def _inside(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def _forbidden(path: str) -> str | None:
+    """The forbidden bind ``path`` is, or lies inside (None: it may be bound)."""
+    if path == "/":
+        return "/"
+    return next((f for f in FORBIDDEN_BINDS if f != "/" and _inside(path, f)), None)
 
 
 DEFAULT_READ_ONLY: Final = (
@@ -113,15 +148,22 @@ class FilesystemPolicy(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> FilesystemPolicy:
         for path in self.read_only + self.writable + self.exec:
-            if path in FORBIDDEN_BINDS:
+            forbidden = _forbidden(path)
+            if forbidden is not None:
+                where = "" if forbidden == path else f" (it is inside {forbidden})"
                 raise ValueError(
-                    f"{path!r} may not be bound into a sandbox (it would expose the host)"
+                    f"{path!r} may not be bound into a sandbox{where}: it would expose the host"
                 )
         for path in self.writable:
             if not _inside(path, WORKSPACE):
                 raise ValueError(
                     f"writable path {path!r} is outside {WORKSPACE}: agents write only there"
                 )
+        if self.writable != [WORKSPACE]:
+            raise ValueError(
+                f"writable must be exactly [{WORKSPACE!r}]: the whole workspace is the one "
+                "writable place (mark parts of it read_only or deny instead)"
+            )
         for path in self.exec:
             if any(
                 _inside(path, writable) or _inside(writable, path) for writable in self.writable
@@ -133,6 +175,8 @@ class FilesystemPolicy(_Strict):
             for allowed in self.read_only + self.writable + self.exec:
                 if denied == allowed:
                     raise ValueError(f"{denied!r} is both allowed and denied")
+            if denied == WORKSPACE or _forbidden(denied) == denied:
+                raise ValueError(f"{denied!r} cannot be denied (it is not a bind of the policy)")
         return self
 
     @property
@@ -196,7 +240,12 @@ class NetworkPolicy(_Strict):
 
 
 class ResourcePolicy(_Strict):
-    """Limits enforced by cgroups and by the runner."""
+    """Limits enforced by cgroups and by the runner.
+
+    Strict types: ``pids = true`` or ``memory_mb = "256"`` are refused, never converted.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
 
     memory_mb: int = Field(default=256, ge=MIN_MEMORY_MB, le=1 << 20)
     pids: int = Field(default=64, ge=1, le=1 << 22)
@@ -217,6 +266,16 @@ class SyscallPolicy(_Strict):
     profile: Literal["default"] = "default"
     extra_deny: list[str] = Field(default_factory=list)
 
+    @field_validator("extra_deny")
+    @classmethod
+    def _known(cls, values: list[str]) -> list[str]:
+        from sentinel.sandbox.syscall_table import NUMBERS  # noqa: PLC0415 - a data table
+
+        unknown = [name for name in values if name not in NUMBERS]
+        if unknown:
+            raise ValueError(f"unknown system calls: {', '.join(unknown)}")
+        return values
+
 
 class SandboxPolicy(_Strict):
     """Everything a sandbox enforces for one agent."""
@@ -228,6 +287,16 @@ class SandboxPolicy(_Strict):
     network: NetworkPolicy = Field(default_factory=NetworkPolicy)
     resources: ResourcePolicy = Field(default_factory=ResourcePolicy)
     syscalls: SyscallPolicy = Field(default_factory=SyscallPolicy)
+
+    @field_validator("required_layers")
+    @classmethod
+    def _some_layer(cls, values: list[Layer]) -> list[Layer]:
+        if not values:
+            raise ValueError(
+                "no layer: the sandbox would enforce nothing but the uid drop; list the layers "
+                "(bwrap, landlock, seccomp, cgroups, netns)"
+            )
+        return list(dict.fromkeys(values))
 
     @classmethod
     def from_toml(cls, path: Path | str) -> SandboxPolicy:

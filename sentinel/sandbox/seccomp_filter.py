@@ -6,16 +6,19 @@ namespace and mount setup (installing it earlier would break bwrap itself). The 
 1. kills the process if the system call comes from another architecture's ABI (a 32-bit
    ``int 0x80`` call on x86_64 uses different numbers and would slip past the list);
 2. refuses x32 system calls (numbers with bit 30 set);
-3. returns ``EPERM`` for every system call in the deny list: the ones that reach kernel
-   attack surface or namespaces (mount, ptrace, bpf, keyctl, perf_event_open,
-   userfaultfd, io_uring, kexec, modules, unshare, setns, ...), and ``memfd_create``:
-   Landlock cannot restrict executing an anonymous memory file, so a memfd would void the
-   "no execution of anything the agent wrote" rule (the breakout suite's fs-exec-memfd);
-4. returns ``EAFNOSUPPORT`` for ``socket`` outside AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK;
-5. returns ``EPERM`` for ``clone`` with any ``CLONE_NEW*`` flag (new namespaces), and
+3. answers ``ENOSYS`` for every number past this kernel generation's table (and in the
+   table's unassigned gap): a call added by a later kernel is refused until it is reviewed;
+4. returns ``EPERM`` for every call in :data:`~sentinel.sandbox.syscall_table.DENIED` (kernel
+   attack surface, namespaces, mounts, other processes, the host's configuration, and
+   ``memfd_create``: Landlock cannot restrict executing an anonymous memory file);
+5. returns ``EAFNOSUPPORT`` for ``socket`` outside AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK;
+6. allows ``personality`` only to query or to pick the harmless personas (as Docker's
+   default profile does): ADDR_NO_RANDOMIZE (no ASLR) and READ_IMPLIES_EXEC are refused;
+7. returns ``EPERM`` for ``clone`` with any ``CLONE_NEW*`` flag (new namespaces), and
    ``ENOSYS`` for ``clone3``, whose flags live in memory a filter cannot read (glibc then
    falls back to ``clone``, which the previous rule inspects);
-6. allows everything else.
+8. allows everything else: the calls of :data:`~sentinel.sandbox.syscall_table.ALLOWED`,
+   each group with the reason it stays allowed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ from typing import Final
 
 from sentinel.errors import SandboxUnavailable
 from sentinel.sandbox.kernel_api import BPF_RET_K, SECCOMP_RET_ALLOW
+from sentinel.sandbox.syscall_table import (
+    DENIED,
+    NUMBERS,
+    TABLE_GAP,
+    UNKNOWN_FROM,
+    X86_64_TABLE,
+)
 
 # include/uapi/linux/filter.h and bpf_common.h
 BPF_LD_W_ABS: Final = 0x20  # BPF_LD | BPF_W | BPF_ABS
@@ -48,36 +58,21 @@ NAMESPACE_FLAGS: Final = 0x7E020000
 """CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
 CLONE_NEWNET (and CLONE_NEWTIME 0x80 is in the high flags of clone3 only)."""
 
-# arch/x86/entry/syscalls/syscall_64.tbl
-X86_64_SYSCALLS: Final = {
-    "ptrace": 101, "syslog": 103, "personality": 135, "vhangup": 153, "pivot_root": 155,
-    "adjtimex": 159, "chroot": 161, "acct": 163, "settimeofday": 164, "mount": 165,
-    "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169, "sethostname": 170,
-    "setdomainname": 171, "iopl": 172, "ioperm": 173, "init_module": 175,
-    "delete_module": 176, "quotactl": 179, "lookup_dcookie": 212, "clock_settime": 227,
-    "kexec_load": 246, "add_key": 248, "request_key": 249, "keyctl": 250, "unshare": 272,
-    "perf_event_open": 298, "fanotify_init": 300, "name_to_handle_at": 303,
-    "open_by_handle_at": 304, "setns": 308, "process_vm_readv": 310,
-    "process_vm_writev": 311, "kcmp": 312, "finit_module": 313, "kexec_file_load": 320,
-    "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426,
-    "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
-    "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438,
-    "mount_setattr": 442, "memfd_create": 319, "quotactl_fd": 443, "memfd_secret": 447,
-    "open_tree_attr": 467, "clone": 56, "clone3": 435,
-}  # fmt: skip
+X86_64_SYSCALLS: Final = NUMBERS
+"""Name to number for every call of the table (``syscalls.extra_deny`` takes these names)."""
 
-SYSCALL_SOCKET: Final = 41
+SYSCALL_SOCKET: Final = NUMBERS["socket"]
 SOCKET_FAMILIES: Final = (1, 2, 10, 16)
 """AF_UNIX, AF_INET, AF_INET6, AF_NETLINK: the socket families a sandbox may create."""
+PERSONAS: Final = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)
+"""PER_LINUX, PER_LINUX32, UNAME26, both, and the query (0xffffffff): the personality
+arguments Docker's default profile allows; the rest (ASLR off, READ_IMPLIES_EXEC) refused."""
 
-SYSCALL_NAMES: Final = {number: name for name, number in X86_64_SYSCALLS.items()} | {41: "socket"}
+SYSCALL_NAMES: Final = dict(X86_64_TABLE)
 """System call names by number, for reports."""
 
-DEFAULT_DENY: Final = tuple(
-    name for name in X86_64_SYSCALLS if name not in ("clone", "clone3", "personality")
-)
-"""Denied outright. ``personality`` stays allowed (some tools query it); clone is filtered
-by flags, clone3 answered with ENOSYS."""
+DEFAULT_DENY: Final = tuple(DENIED)
+"""Denied outright (see :data:`~sentinel.sandbox.syscall_table.DENIED` for the reasons)."""
 
 
 def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
@@ -108,17 +103,25 @@ def build_filter(extra_deny: tuple[str, ...] = (), *, notify: bool = False) -> b
     denied = [X86_64_SYSCALLS[name] for name in dict.fromkeys((*DEFAULT_DENY, *extra_deny))]
     eperm = SECCOMP_RET_USER_NOTIF if notify else SECCOMP_RET_ERRNO | errno.EPERM
     enosys = SECCOMP_RET_ERRNO | errno.ENOSYS
-    # Layout: a fixed prologue, one JEQ per denied call jumping to the shared EPERM return,
-    # the clone and clone3 checks, then ALLOW / EPERM / ENOSYS / KILL returns at the end.
-    # A jump is an offset, or the name of one of the returns at the end of the program.
+    # Layout: a fixed prologue, the unknown-number checks, a JEQ and its own EPERM return
+    # per denied call, the socket, personality, clone and clone3 checks, then ALLOW / EPERM /
+    # ENOSYS / family returns at the end. A jump is an offset, or the name
+    # of one of the returns at the end of the program.
     body: list[tuple[int, int | str, int | str, int]] = [
         (BPF_LD_W_ABS, 0, 0, OFFSET_ARCH),
         (BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         (BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
         (BPF_LD_W_ABS, 0, 0, OFFSET_NR),
-        (BPF_JGE_K, "eperm", 0, X32_SYSCALL_BIT),
+        (BPF_JGE_K, 0, 1, X32_SYSCALL_BIT),
+        (BPF_RET_K, 0, 0, eperm),
+        (BPF_JGE_K, 2, 0, UNKNOWN_FROM),  # past the table: ENOSYS
+        (BPF_JGE_K, 0, 2, TABLE_GAP[0]),
+        (BPF_JGE_K, 1, 0, TABLE_GAP[1]),  # in the gap: ENOSYS, else on to the deny list
+        (BPF_RET_K, 0, 0, enosys),
     ]
-    body += [(BPF_JEQ_K, "eperm", 0, number) for number in denied]
+    # Each denied call: a JEQ over its own return, so no jump grows with the list.
+    for number in denied:
+        body += [(BPF_JEQ_K, 0, 1, number), (BPF_RET_K, 0, 0, eperm)]
     # socket(): only the families agents need; AF_VSOCK (a path to the hypervisor host that
     # no network namespace filters), AF_PACKET, AF_ALG (kernel crypto) and the rest refused.
     families = list(SOCKET_FAMILIES)
@@ -128,9 +131,16 @@ def build_filter(extra_deny: tuple[str, ...] = (), *, notify: bool = False) -> b
     ]
     body += [(BPF_JEQ_K, "allow", 0, family) for family in families[:-1]]
     body += [(BPF_JEQ_K, "allow", "family", families[-1])]
+    # personality(): the query and the harmless personas only.
     body += [
-        (BPF_JEQ_K, "enosys", 0, X86_64_SYSCALLS["clone3"]),
-        (BPF_JEQ_K, 0, "allow", X86_64_SYSCALLS["clone"]),
+        (BPF_JEQ_K, 0, len(PERSONAS) + 1, NUMBERS["personality"]),
+        (BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_LOW),
+    ]
+    body += [(BPF_JEQ_K, "allow", 0, persona) for persona in PERSONAS[:-1]]
+    body += [(BPF_JEQ_K, "allow", "eperm", PERSONAS[-1])]
+    body += [
+        (BPF_JEQ_K, "enosys", 0, NUMBERS["clone3"]),
+        (BPF_JEQ_K, 0, "allow", NUMBERS["clone"]),
         (BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_LOW),
         (BPF_JSET_K, "eperm", "allow", NAMESPACE_FLAGS),
     ]

@@ -9,18 +9,29 @@ import pytest
 from typer.testing import CliRunner
 
 from sentinel.agents import RunOptions, RunSummary, replay
-from sentinel.agents.backends import Answer, AttackOutcome, Request, ToolOutcome, gateway_persona
+from sentinel.agents.backends import (
+    Answer,
+    AttackOutcome,
+    LiveBackend,
+    Request,
+    ToolOutcome,
+    gateway_persona,
+)
 from sentinel.agents.options import company_for
 from sentinel.agents.places import Places
 from sentinel.agents.prompts import fingerprint, result_line, task_prompt
-from sentinel.agents.redteam import Attack, attack_corpus, compromised_agents
+from sentinel.agents.redteam import Attack, attack, attack_corpus, compromised_agents
 from sentinel.agents.runtime import Engine
 from sentinel.audit import AuditStore, NewEvent
+from sentinel.breakout.scenario import Family, Scenario
 from sentinel.breakout.scenarios import ALL
+from sentinel.breakout.scenarios.judges import ARENA_FREE
 from sentinel.cli import app
 from sentinel.config import load_company
 from sentinel.errors import InvalidInputError
 from sentinel.gateway.fingerprint import parse_fingerprint
+from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.result import ExecResult
 from sentinel.world import World
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -66,7 +77,10 @@ def test_developers_hold_the_sandbox_tools() -> None:
 
 def test_red_team_draws_from_the_corpus_deterministically() -> None:
     corpus = attack_corpus()
-    assert corpus and all(s in ALL and s.judge is None and s.setup is None for s in corpus)
+    assert corpus
+    for s in corpus:  # no arena, no set-up, nothing this host may lack
+        assert s in ALL and s.setup is None and s.precondition is None, s.id
+        assert s.judge is None or s.judge in ARENA_FREE, s.id
     agents = [f"A-{n}" for n in range(26)]
     assert compromised_agents(agents, 0.1, 1) == compromised_agents(agents, 0.1, 1)
     assert len(compromised_agents(agents, 0.1, 1)) == 3
@@ -130,3 +144,45 @@ def test_replay_refuses_a_store_without_a_run(tmp_path: Path) -> None:
         replay(tmp_path / "empty.db")
     result = CliRunner().invoke(app, ["replay", "--store", str(tmp_path / "missing.db")])
     assert result.exit_code == 2
+
+
+class _ReplayingSandbox:
+    """Stands in for a warm sandbox: runs the attacker program outside any sandbox (as
+    the negative control would), so what decides the verdict is the judging alone."""
+
+    def run(self, argv: list[str], timeout: float | None = None) -> ExecResult:
+        import subprocess  # noqa: PLC0415 - only this fake runs programs
+        import sys  # noqa: PLC0415
+
+        done = subprocess.run([sys.executable, *argv[1:]], capture_output=True, check=False)
+        return ExecResult(
+            exit_code=done.returncode, signal=None, stdout=done.stdout, stderr=done.stderr,
+            truncated=False, timed_out=False, oom_killed=False, pids_limited=False, cpu_s=0.0,
+            max_rss_bytes=0, duration_s=0.0, violations=(), layers=(),
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "result"),
+    [
+        ('def attack(A):\n    open("/nonexistent-sentinel-target")', "inconclusive"),
+        ('def attack(A):\n    open("/etc/hostname-absent-here")', "inconclusive"),
+        ('def attack(A):\n    raise FileNotFoundError(2, "hidden", "/etc/passwd")', "blocked"),
+        ('def attack(A):\n    host_digest(A, "no_such_fact")\n    blocked("x")', "inconclusive"),
+        ('def attack(A):\n    raise PermissionError(1, "no")', "blocked"),
+    ],
+)
+def test_red_team_attacks_are_judged_as_the_suite_judges_them(
+    tmp_path: Path, body: str, result: str
+) -> None:
+    """An absent target or a missing digest is never a block, in the main job too."""
+    scenario = Scenario("kern-x", Family.KERNEL, "attempt", ("uid",), body)
+    backend = LiveBackend(
+        gateway=None, policy=SandboxPolicy(), run_dir=tmp_path, model="m",  # type: ignore[arg-type]
+        sandboxes={"A-1": _ReplayingSandbox()},  # type: ignore[dict-item]
+    )  # fmt: skip
+    events: list[NewEvent] = []
+    outcome = backend.attack(1, "A-1", attack(scenario, "nonce"), events)
+    assert outcome.result == result, outcome.evidence
+    violations = [e for e in events if e.type == "sandbox.violation"]
+    assert len(violations) == (result == "blocked")

@@ -66,7 +66,7 @@ def test_a_short_shift_runs_tools_in_real_sandboxes(shift: tuple[RunSummary, Pat
     assert f"Add {modules[0].stem}" in log.stdout.splitlines()
     with AuditStore(store) as opened:
         executed = list(opened.read(type="sandbox.executed"))
-        assert len(executed) >= summary.tool_calls
+        assert len(executed) >= summary.tool_calls > 0
         assert all(e.payload["layers"] for e in executed)
         assert sum(1 for _ in opened.read(type="agent.lifecycle")) == 52  # 26 on, 26 off
     assert not any(mounts_below(path) for path in kept.parent.iterdir())

@@ -41,6 +41,7 @@ def test_chain_extend_matches_hashlib_loop(prev: bytes, items: list[bytes]) -> N
 def test_seal_matches_reference(prev: bytes, docs: list[dict[str, object]]) -> None:
     sealed = seal_events(prev, docs)
     assert sealed == reference_seal_events(prev, docs)
+    assert len(sealed) == len(docs)
     for (canonical, digest), before in zip(sealed, [prev] + [d for _, d in sealed], strict=False):
         assert digest == link_hash(before, canonical)
         assert f'"prev_hash":"{before.hex()}"'.encode() in canonical

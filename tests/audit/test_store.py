@@ -38,6 +38,7 @@ def test_append_assigns_positions_revisions_and_links(store: AuditStore) -> None
 def test_event_ids_are_uuid7_in_order(store: AuditStore) -> None:
     fill(store, 50)
     ids = [event.event_id for event in store.read()]
+    assert len(ids) == 50
     assert ids == sorted(ids)
     assert all(event_id[14] == "7" for event_id in ids)
 

@@ -74,12 +74,21 @@ def test_the_catalogue_covers_every_family_with_at_least_60_scenarios() -> None:
         assert scenario.expected_layers, scenario.id
 
 
-def test_every_attempt_is_blocked(report: SuiteReport) -> None:
+def test_nothing_escapes_and_every_verdict_is_blocked_or_honestly_inconclusive(
+    report: SuiteReport,
+) -> None:
     got_out = {
-        r.scenario.id: r.outcome.evidence for r in report.scenarios if r.outcome.result != "blocked"
+        r.scenario.id: r.outcome.evidence
+        for r in report.scenarios
+        if r.verdict in ("escaped", "error") or r.outcome.result in ("escaped", "error")
     }
     assert got_out == {}
     assert len(report.scenarios) == len(ALL)
+    # Blocked is earned: exactly the scenarios whose control escaped on this host.
+    for r in report.scenarios:
+        assert (r.verdict == "blocked") == r.control_escaped, (r.scenario.id, r.verdict_reason)
+    assert report.exit_code == (3 if report.inconclusive else 0)
+    assert report.ok == (not report.inconclusive)
 
 
 def test_every_control_that_can_escape_escapes(report: SuiteReport) -> None:
@@ -89,10 +98,12 @@ def test_every_control_that_can_escape_escapes(report: SuiteReport) -> None:
         if r.control.outcome is not None and r.control.outcome.result != "escaped"
     }
     assert failed == {}
-    skipped = [r for r in report.scenarios if r.control.skipped_because]
-    assert all(r.control.skipped_because for r in skipped)
+    for r in report.scenarios:  # a control either ran, or says why it cannot run here
+        assert (r.control.outcome is None) == bool(r.control.skipped_because), r.scenario.id
+    skipped = [r for r in report.scenarios if r.control.outcome is None]
+    assert {r.scenario.id for r in report.inconclusive} == {r.scenario.id for r in skipped}
     assert len(skipped) < len(report.scenarios) // 5  # controls are the rule, not the exception
-    assert report.ok
+    assert not report.failed
 
 
 def test_every_blocked_attempt_is_a_violation_of_its_agent_in_a_verified_trail(
@@ -101,15 +112,13 @@ def test_every_blocked_attempt_is_a_violation_of_its_agent_in_a_verified_trail(
     with AuditStore(store_dir / "audit.db") as store:
         violations = list(store.read(type="sandbox.violation"))
     assert verify_store(store_dir / "audit.db").ok
-    attributed = {
-        e.payload["agent_id"] for e in violations if str(e.payload["detail"]).startswith("blocked:")
-    }
-    assert attributed == {f"breakout-{r.scenario.id}" for r in report.scenarios}
-    by_agent = {
-        e.payload["agent_id"]: e
-        for e in violations
-        if str(e.payload["detail"]).startswith("blocked:")
-    }
+    ours = [
+        e for e in violations if str(e.payload["detail"]).startswith(("blocked:", "inconclusive:"))
+    ]  # the suite's verdicts (the layers record their own violations too)
+    attributed = {e.payload["agent_id"]: str(e.payload["detail"]).split(":", 1)[0] for e in ours}
+    assert len(ours) == len(report.scenarios)
+    assert attributed == {f"breakout-{r.scenario.id}": r.verdict for r in report.scenarios}
+    by_agent = {e.payload["agent_id"]: e for e in ours}
     for r in report.scenarios:
         event = by_agent[f"breakout-{r.scenario.id}"]
         assert event.stream == f"agent/breakout-{r.scenario.id}"
@@ -122,12 +131,17 @@ def test_the_reports_follow_the_documented_schema(report: SuiteReport, tmp_path:
     assert {"kernel", "landlock_abi", "bwrap_version", "cgroup_layout"} <= set(data["host"])
     for row in data["scenarios"]:
         assert {"id", "family", "attempt", "expected_layers", "result", "evidence"} <= set(row)
-        assert row["result"] in ("blocked", "escaped", "error")
+        assert row["verdict"] in ("blocked", "inconclusive")
+        assert row["evidence_source"] in ("host", "self-reported")
+        assert row["result"] in ("blocked", "inconclusive")
         control = row["negative_control"]
         assert ("result" in control and "evidence" in control) or "skipped_because" in control
     cases = ET.parse(paths["junit"]).getroot().findall(".//testcase")
     assert len(cases) == len(report.scenarios)
     assert not ET.parse(paths["junit"]).getroot().findall(".//failure")
+    skipped = ET.parse(paths["junit"]).getroot().findall(".//skipped")
+    assert len(skipped) == len(report.inconclusive)
+    assert data["summary"]["blocked"] + data["summary"]["inconclusive"] == len(report.scenarios)
     markdown = paths["markdown"].read_text()
     assert all(f"`{r.scenario.id}`" in markdown for r in report.scenarios)
 

@@ -43,6 +43,7 @@ def test_shipped_company_matches_the_roster() -> None:
     assert kinds[RoomKind.KITCHEN] >= 1
     assert kinds[RoomKind.BATHROOM] >= 2
     # Every tool the synthesis rules use is in every persona's capabilities.
+    assert company.personas
     for persona in company.personas:
         assert {"window", "headphones"} <= set(persona.capabilities.tools)
 

@@ -68,6 +68,7 @@ def test_hybrid_layout_places_controllers_on_v1(tmp_path: Path) -> None:
 def test_v2_delegated_host_uses_v2(tmp_path: Path) -> None:
     caps = run(tmp_path, layout="v2")
     assert caps.cgroups.layout == "v2"
+    assert caps.cgroups.controllers  # all() over no controllers would pass
     assert all(c.hierarchy == "v2" and c.usable for c in caps.cgroups.controllers.values())
     assert caps.layer("cgroups").verdict is Verdict.AVAILABLE
 

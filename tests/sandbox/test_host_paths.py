@@ -16,7 +16,7 @@ import pytest
 from sentinel.breakout import unprotected
 from sentinel.errors import SandboxError
 from sentinel.sandbox import host_paths
-from sentinel.sandbox.launch import SANDBOX_UID, SESSION_PINS, session_environment
+from sentinel.sandbox.launch import NOBODY_UID, SESSION_PINS, session_environment
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.workspace import SESSION_HOME, prepare_workspace
 
@@ -82,7 +82,7 @@ def _plant(workspace: Path, relative: str, target: Path) -> None:
 
 @pytest.fixture
 def prepared(workspace: Path) -> Iterator[Path]:
-    prepare_workspace(workspace, POLICY, SANDBOX_UID, SANDBOX_UID)
+    prepare_workspace(workspace, POLICY, NOBODY_UID, NOBODY_UID)
     yield workspace
 
 
@@ -92,7 +92,7 @@ def test_re_preparing_never_follows_a_planted_link(
     prepared: Path, decoys: Decoys, relative: str, kind: str
 ) -> None:
     _plant(prepared, relative, decoys.targets()[kind])
-    prepare_workspace(prepared, POLICY, SANDBOX_UID, SANDBOX_UID)
+    prepare_workspace(prepared, POLICY, NOBODY_UID, NOBODY_UID)
     assert decoys.untouched()
     entry = (prepared / relative).lstat() if os.path.lexists(prepared / relative) else None
     assert entry is None or not stat.S_ISLNK(entry.st_mode)  # replaced, never followed
@@ -102,7 +102,7 @@ def test_re_preparing_never_follows_a_planted_link(
 def test_a_link_in_a_parent_is_never_followed_either(prepared: Path, decoys: Decoys) -> None:
     policy = SandboxPolicy.model_validate({"filesystem": {"deny": ["{workspace}/a/b/secret"]}})
     (prepared / "a").symlink_to(decoys.directory)
-    prepare_workspace(prepared, policy, SANDBOX_UID, SANDBOX_UID)
+    prepare_workspace(prepared, policy, NOBODY_UID, NOBODY_UID)
     assert decoys.untouched()
     assert (prepared / "a" / "b" / "secret").is_dir() and not (prepared / "a").is_symlink()
 
@@ -119,24 +119,24 @@ def test_control_path_based_preparation_writes_through_the_link(
 def test_quota_workspace_re_prepared_with_planted_scratch_links(
     workspace: Path, decoys: Decoys
 ) -> None:
-    prepare_workspace(workspace, POLICY, SANDBOX_UID, SANDBOX_UID, quota_mb=16)
+    prepare_workspace(workspace, POLICY, NOBODY_UID, NOBODY_UID, quota_mb=16)
     for name in (".tmp", ".shm", SESSION_HOME):
         _plant(workspace, name, decoys.directory)
-    assert not prepare_workspace(workspace, POLICY, SANDBOX_UID, SANDBOX_UID, quota_mb=16)
+    assert not prepare_workspace(workspace, POLICY, NOBODY_UID, NOBODY_UID, quota_mb=16)
     assert decoys.untouched()
     for name in (".tmp", ".shm", SESSION_HOME):
         info = (workspace / name).lstat()
-        assert stat.S_ISDIR(info.st_mode) and info.st_uid == SANDBOX_UID
+        assert stat.S_ISDIR(info.st_mode) and info.st_uid == NOBODY_UID
         assert not any((workspace / name).iterdir())
 
 
 def test_a_session_starts_with_an_empty_home_and_tmp(workspace: Path) -> None:
-    prepare_workspace(workspace, POLICY, SANDBOX_UID, SANDBOX_UID, quota_mb=16)
+    prepare_workspace(workspace, POLICY, NOBODY_UID, NOBODY_UID, quota_mb=16)
     for name in (".tmp", SESSION_HOME):
         (workspace / name / "left-over").mkdir()
         (workspace / name / "left-over" / "x.pth").write_text("import os\n")
     (workspace / "work.py").write_text("the agent's work stays\n")
-    prepare_workspace(workspace, POLICY, SANDBOX_UID, SANDBOX_UID, quota_mb=16)
+    prepare_workspace(workspace, POLICY, NOBODY_UID, NOBODY_UID, quota_mb=16)
     assert not any((workspace / ".tmp").iterdir()) and not any((workspace / SESSION_HOME).iterdir())
     assert (workspace / "work.py").read_text() == "the agent's work stays\n"
 

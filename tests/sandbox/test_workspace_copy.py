@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from sentinel.breakout import unprotected
-from sentinel.sandbox.launch import SANDBOX_UID
+from sentinel.sandbox.launch import NOBODY_UID
 from sentinel.sandbox.workspace_copy import copy_owner, copy_workspace
 
 pytestmark = pytest.mark.host
 
-OWNER = (SANDBOX_UID, SANDBOX_UID)
+OWNER = (NOBODY_UID, NOBODY_UID)
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def hostile(sandbox_base: Path) -> Path:
     (workspace / ".tmp" / "scratch").write_text("session scratch\n")
     (sandbox_base / "host").mkdir(mode=0o700)
     for path in workspace.rglob("*"):
-        os.chown(path, SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
+        os.chown(path, NOBODY_UID, NOBODY_UID, follow_symlinks=False)
     (workspace / "tool").chmod(0o6755)  # after the chown, which clears set-id bits
     (workspace / "shared").chmod(0o3777)
     assert (workspace / "tool").stat().st_mode & stat.S_ISUID

@@ -7,23 +7,33 @@ import shutil
 from pathlib import Path
 
 from sentinel.breakout.scenario import UNPRIVILEGED_UID, WORKSPACE_FS, Family, Scenario
-from sentinel.breakout.scenarios.judges import file_appeared
+from sentinel.breakout.scenarios.judges import (
+    device_node,
+    file_appeared,
+    hard_link_to,
+    trace_left,
+)
 
 F = Family.FILESYSTEM
 UID = UNPRIVILEGED_UID
 
 
+TRACE = "ran-{run}"
+"""What the programs the exec scenarios run (copies of ``touch``) leave in the workspace."""
+
+
 def _setuid_copy(workspace: Path) -> None:
-    target = workspace / "suid-id"
-    shutil.copy("/usr/bin/id", target)
+    target = workspace / "suid-touch"
+    shutil.copy("/usr/bin/touch", target)
     os.chown(target, 0, 0)
     target.chmod(0o4755)
 
 
 READ_DIGEST = """
 def attack(A):
+    expected = host_digest(A, {fact!r})
     data = read_bytes({path!r})
-    if digest(data) == A[{fact!r}]:
+    if digest(data) == expected:
         escaped(f"read {path} ({{len(data)}} bytes, same digest as the host's)")
     blocked(f"read a different {path} ({{len(data)}} bytes): not the host's file")
 """
@@ -40,10 +50,10 @@ EXEC_COPY = """
 import shutil, subprocess
 def attack(A):
     target = os.path.join({directory!r}, "own-binary-" + A["token"] + "-" + A["run"])
-    shutil.copy("/usr/bin/true", target)
+    shutil.copy("/usr/bin/touch", target)
     try:
         os.chmod(target, 0o755)
-        subprocess.run([target], check=True)
+        subprocess.run([target, os.path.join(os.getcwd(), "ran-" + A["run"])], check=True)
     finally:
         os.unlink(target)  # the control runs on the host: leave nothing
     escaped(f"executed {{target}}, a binary the agent wrote")
@@ -53,10 +63,11 @@ LOADER_RUN = """
 import shutil, subprocess
 def attack(A):
     target = os.path.join({directory!r}, "loaded-binary-" + A["token"] + "-" + A["run"])
-    shutil.copy("/usr/bin/true", target)
+    shutil.copy("/usr/bin/touch", target)
+    trace = os.path.join(os.getcwd(), "ran-" + A["run"])
     try:
         os.chmod(target, 0o755)
-        done_ = subprocess.run(["/lib64/ld-linux-x86-64.so.2", target], capture_output=True)
+        done_ = subprocess.run(["/lib64/ld-linux-x86-64.so.2", target, trace], capture_output=True)
     finally:
         os.unlink(target)  # the control runs on the host: leave nothing
     if done_.returncode == 0:
@@ -104,18 +115,20 @@ def attack(A):
     Scenario("fs-dotdot", F, "climb out of the workspace with ../ and read /etc/passwd",
              ("bwrap", "landlock"), """
 def attack(A):
+    expected = host_digest(A, "passwd_sha256")
     path = os.getcwd() + "/.." * 12 + "/etc/passwd"
     data = read_bytes(path)
-    if digest(data) == A["passwd_sha256"]:
+    if digest(data) == expected:
         escaped(f"read the host's /etc/passwd through {path}")
     blocked("reached a different /etc/passwd")
 """),
     Scenario("fs-symlink-read", F, "read /etc/passwd through a symlink planted in the workspace",
              ("bwrap", "landlock"), """
 def attack(A):
+    expected = host_digest(A, "passwd_sha256")
     os.symlink("/etc/passwd", "innocent.txt")
     data = read_bytes("innocent.txt")
-    if digest(data) == A["passwd_sha256"]:
+    if digest(data) == expected:
         escaped("read the host's /etc/passwd through a workspace symlink")
     blocked("the symlink led to a different file")
 """),
@@ -134,14 +147,15 @@ def attack(A):
     if A["token"].encode() in read_bytes("linked.txt"):
         escaped("hard-linked a host file into the workspace and read it")
     blocked("the link holds other content")
-"""),
+""", judge=hard_link_to("host_secret", "linked.txt")),
     Scenario("fs-proc-self-root", F, "read /etc/passwd through /proc/self/root",
              ("bwrap", "landlock"), READ_DIGEST.format(path="/proc/self/root/etc/passwd", fact="passwd_sha256")),
     Scenario("fs-proc-pid-root", F, "read host files through another agent's /proc/<pid>/root",
              ("bwrap", "landlock"), """
 def attack(A):
+    expected = host_digest(A, "passwd_sha256")
     path = f"/proc/{A['decoy']['pid']}/root/etc/passwd"
-    if digest(read_bytes(path)) == A["passwd_sha256"]:
+    if digest(read_bytes(path)) == expected:
         escaped(f"read the host's /etc/passwd through {path}")
     blocked("reached a different /etc/passwd")
 """),
@@ -174,15 +188,15 @@ import stat
 def attack(A):
     os.mknod("mem", stat.S_IFCHR | 0o600, os.makedev(1, 1))
     escaped("created a character device node (1, 1) = /dev/mem")
-"""),
+""", judge=device_node("mem")),
     Scenario("fs-exec-workspace", F, "execute a binary the agent wrote into its workspace",
-             ("landlock", WORKSPACE_FS), EXEC_COPY.format(directory=".")),
+             ("landlock", WORKSPACE_FS), EXEC_COPY.format(directory="."), judge=trace_left(TRACE)),
     Scenario("fs-exec-tmp", F, "execute a binary the agent wrote into /tmp",
-             ("landlock", WORKSPACE_FS), EXEC_COPY.format(directory="/tmp")),
+             ("landlock", WORKSPACE_FS), EXEC_COPY.format(directory="/tmp"), judge=trace_left(TRACE)),
     *(
         Scenario(f"fs-exec-loader-{name}", F,
                  f"run a binary the agent wrote into {label} through the dynamic loader (ld.so)",
-                 (WORKSPACE_FS,), LOADER_RUN.format(directory=where))
+                 (WORKSPACE_FS,), LOADER_RUN.format(directory=where), judge=trace_left(TRACE))
         for name, where, label in (
             ("workspace", ".", "its workspace"), ("tmp", "/tmp", "/tmp"), ("shm", "/dev/shm", "/dev/shm"),
         )
@@ -192,19 +206,21 @@ def attack(A):
 import subprocess
 def attack(A):
     fd = os.memfd_create("payload", 0)
-    os.write(fd, read_bytes("/usr/bin/true", 1 << 24))
-    subprocess.run([f"/proc/self/fd/{fd}"], pass_fds=(fd,), check=True)
+    os.write(fd, read_bytes("/usr/bin/touch", 1 << 24))
+    trace = os.path.join(os.getcwd(), "ran-" + A["run"])
+    subprocess.run([f"/proc/self/fd/{fd}", trace], pass_fds=(fd,), check=True)
     escaped("executed a binary from a memfd")
-"""),
+""", judge=trace_left(TRACE)),
     Scenario("fs-setuid-binary", F, "gain root through a setuid-root binary in the workspace",
              ("landlock", "bwrap", "seccomp", WORKSPACE_FS), """
 import subprocess
 def attack(A):
-    euid = subprocess.run(["./suid-id", "-u"], capture_output=True, check=True).stdout.strip()
-    if euid == b"0":
-        escaped("a setuid-root binary ran with effective uid 0")
-    blocked(f"the setuid binary ran without privilege (euid {euid.decode()})")
-""", control="nobody", setup=_setuid_copy),
+    subprocess.run(["./suid-touch", "ran-" + A["run"]], capture_output=True, check=True)
+    owner = os.stat("ran-" + A["run"]).st_uid
+    if owner == 0:
+        escaped("a setuid-root binary ran with effective uid 0 (its file is root's)")
+    blocked(f"the setuid binary ran without privilege (its file belongs to uid {owner})")
+""", control="nobody", setup=_setuid_copy, judge=trace_left(TRACE, root_owned_escapes=True)),
     Scenario("fs-chroot-escape", F, "escape a chroot with a saved directory fd and ../ (classic)",
              ("seccomp", UID), """
 def attack(A):
@@ -215,7 +231,7 @@ def attack(A):
     for _ in range(64):
         os.chdir("..")
     os.chroot(".")
-    if digest(read_bytes("/etc/passwd")) == A["passwd_sha256"]:
+    if digest(read_bytes("/etc/passwd")) == host_digest(A, "passwd_sha256"):
         escaped("left the chroot and read the host's /etc/passwd")
     blocked("the chroot held")
 """),

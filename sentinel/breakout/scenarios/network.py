@@ -136,6 +136,7 @@ def attack(A):
 """, precondition=_host_family(socket.AF_ALG, socket.SOCK_SEQPACKET)),
     Scenario("net-unix-path", N, "connect to a host service's unix socket by path", ("bwrap",), """
 def attack(A):
+    target(A["service_socket"])
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(3)
         sock.connect(A["service_socket"])

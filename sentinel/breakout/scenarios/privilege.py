@@ -153,4 +153,29 @@ def attack(A):
     socket.sethostname(socket.gethostname())
     escaped("sethostname succeeded (set to its current value)")
 """),
+    Scenario("priv-modify-ldt", V,
+             "install a segment in the local descriptor table (modify_ldt: old kernel attack surface)",
+             ("seccomp",), """
+def attack(A):
+    # struct user_desc: entry 0, base 0, limit 0xfffff, 32-bit, page-granular, usable
+    entry = struct.pack("<IIII", 0, 0, 0xFFFFF, 0b1010001)
+    syscall(154, 1, ctypes.create_string_buffer(entry), len(entry))
+    table = ctypes.create_string_buffer(8 * 16)
+    size = syscall(154, 0, table, len(table))
+    if size > 0 and any(table.raw[:8]):
+        escaped(f"wrote an LDT entry and read it back ({table.raw[:8].hex()})")
+    blocked(f"the LDT reads back empty ({size} bytes)")
+"""),
+    Scenario("priv-aslr-off", V,
+             "switch off address-space randomisation with personality(ADDR_NO_RANDOMIZE)",
+             ("seccomp",), """
+def attack(A):
+    ADDR_NO_RANDOMIZE = 0x0040000
+    libc.personality.restype = ctypes.c_int
+    check(libc.personality(ctypes.c_ulong(ADDR_NO_RANDOMIZE)), "personality")
+    current = libc.personality(ctypes.c_ulong(0xFFFFFFFF))
+    if current & ADDR_NO_RANDOMIZE:
+        escaped(f"personality is now {current:#x}: children run without ASLR")
+    blocked(f"personality stayed {current:#x}")
+"""),
 ]  # fmt: skip

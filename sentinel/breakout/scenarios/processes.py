@@ -42,6 +42,7 @@ def attack(A):
     Scenario("proc-signal-host", P, "signal another agent's process (kill with signal 0)",
              ("bwrap", "landlock"), f"""
 def attack(A):
+    target("/proc/" + str({DECOY}))
     os.kill({DECOY}, 0)
     escaped("kill(decoy, 0) succeeded: the agent may signal it")
 """),
@@ -142,6 +143,7 @@ def attack(A):
     Scenario("proc-pidfd-getfd", P, "steal an open file from another agent (pidfd_getfd)",
              ("seccomp", "bwrap", "landlock"), f"""
 def attack(A):
+    target("/proc/" + str({DECOY}))
     pidfd = syscall(434, {DECOY}, 0)
     fd = syscall(438, pidfd, A["decoy"]["notes_fd"], 0)
     os.lseek(fd, 0, 0)

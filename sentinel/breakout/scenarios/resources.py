@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sentinel.breakout.arena import Arena
 from sentinel.breakout.scenario import RUNNER, WORKSPACE_FS, Family, Outcome, Run, Scenario
+from sentinel.breakout.scenarios.judges import arena_of
 
 R = Family.RESOURCES
 WALL_LIMIT_S = 2.0
@@ -50,7 +51,7 @@ def _enough_cores(arena: Arena) -> str | None:
 
 
 def _flood(run: Run) -> Outcome | None:
-    limit = run.arena.facts["limits"]["max_output_bytes"]
+    limit = arena_of(run).facts["limits"]["max_output_bytes"]
     if run.exec.truncated:
         return Outcome("blocked", f"output cut at {limit} bytes and the command killed")
     if len(run.exec.stdout) > limit:
