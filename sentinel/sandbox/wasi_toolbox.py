@@ -1,0 +1,67 @@
+"""An agent's WASI tools, run in Wasmtime with the fuel and memory of the sandbox policy.
+
+One :class:`WasiToolbox` per run: a single fuel-metering engine, each tool compiled from its
+shipped WebAssembly text on first use. A call pre-opens the agent's workspace read-only as
+``/``; fuel exhaustion, the memory limit and any other trap come back as the result's
+violations (recorded as ``sandbox.violation`` events like every other layer's), never as an
+exception.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import wasmtime
+
+from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.result import ExecResult
+from sentinel.sandbox.wasi_tools import TOOLS, module_text
+from sentinel.sandbox.wasm import WasmTool, compile_module, fuel_engine
+
+
+class WasiToolbox:
+    """The shipped WASI tools, compiled once, run with ``policy``'s limits.
+
+    Args:
+        policy: Its ``wasm`` section gives fuel and memory per call, its resources the
+            output limit.
+    """
+
+    def __init__(self, policy: SandboxPolicy) -> None:
+        self.policy = policy
+        self.engine = fuel_engine()
+        self._modules: dict[str, wasmtime.Module] = {}
+        self._lock = threading.Lock()
+
+    def module(self, name: str) -> wasmtime.Module:
+        """Tool ``name``, compiled on first use.
+
+        Raises:
+            KeyError: No such tool.
+            SandboxError: The shipped module does not compile (a packaging defect).
+        """
+        with self._lock:
+            if name not in self._modules:
+                if name not in TOOLS:
+                    raise KeyError(name)
+                self._modules[name] = compile_module(self.engine, module_text(name))
+            return self._modules[name]
+
+    def run(self, name: str, args: list[str], *, workspace: Path, stdin: bytes = b"") -> ExecResult:
+        """Run tool ``name`` with ``args`` over ``workspace`` (pre-opened read-only as ``/``).
+
+        Raises:
+            KeyError: No such tool.
+        """
+        limits = self.policy.wasm
+        tool = WasmTool(
+            self.module(name),
+            workspace=workspace,
+            fuel=limits.fuel,
+            memory_bytes=limits.memory_mb << 20,
+            max_output_bytes=self.policy.resources.max_output_bytes,
+            writable=False,
+            engine=self.engine,
+        )
+        return tool.run(args, stdin=stdin)
