@@ -36,7 +36,8 @@ from typing import Any, Final
 from sentinel.errors import SandboxDegradedWarning, SandboxError, SandboxUnavailable
 from sentinel.sandbox import kernel_api
 from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
-from sentinel.sandbox.capabilities import HostCapabilities, Verdict, detect
+from sentinel.sandbox.capabilities import HostCapabilities, Verdict
+from sentinel.sandbox.capabilities.cache import cached_detect
 from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
 from sentinel.sandbox.native_shim import shim_path
 from sentinel.sandbox.network import AgentNetwork
@@ -58,10 +59,14 @@ _capabilities: HostCapabilities | None = None
 
 
 def host_capabilities() -> HostCapabilities:
-    """Detection results for this host, computed once per process."""
+    """Detection results for this host: once per process, and for root once per boot.
+
+    Root reuses the answer cached by an earlier process while its key (boot, kernel, tools,
+    sysctls: see :mod:`sentinel.sandbox.capabilities.cache`) still matches.
+    """
     global _capabilities  # noqa: PLW0603 - one detection per process, as the enforcer needs
     if _capabilities is None:
-        _capabilities = detect()
+        _capabilities = cached_detect()
     return _capabilities
 
 
