@@ -5,34 +5,16 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+from rich.console import Console
 
 from sentinel.errors import SentinelError
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-
-class _LazyConsole:
-    """A Rich console made on first use: importing Rich costs a CLI start tens of ms."""
-
-    def __init__(self, **options: Any) -> None:  # noqa: ANN401 - Console's keyword arguments
-        self._options = options
-        self._console: Console | None = None
-
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - whatever Console has
-        if self._console is None:
-            from rich.console import Console  # noqa: PLC0415 - the point of this class
-
-            self._console = Console(**self._options)
-        return getattr(self._console, name)
-
-
-console = cast("Console", _LazyConsole())
+console = Console()
 """Where tables and messages go (stdout)."""
-error_console = cast("Console", _LazyConsole(stderr=True))
+error_console = Console(stderr=True)
 """Where errors go."""
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
