@@ -5,17 +5,24 @@ shipped WebAssembly text on first use. A call pre-opens the agent's workspace re
 ``/``; fuel exhaustion, the memory limit and any other trap come back as the result's
 violations (recorded as ``sandbox.violation`` events like every other layer's), never as an
 exception.
+
+Wasmtime runs in the launcher's process, so a host call that blocks (the shipped tools
+refuse FIFOs, the classic way to make an open wait forever) would hold the run: each call
+runs in a thread of its own, and one that has not finished within the policy's wall-clock
+limit comes back as a timed-out result, its thread abandoned (it ends when the call does,
+or with the process).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import wasmtime
 
 from sentinel.sandbox.policy import SandboxPolicy
-from sentinel.sandbox.result import ExecResult
+from sentinel.sandbox.result import ExecResult, Violation
 from sentinel.sandbox.wasi_tools import TOOLS, module_text
 from sentinel.sandbox.wasm import WasmTool, compile_module, fuel_engine
 
@@ -53,6 +60,7 @@ class WasiToolbox:
 
         Raises:
             KeyError: No such tool.
+            SandboxError: The shipped module cannot be instantiated (a packaging defect).
         """
         limits = self.policy.wasm
         tool = WasmTool(
@@ -64,4 +72,41 @@ class WasiToolbox:
             writable=False,
             engine=self.engine,
         )
-        return tool.run(args, stdin=stdin)
+        outcome: list[ExecResult | Exception] = []
+
+        def call() -> None:
+            try:
+                outcome.append(tool.run(args, stdin=stdin))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
+                outcome.append(exc)
+
+        wall = self.policy.resources.wall_timeout_s
+        thread = threading.Thread(target=call, name=f"wasi-{name}", daemon=True)
+        started = time.monotonic()
+        thread.start()
+        thread.join(wall)
+        if not outcome:
+            return _abandoned(wall, time.monotonic() - started)
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        return outcome[0]
+
+
+def _abandoned(wall: float, waited: float) -> ExecResult:
+    """The result of a call that did not finish within ``wall`` seconds."""
+    detail = f"no result after {wall} s (blocked outside WebAssembly); the call was abandoned"
+    return ExecResult(
+        exit_code=None,
+        signal=None,
+        stdout=b"",
+        stderr=b"",
+        truncated=False,
+        timed_out=True,
+        oom_killed=False,
+        pids_limited=False,
+        cpu_s=0.0,
+        max_rss_bytes=0,
+        duration_s=waited,
+        violations=(Violation("wasmtime", "timeout", detail),),
+        layers=("wasmtime",),
+    )

@@ -8,6 +8,7 @@ pre-open is wider.
 from __future__ import annotations
 
 import os
+import threading
 import zlib
 from pathlib import Path
 from typing import Any, cast
@@ -152,6 +153,32 @@ def test_a_tool_cannot_read_outside_its_preopen(tmp_path: Path) -> None:
     # Control: the same module with the parent pre-opened reads the very file.
     wider = TOOLBOX.run("grep", ["secret", "ws/../secret"], workspace=tmp_path)
     assert (wider.exit_code, wider.stdout) == (0, b"ws/../secret:1:host secret\n")
+
+
+def test_a_planted_fifo_or_directory_is_refused_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "plain").write_bytes(b"x y\n")
+    result = TOOLBOX.run("wc", ["pipe", "dir", "plain"], workspace=tmp_path)
+    assert result.exit_code == 2  # refused at once: opening the FIFO would wait for a writer
+    assert result.stderr == b"wc: pipe: not a regular file\nwc: dir: not a regular file\n"
+    assert result.stdout == b"1 2 4 plain\n1 2 4 total\n"  # control: the regular file
+
+
+def test_a_call_that_blocks_in_the_host_times_out_and_the_caller_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released = threading.Event()
+
+    def blocked(self: WasmTool, args: list[str] | None = None, *, stdin: bytes = b"") -> None:
+        released.wait(10)  # what an open(2) of a FIFO without a writer does
+
+    policy = SandboxPolicy.model_validate({"resources": {"wall_timeout_s": 0.2}})
+    monkeypatch.setattr(WasmTool, "run", blocked)
+    result = WasiToolbox(policy).run("wc", ["x"], workspace=tmp_path)
+    released.set()
+    assert result.timed_out and result.exit_code is None
+    assert [(v.layer, v.kind) for v in result.violations] == [("wasmtime", "timeout")]
 
 
 def test_tools_cannot_write_the_workspace(tmp_path: Path) -> None:

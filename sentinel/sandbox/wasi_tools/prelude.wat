@@ -5,12 +5,14 @@
   ;; Linear memory (one 64 KiB page to start; only grep grows it, for long lines):
   ;;   0..8 iovec, 8..12 count, 12..16 opened fd, 16..24 argc and argv size,
   ;;   32..64 number text, 64..1088 argv pointers (256), 1088..8192 argv bytes,
-  ;;   8192..40960 read buffer, 40960..41984 prelude strings, 41984..45056 tool strings,
-  ;;   45056.. the heap (grep's line buffer).
+  ;;   8192..40960 read buffer, 40960..41984 prelude strings, 41984..44992 tool strings,
+  ;;   44992..45056 a file's status, 45056.. the heap (grep's line buffer).
   (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "path_open"
     (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get"
+    (func $path_filestat_get (param i32 i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
@@ -34,6 +36,10 @@
   (global $PREOPEN i32 (i32.const 3))
   ;; WASI rights: fd_read (1 << 1).
   (global $RIGHT_FD_READ i64 (i64.const 2))
+  ;; path_filestat_get's 64-byte answer (the end of the tool-string area); its filetype
+  ;; byte is at offset 16, and 4 is a regular file.
+  (global $STAT i32 (i32.const 44992))
+  (global $FILETYPE_REGULAR i32 (i32.const 4))
 
   (data (i32.const 40960) ": ")                                 ;; 40960, 2
   (data (i32.const 40964) "\n")                                 ;; 40964, 1
@@ -47,6 +53,7 @@
   (data (i32.const 41128) "error ")                             ;; 41128, 6
   (data (i32.const 41136) "0123456789abcdef")                   ;; 41136, 16
   (data (i32.const 41152) "operation not permitted")            ;; 41152, 23
+  (data (i32.const 41176) "not a regular file")                 ;; 41176, 18
 
   (func $strlen (param $p i32) (result i32)
     (local $n i32)
@@ -155,7 +162,9 @@
     (i32.load (i32.add (global.get $ARGV) (i32.mul (local.get $i) (i32.const 4)))))
 
   ;; Open a workspace file for reading, relative to the preopen (leading slashes dropped);
-  ;; symbolic links are not followed. Return the fd, or -1 after saying why on stderr.
+  ;; symbolic links are not followed, and only regular files are opened (a FIFO the agent
+  ;; planted would block the open until someone writes to it). Return the fd, or -1 after
+  ;; saying why on stderr.
   (func $open (param $path i32) (result i32)
     (local $p i32) (local $errno i32)
     (local.set $p (local.get $path))
@@ -166,6 +175,13 @@
         (br $slash)))
     (if (i32.eqz (i32.load8_u (local.get $p)))
       (then (call $complain_errno (local.get $path) (i32.const 31)) (return (i32.const -1))))
+    (local.set $errno
+      (call $path_filestat_get (global.get $PREOPEN) (i32.const 0) (local.get $p)
+        (call $strlen (local.get $p)) (global.get $STAT)))
+    (if (local.get $errno)
+      (then (call $complain_errno (local.get $path) (local.get $errno)) (return (i32.const -1))))
+    (if (i32.ne (i32.load8_u (i32.add (global.get $STAT) (i32.const 16))) (global.get $FILETYPE_REGULAR))
+      (then (call $complain (local.get $path) (i32.const 41176) (i32.const 18)) (return (i32.const -1))))
     (local.set $errno
       (call $path_open (global.get $PREOPEN) (i32.const 0) (local.get $p) (call $strlen (local.get $p))
         (i32.const 0) (global.get $RIGHT_FD_READ) (i64.const 0) (i32.const 0) (global.get $OPENED)))
