@@ -148,3 +148,21 @@ def test_writing_never_follows_a_planted_link(answer: HostCapabilities, cache_fi
     cache_file.unlink()
     assert not cache.store_cached(cache.cache_key(), answer, cache_file)
     assert not cache_file.exists()
+
+
+def test_construct_builds_what_validation_builds(answer: HostCapabilities, tmp_path: Path) -> None:
+    """The cache's unvalidated construction is pinned to pydantic's validation."""
+    without_bwrap = build_healthy_tree(tmp_path / "other")
+    (without_bwrap / "usr/bin/bwrap").unlink()
+    for report in (answer, detect(SimulatedHost(without_bwrap))):
+        data = report.model_dump(mode="json")
+        built = cache.construct(HostCapabilities, data)
+        assert built == HostCapabilities.model_validate(data) == report
+        assert built.model_dump(mode="json") == data
+    broken = answer.model_dump(mode="json")
+    del broken["bwrap"]
+    with pytest.raises(KeyError):
+        cache.construct(HostCapabilities, broken)
+    broken = {**answer.model_dump(mode="json"), "planted": 1}
+    with pytest.raises(KeyError):
+        cache.construct(HostCapabilities, broken)

@@ -29,9 +29,14 @@ import importlib.util
 import json
 import os
 import stat
+import types
+import typing
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
+
+from pydantic import BaseModel
 
 import sentinel
 from sentinel.sandbox.capabilities.executables import find_executable
@@ -62,6 +67,7 @@ KEY_FILES: Final = (
 """Files whose content the probes' answers depend on (see the detectors)."""
 KEY_TOOLS: Final = ("bwrap", "nft", "ip", "fusermount3", "mkfs.ext4", "mount")
 """External programs the detectors look up on ``PATH`` and run."""
+M = TypeVar("M", bound=BaseModel)
 MAX_CACHE_BYTES: Final = 1 << 20
 """Far more than a report takes (about 10 KiB); a larger file is refused unread."""
 
@@ -154,9 +160,53 @@ def load_cached(key: dict[str, Any], path: Path = CACHE_FILE) -> HostCapabilitie
             return None
         if document["digest"] != _digest(document["key"], document["capabilities"]):
             return None
-        return HostCapabilities.model_validate(document["capabilities"])
-    except (ValueError, KeyError, TypeError):  # pydantic's ValidationError is a ValueError
+        return construct(HostCapabilities, document["capabilities"])
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def construct(model: type[M], data: dict[str, Any]) -> M:
+    """``model.model_validate(data)`` without validation, for data that passed it once.
+
+    The cache holds a validated report that root wrote and whose digest matches; building
+    the validators of twenty models would cost a launch more than reading the file.
+    A test pins this to ``model_validate`` on real and simulated reports.
+
+    Raises:
+        KeyError: A field is missing.
+        TypeError, ValueError, AttributeError: The data does not have the model's shape.
+    """
+    fields = {
+        name: _value(info.annotation, data[name])
+        for name, info in model.model_fields.items()
+        if name in data or info.is_required()
+    }
+    extra = set(data) - set(model.model_fields)
+    if extra:
+        raise KeyError(f"unknown fields {sorted(extra)}")
+    return model.model_construct(**fields)
+
+
+def _value(annotation: Any, value: Any) -> Any:  # noqa: ANN401 - any field's type and value
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        options = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(options) != 1:
+            raise TypeError(f"cannot construct {annotation!r}")
+        return _value(options[0], value)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return [_value(item, element) for element in value]
+    if origin is dict:
+        _, item = typing.get_args(annotation)
+        return {str(key): _value(item, element) for key, element in value.items()}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return construct(annotation, value)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return annotation(value)
+    return value
 
 
 def store_cached(
