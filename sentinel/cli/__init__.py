@@ -10,6 +10,7 @@ application itself lives in :mod:`sentinel.cli.application`.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,9 @@ def main() -> None:
     ``sandbox exec`` in a form :func:`sentinel.cli.sandbox_exec.parse` takes skips Typer.
     """
     if sys.argv[1:3] == ["sandbox", "exec"]:
+        # pydantic looks up plugins through importlib.metadata's entry points on its first
+        # model (~15 ms); a one-shot sandboxed command has no use for them, unless asked.
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
         from sentinel.cli.sandbox_exec import fast_main  # noqa: PLC0415 - the fast path
 
         status = fast_main(sys.argv[3:])
