@@ -6,17 +6,14 @@ tamper-evident audit trail, and a governed gateway sits between agents and model
 Start with :func:`sentinel.sandbox.detect` to see what this host can enforce.
 """
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _distribution_version
-
 from sentinel import _native
 
 DISTRIBUTION = "sentinel-governance"
 """The name this package is installed under (`pip show sentinel-governance`)."""
 
-try:
-    __version__: str = _distribution_version(DISTRIBUTION)
-except PackageNotFoundError:  # running from a source tree with only the extension built
-    __version__ = _native.__version__
+__version__: str = _native.__version__
+"""The distribution's version: its ``version`` is dynamic, taken from the native crate's
+(``pyproject.toml``), so the extension's is the same string without reading the installed
+metadata (importlib.metadata costs a CLI start tens of milliseconds)."""
 
 __all__ = ["DISTRIBUTION", "__version__"]

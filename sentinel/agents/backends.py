@@ -1,7 +1,8 @@
 """Where answers and tool results come from: the live gateway and sandboxes, or a record.
 
 :class:`LiveBackend` asks the gateway (one ``complete_many`` per tick) and runs commands in
-one warm sandbox per agent on duty. :class:`~sentinel.agents.replay.RecordedBackend` returns
+one warm sandbox per agent on duty (and WASI tools in Wasmtime, over the same workspace).
+:class:`~sentinel.agents.replay.RecordedBackend` returns
 what a run recorded, so a replay never calls a model or a sandbox.
 """
 
@@ -10,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shlex
 import shutil
 import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sentinel.agents.redteam import Attack
 from sentinel.audit import AuditStore, NewEvent
@@ -34,7 +36,11 @@ from sentinel.sandbox.disk_quota import release
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.result import ExecResult, sandbox_failure
 from sentinel.sandbox.warm import Sandbox
+from sentinel.sandbox.wasi_tools import WASI_PREFIX, wasi_tool
 from sentinel.sandbox.workspace_copy import copy_owner, copy_workspace
+
+if TYPE_CHECKING:
+    from sentinel.sandbox.wasi_toolbox import WasiToolbox
 
 RUNS_ROOT: Final = Path("/var/lib/sentinel/runs")
 """Run directories of root: every parent mode 0711, so the sandbox uid can traverse them."""
@@ -102,9 +108,9 @@ class Backend(Protocol):
         ...
 
     def execute(
-        self, tick: int, agent_id: str, command: str, events: list[NewEvent]
+        self, tick: int, agent_id: str, command: str, events: list[NewEvent], *, tool: str = ""
     ) -> ToolOutcome:
-        """Run ``command`` for the agent."""
+        """Run ``command`` for the agent with ``tool`` (a ``wasm:<name>`` tool: its arguments)."""
         ...
 
     def attack(
@@ -118,11 +124,15 @@ class Backend(Protocol):
 
 
 def gateway_persona(persona: CompanyPersona) -> Persona:
-    """The gateway's view of a company persona; tools the sandbox runs become capabilities."""
+    """The gateway's view of a company persona; tools the sandbox runs become capabilities.
+
+    So do the WASI tools it holds (``wasm:<name>``), which run in Wasmtime.
+    """
     tools = set(persona.capabilities.tools)
     capabilities: list[str] = [tool for tool in SANDBOX_TOOLS if tool in tools]
     if tools & set(FILE_WRITING_TOOLS):
         capabilities.append("fs")
+    capabilities += sorted(tool for tool in tools if tool.startswith(WASI_PREFIX))
     identity = persona.identity
     team = "".join(c if c.isalnum() else "-" for c in identity.department).strip("-") or "team"
     return Persona(
@@ -210,6 +220,8 @@ class LiveBackend:
     sandboxes: dict[str, Sandbox] = field(default_factory=dict)
     failed_starts: dict[str, str] = field(default_factory=dict)
     """Why an agent's sandbox did not come up at shift start (recorded with its next command)."""
+    toolbox: WasiToolbox | None = None
+    """The WASI tools, compiled when an agent first uses one."""
 
     def start(self, agent_id: str) -> None:
         """Start the agent's warm sandbox (its workspace a git repository).
@@ -294,12 +306,39 @@ class LiveBackend:
         return answers
 
     def execute(
-        self, tick: int, agent_id: str, command: str, events: list[NewEvent]
+        self, tick: int, agent_id: str, command: str, events: list[NewEvent], *, tool: str = ""
     ) -> ToolOutcome:
-        """Run ``sh -c command`` in the agent's sandbox; its events join ``events``."""
+        """Run ``sh -c command`` in the agent's sandbox; its events join ``events``.
+
+        A ``wasm:<name>`` tool runs in Wasmtime instead, ``command`` being its arguments.
+        """
+        name = wasi_tool(tool)
+        if name is not None:
+            return self._wasi(tick, agent_id, name, command, events)
         argv = ["sh", "-c", command]
         result = self._run(tick, agent_id, argv, events)
         events.extend(events_for(agent_id, argv, result, tick=tick))
+        output = (result.stdout + result.stderr).decode(errors="replace")[:TOOL_OUTPUT_CHARS]
+        return ToolOutcome(result.exit_code, result.signal, output, len(result.violations))
+
+    def _wasi(
+        self, tick: int, agent_id: str, name: str, arguments: str, events: list[NewEvent]
+    ) -> ToolOutcome:
+        """Run WASI tool ``name`` over the agent's workspace (read-only) with the policy's limits.
+
+        Arguments that do not split like a shell's come back as a failed call (exit 2).
+        """
+        target = f"{WASI_PREFIX}{name}"
+        try:
+            args = shlex.split(arguments)
+        except ValueError as exc:
+            return ToolOutcome(2, None, f"{target}: cannot split the arguments: {exc}")
+        if self.toolbox is None:
+            from sentinel.sandbox.wasi_toolbox import WasiToolbox  # noqa: PLC0415 - wasmtime on first use
+
+            self.toolbox = WasiToolbox(self.policy)
+        result = self.toolbox.run(name, args, workspace=self.run_dir / "ws" / agent_id)
+        events.extend(events_for(agent_id, [target, *args], result, tick=tick))
         output = (result.stdout + result.stderr).decode(errors="replace")[:TOOL_OUTPUT_CHARS]
         return ToolOutcome(result.exit_code, result.signal, output, len(result.violations))
 

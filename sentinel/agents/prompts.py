@@ -66,9 +66,15 @@ def need_prompt(world: World, index: int, reason: str, last_result: str | None) 
 
 
 def task_prompt(agent_id: str, number: int) -> str:
-    """A coding task for a developer: create a module, test it with pytest, run it, commit it."""
+    """A coding task for a developer: create, test, run, look over, commit a module.
+
+    "Look over" is for the WASI tools: search it, check its size and its checksum.
+    """
     module = f"task_{agent_id.lower().replace('-', '_')}_{number:03d}"
-    return f"Create {module}.py, test it with pytest, run it and commit it."
+    return (
+        f"Create {module}.py, test it with pytest, run it, search it for functions, "
+        "check its size and checksum, and commit it."
+    )
 
 
 def result_line(exit_code: int | None, output: str) -> str:

@@ -85,11 +85,11 @@ class RecordedBackend:
         return answers
 
     def execute(
-        self, tick: int, agent_id: str, command: str, events: list[NewEvent]
+        self, tick: int, agent_id: str, command: str, events: list[NewEvent], *, tool: str = ""
     ) -> ToolOutcome:
         """The recorded tool result."""
         row = self._next("runtime.tool_result", tick, agent_id)
-        if row["command"] != command:
+        if row["command"] != command or row.get("tool", tool) != tool:
             raise ReplayDivergedError(
                 f"replay diverged at tick {tick}: {agent_id} ran another command"
             )

@@ -56,6 +56,7 @@ from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 from sentinel.gateway import Gateway
 from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.wasi_tools import wasi_tool
 from sentinel.world import Action, World
 from sentinel.world.layout import EMPTY_PRIORITY
 
@@ -94,6 +95,8 @@ class RunSummary:
     state_hash: str
     wall_s: float
     interrupted: bool = False
+    wasi_tool_calls: int = 0
+    """Tool calls that ran a WASI tool in Wasmtime (counted in ``tool_calls`` too)."""
 
     @property
     def ok(self) -> bool:
@@ -331,8 +334,10 @@ class Engine:
                 if request.kind == "task" and tool_calls == 0:
                     self.world.set_flags(state.index, deadline=True)
                 tool_calls += 1
-                outcome = self.backend.execute(tick, agent_id, str(action["content"]), events)
-                self._tool_result(tick, agent_id, state, str(action["content"]), outcome, events)
+                tool = str(action.get("target") or "")
+                content = str(action["content"])
+                outcome = self.backend.execute(tick, agent_id, content, events, tool=tool)
+                self._tool_result(tick, agent_id, state, tool, content, outcome, events)
                 tools_ok = tools_ok and outcome.exit_code == 0
                 if not tools_ok:
                     break  # the next step builds on this one: stop at the first failure
@@ -362,6 +367,7 @@ class Engine:
         tick: int,
         agent_id: str,
         state: _AgentState,
+        tool: str,
         command: str,
         outcome: ToolOutcome,
         events: list[NewEvent],
@@ -369,6 +375,9 @@ class Engine:
         self.counters["tool_calls"] += 1
         if outcome.exit_code != 0:
             self.counters["tool_failures"] += 1
+        if wasi_tool(tool) is not None:
+            self.counters["wasi_tool_calls"] += 1
+            self.counters[f"wasi:{tool}"] += 1
         self.counters["violations"] += outcome.violations
         state.last_result = result_line(outcome.exit_code, outcome.output)
         events.append(
@@ -377,6 +386,7 @@ class Engine:
                 "runtime.tool_result",
                 {
                     "agent_id": agent_id,
+                    "tool": tool,
                     "command": command,
                     "exit_code": outcome.exit_code,
                     "signal": outcome.signal,
@@ -565,4 +575,5 @@ def summarize(
         state_hash=engine.world.state_hash(),
         wall_s=round(wall_s, 3),
         interrupted=ticks < engine.options.ticks(engine.company),
+        wasi_tool_calls=counters["wasi_tool_calls"],
     )

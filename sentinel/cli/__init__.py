@@ -2,76 +2,51 @@
 
 Every command calls public functions (which a notebook can call too), prints Rich tables
 for people, and prints the same result as JSON with ``--json`` for machines. Errors from
-:mod:`sentinel.errors` end a command with their message and exit status 2.
+:mod:`sentinel.errors` end a command with their message and exit status 2. A command's
+module is imported only when it runs (see :mod:`sentinel.cli.lazy_group`), and
+``sandbox exec`` does not import Typer at all (see :mod:`sentinel.cli.sandbox_exec`): the
+application itself lives in :mod:`sentinel.cli.application`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+import sys
+from typing import TYPE_CHECKING, Any
 
-import typer
-from rich.table import Table
+if TYPE_CHECKING:
+    from sentinel.cli.application import app
 
-import sentinel
-from sentinel import _native
-from sentinel.cli import audit, breakout, doctor, gaia, gateway, run, sandbox, world
-from sentinel.cli.output import JsonOption, console, print_json
-from sentinel.sandbox.leftovers import exit_on_signals
-
-app = typer.Typer(
-    name="sentinel-run",
-    help="Runtime governance for LLM agents: sandboxes, audit trail, gateway, office world.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-)
-app.command()(doctor.doctor)
-app.add_typer(audit.app, name="audit")
-app.add_typer(sandbox.app, name="sandbox")
-app.add_typer(gateway.app, name="gateway")
-app.add_typer(gaia.app, name="gaia")
-app.add_typer(world.app, name="world")
-app.command("breakout")(breakout.breakout_command)
-app.command("run")(run.run_command)
-app.command("replay")(run.replay_command)
+__all__ = ["app", "main"]
 
 
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"sentinel-run {sentinel.__version__}")
-        raise typer.Exit
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - the Typer application
+    """The Typer application on first use (importing Typer costs a CLI start tens of ms)."""
+    if name == "app":
+        from sentinel.cli.application import app  # noqa: PLC0415 - the point: lazily
 
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            callback=_version_callback,
-            is_eager=True,
-            help="Print the version and exit.",
-        ),
-    ] = False,
-) -> None:
-    """Runtime governance for LLM agents: sandboxes, audit trail, gateway."""
-
-
-@app.command()
-def version(as_json: JsonOption = False) -> None:
-    """Show the package version and how the native core was built."""
-    native = _native.build_info()
-    if as_json:
-        print_json({"sentinel": sentinel.__version__, "native": native})
-        return
-    table = Table(title="sentinel", show_header=False)
-    table.add_row("version", sentinel.__version__)
-    for key, value in native.items():
-        table.add_row(f"native {key}", ", ".join(value) if isinstance(value, list) else str(value))
-    console.print(table)
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    """Entry point of the ``sentinel-run`` script (SIGTERM and SIGHUP end it through cleanup)."""
+    """Entry point of the ``sentinel-run`` script.
+
+    ``sandbox exec`` in a form :func:`sentinel.cli.sandbox_exec.parse` takes skips Typer.
+    SIGTERM and SIGHUP end either path through its cleanup (sandbox teardown, mount release).
+    """
+    from sentinel.sandbox.leftovers import exit_on_signals  # noqa: PLC0415 - stdlib only
+
     with exit_on_signals():
+        if sys.argv[1:3] == ["sandbox", "exec"]:
+            # pydantic looks up plugins through importlib.metadata's entry points on its first
+            # model (~15 ms); a one-shot sandboxed command has no use for them, unless asked.
+            os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+            from sentinel.cli.sandbox_exec import fast_main  # noqa: PLC0415 - the fast path
+
+            status = fast_main(sys.argv[3:])
+            if status is not None:
+                sys.exit(status)
+        from sentinel.cli.application import app  # noqa: PLC0415 - everything else via Typer
+
         app()

@@ -12,7 +12,8 @@ from rich.table import Table
 from sentinel.breakout import Family, Scenario, ScenarioReport, SuiteReport, run_suite, select
 from sentinel.breakout.report import VERDICTS, write_all
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
-from sentinel.cli.sandbox import PolicyOption, load_policy
+from sentinel.cli.sandbox import PolicyOption
+from sentinel.cli.sandbox_exec import load_policy
 from sentinel.errors import SentinelError
 
 STYLE = {

@@ -8,8 +8,13 @@ import typer
 from rich.table import Table
 
 from sentinel.cli.output import JsonOption, console, print_json
-from sentinel.sandbox import HostCapabilities, Verdict, detect
+from sentinel.sandbox import HostCapabilities, Verdict
 from sentinel.sandbox.agent_uid import AGENT_UID_BASE, AGENT_UID_COUNT
+from sentinel.sandbox.capabilities.cache import detect_and_cache
+
+detect = detect_and_cache
+"""What ``doctor`` runs: a fresh detection that also refreshes root's per-boot cache (tests
+substitute a simulated host's detection, which then never reaches the cache)."""
 
 _VERDICT_STYLE = {
     Verdict.AVAILABLE: "green",
@@ -71,7 +76,10 @@ def doctor(
         typer.Option("--strict", help="Exit with status 1 when any sandbox layer is unavailable."),
     ] = False,
 ) -> None:
-    """Detect what this host can enforce, layer by layer, by trying each feature for real."""
+    """Detect what this host can enforce, layer by layer, by trying each feature for real.
+
+    As root, the answer also refreshes the per-boot cache that sandbox launches read.
+    """
     caps = detect()
     if as_json:
         print_json(caps.model_dump(mode="json"))

@@ -34,6 +34,7 @@ def _summary_table(summary: RunSummary) -> Table:
     for key, count in summary.decisions.items():
         table.add_row(f"  {key}", f"{count:,}")
     table.add_row("tool calls", f"{summary.tool_calls:,} ({summary.tool_failures} failed)")
+    table.add_row("WASI tool calls", f"{summary.wasi_tool_calls:,} (in Wasmtime)")
     blocked = f"{summary.attacks_blocked} of {summary.attacks}"
     table.add_row("blocked attacks", blocked if not summary.unblocked else f"[bold red]{blocked}")
     table.add_row("violations", f"{summary.violations:,}")

@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-import base64
-import os
-import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from sentinel.audit import AuditStore
 from sentinel.cli import sandbox_gc
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
-from sentinel.sandbox.audit_events import record
+from sentinel.cli.sandbox_exec import (
+    ExecRequest,
+    default_workspace,
+    execute,
+    load_policy,
+)
 from sentinel.sandbox.disk_quota import mounts_below
 from sentinel.sandbox.disk_quota import release as release_mounts
-from sentinel.sandbox.enforcer import EnforcementReport, Enforcer
-from sentinel.sandbox.policy import SandboxPolicy
-from sentinel.sandbox.runner import run_once
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from sentinel.sandbox.enforcer import EnforcementReport
+
+# The audit store (and its analytics: duckdb, pyarrow), the enforcer and Rich tables are
+# imported by the commands that use them: ``sandbox exec`` starts in tens of milliseconds.
 
 app = typer.Typer(
     help="Run commands in sandboxes and check what they enforce.", no_args_is_help=True
 )
 
-DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "config" / "policies" / "agent.toml"
 PolicyOption = Annotated[
     Path | None,
     typer.Option("--policy", help="A policy TOML file (default: the built-in agent policy)."),
@@ -36,24 +40,9 @@ ModeOption = Annotated[
 ]
 
 
-def load_policy(path: Path | None) -> SandboxPolicy:
-    """The policy in ``path``, or the built-in agent policy."""
-    if path is not None:
-        return SandboxPolicy.from_toml(path)
-    return SandboxPolicy.from_toml(DEFAULT_POLICY) if DEFAULT_POLICY.exists() else SandboxPolicy()
-
-
-def default_workspace(agent_id: str) -> Path:
-    """Workspaces live where the sandbox uid can reach them: /var/lib/sentinel for root."""
-    if os.geteuid() == 0:
-        root = Path("/var/lib/sentinel")
-        root.mkdir(mode=0o711, exist_ok=True)
-        (root / "workspaces").mkdir(mode=0o711, exist_ok=True)
-        return root / "workspaces" / agent_id
-    return Path.home() / ".local" / "share" / "sentinel" / "workspaces" / agent_id
-
-
 def _report_table(report: EnforcementReport) -> Table:
+    from rich.table import Table  # noqa: PLC0415 - see the imports
+
     table = Table(
         title=f"sandbox status ({report.mode}): layers {', '.join(report.active_layers)}",
         title_justify="left",
@@ -81,6 +70,8 @@ def status(
     policy: PolicyOption = None, degraded: ModeOption = False, as_json: JsonOption = False
 ) -> None:
     """Run canary escapes in a fresh sandbox; exit 1 if any escapes or a layer is missing."""
+    from sentinel.sandbox.enforcer import Enforcer  # noqa: PLC0415 - see the imports
+
     report = Enforcer(load_policy(policy), mode="degraded" if degraded else "strict").check()
     if as_json:
         print_json(
@@ -125,33 +116,11 @@ def exec_command(
     and unmounted when it ends, SIGTERM included (its files stay in the image next to the
     workspace); after a SIGKILL, ``sentinel-run sandbox gc`` removes what is left.
     """
-    loaded = load_policy(policy)
-    result = run_once(
-        loaded, command, workspace=workspace or default_workspace(agent), agent_id=agent,
-        stdin=None if sys.stdin.isatty() else sys.stdin.buffer.read(), timeout=timeout,
-        degraded=degraded,
+    request = ExecRequest(
+        command=command, policy=policy, agent=agent, workspace=workspace, timeout=timeout,
+        store=store, degraded=degraded, as_json=as_json,
     )  # fmt: skip
-    if store is not None:
-        with AuditStore(store) as opened:
-            record(opened, agent, command, result)
-    if as_json:
-        data = asdict(result)
-        data["stdout"] = base64.b64encode(result.stdout).decode()
-        data["stderr"] = base64.b64encode(result.stderr).decode()
-        print_json(data)
-    else:
-        sys.stdout.buffer.write(result.stdout)
-        sys.stdout.flush()
-        sys.stderr.buffer.write(result.stderr)
-        for violation in result.violations:
-            console.print(
-                f"[yellow]sentinel: {violation.layer} stopped {violation.kind}: "
-                f"{violation.detail}[/yellow]",
-                highlight=False,
-            )
-    raise typer.Exit(
-        result.exit_code if result.exit_code is not None else 128 + (result.signal or 0)
-    )
+    raise typer.Exit(execute(request))
 
 
 @app.command()

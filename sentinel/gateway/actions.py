@@ -6,6 +6,10 @@ anywhere in the reply; a labelled block (``ACTION: move`` / ``TARGET: kitchen`` 
 ``tool_use`` and anything else a ``chat``. Each action is then checked: a known type, a
 known room for ``move``, a tool the persona lists for ``tool_use``. Rejections carry the
 reference's reason codes.
+
+A WASI tool is a ``tool_use`` whose target is ``wasm:<name>`` (one of
+:data:`sentinel.sandbox.wasi_tools.TOOLS`) and whose content is its arguments; in text, a
+``$ wasm:<name> ARGS`` line.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict
 
 from sentinel.gateway.persona import Persona
+from sentinel.sandbox.wasi_tools import TOOLS as WASI_TOOLS
+from sentinel.sandbox.wasi_tools import wasi_tool
 
 ACTION_TYPES: Final = ("chat", "move", "emote", "work", "break", "think", "tool_use")
 ActionType = Literal["chat", "move", "emote", "work", "break", "think", "tool_use"]
@@ -31,6 +37,7 @@ _MOVE_VERBS = re.compile(
     re.IGNORECASE,
 )
 _TOOL_LINE = re.compile(r"^\s*\$\s+(.+)$", re.MULTILINE)
+_WASI_COMMAND = re.compile(r"^(wasm:[A-Za-z0-9_-]+)(?:\s+(.*))?$")
 _TOOL_OF_COMMAND: Final = (
     (re.compile(r"^(?:python3?\s+-m\s+pytest|pytest)\b"), "pytest"),
     (re.compile(r"^python3?\b"), "python"),
@@ -109,10 +116,16 @@ def _labelled(text: str) -> list[dict[str, str]]:
 def _from_text(text: str) -> list[dict[str, str]]:
     commands = _TOOL_LINE.findall(text)
     if commands:
-        return [
-            {"action_type": "tool_use", "target": tool_of_command(c), "content": c.strip()}
-            for c in commands
-        ]
+        actions = []
+        for command in commands:
+            wasi = _WASI_COMMAND.match(command.strip())
+            target, content = (
+                (wasi.group(1), wasi.group(2) or "")
+                if wasi
+                else (tool_of_command(command), command.strip())
+            )
+            actions.append({"action_type": "tool_use", "target": target, "content": content})
+        return actions
     move = _MOVE_VERBS.search(text)
     if move:
         room = move.group(1).strip().lower().replace(" ", "_")
@@ -146,6 +159,9 @@ def check(raw: dict[str, object], persona: Persona, rooms: Sequence[str]) -> Act
     if kind == "tool_use":
         if target is None:
             return Rejection("missing_target", "tool_use without a tool")
+        name = wasi_tool(target)
+        if name is not None and name not in WASI_TOOLS:
+            return Rejection("unknown_tool", f"no WASI tool named {name!r}")
         if target not in persona.capabilities:
             return Rejection(
                 "tool_not_allowed", f"{persona.id} may not use {target!r} ({content!r:.120})"

@@ -25,6 +25,7 @@ bwrap. Nothing fails open: a layer the host lacks raises
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import resource
 import signal
@@ -38,7 +39,8 @@ from sentinel.errors import SandboxDegradedWarning, SandboxError, SandboxUnavail
 from sentinel.sandbox import kernel_api
 from sentinel.sandbox.agent_uid import UidLease, lease
 from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
-from sentinel.sandbox.capabilities import HostCapabilities, Verdict, detect
+from sentinel.sandbox.capabilities import HostCapabilities, Verdict
+from sentinel.sandbox.capabilities.cache import cached_detect
 from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
 from sentinel.sandbox.native_shim import shim_path
 from sentinel.sandbox.network import AgentNetwork
@@ -61,10 +63,14 @@ _capabilities: HostCapabilities | None = None
 
 
 def host_capabilities() -> HostCapabilities:
-    """Detection results for this host, computed once per process."""
+    """Detection results for this host: once per process, and for root once per boot.
+
+    Root reuses the answer cached by an earlier process while its key (boot, kernel, tools,
+    sysctls: see :mod:`sentinel.sandbox.capabilities.cache`) still matches.
+    """
     global _capabilities  # noqa: PLW0603 - one detection per process, as the enforcer needs
     if _capabilities is None:
-        _capabilities = detect()
+        _capabilities = cached_detect()
     return _capabilities
 
 
@@ -96,6 +102,15 @@ def session_environment(policy: SandboxPolicy, workspace: Path) -> dict[str, str
         env["HOME"] = str(workspace / SESSION_HOME)
     env.update(SESSION_PINS)
     return env
+
+
+@functools.lru_cache(maxsize=32)
+def compiled_filter(extra_deny: tuple[str, ...], *, notify: bool = False) -> bytes:
+    """:func:`build_filter`'s program, compiled once per process for each deny list.
+
+    A cold run used to compile its filter (about 3,000 instructions of Python) every time.
+    """
+    return build_filter(extra_deny, notify=notify)
 
 
 def _load_seccomp(program: bytes) -> None:
@@ -179,7 +194,7 @@ class SandboxLaunch:
         """Whether this launch mounted the workspace's quota file system."""
         self.env = session_environment(policy, self.workspace)
         self.program = (
-            build_filter(tuple(policy.syscalls.extra_deny)) if self.uses(Layer.SECCOMP) else None
+            compiled_filter(tuple(policy.syscalls.extra_deny)) if self.uses(Layer.SECCOMP) else None
         )
         self.cgroup = (
             AgentCgroup.unique(agent_id, self.caps.cgroups, policy.resources)

@@ -277,6 +277,15 @@ class SyscallPolicy(_Strict):
         return values
 
 
+class WasmPolicy(_Strict):
+    """Limits of each WASI tool call in Wasmtime (see :mod:`sentinel.sandbox.wasi_toolbox`)."""
+
+    fuel: int = Field(default=1_000_000_000, ge=1, le=1 << 62)
+    """Instructions (roughly) one call may execute: about a second of WebAssembly here."""
+    memory_mb: int = Field(default=64, ge=1, le=4096)
+    """Largest linear memory of one call (4096 MiB: the 32-bit address space)."""
+
+
 class SandboxPolicy(_Strict):
     """Everything a sandbox enforces for one agent."""
 
@@ -287,6 +296,7 @@ class SandboxPolicy(_Strict):
     network: NetworkPolicy = Field(default_factory=NetworkPolicy)
     resources: ResourcePolicy = Field(default_factory=ResourcePolicy)
     syscalls: SyscallPolicy = Field(default_factory=SyscallPolicy)
+    wasm: WasmPolicy = Field(default_factory=WasmPolicy)
 
     @field_validator("required_layers")
     @classmethod

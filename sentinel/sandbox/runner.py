@@ -18,11 +18,10 @@ from typing import Final
 
 from sentinel.sandbox.bwrap_argv import SHIM_BINARY_MOUNT
 from sentinel.sandbox.capabilities import HostCapabilities
-from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch
+from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch, compiled_filter
 from sentinel.sandbox.native_shim import shim_argv, shim_path
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, collect_violations
-from sentinel.sandbox.seccomp_filter import build_filter
 from sentinel.sandbox.shim.streams import feed, read_outputs
 
 EXIT_TIMEOUT_S: Final = 5.0
@@ -156,7 +155,7 @@ def run_once(
         else:
             executable = SHIM_BINARY_MOUNT if launch.uses(Layer.BWRAP) else str(shim_path())
             if launch.uses(Layer.SECCOMP) and launch.uses(Layer.BWRAP):
-                notify = _Notifier(build_filter(tuple(policy.syscalls.extra_deny), notify=True))
+                notify = _Notifier(compiled_filter(tuple(policy.syscalls.extra_deny), notify=True))
             command = shim_argv(executable, spec, command, notify=notify.fds if notify else None)
     limit = policy.resources.max_output_bytes
     wall = timeout if timeout is not None else policy.resources.wall_timeout_s

@@ -101,7 +101,7 @@ class _Escaping:
         return [Answer("forwarded", "offline", []) for _ in requests]
 
     def execute(
-        self, tick: int, agent_id: str, command: str, events: list[NewEvent]
+        self, tick: int, agent_id: str, command: str, events: list[NewEvent], *, tool: str = ""
     ) -> ToolOutcome:
         return ToolOutcome(0, None, "")
 

@@ -72,6 +72,29 @@ def test_a_short_shift_runs_tools_in_real_sandboxes(shift: tuple[RunSummary, Pat
     assert not any(mounts_below(path) for path in kept.parent.iterdir())
 
 
+def test_developers_use_their_wasi_tools(shift: tuple[RunSummary, Path, Path]) -> None:
+    summary, store, _ = shift
+    assert summary.wasi_tool_calls > 0
+    with AuditStore(store) as opened:
+        wasi = [
+            e.payload
+            for e in opened.read(type="sandbox.executed")
+            if e.payload["argv"][0].startswith("wasm:")
+        ]
+        results = [
+            e.payload
+            for e in opened.read(type="runtime.tool_result")
+            if e.payload["tool"].startswith("wasm:")
+        ]
+    assert len(wasi) == len(results) == summary.wasi_tool_calls
+    assert {p["argv"][0] for p in wasi} == {"wasm:grep", "wasm:wc", "wasm:crc32"}
+    assert all(p["layers"] == ["wasmtime"] and p["exit_code"] == 0 for p in wasi)
+    checksums = [r["output"] for r in results if r["tool"] == "wasm:crc32"]
+    module, test = (line.split() for line in checksums[0].splitlines())
+    assert module[2].startswith("task_") and test[2].startswith("test_task_")
+    assert len(module[0]) == 8 and int(module[1]) > 0  # CRC-32 in hex, size in bytes
+
+
 def test_red_team_attacks_are_all_blocked_and_audited(
     shift: tuple[RunSummary, Path, Path],
 ) -> None:

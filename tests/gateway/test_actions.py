@@ -135,3 +135,32 @@ def test_offline_recognizes_coding_tasks(task: str, coding: bool) -> None:
     )
     kinds = {a.action_type for a in extract_actions(reply.text, DEV, DEFAULT_ROOMS).actions}
     assert (kinds == {"tool_use"}) is coding, (task, kinds)
+
+
+def test_wasi_tools_are_tool_uses_the_capability_policy_checks() -> None:
+    holder = DEV.model_copy(update={"capabilities": (*DEV.capabilities, "wasm:wc")})
+    text = "$ wasm:wc notes.txt 'a b.txt'\n$ git status"
+    result = extract_actions(text, holder, DEFAULT_ROOMS)
+    assert [(a.target, a.content) for a in result.actions] == [
+        ("wasm:wc", "notes.txt 'a b.txt'"),
+        ("git", "git status"),
+    ]
+    refused = extract_actions(text, DEV, DEFAULT_ROOMS)  # DEV does not hold wasm:wc
+    assert [r.reason for r in refused.rejections] == ["tool_not_allowed"]
+    unknown = json.dumps({"action_type": "tool_use", "target": "wasm:sh", "content": "-c id"})
+    forged = holder.model_copy(update={"capabilities": ("wasm:sh",)})
+    assert [r.reason for r in extract_actions(unknown, forged, DEFAULT_ROOMS).rejections] == [
+        "unknown_tool"
+    ]
+
+
+def test_the_offline_provider_uses_wasi_tools_only_when_held() -> None:
+    task = "Create greet.py, test it with pytest, search it, check its size and checksum."
+    holder = DEV.model_copy(
+        update={"capabilities": (*DEV.capabilities, "wasm:grep", "wasm:wc", "wasm:crc32")}
+    )
+    targets = [a["target"] for a in OfflineProvider().answer(holder, task)]
+    assert targets[-3:] == ["wasm:grep", "wasm:wc", "wasm:crc32"]
+    assert not any(
+        t.startswith("wasm:") for t in (a["target"] for a in OfflineProvider().answer(DEV, task))
+    )

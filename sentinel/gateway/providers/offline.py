@@ -2,10 +2,11 @@
 
 It reads the last user message and the persona. A coding task ("create a file", "run it",
 "run the tests", "commit") becomes ``tool_use`` actions with real shell commands, one per
-step, limited to the tools the persona holds (the sandbox issue will execute them); a
-persona without the tools says so in a chat action. Anything else becomes a short chat or
-work action whose wording depends on the persona's temperament. The same input always gives
-the same reply.
+step (and "search it", "check its size", "checksum" the WASI tools ``wasm:grep``,
+``wasm:wc`` and ``wasm:crc32`` over the files it wrote), limited to the tools the persona
+holds (the sandbox issue will execute them); a persona without the tools says so in a
+chat action. Anything else becomes a short chat or work action whose wording depends on the
+persona's temperament. The same input always gives the same reply.
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ _WANTS = {
     ),
     "test": re.compile(r"\b(?:pytest|tests?|testing)\b", re.IGNORECASE),
     "commit": re.compile(r"\b(?:commit|git)\b", re.IGNORECASE),
+    "search": re.compile(r"\b(?:search|grep)\b", re.IGNORECASE),
+    "size": re.compile(r"\b(?:size|word count|count (?:its|the) (?:words|lines))\b", re.IGNORECASE),
+    "checksum": re.compile(r"\b(?:checksums?|crc32)\b", re.IGNORECASE),
 }
+_DEFAULT_WANTS = frozenset({"create", "run", "test", "commit"})
+"""What a coding task that names no step asks for."""
 _CHAT_INTROVERT = (
     'Nods. "Sure, I\'ll look into it."',
     '"Give me a minute, I\'m in the middle of something."',
@@ -96,7 +102,7 @@ def coding_actions(task: str) -> list[dict[str, str]]:
     test_path = f"{folder}test_{module}.py"
     wants = {step for step, pattern in _WANTS.items() if pattern.search(task)}
     if not wants:
-        wants = set(_WANTS)
+        wants = set(_DEFAULT_WANTS)
     actions: list[dict[str, str]] = []
 
     def tool(target: str, command: str) -> None:
@@ -111,10 +117,14 @@ def coding_actions(task: str) -> list[dict[str, str]]:
     if "test" in wants:
         tool("fs", _write(test_path, _test_source(module)))
         tool("pytest", f"python3 -m pytest -q {shlex.quote(test_path)}")
+    files = " ".join(shlex.quote(p) for p in (path, test_path) if p != test_path or "test" in wants)
+    if "search" in wants:
+        tool("wasm:grep", f"{shlex.quote('def ')} {shlex.quote(path)}")
+    if "size" in wants:
+        tool("wasm:wc", files)
+    if "checksum" in wants:
+        tool("wasm:crc32", files)
     if "commit" in wants:
-        files = " ".join(
-            shlex.quote(p) for p in (path, test_path) if p != test_path or "test" in wants
-        )
         tool("git", f"git add {files} && git commit -q -m {shlex.quote(f'Add {module}')}")
     return actions
 

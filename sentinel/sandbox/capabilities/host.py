@@ -18,21 +18,13 @@ from pathlib import Path
 from typing import Final
 
 from sentinel.sandbox import kernel_api
+from sentinel.sandbox.capabilities.executables import find_executable
 from sentinel.sandbox.capabilities.model import Probe
 from sentinel.sandbox.capabilities.wasm_probe import run_wasm_smoke_test
 
 COMMAND_TIMEOUT_S: Final = 10.0
 """Upper bound for one probe command (bwrap, nft, ip); they finish in milliseconds."""
 
-SYSTEM_BIN_DIRS: Final = (
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-)
-"""Searched after $PATH: root's tools (nft, ip) live in sbin, which a user's PATH may lack."""
 
 NOBODY_UID: Final = 65534
 """Fallback for the unprivileged probe when the passwd database has no ``nobody``."""
@@ -83,16 +75,7 @@ class HostView:
 
     def which(self, name: str) -> str | None:
         """Find an executable on $PATH, then in the system bin directories."""
-        dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
-        for directory in (*dirs, *SYSTEM_BIN_DIRS):
-            candidate = self.path(directory) / name
-            try:
-                found = candidate.is_file() and os.access(candidate, os.X_OK)
-            except OSError:  # a PATH entry this user may not search (e.g. under /root)
-                continue
-            if found:
-                return str(Path(directory) / name)
-        return None
+        return find_executable(name, self.root)
 
     def is_setuid(self, absolute: str) -> bool:
         """Whether the file has the set-user-id bit."""
