@@ -83,3 +83,9 @@ def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) if needed; a new directory gets mode 0700."""
     path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     return path
+
+
+def remove_store(path: Path) -> None:
+    """Delete a store file with SQLite's companions (``-wal``, ``-shm``): ``--overwrite``."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        candidate.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import socket
 import sqlite3
@@ -24,15 +25,17 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from sentinel import _native
-from sentinel.audit.chain import GENESIS, seal_events
+from sentinel.audit.chain import GENESIS, link_hash, seal_events
 from sentinel.audit.checkpoints import Checkpoint, CheckpointSigner, SignedCheckpoint, VerifierKey
 from sentinel.audit.events import FORMAT_VERSION, NO_STREAM, Event, NewEvent
 from sentinel.audit.lamport import LamportClock
+from sentinel.audit.location import key_dir, private_dir, witness_dir
 from sentinel.audit.merkle import MerkleLog, leaf_hashes
 from sentinel.audit.native_writer import Record, commit_native, records_for
 from sentinel.audit.schema import SCHEMA, SCHEMA_VERSION, TRIGGERS
 from sentinel.audit.sqlite_link import native_sqlite_is_shared
 from sentinel.audit.uuid7 import uuid7
+from sentinel.audit.witness import Witness, log_id_of
 from sentinel.errors import (
     AuditError,
     CheckpointError,
@@ -42,8 +45,8 @@ from sentinel.errors import (
     WrongExpectedRevisionError,
 )
 
-DEFAULT_STORE_PATH: Final = "sentinel-audit.db"
-"""Where the CLI looks for a store when neither --store nor SENTINEL_STORE says."""
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html)."""
 DEFAULT_CHECKPOINT_EVERY: Final = 1000
 """Sign a checkpoint after this many new events..."""
 DEFAULT_CHECKPOINT_INTERVAL_MS: Final = 1000
@@ -56,6 +59,8 @@ BUSY_TIMEOUT_MS: Final = 60_000
 """How long a writer waits for another process's write lock before failing."""
 READ_BATCH: Final = 10_000
 PAGE_SIZE: Final = 16_384
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,16 +124,22 @@ class AuditStore:
     """An append-only, hash-chained, signed audit log in one SQLite file.
 
     Args:
-        path: The database file; created with a new signing key when it does not exist.
+        path: The database file; created with a new signing key when it does not exist
+            (and ``create`` is true).
         node: This writer's node name in Lamport timestamps (default: the host name).
         signing_key_path: The Ed25519 key that signs checkpoints (default:
-            ``<path>.signing-key``, created with the store, mode 0600).
+            ``<key dir>/<log id>.signing-key``, created with the store, mode 0600; see
+            :mod:`sentinel.audit.location`). A key beside the store is used with a warning.
         checkpoint_every: Sign a checkpoint after this many events.
         checkpoint_interval_ms: ...or after this long with unsigned events.
         writer: ``native`` commits each group in one Rust call; ``reference`` in Python
             (same logs, slower; the oracle of the differential tests). By default native,
             unless the native core and Python's ``sqlite3`` would be two copies of SQLite
             in one process (see :mod:`sentinel.audit.sqlite_link`).
+        create: False for commands that only work on an existing store: the file must
+            already be a Sentinel audit store (it is never turned into one).
+        witness: Where every signed checkpoint is also recorded (``True``: the default
+            witness directory; ``False``: nowhere). See :mod:`sentinel.audit.witness`.
 
     Raises:
         StoreCorruptError: The file is not a Sentinel audit store or is damaged.
@@ -144,16 +155,16 @@ class AuditStore:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoint_interval_ms: int = DEFAULT_CHECKPOINT_INTERVAL_MS,
         writer: Literal["native", "reference"] | None = None,
+        create: bool = True,
+        witness: Path | bool = True,
     ) -> None:
         self.path = Path(path)
         self.node = node or socket.gethostname() or "node"
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_ms / 1000
-        self._key_path = (
-            Path(signing_key_path)
-            if signing_key_path
-            else self.path.with_name(self.path.name + ".signing-key")
-        )
+        self._create = create
+        if not create:
+            self._require_existing()
         self._closed = False
         self._read_lock = threading.Lock()
         try:
@@ -162,6 +173,9 @@ class AuditStore:
             self.origin = self._initialize()
         except sqlite3.DatabaseError as exc:
             raise StoreCorruptError(f"{self.path}: not a usable audit store: {exc}") from None
+        self._key_path = self._choose_key_path(signing_key_path)
+        directory = witness_dir() if witness is True else (witness or None)
+        self._witness = Witness(Path(directory), self.origin) if directory else None
         if writer is None:
             writer = "native" if native_sqlite_is_shared() else "reference"
         elif writer == "native" and not native_sqlite_is_shared():
@@ -193,6 +207,37 @@ class AuditStore:
         self._writer.start()
 
     # -- opening ---------------------------------------------------------------------------
+    def _require_existing(self) -> None:
+        try:
+            with self.path.open("rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise StoreCorruptError(
+                f"{self.path}: no audit store here ({exc.strerror}); only writers such as "
+                "`sentinel-run run` create stores"
+            ) from None
+        if header != SQLITE_HEADER:
+            raise StoreCorruptError(
+                f"{self.path}: not a Sentinel audit store (not even an SQLite database)"
+            )
+
+    def _choose_key_path(self, given: Path | str | None) -> Path:
+        beside = self.path.with_name(self.path.name + ".signing-key")
+        if given:
+            key_path = Path(given)
+        elif beside.exists():
+            key_path = beside
+        else:
+            return private_dir(key_dir()) / f"{log_id_of(self.origin)}.signing-key"
+        if key_path.parent.resolve() == self.path.parent.resolve():
+            log.warning(
+                "%s: the signing key sits beside the store; whoever can copy the store gets "
+                "the key too (keep keys in %s)",
+                key_path,
+                key_dir(),
+            )
+        return key_path
+
     def _initialize(self) -> str:
         conn = self._writer_conn
         tables = {
@@ -201,6 +246,11 @@ class AuditStore:
         if tables and "meta" not in tables:
             raise StoreCorruptError(
                 f"{self.path}: an SQLite database, but not a Sentinel audit store"
+            )
+        if not tables and not self._create:
+            raise StoreCorruptError(
+                f"{self.path}: an empty SQLite database, not an audit store; only writers "
+                "such as `sentinel-run run` create stores"
             )
         # Every statement is CREATE ... IF NOT EXISTS: safe when processes open a new store at once.
         conn.executescript(SCHEMA + TRIGGERS)
@@ -389,7 +439,7 @@ class AuditStore:
         outcomes: list[list[Event] | BaseException] = []
         try:
             with self._write_lock_transaction(conn):
-                tail = self._tail(conn)
+                tail = self._verified_tail(conn)
                 revisions: dict[str, int] = {}
                 for request in batch:
                     conn.execute("SAVEPOINT request")
@@ -403,6 +453,10 @@ class AuditStore:
                         continue
                     conn.execute("RELEASE request")
                     outcomes.append(events)
+        except StoreCorruptError as exc:
+            for request in batch:
+                request.future.set_exception(exc)
+            return
         except sqlite3.Error as exc:
             error = AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
             for request in batch:
@@ -422,7 +476,11 @@ class AuditStore:
                     max_event_bytes=MAX_EVENT_BYTES,
                 )
             )
-        except StoreCorruptError as exc:
+        except StoreCorruptError as exc:  # the tail does not verify: nothing was written
+            for request in batch:
+                request.future.set_exception(exc)
+            return
+        except AuditError as exc:
             error = AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
             for request in batch:
                 request.future.set_exception(error)
@@ -548,6 +606,27 @@ class AuditStore:
             cache[stream] = NO_STREAM if row[0] is None else row[0]
         return cache[stream]
 
+    def _verified_tail(self, conn: sqlite3.Connection) -> _Tail:
+        """The tail, checked: new events are only ever chained onto a link that holds."""
+        row = conn.execute(
+            "SELECT position, hash, lamport, prev_hash, canonical FROM events"
+            " ORDER BY position DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return _Tail(0, GENESIS, 0)
+        position, digest, lamport, prev, canonical = row
+        blobs = (digest, prev, canonical)
+        if not (
+            all(isinstance(value, bytes) for value in blobs)
+            and len(digest) == len(prev) == len(GENESIS)
+            and link_hash(prev, canonical) == digest
+        ):
+            raise StoreCorruptError(
+                f"{self.path}: the last stored event (position {position}) does not verify; "
+                "refusing to append after it (run `sentinel-run audit verify`)"
+            )
+        return _Tail(position + 1, digest, lamport)
+
     @staticmethod
     def _tail(conn: sqlite3.Connection) -> _Tail:
         row = conn.execute(
@@ -623,6 +702,8 @@ class AuditStore:
             )
         self._last_checkpoint_size, self._last_checkpoint_time = size, time.monotonic()
         self._cosigner = None
+        if self._witness is not None:
+            self._witness.record(signed)
         return signed
 
     def checkpoint(self) -> SignedCheckpoint:
@@ -663,6 +744,11 @@ class AuditStore:
                 "SELECT vkey FROM keys ORDER BY first_size, created_ns"
             ).fetchall()
         return [VerifierKey.parse(row[0]) for row in rows]
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where this store's current signing key is kept."""
+        return self._key_path
 
     @property
     def verifier_key(self) -> VerifierKey:
