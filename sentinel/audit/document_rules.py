@@ -77,6 +77,8 @@ class DocumentCheck:
 
     findings: list[tuple[str, str]] = field(default_factory=list)
     facts: Facts | None = None
+    document: dict[str, Any] | None = None
+    """The parsed document, when it is JSON and passes every member rule."""
 
 
 class _DuplicateMemberError(ValueError):
@@ -212,5 +214,7 @@ def check_document(canonical: bytes) -> DocumentCheck:
     member_problem = _member_problem(value)
     if member_problem is not None:
         check.findings.append(("invalid_event", member_problem))
+    elif len(canonical) <= MAX_EVENT_BYTES:
+        check.document = value
     check.facts = _facts(value)
     return check

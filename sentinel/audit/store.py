@@ -937,6 +937,9 @@ class AuditStore:
         self._closed = True
         self._queue.put(_STOP)
         self._writer.join()
+        # Drop the native writer's connection too: the last connection to close folds the
+        # WAL back into the database file, so a closed store is one self-contained file.
+        self._native_writer = None
         self._writer_conn.close()
         with self._read_lock:
             self._reader.close()

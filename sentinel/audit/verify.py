@@ -112,6 +112,7 @@ class _ChainWalk:
     lamport: int | None = None
     streams_from_start: bool = True
     """False after a row without facts: streams first seen then may start anywhere."""
+    column_mismatches: list[int] = field(default_factory=list)
 
     def cross_event(self, position: int, facts: Facts, *, quiet: bool) -> None:
         """The rules that span events: position member, unique ids, revisions, Lamport."""
@@ -174,8 +175,9 @@ def _canonical_position(canonical: bytes) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-Row = tuple[int, bytes, bytes, bytes, tuple[str, ...]]
-"""position, prev_hash, hash, canonical, columns not stored as the format says"""
+Row = tuple[int, bytes, bytes, bytes, tuple[str, ...], tuple[object, ...]]
+"""position, prev_hash, hash, canonical, columns not stored as the format says, and the
+index columns event_id, stream, stream_rev, type, lamport, correlation_id, idempotency_key"""
 
 
 def _stored(value: object) -> tuple[bytes, bool]:
@@ -192,7 +194,7 @@ def _to_hash(value: bytes) -> bytes:
     return value if len(value) == 32 else b"\xff" * 32
 
 
-def _row(position: int, prev: object, digest: object, canonical: object) -> Row:
+def _row(position: int, prev: object, digest: object, canonical: object, *columns: object) -> Row:
     prev_bytes, prev_ok = _stored(prev)
     hash_bytes, hash_ok = _stored(digest)
     canonical_bytes, canonical_ok = _stored(canonical)
@@ -205,7 +207,30 @@ def _row(position: int, prev: object, digest: object, canonical: object) -> Row:
         )
         if not ok
     )
-    return position, _to_hash(prev_bytes), _to_hash(hash_bytes), canonical_bytes, misstored
+    prev_hash, hash_ = _to_hash(prev_bytes), _to_hash(hash_bytes)
+    return position, prev_hash, hash_, canonical_bytes, misstored, columns
+
+
+def _row_findings(walk: _ChainWalk, row: Row, *, link_holds: bool) -> DocumentCheck:
+    """Storage classes, index columns and (when the link holds) the document rules of a row."""
+    position, prev, _, canonical, misstored, columns = row
+    document = check_document(canonical)
+    if (
+        not _columns_match(document.document, prev, columns)
+        and len(walk.column_mismatches) < MAX_COLUMN_MISMATCHES
+    ):
+        walk.column_mismatches.append(position)
+    for column in misstored:
+        size = "" if column == "canonical" else "32-byte "
+        walk.problems.append(
+            Problem(position, "storage_class", f"column {column} does not hold a {size}BLOB")
+        )
+    if link_holds:
+        walk.problems += [
+            Problem(position, kind, detail)  # type: ignore[arg-type]
+            for kind, detail in document.findings
+        ]
+    return document
 
 
 def _walk_batch(walk: _ChainWalk, rows: list[Row], lookahead: Row | None, tree: MerkleLog) -> None:
@@ -216,19 +241,9 @@ def _walk_batch(walk: _ChainWalk, rows: list[Row], lookahead: Row | None, tree: 
     )
     broken = set(mismatched_links(prevs, canonicals, hashes))
     tree.append(leaf_hashes(hashes))
-    for index, (position, prev, digest, canonical, misstored) in enumerate(rows):
+    for index, (position, prev, digest, canonical, _, _) in enumerate(rows):
         following = rows[index + 1] if index + 1 < len(rows) else lookahead
-        document: DocumentCheck = check_document(canonical)
-        for column in misstored:
-            size = "" if column == "canonical" else "32-byte "
-            walk.problems.append(
-                Problem(position, "storage_class", f"column {column} does not hold a {size}BLOB")
-            )
-        if index not in broken:
-            walk.problems += [
-                Problem(position, kind, detail)  # type: ignore[arg-type]
-                for kind, detail in document.findings
-            ]
+        document = _row_findings(walk, rows[index], link_holds=index not in broken)
         chain_before = len(walk.problems)
         if index in broken:
             walk.problems.append(
@@ -305,24 +320,38 @@ def _classify_break(
     )
 
 
-def _column_mismatches(conn: sqlite3.Connection) -> list[Problem]:
-    """Reference of the native scan's column check: index columns vs canonical bytes."""
-    # Positions are checked by the chain walk; here the other index columns, with one JSON
-    # parse per row. CASE keeps json_extract away from bytes that are no longer JSON (those
-    # are reported as modified).
-    rows = conn.execute(
-        """
-        SELECT position FROM events WHERE CASE WHEN json_valid(CAST(canonical AS TEXT)) THEN
-            json_extract(CAST(canonical AS TEXT), '$.event_id', '$.stream', '$.stream_rev',
-                         '$.type', '$.lamport', '$.correlation_id', '$.idempotency_key',
-                         '$.prev_hash')
-            IS NOT json_array(event_id, stream, stream_rev, type, lamport, correlation_id,
-                              idempotency_key, lower(hex(prev_hash)))
-        ELSE 0 END
-        ORDER BY position LIMIT 100
-        """
-    ).fetchall()
-    return [_column_problem(row[0]) for row in rows]
+MAX_COLUMN_MISMATCHES: Final = 100
+"""How many column mismatches are listed (as the native scan)."""
+
+
+def _columns_match(
+    document: dict[str, object] | None, prev: bytes, columns: tuple[object, ...]
+) -> bool:
+    """Reference of the native column check: index columns vs the document's members.
+
+    Only documents that pass the member rules are compared (a malformed one is reported as
+    such); each column must hold its member with the storage class of the schema.
+    """
+    if document is None:
+        return True
+    event_id, stream, stream_rev, type_, lamport, correlation_id, idempotency_key = columns
+    texts = (event_id, stream, type_)
+    nullable = (correlation_id, idempotency_key)
+    integers = (stream_rev, lamport)
+    return (
+        all(isinstance(value, str) for value in texts)
+        and all(value is None or isinstance(value, str) for value in nullable)
+        and all(isinstance(value, int) for value in integers)
+        and (event_id, stream, stream_rev, type_, lamport, correlation_id, idempotency_key)
+        == tuple(
+            document[name]
+            for name in (
+                "event_id", "stream", "stream_rev", "type", "lamport", "correlation_id",
+                "idempotency_key",
+            )
+        )
+        and prev.hex() == document["prev_hash"]
+    )  # fmt: skip
 
 
 def _column_problem(position: int) -> Problem:
@@ -411,7 +440,8 @@ def _walk_reference(
     """The Python chain walk: reference of ``sentinel._native.scan_store``."""
     walk, tree = _ChainWalk(), MerkleLog()
     cursor = conn.execute(
-        "SELECT position, prev_hash, hash, canonical FROM events ORDER BY position"
+        "SELECT position, prev_hash, hash, canonical, event_id, stream, stream_rev, type,"
+        " lamport, correlation_id, idempotency_key FROM events ORDER BY position"
     )
     rows = [_row(*row) for row in cursor.fetchmany(VERIFY_BATCH)]
     while rows:
@@ -420,7 +450,7 @@ def _walk_reference(
         if progress is not None:
             progress(len(tree), total)
         rows = following
-    return walk.problems, _column_mismatches(conn), tree
+    return walk.problems, [_column_problem(p) for p in walk.column_mismatches], tree
 
 
 def _walk_native(path: Path) -> tuple[list[Problem], list[Problem], MerkleLog]:

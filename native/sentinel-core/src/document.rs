@@ -64,6 +64,8 @@ pub struct DocumentCheck {
     pub findings: Vec<(&'static str, String)>,
     /// The facts, when the document has the right shape.
     pub facts: Option<Facts>,
+    /// True when the document is JSON and passes every member rule.
+    pub well_formed: bool,
 }
 
 fn pattern(cell: &'static OnceLock<Regex>, text: &str) -> &'static Regex {
@@ -286,8 +288,9 @@ pub fn check_document(canonical: &[u8]) -> DocumentCheck {
             .push(("invalid_event", "the document is not an object".to_owned()));
         return check;
     };
-    if let Some(problem) = member_problem(&doc) {
-        check.findings.push(("invalid_event", problem));
+    match member_problem(&doc) {
+        Some(problem) => check.findings.push(("invalid_event", problem)),
+        None => check.well_formed = canonical.len() <= MAX_EVENT_BYTES,
     }
     check.facts = facts(&doc);
     check

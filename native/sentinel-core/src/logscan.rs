@@ -71,13 +71,14 @@ struct Row {
     prev: Hash,
     hash: Hash,
     canonical: Vec<u8>,
-    event_id: String,
-    stream: String,
-    stream_rev: i64,
-    type_: String,
-    lamport: i64,
-    correlation_id: Option<String>,
-    idempotency_key: Option<String>,
+    /// Index columns as stored; `None` when the column holds another storage class.
+    event_id: Option<String>,
+    stream: Option<String>,
+    stream_rev: Option<i64>,
+    type_: Option<String>,
+    lamport: Option<i64>,
+    correlation_id: Option<Option<String>>,
+    idempotency_key: Option<Option<String>>,
     /// Columns whose storage class or length is not what the format stores.
     misstored: Vec<&'static str>,
 }
@@ -120,30 +121,58 @@ fn to_hash(bytes: &[u8]) -> Hash {
     Hash::try_from(bytes).unwrap_or([0xff; 32])
 }
 
-fn columns_match(row: &Row) -> bool {
+/// Whether the index columns hold the document's members. Only documents that pass the
+/// member rules are compared: a malformed one is reported as such (or, when its bytes
+/// changed, as modified).
+fn columns_match(row: &Row, document: &DocumentCheck) -> bool {
+    if !document.well_formed {
+        return true;
+    }
     match serde_json::from_slice::<IndexedMembers<'_>>(&row.canonical) {
-        // Bytes that are no longer JSON are reported as modified by the hash check; JSON
-        // that lacks a member (or has one of another type) disagrees with the column.
-        Err(_) => serde_json::from_slice::<serde::de::IgnoredAny>(&row.canonical).is_err(),
+        Err(_) => true,
         Ok(doc) => {
-            doc.event_id == row.event_id
-                && doc.stream == row.stream
-                && doc.stream_rev == row.stream_rev
-                && doc.type_ == row.type_
-                && doc.lamport == row.lamport
-                && doc.correlation_id.as_deref() == row.correlation_id.as_deref()
-                && doc.idempotency_key.as_deref() == row.idempotency_key.as_deref()
+            row.event_id.as_deref() == Some(&*doc.event_id)
+                && row.stream.as_deref() == Some(&*doc.stream)
+                && row.stream_rev == Some(doc.stream_rev)
+                && row.type_.as_deref() == Some(&*doc.type_)
+                && row.lamport == Some(doc.lamport)
+                && row.correlation_id.as_ref().map(Option::as_deref)
+                    == Some(doc.correlation_id.as_deref())
+                && row.idempotency_key.as_ref().map(Option::as_deref)
+                    == Some(doc.idempotency_key.as_deref())
                 && hex_equals(&doc.prev_hash, &row.prev)
         }
     }
 }
 
 fn check(row: &Row) -> Checked {
+    let document = check_document(&row.canonical);
     Checked {
         link_holds: link_hash(&row.prev, &row.canonical) == row.hash,
-        columns_match: columns_match(row),
+        columns_match: columns_match(row, &document),
         leaf: leaf_hash(&row.hash),
-        document: check_document(&row.canonical),
+        document,
+    }
+}
+
+fn text_column(value: ValueRef<'_>) -> Option<String> {
+    match value {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn nullable_text_column(value: ValueRef<'_>) -> Option<Option<String>> {
+    match value {
+        ValueRef::Null => Some(None),
+        other => text_column(other).map(Some),
+    }
+}
+
+fn integer_column(value: ValueRef<'_>) -> Option<i64> {
+    match value {
+        ValueRef::Integer(i) => Some(i),
+        _ => None,
     }
 }
 
@@ -248,13 +277,13 @@ fn read_chunk(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Row>> {
             hash: to_hash(hash),
             canonical: canonical.to_vec(),
             misstored,
-            event_id: row.get(4)?,
-            stream: row.get(5)?,
-            stream_rev: row.get(6)?,
-            type_: row.get(7)?,
-            lamport: row.get(8)?,
-            correlation_id: row.get(9)?,
-            idempotency_key: row.get(10)?,
+            event_id: text_column(row.get_ref(4)?),
+            stream: text_column(row.get_ref(5)?),
+            stream_rev: integer_column(row.get_ref(6)?),
+            type_: text_column(row.get_ref(7)?),
+            lamport: integer_column(row.get_ref(8)?),
+            correlation_id: nullable_text_column(row.get_ref(9)?),
+            idempotency_key: nullable_text_column(row.get_ref(10)?),
         });
     }
     Ok(chunk)
