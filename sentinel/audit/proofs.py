@@ -17,7 +17,7 @@ from sentinel.audit.store import AuditStore
 from sentinel.errors import AuditError, CheckpointError, StoreCorruptError
 
 PROOF_FORMAT: Final = "sentinel-inclusion-proof/1"
-"""The ``format`` member of a proof document (docs/audit-format.md section 7)."""
+"""The ``format`` member of a proof document (docs/audit-format.md section 8)."""
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,11 @@ pub enum CoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Parallel inputs of one call disagree in length.
+    BatchShape {
+        /// What disagrees.
+        reason: String,
+    },
     /// A world component or table has the wrong size or holds an impossible value.
     WorldShape {
         /// The component or table, as named in `sentinel.world.layout`.
@@ -123,6 +128,7 @@ impl fmt::Display for CoreError {
                 "{path}: the last stored event (position {position}) does not verify; \
                  refusing to append after it (run `sentinel-run audit verify`)"
             ),
+            CoreError::BatchShape { reason } => write!(f, "{reason}"),
             CoreError::WorldShape { component, reason } => {
                 write!(f, "world component {component:?} {reason}")
             }

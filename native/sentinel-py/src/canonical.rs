@@ -1,6 +1,5 @@
 //! Walks Python values and writes canonical JSON with `sentinel_core::canonical`.
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -172,9 +171,15 @@ pub(crate) fn canonical_json<'py>(
     Ok(PyBytes::new(py, &out))
 }
 
-fn hash32(value: &[u8], what: &str) -> PyResult<[u8; 32]> {
+fn hash32(py: Python<'_>, value: &[u8]) -> PyResult<[u8; 32]> {
     <[u8; 32]>::try_from(value).map_err(|_| {
-        PyValueError::new_err(format!("{what}: expected 32 bytes, found {}", value.len()))
+        to_pyerr(
+            py,
+            CoreError::DigestLength {
+                index: 0,
+                found: value.len(),
+            },
+        )
     })
 }
 
@@ -186,7 +191,7 @@ pub(crate) fn seal_events<'py>(
     prev_hash: &[u8],
     events: &Bound<'py, PyList>,
 ) -> PyResult<Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
-    let mut prev = hash32(prev_hash, "prev_hash")?;
+    let mut prev = hash32(py, prev_hash)?;
     let mut sealed = Vec::with_capacity(events.len());
     let mut buffer = Vec::with_capacity(512);
     let mut hex = Vec::with_capacity(64);
@@ -226,7 +231,7 @@ pub(crate) fn chain_extend<'py>(
     prev_hash: &[u8],
     records: Vec<PyBackedBytes>,
 ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-    let prev = hash32(prev_hash, "prev_hash")?;
+    let prev = hash32(py, prev_hash)?;
     let hashes = py.detach(|| chain::extend(&prev, &records));
     Ok(hashes.iter().map(|h| PyBytes::new(py, h)).collect())
 }
@@ -241,12 +246,17 @@ pub(crate) fn chain_mismatched_links(
     hashes: Vec<Vec<u8>>,
 ) -> PyResult<Vec<usize>> {
     if prevs.len() != records.len() || records.len() != hashes.len() {
-        return Err(PyValueError::new_err(format!(
-            "{} prevs, {} records and {} hashes: lengths must match",
-            prevs.len(),
-            records.len(),
-            hashes.len()
-        )));
+        return Err(to_pyerr(
+            py,
+            CoreError::BatchShape {
+                reason: format!(
+                    "{} prevs, {} records and {} hashes: lengths must match",
+                    prevs.len(),
+                    records.len(),
+                    hashes.len()
+                ),
+            },
+        ));
     }
     let prevs = sentinel_core::merkle::digests_from_slices(&prevs).map_err(|e| to_pyerr(py, e))?;
     let hashes =

@@ -14,7 +14,8 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: CoreError) -> PyErr {
         | CoreError::LeafIndex { .. }
         | CoreError::ConsistencyRange { .. }
         | CoreError::InvalidRule { .. }
-        | CoreError::WorldShape { .. } => "InvalidInputError",
+        | CoreError::WorldShape { .. }
+        | CoreError::BatchShape { .. } => "InvalidInputError",
         CoreError::NotCanonical { .. } => "InvalidEventError",
         CoreError::Storage { .. } | CoreError::TailUnverified { .. } => "StoreCorruptError",
         CoreError::StorageWrite { .. } => "AuditError",
