@@ -113,22 +113,6 @@ fn prefer_even_on_tie(digits: &mut [u8], n: i32, value: f64) {
         let text = format!("0.{}e{}", std::str::from_utf8(ds).expect("ASCII digits"), n);
         text.parse::<f64>().ok()
     };
-    // The largest decimal expansion of a double has 767 significant digits.
-    let exact = format!("{:.800e}", value);
-    let exact_digits: Vec<u8> = exact
-        .split_once('e')
-        .expect("exponent")
-        .0
-        .bytes()
-        .filter(|b| *b != b'.')
-        .collect();
-    let exact_digits = {
-        let end = exact_digits
-            .iter()
-            .rposition(|b| *b != b'0')
-            .map_or(1, |i| i + 1);
-        &exact_digits[..end]
-    };
     for step in [-1i8, 1] {
         let neighbour = (last - b'0') as i8 + step;
         if !(0..=9).contains(&neighbour) {
@@ -139,6 +123,23 @@ fn prefer_even_on_tie(digits: &mut [u8], n: i32, value: f64) {
         if as_f64(&candidate) != Some(value) {
             continue;
         }
+        // Both round-trip (rare): compare with the exact expansion of the double, whose
+        // longest form has 767 significant digits.
+        let exact = format!("{:.800e}", value);
+        let exact_digits: Vec<u8> = exact
+            .split_once('e')
+            .expect("exponent")
+            .0
+            .bytes()
+            .filter(|b| *b != b'.')
+            .collect();
+        let exact_digits = {
+            let end = exact_digits
+                .iter()
+                .rposition(|b| *b != b'0')
+                .map_or(1, |i| i + 1);
+            &exact_digits[..end]
+        };
         // A tie: the exact value is the midpoint, the lower string followed by a 5.
         let mut midpoint = if step < 0 {
             candidate.clone()
