@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from sentinel.audit.location import default_store
 from sentinel.config import DEFAULT_COMPANY
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
@@ -30,7 +31,8 @@ class RunOptions:
         hours: Simulated hours (None: 8, or 24 for ``all``).
         seed: The world's seed (None: the company's).
         compromised: Share of the agents on duty that are red-team agents, in [0, 1].
-        store: The audit store file (created; must not exist yet).
+        store: The audit store file (created; must not exist yet; default:
+            :func:`sentinel.audit.location.default_store`).
         provider: ``offline`` or a model name forwarded through litellm.
     """
 
@@ -40,7 +42,7 @@ class RunOptions:
     hours: float | None = None
     seed: int | None = None
     compromised: float = 0.0
-    store: Path = Path("sentinel-run.db")
+    store: Path = field(default_factory=default_store)
     provider: str = "offline"
 
     def __post_init__(self) -> None:

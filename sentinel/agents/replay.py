@@ -21,6 +21,7 @@ from sentinel.agents.options import RunOptions, company_for
 from sentinel.agents.redteam import Attack
 from sentinel.agents.runtime import Engine, company_digest
 from sentinel.audit import AuditStore, NewEvent
+from sentinel.audit.verify import refuse_unverified
 from sentinel.config import load_company
 from sentinel.errors import InvalidInputError
 
@@ -128,15 +129,18 @@ def replay(store_path: Path | str, *, config: Path | None = None) -> ReplayRepor
         InvalidInputError: The store holds no finished run, or the company differs from
             the recorded one.
         ReplayDivergedError: The replay asked for an answer or result the record lacks.
+        ChainBrokenError: The store does not verify (chain, rules, checkpoints, witness):
+            a replay of a tampered record would prove nothing.
     """
     path = Path(store_path)
     if not path.is_file():
         raise InvalidInputError(f"no store at {path}")
+    refuse_unverified(path)
     kinds = ("runtime.decision", "runtime.tool_result", "runtime.attack")
     records: dict[str, list[tuple[int, dict[str, Any]]]] = {kind: [] for kind in kinds}
     started: dict[str, Any] | None = None
     finished: dict[str, Any] | None = None
-    with AuditStore(path) as store:
+    with AuditStore(path, create=False) as store:
         for event in store.read(stream="runtime"):
             payload = dict(event.payload)
             if event.type == "runtime.started":

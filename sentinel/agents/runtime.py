@@ -484,7 +484,7 @@ def run(
     started = time.perf_counter()
     if options.store.exists():
         raise InvalidInputError(
-            f"the store {options.store} exists; choose another --store or remove it"
+            f"the store {options.store} exists; choose another --store, or pass --overwrite"
         )
     company = company_for(load_company(options.config), options)
     policy_file = options.config / "policies" / "agent.toml"

@@ -29,6 +29,9 @@ JsonValue = (
 
 _INT_MIN: Final = -(2**63)
 _UINT_MAX: Final = 2**64 - 1
+MAX_PAYLOAD_DEPTH: Final = 64
+"""Arrays and objects nest at most this deep in a payload (docs/audit-format.md section 1);
+deeper documents break JSON readers (Python's stops near 1000, serde_json's at 128)."""
 _ES_FIXED_MAX_EXPONENT: Final = 21
 """ECMAScript writes numbers below 1e21 without an exponent."""
 _ES_FIXED_MIN_EXPONENT: Final = -6
@@ -76,7 +79,14 @@ def _utf16_key(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
 
 
-def _encode(value: object, path: str, out: list[str]) -> None:  # noqa: PLR0912 - one branch per JSON type
+def _encode(value: object, path: str, out: list[str], levels: int | None) -> None:  # noqa: PLR0912 - one branch per JSON type
+    if isinstance(value, dict | list | tuple):
+        if levels == 0:
+            raise InvalidEventError(
+                f"{path}: arrays and objects nest deeper than {MAX_PAYLOAD_DEPTH} levels "
+                "in a payload"
+            )
+        levels = None if levels is None else levels - 1
     if value is None:
         out.append("null")
     elif value is True:
@@ -107,23 +117,29 @@ def _encode(value: object, path: str, out: list[str]) -> None:  # noqa: PLR0912 
         for i, key in enumerate(sorted(value, key=_utf16_key)):
             if i:
                 out.append(",")
-            _encode(key, path, out)
+            _encode(key, path, out, levels)
             out.append(":")
-            _encode(value[key], f"{path}.{key}", out)
+            _encode(value[key], f"{path}.{key}", out, levels)
         out.append("}")
     elif isinstance(value, list | tuple):
         out.append("[")
         for i, item in enumerate(value):
             if i:
                 out.append(",")
-            _encode(item, f"{path}[{i}]", out)
+            _encode(item, f"{path}[{i}]", out, levels)
         out.append("]")
     else:
         raise InvalidEventError(f"{path}: {type(value).__name__} is not a JSON value")
 
 
-def reference_canonical_json(value: object, *, path: str = "value") -> bytes:
-    """The same encoding written in Python: the oracle of the property tests."""
+def reference_canonical_json(
+    value: object, *, path: str = "value", max_depth: int | None = MAX_PAYLOAD_DEPTH
+) -> bytes:
+    """The same encoding written in Python: the oracle of the property tests.
+
+    ``max_depth`` bounds how deep arrays and objects nest (None: unbounded, for verifiers
+    re-encoding stored documents of any depth).
+    """
     out: list[str] = []
-    _encode(value, path, out)
+    _encode(value, path, out, max_depth)
     return "".join(out).encode("utf-8")

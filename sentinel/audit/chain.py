@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from sentinel import _native
-from sentinel.audit.canonical import reference_canonical_json
+from sentinel.audit.canonical import MAX_PAYLOAD_DEPTH, reference_canonical_json
 from sentinel.errors import InvalidEventError
 
 GENESIS: Final = bytes(32)
@@ -43,7 +43,9 @@ def reference_seal_events(
                 f'events[{index}]: "prev_hash" is set by the log, not the caller'
             )
         canonical = reference_canonical_json(
-            {**event, "prev_hash": prev_hash.hex()}, path=f"events[{index}]"
+            {**event, "prev_hash": prev_hash.hex()},
+            path=f"events[{index}]",
+            max_depth=MAX_PAYLOAD_DEPTH + 1,
         )
         prev_hash = link_hash(prev_hash, canonical)
         sealed.append((canonical, prev_hash))

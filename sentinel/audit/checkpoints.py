@@ -102,6 +102,10 @@ class SignedCheckpoint:
         lines = body.split("\n")
         if len(lines) < 3:
             raise CheckpointError(f"{source}: a checkpoint needs origin, size and root lines")
+        if len(lines) > 3:
+            raise CheckpointError(
+                f"{source}, line 4: extension lines are not part of a Sentinel checkpoint"
+            )
         origin, size_text, root_text = lines[0], lines[1], lines[2]
         if not size_text.isdigit():
             raise CheckpointError(

@@ -54,7 +54,8 @@ def commit_native(
     """Commit a group natively; one outcome (events or the refusal) per request.
 
     Raises:
-        StoreCorruptError: SQLite failed; the whole group was rolled back.
+        StoreCorruptError: The stored tail does not verify; nothing was written.
+        AuditError: SQLite failed to write; the whole group was rolled back.
     """
     raw = writer.commit_group(
         [(list(records), list(expected.items())) for _, records, expected in requests], clock

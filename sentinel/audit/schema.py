@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS projection_offsets (
 
 APPEND_ONLY_TABLES: Final = ("events", "checkpoints", "keys")
 
+TRIGGER_NAMES: Final = tuple(
+    f"{table}_{action}" for table in APPEND_ONLY_TABLES for action in ("no_update", "no_delete")
+)
+"""Every trigger a store must have (docs/audit-format.md section 6); verify reports missing ones."""
+
 TRIGGERS: Final = "\n".join(
     f"""
 CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}

@@ -5,6 +5,11 @@ block until the transaction holding their events is durable (``synchronous=FULL`
 get their events back. Writers in other threads and processes serialize on SQLite's write
 lock (``BEGIN IMMEDIATE``), and each transaction reads the chain's tail under that lock,
 so positions stay dense and the chain never forks.
+
+This module is the writer thread and the public face; the parts live apart so each can be
+read and tested alone: the file (``store_file``), the Python write path
+(``reference_writer``; the native one is ``native_writer``), signing keys
+(``store_keys``), the tree and checkpoints (``store_checkpoints``), reads (``store_reads``).
 """
 
 from __future__ import annotations
@@ -15,8 +20,6 @@ import queue
 import socket
 import sqlite3
 import threading
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -24,38 +27,28 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from sentinel import _native
-from sentinel.audit.chain import GENESIS, seal_events
-from sentinel.audit.checkpoints import Checkpoint, CheckpointSigner, SignedCheckpoint, VerifierKey
-from sentinel.audit.events import FORMAT_VERSION, NO_STREAM, Event, NewEvent
+from sentinel.audit.checkpoints import SignedCheckpoint, VerifierKey
+from sentinel.audit.events import Event, NewEvent
 from sentinel.audit.lamport import LamportClock
-from sentinel.audit.merkle import MerkleLog, leaf_hashes
+from sentinel.audit.location import witness_dir
 from sentinel.audit.native_writer import Record, commit_native, records_for
-from sentinel.audit.schema import SCHEMA, SCHEMA_VERSION, TRIGGERS
+from sentinel.audit.reference_writer import MAX_EVENT_BYTES, apply_request, verified_tail
 from sentinel.audit.sqlite_link import native_sqlite_is_shared
-from sentinel.audit.uuid7 import uuid7
-from sentinel.errors import (
-    AuditError,
-    CheckpointError,
-    InvalidEventError,
-    StoreClosedError,
-    StoreCorruptError,
-    WrongExpectedRevisionError,
-)
+from sentinel.audit.store_checkpoints import Checkpointer
+from sentinel.audit.store_file import connect, initialize, require_existing, write_lock_transaction
+from sentinel.audit.store_keys import choose_key_path, load_signer
+from sentinel.audit.store_reads import READ_BATCH, StoreReader
+from sentinel.audit.witness import Witness
+from sentinel.errors import AuditError, InvalidEventError, StoreClosedError, StoreCorruptError
 
-DEFAULT_STORE_PATH: Final = "sentinel-audit.db"
-"""Where the CLI looks for a store when neither --store nor SENTINEL_STORE says."""
+__all__ = ["MAX_EVENT_BYTES", "AuditStore"]
+
 DEFAULT_CHECKPOINT_EVERY: Final = 1000
 """Sign a checkpoint after this many new events..."""
 DEFAULT_CHECKPOINT_INTERVAL_MS: Final = 1000
 """...or after this long with unsigned events, whichever comes first."""
-MAX_EVENT_BYTES: Final = 1 << 20
-"""Largest canonical event accepted (1 MiB): audit events are records, not file transfers."""
 MAX_EVENTS_PER_COMMIT: Final = 100_000
 """Group commit takes queued requests until a transaction holds this many events."""
-BUSY_TIMEOUT_MS: Final = 60_000
-"""How long a writer waits for another process's write lock before failing."""
-READ_BATCH: Final = 10_000
-PAGE_SIZE: Final = 16_384
 
 
 @dataclass
@@ -75,60 +68,29 @@ class _Task:
     future: Future[Any] = field(default_factory=Future)
 
 
-@dataclass
-class _Tail:
-    size: int
-    hash: bytes
-    lamport: int
-
-
 _STOP: Final = object()
-_SELECT_EVENT: Final = "SELECT canonical, hash FROM events"
-_INDEXED_MEMBERS: Final = (
-    "position",
-    "event_id",
-    "stream",
-    "stream_rev",
-    "type",
-    "lamport",
-    "correlation_id",
-    "idempotency_key",
-)
-"""Document members copied into index columns, in the column order of _INSERT_EVENT."""
-_INSERT_EVENT: Final = (
-    "INSERT INTO events (position, event_id, stream, stream_rev, type, lamport, correlation_id,"
-    " idempotency_key, prev_hash, hash, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-    )
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    # Takes effect only when the file is created: 16 KiB pages hold ~40 events each and
-    # measured 25% faster appends than the 4 KiB default on the CI machine.
-    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    # FULL: every commit fsyncs the WAL, so an acknowledged append survives power loss too.
-    conn.execute("PRAGMA synchronous = FULL")
-    return conn
 
 
 class AuditStore:
     """An append-only, hash-chained, signed audit log in one SQLite file.
 
     Args:
-        path: The database file; created with a new signing key when it does not exist.
+        path: The database file; created with a new signing key when it does not exist
+            (and ``create`` is true).
         node: This writer's node name in Lamport timestamps (default: the host name).
         signing_key_path: The Ed25519 key that signs checkpoints (default:
-            ``<path>.signing-key``, created with the store, mode 0600).
+            ``<key dir>/<log id>.signing-key``, created with the store, mode 0600; see
+            :mod:`sentinel.audit.location`). A key beside the store is used with a warning.
         checkpoint_every: Sign a checkpoint after this many events.
         checkpoint_interval_ms: ...or after this long with unsigned events.
         writer: ``native`` commits each group in one Rust call; ``reference`` in Python
             (same logs, slower; the oracle of the differential tests). By default native,
             unless the native core and Python's ``sqlite3`` would be two copies of SQLite
             in one process (see :mod:`sentinel.audit.sqlite_link`).
+        create: False for commands that only work on an existing store: the file must
+            already be a Sentinel audit store (it is never turned into one).
+        witness: Where every signed checkpoint is also recorded (``True``: the default
+            witness directory; ``False``: nowhere). See :mod:`sentinel.audit.witness`.
 
     Raises:
         StoreCorruptError: The file is not a Sentinel audit store or is damaged.
@@ -144,24 +106,22 @@ class AuditStore:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoint_interval_ms: int = DEFAULT_CHECKPOINT_INTERVAL_MS,
         writer: Literal["native", "reference"] | None = None,
+        create: bool = True,
+        witness: Path | bool = True,
     ) -> None:
         self.path = Path(path)
         self.node = node or socket.gethostname() or "node"
-        self.checkpoint_every = checkpoint_every
-        self.checkpoint_interval_s = checkpoint_interval_ms / 1000
-        self._key_path = (
-            Path(signing_key_path)
-            if signing_key_path
-            else self.path.with_name(self.path.name + ".signing-key")
-        )
+        if not create:
+            require_existing(self.path)
         self._closed = False
-        self._read_lock = threading.Lock()
         try:
-            self._reader = _connect(self.path)
-            self._writer_conn = _connect(self.path)
-            self.origin = self._initialize()
+            self._reads = StoreReader(self.path, connect(self.path))
+            self._writer_conn = connect(self.path)
+            self.origin = initialize(self._writer_conn, self.path, create=create)
         except sqlite3.DatabaseError as exc:
             raise StoreCorruptError(f"{self.path}: not a usable audit store: {exc}") from None
+        key_path = choose_key_path(self.path, self.origin, signing_key_path)
+        directory = witness_dir() if witness is True else (witness or None)
         if writer is None:
             writer = "native" if native_sqlite_is_shared() else "reference"
         elif writer == "native" and not native_sqlite_is_shared():
@@ -175,97 +135,32 @@ class AuditStore:
             if writer == "native"
             else None
         )
-        self._signer = self._load_signer()
-        self._cosigner: CheckpointSigner | None = None
-        self._tree = MerkleLog()
-        tail = self._tail(self._reader)
-        self.clock = LamportClock(tail.lamport)
-        last = self._reader.execute("SELECT max(size) FROM checkpoints").fetchone()[0]
-        self._last_checkpoint_size = last or 0
-        self._last_checkpoint_time = time.monotonic()
+        signer = self._reads.using(
+            lambda conn: load_signer(conn, self._writer_conn, self.path, self.origin, key_path)
+        )
+        self._checkpoints = Checkpointer(
+            self.path,
+            self.origin,
+            signer,
+            key_path,
+            every=checkpoint_every,
+            interval_s=checkpoint_interval_ms / 1000,
+            last_size=self._reads.last_checkpoint_size(),
+            witness=Witness(Path(directory), self.origin) if directory else None,
+        )
+        self.clock = LamportClock(self._reads.lamport())
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._subscribers_lock = threading.Lock()
-        self._tree_lock = threading.RLock()
         self._queue: queue.SimpleQueue[_Request | _Task | object] = queue.SimpleQueue()
         self._writer = threading.Thread(
             target=self._write_loop, name=f"audit-writer:{self.path.name}", daemon=True
         )
         self._writer.start()
 
-    # -- opening ---------------------------------------------------------------------------
-    def _initialize(self) -> str:
-        conn = self._writer_conn
-        tables = {
-            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
-        if tables and "meta" not in tables:
-            raise StoreCorruptError(
-                f"{self.path}: an SQLite database, but not a Sentinel audit store"
-            )
-        # Every statement is CREATE ... IF NOT EXISTS: safe when processes open a new store at once.
-        conn.executescript(SCHEMA + TRIGGERS)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if not meta:
-                log_id = str(uuid.uuid4())
-                meta = {
-                    "schema_version": str(SCHEMA_VERSION),
-                    "log_id": log_id,
-                    "origin": f"sentinel/{log_id}",
-                    "created_ns": str(time.time_ns()),
-                }
-                conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
-            elif meta.get("schema_version") != str(SCHEMA_VERSION):
-                found = meta.get("schema_version")
-                raise StoreCorruptError(  # noqa: TRY301 - rolled back by the handler below
-                    f"{self.path}: schema version {found!r}; this Sentinel reads {SCHEMA_VERSION}"
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        origin: str = meta["origin"]
-        return origin
-
-    def _load_signer(self) -> CheckpointSigner:
-        keys = self._reader.execute("SELECT key_id FROM keys").fetchall()
-        if not keys:
-            if self._key_path.exists():
-                signer = CheckpointSigner.load(self.origin, self._key_path)
-            else:
-                signer = CheckpointSigner.generate(self.origin)
-                signer.save(self._key_path)
-            self._register_key(signer, first_size=0)
-            return signer
-        if not self._key_path.exists():
-            raise CheckpointError(
-                f"{self._key_path}: the signing key of {self.path} is missing; restore it, "
-                f"or start a new key with `sentinel-run audit rotate-key --store {self.path}`"
-            )
-        signer = CheckpointSigner.load(self.origin, self._key_path)
-        known = {row[0] for row in keys}
-        if f"{signer.verifier.key_id:08x}" not in known:
-            raise CheckpointError(f"{self._key_path}: this key is not registered in {self.path}")
-        return signer
-
-    def _register_key(self, signer: CheckpointSigner, *, first_size: int) -> None:
-        with self._write_lock_transaction(self._writer_conn) as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO keys (key_id, vkey, created_ns, first_size)"
-                " VALUES (?, ?, ?, ?)",
-                (f"{signer.verifier.key_id:08x}", str(signer.verifier), time.time_ns(), first_size),
-            )
-
-    @contextlib.contextmanager
-    def _write_lock_transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    @property
+    def checkpoint_every(self) -> int:
+        """Sign a checkpoint after this many new events."""
+        return self._checkpoints.every
 
     # -- appending -------------------------------------------------------------------------
     def append(
@@ -339,9 +234,9 @@ class AuditStore:
     def _write_loop(self) -> None:
         while True:
             try:
-                first = self._queue.get(timeout=self.checkpoint_interval_s)
+                first = self._queue.get(timeout=self._checkpoints.interval_s)
             except queue.Empty:
-                self._checkpoint_if_due(self._writer_conn)
+                self._checkpoints.sign_if_due(self._writer_conn)
                 continue
             if first is _STOP:
                 break
@@ -361,12 +256,12 @@ class AuditStore:
                 batch.append(more)
                 total += len(more.events)
             self._commit(batch)
-            self._run_task(_Task(self._checkpoint_if_due))
+            self._run_task(_Task(self._checkpoints.sign_if_due))
             if held is _STOP:
                 break
             if isinstance(held, _Task):
                 self._run_task(held)
-        self._run_task(_Task(lambda conn: self._checkpoint_if_due(conn, force=True)))
+        self._run_task(_Task(lambda conn: self._checkpoints.sign_if_due(conn, force=True)))
 
     def _run_task(self, task: _Task) -> None:
         try:
@@ -381,6 +276,14 @@ class AuditStore:
         self._queue.put(task)
         return task.future.result()
 
+    def _rolled_back(self, exc: BaseException) -> AuditError:
+        return AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
+
+    @staticmethod
+    def _fail(batch: list[_Request], error: BaseException) -> None:
+        for request in batch:
+            request.future.set_exception(error)
+
     def _commit(self, batch: list[_Request]) -> None:
         if self._native_writer is not None:
             self._commit_native(batch, self._native_writer)
@@ -388,13 +291,16 @@ class AuditStore:
         conn = self._writer_conn
         outcomes: list[list[Event] | BaseException] = []
         try:
-            with self._write_lock_transaction(conn):
-                tail = self._tail(conn)
+            with write_lock_transaction(conn):
+                tail = verified_tail(conn, self.path)
                 revisions: dict[str, int] = {}
                 for request in batch:
                     conn.execute("SAVEPOINT request")
                     try:
-                        events, tail = self._apply(conn, request, tail, revisions)
+                        events, tail = apply_request(
+                            conn, request.events, request.expected, tail, revisions,
+                            clock=self.clock.value, node=self.node,
+                        )  # fmt: skip
                     except (AuditError, InvalidEventError) as exc:
                         conn.execute("ROLLBACK TO request")
                         conn.execute("RELEASE request")
@@ -403,10 +309,13 @@ class AuditStore:
                         continue
                     conn.execute("RELEASE request")
                     outcomes.append(events)
+        except StoreCorruptError as exc:  # the tail does not verify: nothing was written
+            self._fail(batch, exc)
+            return
         except sqlite3.Error as exc:
-            error = AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
-            for request in batch:
-                request.future.set_exception(error)
+            self._fail(
+                batch, AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
+            )
             return
         self._resolve(batch, outcomes)
 
@@ -422,10 +331,13 @@ class AuditStore:
                     max_event_bytes=MAX_EVENT_BYTES,
                 )
             )
-        except StoreCorruptError as exc:
-            error = AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
-            for request in batch:
-                request.future.set_exception(error)
+        except StoreCorruptError as exc:  # the tail does not verify: nothing was written
+            self._fail(batch, exc)
+            return
+        except AuditError as exc:
+            self._fail(
+                batch, AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
+            )
             return
         self._resolve(batch, outcomes)
 
@@ -436,124 +348,6 @@ class AuditStore:
                 request.future.set_exception(outcome)
             else:
                 request.future.set_result(outcome)
-
-    def _apply(
-        self, conn: sqlite3.Connection, request: _Request, tail: _Tail, revisions: dict[str, int]
-    ) -> tuple[list[Event], _Tail]:
-        """Write one request inside the group's transaction; returns its events and new tail."""
-        known, fresh, first_with_key = self._resolve_keys(conn, request.events)
-        if fresh:
-            for stream, expected in request.expected.items():
-                actual = self._revision(conn, stream, revisions)
-                if expected != actual:
-                    raise WrongExpectedRevisionError(stream, expected, actual)
-            documents = self._documents(conn, [event for _, event in fresh], tail, revisions)
-            inserted = self._insert(conn, [index for index, _ in fresh], documents, tail.hash)
-            known.update(zip((index for index, _ in fresh), inserted, strict=True))
-            last = inserted[-1]
-            tail = _Tail(last.position + 1, last.hash, last.lamport)
-        results = []
-        for index, event in enumerate(request.events):
-            if index not in known:  # a key repeated inside this request: the first one answers
-                assert event.idempotency_key is not None  # noqa: S101 - only keyed events are skipped
-                index = first_with_key[event.idempotency_key]  # noqa: PLW2901
-            results.append(known[index])
-        return results, tail
-
-    @staticmethod
-    def _resolve_keys(
-        conn: sqlite3.Connection, events: Sequence[NewEvent]
-    ) -> tuple[dict[int, Event], list[tuple[int, NewEvent]], dict[str, int]]:
-        """Split a request into events already stored (by idempotency key) and new ones."""
-        known: dict[int, Event] = {}
-        fresh: list[tuple[int, NewEvent]] = []
-        first_with_key: dict[str, int] = {}
-        for index, event in enumerate(events):
-            key = event.idempotency_key
-            if key is not None:
-                if key in first_with_key:
-                    continue
-                first_with_key[key] = index
-                row = conn.execute(_SELECT_EVENT + " WHERE idempotency_key = ?", (key,)).fetchone()
-                if row is not None:
-                    known[index] = Event.from_canonical(row[0], row[1])
-                    continue
-            fresh.append((index, event))
-        return known, fresh, first_with_key
-
-    def _documents(
-        self,
-        conn: sqlite3.Connection,
-        events: Sequence[NewEvent],
-        tail: _Tail,
-        revisions: dict[str, int],
-    ) -> list[dict[str, Any]]:
-        """The event documents (docs/audit-format.md section 1), without ``prev_hash``."""
-        documents = []
-        lamport = max(self.clock.value, tail.lamport)
-        for offset, event in enumerate(events):
-            revision = self._revision(conn, event.stream, revisions) + 1
-            revisions[event.stream] = revision
-            lamport += 1
-            documents.append(
-                {
-                    "v": FORMAT_VERSION,
-                    "event_id": uuid7(),
-                    "position": tail.size + offset,
-                    "stream": event.stream,
-                    "stream_rev": revision,
-                    "type": event.type,
-                    "payload": event.payload,
-                    "lamport": lamport,
-                    "node": self.node,
-                    "wall_ns": time.time_ns(),
-                    "tick": event.tick,
-                    "correlation_id": event.correlation_id,
-                    "causation_id": event.causation_id,
-                    "idempotency_key": event.idempotency_key,
-                }
-            )
-        return documents
-
-    @staticmethod
-    def _insert(
-        conn: sqlite3.Connection,
-        indexes: Sequence[int],
-        documents: list[dict[str, Any]],
-        prev: bytes,
-    ) -> list[Event]:
-        """Seal the documents onto the chain and insert them; returns the stored events."""
-        events, rows = [], []
-        for index, doc, (canonical, digest) in zip(
-            indexes, documents, seal_events(prev, documents), strict=True
-        ):
-            if len(canonical) > MAX_EVENT_BYTES:
-                raise InvalidEventError(
-                    f"events[{index}]: {len(canonical)} bytes encoded, "
-                    f"the limit is {MAX_EVENT_BYTES}"
-                )
-            events.append(Event.from_document(doc, prev, digest, canonical))
-            indexed = tuple(doc[column] for column in _INDEXED_MEMBERS)
-            rows.append((*indexed, prev, digest, canonical))
-            prev = digest
-        conn.executemany(_INSERT_EVENT, rows)
-        return events
-
-    @staticmethod
-    def _revision(conn: sqlite3.Connection, stream: str, cache: dict[str, int]) -> int:
-        if stream not in cache:
-            row = conn.execute(
-                "SELECT max(stream_rev) FROM events WHERE stream = ?", (stream,)
-            ).fetchone()
-            cache[stream] = NO_STREAM if row[0] is None else row[0]
-        return cache[stream]
-
-    @staticmethod
-    def _tail(conn: sqlite3.Connection) -> _Tail:
-        row = conn.execute(
-            "SELECT position, hash, lamport FROM events ORDER BY position DESC LIMIT 1"
-        ).fetchone()
-        return _Tail(0, GENESIS, 0) if row is None else _Tail(row[0] + 1, row[1], row[2])
 
     def _after_commit(self, outcomes: Sequence[list[Event] | BaseException]) -> None:
         top = 0
@@ -571,63 +365,10 @@ class AuditStore:
         """Merge a Lamport timestamp received from another node into this node's clock."""
         return self.clock.observe(remote_lamport)
 
-    # -- Merkle tree and checkpoints -------------------------------------------------------
-    def _sync_tree(self, conn: sqlite3.Connection) -> int:
-        """Bring the in-memory tree up to the log's tail; returns the tree size."""
-        with self._tree_lock:
-            return self._sync_tree_locked(conn)
-
-    def _sync_tree_locked(self, conn: sqlite3.Connection) -> int:
-        start = len(self._tree)
-        cursor = conn.execute(
-            "SELECT position, hash FROM events WHERE position >= ? ORDER BY position", (start,)
-        )
-        while rows := cursor.fetchmany(READ_BATCH):
-            if rows[0][0] != len(self._tree):
-                raise StoreCorruptError(
-                    f"{self.path}: positions are not dense near {len(self._tree)}; run audit verify"
-                )
-            self._tree.append(leaf_hashes([row[1] for row in rows]))
-        return len(self._tree)
-
-    def _checkpoint_if_due(
-        self, conn: sqlite3.Connection, *, force: bool = False
-    ) -> SignedCheckpoint | None:
-        with self._write_lock_transaction(conn):
-            size = self._sync_tree(conn)
-            pending = size - self._last_checkpoint_size
-            due = pending >= self.checkpoint_every or (
-                pending > 0
-                and time.monotonic() - self._last_checkpoint_time >= self.checkpoint_interval_s
-            )
-            if not (due or (force and pending > 0)):
-                return None
-            with self._tree_lock:
-                root = self._tree.root(size)
-            head = Checkpoint(self.origin, size, root)
-            signed = self._signer.sign(head)
-            if self._cosigner is not None:  # the first checkpoint after a key rotation
-                signed = SignedCheckpoint(
-                    head, self._cosigner.sign(head).signatures + signed.signatures
-                )
-            conn.execute(
-                "INSERT OR IGNORE INTO checkpoints (size, root, note, key_id, wall_ns)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    size,
-                    signed.checkpoint.root,
-                    signed.to_note(),
-                    f"{self._signer.verifier.key_id:08x}",
-                    time.time_ns(),
-                ),
-            )
-        self._last_checkpoint_size, self._last_checkpoint_time = size, time.monotonic()
-        self._cosigner = None
-        return signed
-
+    # -- Merkle tree, checkpoints and keys -------------------------------------------------
     def checkpoint(self) -> SignedCheckpoint:
         """Sign a checkpoint of everything appended so far (the latest one if nothing is new)."""
-        self._on_writer(lambda conn: self._checkpoint_if_due(conn, force=True))
+        self._on_writer(lambda conn: self._checkpoints.sign_if_due(conn, force=True))
         latest = self.latest_checkpoint()
         if latest is None:
             raise AuditError(f"{self.path}: the log is empty; there is nothing to checkpoint")
@@ -635,39 +376,25 @@ class AuditStore:
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         """The newest signed checkpoint, or None for an empty log."""
-        with self._read_lock:
-            row = self._reader.execute(
-                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1"
-            ).fetchone()
-        return (
-            None
-            if row is None
-            else SignedCheckpoint.parse(row[0], source=f"{self.path} checkpoint")
-        )
+        return self._reads.latest_checkpoint()
 
     def checkpoints(self) -> list[SignedCheckpoint]:
         """All signed checkpoints, oldest first."""
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT size, note FROM checkpoints ORDER BY size"
-            ).fetchall()
-        return [
-            SignedCheckpoint.parse(note, source=f"{self.path} checkpoint {size}")
-            for size, note in rows
-        ]
+        return self._reads.checkpoints()
 
     def verifier_keys(self) -> list[VerifierKey]:
         """The public keys registered in the store (trust on first use; auditors keep their own)."""
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT vkey FROM keys ORDER BY first_size, created_ns"
-            ).fetchall()
-        return [VerifierKey.parse(row[0]) for row in rows]
+        return self._reads.verifier_keys()
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where this store's current signing key is kept."""
+        return self._checkpoints.key_path
 
     @property
     def verifier_key(self) -> VerifierKey:
         """The public key that signs this store's new checkpoints."""
-        return self._signer.verifier
+        return self._checkpoints.signer.verifier
 
     def rotate_key(self) -> VerifierKey:
         """Replace the signing key; the old key file is kept as ``<key>.retired-<id>``.
@@ -675,69 +402,39 @@ class AuditStore:
         The first checkpoint after rotation is signed by both keys, so an auditor who trusts
         the old key can follow the log to the new one.
         """
-        return self._on_writer(self._rotate_key)  # type: ignore[no-any-return]
-
-    def _rotate_key(self, conn: sqlite3.Connection) -> VerifierKey:
-        old, new = self._signer, CheckpointSigner.generate(self.origin)
-        retired = self._key_path.with_name(
-            f"{self._key_path.name}.retired-{old.verifier.key_id:08x}"
-        )
-        self._key_path.rename(retired)
-        new.save(self._key_path)
-        with self._write_lock_transaction(conn):
-            size = self._sync_tree(conn)
-            conn.execute(
-                "INSERT INTO keys (key_id, vkey, created_ns, first_size) VALUES (?, ?, ?, ?)",
-                (f"{new.verifier.key_id:08x}", str(new.verifier), time.time_ns(), size),
-            )
-        self._signer, self._cosigner = new, old
-        return new.verifier
+        return self._on_writer(self._checkpoints.rotate)  # type: ignore[no-any-return]
 
     def inclusion_proof(self, position: int, size: int) -> tuple[bytes, list[bytes]]:
         """``(root, audit path)`` of the event at ``position`` in the tree of ``size`` events."""
-        with self._read_lock:
-            self._sync_tree(self._reader)
-        with self._tree_lock:
-            return self._tree.root(size), self._tree.inclusion_proof(position, size)
+        return self._reads.using(
+            lambda conn: self._checkpoints.inclusion_proof(conn, position, size)
+        )
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """Proof that the log's first ``old_size`` events are a prefix of its first ``new_size``."""
-        with self._read_lock:
-            self._sync_tree(self._reader)
-        with self._tree_lock:
-            return self._tree.consistency_proof(old_size, new_size)
+        return self._reads.using(
+            lambda conn: self._checkpoints.consistency_proof(conn, old_size, new_size)
+        )
 
     # -- reading ---------------------------------------------------------------------------
     def __len__(self) -> int:
-        with self._read_lock:
-            return self._tail(self._reader).size
+        return self._reads.size()
 
     def head(self) -> tuple[int, bytes]:
         """``(size, hash of the last event)``; ``(0, GENESIS)`` when empty."""
-        with self._read_lock:
-            tail = self._tail(self._reader)
-        return tail.size, tail.hash
+        return self._reads.head()
 
     def get(self, event_id: str) -> Event | None:
         """The event with this id, or None."""
-        with self._read_lock:
-            row = self._reader.execute(
-                _SELECT_EVENT + " WHERE event_id = ?", (event_id,)
-            ).fetchone()
-        return None if row is None else Event.from_canonical(row[0], row[1])
+        return self._reads.get(event_id)
 
     def at(self, position: int) -> Event | None:
         """The event at a global position, or None."""
-        with self._read_lock:
-            row = self._reader.execute(
-                _SELECT_EVENT + " WHERE position = ?", (position,)
-            ).fetchone()
-        return None if row is None else Event.from_canonical(row[0], row[1])
+        return self._reads.at(position)
 
     def stream_revision(self, stream: str) -> int:
         """The revision of the stream's last event; ``NO_STREAM`` (-1) if it has none."""
-        with self._read_lock:
-            return self._revision(self._reader, stream, {})
+        return self._reads.stream_revision(stream)
 
     def read(
         self,
@@ -750,35 +447,10 @@ class AuditStore:
         limit: int | None = None,
     ) -> Iterator[Event]:
         """Events in position order, filtered; ``end`` is exclusive. Reads in batches."""
-        filters: list[str] = []
-        params: list[object] = []
-        for column, value in (
-            ("stream", stream),
-            ("type", type),
-            ("correlation_id", correlation_id),
-        ):
-            if value is not None:
-                filters.append(f" AND {column} = ?")
-                params.append(value)
-        if end is not None:
-            filters.append(" AND position < ?")
-            params.append(end)
-        # Only fixed column names and placeholders are joined in; values go in as parameters.
-        where = "".join(filters)
-        sql = f"SELECT position, canonical, hash FROM events WHERE position >= ?{where}"  # noqa: S608
-        sql += " ORDER BY position LIMIT ?"
-        position, remaining = start, limit
-        while remaining is None or remaining > 0:
-            size = READ_BATCH if remaining is None else min(READ_BATCH, remaining)
-            with self._read_lock:
-                rows = self._reader.execute(sql, (position, *params, size)).fetchall()
-            for _, canonical, digest in rows:
-                yield Event.from_canonical(canonical, digest)
-            if len(rows) < size:
-                return
-            position = rows[-1][0] + 1
-            if remaining is not None:
-                remaining -= len(rows)
+        return self._reads.read(
+            stream=stream, type=type, correlation_id=correlation_id, start=start, end=end,
+            limit=limit,
+        )  # fmt: skip
 
     async def subscribe(
         self, start: int = 0, *, poll_interval: float = 0.2
@@ -814,11 +486,7 @@ class AuditStore:
     # -- projections -----------------------------------------------------------------------
     def projection_checkpoint(self, name: str) -> tuple[int, str] | None:
         """``(offset, state JSON)`` saved for projection ``name``, or None."""
-        with self._read_lock:
-            row = self._reader.execute(
-                "SELECT position, state FROM projection_offsets WHERE name = ?", (name,)
-            ).fetchone()
-        return None if row is None else (row[0], row[1])
+        return self._reads.projection_checkpoint(name)
 
     def save_projection_checkpoint(
         self, name: str, offset: int, state: str, *, allow_rewind: bool = False
@@ -828,20 +496,7 @@ class AuditStore:
         Raises:
             AuditError: ``offset`` is behind the saved one (and ``allow_rewind`` is False).
         """
-        with self._read_lock, self._write_lock_transaction(self._reader) as conn:
-            row = conn.execute(
-                "SELECT position FROM projection_offsets WHERE name = ?", (name,)
-            ).fetchone()
-            if row is not None and row[0] > offset and not allow_rewind:
-                raise AuditError(
-                    f"projection {name!r}: offset {offset} is behind the saved {row[0]}"
-                )
-            conn.execute(
-                "INSERT INTO projection_offsets (name, position, state) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET"
-                " position = excluded.position, state = excluded.state",
-                (name, offset, state),
-            )
+        self._reads.save_projection_checkpoint(name, offset, state, allow_rewind=allow_rewind)
 
     # -- closing ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -851,9 +506,11 @@ class AuditStore:
         self._closed = True
         self._queue.put(_STOP)
         self._writer.join()
+        # Drop the native writer's connection too: the last connection to close folds the
+        # WAL back into the database file, so a closed store is one self-contained file.
+        self._native_writer = None
         self._writer_conn.close()
-        with self._read_lock:
-            self._reader.close()
+        self._reads.close()
         self._after_commit([])  # wake subscribers so they see the store closed
 
     def __enter__(self) -> AuditStore:
@@ -864,8 +521,4 @@ class AuditStore:
 
     def meta(self) -> dict[str, Any]:
         """The store's identity: log id, origin, schema version, creation time."""
-        with self._read_lock:
-            meta: dict[str, Any] = dict(
-                self._reader.execute("SELECT key, value FROM meta").fetchall()
-            )
-        return {**meta, "path": str(self.path)}
+        return {**self._reads.meta(), "path": str(self.path)}

@@ -1,4 +1,4 @@
-"""``sentinel-run audit ...``: verify, prove, checkpoint, keys, query, export."""
+"""``sentinel-run audit ...``: verify, prove, consistency, checkpoint, keys, query, export."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ from rich.table import Table
 
 from sentinel.audit.analytics import export_parquet, query
 from sentinel.audit.checkpoints import SignedCheckpoint
-from sentinel.audit.proofs import InclusionProof, check_inclusion_proof, load_keys, prove
-from sentinel.audit.store import DEFAULT_STORE_PATH, AuditStore
+from sentinel.audit.consistency import check_witnessed_consistency
+from sentinel.audit.location import STORE_ENV, default_store
+from sentinel.audit.proofs import (
+    InclusionProof,
+    check_inclusion_proof,
+    load_keys,
+    prove_in_file,
+    verifier_keys_in_file,
+)
+from sentinel.audit.store import AuditStore
 from sentinel.audit.verify import VerificationReport, verify_store
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 from sentinel.errors import StoreCorruptError
@@ -20,8 +28,22 @@ from sentinel.errors import StoreCorruptError
 app = typer.Typer(help="Verify, prove and query the audit trail.", no_args_is_help=True)
 
 StoreOption = Annotated[
-    Path,
-    typer.Option("--store", envvar="SENTINEL_STORE", help="The audit store (SQLite file)."),
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar=STORE_ENV,
+        help="The audit store (SQLite file; default: $SENTINEL_STORE, else the data directory's).",
+    ),
+]
+WitnessOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--witness",
+        help="The witness directory (default: $SENTINEL_WITNESS_DIR or the standard one).",
+    ),
+]
+NoWitnessOption = Annotated[
+    bool, typer.Option("--no-witness", help="Do not compare with witnessed checkpoints.")
 ]
 KeyOption = Annotated[
     list[str] | None,
@@ -32,12 +54,11 @@ KeyOption = Annotated[
 ]
 
 
-def _existing(store: Path) -> Path:
-    if not store.exists():
-        raise StoreCorruptError(
-            f"{store}: no such audit store (pass --store or set SENTINEL_STORE)"
-        )
-    return store
+def _existing(store: Path | None) -> Path:
+    path = store if store is not None else default_store()
+    if not path.is_file():
+        raise StoreCorruptError(f"{path}: no such audit store (pass --store or set {STORE_ENV})")
+    return path
 
 
 def _report_table(report: VerificationReport) -> Table:
@@ -55,15 +76,18 @@ def _report_table(report: VerificationReport) -> Table:
 @app.command()
 @reports_errors
 def verify(
-    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    store: StoreOption = None,
     checkpoint: Annotated[
         Path | None, typer.Option("--checkpoint", help="A checkpoint note kept outside the store.")
     ] = None,
     key: KeyOption = None,
+    witness: WitnessOption = None,
+    no_witness: NoWitnessOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Check every link, Merkle checkpoint and signature; exit 1 if anything is wrong."""
+    """Check every link, rule, Merkle checkpoint and signature; exit 1 if anything is wrong."""
     path = _existing(store)
+    witnessing: Path | bool = False if no_witness else (witness or True)
     keys = load_keys(key) if key else None
     external = (
         SignedCheckpoint.parse(checkpoint.read_text(), source=str(checkpoint))
@@ -71,7 +95,7 @@ def verify(
         else None
     )
     if as_json:
-        report = verify_store(path, trusted_keys=keys, checkpoint=external)
+        report = verify_store(path, trusted_keys=keys, checkpoint=external, witness=witnessing)
         print_json(report.to_dict())
     else:
         columns = (
@@ -86,6 +110,7 @@ def verify(
                 path,
                 trusted_keys=keys,
                 checkpoint=external,
+                witness=witnessing,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         if report.ok:
@@ -94,6 +119,13 @@ def verify(
                 f"{report.checkpoints_checked} checkpoints, signatures checked with "
                 f"{len(report.keys)} key(s) from the {report.key_source}"
             )
+            if report.witnessed is None:
+                console.print(
+                    "[yellow]note:[/yellow] no witnessed checkpoint of this log was found; a "
+                    "rewrite that also deletes checkpoints can only be caught with one"
+                )
+            else:
+                console.print(f"matches the witnessed checkpoint of size {report.witnessed}")
             if report.key_source == "store":
                 console.print(
                     "[yellow]note:[/yellow] keys came from the store itself; pass --key with a key "
@@ -110,12 +142,14 @@ def verify(
 @reports_errors
 def prove_command(
     event_id: Annotated[str, typer.Argument(help="The event's id (UUIDv7).")],
-    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    store: StoreOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the proof here.")] = None,
 ) -> None:
-    """Print an inclusion proof of one event against a signed checkpoint."""
-    with AuditStore(_existing(store)) as opened:
-        proof = prove(opened, event_id)
+    """Print an inclusion proof of one event against a signed checkpoint.
+
+    Reads the store only, unless no checkpoint covers the event yet (then one is signed).
+    """
+    proof = prove_in_file(_existing(store), event_id)
     if out is None:
         typer.echo(proof.to_json())
     else:
@@ -157,11 +191,11 @@ def verify_proof(
 @app.command()
 @reports_errors
 def checkpoint(
-    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    store: StoreOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the note here.")] = None,
 ) -> None:
     """Sign a checkpoint of the log as it is now and print the note (keep it elsewhere)."""
-    with AuditStore(_existing(store)) as opened:
+    with AuditStore(_existing(store), create=False) as opened:
         note = opened.checkpoint().to_note()
     if out is None:
         typer.echo(note, nl=False)
@@ -172,22 +206,24 @@ def checkpoint(
 
 @app.command()
 @reports_errors
-def key(store: StoreOption = Path(DEFAULT_STORE_PATH), as_json: JsonOption = False) -> None:
-    """Print the verifier keys of the store (give them to auditors)."""
-    with AuditStore(_existing(store)) as opened:
-        keys, current = opened.verifier_keys(), opened.verifier_key
+def key(store: StoreOption = None, as_json: JsonOption = False) -> None:
+    """Print the verifier keys of the store, oldest first, one per line (give them to auditors).
+
+    The output can be saved to a file and passed back with --key FILE.
+    """
+    keys = verifier_keys_in_file(_existing(store))
     if as_json:
-        print_json({"current": str(current), "all": [str(k) for k in keys]})
+        print_json({"current": str(keys[-1]) if keys else None, "all": [str(k) for k in keys]})
         return
     for known in keys:
-        typer.echo(f"{known}{'  (current)' if known == current else ''}")
+        typer.echo(str(known))
 
 
 @app.command("rotate-key")
 @reports_errors
-def rotate_key(store: StoreOption = Path(DEFAULT_STORE_PATH)) -> None:
+def rotate_key(store: StoreOption = None) -> None:
     """Start signing with a new key; the next checkpoint carries both signatures."""
-    with AuditStore(_existing(store)) as opened:
+    with AuditStore(_existing(store), create=False) as opened:
         new = opened.rotate_key()
     typer.echo(str(new))
 
@@ -196,7 +232,7 @@ def rotate_key(store: StoreOption = Path(DEFAULT_STORE_PATH)) -> None:
 @reports_errors
 def query_command(
     sql: Annotated[str, typer.Argument(help="DuckDB SQL over the table `events`.")],
-    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run DuckDB SQL over the log (table `events`; payload is JSON text)."""
@@ -218,8 +254,39 @@ def query_command(
 @reports_errors
 def export(
     parquet: Annotated[Path, typer.Option("--parquet", help="Destination Parquet file.")],
-    store: StoreOption = Path(DEFAULT_STORE_PATH),
+    store: StoreOption = None,
 ) -> None:
     """Export every event to Parquet."""
     count = export_parquet(_existing(store), parquet)
     console.print(f"{count} events written to {parquet}")
+
+
+@app.command()
+@reports_errors
+def consistency(
+    store: StoreOption = None,
+    witness: WitnessOption = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check RFC 9162 consistency proofs between the witnessed checkpoints and the store.
+
+    Each witnessed checkpoint must be a prefix of the next one and of the store's log;
+    exit 1 if any is not (history was rewritten) or if no checkpoint was witnessed.
+    """
+    report = check_witnessed_consistency(
+        _existing(store), witness=witness or True, trusted_keys=load_keys(key) if key else None
+    )
+    if as_json:
+        print_json(report.to_dict())
+    elif report.ok:
+        console.print(
+            f"[green]consistent[/green]: {len(report.sizes)} witnessed checkpoint(s) "
+            f"({', '.join(str(size) for size in report.sizes)}) are prefixes of the log of "
+            f"{report.log_size} events"
+        )
+    else:
+        for problem in report.problems:
+            console.print(f"[bold red]inconsistent[/bold red]: {problem}")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sentinel.agents import RunOptions, RunSummary, replay, run
+from sentinel.audit.location import STORE_ENV, default_store, remove_store
 from sentinel.cli.output import JsonOption, console, error_console, print_json, reports_errors
 from sentinel.config import DEFAULT_COMPANY
 
@@ -63,8 +64,17 @@ def run_command(
         float, typer.Option("--compromised", help="Share of red-team agents, 0-1.")
     ] = 0.0,
     store: Annotated[
-        Path, typer.Option("--store", help="The audit store to create.", dir_okay=False)
-    ] = Path("sentinel-run.db"),
+        Path | None,
+        typer.Option(
+            "--store",
+            envvar=STORE_ENV,
+            help="The audit store to create (default: $SENTINEL_STORE, else the data directory's).",
+            dir_okay=False,
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the store if it exists.")
+    ] = False,
     provider: Annotated[
         str, typer.Option("--provider", help="offline, or a model forwarded through litellm.")
     ] = "offline",
@@ -85,9 +95,11 @@ def run_command(
         hours=hours,
         seed=seed,
         compromised=compromised,
-        store=store,
+        store=store or default_store(),
         provider=provider,
     )
+    if overwrite:
+        remove_store(options.store)
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -120,8 +132,11 @@ def run_command(
 @reports_errors
 def replay_command(
     store: Annotated[
-        Path, typer.Option("--store", help="The store of a finished run.", dir_okay=False)
-    ] = Path("sentinel-run.db"),
+        Path | None,
+        typer.Option(
+            "--store", envvar=STORE_ENV, help="The store of a finished run.", dir_okay=False
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -135,7 +150,7 @@ def replay_command(
     Exit status 1 if the replayed final state hash differs from the recorded one.
     """
     with console.status("replaying", spinner="dots") if not as_json else _nothing():
-        report = replay(store, config=config)
+        report = replay(store or default_store(), config=config)
     if as_json:
         print_json(report.to_dict())
     else:

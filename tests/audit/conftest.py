@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sentinel.audit import AuditStore, NewEvent
-from sentinel.audit.schema import APPEND_ONLY_TABLES
+from sentinel.audit.schema import APPEND_ONLY_TABLES, TRIGGERS
 
 
 @pytest.fixture
@@ -39,16 +39,21 @@ def fill(store: AuditStore, count: int, *, stream_count: int = 3) -> None:
 
 
 class Attacker:
-    """Someone with write access to the database file, who drops the append-only triggers."""
+    """Someone with write access to the database file.
+
+    Each statement runs with the append-only triggers dropped, and the triggers are put
+    back after it, as a careful forger would (verify reports missing triggers).
+    """
 
     def __init__(self, path: Path) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None)
+
+    def sql(self, statement: str, *params: object) -> None:
         for table in APPEND_ONLY_TABLES:
             self.conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
             self.conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-
-    def sql(self, statement: str, *params: object) -> None:
         self.conn.execute(statement, params)
+        self.conn.executescript(TRIGGERS)
 
     def close(self) -> None:
         self.conn.close()

@@ -212,7 +212,10 @@ def test_corrupt_or_foreign_files_are_refused_by_name(tmp_path: Path) -> None:
 def test_missing_signing_key_is_refused_with_the_fix(store_path: Path) -> None:
     with AuditStore(store_path) as opened:
         fill(opened, 2)
-    Path(f"{store_path}.signing-key").unlink()
+        key_path = opened.signing_key_path
+    assert key_path.parent != store_path.parent  # keys are not kept beside the store
+    assert key_path.stat().st_mode & 0o777 == 0o600
+    key_path.unlink()
     with pytest.raises(CheckpointError, match="rotate-key"):
         AuditStore(store_path)
 
@@ -230,8 +233,11 @@ def test_key_rotation_cosigns_and_verifies(store_path: Path) -> None:
         assert len(rotation) == 1
         assert old.verifies(rotation[0]) and new.verifies(rotation[0])
         assert {str(k) for k in opened.verifier_keys()} == {str(old), str(new)}
+        key_path = opened.signing_key_path
     assert verify_store(store_path, trusted_keys=[old, new]).ok
-    retired = list(store_path.parent.glob("*.retired-*"))
+    # Trust follows the double-signed handover: the old key alone is enough.
+    assert verify_store(store_path, trusted_keys=[old]).ok
+    retired = list(key_path.parent.glob(f"{key_path.name}.retired-*"))
     assert len(retired) == 1
 
 

@@ -169,9 +169,17 @@ def test_tail_truncated_with_its_checkpoints_caught_by_an_external_checkpoint(
     )
     attacker.sql("DELETE FROM events WHERE position >= 25")
     attacker.sql("DELETE FROM checkpoints WHERE size > 20")
-    assert verify_store(path, trusted_keys=[key]).ok  # the store alone cannot know
-    report = verify_store(path, trusted_keys=[key], checkpoint=kept)
+    # The store alone cannot know...
+    assert verify_store(path, trusted_keys=[key], witness=False).ok
+    # ...an auditor's copy of a checkpoint can,
+    report = verify_store(path, trusted_keys=[key], checkpoint=kept, witness=False)
     assert [(p.position, p.kind) for p in report.problems] == [(25, "truncated")]
+    # and so can the witness, by default: it recorded every checkpoint the store signed.
+    report = verify_store(path, trusted_keys=[key])
+    assert [(p.position, p.kind, p.checkpoint) for p in report.problems] == [
+        (25, "truncated", 40),
+        (None, "checkpoints_missing", 40),
+    ]
 
 
 def test_forged_checkpoint_signature(
@@ -186,7 +194,11 @@ def test_forged_checkpoint_signature(
     attacker.sql("UPDATE checkpoints SET note = ? WHERE size = 20", forged.to_note())
     for keys in ([sealed_log[1]], None):
         report = verify_store(sealed_log[0], trusted_keys=keys)
-        assert [(p.kind, p.checkpoint) for p in report.problems] == [("bad_signature", 20)]
+        # The root column still holds the true root: it disagrees with the forged note.
+        assert [(p.kind, p.checkpoint) for p in report.problems] == [
+            ("bad_signature", 20),
+            ("column_mismatch", 20),
+        ]
 
 
 def test_chain_recomputed_without_the_key(
@@ -235,12 +247,17 @@ def test_rewrite_resigned_with_the_attackers_own_key(
         f"{forger.verifier.key_id:08x}",
         str(forger.verifier),
     )
-    # Trusting the keys inside the store, the forgery is consistent: this is the limit of TOFU.
-    assert verify_store(path).ok
+    # Trusting the keys inside the store, the forgery is consistent: this is the limit of TOFU...
+    assert verify_store(path, witness=False).ok
+    # ...which the witness removes: its checkpoint 40 is not in the store any more.
+    witnessed = verify_store(path)
+    assert [(p.kind, p.checkpoint) for p in witnessed.problems] == [("untrusted_key", 40)]
     # The auditor's own copy of the key exposes every forged checkpoint.
     report = verify_store(path, trusted_keys=[key])
+    # ...and the witnessed checkpoint, which that key did sign, shows the rewrite itself.
     assert [(p.kind, p.checkpoint) for p in report.problems] == [
-        ("untrusted_key", s) for s in CHECKPOINT_SIZES
+        ("rewritten", 40),
+        *(("untrusted_key", s) for s in CHECKPOINT_SIZES),
     ]
 
 

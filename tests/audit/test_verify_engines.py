@@ -72,7 +72,6 @@ def test_engines_agree_on_any_tampering(
 ) -> None:
     path = tmp_path / f"case-{abs(hash(tuple(operations)))}.db"
     shutil.copy(pristine, path)
-    shutil.copy(f"{pristine}.signing-key", f"{path}.signing-key")
     attacker = Attacker(path)
     try:
         for operation in operations:

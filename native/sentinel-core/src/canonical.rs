@@ -99,6 +99,65 @@ pub fn write_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(value.to_string().as_bytes());
 }
 
+/// ECMAScript (Number::toString, step 5): when two shortest digit strings both round-trip
+/// and lie equally close to the exact value, the even one is written. Rust's shortest
+/// formatting does not promise that tie-break, so a last digit that is odd is checked
+/// against its even neighbours, exactly (ties are rare; the exact expansion is only
+/// computed when a neighbour round-trips too).
+fn prefer_even_on_tie(digits: &mut [u8], n: i32, value: f64) {
+    let Some(&last) = digits.last() else { return };
+    if (last - b'0') % 2 == 0 {
+        return;
+    }
+    let as_f64 = |ds: &[u8]| -> Option<f64> {
+        let text = format!("0.{}e{}", std::str::from_utf8(ds).expect("ASCII digits"), n);
+        text.parse::<f64>().ok()
+    };
+    for step in [-1i8, 1] {
+        let neighbour = (last - b'0') as i8 + step;
+        if !(0..=9).contains(&neighbour) {
+            continue;
+        }
+        let mut candidate = digits.to_vec();
+        *candidate.last_mut().expect("not empty") = b'0' + neighbour as u8;
+        if as_f64(&candidate) != Some(value) {
+            continue;
+        }
+        // Both round-trip (rare): compare with the exact expansion of the double, whose
+        // longest form has 767 significant digits.
+        let exact = format!("{:.800e}", value);
+        let exact_digits: Vec<u8> = exact
+            .split_once('e')
+            .expect("exponent")
+            .0
+            .bytes()
+            .filter(|b| *b != b'.')
+            .collect();
+        let exact_digits = {
+            let end = exact_digits
+                .iter()
+                .rposition(|b| *b != b'0')
+                .map_or(1, |i| i + 1);
+            &exact_digits[..end]
+        };
+        // A tie: the exact value is the midpoint, the lower string followed by a 5.
+        let mut midpoint = if step < 0 {
+            candidate.clone()
+        } else {
+            digits.to_vec()
+        };
+        midpoint.push(b'5');
+        let same_exponent = format!("{:e}", value)
+            .split_once('e')
+            .map(|x| x.1.to_owned())
+            == exact.split_once('e').map(|x| x.1.to_owned());
+        if same_exponent && exact_digits == midpoint.as_slice() {
+            *digits.last_mut().expect("not empty") = b'0' + neighbour as u8;
+            return;
+        }
+    }
+}
+
 /// Appends a double as ECMAScript's `Number.prototype.toString` writes it.
 pub fn write_f64(out: &mut Vec<u8>, value: f64) -> Result<(), CanonicalError> {
     if !value.is_finite() {
@@ -114,12 +173,13 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) -> Result<(), CanonicalError> {
     // `{:e}` gives the shortest digits that round-trip, as "d.ddde[-]x".
     let sci = format!("{:e}", value.abs());
     let (mantissa, exponent) = sci.split_once('e').expect("{:e} always has an exponent");
-    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
+    let mut digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
     let k = digits.len() as i32;
     let n = exponent
         .parse::<i32>()
         .expect("{:e} exponent is an integer")
         + 1;
+    prefer_even_on_tie(&mut digits, n, value.abs());
     if k <= n && n <= 21 {
         out.extend_from_slice(&digits);
         out.extend(std::iter::repeat_n(b'0', (n - k) as usize));
@@ -200,6 +260,13 @@ mod tests {
         let mut out = Vec::new();
         write_f64(&mut out, x).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn shortest_ties_go_to_the_even_digit() {
+        // 562949953421312.25 is exactly halfway between ...312.2 and ...312.3.
+        assert_eq!(num(562949953421312.2), "562949953421312.2");
+        assert_eq!(num(562949953421312.3), "562949953421312.2");
     }
 
     #[test]

@@ -41,6 +41,20 @@ pub enum CoreError {
         /// SQLite's message.
         reason: String,
     },
+    /// The audit store could not be written (the transaction was rolled back).
+    StorageWrite {
+        /// The database file.
+        path: String,
+        /// SQLite's message.
+        reason: String,
+    },
+    /// The store's last event does not verify: appending would chain onto a forgery.
+    TailUnverified {
+        /// The database file.
+        path: String,
+        /// The position of the last stored event.
+        position: i64,
+    },
     /// A synthesis rule condition does not compile.
     InvalidRule {
         /// The rule's index (`usize::MAX` for the gate).
@@ -55,6 +69,11 @@ pub enum CoreError {
         /// Where the value sits, as `payload.items[2]`.
         path: String,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// Parallel inputs of one call disagree in length.
+    BatchShape {
+        /// What disagrees.
         reason: String,
     },
     /// A world component or table has the wrong size or holds an impossible value.
@@ -101,6 +120,15 @@ impl fmt::Display for CoreError {
             CoreError::Storage { path, reason } => {
                 write!(f, "{path}: reading the audit store failed: {reason}")
             }
+            CoreError::StorageWrite { path, reason } => {
+                write!(f, "{path}: writing the audit store failed: {reason}")
+            }
+            CoreError::TailUnverified { path, position } => write!(
+                f,
+                "{path}: the last stored event (position {position}) does not verify; \
+                 refusing to append after it (run `sentinel-run audit verify`)"
+            ),
+            CoreError::BatchShape { reason } => write!(f, "{reason}"),
             CoreError::WorldShape { component, reason } => {
                 write!(f, "world component {component:?} {reason}")
             }

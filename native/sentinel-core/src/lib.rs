@@ -6,6 +6,7 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod document;
 pub mod error;
 pub mod logscan;
 pub mod logwriter;

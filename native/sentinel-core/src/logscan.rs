@@ -8,11 +8,15 @@
 //! tree over the stored hashes for the checkpoint checks that follow.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde::Deserialize;
 
+use crate::canonical::push_hex;
 use crate::chain::{link_hash, GENESIS};
+use crate::document::{check_document, DocumentCheck, Facts};
 use crate::error::{CoreError, CoreResult};
 use crate::merkle::{leaf_hash, Hash, MerkleTree};
 
@@ -24,7 +28,9 @@ pub const MAX_COLUMN_MISMATCHES: usize = 100;
 pub struct Finding {
     /// The position the finding is about.
     pub position: i64,
-    /// `modified`, `missing`, `inserted` or `reordered`.
+    /// `modified`, `missing`, `inserted`, `reordered`, `storage_class`, `not_canonical`,
+    /// `invalid_event`, `position_mismatch`, `duplicate_event_id`, `revision_gap` or
+    /// `lamport_order`.
     pub kind: &'static str,
     /// What exactly was seen.
     pub detail: String,
@@ -65,13 +71,16 @@ struct Row {
     prev: Hash,
     hash: Hash,
     canonical: Vec<u8>,
-    event_id: String,
-    stream: String,
-    stream_rev: i64,
-    type_: String,
-    lamport: i64,
-    correlation_id: Option<String>,
-    idempotency_key: Option<String>,
+    /// Index columns as stored; `None` when the column holds another storage class.
+    event_id: Option<String>,
+    stream: Option<String>,
+    stream_rev: Option<i64>,
+    type_: Option<String>,
+    lamport: Option<i64>,
+    correlation_id: Option<Option<String>>,
+    idempotency_key: Option<Option<String>>,
+    /// Columns whose storage class or length is not what the format stores.
+    misstored: Vec<&'static str>,
 }
 
 /// What the worker threads compute per row; the walk itself stays sequential.
@@ -79,6 +88,7 @@ struct Checked {
     link_holds: bool,
     columns_match: bool,
     leaf: Hash,
+    document: DocumentCheck,
 }
 
 /// Rows are read and checked in chunks: while two workers hash and parse one chunk, the
@@ -95,35 +105,74 @@ fn recorded_position(canonical: &[u8]) -> Option<i64> {
         .map(|doc| doc.position)
 }
 
+fn recorded_prev_hash(canonical: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct PrevOnly {
+        prev_hash: String,
+    }
+    serde_json::from_slice::<PrevOnly>(canonical)
+        .ok()
+        .map(|doc| doc.prev_hash)
+}
+
 fn to_hash(bytes: &[u8]) -> Hash {
     // A stored value of the wrong length cannot match any hash: use a value no hash equals
     // in practice, and let the hash comparison report the row as modified.
     Hash::try_from(bytes).unwrap_or([0xff; 32])
 }
 
-fn columns_match(row: &Row) -> bool {
+/// Whether the index columns hold the document's members. Only documents that pass the
+/// member rules are compared: a malformed one is reported as such (or, when its bytes
+/// changed, as modified).
+fn columns_match(row: &Row, document: &DocumentCheck) -> bool {
+    if !document.well_formed {
+        return true;
+    }
     match serde_json::from_slice::<IndexedMembers<'_>>(&row.canonical) {
-        // Bytes that are no longer JSON are reported as modified by the hash check; JSON
-        // that lacks a member (or has one of another type) disagrees with the column.
-        Err(_) => serde_json::from_slice::<serde::de::IgnoredAny>(&row.canonical).is_err(),
+        Err(_) => true,
         Ok(doc) => {
-            doc.event_id == row.event_id
-                && doc.stream == row.stream
-                && doc.stream_rev == row.stream_rev
-                && doc.type_ == row.type_
-                && doc.lamport == row.lamport
-                && doc.correlation_id.as_deref() == row.correlation_id.as_deref()
-                && doc.idempotency_key.as_deref() == row.idempotency_key.as_deref()
+            row.event_id.as_deref() == Some(&*doc.event_id)
+                && row.stream.as_deref() == Some(&*doc.stream)
+                && row.stream_rev == Some(doc.stream_rev)
+                && row.type_.as_deref() == Some(&*doc.type_)
+                && row.lamport == Some(doc.lamport)
+                && row.correlation_id.as_ref().map(Option::as_deref)
+                    == Some(doc.correlation_id.as_deref())
+                && row.idempotency_key.as_ref().map(Option::as_deref)
+                    == Some(doc.idempotency_key.as_deref())
                 && hex_equals(&doc.prev_hash, &row.prev)
         }
     }
 }
 
 fn check(row: &Row) -> Checked {
+    let document = check_document(&row.canonical);
     Checked {
         link_holds: link_hash(&row.prev, &row.canonical) == row.hash,
-        columns_match: columns_match(row),
+        columns_match: columns_match(row, &document),
         leaf: leaf_hash(&row.hash),
+        document,
+    }
+}
+
+fn text_column(value: ValueRef<'_>) -> Option<String> {
+    match value {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn nullable_text_column(value: ValueRef<'_>) -> Option<Option<String>> {
+    match value {
+        ValueRef::Null => Some(None),
+        other => text_column(other).map(Some),
+    }
+}
+
+fn integer_column(value: ValueRef<'_>) -> Option<i64> {
+    match value {
+        ValueRef::Integer(i) => Some(i),
+        _ => None,
     }
 }
 
@@ -142,7 +191,23 @@ fn hex_equals(text: &str, bytes: &[u8]) -> bool {
         })
 }
 
-fn classify_break(position: i64, canonical: &[u8], following: Option<&Row>) -> Finding {
+fn classify_break(
+    position: i64,
+    canonical: &[u8],
+    following: Option<&Row>,
+    last_hash: &Hash,
+) -> Finding {
+    let mut expected_hex = Vec::with_capacity(64);
+    push_hex(&mut expected_hex, last_hash);
+    if recorded_prev_hash(canonical).is_some_and(|text| text.as_bytes() == expected_hex) {
+        return Finding {
+            position,
+            kind: "modified",
+            detail: "the prev_hash column differs from the prev_hash the event records \
+                     (the column was changed)"
+                .to_owned(),
+        };
+    }
     let recorded = recorded_position(canonical);
     let next = following.and_then(|row| recorded_position(&row.canonical));
     match recorded {
@@ -180,25 +245,45 @@ fn classify_break(position: i64, canonical: &[u8], following: Option<&Row>) -> F
     }
 }
 
+/// The bytes of a column that should hold a BLOB, and whether it does.
+fn stored_bytes(value: ValueRef<'_>) -> (&[u8], bool) {
+    match value {
+        ValueRef::Blob(bytes) => (bytes, true),
+        ValueRef::Text(bytes) => (bytes, false),
+        _ => (&[], false),
+    }
+}
+
 fn read_chunk(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Row>> {
     let mut chunk = Vec::with_capacity(CHUNK);
     while chunk.len() < CHUNK {
         let Some(row) = rows.next()? else { break };
-        let blob = |i: usize| -> rusqlite::Result<&[u8]> {
-            row.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)
-        };
+        let (prev, prev_ok) = stored_bytes(row.get_ref(1)?);
+        let (hash, hash_ok) = stored_bytes(row.get_ref(2)?);
+        let (canonical, canonical_ok) = stored_bytes(row.get_ref(3)?);
+        let mut misstored = Vec::new();
+        if !(prev_ok && prev.len() == 32) {
+            misstored.push("prev_hash");
+        }
+        if !(hash_ok && hash.len() == 32) {
+            misstored.push("hash");
+        }
+        if !canonical_ok {
+            misstored.push("canonical");
+        }
         chunk.push(Row {
             position: row.get(0)?,
-            prev: to_hash(blob(1)?),
-            hash: to_hash(blob(2)?),
-            canonical: blob(3)?.to_vec(),
-            event_id: row.get(4)?,
-            stream: row.get(5)?,
-            stream_rev: row.get(6)?,
-            type_: row.get(7)?,
-            lamport: row.get(8)?,
-            correlation_id: row.get(9)?,
-            idempotency_key: row.get(10)?,
+            prev: to_hash(prev),
+            hash: to_hash(hash),
+            canonical: canonical.to_vec(),
+            misstored,
+            event_id: text_column(row.get_ref(4)?),
+            stream: text_column(row.get_ref(5)?),
+            stream_rev: integer_column(row.get_ref(6)?),
+            type_: text_column(row.get_ref(7)?),
+            lamport: integer_column(row.get_ref(8)?),
+            correlation_id: nullable_text_column(row.get_ref(9)?),
+            idempotency_key: nullable_text_column(row.get_ref(10)?),
         });
     }
     Ok(chunk)
@@ -254,16 +339,53 @@ pub fn scan_store(path: &str) -> CoreResult<ChainScan> {
     Ok(scan)
 }
 
-/// The sequential part of the walk: continuity, positions, swaps.
+/// The sequential part of the walk: continuity, positions, swaps, and the rules that span
+/// events (unique ids, revision order per stream, Lamport order).
 #[derive(Default)]
 struct Walk {
     expected: i64,
     last_hash: Option<Hash>,
     swapped: Option<Hash>,
+    /// Recorded minus stored position, as established by the last missing/inserted finding.
+    shift: i64,
+    ids: HashMap<String, i64>,
+    revisions: HashMap<String, i64>,
+    lamport: Option<i64>,
+    /// False after a row without facts: streams first seen then may start anywhere.
+    streams_from_start: bool,
+    started: bool,
 }
 
 impl Walk {
     fn row(&mut self, scan: &mut ChainScan, row: &Row, checked: &Checked, following: Option<&Row>) {
+        if !self.started {
+            self.started = true;
+            self.streams_from_start = true;
+        }
+        for column in &row.misstored {
+            scan.findings.push(Finding {
+                position: row.position,
+                kind: "storage_class",
+                detail: format!(
+                    "column {column} does not hold a {}BLOB",
+                    if *column == "canonical" {
+                        ""
+                    } else {
+                        "32-byte "
+                    }
+                ),
+            });
+        }
+        if checked.link_holds {
+            for (kind, detail) in &checked.document.findings {
+                scan.findings.push(Finding {
+                    position: row.position,
+                    kind,
+                    detail: detail.clone(),
+                });
+            }
+        }
+        let chain_before = scan.findings.len();
         if !checked.link_holds {
             scan.findings.push(Finding {
                 position: row.position,
@@ -277,6 +399,7 @@ impl Walk {
         scan.tree.push(checked.leaf);
         let last_hash = self.last_hash.unwrap_or(GENESIS);
         let mut next_hash = row.hash;
+        let mut suppressed = false;
         if row.position != self.expected {
             let missing = row.position - self.expected;
             scan.findings.push(Finding {
@@ -290,14 +413,94 @@ impl Walk {
             });
         } else if let Some(hash) = self.swapped.take() {
             next_hash = hash; // second half of a reported swap
+            suppressed = true;
         } else if row.prev != last_hash {
-            let finding = classify_break(row.position, &row.canonical, following);
+            let finding = classify_break(row.position, &row.canonical, following, &last_hash);
             if finding.kind == "reordered" {
                 self.swapped = Some(row.hash);
+            }
+            if finding.kind == "missing" || finding.kind == "inserted" {
+                if let Some(recorded) = recorded_position(&row.canonical) {
+                    self.shift = recorded - row.position;
+                }
             }
             scan.findings.push(finding);
         }
         self.expected = row.position + 1;
         self.last_hash = Some(next_hash);
+        let suppressed = suppressed || scan.findings.len() > chain_before;
+        match &checked.document.facts {
+            Some(facts) => self.cross_event(scan, row.position, facts, suppressed),
+            None => {
+                self.revisions.clear();
+                self.lamport = None;
+                self.streams_from_start = false;
+            }
+        }
+    }
+
+    fn cross_event(&mut self, scan: &mut ChainScan, position: i64, facts: &Facts, quiet: bool) {
+        let mut push = |kind: &'static str, detail: String| {
+            if !quiet {
+                scan.findings.push(Finding {
+                    position,
+                    kind,
+                    detail,
+                });
+            }
+        };
+        if facts.position - position != self.shift {
+            push(
+                "position_mismatch",
+                format!(
+                    "the event records position {}, it is stored at {position}",
+                    facts.position
+                ),
+            );
+        }
+        if let Some(first) = self.ids.get(&facts.event_id) {
+            push(
+                "duplicate_event_id",
+                format!(
+                    "event_id {} is also the id of the event at position {first}",
+                    facts.event_id
+                ),
+            );
+        } else {
+            self.ids.insert(facts.event_id.clone(), position);
+        }
+        let due = match self.revisions.get(&facts.stream) {
+            Some(last) => Some(last + 1),
+            None if self.streams_from_start => Some(0),
+            None => None,
+        };
+        if let Some(due) = due {
+            if facts.stream_rev != due {
+                push(
+                    "revision_gap",
+                    format!(
+                        "stream {}: revision {} where {due} was due",
+                        facts.stream, facts.stream_rev
+                    ),
+                );
+            }
+        }
+        let top = self
+            .revisions
+            .get(&facts.stream)
+            .map_or(facts.stream_rev, |last| (*last).max(facts.stream_rev));
+        self.revisions.insert(facts.stream.clone(), top);
+        if let Some(last) = self.lamport {
+            if facts.lamport <= last {
+                push(
+                    "lamport_order",
+                    format!(
+                        "lamport {} is not above {last}, the largest before it",
+                        facts.lamport
+                    ),
+                );
+            }
+        }
+        self.lamport = Some(self.lamport.map_or(facts.lamport, |l| l.max(facts.lamport)));
     }
 }

@@ -201,7 +201,7 @@ impl LogWriter {
     /// Returns one outcome per request. A storage error fails the whole group (rolled back).
     pub fn commit_group(&mut self, requests: &[Request], clock: i64) -> CoreResult<Vec<Outcome>> {
         let path = self.path.clone();
-        let storage = |e: rusqlite::Error| CoreError::Storage {
+        let storage = |e: rusqlite::Error| CoreError::StorageWrite {
             path: path.clone(),
             reason: e.to_string(),
         };
@@ -212,7 +212,12 @@ impl LogWriter {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(storage)?;
-        let mut tail = read_tail(&tx).map_err(storage)?;
+        let mut tail = match read_tail(&tx).map_err(storage)? {
+            TailRead::Verified(tail) => tail,
+            TailRead::Unverified(position) => {
+                return Err(CoreError::TailUnverified { path, position })
+            }
+        };
         let mut revisions: HashMap<String, i64> = HashMap::new();
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in requests {
@@ -252,31 +257,56 @@ impl LogWriter {
     }
 }
 
-fn read_tail(tx: &Transaction<'_>) -> rusqlite::Result<Tail> {
+enum TailRead {
+    Verified(Tail),
+    /// The last event's stored hash is not `SHA-256(prev_hash || canonical)` (or a column
+    /// is not a BLOB of the right length): the position of that event.
+    Unverified(i64),
+}
+
+/// The chain's tail, checked: new events are only ever chained onto a link that holds.
+fn read_tail(tx: &Transaction<'_>) -> rusqlite::Result<TailRead> {
     let row = tx
         .query_row(
-            "SELECT position, hash, lamport FROM events ORDER BY position DESC LIMIT 1",
+            "SELECT position, hash, lamport, prev_hash, canonical FROM events \
+             ORDER BY position DESC LIMIT 1",
             [],
             |row| {
+                let blob = |i: usize| -> rusqlite::Result<Option<Vec<u8>>> {
+                    Ok(row.get_ref(i)?.as_blob().ok().map(<[u8]>::to_vec))
+                };
                 Ok((
                     row.get::<_, i64>(0)?,
-                    row.get::<_, Vec<u8>>(1)?,
+                    blob(1)?,
                     row.get::<_, i64>(2)?,
+                    blob(3)?,
+                    blob(4)?,
                 ))
             },
         )
         .optional()?;
     Ok(match row {
-        None => Tail {
+        None => TailRead::Verified(Tail {
             size: 0,
             hash: GENESIS,
             lamport: 0,
-        },
-        Some((position, hash, lamport)) => Tail {
-            size: position + 1,
-            hash: to_hash(&hash),
-            lamport,
-        },
+        }),
+        Some((position, Some(hash), lamport, Some(prev), Some(canonical))) => {
+            match (
+                Hash::try_from(hash.as_slice()),
+                Hash::try_from(prev.as_slice()),
+            ) {
+                (Ok(hash), Ok(prev)) if link_hash(&prev, &canonical) == hash => {
+                    TailRead::Verified(Tail {
+                        size: position + 1,
+                        hash,
+                        lamport,
+                    })
+                }
+                _ => TailRead::Unverified(position),
+            }
+        }
+        Some((position, ..)) => TailRead::Unverified(position),
     })
 }
 

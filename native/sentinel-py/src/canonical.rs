@@ -1,12 +1,12 @@
 //! Walks Python values and writes canonical JSON with `sentinel_core::canonical`.
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use sentinel_core::canonical::{
     push_hex, utf16_key_cmp, write_f64, write_i64, write_string, write_u64,
 };
+use sentinel_core::document::MAX_PAYLOAD_DEPTH;
 use sentinel_core::{chain, CoreError};
 
 use crate::errors::to_pyerr;
@@ -56,12 +56,21 @@ fn write_int(
     Ok(())
 }
 
+fn too_deep(path: &Path<'_>) -> CoreError {
+    refuse(
+        path,
+        format!("arrays and objects nest deeper than {MAX_PAYLOAD_DEPTH} levels in a payload"),
+    )
+}
+
 /// Writes `value` canonically; `extra` is one more member merged into a top-level object.
+/// Arrays and objects may nest `levels` deep (a payload `MAX_PAYLOAD_DEPTH`, an event one more).
 pub(crate) fn write_py(
     out: &mut Vec<u8>,
     value: &Bound<'_, PyAny>,
     path: &Path<'_>,
     extra: Option<(&str, &str)>,
+    levels: usize,
 ) -> Result<(), CoreError> {
     // Exact-type checks first (a pointer comparison each), in order of frequency in events;
     // subclasses (IntEnum, OrderedDict, str subclasses) take the slower paths below.
@@ -87,6 +96,9 @@ pub(crate) fn write_py(
     } else if let Ok(s) = value.cast::<PyString>() {
         write_string(out, str_of(s, path)?);
     } else if let Ok(dict) = value.cast::<PyDict>() {
+        if levels == 0 {
+            return Err(too_deep(path));
+        }
         let mut members: Vec<(String, Bound<'_, PyAny>)> = Vec::with_capacity(dict.len() + 1);
         for (key, item) in dict.iter() {
             let key = key
@@ -113,10 +125,13 @@ pub(crate) fn write_py(
             }
             write_string(out, key);
             out.push(b':');
-            write_py(out, item, &Path::Key(path, key), None)?;
+            write_py(out, item, &Path::Key(path, key), None, levels - 1)?;
         }
         out.push(b'}');
     } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+        if levels == 0 {
+            return Err(too_deep(path));
+        }
         out.push(b'[');
         for (i, item) in value
             .try_iter()
@@ -127,7 +142,7 @@ pub(crate) fn write_py(
                 out.push(b',');
             }
             let item = item.map_err(|_| refuse(path, "iteration failed"))?;
-            write_py(out, &item, &Path::Index(path, i), None)?;
+            write_py(out, &item, &Path::Index(path, i), None, levels - 1)?;
         }
         out.push(b']');
     } else {
@@ -151,13 +166,20 @@ pub(crate) fn canonical_json<'py>(
     path: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let mut out = Vec::new();
-    write_py(&mut out, value, &Path::Root(path), None).map_err(|e| to_pyerr(py, e))?;
+    write_py(&mut out, value, &Path::Root(path), None, MAX_PAYLOAD_DEPTH)
+        .map_err(|e| to_pyerr(py, e))?;
     Ok(PyBytes::new(py, &out))
 }
 
-fn hash32(value: &[u8], what: &str) -> PyResult<[u8; 32]> {
+fn hash32(py: Python<'_>, value: &[u8]) -> PyResult<[u8; 32]> {
     <[u8; 32]>::try_from(value).map_err(|_| {
-        PyValueError::new_err(format!("{what}: expected 32 bytes, found {}", value.len()))
+        to_pyerr(
+            py,
+            CoreError::DigestLength {
+                index: 0,
+                found: value.len(),
+            },
+        )
     })
 }
 
@@ -169,7 +191,7 @@ pub(crate) fn seal_events<'py>(
     prev_hash: &[u8],
     events: &Bound<'py, PyList>,
 ) -> PyResult<Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
-    let mut prev = hash32(prev_hash, "prev_hash")?;
+    let mut prev = hash32(py, prev_hash)?;
     let mut sealed = Vec::with_capacity(events.len());
     let mut buffer = Vec::with_capacity(512);
     let mut hex = Vec::with_capacity(64);
@@ -193,6 +215,7 @@ pub(crate) fn seal_events<'py>(
             &event,
             &Path::Root(&label),
             Some(("prev_hash", hex_text)),
+            MAX_PAYLOAD_DEPTH + 1,
         )
         .map_err(|e| to_pyerr(py, e))?;
         prev = chain::link_hash(&prev, &buffer);
@@ -208,7 +231,7 @@ pub(crate) fn chain_extend<'py>(
     prev_hash: &[u8],
     records: Vec<PyBackedBytes>,
 ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-    let prev = hash32(prev_hash, "prev_hash")?;
+    let prev = hash32(py, prev_hash)?;
     let hashes = py.detach(|| chain::extend(&prev, &records));
     Ok(hashes.iter().map(|h| PyBytes::new(py, h)).collect())
 }
@@ -223,12 +246,17 @@ pub(crate) fn chain_mismatched_links(
     hashes: Vec<Vec<u8>>,
 ) -> PyResult<Vec<usize>> {
     if prevs.len() != records.len() || records.len() != hashes.len() {
-        return Err(PyValueError::new_err(format!(
-            "{} prevs, {} records and {} hashes: lengths must match",
-            prevs.len(),
-            records.len(),
-            hashes.len()
-        )));
+        return Err(to_pyerr(
+            py,
+            CoreError::BatchShape {
+                reason: format!(
+                    "{} prevs, {} records and {} hashes: lengths must match",
+                    prevs.len(),
+                    records.len(),
+                    hashes.len()
+                ),
+            },
+        ));
     }
     let prevs = sentinel_core::merkle::digests_from_slices(&prevs).map_err(|e| to_pyerr(py, e))?;
     let hashes =

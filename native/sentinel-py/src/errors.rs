@@ -14,9 +14,11 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: CoreError) -> PyErr {
         | CoreError::LeafIndex { .. }
         | CoreError::ConsistencyRange { .. }
         | CoreError::InvalidRule { .. }
-        | CoreError::WorldShape { .. } => "InvalidInputError",
+        | CoreError::WorldShape { .. }
+        | CoreError::BatchShape { .. } => "InvalidInputError",
         CoreError::NotCanonical { .. } => "InvalidEventError",
-        CoreError::Storage { .. } => "StoreCorruptError",
+        CoreError::Storage { .. } | CoreError::TailUnverified { .. } => "StoreCorruptError",
+        CoreError::StorageWrite { .. } => "AuditError",
     };
     let message = err.to_string();
     match lookup_class(py, class_name) {

@@ -1,7 +1,6 @@
 //! `world_step`: the world's component arrays (numpy, zero-copy) through the native systems.
 
 use numpy::{Element, PyReadonlyArrayDyn, PyReadwriteArrayDyn};
-use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sentinel_core::world::{self, WorldState, WorldTables, PARAM_NAMES};
@@ -20,7 +19,7 @@ fn invalid(py: Python<'_>, name: &str, reason: String) -> PyErr {
 
 fn item<'py>(dict: &Bound<'py, PyDict>, name: &str) -> PyResult<Bound<'py, PyAny>> {
     dict.get_item(name)?
-        .ok_or_else(|| PyKeyError::new_err(format!("world component {name:?} is missing")))
+        .ok_or_else(|| invalid(dict.py(), name, "is missing".to_owned()))
 }
 
 fn rw<'py, T: Element>(

@@ -1,0 +1,142 @@
+"""A store's Merkle tree and signed checkpoints: when to sign, signing, witnessing, rotation.
+
+Used only on the store's writer thread (signing, rotation) and under the tree lock (proofs),
+so the tree and the signer are never touched by two threads at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Final
+
+from sentinel.audit.checkpoints import Checkpoint, CheckpointSigner, SignedCheckpoint, VerifierKey
+from sentinel.audit.merkle import MerkleLog, leaf_hashes
+from sentinel.audit.store_file import write_lock_transaction
+from sentinel.audit.store_keys import insert_key, retire_and_replace
+from sentinel.audit.witness import Witness
+from sentinel.errors import StoreCorruptError
+
+READ_BATCH: Final = 10_000
+
+
+class Checkpointer:
+    """The tree over a store's event hashes and the signer of its checkpoints.
+
+    Args:
+        path: The store (for messages).
+        origin: The log's origin, ``sentinel/<log id>``.
+        signer: The current signing key.
+        key_path: Where the signing key is kept (rotation replaces the file).
+        every: Sign after this many new events...
+        interval_s: ...or after this long with unsigned events.
+        last_size: The size of the newest stored checkpoint.
+        witness: Where every signed checkpoint is also recorded, if anywhere.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        origin: str,
+        signer: CheckpointSigner,
+        key_path: Path,
+        *,
+        every: int,
+        interval_s: float,
+        last_size: int,
+        witness: Witness | None,
+    ) -> None:
+        self.path, self.origin, self.key_path = path, origin, key_path
+        self.signer = signer
+        self.cosigner: CheckpointSigner | None = None
+        self.every, self.interval_s = every, interval_s
+        self.last_size, self.last_time = last_size, time.monotonic()
+        self.witness = witness
+        self.tree = MerkleLog()
+        self.lock = threading.RLock()
+
+    def sync(self, conn: sqlite3.Connection) -> int:
+        """Bring the in-memory tree up to the log's tail; returns the tree size.
+
+        Raises:
+            StoreCorruptError: Positions are not dense.
+        """
+        with self.lock:
+            start = len(self.tree)
+            cursor = conn.execute(
+                "SELECT position, hash FROM events WHERE position >= ? ORDER BY position",
+                (start,),
+            )
+            while rows := cursor.fetchmany(READ_BATCH):
+                if rows[0][0] != len(self.tree):
+                    raise StoreCorruptError(
+                        f"{self.path}: positions are not dense near {len(self.tree)}; "
+                        "run audit verify"
+                    )
+                self.tree.append(leaf_hashes([row[1] for row in rows]))
+            return len(self.tree)
+
+    def sign_if_due(
+        self, conn: sqlite3.Connection, *, force: bool = False
+    ) -> SignedCheckpoint | None:
+        """Sign, store and witness a checkpoint when one is due (or forced and anything new)."""
+        with write_lock_transaction(conn):
+            size = self.sync(conn)
+            pending = size - self.last_size
+            due = pending >= self.every or (
+                pending > 0 and time.monotonic() - self.last_time >= self.interval_s
+            )
+            if not (due or (force and pending > 0)):
+                return None
+            with self.lock:
+                root = self.tree.root(size)
+            head = Checkpoint(self.origin, size, root)
+            signed = self.signer.sign(head)
+            if self.cosigner is not None:  # the first checkpoint after a key rotation
+                signed = SignedCheckpoint(
+                    head, self.cosigner.sign(head).signatures + signed.signatures
+                )
+            conn.execute(
+                "INSERT OR IGNORE INTO checkpoints (size, root, note, key_id, wall_ns)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    size,
+                    signed.checkpoint.root,
+                    signed.to_note(),
+                    f"{self.signer.verifier.key_id:08x}",
+                    time.time_ns(),
+                ),
+            )
+        self.last_size, self.last_time = size, time.monotonic()
+        self.cosigner = None
+        if self.witness is not None:  # after the commit: verifiers read the witness first
+            self.witness.record(signed)
+        return signed
+
+    def rotate(self, conn: sqlite3.Connection) -> VerifierKey:
+        """Replace the signing key; the next checkpoint is signed by the old and the new key."""
+        old = self.signer
+        new = retire_and_replace(self.key_path, old, self.origin)
+        with write_lock_transaction(conn):
+            size = self.sync(conn)
+            insert_key(conn, new.verifier, first_size=size)
+        self.signer, self.cosigner = new, old
+        return new.verifier
+
+    def inclusion_proof(
+        self, conn: sqlite3.Connection, position: int, size: int
+    ) -> tuple[bytes, list[bytes]]:
+        """``(root, audit path)`` of the event at ``position`` in the tree of ``size`` events."""
+        with self.lock:
+            self.sync(conn)
+            return self.tree.root(size), self.tree.inclusion_proof(position, size)
+
+    def consistency_proof(
+        self, conn: sqlite3.Connection, old_size: int, new_size: int
+    ) -> list[bytes]:
+        """Proof that the first ``old_size`` events are a prefix of the first ``new_size``."""
+        with self.lock:
+            self.sync(conn)
+            return self.tree.consistency_proof(old_size, new_size)

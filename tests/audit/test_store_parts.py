@@ -1,0 +1,76 @@
+"""The parts of AuditStore work alone: file, reference writer, keys, checkpoints, reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sentinel.audit.checkpoints import CheckpointSigner
+from sentinel.audit.events import NewEvent
+from sentinel.audit.reference_writer import apply_request, verified_tail
+from sentinel.audit.store_checkpoints import Checkpointer
+from sentinel.audit.store_file import connect, initialize, write_lock_transaction
+from sentinel.audit.store_keys import choose_key_path, load_signer
+from sentinel.audit.store_reads import StoreReader
+from sentinel.audit.verify import verify_store
+from sentinel.errors import StoreCorruptError, WrongExpectedRevisionError
+
+
+def test_parts_build_a_store_that_verifies(tmp_path: Path) -> None:
+    path = tmp_path / "parts.db"
+    conn = connect(path)
+    origin = initialize(conn, path, create=True)
+    key_path = choose_key_path(path, origin, None)
+    signer = load_signer(conn, conn, path, origin, key_path)
+    with write_lock_transaction(conn):
+        tail = verified_tail(conn, path)
+        events, tail = apply_request(
+            conn, [NewEvent("agent/A", "test.step", {"i": i}) for i in range(5)], {}, tail, {},
+            clock=0, node="parts",
+        )  # fmt: skip
+    assert [e.position for e in events] == list(range(5)) and tail.size == 5
+    with write_lock_transaction(conn), pytest.raises(WrongExpectedRevisionError):
+        apply_request(conn, [NewEvent("agent/A", "test.step")], {"agent/A": 0}, tail, {},
+                      clock=0, node="parts")  # fmt: skip
+    checkpoints = Checkpointer(
+        path, origin, signer, key_path, every=1000, interval_s=3600, last_size=0, witness=None
+    )
+    signed = checkpoints.sign_if_due(conn, force=True)
+    assert signed is not None and signed.checkpoint.size == 5
+    assert checkpoints.sign_if_due(conn) is None  # nothing new
+    reads = StoreReader(path, connect(path))
+    assert reads.size() == 5 and reads.at(3) == events[3]
+    assert reads.latest_checkpoint() == signed
+    assert [str(k) for k in reads.verifier_keys()] == [str(signer.verifier)]
+    reads.close()
+    conn.close()
+    assert verify_store(path, witness=False).ok
+
+
+def test_initialize_never_creates_when_told_not_to(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    with pytest.raises(StoreCorruptError, match="only writers"):
+        initialize(connect(path), path, create=False)
+
+
+def test_rotation_signs_the_next_checkpoint_with_both_keys(tmp_path: Path) -> None:
+    path = tmp_path / "rotate.db"
+    conn = connect(path)
+    origin = initialize(conn, path, create=True)
+    key_path = tmp_path / "keys" / "k"
+    key_path.parent.mkdir()
+    old = load_signer(conn, conn, path, origin, key_path)
+    assert isinstance(old, CheckpointSigner)
+    with write_lock_transaction(conn):
+        apply_request(conn, [NewEvent("agent/A", "test.step")], {}, verified_tail(conn, path),
+                      {}, clock=0, node="n")  # fmt: skip
+    checkpoints = Checkpointer(
+        path, origin, old, key_path, every=1000, interval_s=3600, last_size=0, witness=None
+    )
+    new = checkpoints.rotate(conn)
+    signed = checkpoints.sign_if_due(conn, force=True)
+    assert signed is not None
+    assert old.verifier.verifies(signed) and new.verifies(signed)
+    assert list(key_path.parent.glob("k.retired-*"))
+    conn.close()
