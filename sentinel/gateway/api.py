@@ -6,8 +6,10 @@ Routes: ``/v1/chat/completions``, ``/v1/models``, ``/health``, ``/metrics``, and
 Requests run through :meth:`Gateway.complete` in a worker thread, so the HTTP path takes
 exactly the library's steps (budgets, limits, screens, guards). ``stream: true`` is served
 as server-sent events *after* the pipeline has answered and settled: streaming cannot skip
-a budget or an output guard. Errors are JSON, ``{"error": {"message", "type", "code"}}``,
-with the status of the :class:`~sentinel.errors.GatewayError` subclass.
+a budget or an output guard. Every error, an unknown path included, is JSON in OpenAI's
+shape, ``{"error": {"message", "type", "param", "code"}}``, with the status of the
+:class:`~sentinel.errors.GatewayError` subclass; a fault inside the gateway is a JSON 500
+(``internal_error``), never a traceback.
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sentinel.errors import (
     GatewayError,
+    GatewayInternalError,
     GatewayRequestError,
+    ModelNotFoundError,
     RateLimitedError,
     RequestTooLargeError,
+    UnknownAgentError,
+    UnknownRouteError,
 )
 from sentinel.gateway.pipeline import Gateway, GatewayResponse
 from sentinel.gateway.request import parse_request
@@ -36,16 +43,50 @@ STREAM_CHUNK_CHARS = 64
 """Characters per streamed delta."""
 
 
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "insufficient_quota",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+"""``error.type`` by status, as OpenAI's API names them; any 5xx is ``server_error``."""
+HTTP_METHOD_NOT_ALLOWED = 405
+
+
+def error_body(exc: GatewayError) -> dict[str, Any]:
+    """OpenAI's error shape for ``exc``."""
+    kind = ERROR_TYPES.get(
+        exc.status, "server_error" if exc.status >= 500 else "invalid_request_error"
+    )
+    return {"error": {"message": str(exc), "type": kind, "param": exc.param, "code": exc.code}}
+
+
 def error_response(exc: GatewayError) -> JSONResponse:
     """The JSON error body and status for a refusal."""
     headers = {}
     if isinstance(exc, RateLimitedError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
-    return JSONResponse(
-        {"error": {"message": str(exc), "type": type(exc).__name__, "code": exc.code}},
-        status_code=exc.status,
-        headers=headers,
-    )
+    return JSONResponse(error_body(exc), status_code=exc.status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 and 405 (no route), in OpenAI's error shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    error = UnknownRouteError(f"Invalid URL ({request.method} {request.url.path})")
+    if status == HTTP_METHOD_NOT_ALLOWED:
+        error = UnknownRouteError(f"{request.method} is not allowed on {request.url.path}")
+        error.status = HTTP_METHOD_NOT_ALLOWED
+    return error_response(error)
+
+
+async def _internal_error(_: Request, exc: Exception) -> Response:
+    """A fault inside the gateway: a JSON 500 that says no more than its kind."""
+    return error_response(GatewayInternalError(f"the gateway failed: {type(exc).__name__}"))
 
 
 def _bearer(request: Request) -> str | None:
@@ -104,17 +145,34 @@ def create_app(gateway: Gateway) -> Starlette:
             if isinstance(exc, GatewayRequestError):
                 gateway.metrics.requests.labels(exc.code, "refused").inc()
             return error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug: JSON 500, already audited and settled
+            return error_response(GatewayInternalError(f"the gateway failed: {type(exc).__name__}"))
         if parsed.stream:
             return StreamingResponse(_stream(answer), media_type="text/event-stream")
         return JSONResponse(answer.to_openai())
 
+    def known_key(request: Request) -> bool:
+        return gateway.caller_for_key(_bearer(request) or "") is not None
+
     async def models(request: Request) -> Response:
-        if gateway.agent_for_key(_bearer(request) or "") is None:
-            return error_response(_unknown_key())
+        if not known_key(request):
+            return error_response(UnknownAgentError("unknown API key"))
         now = int(time.time())
         return JSONResponse({"object": "list", "data": [
             {"id": name, "object": "model", "created": now, "owned_by": "sentinel"}
             for name in gateway.models()]})  # fmt: skip
+
+    async def model(request: Request) -> Response:
+        if not known_key(request):
+            return error_response(UnknownAgentError("unknown API key"))
+        name = request.path_params["model"]
+        if name not in gateway.models():
+            return error_response(
+                ModelNotFoundError(f"the model {name!r} does not exist here", param="model")
+            )
+        return JSONResponse(
+            {"id": name, "object": "model", "created": int(time.time()), "owned_by": "sentinel"}
+        )
 
     async def health(_: Request) -> Response:
         breakers = {name: str(b.state) for name, b in gateway.breakers.items()}
@@ -127,17 +185,13 @@ def create_app(gateway: Gateway) -> Starlette:
         return PlainTextResponse(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
 
     return Starlette(
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         routes=[
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
+            Route("/v1/models/{model:path}", model, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/stats", stats, methods=["GET"]),
-        ]
+        ],
     )
-
-
-def _unknown_key() -> GatewayError:
-    from sentinel.errors import UnknownAgentError  # noqa: PLC0415 - cold error path
-
-    return UnknownAgentError("unknown API key")

@@ -10,7 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sentinel.errors import BreakerOpenError, ProviderError
+from sentinel.errors import (
+    BreakerOpenError,
+    ProviderError,
+    UpstreamRateLimitedError,
+    UpstreamRejectedError,
+)
 from sentinel.gateway import BackgroundServer, BreakerState, CircuitBreaker, Gateway
 from sentinel.gateway.settings import BreakerSettings, RoutingSettings
 from tests.gateway.conftest import chat, remote_settings
@@ -147,12 +152,14 @@ def test_429_and_timeouts_count_4xx_do_not(tmp_path: Path, fake_model: FakeModel
     gw = Gateway(remote_settings(fake_model, deadline_s=0.5), ledger_path=tmp_path / "l.db")
     fake_model.reset(status=400)
     for _ in range(6):
-        with pytest.raises(ProviderError, match="client"):
+        with pytest.raises(UpstreamRejectedError, match="fake failure 400") as rejected:
             gw.complete(chat("hi", model="remote"), agent_id="DEMO-01")
+        assert rejected.value.status == 400
     assert state(gw.breakers["remote"]) is BreakerState.CLOSED
+    assert gw.breakers["remote"].consecutive_failures == 0
     fake_model.reset(status=429)
     for _ in range(3):
-        with pytest.raises(ProviderError, match="rate_limited"):
+        with pytest.raises(UpstreamRateLimitedError, match="rate_limited"):
             gw.complete(chat("hi", model="remote"), agent_id="DEMO-01")
     fake_model.reset(delay_s=2)
     for _ in range(2):

@@ -54,7 +54,7 @@ def test_forward_through_litellm(tmp_path: Path, fake_model: FakeModelServer) ->
     assert attributes["gen_ai.provider.name"] == "remote"
     assert all(e.tick == 5 for e in events)
     steps = [e.payload["step"] for e in events if e.type == "gateway.decision"]
-    assert steps[:6] == ["authenticate", "parse", "route", "rate_limit", "screen", "budget"]
+    assert steps[:6] == ["authenticate", "parse", "route", "rate_limit", "screen", "synthesize"]
     assert {"compile", "synthesize", "guards", "forward", "extract"} <= set(steps)
 
 
