@@ -136,8 +136,12 @@ def create_app(gateway: Gateway) -> Starlette:
 
     async def chat_completions(request: Request) -> Response:
         try:
-            raw = await _read_body(request, limit)
-            parsed = parse_request(raw, gateway.settings.limits)
+            try:
+                raw = await _read_body(request, limit)
+                parsed = parse_request(raw, gateway.settings.limits)
+            except GatewayError as exc:
+                gateway.record_unparsed(exc, api_key=_bearer(request) or "")
+                raise
             answer = await run_in_threadpool(
                 gateway.complete, parsed, api_key=_bearer(request) or ""
             )

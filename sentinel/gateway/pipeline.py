@@ -49,7 +49,12 @@ from sentinel.gateway.providers.base import CallFailure, Provider, ProviderReply
 from sentinel.gateway.providers.litellm_provider import LiteLLMProvider
 from sentinel.gateway.providers.offline import OfflineProvider
 from sentinel.gateway.ratelimit import RateLimiter
-from sentinel.gateway.request import GatewayRequest, parse_request
+from sentinel.gateway.request import (
+    AgentMetadata,
+    GatewayRequest,
+    new_request_id,
+    parse_request,
+)
 from sentinel.gateway.screens import PromptScreens
 from sentinel.gateway.settings import AUTO_MODEL, GatewaySettings
 from sentinel.gateway.synthesis import SynthesisEngine, Synthesized
@@ -322,6 +327,7 @@ class Gateway:
                 else parse_request(body, self.settings.limits)
             )
         except GatewayError as exc:
+            self.record_unparsed(exc, api_key=api_key, agent_id=agent_id)
             return exc
         trail = _Trail(request, recording=self.audit is not None)
         try:
@@ -350,6 +356,20 @@ class Gateway:
             self._flush(trail)
             return exc
         return _State(request, persona, route, messages, trail, plain=plain)
+
+    def record_unparsed(
+        self, exc: GatewayError, *, api_key: str | None = None, agent_id: str | None = None
+    ) -> None:
+        """Record the refusal of a body that did not parse: hostile input is on the record.
+
+        The agent is the key's (or the named) one, ``unknown`` when neither is known.
+        """
+        if self.audit is None:
+            return
+        trail = _Trail(_unparsed_request())
+        trail.agent_id = (self.caller_for_key(api_key) if api_key else agent_id) or "unknown"
+        trail.decide("parse", "refused", reason=f"{exc.code}: {exc}")
+        self._flush(trail)
 
     def _compile(self, state: _State) -> None:
         """Step 4: the messages to send.
@@ -888,6 +908,11 @@ def _lookup(keys: Mapping[str, str], api_key: str) -> str | None:
         if hmac.compare_digest(expected.encode(), given.encode()):
             found = owner
     return found
+
+
+def _unparsed_request() -> GatewayRequest:
+    """A stand-in for a body that did not parse, so its refusal can be recorded."""
+    return GatewayRequest(new_request_id(), "", [], None, None, stream=False, meta=AgentMetadata())
 
 
 def _plain_persona(client: str) -> Persona:

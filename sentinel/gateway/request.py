@@ -189,6 +189,29 @@ def check_json(data: object) -> None:
                 stack.append((item, f"{path}.{name}" if path else name, depth + 1))
 
 
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+"""Type names pydantic puts in an error's location to say which member of a union failed."""
+
+
+def _member(data: object, loc: tuple[int | str, ...]) -> str:
+    """The dotted path of ``loc`` in ``data``, without pydantic's union tags (``str``)."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if inside:
+            node = node[part]  # type: ignore[index]
+        elif isinstance(node, dict) and str(part).isidentifier() and part not in _UNION_TAGS:
+            parts.append(str(part))  # a required member that is missing
+            break
+        else:
+            continue  # a union's tag ("str", "list[dict[str,any]]")
+        parts.append(str(part))
+    return ".".join(parts)
+
+
 def _check_text(text: str, path: str) -> None:
     try:
         text.encode("utf-8")
@@ -237,7 +260,7 @@ def parse_request(
         body = ChatRequestBody.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where = _member(data, first["loc"])
         raise GatewayRequestError(
             f"{where or 'body'}: {first['msg']}", param=where or None
         ) from None

@@ -53,8 +53,8 @@ def classify(exc: BaseException) -> CallFailure:
     """Map a litellm/OpenAI exception to a :class:`CallFailure` kind.
 
     A 4xx other than 408 and 429 is ``client``: the request was at fault. So is an error
-    raised before anything was sent (text that cannot be encoded, a bad argument): neither
-    says anything about the provider's health.
+    without an HTTP status that is neither a timeout nor a connection failure (litellm
+    refusing a parameter, text it cannot encode): nothing says the provider is unwell.
     """
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
@@ -69,9 +69,9 @@ def classify(exc: BaseException) -> CallFailure:
         return CallFailure("network", str(exc), status=status)
     if status is not None and status >= HTTP_CLIENT_ERROR:
         return CallFailure("client", str(exc), status=status)
-    if isinstance(exc, UnicodeError | TypeError | ValueError):
-        return CallFailure("client", f"{name}: {exc}", status=HTTP_CLIENT_ERROR)
-    return CallFailure("network", f"{name}: {exc}", status=status)
+    # No status and no transport failure: raised by litellm before or without an exchange
+    # (text it cannot encode, a parameter it refuses). Nothing says the provider is unwell.
+    return CallFailure("client", f"{name}: {exc}", status=HTTP_CLIENT_ERROR)
 
 
 class LiteLLMProvider:
