@@ -11,6 +11,8 @@ from rich.table import Table
 
 from sentinel.audit import AuditStore
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
+from sentinel.errors import ConfigError
+from sentinel.gateway.audit_sink import AuditAck, open_default_store
 from sentinel.gateway.pipeline import Gateway
 from sentinel.gateway.server import serve as serve_gateway
 from sentinel.gateway.settings import DEFAULT_SETTINGS_PATH, GatewaySettings, load_settings
@@ -31,6 +33,23 @@ StoreOption = Annotated[
     Path | None,
     typer.Option("--store", envvar="SENTINEL_STORE", help="Record decisions in this audit store."),
 ]
+ServeStoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar="SENTINEL_STORE",
+        help="Audit store to record every request in (default: sentinel/audit.db in the "
+        "per-user data directory, $XDG_DATA_HOME or ~/.local/share).",
+    ),
+]
+AckOption = Annotated[
+    str,
+    typer.Option(
+        "--audit-ack",
+        help="queued: answer once a request's events are queued for the next group commit "
+        "(a crash may lose the last ones); durable: answer once they are committed.",
+    ),
+]
 LedgerOption = Annotated[
     str | None, typer.Option("--ledger", help="Budget ledger file (overrides the settings).")
 ]
@@ -46,22 +65,32 @@ def _settings(path: Path | None) -> GatewaySettings:
 @reports_errors
 def serve(
     config: SettingsOption = None,
-    store: StoreOption = None,
+    store: ServeStoreOption = None,
     ledger: LedgerOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8740,
+    audit_ack: AckOption = "queued",
 ) -> None:
-    """Serve /v1/chat/completions, /v1/models, /health and /metrics."""
+    """Serve /v1/chat/completions, /v1/models, /health and /metrics; audit every request."""
+    if audit_ack not in ("queued", "durable"):
+        raise ConfigError(f"--audit-ack must be queued or durable, not {audit_ack!r}")
     settings = _settings(config)
-    audit = AuditStore(store) if store is not None else None
-    gateway = Gateway(settings, audit=audit, ledger_path=ledger)
-    console.print(f"gateway on http://{host}:{port}/v1 (models: {', '.join(gateway.models())})")
+    audit = open_default_store(store)
+    ack: AuditAck = "durable" if audit_ack == "durable" else "queued"
+    try:
+        gateway = Gateway(settings, audit=audit, audit_ack=ack, ledger_path=ledger)
+    except BaseException:
+        audit.close()
+        raise
+    console.print(
+        f"gateway on http://{host}:{port}/v1 (models: {', '.join(gateway.models())}); "
+        f"audit store {audit.path} ({audit_ack})"
+    )
     try:
         serve_gateway(gateway, host=host, port=port)
     finally:
-        gateway.close()
-        if audit is not None:
-            audit.close()
+        gateway.close()  # commits the queued audit events first
+        audit.close()
 
 
 @app.command()

@@ -38,6 +38,7 @@ from sentinel.errors import (
 )
 from sentinel.gateway import telemetry
 from sentinel.gateway.actions import Action, Rejection, extract_actions
+from sentinel.gateway.audit_sink import AuditAck, AuditSink
 from sentinel.gateway.breaker import BreakerState, CircuitBreaker
 from sentinel.gateway.budget import BudgetLedger, Reservation
 from sentinel.gateway.guards import Judge, OutputGate, OutputGuards, pattern_judge
@@ -128,14 +129,18 @@ class GatewayResponse:
 
 
 class _Trail:
-    """The audit events of one request, appended together at the end."""
+    """The audit events of one request, appended together at the end.
+
+    Decisions are kept as plain records and turned into events by :meth:`build`, which the
+    audit sink may call on its writer thread: the request path only notes them.
+    """
 
     def __init__(self, request: GatewayRequest, *, recording: bool = True) -> None:
         self.request = request
         self.recording = recording
         self.agent_id = request.meta.agent_id or "unknown"
         self.attributes: telemetry.Attributes = {}
-        self.events: list[NewEvent] = []
+        self.records: list[GatewayDecision | ModelCall | dict[str, Any]] = []
 
     def decide(
         self,
@@ -148,31 +153,40 @@ class _Trail:
     ) -> None:
         if not self.recording:  # no audit store: skip building events nobody keeps
             return
-        payload = GatewayDecision(
-            agent_id=self.agent_id,
-            request_id=self.request.request_id,
-            step=step,
-            decision=decision,
-            reason=reason[:2000],
-            rule_id=rule_id,
-            inputs=dict(inputs or {}),
-            attributes=dict(self.attributes),
-        )
-        self.events.append(self._event(payload, step))
-
-    def _event(self, payload: GatewayDecision | ModelCall, suffix: str) -> NewEvent:
-        return NewEvent.of(
-            payload,
-            stream=AUDIT_STREAM,
-            tick=self.request.meta.tick,
-            correlation_id=self.request.request_id,
-            idempotency_key=f"{self.request.request_id}/{len(self.events)}/{suffix}",
+        self.records.append(
+            {
+                "agent_id": self.agent_id,
+                "request_id": self.request.request_id,
+                "step": step,
+                "decision": decision,
+                "reason": reason[:2000],
+                "rule_id": rule_id,
+                "inputs": dict(inputs or {}),
+                "attributes": dict(self.attributes),
+            }
         )
 
     def model_call(self, payload: ModelCall) -> None:
         if not self.recording:
             return
-        self.events.append(self._event(payload, "model_call"))
+        self.records.append(payload)
+
+    def build(self) -> list[NewEvent]:
+        """The events of the decisions recorded so far."""
+        events = []
+        for index, record in enumerate(self.records):
+            payload = record if not isinstance(record, dict) else GatewayDecision(**record)
+            suffix = payload.step if isinstance(payload, GatewayDecision) else "model_call"
+            events.append(
+                NewEvent.of(
+                    payload,
+                    stream=AUDIT_STREAM,
+                    tick=self.request.meta.tick,
+                    correlation_id=self.request.request_id,
+                    idempotency_key=f"{self.request.request_id}/{index}/{suffix}",
+                )
+            )
+        return events
 
 
 class Gateway:
@@ -182,6 +196,9 @@ class Gateway:
         settings: Gateway settings (default: the embedded defaults).
         personas: The personas (default: ``settings.personas_dir`` or the demo personas).
         audit: Where decisions are recorded; None records nothing (benchmarks, dry runs).
+        audit_ack: ``durable``: a request returns once its events are committed;
+            ``queued``: once they are queued for the next group commit (see
+            :mod:`sentinel.gateway.audit_sink` for what a crash can lose).
         ledger_path: Overrides ``settings.budgets.ledger`` (``:memory:`` for one process).
         providers: Provider objects by name, replacing those built from the settings.
         judge: The judge of the output guards (default: :func:`pattern_judge`).
@@ -195,6 +212,7 @@ class Gateway:
         *,
         personas: Sequence[Persona] | None = None,
         audit: AuditStore | None = None,
+        audit_ack: AuditAck = "durable",
         ledger_path: Path | str | None = None,
         providers: Mapping[str, Provider] | None = None,
         judge: Judge = pattern_judge,
@@ -210,6 +228,12 @@ class Gateway:
             )
         self.personas = persona_index(personas)
         self.audit = audit
+        self.metrics = GatewayMetrics()
+        self.sink = (
+            AuditSink(audit, ack=audit_ack, on_failure=self.metrics.audit_failures.inc)
+            if audit is not None
+            else None
+        )
         self.providers: dict[str, Provider] = {
             p.name: OfflineProvider(p.name) if p.kind == "offline" else LiteLLMProvider(p)
             for p in self.settings.providers
@@ -230,7 +254,6 @@ class Gateway:
         self.synthesis = SynthesisEngine(self.settings.synthesis)
         self.learned = LearnedPatterns(self.settings.learned)
         self.guards = OutputGuards(self.settings.guards, judge=judge, gates=gates)
-        self.metrics = GatewayMetrics()
         self.tokens = TokenCounter()
 
     # -- entry points ------------------------------------------------------------------------
@@ -856,9 +879,13 @@ class Gateway:
         )
 
     def _flush(self, trail: _Trail) -> None:
-        if self.audit is not None and trail.events:
-            self.audit.append_batch(trail.events)
-        trail.events = []
+        if self.sink is not None and trail.records:
+            self.sink.submit(trail.build)
+
+    def flush_audit(self) -> None:
+        """Wait until every answered request's events are committed (``queued`` mode)."""
+        if self.sink is not None:
+            self.sink.flush()
 
     def models(self) -> list[str]:
         """Model names a request may ask for: provider names and their models."""
@@ -873,7 +900,12 @@ class Gateway:
         return list(names)
 
     def close(self) -> None:
-        """Close the budget ledger (the audit store belongs to the caller)."""
+        """Commit queued audit events and close the budget ledger.
+
+        The audit store belongs to the caller, who closes it after this.
+        """
+        if self.sink is not None:
+            self.sink.close()
         self.ledger.close()
 
 

@@ -41,9 +41,7 @@ def remote_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def budgeted(
-    tmp_path: Path, fake_model: FakeModelServer, remote_key: None
-) -> Iterator[Gateway]:
+def budgeted(tmp_path: Path, fake_model: FakeModelServer, remote_key: None) -> Iterator[Gateway]:
     fake_model.reset()
     gw = Gateway(remote_settings(fake_model, budgets=token_budget()),
                  ledger_path=tmp_path / "ledger.db")  # fmt: skip

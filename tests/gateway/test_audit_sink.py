@@ -1,0 +1,55 @@
+"""Audited by default: the queued group commit loses nothing on a clean close, and a
+request's events are committed together with other requests' in one transaction."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from sentinel.audit import AuditStore, verify_store
+from sentinel.gateway import Gateway
+from sentinel.gateway.audit_sink import default_store_path
+from tests.gateway.conftest import chat, fingerprint, settings_with
+
+
+def test_default_store_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SENTINEL_STORE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_store_path() == tmp_path / "sentinel" / "audit.db"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_store_path() == tmp_path / ".local/share/sentinel/audit.db"
+    monkeypatch.setenv("SENTINEL_STORE", str(tmp_path / "x.db"))
+    assert default_store_path() == tmp_path / "x.db"
+
+
+@pytest.mark.parametrize("ack", ["queued", "durable"])
+def test_every_request_is_recorded(tmp_path: Path, ack: str) -> None:
+    store = AuditStore(tmp_path / "audit.db")
+    gw = Gateway(settings_with(), audit=store, audit_ack=ack,  # type: ignore[arg-type]
+                 ledger_path=tmp_path / "l.db")  # fmt: skip
+    bodies = [chat(f"q{i}", fingerprint=fingerprint()) if i % 2 else chat(f"q{i}")
+              for i in range(300)]  # fmt: skip
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda b: gw.complete(b, agent_id="DEMO-01"), bodies))
+    if ack == "durable":  # acknowledged means committed
+        assert len({e.correlation_id for e in store.read(type="gateway.model_call")}) == 300
+    gw.flush_audit()
+    calls = {e.correlation_id for e in store.read(type="gateway.model_call")}
+    assert calls == {a.request_id for a in answers}
+    decisions = list(store.read(type="gateway.decision"))
+    assert {d.payload["decision"] for d in decisions} >= {"synthesized", "forward", "settled"}
+    gw.close()
+    store.close()
+    assert verify_store(tmp_path / "audit.db").ok
+
+
+def test_close_commits_what_is_queued(tmp_path: Path) -> None:
+    store = AuditStore(tmp_path / "audit.db")
+    gw = Gateway(settings_with(), audit=store, audit_ack="queued", ledger_path=":memory:")
+    ids = [gw.complete(chat(f"q{i}"), agent_id="DEMO-01").request_id for i in range(50)]
+    gw.close()  # no flush: close commits the queue
+    assert {e.correlation_id for e in store.read(type="gateway.model_call")} == set(ids)
+    store.close()
