@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from benches.conftest import MEDIANS, speedup
+from sentinel.audit import AuditStore
 from sentinel.gateway import Gateway
 from sentinel.gateway.fingerprint import (
     FIELDS,
@@ -39,7 +40,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::Deprecat
 BATCH = 10_000
 DECIDE_MIN_SPEEDUP = 10.0  # measured ~40x on the 2-core machine (see docs/architecture.md)
 SYNTH_VS_LITELLM_MAX = 1.0  # a synthesized answer costs less than litellm's mock alone
-FORWARD_VS_LITELLM_MAX = 3.0  # the seven steps around a forwarded call: < 3x litellm's own cost
+FORWARD_VS_LITELLM_MAX = 3.0
+SYNTH_AUDITED_VS_LITELLM_MAX = 0.3  # goal 0.3 ms with the audit write; litellm's mock ~1-2 ms  # the seven steps around a forwarded call: < 3x litellm's own cost
 MOCK_TEXT = '{"action_type": "chat", "target": "", "content": "On it."}'
 ROOMS = ["office_1", "office_2", "kitchen", "meeting_a", "bathroom"]
 
@@ -136,6 +138,31 @@ def test_gateway_synthesized(measure: Callable[..., Any], gateway: Gateway) -> N
     assert answer.decision == "synthesized"
 
 
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The gateway as ``gateway serve`` runs it: every request recorded, queued group commit."""
+    root = tmp_path_factory.mktemp("audited")
+    store = AuditStore(root / "audit.db")
+    gw = Gateway(_settings(), audit=store, audit_ack="queued", ledger_path=root / "ledger.db")
+    yield gw
+    gw.close()
+    store.close()
+
+
+def test_gateway_synthesized_audited(measure: Callable[..., Any], audited: Gateway) -> None:
+    body = {"model": "auto", "messages": [{"role": "user", "content": "tick"}],
+            "sentinel": {"fingerprint": CALM}}  # fmt: skip
+    answer = measure(
+        "gateway-overhead",
+        "synthesized-audited",
+        lambda: audited.complete(body, agent_id="DEMO-01"),
+    )
+    assert answer.decision == "synthesized"
+    audited.flush_audit()
+    assert audited.audit is not None
+    assert list(audited.audit.read(correlation_id=answer.request_id))
+
+
 def test_gateway_forwarded(measure: Callable[..., Any], gateway: Gateway) -> None:
     body = {"model": "auto", "messages": [{"role": "user", "content": "What are you working on?"}],
             "sentinel": {"fingerprint": STRESSED}}  # fmt: skip
@@ -148,6 +175,11 @@ def test_gateway_forwarded(measure: Callable[..., Any], gateway: Gateway) -> Non
 def test_gateway_overhead_gates() -> None:
     litellm_s = MEDIANS[("gateway-overhead", "litellm-mock")]
     synthesized_s = MEDIANS[("gateway-overhead", "synthesized")]
+    audited_s = MEDIANS[("gateway-overhead", "synthesized-audited")]
+    print(f"\nsynthesized with the audit write (queued group commit): {audited_s * 1e6:.0f} us "
+          f"({audited_s / litellm_s:.2f}x litellm's mock, {audited_s / synthesized_s:.2f}x "
+          "without audit)")  # fmt: skip
+    assert audited_s / litellm_s <= SYNTH_AUDITED_VS_LITELLM_MAX
     forwarded_s = MEDIANS[("gateway-overhead", "forwarded")]
     print(f"\nlitellm mock {litellm_s * 1e6:.0f} us, gateway synthesized {synthesized_s * 1e6:.0f} us "
           f"({synthesized_s / litellm_s:.2f}x), forwarded {forwarded_s * 1e6:.0f} us "
