@@ -58,15 +58,16 @@ def test_options_and_tool_calls_reach_the_provider_and_come_back(
 ) -> None:
     _, server, _ = proxy
     fake = fake_model.reset(tool_calls=[CALL])
+    messages: list[Any] = [
+        {"role": "system", "content": "You are a weather bot."},
+        {"role": "user", "content": "Weather in Berlin?"},
+        {"role": "assistant", "content": None, "tool_calls": [CALL]},
+        {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 21}'},
+    ]
     with client(server) as c:
         reply = c.chat.completions.create(
             model="remote",
-            messages=[
-                {"role": "system", "content": "You are a weather bot."},
-                {"role": "user", "content": "Weather in Berlin?"},
-                {"role": "assistant", "content": None, "tool_calls": [CALL]},  # type: ignore[list-item]
-                {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 21}'},
-            ],
+            messages=messages,
             tools=TOOLS, tool_choice="auto", n=2, response_format={"type": "json_object"},
             stop=["\n\n"], seed=7, top_p=0.5, max_tokens=50,
         )  # fmt: skip
@@ -79,8 +80,9 @@ def test_options_and_tool_calls_reach_the_provider_and_come_back(
                                    "content": '{"temp": 21}'}  # fmt: skip
     assert len(reply.choices) == 2
     call = reply.choices[0].message.tool_calls
-    assert call is not None and call[0].function.name == "get_weather"  # type: ignore[union-attr]
-    assert json.loads(call[0].function.arguments) == {"city": "Berlin"}  # type: ignore[union-attr]
+    assert call is not None
+    function = call[0].function  # type: ignore[union-attr]
+    assert function.name == "get_weather" and json.loads(function.arguments) == {"city": "Berlin"}
     assert reply.choices[0].finish_reason == "tool_calls"
 
 
