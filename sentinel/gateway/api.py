@@ -3,10 +3,11 @@
 Routes: ``/v1/chat/completions``, ``/v1/models``, ``/health``, ``/metrics``, and ``/stats``
 (synthesis decisions and intercept rate per rule, as JSON).
 
-Requests run through :meth:`Gateway.complete` in a worker thread, so the HTTP path takes
-exactly the library's steps (budgets, limits, screens, guards). ``stream: true`` is served
-as server-sent events *after* the pipeline has answered and settled: streaming cannot skip
-a budget or an output guard. Every error, an unknown path included, is JSON in OpenAI's
+Requests run through :meth:`Gateway.complete` (or :meth:`Gateway.stream`) in a worker
+thread, so the HTTP path takes exactly the library's steps (budgets, limits, screens,
+guards). ``stream: true`` is served as server-sent events as the provider streams, through
+the output guards' window (:mod:`sentinel.gateway.streaming`); the budget is settled and the
+audit written when the stream ends. Every error, an unknown path included, is JSON in OpenAI's
 shape, ``{"error": {"message", "type", "param", "code"}}``, with the status of the
 :class:`~sentinel.errors.GatewayError` subclass; a fault inside the gateway is a JSON 500
 (``internal_error``), never a traceback.
@@ -16,11 +17,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -37,11 +38,8 @@ from sentinel.errors import (
     UnknownRouteError,
 )
 from sentinel.gateway.pipeline import Gateway, GatewayResponse
-from sentinel.gateway.request import parse_request
-
-STREAM_CHUNK_CHARS = 64
-"""Characters per streamed delta."""
-
+from sentinel.gateway.request import GatewayRequest, parse_request
+from sentinel.gateway.streaming import StreamEvent
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -114,19 +112,36 @@ def _sse(data: dict[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
-async def _stream(answer: GatewayResponse) -> AsyncIterator[bytes]:
-    base = {"id": answer.request_id, "object": "chat.completion.chunk",
-            "created": answer.created, "model": answer.model}  # fmt: skip
+async def _stream(
+    request: GatewayRequest, first: StreamEvent, events: Iterator[StreamEvent]
+) -> AsyncIterator[bytes]:
+    base = {"id": request.request_id, "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": request.model}  # fmt: skip
     yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                      "finish_reason": None}]})  # fmt: skip
-    for start in range(0, len(answer.text), STREAM_CHUNK_CHARS):
-        piece = answer.text[start : start + STREAM_CHUNK_CHARS]
-        yield _sse({**base, "choices": [{"index": 0, "delta": {"content": piece},
-                                         "finish_reason": None}]})  # fmt: skip
-    body = answer.to_openai()
-    yield _sse({**base, "choices": [{"index": 0, "delta": {},
-                                     "finish_reason": answer.finish_reason}],
+
+    async def all_events() -> AsyncIterator[StreamEvent]:
+        yield first
+        async for event in iterate_in_threadpool(events):
+            yield event
+
+    async for event in all_events():
+        if isinstance(event.done, GatewayError):
+            yield _sse(error_body(event.done))
+            break
+        if isinstance(event.done, GatewayResponse):
+            answer = event.done
+            body = answer.to_openai()
+            yield _sse({**base, "model": answer.model, "choices": [
+                {"index": 0, "delta": {}, "finish_reason": answer.finish_reason}],
                 "usage": body["usage"], "sentinel": body["sentinel"]})  # fmt: skip
+            break
+        delta: dict[str, Any] = {}
+        if event.text:
+            delta["content"] = event.text
+        if event.tool_calls:
+            delta["tool_calls"] = event.tool_calls
+        yield _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
     yield _sse("[DONE]")
 
 
@@ -142,6 +157,14 @@ def create_app(gateway: Gateway) -> Starlette:
             except GatewayError as exc:
                 gateway.record_unparsed(exc, api_key=_bearer(request) or "")
                 raise
+            if parsed.stream:
+                # Steps 1-5 and the provider's first chunk run before the response starts,
+                # so a refusal still gets its status code.
+                events = gateway.stream(parsed, api_key=_bearer(request) or "")
+                first = await run_in_threadpool(next, events)
+                return StreamingResponse(
+                    _stream(parsed, first, events), media_type="text/event-stream"
+                )
             answer = await run_in_threadpool(
                 gateway.complete, parsed, api_key=_bearer(request) or ""
             )
@@ -151,8 +174,6 @@ def create_app(gateway: Gateway) -> Starlette:
             return error_response(exc)
         except Exception as exc:  # noqa: BLE001 - a bug: JSON 500, already audited and settled
             return error_response(GatewayInternalError(f"the gateway failed: {type(exc).__name__}"))
-        if parsed.stream:
-            return StreamingResponse(_stream(answer), media_type="text/event-stream")
         return JSONResponse(answer.to_openai())
 
     def known_key(request: Request) -> bool:

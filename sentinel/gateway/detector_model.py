@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 from importlib import resources
@@ -148,8 +149,21 @@ class TextClassifier:
         return 1.0 / (1.0 + math.exp(-score))
 
 
+_TRAINING = threading.Lock()
+
+
 @functools.cache
-def trained() -> TextClassifier:
-    """The classifier trained on the shipped corpus (once per process)."""
+def _train() -> TextClassifier:
     corpus = resources.files("sentinel.gateway").joinpath("data", CORPUS)
     return TextClassifier(read_corpus(corpus.read_text(encoding="utf-8")))
+
+
+def trained() -> TextClassifier:
+    """The classifier trained on the shipped corpus (once per process, about a second)."""
+    with _TRAINING:  # callers racing the first training wait for it rather than repeat it
+        return _train()
+
+
+def train_in_background() -> None:
+    """Start training now on a thread, so the first reply to check does not wait for it."""
+    threading.Thread(target=trained, name="detector-training", daemon=True).start()

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -46,7 +47,7 @@ from sentinel.gateway.learned import LearnedPatterns
 from sentinel.gateway.metrics import GatewayMetrics
 from sentinel.gateway.persona import DEMO_PERSONAS, Persona, load_personas, persona_index
 from sentinel.gateway.prompt import compile_prompt
-from sentinel.gateway.providers.base import CallFailure, Provider, ProviderReply
+from sentinel.gateway.providers.base import CallFailure, Provider, ProviderReply, StreamChunk
 from sentinel.gateway.providers.litellm_provider import LiteLLMProvider
 from sentinel.gateway.providers.offline import OfflineProvider
 from sentinel.gateway.ratelimit import RateLimiter
@@ -58,6 +59,13 @@ from sentinel.gateway.request import (
 )
 from sentinel.gateway.screens import PromptScreens
 from sentinel.gateway.settings import AUTO_MODEL, GatewaySettings
+from sentinel.gateway.streaming import (
+    GuardedText,
+    StreamEvent,
+    StreamTally,
+    ToolCallBuffer,
+    pump,
+)
 from sentinel.gateway.synthesis import SynthesisEngine, Synthesized
 from sentinel.gateway.tokens import TokenCounter
 
@@ -659,41 +667,182 @@ class Gateway:
             try:
                 reply, attempt = self._attempts(state, self.providers[name])
             except CallFailure as failure:
-                trail.decide(
-                    "forward", "failed", reason=str(failure)[:500], inputs={"provider": name}
-                )
-                if failure.kind == "client":
-                    # The request's own fault: the provider is not to blame, and another
-                    # provider would be sent the same input.
-                    breaker.forgive()
-                    raise UpstreamRejectedError(
-                        f"{name} refused the request: {failure.detail}"[:2000],
-                        status=failure.status or 400,
-                    ) from None
-                if failure.counts_for_breaker:
-                    state_after = breaker.record(success=False)
-                    self.metrics.breaker_open.labels(name).set(
-                        state_after is not BreakerState.CLOSED
-                    )
+                self._failed(name, failure, trail)
                 failures.append(failure)
                 failed.append(f"{name}: {failure}")
                 continue
-            state_after = breaker.record(success=True)
-            self.metrics.breaker_open.labels(name).set(state_after is not BreakerState.CLOSED)
-            trail.decide("forward", "answered", inputs={"provider": name, "model": reply.model})
+            self._answered(name, reply.model, trail)
             spent = state.spent
             return name, reply, attempt, (int(spent[0]), int(spent[1]), float(spent[2]))
-        if failures and all(f.kind == "rate_limited" for f in failures):
-            waits = [f.retry_after_s for f in failures if f.retry_after_s is not None]
-            raise UpstreamRateLimitedError(
-                "every provider is rate limiting: " + "; ".join(failed),
-                retry_after_s=min(waits) if waits else DEFAULT_RETRY_AFTER_S,
-            )
-        if failures:
-            raise ProviderError("every provider failed: " + "; ".join(failed))
-        raise BreakerOpenError(
-            "circuit breaker open for " + ", ".join(skipped or state.route or ["(no provider)"])
+        raise _unanswered(failures, failed, skipped or state.route)
+
+    def _failed(self, name: str, failure: CallFailure, trail: _Trail) -> None:
+        """Record a failed call; a client fault is raised at once (never a breaker count)."""
+        breaker = self.breakers[name]
+        trail.decide("forward", "failed", reason=str(failure)[:500], inputs={"provider": name})
+        if failure.kind == "client":
+            # The request's own fault: the provider is not to blame, and another provider
+            # would be sent the same input.
+            breaker.forgive()
+            raise UpstreamRejectedError(
+                f"{name} refused the request: {failure.detail}"[:2000],
+                status=failure.status or 400,
+            ) from None
+        if failure.counts_for_breaker:
+            state_after = breaker.record(success=False)
+            self.metrics.breaker_open.labels(name).set(state_after is not BreakerState.CLOSED)
+
+    def _answered(self, name: str, model: str, trail: _Trail) -> None:
+        state_after = self.breakers[name].record(success=True)
+        self.metrics.breaker_open.labels(name).set(state_after is not BreakerState.CLOSED)
+        trail.decide("forward", "answered", inputs={"provider": name, "model": model})
+
+    # -- streaming -------------------------------------------------------------------------------
+    def stream(
+        self,
+        body: bytes | str | dict[str, Any] | GatewayRequest,
+        *,
+        api_key: str | None = None,
+        agent_id: str | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Run one request and stream the answer as the provider sends it.
+
+        The same steps as :meth:`complete`; a forwarded reply is streamed through the
+        output guards' window (:mod:`sentinel.gateway.streaming`). A synthesized or learned
+        answer, or one from a provider that cannot stream, comes as one delta.
+
+        Raises:
+            GatewayError: As :meth:`complete`, before the first event (nothing was sent).
+        """
+        state = self._admit(body, api_key, agent_id)
+        if isinstance(state, GatewayError):
+            self.metrics.requests.labels(state.code, "refused").inc()
+            raise state
+        request = state.request
+        fingerprint = None if request.urgent or state.plain else request.meta.fingerprint
+        decided = self.synthesis.decide_many([fingerprint])[0]
+        streamable = int(request.options.get("n") or 1) == 1 and all(
+            isinstance(self.providers[n], LiteLLMProvider) for n in state.route
         )
+        if isinstance(decided, Synthesized) or fingerprint or not streamable or not state.route:
+            try:
+                answer = self._answer(state, decided)
+            except GatewayError as exc:
+                self.metrics.requests.labels(exc.code, "refused").inc()
+                raise
+            yield StreamEvent(text=answer.text, tool_calls=answer.tool_calls)
+            yield StreamEvent(done=answer)
+            return
+        self.metrics.synthesis.labels(decided).inc()
+        state.trail.decide("synthesize", "forward", reason=decided)
+        try:
+            self._compile(state)
+            tokens, usd, inputs = self._hold_for(state, state.wire)
+            self._reserve(state, tokens=tokens, usd=usd, inputs=inputs)
+            name, chunks = self._open_stream(state)
+        except GatewayError as exc:
+            self._unwind(state)
+            state.trail.decide(_step_of(exc), "refused", reason=f"{exc.code}: {exc}")
+            self._flush(state.trail)
+            self.metrics.requests.labels(exc.code, "refused").inc()
+            raise
+        yield from self._relay(state, name, chunks)
+
+    def _open_stream(self, state: _State) -> tuple[str, Iterator[StreamChunk]]:
+        """The first provider of the route that opens a stream (its first chunk read)."""
+        failures: list[CallFailure] = []
+        failed: list[str] = []
+        skipped: list[str] = []
+        for name in state.route:
+            breaker = self.breakers[name]
+            if not breaker.allow() and not state.request.urgent:
+                skipped.append(name)
+                state.trail.decide("breaker", "skipped", reason=f"{name} is {breaker.state}")
+                continue
+            provider = self.providers[name]
+            assert isinstance(provider, LiteLLMProvider)  # noqa: S101 - checked by stream()
+            state.calling = True
+            chunks = provider.stream(
+                state.messages,
+                max_tokens=self._max_tokens(state),
+                temperature=state.request.temperature,
+                options=state.request.options,
+                wire=state.wire,
+            )
+            try:
+                first = next(chunks)
+            except StopIteration:
+                first = StreamChunk()
+            except CallFailure as failure:
+                self._failed(name, failure, state.trail)
+                failures.append(failure)
+                failed.append(f"{name}: {failure}")
+                continue
+            return name, itertools.chain([first], chunks)
+        raise _unanswered(failures, failed, skipped or state.route)
+
+    def _relay(
+        self, state: _State, name: str, chunks: Iterator[StreamChunk]
+    ) -> Iterator[StreamEvent]:
+        persona, trail = state.persona, state.trail
+        guarded = self.settings.guards.plain_clients or not state.plain
+        window = GuardedText(
+            (lambda text: self.guards.review(text, persona).clean) if guarded else None
+        )
+        tools = ToolCallBuffer()
+        tally = StreamTally(model=self.providers[name].model)
+        try:
+            yield from pump(chunks, window, tools, tally)
+        finally:
+            close = getattr(chunks, "close", None)
+            if callable(close):
+                close()
+            if not tally.complete:
+                # Cut short (a break, a failure, the client gone): the provider may bill
+                # the whole reply, so the whole hold is charged.
+                self._unwind(state, charge_hold=True)
+                if tally.failure is None and not window.broken:
+                    trail.decide("forward", "abandoned", reason="the client left mid-stream")
+                    self._flush(trail)
+        if tally.failure is not None:
+            self._failed(name, tally.failure, trail)
+            self._flush(trail)
+            yield StreamEvent(done=ProviderError(f"{name}: the stream broke off: {tally.failure}"))
+            return
+        self._answered(name, tally.model, trail)
+        if window.broken:
+            trail.decide("guards", "cut", reason="persona break in the stream; cut before it")
+        else:
+            trail.decide("guards", "clean" if guarded else "skipped", inputs={"attempt": 0})
+        prompt = tally.prompt_tokens
+        if prompt is None:
+            prompt = int(self._hold_for(state, state.wire)[2]["prompt_tokens"])
+        completion = tally.completion_tokens
+        if completion is None:
+            completion = self.tokens.prompt_tokens("offline", tally.model,
+                                                   [{"content": window.released}])  # fmt: skip
+        reply = ProviderReply(window.released, prompt, completion, tally.model,
+                              tally.finish_reason, tool_calls=tools.result())  # fmt: skip
+        if window.broken:
+            yield StreamEvent(done=self._finish_cut(state, name, reply))
+            return
+        cost = self._cost(self.providers[name].model, prompt, completion)
+        yield StreamEvent(
+            done=self._respond(state, reply, "forwarded", name, None, 0, (prompt, completion, cost))
+        )
+
+    def _finish_cut(self, state: _State, name: str, reply: ProviderReply) -> GatewayResponse:
+        """The answer of a stream cut by the guards (already charged its whole hold)."""
+        assert state.reservation is not None  # noqa: S101 - reserved before the stream
+        state.trail.decide("budget", "settled", inputs={"tokens": state.reservation.tokens,
+                                                        "usd": state.reservation.usd})  # fmt: skip
+        self._flush(state.trail)
+        return GatewayResponse(
+            request_id=state.request.request_id, agent_id=state.persona.id, model=reply.model,
+            text=reply.text, actions=[], rejections=[], decision="forwarded", provider=name,
+            prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
+            cost_usd=state.reservation.usd, finish_reason="content_filter",
+        )  # fmt: skip
 
     def _attempts(self, state: _State, provider: Provider) -> tuple[ProviderReply, int]:
         """Call ``provider``, regenerating while the guards find a persona break.
@@ -940,6 +1089,21 @@ def _lookup(keys: Mapping[str, str], api_key: str) -> str | None:
         if hmac.compare_digest(expected.encode(), given.encode()):
             found = owner
     return found
+
+
+def _unanswered(
+    failures: Sequence[CallFailure], failed: Sequence[str], skipped: Sequence[str]
+) -> GatewayError:
+    """The refusal when no provider answered: 429 if every one was rate limiting."""
+    if failures and all(f.kind == "rate_limited" for f in failures):
+        waits = [f.retry_after_s for f in failures if f.retry_after_s is not None]
+        return UpstreamRateLimitedError(
+            "every provider is rate limiting: " + "; ".join(failed),
+            retry_after_s=min(waits) if waits else DEFAULT_RETRY_AFTER_S,
+        )
+    if failures:
+        return ProviderError("every provider failed: " + "; ".join(failed))
+    return BreakerOpenError("circuit breaker open for " + ", ".join(skipped or ["(no provider)"]))
 
 
 def _unparsed_request() -> GatewayRequest:

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sentinel.gateway.providers.litellm_provider import import_litellm
@@ -39,6 +41,8 @@ class Behaviour:
     fail_after: int | None = None
     retry_after: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
+    chunk_delay_s: float = 0.0
+    """Streaming: the pause before each chunk after the first (a model writing)."""
     calls: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -109,6 +113,14 @@ class FakeModelServer:
         if b.tool_calls is not None:
             message = {"role": "assistant", "content": None, "tool_calls": b.tool_calls}
             finish = "tool_calls"
+        if body.get("stream"):
+            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(tokens),
+                     "total_tokens": prompt_tokens + len(tokens)}  # fmt: skip
+            include = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(
+                self._chunks(b, model, text, finish, usage if include else None),
+                media_type="text/event-stream",
+            )
         n = int(body.get("n") or 1)
         choices = [{"index": i, "message": message, "finish_reason": finish} for i in range(n)]
         completion_tokens = len(tokens) * n
@@ -126,6 +138,30 @@ class FakeModelServer:
                 },
             }
         )
+
+    async def _chunks(
+        self, b: Behaviour, model: str, text: str, finish: str, usage: dict[str, int] | None
+    ) -> AsyncIterator[bytes]:
+        base = {"id": f"chatcmpl-fake-{b.calls}", "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": model}  # fmt: skip
+
+        def event(data: dict[str, Any]) -> bytes:
+            return f"data: {json.dumps(data)}\n\n".encode()
+
+        pieces = [p for p in re.split(r"(?<= )", text) if p] or [""]
+        for index, piece in enumerate(pieces):
+            if index and b.chunk_delay_s:
+                await asyncio.sleep(b.chunk_delay_s)
+            delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
+            yield event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        if b.tool_calls is not None:
+            calls = [{"index": i, **call} for i, call in enumerate(b.tool_calls)]
+            yield event({**base, "choices": [{"index": 0, "delta": {"tool_calls": calls},
+                                              "finish_reason": None}]})  # fmt: skip
+        yield event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if usage is not None:
+            yield event({**base, "choices": [], "usage": usage})
+        yield b"data: [DONE]\n\n"
 
     def start(self) -> FakeModelServer:
         self._thread.start()

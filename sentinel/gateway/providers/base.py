@@ -56,6 +56,18 @@ class ProviderReply:
         ]
 
 
+@dataclass
+class StreamChunk:
+    """One piece of a streamed reply: text, tool-call deltas, and at the end the usage."""
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    model: str | None = None
+
+
 class CallFailure(Exception):  # noqa: N818 - an outcome, raised inside the gateway only
     """A provider call failed.
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
 from sentinel.gateway.persona import Persona
-from sentinel.gateway.providers.base import CallFailure, ProviderReply, estimate_tokens
+from sentinel.gateway.providers.base import (
+    CallFailure,
+    ProviderReply,
+    StreamChunk,
+    estimate_tokens,
+)
 from sentinel.gateway.settings import ProviderSettings
 
 HTTP_TOO_MANY_REQUESTS = 429
@@ -87,21 +92,14 @@ class LiteLLMProvider:
         self.name = settings.name
         self.model = settings.model
 
-    def complete(
+    def _kwargs(
         self,
         messages: Sequence[tuple[str, str]],
-        *,
-        persona: Persona,
         max_tokens: int,
         temperature: float | None,
-        options: Mapping[str, Any] | None = None,
-        wire: Sequence[Mapping[str, Any]] | None = None,
-    ) -> ProviderReply:
-        """Forward to the model with the provider's deadline.
-
-        No retries here: the gateway routes to the fallback and the breaker counts.
-        """
-        litellm = import_litellm()
+        options: Mapping[str, Any] | None,
+        wire: Sequence[Mapping[str, Any]] | None,
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             **(options or {}),
             "model": self.settings.model,
@@ -120,6 +118,69 @@ class LiteLLMProvider:
             kwargs["api_key"] = os.environ.get(self.settings.api_key_env, "")
         if self.settings.mock_response is not None:
             kwargs["mock_response"] = self.settings.mock_response
+        return kwargs
+
+    def stream(
+        self,
+        messages: Sequence[tuple[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float | None,
+        options: Mapping[str, Any] | None = None,
+        wire: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Iterator[StreamChunk]:
+        """Stream the reply as the provider sends it; the last chunk carries the usage.
+
+        Raises:
+            CallFailure: Opening the stream or reading it failed.
+        """
+        litellm = import_litellm()
+        kwargs = self._kwargs(messages, max_tokens, temperature, options, wire)
+        kwargs.update(stream=True, stream_options={"include_usage": True})
+        try:
+            response = litellm.completion(**kwargs)
+        except Exception as exc:
+            raise classify(exc) from exc
+        try:
+            for chunk in response:
+                usage = getattr(chunk, "usage", None)
+                piece = StreamChunk(model=getattr(chunk, "model", None))
+                if chunk.choices:
+                    choice = chunk.choices[0]
+                    delta = choice.delta
+                    piece.text = getattr(delta, "content", None) or ""
+                    calls = getattr(delta, "tool_calls", None)
+                    piece.tool_calls = [_plain(c) for c in calls] if calls else None
+                    piece.finish_reason = choice.finish_reason
+                if usage is not None:
+                    piece.prompt_tokens = getattr(usage, "prompt_tokens", None)
+                    piece.completion_tokens = getattr(usage, "completion_tokens", None)
+                yield piece
+        except CallFailure:
+            raise
+        except Exception as exc:
+            raise classify(exc) from exc
+        finally:
+            close = getattr(response, "close", None)
+            if callable(close):
+                close()
+
+    def complete(
+        self,
+        messages: Sequence[tuple[str, str]],
+        *,
+        persona: Persona,
+        max_tokens: int,
+        temperature: float | None,
+        options: Mapping[str, Any] | None = None,
+        wire: Sequence[Mapping[str, Any]] | None = None,
+    ) -> ProviderReply:
+        """Forward to the model with the provider's deadline.
+
+        No retries here: the gateway routes to the fallback and the breaker counts.
+        """
+        litellm = import_litellm()
+        kwargs = self._kwargs(messages, max_tokens, temperature, options, wire)
         try:
             response = litellm.completion(**kwargs)
         except Exception as exc:
