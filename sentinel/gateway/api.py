@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -113,7 +114,7 @@ def _sse(data: dict[str, Any] | str) -> bytes:
 
 
 async def _stream(
-    request: GatewayRequest, first: StreamEvent, events: Iterator[StreamEvent]
+    request: GatewayRequest, first: StreamEvent, events: Generator[StreamEvent, None, None]
 ) -> AsyncIterator[bytes]:
     base = {"id": request.request_id, "object": "chat.completion.chunk",
             "created": int(time.time()), "model": request.model}  # fmt: skip
@@ -125,7 +126,18 @@ async def _stream(
         async for event in iterate_in_threadpool(events):
             yield event
 
-    async for event in all_events():
+    try:
+        async for chunk in _chunks(base, all_events()):
+            yield chunk
+    finally:
+        # The client may have left mid-stream: end the pipeline's stream now (it charges
+        # the hold and records the abandonment) rather than whenever it is collected.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(events.close)
+
+
+async def _chunks(base: dict[str, Any], events: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
+    async for event in events:
         if isinstance(event.done, GatewayError):
             yield _sse(error_body(event.done))
             break

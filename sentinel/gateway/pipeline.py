@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -704,7 +704,7 @@ class Gateway:
         *,
         api_key: str | None = None,
         agent_id: str | None = None,
-    ) -> Iterator[StreamEvent]:
+    ) -> Generator[StreamEvent, None, None]:
         """Run one request and stream the answer as the provider sends it.
 
         The same steps as :meth:`complete`; a forwarded reply is streamed through the
