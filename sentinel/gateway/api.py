@@ -1,7 +1,8 @@
 """The OpenAI-compatible HTTP API.
 
-Routes: ``/v1/chat/completions``, ``/v1/models``, ``/health``, ``/metrics``, and ``/stats``
-(synthesis decisions and intercept rate per rule, as JSON).
+Routes: ``/v1/chat/completions``, ``/v1/models``, ``/v1/models/{id}``, ``/health``,
+``/metrics``, and ``/stats`` (synthesis decisions and intercept rate per rule, as JSON; it
+needs a key).
 
 Requests run through :meth:`Gateway.complete` (or :meth:`Gateway.stream`) in a worker
 thread, so the HTTP path takes exactly the library's steps (budgets, limits, screens,
@@ -215,7 +216,10 @@ def create_app(gateway: Gateway) -> Starlette:
         breakers = {name: str(b.state) for name, b in gateway.breakers.items()}
         return JSONResponse({"status": "ok", "breakers": breakers})
 
-    async def stats(_: Request) -> Response:
+    async def stats(request: Request) -> Response:
+        # Intercept rates per rule describe the agents' traffic: callers with a key only.
+        if not known_key(request):
+            return error_response(UnknownAgentError("unknown API key"))
         return JSONResponse({"synthesis": gateway.synthesis.stats()})
 
     async def metrics(_: Request) -> Response:
