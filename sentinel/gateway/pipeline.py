@@ -665,9 +665,8 @@ class Gateway:
                     "breaker", "bypassed", reason=f"urgent request; {name} is {breaker.state}"
                 )
             try:
-                reply, attempt = self._attempts(state, self.providers[name])
+                reply, attempt = self._retried(state, name)
             except CallFailure as failure:
-                self._failed(name, failure, trail)
                 failures.append(failure)
                 failed.append(f"{name}: {failure}")
                 continue
@@ -675,6 +674,30 @@ class Gateway:
             spent = state.spent
             return name, reply, attempt, (int(spent[0]), int(spent[1]), float(spent[2]))
         raise _unanswered(failures, failed, skipped or state.route)
+
+    def _retried(self, state: _State, name: str) -> tuple[ProviderReply, int]:
+        """Call provider ``name``, retrying timeouts, network errors and 5xx with backoff.
+
+        Each failure is recorded (and counted by the breaker) before the next try; a retry
+        waits ``retry_backoff_s`` x 2^n and is skipped once the breaker opens.
+
+        Raises:
+            CallFailure: The last failure, once the retries are spent.
+        """
+        routing = self.settings.routing
+        for retry in range(routing.retries + 1):
+            try:
+                return self._attempts(state, self.providers[name])
+            except CallFailure as failure:
+                self._failed(name, failure, state.trail)
+                retryable = failure.kind in ("timeout", "network", "server")
+                if not retryable or retry == routing.retries or not self.breakers[name].allow():
+                    raise
+                state.trail.decide(
+                    "forward", "retry", inputs={"provider": name, "retry": retry + 1}
+                )
+                time.sleep(routing.retry_backoff_s * 2**retry)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _failed(self, name: str, failure: CallFailure, trail: _Trail) -> None:
         """Record a failed call; a client fault is raised at once (never a breaker count)."""

@@ -59,6 +59,11 @@ class RoutingSettings(_Model):
     primary: str = "offline"
     fallback: str | None = None
     aliases: dict[str, str] = Field(default_factory=dict)
+    retries: int = Field(default=0, ge=0, le=5)
+    """Retries on the same provider after a timeout, network error or 5xx, before the
+    fallback (0: straight to the fallback, the breaker counting each failure)."""
+    retry_backoff_s: float = Field(default=0.25, ge=0, le=10)
+    """The first retry's wait; each further retry waits twice as long."""
 
 
 class BreakerSettings(_Model):

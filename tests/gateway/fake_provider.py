@@ -39,6 +39,8 @@ class Behaviour:
     breaks_left: int = 0
     text: str = IN_CHARACTER
     fail_after: int | None = None
+    fail_first: int = 0
+    """The first calls that fail with ``status`` (then it answers)."""
     retry_after: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     chunk_delay_s: float = 0.0
@@ -77,6 +79,8 @@ class FakeModelServer:
             await asyncio.sleep(0.05)
             waited += 0.05
         status = 500 if b.fail_after is not None and b.calls > b.fail_after else b.status
+        if b.fail_first:
+            status = b.status if b.calls <= b.fail_first else 200
         if status != 200:
             headers = {"Retry-After": b.retry_after} if b.retry_after is not None else None
             return JSONResponse(
