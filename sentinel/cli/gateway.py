@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +13,11 @@ from rich.table import Table
 from sentinel.audit import AuditStore
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 from sentinel.errors import ConfigError
-from sentinel.gateway.audit_sink import AuditAck, open_default_store
+from sentinel.gateway.audit_sink import AuditAck, default_store_path, open_default_store
 from sentinel.gateway.pipeline import Gateway
 from sentinel.gateway.server import serve as serve_gateway
 from sentinel.gateway.settings import DEFAULT_SETTINGS_PATH, GatewaySettings, load_settings
+from sentinel.gateway.spend import spend_report
 
 app = typer.Typer(
     help="The model gateway: serve it, ask it, check its settings.", no_args_is_help=True
@@ -156,3 +158,25 @@ def check(config: SettingsOption = None, as_json: JsonOption = False) -> None:
     for rule in settings.synthesis.rules:
         rules.add_row(rule.id, " and ".join(rule.when), f"{rule.action_type} {rule.target or ''}")
     console.print(rules)
+
+
+@app.command()
+@reports_errors
+def spend(store: ServeStoreOption = None, as_json: JsonOption = False) -> None:
+    """Tokens, money and requests per day, agent and model, from the audit store."""
+    path = store if store is not None else default_store_path()
+    if not path.exists():
+        raise ConfigError("no audit store here (gateway serve creates it)", path=path)
+    with AuditStore(path) as audit:
+        rows = spend_report(audit.read(type="gateway.model_call"))
+    if as_json:
+        print_json([asdict(row) for row in rows])
+        return
+    table = Table(title="spend (from gateway.model_call events)")
+    for column in ("day", "agent", "model", "requests", "synthesized", "tokens in", "tokens out",
+                   "USD"):  # fmt: skip
+        table.add_column(column)
+    for row in rows:
+        numbers = (row.requests, row.synthesized, row.prompt_tokens, row.completion_tokens)
+        table.add_row(row.day, row.agent_id, row.model, *map(str, numbers), f"{row.cost_usd:.6f}")
+    console.print(table)

@@ -3,14 +3,18 @@ request's events are committed together with other requests' in one transaction.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from sentinel.audit import AuditStore, verify_store
+from sentinel.cli import app
 from sentinel.gateway import Gateway
 from sentinel.gateway.audit_sink import default_store_path
+from sentinel.gateway.spend import spend_report
 from tests.gateway.conftest import chat, fingerprint, settings_with
 
 
@@ -53,3 +57,25 @@ def test_close_commits_what_is_queued(tmp_path: Path) -> None:
     gw.close()  # no flush: close commits the queue
     assert {e.correlation_id for e in store.read(type="gateway.model_call")} == set(ids)
     store.close()
+
+
+def test_spend_report_per_day_agent_and_model(tmp_path: Path) -> None:
+    store = AuditStore(tmp_path / "audit.db")
+    gw = Gateway(settings_with(), audit=store, ledger_path=":memory:")
+    for i in range(3):
+        gw.complete(chat(f"q{i}"), agent_id="DEMO-01")
+    gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-02")
+    gw.close()
+    rows = spend_report(store.read(type="gateway.model_call"))
+    store.close()
+    by_agent = {(r.agent_id, r.model): r for r in rows}
+    assert by_agent[("DEMO-01", "offline")].requests == 3
+    assert by_agent[("DEMO-01", "offline")].prompt_tokens > 0
+    assert by_agent[("DEMO-02", "synthesis")].synthesized == 1
+    result = CliRunner().invoke(app, ["gateway", "spend", "--store", str(tmp_path / "audit.db"),
+                                      "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    reported = json.loads(result.output)
+    assert sum(r["requests"] for r in reported) == 4
+    missing = CliRunner().invoke(app, ["gateway", "spend", "--store", str(tmp_path / "no.db")])
+    assert missing.exit_code == 2 and "no audit store" in missing.output
