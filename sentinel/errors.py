@@ -160,13 +160,39 @@ class GatewayError(SentinelError):
 
     code: str = "gateway_error"
     status: int = 500
+    param: str | None = None
+    """The request member at fault (``messages.0.content``), the ``error.param`` of OpenAI's
+    error body; None when no single member is."""
 
 
 class GatewayRequestError(GatewayError, InvalidInputError):
-    """The request is malformed: not chat-completions JSON, a bad field, bad metadata."""
+    """The request is malformed: not chat-completions JSON, a bad field, bad metadata.
+
+    Args:
+        message: What is wrong, naming the member.
+        param: The member at fault, dotted (``messages.0.content``), if one is.
+    """
 
     code = "bad_request"
     status = 400
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        self.param = param
+        super().__init__(message)
+
+
+class ModelNotFoundError(GatewayRequestError):
+    """The request names a model that no provider serves and no alias maps."""
+
+    code = "model_not_found"
+    status = 404
+
+
+class UnknownRouteError(GatewayRequestError):
+    """The HTTP path (or its method) is not one the gateway serves."""
+
+    code = "unknown_url"
+    status = 404
 
 
 class RequestTooLargeError(GatewayRequestError):
@@ -230,3 +256,37 @@ class ProviderError(GatewayError):
 
     code = "provider_error"
     status = 502
+
+
+class UpstreamRateLimitedError(RateLimitedError):
+    """The provider answered 429: passed through with its ``Retry-After`` (or 1 s)."""
+
+    code = "upstream_rate_limited"
+
+
+class UpstreamRejectedError(GatewayError):
+    """The provider refused the request itself (a 4xx other than 408 and 429).
+
+    The client's input is at fault, not the provider, so it does not count against the
+    provider's breaker.
+
+    Args:
+        message: The provider's message.
+        status: The provider's HTTP status, passed through.
+    """
+
+    code = "upstream_rejected"
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class GatewayInternalError(GatewayError):
+    """A fault inside the gateway (a bug): the request was not answered.
+
+    Nothing was charged unless a provider had already been called.
+    """
+
+    code = "internal_error"
+    status = 500

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -11,9 +12,12 @@ from rich.table import Table
 
 from sentinel.audit import AuditStore
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
+from sentinel.errors import ConfigError
+from sentinel.gateway.audit_sink import AuditAck, default_store_path, open_default_store
 from sentinel.gateway.pipeline import Gateway
 from sentinel.gateway.server import serve as serve_gateway
 from sentinel.gateway.settings import DEFAULT_SETTINGS_PATH, GatewaySettings, load_settings
+from sentinel.gateway.spend import spend_report
 
 app = typer.Typer(
     help="The model gateway: serve it, ask it, check its settings.", no_args_is_help=True
@@ -31,6 +35,23 @@ StoreOption = Annotated[
     Path | None,
     typer.Option("--store", envvar="SENTINEL_STORE", help="Record decisions in this audit store."),
 ]
+ServeStoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar="SENTINEL_STORE",
+        help="Audit store to record every request in (default: sentinel/audit.db in the "
+        "per-user data directory, $XDG_DATA_HOME or ~/.local/share).",
+    ),
+]
+AckOption = Annotated[
+    str,
+    typer.Option(
+        "--audit-ack",
+        help="queued: answer once a request's events are queued for the next group commit "
+        "(a crash may lose the last ones); durable: answer once they are committed.",
+    ),
+]
 LedgerOption = Annotated[
     str | None, typer.Option("--ledger", help="Budget ledger file (overrides the settings).")
 ]
@@ -46,22 +67,32 @@ def _settings(path: Path | None) -> GatewaySettings:
 @reports_errors
 def serve(
     config: SettingsOption = None,
-    store: StoreOption = None,
+    store: ServeStoreOption = None,
     ledger: LedgerOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8740,
+    audit_ack: AckOption = "queued",
 ) -> None:
-    """Serve /v1/chat/completions, /v1/models, /health and /metrics."""
+    """Serve /v1/chat/completions, /v1/models, /health and /metrics; audit every request."""
+    if audit_ack not in ("queued", "durable"):
+        raise ConfigError(f"--audit-ack must be queued or durable, not {audit_ack!r}")
     settings = _settings(config)
-    audit = AuditStore(store) if store is not None else None
-    gateway = Gateway(settings, audit=audit, ledger_path=ledger)
-    console.print(f"gateway on http://{host}:{port}/v1 (models: {', '.join(gateway.models())})")
+    audit = open_default_store(store)
+    ack: AuditAck = "durable" if audit_ack == "durable" else "queued"
+    try:
+        gateway = Gateway(settings, audit=audit, audit_ack=ack, ledger_path=ledger)
+    except BaseException:
+        audit.close()
+        raise
+    console.print(
+        f"gateway on http://{host}:{port}/v1 (models: {', '.join(gateway.models())}); "
+        f"audit store {audit.path} ({audit_ack})"
+    )
     try:
         serve_gateway(gateway, host=host, port=port)
     finally:
-        gateway.close()
-        if audit is not None:
-            audit.close()
+        gateway.close()  # commits the queued audit events first
+        audit.close()
 
 
 @app.command()
@@ -127,3 +158,25 @@ def check(config: SettingsOption = None, as_json: JsonOption = False) -> None:
     for rule in settings.synthesis.rules:
         rules.add_row(rule.id, " and ".join(rule.when), f"{rule.action_type} {rule.target or ''}")
     console.print(rules)
+
+
+@app.command()
+@reports_errors
+def spend(store: ServeStoreOption = None, as_json: JsonOption = False) -> None:
+    """Tokens, money and requests per day, agent and model, from the audit store."""
+    path = store if store is not None else default_store_path()
+    if not path.exists():
+        raise ConfigError("no audit store here (gateway serve creates it)", path=path)
+    with AuditStore(path) as audit:
+        rows = spend_report(audit.read(type="gateway.model_call"))
+    if as_json:
+        print_json([asdict(row) for row in rows])
+        return
+    table = Table(title="spend (from gateway.model_call events)")
+    for column in ("day", "agent", "model", "requests", "synthesized", "tokens in", "tokens out",
+                   "USD"):  # fmt: skip
+        table.add_column(column)
+    for row in rows:
+        numbers = (row.requests, row.synthesized, row.prompt_tokens, row.completion_tokens)
+        table.add_row(row.day, row.agent_id, row.model, *map(str, numbers), f"{row.cost_usd:.6f}")
+    console.print(table)

@@ -76,6 +76,22 @@ class CircuitBreaker:
                 return True
             return False
 
+    @property
+    def consecutive_failures(self) -> int:
+        """Failures recorded in a row since the last success (closed state)."""
+        with self._lock:
+            return self._consecutive
+
+    def forgive(self) -> None:
+        """A call let through said nothing about the provider's health.
+
+        The request itself was refused: in half-open, its probe slot is given back;
+        otherwise nothing changes.
+        """
+        with self._lock:
+            if self._state is BreakerState.HALF_OPEN and self._probes_started > 0:
+                self._probes_started -= 1
+
     def record(self, success: bool) -> BreakerState:
         """Record a call's outcome; returns the state after it."""
         with self._lock:

@@ -194,6 +194,36 @@ class BudgetLedger:
             )
         return reservation
 
+    def extend(self, reservation: Reservation, *, tokens: int, usd: float) -> Reservation:
+        """Hold ``tokens`` and ``usd`` more for an open reservation (a regeneration).
+
+        Returns:
+            The reservation with its new amounts (settle and release take this one).
+
+        Raises:
+            BudgetExhaustedError: Some limit cannot cover the addition; nothing changed.
+        """
+        with self._transaction() as conn:
+            for limit, key in zip(self.limits, reservation.keys, strict=True):
+                used = self._used(conn, key)
+                for member, need, have in (("tokens", tokens, used.tokens), ("usd", usd, used.usd)):
+                    cap = getattr(limit, member)
+                    if cap is not None and need > 0 and have + need > cap:
+                        raise BudgetExhaustedError(
+                            f"{key[0]} {limit.period} budget: {member} {have:g} used or held "
+                            f"+ {need:g} more asked > {cap:g}"
+                        )
+            found = conn.execute(
+                "UPDATE reservations SET tokens = tokens + ?, usd = usd + ? WHERE id = ?",
+                (tokens, usd, reservation.id),
+            ).rowcount
+            if not found:
+                raise BudgetExhaustedError("the reservation expired and was reconciled")
+            self._hold(conn, reservation.keys, tokens, usd, 0)
+        return Reservation(
+            reservation.id, reservation.tokens + tokens, reservation.usd + usd, reservation.keys
+        )
+
     def settle(self, reservation: Reservation, *, tokens: int, usd: float) -> bool:
         """Replace the reservation with the actual usage (one request).
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sentinel.gateway.detector import DetectorHit, SelfRecognitionDetector
+from sentinel.gateway.detector_model import train_in_background
 from sentinel.gateway.persona import Persona
 from sentinel.gateway.providers.base import Provider
 from sentinel.gateway.settings import GuardSettings
@@ -108,6 +109,8 @@ class OutputGuards:
     ) -> None:
         self.settings = settings
         self.detector = SelfRecognitionDetector()
+        if settings.detector:
+            train_in_background()
         self.judge = judge
         self.gates = list(gates)
 

@@ -49,6 +49,12 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
+        self.audit_failures = Counter(
+            "sentinel_gateway_audit_failures",
+            "Audit events that could not be stored after the request was answered.",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)

@@ -21,7 +21,22 @@ from sentinel.errors import GatewayRequestError, RequestTooLargeError
 from sentinel.gateway.persona import AGENT_ID_PATTERN
 from sentinel.gateway.settings import RequestLimits
 
-Role = Literal["system", "developer", "user", "assistant", "tool"]
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a body may have. OpenAI's own schema needs about
+eight (a JSON schema in ``response_format`` or ``tools`` a few more); 64 leaves room and
+keeps every later step (validation, logging, forwarding) far from Python's recursion limit."""
+INT64_MAX = 2**63 - 1
+"""Largest integer SQLite stores (ticks land in the audit store, token counts in the ledger)."""
+MAX_CHOICES = 128
+"""OpenAI's upper bound on ``n``."""
+FORWARDED_OPTIONS = (
+    "tools", "tool_choice", "parallel_tool_calls", "n", "response_format", "stop", "seed",
+    "top_p", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
+    "top_logprobs", "user",
+)  # fmt: skip
+"""Chat-completions members the gateway passes to the provider unchanged (when set)."""
 
 
 class ChatMessage(BaseModel):
@@ -30,7 +45,9 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
     role: Role
     content: str | list[dict[str, Any]] | None = None
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=256)
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = Field(default=None, max_length=256)
 
     def text(self) -> str:
         """The message's text; text parts joined by newlines, other parts dropped."""
@@ -48,7 +65,7 @@ class AgentMetadata(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     agent_id: str | None = Field(default=None, pattern=AGENT_ID_PATTERN)
-    tick: int | None = Field(default=None, ge=0)
+    tick: int | None = Field(default=None, ge=0, le=INT64_MAX)
     fingerprint: str | None = Field(default=None, max_length=1024)
     perception: dict[str, str | int | float | bool] = Field(default_factory=dict)
     addressed: bool = False
@@ -63,11 +80,24 @@ class ChatRequestBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str = Field(min_length=1, max_length=256)
     messages: list[ChatMessage] = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=INT64_MAX)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=INT64_MAX)
     temperature: float | None = Field(default=None, ge=0, le=2)
     stream: bool = False
-    user: str | None = None
+    user: str | None = Field(default=None, max_length=256)
+    tools: list[dict[str, Any]] | None = Field(default=None, max_length=128)
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    n: int | None = Field(default=None, ge=1, le=MAX_CHOICES)
+    response_format: dict[str, Any] | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = Field(default=None, ge=-INT64_MAX - 1, le=INT64_MAX)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logit_bias: dict[str, float] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
     sentinel: AgentMetadata = Field(default_factory=lambda: AgentMetadata())  # noqa: PLW0108 - typed factory
 
 
@@ -84,6 +114,10 @@ class GatewayRequest:
     meta: AgentMetadata
     body_bytes: int = 0
     notes: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    """The members of :data:`FORWARDED_OPTIONS` the client set, forwarded unchanged."""
+    raw_messages: list[dict[str, Any]] = field(default_factory=list)
+    """The messages as sent (with ``tool_calls``, ``tool_call_id``, content parts)."""
 
     @property
     def urgent(self) -> bool:
@@ -116,7 +150,77 @@ def normalize(
         stream=body.stream,
         meta=body.sentinel,
         body_bytes=size,
+        options={
+            name: getattr(body, name)
+            for name in FORWARDED_OPTIONS
+            if getattr(body, name) is not None
+        },
+        raw_messages=[message.model_dump(exclude_none=True) for message in body.messages],
     )
+
+
+def check_json(data: object) -> None:
+    """Refuse what JSON allows but no later step can carry.
+
+    Nesting deeper than :data:`MAX_JSON_DEPTH`, and strings (or keys) with lone surrogates,
+    which cannot be encoded as UTF-8 (a JSON escape of U+D800 is valid JSON).
+
+    Iterative, so a hostile depth cannot exhaust the stack.
+
+    Raises:
+        GatewayRequestError: Naming the member (``messages.0.content``).
+    """
+    stack: list[tuple[object, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value, path)
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise GatewayRequestError(
+                    f"{path or 'body'}: nested more than {MAX_JSON_DEPTH} levels deep",
+                    param=path or None,
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                name = str(key)
+                if isinstance(key, str):
+                    _check_text(key, path)
+                stack.append((item, f"{path}.{name}" if path else name, depth + 1))
+
+
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+"""Type names pydantic puts in an error's location to say which member of a union failed."""
+
+
+def _member(data: object, loc: tuple[int | str, ...]) -> str:
+    """The dotted path of ``loc`` in ``data``, without pydantic's union tags (``str``)."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if inside:
+            node = node[part]  # type: ignore[index]
+        elif isinstance(node, dict) and str(part).isidentifier() and part not in _UNION_TAGS:
+            parts.append(str(part))  # a required member that is missing
+            break
+        else:
+            continue  # a union's tag ("str", "list[dict[str,any]]")
+        parts.append(str(part))
+    return ".".join(parts)
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise GatewayRequestError(
+            f"{path or 'body'}: the text holds a lone surrogate at character {exc.start} "
+            "(not encodable as UTF-8)",
+            param=path or None,
+        ) from None
 
 
 def parse_request(
@@ -129,6 +233,7 @@ def parse_request(
         GatewayRequestError: Not JSON, or a member is invalid; the message names it.
     """
     if isinstance(raw, dict):
+        check_json(raw)
         size = len(json.dumps(raw).encode())
         data: object = raw
     else:
@@ -140,8 +245,13 @@ def parse_request(
             )
         try:
             data = json.loads(encoded)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError:
+            raise GatewayRequestError(
+                f"body: nested more than {MAX_JSON_DEPTH} levels deep"
+            ) from None
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a 5,000-digit int
             raise GatewayRequestError(f"request body is not JSON: {exc}") from None
+        check_json(data)
     if size > limits.max_body_bytes:
         raise RequestTooLargeError(
             f"request body of {size} bytes is over the limit of {limits.max_body_bytes}"
@@ -150,10 +260,13 @@ def parse_request(
         body = ChatRequestBody.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise GatewayRequestError(f"{where}: {first['msg']}") from None
+        where = _member(data, first["loc"])
+        raise GatewayRequestError(
+            f"{where or 'body'}: {first['msg']}", param=where or None
+        ) from None
     if len(body.messages) > limits.max_messages:
         raise GatewayRequestError(
-            f"messages: {len(body.messages)} messages, at most {limits.max_messages} allowed"
+            f"messages: {len(body.messages)} messages, at most {limits.max_messages} allowed",
+            param="messages",
         )
     return normalize(body, request_id=request_id, size=size)

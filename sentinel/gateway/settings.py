@@ -44,11 +44,26 @@ class ProviderSettings(_Model):
     """litellm answers with this text and makes no call (benchmarks, dry runs)."""
 
 
+AUTO_MODEL = "auto"
+"""The model name that lets the gateway choose: the persona's override, primary, fallback."""
+
+
 class RoutingSettings(_Model):
-    """Provider order: a persona's override, then ``primary``, then ``fallback``."""
+    """Provider order: a persona's override, then ``primary``, then ``fallback``.
+
+    A request's ``model`` is a provider's name, a provider's model, a key of ``aliases``
+    (mapped to a provider name) or ``auto``; any other name is refused with 404
+    ``model_not_found`` rather than silently answered by another model.
+    """
 
     primary: str = "offline"
     fallback: str | None = None
+    aliases: dict[str, str] = Field(default_factory=dict)
+    retries: int = Field(default=0, ge=0, le=5)
+    """Retries on the same provider after a timeout, network error or 5xx, before the
+    fallback (0: straight to the fallback, the breaker counting each failure)."""
+    retry_backoff_s: float = Field(default=0.25, ge=0, le=10)
+    """The first retry's wait; each further retry waits twice as long."""
 
 
 class BreakerSettings(_Model):
@@ -223,6 +238,9 @@ class GuardSettings(_Model):
     """Output guards: self-recognition detector, judge, bounded regeneration (SEED_NOTES)."""
 
     detector: bool = True
+    plain_clients: bool = False
+    """Run the detector and judge on plain clients' replies too (off: a plain client asked
+    for the model, not for a persona; a break has nothing to break)."""
     judge_clean_confidence: float = Field(default=0.8, ge=0, le=1)
     max_regenerations: int = Field(default=2, ge=0)
     regeneration_temperature: float = Field(default=0.3, ge=0, le=2)
@@ -233,6 +251,10 @@ class RequestLimits(_Model):
 
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_messages: int = Field(default=256, ge=1)
+    max_output_tokens: int = Field(default=131_072, ge=1)
+    """Largest ``max_tokens`` for models whose limit litellm's model map does not give (the
+    offline provider, unmapped models): 128 Ki, above the limits it gives for OpenAI's
+    models (gpt-4o-mini 16,384; o1 100,000). A larger ``max_tokens`` is a 400."""
 
 
 class AuthSettings(_Model):
@@ -242,6 +264,19 @@ class AuthSettings(_Model):
     """
 
     api_keys: dict[str, str] = Field(default_factory=lambda: {"sentinel-dev": "DEMO-01"})
+    clients: dict[str, str] = Field(default_factory=dict)
+    """Keys of plain clients (not company personas), each mapped to a client id: they get a
+    transparent proxy — no persona prompt, no action extraction — with budgets (scope
+    ``agent`` is the client id, ``team`` is ``clients``), rate limits, screens and audit."""
+
+    @model_validator(mode="after")
+    def _ids(self) -> Self:
+        for key, client in self.clients.items():
+            if re.fullmatch(AGENT_ID_PATTERN, client) is None:
+                raise ValueError(f"client id {client!r} must match {AGENT_ID_PATTERN}")
+            if key in self.api_keys:
+                raise ValueError("a key is listed both as an agent's and a client's")
+        return self
 
 
 DEFAULT_ROOMS: tuple[str, ...] = (
@@ -282,6 +317,9 @@ class GatewaySettings(_Model):
             name = getattr(self.routing, which)
             if name is not None and name not in names:
                 raise ValueError(f"routing.{which} names unknown provider {name!r}")
+        for alias, name in self.routing.aliases.items():
+            if name not in names:
+                raise ValueError(f"routing.aliases.{alias} names unknown provider {name!r}")
         return self
 
     def provider(self, name: str) -> ProviderSettings:

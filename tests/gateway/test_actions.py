@@ -67,7 +67,7 @@ def test_rejections_carry_reasons(raw: dict[str, str], reason: str) -> None:
 
 def test_rejections_are_audited(gateway: Gateway) -> None:
     class Rogue(OfflineProvider):
-        def complete(self, messages, *, persona, max_tokens, temperature):  # type: ignore[no-untyped-def]
+        def complete(self, messages, *, persona, max_tokens, temperature, **_):  # type: ignore[no-untyped-def]
             reply = super().complete(
                 messages, persona=persona, max_tokens=max_tokens, temperature=temperature
             )

@@ -4,13 +4,19 @@ through open, half-open and closed over litellm's real HTTP path."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from sentinel.errors import BreakerOpenError, ProviderError
+from sentinel.errors import (
+    BreakerOpenError,
+    ProviderError,
+    UpstreamRateLimitedError,
+    UpstreamRejectedError,
+)
 from sentinel.gateway import BackgroundServer, BreakerState, CircuitBreaker, Gateway
 from sentinel.gateway.settings import BreakerSettings, RoutingSettings
 from tests.gateway.conftest import chat, remote_settings
@@ -147,12 +153,14 @@ def test_429_and_timeouts_count_4xx_do_not(tmp_path: Path, fake_model: FakeModel
     gw = Gateway(remote_settings(fake_model, deadline_s=0.5), ledger_path=tmp_path / "l.db")
     fake_model.reset(status=400)
     for _ in range(6):
-        with pytest.raises(ProviderError, match="client"):
+        with pytest.raises(UpstreamRejectedError, match="fake failure 400") as rejected:
             gw.complete(chat("hi", model="remote"), agent_id="DEMO-01")
+        assert rejected.value.status == 400
     assert state(gw.breakers["remote"]) is BreakerState.CLOSED
+    assert gw.breakers["remote"].consecutive_failures == 0
     fake_model.reset(status=429)
     for _ in range(3):
-        with pytest.raises(ProviderError, match="rate_limited"):
+        with pytest.raises(UpstreamRateLimitedError, match="rate_limited"):
             gw.complete(chat("hi", model="remote"), agent_id="DEMO-01")
     fake_model.reset(delay_s=2)
     for _ in range(2):
@@ -179,5 +187,28 @@ def test_open_breaker_is_503_over_http(tmp_path: Path, fake_model: FakeModelServ
         assert refused.status_code == 503 and refused.json()["error"]["code"] == "breaker_open"
         health = client.get(url.replace("/v1/chat/completions", "/health")).json()
         assert health["breakers"]["remote"] == "open"
+    fake_model.reset()
+    gw.close()
+
+
+@pytest.mark.usefixtures("remote_key")
+def test_retries_with_backoff_before_the_fallback(
+    tmp_path: Path, fake_model: FakeModelServer
+) -> None:
+    routing = RoutingSettings(primary="remote", fallback="offline", retries=2,
+                              retry_backoff_s=0.05)  # fmt: skip
+    gw = Gateway(remote_settings(fake_model, routing=routing), ledger_path=tmp_path / "l.db")
+    fake = fake_model.reset(status=503, fail_first=2)
+    started = time.monotonic()
+    answer = gw.complete(chat("hi", model="auto"), agent_id="DEMO-01")
+    assert answer.provider == "remote" and fake.calls == 3  # two retries, then an answer
+    assert time.monotonic() - started >= 0.05 + 0.1  # backoff 0.05 s, then 0.1 s
+    fake = fake_model.reset(status=503)
+    assert gw.complete(chat("hi", model="auto"), agent_id="DEMO-01").provider == "offline"
+    assert fake.calls == 3  # three tries on the primary, then the fallback
+    fake = fake_model.reset(status=400)
+    with pytest.raises(UpstreamRejectedError):
+        gw.complete(chat("hi", model="auto"), agent_id="DEMO-01")
+    assert fake.calls == 1  # the client's fault is not retried
     fake_model.reset()
     gw.close()

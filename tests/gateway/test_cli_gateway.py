@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -10,9 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
-from sentinel.audit import verify_store
+from sentinel.audit import AuditStore, verify_store
 from sentinel.cli import app
 from sentinel.gateway.server import free_port
 from tests.gateway.conftest import fingerprint
@@ -45,13 +47,19 @@ def test_check_and_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "unknown agent" in result.output
 
 
-def test_serve_answers_until_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("explicit_store", [True, False])
+def test_serve_answers_until_stopped_and_audits(tmp_path: Path, explicit_store: bool) -> None:
     # This interpreter's sentinel, not whichever sentinel-run comes first on PATH.
     exe = [sys.executable, "-c", "from sentinel.cli import main; main()"]
     port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SENTINEL_STORE"}
+    env["SENTINEL_DATA_DIR"] = str(tmp_path / "data")
+    store = tmp_path / "audit.db" if explicit_store else tmp_path / "data/audit.db"
+    args = ["--store", str(store)] if explicit_store else []
     server = subprocess.Popen([*exe, "gateway", "serve", "--port", str(port), "--ledger", str(tmp_path / "l.db"),
-                               "--store", str(tmp_path / "audit.db")], cwd=tmp_path,
+                               *args], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    ids = []
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -61,13 +69,18 @@ def test_serve_answers_until_stopped(tmp_path: Path) -> None:
             except httpx.TransportError:
                 assert time.monotonic() < deadline and server.poll() is None
                 time.sleep(0.1)
-        reply = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=10,
-                           headers={"Authorization": "Bearer sentinel-dev"},
-                           json={"model": "offline", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
-        assert reply.status_code == 200 and reply.json()["sentinel"]["agent_id"] == "DEMO-01"
+        for _ in range(5):
+            reply = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=10,
+                               headers={"Authorization": "Bearer sentinel-dev"},
+                               json={"model": "offline", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+            assert reply.status_code == 200 and reply.json()["sentinel"]["agent_id"] == "DEMO-01"
+            ids.append(reply.json()["id"])
     finally:
-        server.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn drains, the command closes stores
+        server.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn drains, the queued events commit
         assert server.wait(timeout=15) == 0
         assert server.stderr is not None
         server.stderr.close()
-    assert verify_store(tmp_path / "audit.db").ok
+    assert verify_store(store).ok
+    with AuditStore(store) as audit:
+        recorded = {e.correlation_id for e in audit.read(type="gateway.model_call")}
+    assert recorded == set(ids)

@@ -49,7 +49,7 @@ class _Scripted:
         self.text = text
 
     def complete(self, messages: Sequence[tuple[str, str]], *, persona: Persona, max_tokens: int,
-                 temperature: float | None) -> ProviderReply:  # fmt: skip
+                 temperature: float | None, **_: object) -> ProviderReply:  # fmt: skip
         return ProviderReply(self.text, 1, 1, "judge")
 
 

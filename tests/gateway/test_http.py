@@ -84,7 +84,11 @@ def test_models_health_metrics(served: tuple[Gateway, BackgroundServer]) -> None
         'sentinel_gateway_requests_total{decision="forwarded",outcome="answered"} 1.0'
         in metrics.text
     )
-    stats = httpx.get(f"{root}/stats").json()["synthesis"]
+    anonymous = httpx.get(f"{root}/stats")
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unknown_agent"
+    stats = httpx.get(f"{root}/stats", headers={"Authorization": "Bearer sentinel-dev"}).json()[
+        "synthesis"
+    ]
     assert stats["no_fingerprint"] == {"count": 1, "rate": 1.0}
     assert stats["focused_alone"] == {"count": 0, "rate": 0.0}
 

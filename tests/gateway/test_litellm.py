@@ -12,7 +12,12 @@ from sentinel.audit import AuditStore
 from sentinel.errors import ProviderError
 from sentinel.gateway import Gateway
 from tests.gateway.conftest import chat, remote_settings
-from tests.gateway.fake_provider import IN_CHARACTER, FakeModelServer
+from tests.gateway.fake_provider import (
+    IN_CHARACTER,
+    OUT_OF_CHARACTER,
+    FakeModelServer,
+    reply_tokens,
+)
 
 # litellm imports provider modules lazily on its first call, and those imports warn (pydantic
 # TypedDict notices, deprecations) in code that is not ours.
@@ -38,7 +43,7 @@ def test_forward_through_litellm(tmp_path: Path, fake_model: FakeModelServer) ->
     assert answer.decision == "forwarded" and answer.provider == "remote"
     assert answer.text == IN_CHARACTER
     assert [a.action_type for a in answer.actions] == ["chat"]
-    assert answer.completion_tokens == 7  # the server's usage, not an estimate
+    assert answer.completion_tokens == reply_tokens(IN_CHARACTER)  # the server's usage
     assert answer.cost_usd > 0  # priced with the default price for unknown models
     sent = fake.requests[-1]
     assert sent["model"] == "fake-model"
@@ -49,12 +54,12 @@ def test_forward_through_litellm(tmp_path: Path, fake_model: FakeModelServer) ->
     assert attributes["gen_ai.operation.name"] == "chat"
     assert attributes["gen_ai.request.model"] == "remote"
     assert attributes["gen_ai.response.model"] == "fake-model"
-    assert attributes["gen_ai.usage.output_tokens"] == 7
+    assert attributes["gen_ai.usage.output_tokens"] == reply_tokens(IN_CHARACTER)
     assert attributes["gen_ai.usage.input_tokens"] == answer.prompt_tokens
     assert attributes["gen_ai.provider.name"] == "remote"
     assert all(e.tick == 5 for e in events)
     steps = [e.payload["step"] for e in events if e.type == "gateway.decision"]
-    assert steps[:6] == ["authenticate", "parse", "route", "rate_limit", "screen", "budget"]
+    assert steps[:6] == ["authenticate", "parse", "route", "rate_limit", "screen", "synthesize"]
     assert {"compile", "synthesize", "guards", "forward", "extract"} <= set(steps)
 
 
@@ -79,7 +84,7 @@ def test_persistent_break_fails_closed_after_two_regenerations(
     assert fake.calls == 3  # the first reply and two regenerations
     assert answer.regenerations == 2 and answer.finish_reason == "content_filter"
     assert "AI" not in answer.text and answer.actions  # an in-character fallback, not the break
-    assert answer.completion_tokens == 21  # all three calls are paid for
+    assert answer.completion_tokens == 3 * reply_tokens(OUT_OF_CHARACTER)  # all three paid for
     fake_model.reset()
     gw.close()
 

@@ -15,10 +15,16 @@ import hashlib
 import json
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sentinel.gateway.persona import Persona
-from sentinel.gateway.providers.base import ProviderReply, estimate_tokens
+from sentinel.gateway.providers.base import (
+    CHARS_PER_TOKEN,
+    ProviderReply,
+    estimate_tokens,
+    message_text,
+)
 
 MODEL_NAME = "offline"
 
@@ -163,14 +169,26 @@ class OfflineProvider:
         persona: Persona,
         max_tokens: int,
         temperature: float | None,
+        options: Mapping[str, Any] | None = None,
+        wire: Sequence[Mapping[str, Any]] | None = None,
     ) -> ProviderReply:
-        """Answer as the persona; never fails."""
+        """Answer as the persona; never fails.
+
+        Like a model, it stops at ``max_tokens`` (counted four characters a token): a longer
+        answer is cut there with ``finish_reason = "length"``, so what it bills never
+        exceeds what the gateway reserved. ``options`` are ignored.
+        """
         task = next((text for role, text in reversed(messages) if role == "user"), "")
         actions = self.answer(persona, task)
         text = json.dumps(actions[0] if len(actions) == 1 else actions, ensure_ascii=False)
+        finish_reason = "stop"
+        if estimate_tokens(text) > max_tokens:
+            text, finish_reason = text[: max_tokens * CHARS_PER_TOKEN], "length"
+        prompt = message_text(wire) if wire is not None else " ".join(t for _, t in messages)
         return ProviderReply(
             text=text,
-            prompt_tokens=estimate_tokens(" ".join(t for _, t in messages)),
+            prompt_tokens=estimate_tokens(prompt),
             completion_tokens=estimate_tokens(text),
             model=MODEL_NAME,
+            finish_reason=finish_reason,
         )

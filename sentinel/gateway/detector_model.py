@@ -1,0 +1,169 @@
+"""The self-recognition detector's learned stage: a classifier trained from a kept corpus.
+
+Features are hashed character n-grams (2-5, inside word boundaries) and word uni- and
+bigrams of the lower-cased text, weighted ``log(1 + count)`` times their inverse document
+frequency and L2-normalised (TF-IDF); the classifier is an L2-regularised logistic
+regression fitted by gradient descent in numpy. It is trained from
+``sentinel/gateway/data/self_recognition_train.tsv`` (English and German, shipped with the
+package) the first time a detector needs it, in about a second, and deterministically:
+nothing is downloaded, no weights are stored. Character n-grams carry what patterns miss
+("ich laufe auf einer GPU", "just a simulation") and the word features the context that
+tells "I'm Gemini" the star sign from "I'm Gemini" the model.
+
+Static embeddings from a wheel (model2vec, wordllama) were the alternative the issue named;
+this needs no new dependency and its training data is ours to read.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import threading
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+
+DIMENSIONS = 1 << 18
+"""Hashed feature space; collisions are rare at this size for a corpus of a few thousand lines."""
+CHAR_NGRAMS = (2, 5)
+"""Shortest and longest character n-gram (the usual range for short-text classification)."""
+L2 = 1e-4
+"""Regularisation strength, chosen by five-fold cross-validation on the training corpus."""
+STEPS = 400
+LEARNING_RATE = 10.0
+"""Gradient descent on unit-length feature vectors: chosen with L2 by the same validation."""
+CORPUS = "self_recognition_train.tsv"
+
+_WORD = re.compile(r"[\w'\u2019-]+")
+
+Float = npt.NDArray[np.float64]
+Index = npt.NDArray[np.int64]
+
+
+def _bucket(feature: str) -> int:
+    # crc32, not hash(): Python's string hash changes from process to process.
+    return zlib.crc32(feature.encode("utf-8")) % DIMENSIONS
+
+
+def features(text: str) -> dict[int, float]:
+    """The hashed feature counts of ``text`` (before weighting)."""
+    lowered = text.lower()
+    counts: dict[int, float] = {}
+    words = _WORD.findall(lowered)
+    for word in words:
+        padded = f" {word} "
+        for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
+            for start in range(max(1, len(padded) - n + 1)):
+                key = _bucket("c:" + padded[start : start + n])
+                counts[key] = counts.get(key, 0.0) + 1.0
+    for index, word in enumerate(words):
+        key = _bucket("w:" + word)
+        counts[key] = counts.get(key, 0.0) + 1.0
+        if index + 1 < len(words):
+            key = _bucket(f"b:{word} {words[index + 1]}")
+            counts[key] = counts.get(key, 0.0) + 1.0
+    return counts
+
+
+@dataclass(frozen=True)
+class LabelledLine:
+    """One corpus line."""
+
+    positive: bool
+    language: str
+    text: str
+
+
+def read_corpus(text: str) -> list[LabelledLine]:
+    """Parse ``label<TAB>language<TAB>text`` lines (``#`` comments and blanks skipped)."""
+    lines = []
+    for raw in text.splitlines():
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        label, language, sentence = raw.split("\t")
+        lines.append(LabelledLine(label == "1", language, sentence))
+    return lines
+
+
+class TextClassifier:
+    """TF-IDF over hashed n-grams and a logistic regression.
+
+    Args:
+        lines: The labelled training lines.
+        l2: Regularisation strength.
+        steps: Gradient descent steps.
+        learning_rate: Gradient descent step size.
+    """
+
+    def __init__(
+        self,
+        lines: list[LabelledLine],
+        *,
+        l2: float = L2,
+        steps: int = STEPS,
+        learning_rate: float = LEARNING_RATE,
+    ) -> None:
+        rows = [features(line.text) for line in lines]
+        document_frequency = np.zeros(DIMENSIONS)
+        for row in rows:
+            document_frequency[list(row)] += 1.0
+        self.idf: Float = np.log((1.0 + len(rows)) / (1.0 + document_frequency)) + 1.0
+        row_index, columns, values = self._sparse(rows)
+        labels = np.array([1.0 if line.positive else 0.0 for line in lines])
+        self.weights: Float = np.zeros(DIMENSIONS)
+        self.bias = 0.0
+        n = len(rows)
+        for _ in range(steps):
+            scores = np.bincount(row_index, self.weights[columns] * values, minlength=n)
+            error = 1.0 / (1.0 + np.exp(-(scores + self.bias))) - labels
+            gradient = np.bincount(columns, error[row_index] * values, minlength=DIMENSIONS)
+            self.weights -= learning_rate * (gradient / n + l2 * self.weights)
+            self.bias -= learning_rate * float(error.mean())
+
+    def _vector(self, counts: dict[int, float]) -> tuple[Index, Float]:
+        columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        values = np.log1p(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        values *= self.idf[columns]
+        norm = math.sqrt(float(values @ values)) or 1.0
+        return columns, values / norm
+
+    def _sparse(self, rows: list[dict[int, float]]) -> tuple[Index, Index, Float]:
+        parts = [self._vector(row) for row in rows]
+        row_index = np.concatenate(
+            [np.full(len(c), i, dtype=np.int64) for i, (c, _) in enumerate(parts)]
+        )
+        return (
+            row_index,
+            np.concatenate([c for c, _ in parts]),
+            np.concatenate([v for _, v in parts]),
+        )
+
+    def probability(self, text: str) -> float:
+        """The probability that ``text`` reveals an AI, a model or a program."""
+        columns, values = self._vector(features(text))
+        score = float(self.weights[columns] @ values) + self.bias
+        return 1.0 / (1.0 + math.exp(-score))
+
+
+_TRAINING = threading.Lock()
+
+
+@functools.cache
+def _train() -> TextClassifier:
+    corpus = resources.files("sentinel.gateway").joinpath("data", CORPUS)
+    return TextClassifier(read_corpus(corpus.read_text(encoding="utf-8")))
+
+
+def trained() -> TextClassifier:
+    """The classifier trained on the shipped corpus (once per process, about a second)."""
+    with _TRAINING:  # callers racing the first training wait for it rather than repeat it
+        return _train()
+
+
+def train_in_background() -> None:
+    """Start training now on a thread, so the first reply to check does not wait for it."""
+    threading.Thread(target=trained, name="detector-training", daemon=True).start()

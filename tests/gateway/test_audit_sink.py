@@ -1,0 +1,80 @@
+"""Audited by default: the queued group commit loses nothing on a clean close, and a
+request's events are committed together with other requests' in one transaction."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sentinel.audit import AuditStore, verify_store
+from sentinel.audit.location import default_store
+from sentinel.cli import app
+from sentinel.gateway import Gateway
+from sentinel.gateway.audit_sink import default_store_path
+from sentinel.gateway.spend import spend_report
+from tests.gateway.conftest import chat, fingerprint, settings_with
+
+
+def test_default_store_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The gateway records to the audit trail's shared default store (one for every command)."""
+    monkeypatch.delenv("SENTINEL_STORE", raising=False)
+    monkeypatch.setenv("SENTINEL_DATA_DIR", str(tmp_path / "data"))
+    assert default_store_path() == default_store() == tmp_path / "data" / "audit.db"
+    monkeypatch.setenv("SENTINEL_STORE", str(tmp_path / "x.db"))
+    assert default_store_path() == default_store() == tmp_path / "x.db"
+
+
+@pytest.mark.parametrize("ack", ["queued", "durable"])
+def test_every_request_is_recorded(tmp_path: Path, ack: str) -> None:
+    store = AuditStore(tmp_path / "audit.db")
+    gw = Gateway(settings_with(), audit=store, audit_ack=ack,  # type: ignore[arg-type]
+                 ledger_path=tmp_path / "l.db")  # fmt: skip
+    bodies = [chat(f"q{i}", fingerprint=fingerprint()) if i % 2 else chat(f"q{i}")
+              for i in range(300)]  # fmt: skip
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda b: gw.complete(b, agent_id="DEMO-01"), bodies))
+    if ack == "durable":  # acknowledged means committed
+        assert len({e.correlation_id for e in store.read(type="gateway.model_call")}) == 300
+    gw.flush_audit()
+    calls = {e.correlation_id for e in store.read(type="gateway.model_call")}
+    assert calls == {a.request_id for a in answers}
+    decisions = list(store.read(type="gateway.decision"))
+    assert {d.payload["decision"] for d in decisions} >= {"synthesized", "forward", "settled"}
+    gw.close()
+    store.close()
+    assert verify_store(tmp_path / "audit.db").ok
+
+
+def test_close_commits_what_is_queued(tmp_path: Path) -> None:
+    store = AuditStore(tmp_path / "audit.db")
+    gw = Gateway(settings_with(), audit=store, audit_ack="queued", ledger_path=":memory:")
+    ids = [gw.complete(chat(f"q{i}"), agent_id="DEMO-01").request_id for i in range(50)]
+    gw.close()  # no flush: close commits the queue
+    assert {e.correlation_id for e in store.read(type="gateway.model_call")} == set(ids)
+    store.close()
+
+
+def test_spend_report_per_day_agent_and_model(tmp_path: Path) -> None:
+    store = AuditStore(tmp_path / "audit.db")
+    gw = Gateway(settings_with(), audit=store, ledger_path=":memory:")
+    for i in range(3):
+        gw.complete(chat(f"q{i}"), agent_id="DEMO-01")
+    gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-02")
+    gw.close()
+    rows = spend_report(store.read(type="gateway.model_call"))
+    store.close()
+    by_agent = {(r.agent_id, r.model): r for r in rows}
+    assert by_agent[("DEMO-01", "offline")].requests == 3
+    assert by_agent[("DEMO-01", "offline")].prompt_tokens > 0
+    assert by_agent[("DEMO-02", "synthesis")].synthesized == 1
+    result = CliRunner().invoke(app, ["gateway", "spend", "--store", str(tmp_path / "audit.db"),
+                                      "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    reported = json.loads(result.output)
+    assert sum(r["requests"] for r in reported) == 4
+    missing = CliRunner().invoke(app, ["gateway", "spend", "--store", str(tmp_path / "no.db")])
+    assert missing.exit_code == 2 and "no audit store" in missing.output
