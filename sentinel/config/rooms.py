@@ -43,7 +43,7 @@ class Room(BaseModel):
     capacity: Annotated[int, Field(ge=1)]
     has_window: bool = False
     ventilation: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
-    """Share of exhaled CO2 the ventilation removes (0 none, 1 all)."""
+    """Mechanical ventilation, 0 (none) to 1 (the full ``physics.ventilation_per_hour``)."""
 
 
 class FloorPlan(BaseModel):
