@@ -28,7 +28,7 @@ def test_exec_json_and_audit(tmp_path: Path, workspace: Path) -> None:
     result = runner.invoke(app, [*argv, "--workspace", str(workspace), "--", "id", "-u"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert base64.b64decode(data["stdout"]) == b"65534\n"
+    assert base64.b64decode(data["stdout_b64"]) == b"65534\n"
     assert data["layers"] == ["bwrap", "landlock", "seccomp", "cgroups", "netns", "workspace-fs"]
     with AuditStore(store) as opened:
         assert [e.type for e in opened.read()] == ["sandbox.executed"]

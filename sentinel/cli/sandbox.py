@@ -121,7 +121,7 @@ def exec_command(
     """Run one command in a fresh sandbox; exit with its status (128+N when killed by N).
 
     As root the workspace is its own file system (the disk quota), mounted on first use and
-    left mounted with the workspace; ``sentinel-run sandbox release`` unmounts it.
+    left mounted with the workspace; "sentinel-run sandbox release" unmounts it.
     """
     loaded = load_policy(policy)
     result = run_once(
@@ -134,8 +134,9 @@ def exec_command(
             record(opened, agent, command, result)
     if as_json:
         data = asdict(result)
-        data["stdout"] = base64.b64encode(result.stdout).decode()
-        data["stderr"] = base64.b64encode(result.stderr).decode()
+        # The output bytes travel as base64, and the field names say so.
+        data["stdout_b64"] = base64.b64encode(data.pop("stdout")).decode()
+        data["stderr_b64"] = base64.b64encode(data.pop("stderr")).decode()
         print_json(data)
     else:
         sys.stdout.buffer.write(result.stdout)

@@ -17,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from sentinel.config.rooms import FloorPlan, RoomKind
+from sentinel.config.rooms import ARRIVAL_KINDS, FloorPlan, RoomKind
 from sentinel.config.simulation import Simulation
 from sentinel.world.layout import CHAOS_ROOM_RANDOM, PARAM_NAMES, RoomCode
 
@@ -191,24 +191,16 @@ def room_air(plan: FloorPlan, sim: Simulation) -> npt.NDArray[np.float64]:
     return table
 
 
-SPAWN_KINDS: Final = (
-    RoomKind.ENTRANCE, RoomKind.OFFICE, RoomKind.LOUNGE, RoomKind.MEETING, RoomKind.KITCHEN,
-    RoomKind.CORRIDOR, RoomKind.SERVICE,
-)  # fmt: skip
-"""Where arriving agents may wait, in order of preference at equal distance (never in a
-bathroom, the server room or the stairwell)."""
-
-
 def spawn_order(plan: FloorPlan) -> npt.NDArray[np.int32]:
     """Rooms arriving agents fill, in order: the entrance, then the nearest by hops.
 
     An arriving agent takes the first room of this order with a free place (capacity);
-    ties in distance go by :data:`SPAWN_KINDS`, then room order.
+    ties in distance go by :data:`~sentinel.config.rooms.ARRIVAL_KINDS`, then room order.
     """
     entrance = next((r for r in plan.rooms if r.kind is RoomKind.ENTRANCE), plan.rooms[0])
     hops = plan.hops_from(entrance.id)
     order = [r.id for r in plan.rooms]
-    rank = {kind: n for n, kind in enumerate(SPAWN_KINDS)}
+    rank = {kind: n for n, kind in enumerate(ARRIVAL_KINDS)}
     candidates = [r for r in plan.rooms if r.kind in rank or r is entrance]
     candidates.sort(
         key=lambda r: (r is not entrance, hops[r.id], rank.get(r.kind, 0), order.index(r.id))
