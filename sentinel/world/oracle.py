@@ -180,7 +180,7 @@ class InputSystem(_System):
         )
         present = [0] * len(sh.rooms)
         for _, (_, duty, place, _) in rows:
-            if duty.active == 1 and place.room >= 0:
+            if duty.active == 1 and place.room >= 0 and duty.shift_set in (0, current):
                 present[place.room] += 1
         order = [int(r) for r in t["spawn_order"]]
         capacity = [int(c) for c in t["room_capacity"]]

@@ -67,15 +67,18 @@ def _clear_queue(state: State, who: npt.NDArray[np.bool_]) -> None:
     state["queue_ttl"][who] = 0
 
 
-def spawn_rooms(state: State, params: WorldParams, count: int) -> npt.NDArray[np.int32]:
+def spawn_rooms(
+    state: State, params: WorldParams, count: int, staying: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int32]:
     """Rooms for ``count`` arriving agents, in agent order: each takes the first room of
     ``spawn_order`` with a free place, counting the agents placed at the start of the tick
-    and those placed before it; when the building is full, the first room (the entrance).
+    who stay on duty (``staying``; the leaving shift goes first) and the arrivals before
+    it; when the building is full, the first room (the entrance).
     """
     t = params.tables
     rooms = t["room_code"].shape[0]
     room = state["room"]
-    placed = (state["active"] == 1) & (room >= 0)
+    placed = (state["active"] == 1) & (room >= 0) & staying
     present = np.bincount(room[placed], minlength=rooms).astype(np.int64)
     order = t["spawn_order"].astype(np.intp)
     free = np.maximum(0, t["room_capacity"][order].astype(np.int64) - present[order])
@@ -96,7 +99,7 @@ def _shift_change(state: State, params: WorldParams) -> None:
     spawn = should & (active == 0)
     retire = ~should & (active == 1)
     if spawn.any():
-        state["room"][spawn] = spawn_rooms(state, params, int(spawn.sum()))
+        state["room"][spawn] = spawn_rooms(state, params, int(spawn.sum()), should)
         active[spawn] = 1
         state["on_shift_ticks"][spawn] = 0
         for need in ("hunger", "energy", "bladder", "stress", "social"):

@@ -1018,10 +1018,12 @@ fn tick(
     present: &mut [i32],
 ) {
     let c = Tick::new(s, t, p);
-    // input, spawn half: arrivals fill rooms counting who was placed at the tick's start.
+    // input, spawn half: arrivals fill rooms counting who was placed at the tick's start
+    // and stays on duty (the leaving shift goes first).
     present.fill(0);
     for i in 0..d.agents {
-        if s.active[i] == 1 && s.room[i] >= 0 {
+        let stays = s.shift_set[i] == 0 || s.shift_set[i] == c.shift;
+        if stays && s.active[i] == 1 && s.room[i] >= 0 {
             present[s.room[i] as usize] += 1;
         }
     }
