@@ -49,9 +49,10 @@ def _summary_table(summary: RunSummary) -> Table:
 @reports_errors
 def run_command(
     agents: Annotated[
-        int | None, typer.Option(
+        int | None,
+        typer.Option(
             "--agents", min=1, help="Only the first N personas (more than the roster: refused)."
-        )
+        ),
     ] = None,
     shift: Annotated[
         str, typer.Option("--shift", help="morning, evening, night or all.")

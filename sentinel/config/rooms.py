@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from enum import StrEnum
-import math
 from typing import Annotated, Final
 
 from pydantic import (
@@ -109,7 +109,9 @@ class FloorPlan(BaseModel):
         factor = max(1, math.ceil(people / max(1, self.arrival_capacity())))
         if factor == 1:
             return self, 1
-        rooms = [room.model_copy(update={"capacity": room.capacity * factor}) for room in self.rooms]
+        rooms = [
+            room.model_copy(update={"capacity": room.capacity * factor}) for room in self.rooms
+        ]
         return self.model_copy(update={"rooms": rooms}), factor
 
     def index(self) -> dict[str, int]:

@@ -70,10 +70,12 @@ def _clear_queue(state: State, who: npt.NDArray[np.bool_]) -> None:
 def spawn_rooms(
     state: State, params: WorldParams, count: int, staying: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.int32]:
-    """Rooms for ``count`` arriving agents, in agent order: each takes the first room of
-    ``spawn_order`` with a free place, counting the agents placed at the start of the tick
-    who stay on duty (``staying``; the leaving shift goes first) and the arrivals before
-    it; when the building is full, the first room (the entrance).
+    """Rooms for ``count`` arriving agents, in agent order.
+
+    Each takes the first room of ``spawn_order`` with a free place, counting the agents
+    placed at the start of the tick who stay on duty (``staying``; the leaving shift goes
+    first) and the arrivals before it; when the building is full, the first room (the
+    entrance).
     """
     t = params.tables
     rooms = t["room_code"].shape[0]
@@ -85,7 +87,8 @@ def spawn_rooms(
     position = np.searchsorted(np.cumsum(free), np.arange(count), side="right")
     fits = position < order.shape[0]
     chosen = order[np.minimum(position, order.shape[0] - 1)]
-    return np.where(fits, chosen, order[0]).astype(np.int32)
+    rooms_chosen: npt.NDArray[np.int32] = np.where(fits, chosen, order[0]).astype(np.int32)
+    return rooms_chosen
 
 
 def _shift_change(state: State, params: WorldParams) -> None:

@@ -137,8 +137,8 @@ def _check_ranges(world: World) -> None:
     noise_db = 10.0 * np.log10(s["noise"])
     assert np.all(np.isfinite(temperature)) and np.all(np.isfinite(co2))
     assert T_RANGE[0] <= temperature.min() and temperature.max() <= T_RANGE[1]
-    assert 400.0 - 1e-9 <= co2.min() and co2.max() <= CO2_MAX
-    assert 30.0 - 1e-9 <= noise_db.min() and noise_db.max() <= NOISE_MAX_DB + 1e-9
+    assert co2.min() >= 400.0 - 1e-9 and co2.max() <= CO2_MAX
+    assert noise_db.min() >= 30.0 - 1e-9 and noise_db.max() <= NOISE_MAX_DB + 1e-9
 
 
 @example(agents=1, seed=0)
