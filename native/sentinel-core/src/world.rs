@@ -709,8 +709,7 @@ fn phase_physics(
         } else {
             0.0
         };
-        let target = (((p[BASE_TEMPERATURE] + air[AIR_WINDOW_SHIFT + open]) + sun)
-            + *s.ac_offset)
+        let target = (((p[BASE_TEMPERATURE] + air[AIR_WINDOW_SHIFT + open]) + sun) + *s.ac_offset)
             + heads * air[AIR_HEAT_RISE + open];
         s.temperature[r] = target + (s.temperature[r] - target) * p[TEMPERATURE_KEEP];
         let steady = p[CO2_OUTDOOR] + heads * air[AIR_CO2_RISE + open];
