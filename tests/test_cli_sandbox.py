@@ -29,7 +29,7 @@ def test_exec_json_and_audit(tmp_path: Path, workspace: Path) -> None:
     result = runner.invoke(app, [*argv, "--workspace", str(workspace), "--", "id", "-u"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert in_range(int(base64.b64decode(data["stdout"])))  # the agent's own uid
+    assert in_range(int(base64.b64decode(data["stdout_b64"])))  # the agent's own uid
     assert data["layers"] == ["bwrap", "landlock", "seccomp", "cgroups", "netns", "workspace-fs"]
     with AuditStore(store) as opened:
         assert [e.type for e in opened.read()] == ["sandbox.executed"]

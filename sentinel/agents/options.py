@@ -88,6 +88,13 @@ def company_for(company: Company, options: RunOptions) -> Company:
     """The company as the run sees it: the roster cut to ``agents``, the clock at the shift."""
     personas = list(company.personas)
     if options.agents is not None:
+        if options.agents > len(personas):
+            # Never run silently fewer agents than asked (the roster is the company's).
+            raise InvalidInputError(
+                f"--agents {options.agents} exceeds the roster of {len(personas)} personas "
+                f"in {company.root or 'the company'}; generate a larger company with "
+                "`sentinel-run gaia init` (agent_count in the spec)"
+            )
         personas = personas[: options.agents]
     start = company.simulation.start_hour
     if options.shift in SHIFTS:

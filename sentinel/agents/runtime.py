@@ -71,6 +71,11 @@ CODING_TOOLS: Final = frozenset({"python", "git", "fs"})
 """A persona holding these gets coding tasks (create a module, test it, run it, commit it)."""
 
 
+MAX_REFUSED_SHARE: Final = 0.5
+"""A run whose gateway refused more than half of the decisions synthesis did not answer
+(no key, provider down, every request blocked) is not ok: its agents did not really work."""
+
+
 @dataclass
 class RunSummary:
     """What a run did, for the summary table and ``--json``."""
@@ -99,14 +104,40 @@ class RunSummary:
     """Tool calls that ran a WASI tool in Wasmtime (counted in ``tool_calls`` too)."""
 
     @property
+    def refused_share(self) -> float:
+        """Refused decisions over those that needed the gateway past synthesis (0 if none)."""
+        kinds = {"refused": 0, "forwarded": 0, "learned": 0}
+        for key, count in self.decisions.items():
+            kind = key.split(":", 1)[0]
+            if kind in kinds:
+                kinds[kind] += count
+        asked = sum(kinds.values())
+        return kinds["refused"] / asked if asked else 0.0
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the run is not ok, one sentence each (empty when it is)."""
+        found = [f"attack not blocked: {miss['scenario']}" for miss in self.unblocked]
+        if self.chain_verified is False:
+            found.append("the audit chain does not verify")
+        if self.refused_share > MAX_REFUSED_SHARE:
+            found.append(
+                f"{self.refused_share:.0%} of the decisions past synthesis were refused "
+                f"(more than {MAX_REFUSED_SHARE:.0%}): the provider or gateway failed"
+            )
+        return found
+
+    @property
     def ok(self) -> bool:
-        """Every attack blocked and the chain verified."""
-        return not self.unblocked and self.chain_verified is not False
+        """Every attack blocked, the chain verified, the provider mostly answering."""
+        return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         data = dict(self.__dict__)
         data["ok"] = self.ok
+        data["refused_share"] = round(self.refused_share, 4)
+        data["problems"] = self.problems
         return data
 
 

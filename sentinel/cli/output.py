@@ -33,16 +33,20 @@ R = TypeVar("R")
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn :class:`SentinelError` into a one-line message and exit status 2."""
+    """Turn :class:`SentinelError` into a one-line message (JSON under ``--json``), exit 2."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except SentinelError as exc:
-            error_console.print(
-                f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True
-            )
+            if kwargs.get("as_json"):
+                # --json promises JSON on stdout, errors included.
+                print_json({"ok": False, "error": str(exc), "kind": type(exc).__name__})
+            else:
+                error_console.print(
+                    f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True
+                )
             raise typer.Exit(USER_ERROR_EXIT) from None
 
     return wrapper

@@ -51,7 +51,10 @@ def _summary_table(summary: RunSummary) -> Table:
 @reports_errors
 def run_command(
     agents: Annotated[
-        int | None, typer.Option("--agents", min=1, help="Only the first N personas.")
+        int | None,
+        typer.Option(
+            "--agents", min=1, help="Only the first N personas (more than the roster: refused)."
+        ),
     ] = None,
     shift: Annotated[
         str, typer.Option("--shift", help="morning, evening, night or all.")
@@ -85,8 +88,9 @@ def run_command(
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
 
-    Exit status 1 if any red-team attack was not blocked or the store does not verify;
-    130 after Ctrl-C (the store is checkpointed and verified first).
+    Exit status 1 if any red-team attack was not blocked, the store does not verify, or
+    more than half of the decisions past synthesis were refused (provider failing); 130
+    after Ctrl-C (the store is checkpointed and verified first).
     """
     options = RunOptions(
         config=config,
@@ -123,6 +127,9 @@ def run_command(
             f"at tick {miss['tick']}: {miss['result']}: {miss['evidence']}",
             highlight=False,
         )
+    if not as_json:
+        for problem in summary.problems:
+            error_console.print(f"[bold red]not ok:[/bold red] {problem}", highlight=False)
     if not summary.ok:
         raise typer.Exit(FAILED_EXIT)
     if summary.interrupted:

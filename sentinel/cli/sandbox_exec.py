@@ -124,8 +124,9 @@ def execute(request: ExecRequest) -> int:
             record(opened, request.agent, request.command, result)
     if request.as_json:
         data = asdict(result)
-        data["stdout"] = base64.b64encode(result.stdout).decode()
-        data["stderr"] = base64.b64encode(result.stderr).decode()
+        # The output bytes travel as base64, and the field names say so.
+        data["stdout_b64"] = base64.b64encode(data.pop("stdout")).decode()
+        data["stderr_b64"] = base64.b64encode(data.pop("stderr")).decode()
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         sys.stdout.buffer.write(result.stdout)

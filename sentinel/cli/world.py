@@ -36,7 +36,7 @@ def simulate(
     ] = "native",
     as_json: JsonOption = False,
 ) -> None:
-    """Step the world ``--ticks`` times and print rooms, counters and the state hash."""
+    """Step the world --ticks times and print rooms, counters and the state hash."""
     world = World(load_company(config), seed=seed, agents=agents)
     with Progress(console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task("simulating", total=ticks)
@@ -53,6 +53,9 @@ def simulate(
                 "clock": world.clock(),
                 "state_hash": world.state_hash(),
                 "stats": world.stats(),
+                "agents": len(world.agent_ids),
+                "peak_on_duty": world.peak_on_duty,
+                "building_scale": world.building_scale,
                 "rooms": world.rooms.to_dict(orient="records"),
             }
         )
@@ -65,3 +68,8 @@ def simulate(
         table.add_row(*(str(value) for value in row))
     console.print(table)
     console.print(", ".join(f"{name} {value}" for name, value in world.stats().items()))
+    if world.building_scale > 1:
+        console.print(
+            f"{world.peak_on_duty:,} agents on duty at once do not fit the company's rooms: "
+            f"every room is {world.building_scale}x as large (same air and heat per person)"
+        )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import (
     BaseModel,
@@ -31,6 +32,14 @@ class RoomKind(StrEnum):
     SERVICE = "service"
 
 
+ARRIVAL_KINDS: Final = (
+    RoomKind.ENTRANCE, RoomKind.OFFICE, RoomKind.LOUNGE, RoomKind.MEETING, RoomKind.KITCHEN,
+    RoomKind.CORRIDOR, RoomKind.SERVICE,
+)  # fmt: skip
+"""Where arriving agents may wait, in order of preference at equal distance from the
+entrance (never in a bathroom, the server room or the stairwell)."""
+
+
 class Room(BaseModel):
     """One room."""
 
@@ -43,7 +52,7 @@ class Room(BaseModel):
     capacity: Annotated[int, Field(ge=1)]
     has_window: bool = False
     ventilation: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
-    """Share of exhaled CO2 the ventilation removes (0 none, 1 all)."""
+    """Mechanical ventilation, 0 (none) to 1 (the full ``physics.ventilation_per_hour``)."""
 
 
 class FloorPlan(BaseModel):
@@ -85,6 +94,25 @@ class FloorPlan(BaseModel):
                 f"from {start!r}; add a door"
             )
         return self
+
+    def arrival_capacity(self) -> int:
+        """Places in the rooms arriving agents may fill (:data:`ARRIVAL_KINDS`)."""
+        return sum(room.capacity for room in self.rooms if room.kind in ARRIVAL_KINDS)
+
+    def sized_for(self, people: int) -> tuple[FloorPlan, int]:
+        """This layout, every room ``k`` times as large, so ``people`` find a place on arrival.
+
+        ``k`` is the smallest whole factor with ``k * arrival_capacity() >= people`` (1 when
+        they fit). Volume, ventilation and heat pull scale with capacity, so the air and
+        heat per person stay as designed. Returns the plan and ``k``.
+        """
+        factor = max(1, math.ceil(people / max(1, self.arrival_capacity())))
+        if factor == 1:
+            return self, 1
+        rooms = [
+            room.model_copy(update={"capacity": room.capacity * factor}) for room in self.rooms
+        ]
+        return self.model_copy(update={"rooms": rooms}), factor
 
     def index(self) -> dict[str, int]:
         """Room id -> its position in :attr:`rooms` (the world's room number)."""

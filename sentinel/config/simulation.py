@@ -87,15 +87,30 @@ class Physics(_Strict):
     leak_attenuation_db: float = 20.0
     noise_cap_db: float = 85.0
     base_temperature: float = 21.0
-    temperature_per_agent: float = 0.3
+    """The thermostat's setpoint: an empty, closed room relaxes to it (plus sun, broken AC)."""
     outside_temperature: float = 15.0
     sun_gain: float = 2.0
     ac_broken_per_hour: float = 2.5
     ac_broken_max: float = 5.0
     co2_outdoor_ppm: float = 400.0
-    co2_per_agent_hour_ppm: float = 40.0
-    co2_exchange_per_hour: NonNegative = 1.0
-    """Ventilated rooms relax towards outdoor air (the reference's CO2 grew without bound)."""
+    volume_per_place_m3: Positive = 25.0
+    """Room volume per place of capacity: ASR A1.2 asks 8-10 m2 of floor per workplace,
+    under a 2.5-3 m ceiling."""
+    infiltration_per_hour: Positive = 0.3
+    """Air changes per hour through the envelope (typical offices 0.1-0.5); positive, so
+    every room exchanges some air and its CO2 and heat balances have a steady state."""
+    ventilation_per_hour: NonNegative = 2.0
+    """Air changes per hour of mechanical ventilation at a room's ``ventilation`` = 1."""
+    window_per_hour: NonNegative = 4.0
+    """Extra air changes per hour while a room's windows are open (airing)."""
+    co2_per_person_l_h: NonNegative = 18.0
+    """CO2 a seated adult exhales, litres per hour (EN 16798-1 / DIN 1946-6: 18-20 l/h)."""
+    heat_per_person_w: NonNegative = 75.0
+    """Sensible heat of a person doing office work (ASHRAE Fundamentals: ~75 W)."""
+    hvac_w_per_k_per_place: Positive = 20.0
+    """How hard heating/cooling and the envelope pull a room to the setpoint, W/K per place."""
+    temperature_time_constant_hours: Positive = 0.5
+    """How fast a room's temperature relaxes to its steady state (air plus furniture)."""
 
 
 class ChaosKind(_Strict):

@@ -25,7 +25,13 @@ from sentinel.world.layout import (
     RoomCode,
     Stat,
 )
-from sentinel.world.params import WorldParams
+from sentinel.world.params import (
+    AIR_CO2_KEEP,
+    AIR_CO2_RISE,
+    AIR_HEAT_RISE,
+    AIR_WINDOW_SHIFT,
+    WorldParams,
+)
 from sentinel.world.reference import CHAOS_STREAM, MEET_STREAM, SPLITMIX_GAMMA
 from sentinel.world.state import State
 
@@ -115,7 +121,8 @@ class RoomState:
     number: int
     code: int
     has_window: int
-    ventilation: float
+    air: tuple[tuple[float, float, float, float], tuple[float, float, float, float]]
+    """(heat rise, window shift, CO2 rise, CO2 keep) with windows closed and open."""
     neighbours: list[int]
     window_open: int
     noise: float
@@ -167,13 +174,26 @@ class InputSystem(_System):
         sh, p, t = self.shared, self.shared.p, self.shared.params.tables
         _, hour = sh.clock()
         current = int(t["shift_by_hour"][hour])
-        entrance = int(t["ints"][1])
         queue = sh.params.queue_size
-        for _, (body, duty, place, mind) in esper.get_components(Body, Duty, Place, Mind):
+        rows = sorted(  # esper iterates a set; spawns fill rooms in agent order
+            esper.get_components(Body, Duty, Place, Mind), key=lambda row: row[1][2].number
+        )
+        present = [0] * len(sh.rooms)
+        for _, (_, duty, place, _) in rows:
+            if duty.active == 1 and place.room >= 0 and duty.shift_set in (0, current):
+                present[place.room] += 1
+        order = [int(r) for r in t["spawn_order"]]
+        capacity = [int(c) for c in t["room_capacity"]]
+        cursor = 0
+        for _, (body, duty, place, mind) in rows:
             should = duty.shift_set in (0, current)
             if should and duty.active == 0:
+                while cursor < len(order) and present[order[cursor]] >= capacity[order[cursor]]:
+                    cursor += 1
+                arrival = order[cursor] if cursor < len(order) else order[0]
+                present[arrival] += 1
                 duty.active, duty.on_shift_ticks, duty.pending = 1, 0, 0
-                place.room, place.destination, place.transit_left = entrance, -1, 0
+                place.room, place.destination, place.transit_left = arrival, -1, 0
                 place.move_order, place.chat_left, place.walk_paired = -1, 0, 0
                 body.hunger, body.energy = p["spawn_hunger"], p["spawn_energy"]
                 body.bladder, body.stress = p["spawn_bladder"], p["spawn_stress"]
@@ -309,14 +329,16 @@ class PhysicsSystem(_System):
                 leaked = leaked + own[other]
             room.noise = min(own[room.number] + leaked * p["leak_factor"], p["noise_cap_power"])
             heads = float(room.occupancy)
-            temperature = (
-                (p["base_temperature"] + heads * p["temperature_per_agent"])
-                + (p["window_delta"] if room.window_open == 1 else 0.0)
-            ) + (sun * p["sun_gain"] if room.has_window == 1 else 0.0)
-            room.temperature = temperature + sh.ac_offset
-            breathed = heads * p["co2_agent_step"] * (1.0 - room.ventilation)
-            exchanged = (room.co2 - p["co2_outdoor"]) * p["co2_exchange_step"]
-            room.co2 = max(p["co2_outdoor"], (room.co2 + breathed) - exchanged)
+            air = room.air[1] if room.window_open == 1 and room.has_window == 1 else room.air[0]
+            rise, shift, co2_rise, co2_keep = air
+            target = (
+                (p["base_temperature"] + shift)
+                + (sun * p["sun_gain"] if room.has_window == 1 else 0.0)
+            ) + sh.ac_offset
+            target = target + heads * rise
+            room.temperature = target + (room.temperature - target) * p["temperature_keep"]
+            steady = p["co2_outdoor"] + heads * co2_rise
+            room.co2 = steady + (room.co2 - steady) * co2_keep
 
 
 class TransitSystem(_System):
@@ -549,6 +571,15 @@ PROCESSORS: Final = (
 """One processor per phase, in :data:`~sentinel.world.layout.PHASES` order."""
 
 
+def _air(table: np.ndarray[Any, Any], room: int, is_open: int) -> tuple[float, float, float, float]:
+    return (
+        float(table[room, AIR_HEAT_RISE, is_open]),
+        float(table[room, AIR_WINDOW_SHIFT, is_open]),
+        float(table[room, AIR_CO2_RISE, is_open]),
+        float(table[room, AIR_CO2_KEEP, is_open]),
+    )
+
+
 class OracleWorld:
     """An esper world holding a copy of a state; :meth:`export` writes it back.
 
@@ -584,7 +615,7 @@ class OracleWorld:
                     number=r,
                     code=int(t["room_code"][r]),
                     has_window=int(t["room_window"][r]),
-                    ventilation=float(t["room_ventilation"][r]),
+                    air=(_air(t["room_air"], r, 0), _air(t["room_air"], r, 1)),
                     neighbours=[int(v) for v in t["neighbours"][r]],
                     window_open=int(state["window_open"][r]),
                     noise=float(state["noise"][r]),

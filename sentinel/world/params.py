@@ -17,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from sentinel.config.rooms import FloorPlan, RoomKind
+from sentinel.config.rooms import ARRIVAL_KINDS, FloorPlan, RoomKind
 from sentinel.config.simulation import Simulation
 from sentinel.world.layout import CHAOS_ROOM_RANDOM, PARAM_NAMES, RoomCode
 
@@ -142,6 +142,72 @@ def _chaos_tables(plan: FloorPlan, sim: Simulation) -> dict[str, npt.NDArray[Any
     }
 
 
+AIR_HEAT_CAPACITY_WH_M3K: Final = 1.2 * 1005.0 / 3600.0
+"""Volumetric heat capacity of air: 1.2 kg/m3 times 1005 J/(kg K), in Wh/(m3 K)."""
+PPM: Final = 1e6
+AIR_HEAT_RISE, AIR_WINDOW_SHIFT, AIR_CO2_RISE, AIR_CO2_KEEP = range(4)
+"""Rows of a room's ``room_air`` entry (each has a column for closed and open windows)."""
+
+
+def room_air(plan: FloorPlan, sim: Simulation) -> npt.NDArray[np.float64]:
+    """Per room and window state (closed, open): the heat and CO2 balances' coefficients.
+
+    A room of capacity ``c`` has volume ``V = c * volume_per_place`` and exchanges outdoor
+    air at ``Q = V * (infiltration + ventilation * ventilation_per_hour [+ window_per_hour])``
+    m3/h. CO2 (ppm) follows ``dC/dt = G n / V - Q / V (C - C_out)``; over a tick of ``dt``
+    hours with ``n`` constant the exact solution is
+    ``C' = C_eq + (C - C_eq) * exp(-Q dt / V)`` with ``C_eq = C_out + n * G / Q``: the
+    table holds ``G / Q`` (ppm per person) and ``exp(-Q dt / V)``. Heat: the setpoint
+    pulls with ``H = hvac * c + rho_c * Q_tempered`` W/K (mechanical air arrives tempered),
+    open windows bring outdoor air (``rho_c * Q_window`` W/K towards the outside
+    temperature), each person adds ``heat_per_person`` W; the steady state is
+    ``T_set + window_shift + n * heat_rise`` with ``heat_rise = P / H_total`` and
+    ``window_shift = rho_c Q_window (T_out - T_set) / H_total``. Every entry is finite and
+    the keep factors lie in (0, 1), so the balances converge from any start.
+    """
+    phys = sim.physics
+    dt_h = sim.time_scale / SECONDS_PER_HOUR
+    table = np.zeros((len(plan.rooms), 4, 2), dtype=np.float64)
+    for r, room in enumerate(plan.rooms):
+        volume = room.capacity * phys.volume_per_place_m3
+        tempered = volume * (
+            phys.infiltration_per_hour + room.ventilation * phys.ventilation_per_hour
+        )
+        for is_open in (0, 1):
+            windowed = volume * phys.window_per_hour if is_open and room.has_window else 0.0
+            flow = tempered + windowed
+            pull = phys.hvac_w_per_k_per_place * room.capacity + AIR_HEAT_CAPACITY_WH_M3K * (
+                tempered + windowed
+            )
+            table[r, AIR_HEAT_RISE, is_open] = phys.heat_per_person_w / pull
+            table[r, AIR_WINDOW_SHIFT, is_open] = (
+                AIR_HEAT_CAPACITY_WH_M3K
+                * windowed
+                * (phys.outside_temperature - phys.base_temperature)
+                / pull
+            )
+            table[r, AIR_CO2_RISE, is_open] = phys.co2_per_person_l_h / 1000.0 / flow * PPM
+            table[r, AIR_CO2_KEEP, is_open] = math.exp(-flow / volume * dt_h)
+    return table
+
+
+def spawn_order(plan: FloorPlan) -> npt.NDArray[np.int32]:
+    """Rooms arriving agents fill, in order: the entrance, then the nearest by hops.
+
+    An arriving agent takes the first room of this order with a free place (capacity);
+    ties in distance go by :data:`~sentinel.config.rooms.ARRIVAL_KINDS`, then room order.
+    """
+    entrance = next((r for r in plan.rooms if r.kind is RoomKind.ENTRANCE), plan.rooms[0])
+    hops = plan.hops_from(entrance.id)
+    order = [r.id for r in plan.rooms]
+    rank = {kind: n for n, kind in enumerate(ARRIVAL_KINDS)}
+    candidates = [r for r in plan.rooms if r.kind in rank or r is entrance]
+    candidates.sort(
+        key=lambda r: (r is not entrance, hops[r.id], rank.get(r.kind, 0), order.index(r.id))
+    )
+    return np.array([order.index(r.id) for r in candidates], dtype=np.int32)
+
+
 def build_params(sim: Simulation, plan: FloorPlan) -> WorldParams:
     """Derive the parameter vector and tables of a world from its configuration."""
     bio, phys = sim.biology, sim.physics
@@ -183,14 +249,11 @@ def build_params(sim: Simulation, plan: FloorPlan) -> WorldParams:
         "leak_factor": power(-phys.leak_attenuation_db),
         "noise_cap_power": power(phys.noise_cap_db),
         "base_temperature": phys.base_temperature,
-        "temperature_per_agent": phys.temperature_per_agent,
-        "window_delta": (phys.outside_temperature - phys.base_temperature) * 0.5,
+        "temperature_keep": math.exp(-dt_h / phys.temperature_time_constant_hours),
         "sun_gain": phys.sun_gain,
         "ac_step": phys.ac_broken_per_hour * dt_h,
         "ac_max": phys.ac_broken_max,
         "co2_outdoor": phys.co2_outdoor_ppm,
-        "co2_agent_step": phys.co2_per_agent_hour_ppm * dt_h,
-        "co2_exchange_step": min(1.0, phys.co2_exchange_per_hour * dt_h),
         "valence_energy_gain": v_energy / 50.0,
         "valence_stress_gain": v_stress / 100.0,
         "valence_hunger_gain": v_hunger / 70.0,
@@ -238,7 +301,9 @@ def build_params(sim: Simulation, plan: FloorPlan) -> WorldParams:
         "meet_threshold": np.array([_threshold(sim.transit.meet_probability)], dtype=np.uint64),
         "room_code": np.array([_room_code(r.kind) for r in plan.rooms], dtype=np.uint8),
         "room_window": np.array([r.has_window for r in plan.rooms], dtype=np.uint8),
-        "room_ventilation": np.array([r.ventilation for r in plan.rooms], dtype=np.float64),
+        "room_air": room_air(plan, sim),
+        "room_capacity": np.array([r.capacity for r in plan.rooms], dtype=np.int32),
+        "spawn_order": spawn_order(plan),
         "neighbours": _neighbours(plan),
         "transit_ticks": _transit_ticks(plan, sim),
         "ttl": np.array(sim.decisions.ttl_ticks[:4], dtype=np.uint16),

@@ -23,7 +23,13 @@ from sentinel.world.layout import (
     RoomCode,
     Stat,
 )
-from sentinel.world.params import WorldParams
+from sentinel.world.params import (
+    AIR_CO2_KEEP,
+    AIR_CO2_RISE,
+    AIR_HEAT_RISE,
+    AIR_WINDOW_SHIFT,
+    WorldParams,
+)
 from sentinel.world.state import State
 
 F64 = npt.NDArray[np.float64]
@@ -61,6 +67,30 @@ def _clear_queue(state: State, who: npt.NDArray[np.bool_]) -> None:
     state["queue_ttl"][who] = 0
 
 
+def spawn_rooms(
+    state: State, params: WorldParams, count: int, staying: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int32]:
+    """Rooms for ``count`` arriving agents, in agent order.
+
+    Each takes the first room of ``spawn_order`` with a free place, counting the agents
+    placed at the start of the tick who stay on duty (``staying``; the leaving shift goes
+    first) and the arrivals before it; when the building is full, the first room (the
+    entrance).
+    """
+    t = params.tables
+    rooms = t["room_code"].shape[0]
+    room = state["room"]
+    placed = (state["active"] == 1) & (room >= 0) & staying
+    present = np.bincount(room[placed], minlength=rooms).astype(np.int64)
+    order = t["spawn_order"].astype(np.intp)
+    free = np.maximum(0, t["room_capacity"][order].astype(np.int64) - present[order])
+    position = np.searchsorted(np.cumsum(free), np.arange(count), side="right")
+    fits = position < order.shape[0]
+    chosen = order[np.minimum(position, order.shape[0] - 1)]
+    rooms_chosen: npt.NDArray[np.int32] = np.where(fits, chosen, order[0]).astype(np.int32)
+    return rooms_chosen
+
+
 def _shift_change(state: State, params: WorldParams) -> None:
     """Agents of the shift set on duty (and set 0) arrive; the others leave."""
     s, t = params.scalars, params.tables
@@ -72,8 +102,8 @@ def _shift_change(state: State, params: WorldParams) -> None:
     spawn = should & (active == 0)
     retire = ~should & (active == 1)
     if spawn.any():
+        state["room"][spawn] = spawn_rooms(state, params, int(spawn.sum()), should)
         active[spawn] = 1
-        state["room"][spawn] = int(t["ints"][1])
         state["on_shift_ticks"][spawn] = 0
         for need in ("hunger", "energy", "bladder", "stress", "social"):
             _f(state, need)[spawn] = s[P[f"spawn_{need}"]]
@@ -212,16 +242,22 @@ def phase_physics(state: State, params: WorldParams) -> None:
         leaked = leaked + own[neighbours[:, column]]
     noise = own[:rooms] + leaked * s[P["leak_factor"]]
     _f(state, "noise")[:] = np.minimum(noise, s[P["noise_cap_power"]])
+    # Heat and CO2: each room relaxes exactly (a precomputed exponential) to the steady
+    # state of its balance for this tick's head count and window (see params.room_air).
     minute, _ = clock(state, params)
-    temperature = (
-        (s[P["base_temperature"]] + heads * s[P["temperature_per_agent"]])
-        + np.where(state["window_open"] == 1, s[P["window_delta"]], 0.0)
-    ) + np.where(t["room_window"] == 1, t["sun"][minute] * s[P["sun_gain"]], 0.0)
-    _f(state, "temperature")[:] = temperature + _f(state, "ac_offset")[0]
+    rows = np.arange(rooms)
+    is_open = ((state["window_open"] == 1) & (t["room_window"] == 1)).astype(np.intp)
+    air = t["room_air"]
+    sun = np.where(t["room_window"] == 1, t["sun"][minute] * s[P["sun_gain"]], 0.0)
+    target = (
+        ((s[P["base_temperature"]] + air[rows, AIR_WINDOW_SHIFT, is_open]) + sun)
+        + _f(state, "ac_offset")[0]
+    ) + heads * air[rows, AIR_HEAT_RISE, is_open]
+    temperature = _f(state, "temperature")
+    temperature[:] = target + (temperature - target) * s[P["temperature_keep"]]
     co2 = _f(state, "co2")
-    breathed = heads * s[P["co2_agent_step"]] * (1.0 - t["room_ventilation"])
-    exchanged = (co2 - s[P["co2_outdoor"]]) * s[P["co2_exchange_step"]]
-    co2[:] = np.maximum(s[P["co2_outdoor"]], (co2 + breathed) - exchanged)
+    steady = s[P["co2_outdoor"]] + heads * air[rows, AIR_CO2_RISE, is_open]
+    co2[:] = steady + (co2 - steady) * air[rows, AIR_CO2_KEEP, is_open]
 
 
 def meet_draws(seed: int, tick: int, first: npt.NDArray[np.intp]) -> npt.NDArray[np.uint64]:

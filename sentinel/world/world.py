@@ -42,6 +42,12 @@ ALWAYS_ON_SHARE: Final = 9 / 60
 _ROOM_NOT_PLACED = "(in transit)"
 
 
+def peak_on_duty(shift_sets: npt.NDArray[np.uint8], shifts: int) -> int:
+    """The most agents on duty at once: one shift set plus the always-on set 0."""
+    counts = np.bincount(shift_sets, minlength=shifts + 1)
+    return int(counts[0] + (counts[1:].max() if shifts else 0))
+
+
 class World:
     """A running office world.
 
@@ -59,13 +65,16 @@ class World:
     ) -> None:
         self.company = company
         self.seed = company.simulation.seed if seed is None else seed
-        self.params: WorldParams = build_params(company.simulation, company.floor_plan)
-        plan = company.floor_plan
         count = len(company.personas) if agents is None else agents
         if count < 1:
             raise InvalidInputError(f"a world needs at least one agent, got {count}")
+        plan = company.floor_plan
         state = new_state(
-            count, len(plan.rooms), len(self.params.chaos_names), self.params.queue_size, self.seed
+            count,
+            len(plan.rooms),
+            len(company.simulation.chaos),
+            company.simulation.decisions.queue_size,
+            self.seed,
         )
         if agents is None:
             self.agent_ids = tuple(p.id for p in company.personas)
@@ -88,6 +97,12 @@ class World:
             always = rng.random(count) < ALWAYS_ON_SHARE
             state["shift_set"][:] = np.where(always, 0, rng.integers(1, sets + 1, count))
         sim = company.simulation
+        self.peak_on_duty = peak_on_duty(state["shift_set"], len(sim.shifts))
+        plan, self.building_scale = plan.sized_for(self.peak_on_duty)
+        # The company's plan, or every room larger when more agents are on duty at once
+        # than its rooms hold (reported as building_scale; never a silent overcrowding).
+        self.floor_plan = plan
+        self.params: WorldParams = build_params(sim, plan)
         state["temperature"][:] = sim.physics.base_temperature
         state["co2"][:] = sim.physics.co2_outdoor_ppm
         state["noise"][:] = self.params.scalar("ambient_power")

@@ -42,35 +42,32 @@ pub(crate) const MEETING_POWER: usize = 28;
 pub(crate) const LEAK_FACTOR: usize = 29;
 pub(crate) const NOISE_CAP_POWER: usize = 30;
 pub(crate) const BASE_TEMPERATURE: usize = 31;
-pub(crate) const TEMPERATURE_PER_AGENT: usize = 32;
-pub(crate) const WINDOW_DELTA: usize = 33;
-pub(crate) const SUN_GAIN: usize = 34;
-pub(crate) const AC_STEP: usize = 35;
-pub(crate) const AC_MAX: usize = 36;
-pub(crate) const CO2_OUTDOOR: usize = 37;
-pub(crate) const CO2_AGENT_STEP: usize = 38;
-pub(crate) const CO2_EXCHANGE_STEP: usize = 39;
-pub(crate) const VALENCE_ENERGY_GAIN: usize = 40;
-pub(crate) const VALENCE_STRESS_GAIN: usize = 41;
-pub(crate) const VALENCE_HUNGER_GAIN: usize = 42;
-pub(crate) const VALENCE_SOCIAL_GAIN: usize = 43;
-pub(crate) const AROUSAL_STRESS_GAIN: usize = 44;
-pub(crate) const AROUSAL_CAFFEINE_NORM: usize = 45;
-pub(crate) const AROUSAL_CAFFEINE_GAIN: usize = 46;
-pub(crate) const AROUSAL_MEETING: usize = 47;
-pub(crate) const SPAWN_HUNGER: usize = 48;
-pub(crate) const SPAWN_ENERGY: usize = 49;
-pub(crate) const SPAWN_BLADDER: usize = 50;
-pub(crate) const SPAWN_STRESS: usize = 51;
-pub(crate) const SPAWN_SOCIAL: usize = 52;
-pub(crate) const NOISE_QUIET: usize = 53;
-pub(crate) const NOISE_NORMAL: usize = 54;
-pub(crate) const NOISE_LIVELY: usize = 55;
-pub(crate) const NOISE_LOUD: usize = 56;
-pub(crate) const CO2_FRESH: usize = 57;
-pub(crate) const CO2_NORMAL: usize = 58;
-pub(crate) const CO2_STUFFY: usize = 59;
-pub(crate) const HOT_TEMPERATURE: usize = 60;
+pub(crate) const TEMPERATURE_KEEP: usize = 32;
+pub(crate) const SUN_GAIN: usize = 33;
+pub(crate) const AC_STEP: usize = 34;
+pub(crate) const AC_MAX: usize = 35;
+pub(crate) const CO2_OUTDOOR: usize = 36;
+pub(crate) const VALENCE_ENERGY_GAIN: usize = 37;
+pub(crate) const VALENCE_STRESS_GAIN: usize = 38;
+pub(crate) const VALENCE_HUNGER_GAIN: usize = 39;
+pub(crate) const VALENCE_SOCIAL_GAIN: usize = 40;
+pub(crate) const AROUSAL_STRESS_GAIN: usize = 41;
+pub(crate) const AROUSAL_CAFFEINE_NORM: usize = 42;
+pub(crate) const AROUSAL_CAFFEINE_GAIN: usize = 43;
+pub(crate) const AROUSAL_MEETING: usize = 44;
+pub(crate) const SPAWN_HUNGER: usize = 45;
+pub(crate) const SPAWN_ENERGY: usize = 46;
+pub(crate) const SPAWN_BLADDER: usize = 47;
+pub(crate) const SPAWN_STRESS: usize = 48;
+pub(crate) const SPAWN_SOCIAL: usize = 49;
+pub(crate) const NOISE_QUIET: usize = 50;
+pub(crate) const NOISE_NORMAL: usize = 51;
+pub(crate) const NOISE_LIVELY: usize = 52;
+pub(crate) const NOISE_LOUD: usize = 53;
+pub(crate) const CO2_FRESH: usize = 54;
+pub(crate) const CO2_NORMAL: usize = 55;
+pub(crate) const CO2_STUFFY: usize = 56;
+pub(crate) const HOT_TEMPERATURE: usize = 57;
 /// The scalar parameter vector, in order (pinned to `sentinel.world.layout.PARAM_NAMES`).
 pub const PARAM_NAMES: [&str; PARAM_COUNT] = [
     "time_scale",
@@ -105,14 +102,11 @@ pub const PARAM_NAMES: [&str; PARAM_COUNT] = [
     "leak_factor",
     "noise_cap_power",
     "base_temperature",
-    "temperature_per_agent",
-    "window_delta",
+    "temperature_keep",
     "sun_gain",
     "ac_step",
     "ac_max",
     "co2_outdoor",
-    "co2_agent_step",
-    "co2_exchange_step",
     "valence_energy_gain",
     "valence_stress_gain",
     "valence_hunger_gain",
@@ -137,7 +131,7 @@ pub const PARAM_NAMES: [&str; PARAM_COUNT] = [
 ];
 
 /// Number of scalar parameters.
-pub const PARAM_COUNT: usize = 61;
+pub const PARAM_COUNT: usize = 58;
 /// Columns of the perception component.
 pub const PERCEPTION_CHANNELS: usize = 9;
 /// Minutes per simulated day (rows of the circadian and sun tables).
@@ -181,6 +175,12 @@ const REASON_CHAOS_BASE: u8 = 12;
 const SPLITMIX_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 const CHAOS_STREAM: u64 = 0xD1B5_4A32_D192_ED03;
 const MEET_STREAM: u64 = 0x8CB9_2BA7_2F3D_8DD7;
+/// Coefficients per room in `room_air` (4 quantities x closed/open windows).
+const AIR_WIDTH: usize = 8;
+const AIR_HEAT_RISE: usize = 0;
+const AIR_WINDOW_SHIFT: usize = 2;
+const AIR_CO2_RISE: usize = 4;
+const AIR_CO2_KEEP: usize = 6;
 /// Floors the meeting pairing keeps a waiting walker for (rooms.toml allows 0 and 1).
 const MAX_FLOORS: usize = 8;
 
@@ -265,7 +265,12 @@ pub struct WorldTables<'a> {
     pub meet_threshold: &'a [u64],
     pub room_code: &'a [u8],
     pub room_window: &'a [u8],
-    pub room_ventilation: &'a [f64],
+    /// `(rooms, 4, 2)`: heat rise per person, window shift, CO2 rise per person, CO2 keep
+    /// factor, each with windows closed and open (`sentinel.world.params.room_air`).
+    pub room_air: &'a [f64],
+    pub room_capacity: &'a [i32],
+    /// Rooms arriving agents fill, in order (the entrance first).
+    pub spawn_order: &'a [i32],
     pub neighbours: &'a [i32],
     pub transit_ticks: &'a [i32],
     pub ttl: &'a [u16],
@@ -360,10 +365,22 @@ fn check(state: &WorldState<'_>, tables: &WorldTables<'_>, params: &[f64]) -> Co
         ("window_open", state.window_open.len()),
         ("occupancy", state.occupancy.len()),
         ("room_window", tables.room_window.len()),
-        ("room_ventilation", tables.room_ventilation.len()),
+        ("room_capacity", tables.room_capacity.len()),
         ("room_floor", tables.room_floor.len()),
     ] {
         shape(name, len, rooms)?;
+    }
+    shape("room_air", tables.room_air.len(), rooms * AIR_WIDTH)?;
+    if tables.spawn_order.is_empty()
+        || tables
+            .spawn_order
+            .iter()
+            .any(|&r| r < 0 || r as usize >= rooms)
+    {
+        return Err(bad(
+            "spawn_order",
+            format!("must list rooms of 0..{rooms}, at least one"),
+        ));
     }
     if rooms == 0 || tables.neighbours.len() % rooms != 0 {
         return Err(bad("neighbours", "is not a (rooms, width) table".into()));
@@ -474,20 +491,48 @@ fn room_of(room: i32) -> usize {
     room.max(0) as usize
 }
 
+/// Where arriving agents go: the first room of `spawn_order` with a free place, counting
+/// the agents placed at the start of the tick and the arrivals placed before.
+struct Spawn<'a> {
+    present: &'a mut [i32],
+    cursor: usize,
+}
+
+impl Spawn<'_> {
+    fn place(&mut self, t: &WorldTables<'_>) -> i32 {
+        let order = t.spawn_order;
+        while self.cursor < order.len() {
+            let r = order[self.cursor] as usize;
+            if self.present[r] < t.room_capacity[r] {
+                break;
+            }
+            self.cursor += 1;
+        }
+        let room = if self.cursor < order.len() {
+            order[self.cursor]
+        } else {
+            order[0]
+        };
+        self.present[room as usize] += 1;
+        room
+    }
+}
+
 fn input_agent(
     s: &mut WorldState<'_>,
     t: &WorldTables<'_>,
     p: &[f64],
     d: Dims,
     c: &Tick,
+    spawn: &mut Spawn<'_>,
     i: usize,
 ) {
     let q = d.queue;
-    let (current, entrance) = (c.shift, c.entrance);
+    let current = c.shift;
     let should = s.shift_set[i] == 0 || s.shift_set[i] == current;
     if should && s.active[i] == 0 {
         s.active[i] = 1;
-        s.room[i] = entrance;
+        s.room[i] = spawn.place(t);
         s.destination[i] = -1;
         s.transit_left[i] = 0;
         s.move_order[i] = -1;
@@ -654,22 +699,21 @@ fn phase_physics(
             leaked += own[t.neighbours[r * d.width + c] as usize];
         }
         s.noise[r] = (own[r] + leaked * p[LEAK_FACTOR]).min(p[NOISE_CAP_POWER]);
+        // Heat and CO2 relax exactly (precomputed exponentials) to their balance's steady
+        // state for this tick's head count and window.
         let heads = s.occupancy[r] as f64;
-        let temperature = ((p[BASE_TEMPERATURE] + heads * p[TEMPERATURE_PER_AGENT])
-            + if s.window_open[r] == 1 {
-                p[WINDOW_DELTA]
-            } else {
-                0.0
-            })
-            + if t.room_window[r] == 1 {
-                t.sun[minute] * p[SUN_GAIN]
-            } else {
-                0.0
-            };
-        s.temperature[r] = temperature + *s.ac_offset;
-        let breathed = heads * p[CO2_AGENT_STEP] * (1.0 - t.room_ventilation[r]);
-        let exchanged = (s.co2[r] - p[CO2_OUTDOOR]) * p[CO2_EXCHANGE_STEP];
-        s.co2[r] = ((s.co2[r] + breathed) - exchanged).max(p[CO2_OUTDOOR]);
+        let open = usize::from(s.window_open[r] == 1 && t.room_window[r] == 1);
+        let air = &t.room_air[r * AIR_WIDTH..(r + 1) * AIR_WIDTH];
+        let sun = if t.room_window[r] == 1 {
+            t.sun[minute] * p[SUN_GAIN]
+        } else {
+            0.0
+        };
+        let target = (((p[BASE_TEMPERATURE] + air[AIR_WINDOW_SHIFT + open]) + sun) + *s.ac_offset)
+            + heads * air[AIR_HEAT_RISE + open];
+        s.temperature[r] = target + (s.temperature[r] - target) * p[TEMPERATURE_KEEP];
+        let steady = p[CO2_OUTDOOR] + heads * air[AIR_CO2_RISE + open];
+        s.co2[r] = steady + (s.co2[r] - steady) * air[AIR_CO2_KEEP + open];
     }
 }
 
@@ -935,7 +979,6 @@ fn decision_agent(s: &mut WorldState<'_>, t: &WorldTables<'_>, d: Dims, i: usize
 struct Tick {
     minute: usize,
     shift: u8,
-    entrance: i32,
     shift_ticks: i64,
     noise_edges: [f64; 4],
     co2_edges: [f64; 3],
@@ -947,7 +990,6 @@ impl Tick {
         Tick {
             minute,
             shift: t.shift_by_hour[hour],
-            entrance: t.ints[1] as i32,
             shift_ticks: t.ints[0],
             noise_edges: [
                 p[NOISE_QUIET],
@@ -966,12 +1008,29 @@ impl Tick {
 /// components, this tick's rooms and chaos), so memory is streamed twice per tick instead of
 /// eight times. Chaos reads no agent and no agent phase before mood reads chaos, so it runs
 /// between the passes. The numpy reference runs the phases unfused; the tests pin equality.
-fn tick(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], d: Dims, counts: &mut [i32]) {
+fn tick(
+    s: &mut WorldState<'_>,
+    t: &WorldTables<'_>,
+    p: &[f64],
+    d: Dims,
+    counts: &mut [i32],
+    present: &mut [i32],
+) {
     let c = Tick::new(s, t, p);
+    // input, spawn half: arrivals fill rooms counting who was placed at the tick's start
+    // and stays on duty (the leaving shift goes first).
+    present.fill(0);
+    for i in 0..d.agents {
+        let stays = s.shift_set[i] == 0 || s.shift_set[i] == c.shift;
+        if stays && s.active[i] == 1 && s.room[i] >= 0 {
+            present[s.room[i] as usize] += 1;
+        }
+    }
+    let mut spawn = Spawn { present, cursor: 0 };
     counts.fill(0);
     let mut waiting = [None; MAX_FLOORS];
     for i in 0..d.agents {
-        input_agent(s, t, p, d, &c, i);
+        input_agent(s, t, p, d, &c, &mut spawn, i);
         biology_agent(s, t, p, &c, i);
         // transit, pairing half: reads only what input left and biology does not touch; it
         // writes chat_left of an earlier agent, whose biology has already run.
@@ -1007,8 +1066,9 @@ pub fn step(
 ) -> CoreResult<()> {
     let dims = check(state, tables, params)?;
     let mut counts = vec![0i32; dims.rooms];
+    let mut present = vec![0i32; dims.rooms];
     for _ in 0..ticks {
-        tick(state, tables, params, dims, &mut counts);
+        tick(state, tables, params, dims, &mut counts, &mut present);
     }
     Ok(())
 }
@@ -1083,7 +1143,9 @@ mod tests {
         let room_floor = vec![0u8; rooms];
         let room_code = vec![0u8; rooms];
         let room_window = vec![0u8; rooms];
-        let ventilation = vec![0.5; rooms];
+        let air = vec![0.0; rooms * AIR_WIDTH];
+        let capacity = vec![2i32; rooms];
+        let order: Vec<i32> = (0..rooms as i32).collect();
         let neighbours: Vec<i32> = (0..rooms as i32).map(|r| (r + 1) % rooms as i32).collect();
         let transit = vec![3i32; rooms * rooms];
         let tables = WorldTables {
@@ -1093,7 +1155,9 @@ mod tests {
             ints: &ints,
             room_code: &room_code,
             room_window: &room_window,
-            room_ventilation: &ventilation,
+            room_air: &air,
+            room_capacity: &capacity,
+            spawn_order: &order,
             neighbours: &neighbours,
             transit_ticks: &transit,
             ttl: &[255, 60, 30, 10],
@@ -1179,7 +1243,8 @@ mod tests {
         run(&mut o, &params, 5).unwrap();
         assert_eq!(o.u8s[2], vec![1, 1, 0, 1]);
         assert_eq!(o.f[0], vec![15.0, 15.0, 50.0, 15.0]);
-        assert_eq!(o.occupancy, vec![3, 0, 0]);
+        // the first room holds two: the third arrival spills over into the next
+        assert_eq!(o.occupancy, vec![2, 1, 0]);
         assert_eq!(o.tick, 5);
         assert_eq!(o.stats[STAT_SPAWNED], 3);
     }

@@ -148,7 +148,9 @@ pub(crate) fn world_step(
     let meet_threshold = ro::<u64>(tables, "meet_threshold")?;
     let room_code = ro::<u8>(tables, "room_code")?;
     let room_window = ro::<u8>(tables, "room_window")?;
-    let room_ventilation = ro::<f64>(tables, "room_ventilation")?;
+    let room_air = ro::<f64>(tables, "room_air")?;
+    let room_capacity = ro::<i32>(tables, "room_capacity")?;
+    let spawn_order = ro::<i32>(tables, "spawn_order")?;
     let neighbours = ro::<i32>(tables, "neighbours")?;
     let transit_ticks = ro::<i32>(tables, "transit_ticks")?;
     let ttl = ro::<u16>(tables, "ttl")?;
@@ -213,7 +215,9 @@ pub(crate) fn world_step(
         meet_threshold: slice!(py, meet_threshold, "meet_threshold"),
         room_code: slice!(py, room_code, "room_code"),
         room_window: slice!(py, room_window, "room_window"),
-        room_ventilation: slice!(py, room_ventilation, "room_ventilation"),
+        room_air: slice!(py, room_air, "room_air"),
+        room_capacity: slice!(py, room_capacity, "room_capacity"),
+        spawn_order: slice!(py, spawn_order, "spawn_order"),
         neighbours: slice!(py, neighbours, "neighbours"),
         transit_ticks: slice!(py, transit_ticks, "transit_ticks"),
         ttl: slice!(py, ttl, "ttl"),
