@@ -248,8 +248,9 @@ class OfficeDays:
             lunch_until=lunch_at + LUNCH_WINDOW_TICKS,
             coffee_every=coffee_every,
             next_coffee=tick + jitter + _draw(self.seed, "coffee", agent_id) % coffee_every,
-            next_break=tick + BREAK_EVERY_TICKS // 2 + _draw(self.seed, "break", agent_id)
-            % BREAK_EVERY_TICKS,
+            next_break=tick
+            + BREAK_EVERY_TICKS // 2
+            + _draw(self.seed, "break", agent_id) % BREAK_EVERY_TICKS,
             next_chat=tick + jitter + _draw(self.seed, "chat", agent_id) % CHAT_COOLDOWN_TICKS,
             meetings=[m for m in self.calendar.get(agent_id, []) if m[1] > tick],
             tools=frozenset(persona.capabilities.tools) if persona is not None else frozenset(),
@@ -294,7 +295,7 @@ class OfficeDays:
             self._arrive(agent_id, plan, here, tick, events)
             self._comfort(agent_id, plan, here, tick, events)
             if tick >= plan.busy_until:
-                self._next_place(agent_id, plan, here, tick)
+                self._next_place(agent_id, plan, here, tick, events)
             talk = self._converse(agent_id, plan, here, tick)
             if talk is not None:
                 talks.append(talk)
@@ -389,23 +390,28 @@ class OfficeDays:
         plan = self.plans.get(agent_id)
         return plan is not None and plan.headphones
 
-    def _next_place(self, agent_id: str, plan: Plan, here: str, tick: int) -> None:
+    def _goal(self, plan: Plan, tick: int) -> tuple[str, Action | None, int] | None:
+        """What the plan asks for now: (room or room kind, errand, ticks to stay); None: desk."""
+        meeting = next((m for m in plan.meetings if m[0] <= tick < m[1]), None)
+        if float(self.world.state["bladder"][plan.index]) >= BLADDER_GO:
+            return ("bathroom", Action.RELIEVE, BATHROOM_TICKS)
+        if meeting is not None:
+            return (meeting[2], None, meeting[1] - tick)
+        if plan.ate_at is None and plan.lunch_at <= tick <= plan.lunch_until - LUNCH_LAST_CALL:
+            return ("kitchen", Action.MEAL, MEAL_TICKS)
+        if tick >= plan.next_coffee:
+            return ("kitchen", Action.COFFEE, COFFEE_TICKS)
+        if tick >= plan.next_break:
+            return ("lounge", None, BREAK_TICKS)
+        return None
+
+    def _next_place(
+        self, agent_id: str, plan: Plan, here: str, tick: int, events: list[NewEvent]
+    ) -> None:
         """Where the plan says the agent should be now, and the walk there."""
-        s = self.world.state
         if tick < plan.settle_at:
             return
-        goal: tuple[str, Action | None, int] | None = None
-        meeting = next((m for m in plan.meetings if m[0] <= tick < m[1]), None)
-        if float(s["bladder"][plan.index]) >= BLADDER_GO:
-            goal = ("bathroom", Action.RELIEVE, BATHROOM_TICKS)
-        elif meeting is not None:
-            goal = (meeting[2], None, meeting[1] - tick)
-        elif plan.ate_at is None and plan.lunch_at <= tick <= plan.lunch_until - LUNCH_LAST_CALL:
-            goal = ("kitchen", Action.MEAL, MEAL_TICKS)
-        elif tick >= plan.next_coffee:
-            goal = ("kitchen", Action.COFFEE, COFFEE_TICKS)
-        elif tick >= plan.next_break:
-            goal = ("lounge", None, BREAK_TICKS)
+        goal = self._goal(plan, tick)
         if goal is None:
             if here != plan.desk:
                 self._go(plan, plan.desk, here, None)
@@ -418,7 +424,7 @@ class OfficeDays:
             return
         if room == here and action is not None:
             plan.errand = (room, action)
-            self._arrive(agent_id, plan, here, tick, [])
+            self._arrive(agent_id, plan, here, tick, events)
         plan.busy_until = tick + stay + self._walk(here, room)
         if action == Action.COFFEE:
             plan.next_coffee = tick + plan.coffee_every

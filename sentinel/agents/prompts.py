@@ -51,9 +51,7 @@ def fingerprint(world: World, index: int, *, headphones: bool = False) -> str:
         "HR": int(s["chat_left"][index] > 0),
         "T": hour,
         "TMP": int(in_room and float(s["temperature"][room]) > TOO_WARM_C),
-        "N": int(
-            in_room and not headphones and float(decibels(s["noise"][room])) > TOO_LOUD_DB
-        ),
+        "N": int(in_room and not headphones and float(decibels(s["noise"][room])) > TOO_LOUD_DB),
         "IM": 0,
         "R": world.params.room_ids[room] if in_room else ROOM_IN_TRANSIT,
         "PE": "E" if float(s["extraversion"][index]) >= EXTRAVERT_THRESHOLD else "I",

@@ -67,6 +67,9 @@ DECISION_INTERVAL_TICKS: Final = 300
 limit of 20 requests a minute is far away, and a shift makes ~1,750 requests)."""
 TASK_INTERVAL_TICKS: Final = 2700
 """A developer takes a coding task every 45 simulated minutes (ours: ~10 per shift)."""
+SETTLED_TICKS: Final = 1800
+"""Ours: an agent whose state is unchanged since a rule answered asks again after 30 minutes
+at the earliest (the answer holds; asking every 5 minutes repeated the same rule all shift)."""
 PROGRESS_EVERY_TICKS: Final = 600
 CODING_TOOLS: Final = frozenset({"python", "git", "fs"})
 """A persona holding these gets coding tasks (create a module, test it, run it, commit it)."""
@@ -161,6 +164,8 @@ class _AgentState:
     tasks: int = 0
     attacks: int = 0
     last_result: str | None = None
+    settled: tuple[str, int] | None = None
+    """The fingerprint a rule last answered, and when: unchanged, the answer still holds."""
 
 
 @dataclass
@@ -344,15 +349,21 @@ class Engine:
             reason = self.world.decisions(index)[0][1]
             text = need_prompt(self.world, index, reason, state.last_result)
             headphones = self.days.headphones(agent_id)
-            return Request(
-                agent_id, "need", text, fingerprint(self.world, index, headphones=headphones)
-            )
+            current = fingerprint(self.world, index, headphones=headphones)
+            settled = state.settled
+            if settled and settled[0] == current and tick - settled[1] < SETTLED_TICKS:
+                self.counters["decisions_settled"] += 1
+                return None  # nothing changed since a rule answered: it is still being done
+            return Request(agent_id, "need", text, current)
         return None
 
     def _apply(self, tick: int, request: Request, answer: Answer, events: list[NewEvent]) -> None:
         agent_id = request.agent_id
         state = self.agents[agent_id]
         self.counters[f"{answer.decision}:{answer.rule}"] += 1
+        if request.kind == "need" and request.fingerprint is not None:
+            settled = answer.decision == "synthesized"
+            state.settled = (request.fingerprint, tick) if settled else None
         self.cost_usd += answer.cost_usd
         events.append(
             NewEvent(
