@@ -103,6 +103,8 @@ class Plan:
     coffee_every: int
     next_coffee: int
     next_break: int
+    offset: int = 0
+    """The tick within each minute at which this agent looks at its plan."""
     tools: frozenset[str] = frozenset()
     busy_until: int = 0
     lunches: int = 0
@@ -154,6 +156,7 @@ class OfficeDays:
         personas = {p.id: p for p in company.personas}
         self.personas = personas
         self.ids = world.agent_ids
+        self._index = {agent_id: n for n, agent_id in enumerate(self.ids)}
         self.plans: dict[str, Plan] = {}
         self.over_ticks = np.zeros(len(rooms), dtype=np.int64)
         self.max_over_ticks = 0
@@ -232,7 +235,7 @@ class OfficeDays:
 
     def start(self, agent_id: str, tick: int) -> None:
         """The agent came on duty: plan its day."""
-        index = self.ids.index(agent_id)
+        index = self._index[agent_id]
         persona = self.personas.get(agent_id)
         tolerance = float(self.world.state["caffeine_tolerance"][index])
         coffee_every = int(COFFEE_MAX_TICKS - tolerance * (COFFEE_MAX_TICKS - COFFEE_MIN_TICKS))
@@ -254,6 +257,7 @@ class OfficeDays:
             next_chat=tick + jitter + _draw(self.seed, "chat", agent_id) % CHAT_COOLDOWN_TICKS,
             meetings=[m for m in self.calendar.get(agent_id, []) if m[1] > tick],
             tools=frozenset(persona.capabilities.tools) if persona is not None else frozenset(),
+            offset=_draw(self.seed, "offset", agent_id) % CHECK_EVERY_TICKS,
         )
         self.counters["day:planned"] += 1
         self.plans[agent_id] = plan
@@ -286,7 +290,7 @@ class OfficeDays:
         s = self.world.state
         talks: list[Conversation] = []
         for agent_id, plan in self.plans.items():
-            if (tick + _draw(self.seed, "offset", agent_id)) % CHECK_EVERY_TICKS:
+            if (tick + plan.offset) % CHECK_EVERY_TICKS:
                 continue
             room = int(s["room"][plan.index])
             if room < 0 or s["destination"][plan.index] >= 0:
