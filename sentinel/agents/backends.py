@@ -62,6 +62,8 @@ class Request:
     """``need`` (the world's decision queue) or ``task`` (a coding task)."""
     text: str
     fingerprint: str | None
+    addressed: bool = False
+    """Another persona spoke to this one (urgent: the gateway never synthesizes it)."""
 
 
 @dataclass(frozen=True)
@@ -280,9 +282,11 @@ class LiveBackend:
             {
                 "model": self.model,
                 "messages": [{"role": "user", "content": request.text}],
-                "sentinel": {"tick": tick, "fingerprint": request.fingerprint}
-                if request.fingerprint
-                else {"tick": tick},
+                "sentinel": {
+                    "tick": tick,
+                    **({"fingerprint": request.fingerprint} if request.fingerprint else {}),
+                    **({"addressed": True} if request.addressed else {}),
+                },
             }
             for request in requests
         ]

@@ -29,8 +29,11 @@ def _bucket(value: float, per_bucket: float = 10.0) -> int:
     return int(min(9, max(0, value // per_bucket)))
 
 
-def fingerprint(world: World, index: int) -> str:
-    """The ``KEY:VALUE|...`` fingerprint of agent number ``index``."""
+def fingerprint(world: World, index: int, *, headphones: bool = False) -> str:
+    """The ``KEY:VALUE|...`` fingerprint of agent number ``index``.
+
+    Headphones lower the noise the agent perceives: its N field stays 0.
+    """
     s = world.state
     room = int(s["room"][index])
     in_room = 0 <= room < len(world.params.room_ids)
@@ -48,7 +51,7 @@ def fingerprint(world: World, index: int) -> str:
         "HR": int(s["chat_left"][index] > 0),
         "T": hour,
         "TMP": int(in_room and float(s["temperature"][room]) > TOO_WARM_C),
-        "N": int(in_room and float(decibels(s["noise"][room])) > TOO_LOUD_DB),
+        "N": int(in_room and not headphones and float(decibels(s["noise"][room])) > TOO_LOUD_DB),
         "IM": 0,
         "R": world.params.room_ids[room] if in_room else ROOM_IN_TRANSIT,
         "PE": "E" if float(s["extraversion"][index]) >= EXTRAVERT_THRESHOLD else "I",

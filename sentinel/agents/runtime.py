@@ -40,6 +40,7 @@ from sentinel.agents.backends import (
     make_run_dir,
     remove_run_dir,
 )
+from sentinel.agents.days import Conversation, OfficeDays
 from sentinel.agents.options import RunOptions, company_for
 from sentinel.agents.places import ERRAND, HUNGRY_FOR_A_MEAL, Places
 from sentinel.agents.prompts import fingerprint, need_prompt, result_line, task_prompt
@@ -66,6 +67,9 @@ DECISION_INTERVAL_TICKS: Final = 300
 limit of 20 requests a minute is far away, and a shift makes ~1,750 requests)."""
 TASK_INTERVAL_TICKS: Final = 2700
 """A developer takes a coding task every 45 simulated minutes (ours: ~10 per shift)."""
+SETTLED_TICKS: Final = 1800
+"""Ours: an agent whose state is unchanged since a rule answered asks again after 30 minutes
+at the earliest (the answer holds; asking every 5 minutes repeated the same rule all shift)."""
 PROGRESS_EVERY_TICKS: Final = 600
 CODING_TOOLS: Final = frozenset({"python", "git", "fs"})
 """A persona holding these gets coding tasks (create a module, test it, run it, commit it)."""
@@ -159,8 +163,9 @@ class _AgentState:
     next_attack: int = 0
     tasks: int = 0
     attacks: int = 0
-    errand: tuple[str, Action] | None = None
     last_result: str | None = None
+    settled: tuple[str, int] | None = None
+    """The fingerprint a rule last answered, and when: unchanged, the answer still holds."""
 
 
 @dataclass
@@ -181,6 +186,7 @@ class Engine:
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
         self.places = Places(self.company)
+        self.days = OfficeDays(self.company, self.world, self.world.seed)
         self.ids = self.world.agent_ids
         self.coders = {
             p.id
@@ -241,9 +247,10 @@ class Engine:
             self.clock.tick = tick
         events: list[NewEvent] = []
         self._shift_changes(tick, events)
-        self._errands()
+        requests: list[Request] = [
+            self._reply_request(talk, tick, events) for talk in self.days.tick(tick, events)
+        ]
         due = self._due(tick)
-        requests: list[Request] = []
         attackers: list[str] = []
         for agent_id in due:
             state = self.agents[agent_id]
@@ -279,11 +286,13 @@ class Engine:
                 next_attack=tick + stagger,
             )
             self.spawned.add(agent_id)
+            self.days.start(agent_id, tick)
             self._lifecycle(agent_id, "spawned", tick, events)
         for index in np.flatnonzero(~active & self._active):
             agent_id = self.ids[int(index)]
             self.backend.stop(agent_id)
             self.agents.pop(agent_id, None)
+            self.days.stop(agent_id)
             self._lifecycle(agent_id, "retired", tick, events)
         self._active = active
         self.peak = max(self.peak, int(active.sum()))
@@ -293,19 +302,33 @@ class Engine:
         events.append(NewEvent.of(payload, stream=f"agent/{agent_id}", tick=tick))
         self.counters[f"agents_{change}"] += 1
 
-    def _errands(self) -> None:
-        """Agents that arrived where an errand took them do it (the world checks the room)."""
-        s = self.world.state
-        for state in self.agents.values():
-            if state.errand is None:
-                continue
-            room_id, action = state.errand
-            room = int(s["room"][state.index])
-            if s["destination"][state.index] >= 0 or room < 0:
-                continue
-            if self.world.params.room_ids[room] == room_id:
-                self.world.act(state.index, action)
-            state.errand = None
+    def _reply_request(self, talk: Conversation, tick: int, events: list[NewEvent]) -> Request:
+        """A conversation: recorded, and the addressed persona's answer asked of the gateway."""
+        events.append(
+            NewEvent(
+                RUNTIME_STREAM,
+                "runtime.conversation",
+                {
+                    "speaker": talk.speaker,
+                    "addressee": talk.addressee,
+                    "room": talk.room,
+                    "line": talk.line,
+                    "meeting": talk.meeting,
+                },
+                tick=tick,
+            )
+        )
+        index = self.agents[talk.addressee].index
+        text = f"It is {self.world.clock()}. {self.world.names[self.agents[talk.speaker].index]} "
+        text += f'says to you: "{talk.line}"'
+        headphones = self.days.headphones(talk.addressee)
+        return Request(
+            talk.addressee,
+            "reply",
+            text,
+            fingerprint(self.world, index, headphones=headphones),
+            addressed=True,
+        )
 
     def _due(self, tick: int) -> list[str]:
         return [
@@ -325,13 +348,22 @@ class Engine:
         if queued.any():
             reason = self.world.decisions(index)[0][1]
             text = need_prompt(self.world, index, reason, state.last_result)
-            return Request(agent_id, "need", text, fingerprint(self.world, index))
+            headphones = self.days.headphones(agent_id)
+            current = fingerprint(self.world, index, headphones=headphones)
+            settled = state.settled
+            if settled and settled[0] == current and tick - settled[1] < SETTLED_TICKS:
+                self.counters["decisions_settled"] += 1
+                return None  # nothing changed since a rule answered: it is still being done
+            return Request(agent_id, "need", text, current)
         return None
 
     def _apply(self, tick: int, request: Request, answer: Answer, events: list[NewEvent]) -> None:
         agent_id = request.agent_id
         state = self.agents[agent_id]
         self.counters[f"{answer.decision}:{answer.rule}"] += 1
+        if request.kind == "need" and request.fingerprint is not None:
+            settled = answer.decision == "synthesized"
+            state.settled = (request.fingerprint, tick) if settled else None
         self.cost_usd += answer.cost_usd
         events.append(
             NewEvent(
@@ -361,6 +393,8 @@ class Engine:
             )
             if kind == "move":
                 self._move(agent_id, state, action.get("target"))
+            elif kind in ("emote", "work", "break") and action.get("target"):
+                self.days.apply(agent_id, str(action.get("target")), tick, events)
             elif kind == "tool_use":
                 if request.kind == "task" and tool_calls == 0:
                     self.world.set_flags(state.index, deadline=True)
@@ -383,15 +417,16 @@ class Engine:
         destination = self.places.resolve(agent_id, str(target) if target else None, current)
         if destination is None:
             return
-        if destination != current:
-            self.world.move(state.index, destination)
         kind = self.places.kind(destination)
+        errand: Action | None = None
         if kind == "kitchen":
             meal = float(s["hunger"][state.index]) >= HUNGRY_FOR_A_MEAL
-            state.errand = (destination, Action.MEAL if meal else Action.COFFEE)
+            errand = Action.MEAL if meal else Action.COFFEE
         elif kind in ERRAND:
-            state.errand = (destination, ERRAND[kind])
-        self.counters["moves"] += 1
+            errand = ERRAND[kind]
+        # The day planner walks the agent there if the room has space (else it stays).
+        if self.days.move_for_answer(agent_id, destination, errand):
+            self.counters["moves"] += 1
 
     def _tool_result(
         self,
@@ -467,6 +502,7 @@ class Engine:
         tick = self.world.tick
         for agent_id in list(self.agents):
             self.backend.stop(agent_id)
+            self.days.stop(agent_id)
             self._lifecycle(agent_id, "retired", tick, events)
         self.agents.clear()
 
@@ -564,7 +600,7 @@ def finished_payload(engine: Engine, ticks: int) -> dict[str, Any]:
         "ticks": ticks,
         "state_hash": engine.world.state_hash(),
         "interrupted": ticks < engine.options.ticks(engine.company),
-        "counters": dict(sorted(engine.counters.items())),
+        "counters": dict(sorted({**engine.counters, **engine.days.report()}.items())),
         "unblocked": engine.unblocked,
     }
 

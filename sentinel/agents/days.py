@@ -1,0 +1,523 @@
+"""Individual days: each persona's own day in the office, planned from its config and the seed.
+
+A persona on duty gets a plan when it comes on duty: an arrival delay (jitter), a desk (its
+favourite office while it has room, else the nearest office with room), a lunch time near
+its preferred one, a coffee interval from its caffeine tolerance, breaks, and the meetings
+of its department's calendar. Every simulated minute, at an offset of its own (no
+lock-step), an agent that is not walking checks its plan and goes where it should be:
+bathroom when its bladder asks, a meeting when the calendar says, lunch in its window,
+coffee when due, a break, else its desk. A room that is full (present plus walking there)
+is not entered: another room of its kind with space is chosen, or the agent waits and tries
+again next minute. Walking is the world's walk along the floor graph.
+
+Everything is a function of the seed and the world state, so a replay plans the same day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from sentinel.audit import NewEvent
+from sentinel.config.company import Company
+from sentinel.world import Action, World
+
+CHECK_EVERY_TICKS: Final = 60
+"""Ours: an agent looks at its plan once a simulated minute (at its own offset)."""
+ARRIVAL_JITTER_TICKS: Final = 15 * 60
+"""Ours: hanging up a coat and greeting at the entrance takes 0-15 minutes."""
+LUNCH_JITTER_TICKS: Final = 10 * 60
+"""Ours: lunch starts up to 10 minutes after the persona's preferred time."""
+LUNCH_WINDOW_TICKS: Final = 60 * 60
+"""The lunch window: the preferred time to one hour after it."""
+LUNCH_LAST_CALL: Final = 10 * 60
+"""No one sets out for lunch in the last 10 minutes of the window (the walk and a queue)."""
+MEAL_TICKS: Final = 25 * 60
+COFFEE_TICKS: Final = 4 * 60
+BATHROOM_TICKS: Final = 3 * 60
+BREAK_TICKS: Final = 10 * 60
+BREAK_EVERY_TICKS: Final = 150 * 60
+"""Ours: a ten-minute break about every two and a half hours."""
+COFFEE_MIN_TICKS: Final = 60 * 60
+COFFEE_MAX_TICKS: Final = 180 * 60
+"""A persona of caffeine tolerance 1 drinks a coffee an hour, of tolerance 0 every 3 hours."""
+BLADDER_GO: Final = 60.0
+"""Ours: at a bladder of 60 (of 100) an agent goes before the world's urgent band (90)."""
+MEETING_TICKS: Final = 30 * 60
+MEETING_EARLIEST_MIN: Final = 60
+MEETING_LATEST_MIN: Final = 6 * 60
+"""A department's meeting starts 1 to 6 hours into the shift, on a quarter hour."""
+CHAT_COOLDOWN_TICKS: Final = 20 * 60
+"""Ours: a persona starts a conversation at most every 20 minutes."""
+MEETING_CHAT_EVERY_TICKS: Final = 5 * 60
+"""In a meeting, one attendee speaks to another every 5 minutes."""
+WINDOW_OPEN_C: Final = 24.0
+"""Ours: a persona holding the ``window`` tool opens a window above 24 C (before the
+fingerprint's "too warm" at 26 C)."""
+WINDOW_CLOSE_C: Final = 22.5
+"""Ours: an open window is closed again below 22.5 C (hysteresis against flapping)."""
+LOUD_DB: Final = 61.0
+"""Ours: a persona holding ``headphones`` puts them on above 61 dB (a busy open-plan office)."""
+QUIET_DB: Final = 55.0
+"""Ours: headphones come off when the room is below 55 dB."""
+DESK_KIND: Final = "office"
+
+OPENERS: Final = (
+    "how is your morning going?",
+    "do you have a minute for a quick question?",
+    "did you see the note from the team lead?",
+    "shall we sync after lunch?",
+    "how was your weekend?",
+    "can you look at my draft later today?",
+    "what do you think about the new plan?",
+    "are you joining the team lunch?",
+)
+"""What a persona opens a conversation with (no coding words: a reply, not a task)."""
+
+
+def _draw(seed: int, *keys: object) -> int:
+    """A 64-bit draw from the seed and keys (stable across runs and platforms)."""
+    text = "|".join(str(k) for k in (seed, *keys))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _clock_ticks(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return (int(hours) * 60 + int(minutes)) * 60
+
+
+@dataclass
+class Plan:
+    """One persona's day (ticks are simulation ticks)."""
+
+    index: int
+    desk: str
+    arrived: int
+    settle_at: int
+    lunch_at: int
+    lunch_until: int
+    coffee_every: int
+    next_coffee: int
+    next_break: int
+    offset: int = 0
+    """The tick within each minute at which this agent looks at its plan."""
+    tools: frozenset[str] = frozenset()
+    busy_until: int = 0
+    lunches: int = 0
+    at_desk_since: int | None = None
+    ate_at: int | None = None
+    errand: tuple[str, Action] | None = None
+    headphones: bool = False
+    closed: bool = False
+    next_chat: int = 0
+    meetings: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One persona speaking to another (the addressed one answers through the gateway)."""
+
+    speaker: str
+    addressee: str
+    room: str
+    line: str
+    meeting: bool
+
+
+class OfficeDays:
+    """The day planner of one run.
+
+    Args:
+        company: The company (personas, rooms, simulation).
+        world: The running world (its floor plan may be scaled; capacities come from it).
+        seed: The run's seed.
+    """
+
+    def __init__(self, company: Company, world: World, seed: int) -> None:
+        self.world = world
+        self.seed = seed
+        sim = company.simulation
+        self.start_second = sim.start_hour * 3600
+        self.time_scale = sim.time_scale
+        rooms = world.floor_plan.rooms
+        self.room_ids = world.params.room_ids
+        self.capacity = np.array([room.capacity for room in rooms], dtype=np.int64)
+        self.kind = {room.id: str(room.kind) for room in rooms}
+        self.number = {room.id: n for n, room in enumerate(rooms)}
+        self.floor = {room.id: room.floor for room in rooms}
+        self.window = {room.id for room in rooms if room.has_window}
+        self.by_kind: dict[str, list[str]] = {}
+        for room in rooms:
+            self.by_kind.setdefault(str(room.kind), []).append(room.id)
+        personas = {p.id: p for p in company.personas}
+        self.personas = personas
+        self.ids = world.agent_ids
+        self._index = {agent_id: n for n, agent_id in enumerate(self.ids)}
+        self.plans: dict[str, Plan] = {}
+        self.over_ticks = np.zeros(len(rooms), dtype=np.int64)
+        self.max_over_ticks = 0
+        self.counters: Counter[str] = Counter()
+        self.friends = self._relationships(company)
+        self.calendar = self._calendar(company)
+        self._desk_load: Counter[str] = Counter()
+
+    # -- the plan -------------------------------------------------------------------------
+
+    def _relationships(self, company: Company) -> dict[str, list[str]]:
+        """Who talks to whom: manager and reports, then the same department."""
+        friends: dict[str, list[str]] = {p.id: [] for p in company.personas}
+        for persona in company.personas:
+            for report in persona.identity.direct_reports:
+                if report in friends:
+                    friends[persona.id].append(report)
+                    friends[report].append(persona.id)
+        for persona in company.personas:
+            same = [
+                p.id
+                for p in company.personas
+                if p.identity.department == persona.identity.department and p.id != persona.id
+            ]
+            friends[persona.id] += [p for p in same if p not in friends[persona.id]]
+        return friends
+
+    def _calendar(self, company: Company) -> dict[str, list[tuple[int, int, str]]]:
+        """Each department's shift meeting per shift set: (start tick, end tick, room)."""
+        meetings: dict[str, list[tuple[int, int, str]]] = {}
+        groups: dict[tuple[str, int], list[str]] = {}
+        for persona in company.personas:
+            key = (persona.identity.department, persona.identity.shift_set)
+            groups.setdefault(key, []).append(persona.id)
+        rooms = sorted(self.by_kind.get("meeting", []), key=lambda r: self.capacity[self.number[r]])
+        taken: list[tuple[int, int, str]] = []
+        shifts = {s.set: s.start_hour for s in company.simulation.shifts}
+        for (department, shift_set), members in sorted(groups.items()):
+            if len(members) < 2 or not rooms:
+                continue
+            start_hour = shifts.get(shift_set, company.simulation.start_hour)
+            span = (MEETING_LATEST_MIN - MEETING_EARLIEST_MIN) // 15
+            for attempt in range(span):
+                quarter = (_draw(self.seed, "meeting", department, shift_set) + attempt) % span
+                minute = MEETING_EARLIEST_MIN + quarter * 15
+                start = self._tick_of_second(start_hour * 3600 + minute * 60)
+                end = start + MEETING_TICKS
+                fits = [r for r in rooms if self.capacity[self.number[r]] >= len(members)]
+                free = [
+                    r
+                    for r in fits
+                    if not any(s < end and start < e and r == room for s, e, room in taken)
+                ]
+                if free:
+                    taken.append((start, end, free[0]))
+                    for member in members:
+                        meetings.setdefault(member, []).append((start, end, free[0]))
+                    break
+        return meetings
+
+    def _tick_of_second(self, second_of_day: int) -> int:
+        """The first tick at or after a second of the day (the run starts at start_hour)."""
+        offset = (second_of_day - self.start_second) % (24 * 3600)
+        return int(np.ceil(offset / self.time_scale))
+
+    def _assign_desk(self, agent_id: str) -> str:
+        offices = self.by_kind.get(DESK_KIND, [])
+        persona = self.personas.get(agent_id)
+        favourite = persona.preferences.favorite_room if persona is not None else None
+        choices = ([favourite] if favourite in offices else []) + offices
+        for room in choices:
+            if self._desk_load[room] < self.capacity[self.number[room]]:
+                self._desk_load[room] += 1
+                return room
+        return choices[0] if choices else self.room_ids[0]
+
+    def start(self, agent_id: str, tick: int) -> None:
+        """The agent came on duty: plan its day."""
+        index = self._index[agent_id]
+        persona = self.personas.get(agent_id)
+        tolerance = float(self.world.state["caffeine_tolerance"][index])
+        coffee_every = int(COFFEE_MAX_TICKS - tolerance * (COFFEE_MAX_TICKS - COFFEE_MIN_TICKS))
+        lunch = persona.preferences.lunch_time if persona is not None else "12:00"
+        lunch_at = self._tick_of_second(_clock_ticks(lunch))
+        jitter = _draw(self.seed, "arrive", agent_id) % ARRIVAL_JITTER_TICKS
+        plan = Plan(
+            index=index,
+            desk=self._assign_desk(agent_id),
+            arrived=tick,
+            settle_at=tick + jitter,
+            lunch_at=lunch_at + _draw(self.seed, "lunch", agent_id) % LUNCH_JITTER_TICKS,
+            lunch_until=lunch_at + LUNCH_WINDOW_TICKS,
+            coffee_every=coffee_every,
+            next_coffee=tick + jitter + _draw(self.seed, "coffee", agent_id) % coffee_every,
+            next_break=tick
+            + BREAK_EVERY_TICKS // 2
+            + _draw(self.seed, "break", agent_id) % BREAK_EVERY_TICKS,
+            next_chat=tick + jitter + _draw(self.seed, "chat", agent_id) % CHAT_COOLDOWN_TICKS,
+            meetings=[m for m in self.calendar.get(agent_id, []) if m[1] > tick],
+            tools=frozenset(persona.capabilities.tools) if persona is not None else frozenset(),
+            offset=_draw(self.seed, "offset", agent_id) % CHECK_EVERY_TICKS,
+        )
+        self.counters["day:planned"] += 1
+        self.plans[agent_id] = plan
+
+    def stop(self, agent_id: str) -> None:
+        """The agent went off duty."""
+        plan = self.plans.pop(agent_id, None)
+        if plan is not None:
+            self._desk_load[plan.desk] -= 1
+            self._close_day(plan)
+
+    def _close_day(self, plan: Plan) -> None:
+        """Count whether the day had exactly one lunch (a shift that did not span it: none)."""
+        if plan.lunch_until - LUNCH_WINDOW_TICKS < plan.arrived or plan.closed:
+            return
+        plan.closed = True
+        self.counters["day:lunch_due"] += 1
+        self.counters["day:lunch_once"] += int(plan.lunches == 1)
+
+    def close(self) -> None:
+        """The run ends: count the days of agents still on duty."""
+        for plan in self.plans.values():
+            self._close_day(plan)
+
+    # -- each tick ------------------------------------------------------------------------
+
+    def tick(self, tick: int, events: list[NewEvent]) -> list[Conversation]:
+        """Plans due this tick act; return the conversations started."""
+        self._watch_capacity()
+        s = self.world.state
+        talks: list[Conversation] = []
+        for agent_id, plan in self.plans.items():
+            if (tick + plan.offset) % CHECK_EVERY_TICKS:
+                continue
+            room = int(s["room"][plan.index])
+            if room < 0 or s["destination"][plan.index] >= 0:
+                continue  # walking
+            here = self.room_ids[room]
+            self._arrive(agent_id, plan, here, tick, events)
+            self._comfort(agent_id, plan, here, tick, events)
+            if tick >= plan.busy_until:
+                self._next_place(agent_id, plan, here, tick, events)
+            talk = self._converse(agent_id, plan, here, tick)
+            if talk is not None:
+                talks.append(talk)
+        return talks
+
+    def _watch_capacity(self) -> None:
+        over = self.world.state["occupancy"] > self.capacity
+        self.over_ticks = np.where(over, self.over_ticks + 1, 0)
+        self.max_over_ticks = max(self.max_over_ticks, int(self.over_ticks.max(initial=0)))
+
+    def _arrive(self, agent_id: str, plan: Plan, here: str, tick: int, ev: list[NewEvent]) -> None:
+        """Errands done on arrival; the first time at the desk noted."""
+        if here == plan.desk and plan.at_desk_since is None:
+            plan.at_desk_since = tick
+            self.counters["day:at_desk_30min"] += int(tick - plan.arrived <= 30 * 60)
+            self.counters["day:reached_desk"] += 1
+        if plan.errand is None or plan.errand[0] != here:
+            return
+        action = plan.errand[1]
+        plan.errand = None
+        self.world.act(plan.index, action)
+        name = {Action.MEAL: "meal", Action.COFFEE: "coffee", Action.RELIEVE: "bathroom"}
+        kind = name.get(action, "errand")
+        if action == Action.MEAL:
+            self.counters["day:meals"] += 1
+            if plan.lunch_until - LUNCH_WINDOW_TICKS <= tick <= plan.lunch_until:
+                plan.ate_at = tick  # lunch; a meal outside the window is a snack
+                plan.lunches += 1
+                self.counters["day:meals_in_window"] += 1
+        self._world_action(agent_id, kind, here, tick, ev)
+
+    def _world_action(
+        self, agent_id: str, kind: str, room: str, tick: int, events: list[NewEvent]
+    ) -> None:
+        self.counters[f"world_action:{kind}"] += 1
+        events.append(
+            NewEvent(
+                "runtime",
+                "runtime.world_action",
+                {"agent_id": agent_id, "action": kind, "room": room},
+                tick=tick,
+            )
+        )
+
+    def _comfort(self, agent_id: str, plan: Plan, here: str, tick: int, ev: list[NewEvent]) -> None:
+        """Windows against the heat (closed again when cool); headphones against the noise."""
+        s = self.world.state
+        room = self.number[here]
+        temperature = float(s["temperature"][room])
+        if s["window_open"][room] and temperature < WINDOW_CLOSE_C:
+            self.world.open_window(here, is_open=False)
+            self._world_action(agent_id, "close_window", here, tick, ev)
+        elif (
+            "window" in plan.tools
+            and here in self.window
+            and not s["window_open"][room]
+            and temperature > WINDOW_OPEN_C
+        ):
+            self.world.open_window(here)
+            self._world_action(agent_id, "open_window", here, tick, ev)
+        decibels = 10 * np.log10(max(float(s["noise"][room]), 1e-12))
+        if plan.headphones and decibels < QUIET_DB:
+            plan.headphones = False
+            self._world_action(agent_id, "headphones_off", here, tick, ev)
+        elif not plan.headphones and "headphones" in plan.tools and decibels > LOUD_DB:
+            plan.headphones = True
+            self._world_action(agent_id, "headphones_on", here, tick, ev)
+
+    def apply(self, agent_id: str, target: str | None, tick: int, events: list[NewEvent]) -> bool:
+        """An answer's emote or work with a world target (window, headphones); True if applied."""
+        plan = self.plans.get(agent_id)
+        if plan is None or target not in ("window", "headphones"):
+            return False
+        room = int(self.world.state["room"][plan.index])
+        if room < 0:
+            return False
+        here = self.room_ids[room]
+        if target == "window":
+            if here not in self.window or self.world.state["window_open"][room]:
+                return False
+            self.world.open_window(here)
+            self._world_action(agent_id, "open_window", here, tick, events)
+            return True
+        if plan.headphones:
+            return False
+        plan.headphones = True
+        self._world_action(agent_id, "headphones_on", here, tick, events)
+        return True
+
+    def headphones(self, agent_id: str) -> bool:
+        """Whether the agent wears headphones (its perceived noise is low)."""
+        plan = self.plans.get(agent_id)
+        return plan is not None and plan.headphones
+
+    def _goal(self, plan: Plan, tick: int) -> tuple[str, Action | None, int] | None:
+        """What the plan asks for now: (room or room kind, errand, ticks to stay); None: desk."""
+        meeting = next((m for m in plan.meetings if m[0] <= tick < m[1]), None)
+        if float(self.world.state["bladder"][plan.index]) >= BLADDER_GO:
+            return ("bathroom", Action.RELIEVE, BATHROOM_TICKS)
+        if meeting is not None:
+            return (meeting[2], None, meeting[1] - tick)
+        if plan.ate_at is None and plan.lunch_at <= tick <= plan.lunch_until - LUNCH_LAST_CALL:
+            return ("kitchen", Action.MEAL, MEAL_TICKS)
+        if tick >= plan.next_coffee:
+            return ("kitchen", Action.COFFEE, COFFEE_TICKS)
+        if tick >= plan.next_break:
+            return ("lounge", None, BREAK_TICKS)
+        return None
+
+    def _next_place(
+        self, agent_id: str, plan: Plan, here: str, tick: int, events: list[NewEvent]
+    ) -> None:
+        """Where the plan says the agent should be now, and the walk there."""
+        if tick < plan.settle_at:
+            return
+        goal = self._goal(plan, tick)
+        if goal is None:
+            if here != plan.desk:
+                self._go(plan, plan.desk, here, None)
+            return
+        target, action, stay = goal
+        room = self._room_for(target, here)
+        if room is None:
+            return  # every room of the kind is full: wait, try again next minute
+        if room != here and not self._go(plan, room, here, action):
+            return
+        if room == here and action is not None:
+            plan.errand = (room, action)
+            self._arrive(agent_id, plan, here, tick, events)
+        plan.busy_until = tick + stay + self._walk(here, room)
+        if action == Action.COFFEE:
+            plan.next_coffee = tick + plan.coffee_every
+        if target == "lounge":
+            plan.next_break = tick + BREAK_EVERY_TICKS
+
+    def _walk(self, source: str, target: str) -> int:
+        transit = self.world.params.tables["transit_ticks"]
+        return int(transit[self.number[source], self.number[target]])
+
+    def _room_for(self, target: str, here: str) -> str | None:
+        """A room of kind ``target`` (or the room ``target``) with space, nearest first."""
+        if target in self.number:
+            return target if target == here or self._has_space(target) else None
+        candidates = self.by_kind.get(target, [])
+        if here in candidates:
+            return here
+        ordered = sorted(candidates, key=lambda r: (self._walk(here, r), r))
+        return next((room for room in ordered if self._has_space(room)), None)
+
+    def _has_space(self, room: str) -> bool:
+        s = self.world.state
+        number = self.number[room]
+        coming = int(np.count_nonzero(s["destination"] == number))
+        ordered = int(np.count_nonzero(s["move_order"] == number))
+        return int(s["occupancy"][number]) + coming + ordered < int(self.capacity[number])
+
+    def _go(self, plan: Plan, room: str, here: str, action: Action | None) -> bool:
+        if room != here and not self._has_space(room):
+            return False
+        self.world.move(plan.index, room)
+        plan.errand = (room, action) if action is not None else None
+        self.counters["world_action:walk"] += 1
+        return True
+
+    def move_for_answer(self, agent_id: str, room: str, action: Action | None) -> bool:
+        """A model's ``move``: walk there if the room has space (else stay); True if walking."""
+        plan = self.plans.get(agent_id)
+        if plan is None:
+            return False
+        current = int(self.world.state["room"][plan.index])
+        if current < 0:
+            return False
+        here = self.room_ids[current]
+        if room == here:
+            if action is not None:
+                plan.errand = (room, action)
+            return False
+        return self._go(plan, room, here, action)
+
+    # -- conversations --------------------------------------------------------------------
+
+    def _converse(self, agent_id: str, plan: Plan, here: str, tick: int) -> Conversation | None:
+        s = self.world.state
+        meeting = next((m for m in plan.meetings if m[0] <= tick < m[1] and m[2] == here), None)
+        if meeting is not None:
+            due = tick >= plan.next_chat and (tick - meeting[0]) >= 60
+            every = MEETING_CHAT_EVERY_TICKS
+        else:
+            extraversion = float(s["extraversion"][plan.index])
+            due = tick >= plan.next_chat and _draw(self.seed, "talk", agent_id, tick) % 100 < int(
+                100 * extraversion
+            )
+            every = CHAT_COOLDOWN_TICKS
+        if not due:
+            return None
+        room = self.number[here]
+        present = [
+            other
+            for other in self.friends.get(agent_id, [])
+            if other in self.plans
+            and int(s["room"][self.plans[other].index]) == room
+            and s["destination"][self.plans[other].index] < 0
+        ]
+        if not present:
+            return None
+        plan.next_chat = tick + every
+        addressee = present[_draw(self.seed, "whom", agent_id, tick) % len(present)]
+        name = self.personas[addressee].identity.name if addressee in self.personas else addressee
+        opener = OPENERS[_draw(self.seed, "line", agent_id, tick) % len(OPENERS)]
+        line = f"{name.split()[0]}, {opener}"
+        self.counters["conversations"] += 1
+        self.counters["conversations_in_meetings"] += int(meeting is not None)
+        return Conversation(agent_id, addressee, here, line, meeting is not None)
+
+    # -- results --------------------------------------------------------------------------
+
+    def report(self) -> dict[str, int]:
+        """Counters of the day so far (for ``runtime.finished``)."""
+        counters = dict(self.counters)
+        counters["day:max_over_capacity_ticks"] = self.max_over_ticks
+        return counters
