@@ -422,6 +422,7 @@ class AuditStore:
         """A notebook's view: file, size, head, checkpoints and the events per type."""
         size, digest = self.head()
         latest = self.latest_checkpoint()
+        signed = latest.checkpoint.size if latest is not None else 0
         types = self._reads.using(
             lambda conn: conn.execute(
                 "SELECT type, COUNT(*) FROM events GROUP BY type ORDER BY type"
@@ -434,7 +435,7 @@ class AuditStore:
             f"<div><strong>AuditStore</strong> <code>{html.escape(str(self.path))}</code>: "
             f"{size} events, head <code>{digest.hex()[:16]}</code>, "
             f"{len(self.checkpoints())} signed checkpoints, latest at size "
-            f"{latest.checkpoint.size if latest is not None else 0}, writer {html.escape(self.writer)}"
+            f"{signed}, writer {html.escape(self.writer)}"
             f"<table><thead><tr><th>type</th><th>events</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>"
         )

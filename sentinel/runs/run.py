@@ -80,7 +80,8 @@ class Run:
 
     Example:
         >>> run = sentinel.Run("run.db")  # doctest: +SKIP
-        >>> run.rooms.pivot(index="minute", columns="room", values="co2_ppm").plot()  # doctest: +SKIP
+        >>> rooms = run.rooms  # doctest: +SKIP
+        >>> rooms.pivot(index="minute", columns="room", values="co2_ppm")  # doctest: +SKIP
     """
 
     def __init__(self, path: Path | str) -> None:
