@@ -21,7 +21,8 @@ from sentinel.world import World
 WORLD_STREAM: Final = "world"
 SNAPSHOT_EVERY_MINUTES: Final = 10
 """Simulated minutes between snapshots: an 8-hour shift gives 49 points per series, enough
-for a smooth plot, and 26 agents add about 1 MB to the store."""
+for a smooth plot; with 26 agents on duty a snapshot is ~3.3 kB of canonical JSON, so a
+shift adds ~170 kB to the store (measured: a one-hour run, 7 snapshots, 23 kB)."""
 DIGITS: Final = 3
 """Decimals kept per value: well below the physics' and the needs' meaningful resolution."""
 AGENT_COLUMNS: Final = (
