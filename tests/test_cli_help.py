@@ -15,8 +15,11 @@ RST_ARTIFACTS = re.compile(r"``|::|:class:|:func:|:data:")
 
 
 def _commands(group: Any, prefix: list[str]) -> list[list[str]]:
+    """Every command path, lazy ones included (listed and loaded as a user's --help would)."""
     found = [prefix]
-    for name, command in group.commands.items():
+    context = typer.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         if hasattr(command, "commands"):  # a group (Typer may bring its own click)
             found.extend(_commands(command, [*prefix, name]))
         else:

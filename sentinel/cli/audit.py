@@ -9,7 +9,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sentinel.audit.analytics import export_parquet, query
 from sentinel.audit.checkpoints import SignedCheckpoint
 from sentinel.audit.consistency import check_witnessed_consistency
 from sentinel.audit.location import STORE_ENV, default_store
@@ -236,6 +235,8 @@ def query_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run DuckDB SQL over the log (table `events`; payload is JSON text)."""
+    from sentinel.audit.analytics import query  # noqa: PLC0415 - duckdb only when asked
+
     table = query(sql, _existing(store))
     rows = table.to_pylist()
     if as_json:
@@ -257,6 +258,8 @@ def export(
     store: StoreOption = None,
 ) -> None:
     """Export every event to Parquet."""
+    from sentinel.audit.analytics import export_parquet  # noqa: PLC0415 - pyarrow only here
+
     count = export_parquet(_existing(store), parquet)
     console.print(f"{count} events written to {parquet}")
 

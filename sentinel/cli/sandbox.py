@@ -114,7 +114,7 @@ def exec_command(
 
     As root the workspace is its own file system (the disk quota), mounted for the command
     and unmounted when it ends, SIGTERM included (its files stay in the image next to the
-    workspace); after a SIGKILL, ``sentinel-run sandbox gc`` removes what is left.
+    workspace); after a SIGKILL, "sentinel-run sandbox gc" removes what is left.
     """
     request = ExecRequest(
         command=command, policy=policy, agent=agent, workspace=workspace, timeout=timeout,

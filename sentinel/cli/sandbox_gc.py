@@ -14,8 +14,8 @@ from sentinel.sandbox.leftovers import collect
 def gc(as_json: JsonOption = False) -> None:
     """Remove leftover mounts, loop devices, cgroups, namespaces and run directories.
 
-    Only what no live process holds: leases of dead processes, empty ``sentinel-*``
-    cgroups, unused ``sentinel-*`` network namespaces, unmounted loop devices of workspace
+    Only what no live process holds: leases of dead processes, empty sentinel-*
+    cgroups, unused sentinel-* network namespaces, unmounted loop devices of workspace
     images. Exits 1 if something could not be removed.
     """
     report = collect()

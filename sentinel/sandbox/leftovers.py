@@ -105,7 +105,11 @@ def leases() -> list[Lease]:
     """Every lease on this host (unreadable lease files are reported as errors by gc)."""
     found = []
     for file in sorted(LEASE_DIR.glob("*.json")) if LEASE_DIR.is_dir() else []:
-        data = json.loads(file.read_text())
+        try:
+            text = file.read_text()
+        except FileNotFoundError:
+            continue  # released by its holder between the listing and the read
+        data = json.loads(text)
         found.append(Lease(file, data["kind"], data["path"], int(data["pid"]), data["start"]))
     return found
 

@@ -78,13 +78,23 @@ def _agent() -> str:
     return f"left{uuid.uuid4().hex[:8]}"
 
 
+def _reaped(process: subprocess.Popen[bytes]) -> None:
+    """Kill and wait for ``process`` if a failed assertion left it running."""
+    if process.poll() is None:
+        process.kill()
+        process.communicate(timeout=30)
+
+
 def test_a_sigtermed_sandbox_exec_leaves_nothing(sandbox_base: Path) -> None:
     agent = _agent()
     process = _exec_until_running(sandbox_base, agent)
-    during = _census(sandbox_base, agent)
-    assert during["mounts"] == during["loops"] == 1 and during["cgroups"] >= 1
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=30)
+    try:
+        during = _census(sandbox_base, agent)
+        assert during["mounts"] == during["loops"] == 1 and during["cgroups"] >= 1
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    finally:
+        _reaped(process)
     assert process.returncode == 128 + signal.SIGTERM
     after = _census(sandbox_base, agent)
     assert {k: after[k] for k in NOTHING} == NOTHING
@@ -94,8 +104,7 @@ def test_a_sigtermed_sandbox_exec_leaves_nothing(sandbox_base: Path) -> None:
 def test_control_a_sigkilled_exec_leaves_them_and_gc_removes_them(sandbox_base: Path) -> None:
     agent = _agent()
     process = _exec_until_running(sandbox_base, agent)
-    process.kill()
-    process.communicate(timeout=30)
+    _reaped(process)
     left = _census(sandbox_base, agent)
     assert left["mounts"] == left["loops"] == 1 and left["cgroups"] >= 1 and left["leases"] >= 2
     with Sandbox(SandboxPolicy(), "gc-bystander", workspace=sandbox_base / "alive") as alive:

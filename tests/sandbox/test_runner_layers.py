@@ -305,7 +305,10 @@ def test_cgroup_cpu_quota_throttles_a_cpu_burn(workspace: Path) -> None:
     )
     limited = run_once(limited_policy, burn, workspace=workspace, layers=["cgroups"])
     assert limited.exit_code == 0, limited.stderr
-    assert limited.cpu_throttled_s > 0.5 and limited.duration_s > 1.2
+    # The quota, not the load, set the pace: the group was throttled, and 0.3 s of CPU took
+    # at least the wall time 20 % allows (the throttled time itself shrinks when other work
+    # also holds the CPU, so it is only required to be there).
+    assert limited.cpu_throttled_s > 0.1 and limited.duration_s > 1.2
     control = run_once(limited_policy, burn, workspace=workspace, layers=[])
     assert control.exit_code == 0 and control.cpu_throttled_s == 0 and control.cpu_s >= 0.3
 

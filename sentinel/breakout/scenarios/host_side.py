@@ -30,7 +30,7 @@ from sentinel.breakout.scenario import (
 )
 from sentinel.breakout.scenarios.judges import arena_of
 from sentinel.sandbox.host_paths import read_beneath
-from sentinel.sandbox.launch import NOBODY_UID, SHIM_PYTHON
+from sentinel.sandbox.launch import SHIM_PYTHON
 from sentinel.sandbox.runner import run_once
 from sentinel.sandbox.workspace import prepare_workspace
 from sentinel.sandbox.workspace_copy import copy_owner, copy_workspace
@@ -80,11 +80,15 @@ def decoys_untouched(run: Run) -> Outcome | None:
     return None
 
 
+def _agent_uid(run: Run) -> int:
+    """The uid the scenario's sandbox ran as: the workspace's owner (a uid of its own per agent)."""
+    return os.lstat(run.workspace).st_uid
+
+
 def _reprepare(run: Run) -> None:
     policy = arena_of(run).policy
-    prepare_workspace(
-        run.workspace, policy, NOBODY_UID, NOBODY_UID, quota_mb=policy.resources.disk_mb
-    )
+    uid = _agent_uid(run)
+    prepare_workspace(run.workspace, policy, uid, uid, quota_mb=policy.resources.disk_mb)
 
 
 def _kept(run: Run) -> Path:
@@ -93,14 +97,17 @@ def _kept(run: Run) -> Path:
 
 def _copy(run: Run) -> None:
     destination = _kept(run)
-    copy_workspace(run.workspace, destination, copy_owner(destination.parent, (NOBODY_UID,) * 2))
+    copy_workspace(
+        run.workspace, destination, copy_owner(destination.parent, (_agent_uid(run),) * 2)
+    )
 
 
 def _agent(run: Run, code: str) -> None:
     """A later command of the agent (as the sandbox uid: the sandbox allows it anyway)."""
+    uid = _agent_uid(run)
     subprocess.run(
-        [SHIM_PYTHON, "-I", "-S", "-c", code], cwd=run.workspace, user=NOBODY_UID,
-        group=NOBODY_UID, extra_groups=[], check=True, timeout=SESSION_TIMEOUT_S,
+        [SHIM_PYTHON, "-I", "-S", "-c", code], cwd=run.workspace, user=uid,
+        group=uid, extra_groups=[], check=True, timeout=SESSION_TIMEOUT_S,
     )  # fmt: skip
 
 
