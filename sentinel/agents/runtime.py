@@ -50,6 +50,7 @@ from sentinel.agents.redteam import (
     attack_corpus,
     compromised_agents,
 )
+from sentinel.agents.snapshots import snapshot_event, snapshot_every_ticks
 from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.event_types import AgentAction, AgentLifecycle
 from sentinel.config import load_company
@@ -182,6 +183,8 @@ class Engine:
     unblocked: list[dict[str, str]] = field(default_factory=list)
     cost_usd: float = 0.0
     peak: int = 0
+    snapshot_every: int = 0
+    """Ticks between ``world.snapshot`` events (0: every ``SNAPSHOT_EVERY_MINUTES``)."""
 
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
@@ -200,6 +203,8 @@ class Engine:
         self.agents: dict[str, _AgentState] = {}
         self.spawned: set[str] = set()
         self._active = np.zeros(len(self.ids), dtype=bool)
+        if self.snapshot_every <= 0:
+            self.snapshot_every = snapshot_every_ticks(self.company.simulation.time_scale)
 
     def _candidates(self) -> list[str]:
         """Agents the run will see on duty (always-on and the shift sets it covers)."""
@@ -247,6 +252,8 @@ class Engine:
             self.clock.tick = tick
         events: list[NewEvent] = []
         self._shift_changes(tick, events)
+        if self.record is not None and (tick == 1 or tick % self.snapshot_every == 0):
+            events.append(snapshot_event(self.world, tick))  # what a notebook plots
         requests: list[Request] = [
             self._reply_request(talk, tick, events) for talk in self.days.tick(tick, events)
         ]

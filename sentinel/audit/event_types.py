@@ -121,6 +121,21 @@ class ControlDecision(EventPayload):
     phase: Literal["decide", "act", "verify", "rollback"] = "decide"
 
 
+class WorldSnapshot(EventPayload):
+    """The office world at one simulated minute: rooms and agents on duty, as columns.
+
+    Each table maps a column name to one value per row (rooms: every room; agents: the
+    agents on duty), so a notebook turns a run into frames without replaying it.
+    """
+
+    event_type: ClassVar[str] = "world.snapshot"
+    clock: str
+    minute: int = Field(ge=0)
+    """Simulated minutes since the run started."""
+    rooms: dict[str, list[str | int | float | None]]
+    agents: dict[str, list[str | int | float | bool | None]]
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.event_type: cls
     for cls in (
@@ -131,6 +146,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         AgentAction,
         AgentLifecycle,
         ControlDecision,
+        WorldSnapshot,
     )
 }
 """Registered payload types by event type."""

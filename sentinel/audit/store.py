@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import queue
 import socket
 import sqlite3
@@ -417,6 +418,28 @@ class AuditStore:
         )
 
     # -- reading ---------------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        """A notebook's view: file, size, head, checkpoints and the events per type."""
+        size, digest = self.head()
+        latest = self.latest_checkpoint()
+        signed = latest.checkpoint.size if latest is not None else 0
+        types = self._reads.using(
+            lambda conn: conn.execute(
+                "SELECT type, COUNT(*) FROM events GROUP BY type ORDER BY type"
+            ).fetchall()
+        )
+        rows = "".join(
+            f"<tr><td>{html.escape(str(kind))}</td><td>{count}</td></tr>" for kind, count in types
+        )
+        return (
+            f"<div><strong>AuditStore</strong> <code>{html.escape(str(self.path))}</code>: "
+            f"{size} events, head <code>{digest.hex()[:16]}</code>, "
+            f"{len(self.checkpoints())} signed checkpoints, latest at size "
+            f"{signed}, writer {html.escape(self.writer)}"
+            f"<table><thead><tr><th>type</th><th>events</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+
     def __len__(self) -> int:
         return self._reads.size()
 
