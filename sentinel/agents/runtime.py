@@ -42,7 +42,9 @@ from sentinel.agents.backends import (
 )
 from sentinel.agents.options import RunOptions, company_for
 from sentinel.agents.places import ERRAND, HUNGRY_FOR_A_MEAL, Places
-from sentinel.agents.prompts import fingerprint, need_prompt, result_line, task_prompt
+from sentinel.agents.prompts import fingerprint, need_prompt, result_line
+from sentinel.agents.work import WorkDesk
+from sentinel.agents.work.desk import TASK_MAX_TOKENS, WORK_INTERVAL_TICKS
 from sentinel.agents.redteam import (
     ATTACK_INTERVAL_TICKS,
     attack,
@@ -102,6 +104,8 @@ class RunSummary:
     interrupted: bool = False
     wasi_tool_calls: int = 0
     """Tool calls that ran a WASI tool in Wasmtime (counted in ``tool_calls`` too)."""
+    work: dict[str, int] = field(default_factory=dict)
+    """Tickets: tasks, done, failed, commits, tests run/passed, files changed, shapes done."""
 
     @property
     def refused_share(self) -> float:
@@ -191,6 +195,13 @@ class Engine:
             compromised_agents(self._candidates(), self.options.compromised, self.world.seed)
         )
         self.corpus = attack_corpus() if self.red else []
+        self.desk = WorkDesk(
+            self.world.seed,
+            {p.id: p.identity.role for p in self.company.personas},
+            frozenset(
+                p.id for p in self.company.personas if "fs" in gateway_persona(p).capabilities
+            ),
+        )
         self.agents: dict[str, _AgentState] = {}
         self.spawned: set[str] = set()
         self._active = np.zeros(len(self.ids), dtype=bool)
@@ -317,10 +328,12 @@ class Engine:
     def _request(self, agent_id: str, state: _AgentState, tick: int) -> Request | None:
         # Work comes first for a developer whose task is due; needs fill the other turns.
         index = state.index
-        if agent_id in self.coders and tick >= state.next_task:
-            state.next_task = tick + TASK_INTERVAL_TICKS
-            state.tasks += 1
-            return Request(agent_id, "task", task_prompt(agent_id, state.tasks), None)
+        if tick >= state.next_task:
+            state.next_task = tick + WORK_INTERVAL_TICKS
+            ticket = self.desk.take(agent_id)
+            if ticket is not None:
+                state.tasks += 1
+                return Request(agent_id, "task", ticket.prompt, None, TASK_MAX_TOKENS)
         queued = self.world.state["queue_priority"][index] != EMPTY_PRIORITY
         if queued.any():
             reason = self.world.decisions(index)[0][1]
@@ -350,6 +363,9 @@ class Engine:
         )
         tools_ok = True
         tool_calls = 0
+        run = self._desk_runner(tick, agent_id, events)
+        if request.kind == "task" and not self.desk.open(agent_id, run):
+            answer = Answer(answer.decision, answer.rule, [], answer.cost_usd)  # no ticket to work
         for action in answer.actions:
             kind = action["action_type"]
             events.append(
@@ -372,9 +388,23 @@ class Engine:
                 tools_ok = tools_ok and outcome.exit_code == 0
                 if not tools_ok:
                     break  # the next step builds on this one: stop at the first failure
+        if request.kind == "task":
+            self.desk.close(agent_id, tools_ok and tool_calls > 0, run)
         if tool_calls:
             # A task done lifts the deadline; a failed one is a conflict with the code.
             self.world.set_flags(state.index, deadline=False, conflict=not tools_ok)
+
+    def _desk_runner(
+        self, tick: int, agent_id: str, events: list[NewEvent]
+    ) -> Callable[[str, str], tuple[int | None, str]]:
+        """Run and record one of the work desk's own commands in the agent's sandbox."""
+
+        def run(tool: str, command: str) -> tuple[int | None, str]:
+            outcome = self.backend.execute(tick, agent_id, command, events, tool=tool)
+            self._tool_result(tick, agent_id, self.agents[agent_id], tool, command, outcome, events)
+            return outcome.exit_code, outcome.output
+
+        return run
 
     def _move(self, agent_id: str, state: _AgentState, target: object) -> None:
         s = self.world.state
@@ -565,6 +595,7 @@ def finished_payload(engine: Engine, ticks: int) -> dict[str, Any]:
         "state_hash": engine.world.state_hash(),
         "interrupted": ticks < engine.options.ticks(engine.company),
         "counters": dict(sorted(engine.counters.items())),
+        "work": engine.desk.summary(),
         "unblocked": engine.unblocked,
     }
 
@@ -607,4 +638,5 @@ def summarize(
         wall_s=round(wall_s, 3),
         interrupted=ticks < engine.options.ticks(engine.company),
         wasi_tool_calls=counters["wasi_tool_calls"],
+        work=engine.desk.summary(),
     )
