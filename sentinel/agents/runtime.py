@@ -43,14 +43,14 @@ from sentinel.agents.backends import (
 from sentinel.agents.options import RunOptions, company_for
 from sentinel.agents.places import ERRAND, HUNGRY_FOR_A_MEAL, Places
 from sentinel.agents.prompts import fingerprint, need_prompt, result_line
-from sentinel.agents.work import WorkDesk
-from sentinel.agents.work.desk import TASK_MAX_TOKENS, WORK_INTERVAL_TICKS
 from sentinel.agents.redteam import (
     ATTACK_INTERVAL_TICKS,
     attack,
     attack_corpus,
     compromised_agents,
 )
+from sentinel.agents.work import WorkDesk
+from sentinel.agents.work.desk import TASK_MAX_TOKENS, WORK_INTERVAL_TICKS
 from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.event_types import AgentAction, AgentLifecycle
 from sentinel.config import load_company

@@ -38,7 +38,9 @@ DESK_BY_ROLE: Final[dict[str, str]] = {
 DEFAULT_DESK: Final = "people"
 WORK_ROOT: Final = "work"
 """Tickets live in ``work/<ticket id>/`` of the agent's workspace."""
-_TAG: Final = re.compile(r"\[ticket (?P<shape>[a-z]+:[a-z0-9_-]+) seed=(?P<seed>\d+) dir=(?P<dir>[a-z0-9/_-]+)\]")
+_TAG: Final = re.compile(
+    r"\[ticket (?P<shape>[a-z]+:[a-z0-9_-]+) seed=(?P<seed>\d+) dir=(?P<dir>[a-z0-9/_-]+)\]"
+)
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,12 @@ class Backlog:
             shapes = self._fits(desk)
             if not shapes:
                 return None
-            random.Random(f"{self.seed}:{desk}:{number}").shuffle(shapes)
+            order = random.Random(f"{self.seed}:{desk}:{number}")  # noqa: S311 - seeded order
+            order.shuffle(shapes)
             queue.extend(shapes)
         self._numbers[desk] = number
         shape = queue.pop(0)
         ticket_id = f"{desk.upper()}-{number:03d}"
-        seed = random.Random(f"{self.seed}:{ticket_id}").randrange(1_000_000)
+        rng = random.Random(f"{self.seed}:{ticket_id}")  # noqa: S311 - seeded data
+        seed = rng.randrange(1_000_000)
         return Ticket(ticket_id, shape, seed, f"{WORK_ROOT}/{ticket_id.lower()}")

@@ -35,7 +35,9 @@ def write_command(path: str, text: str) -> str:
 def setup_command(folder: str, files: Mapping[str, str], message: str) -> str:
     """Write the ticket's starting files and commit them."""
     writes = " && ".join(write_command(path, text) for path, text in files.items())
-    return f"{writes} && git add -A {shlex.quote(folder)} && git commit -q -m {shlex.quote(message)}"
+    return (
+        f"{writes} && git add -A {shlex.quote(folder)} && git commit -q -m {shlex.quote(message)}"
+    )
 
 
 def ci_command(folder: str, message: str) -> str:

@@ -102,7 +102,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "    return [items[i:i + size] for i in range(0, len(items), size)]\n",
         "    def test_even(self):\n"
         "        self.assertEqual(m.chunk([1, 2, 3, 4], 2), [[1, 2], [3, 4]])\n\n"
-        "    def test_rest(self):\n        self.assertEqual(m.chunk([1, 2, 3], 2), [[1, 2], [3]])\n\n"
+        "    def test_rest(self):\n"
+        "        self.assertEqual(m.chunk([1, 2, 3], 2), [[1, 2], [3]])\n\n"
         "    def test_bad(self):\n"
         "        with self.assertRaises(ValueError):\n            m.chunk([1], 0)\n",
         ("range(0, len(items), size)", "range(0, len(items) - 1, size)"),
@@ -185,7 +186,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "        out.append(word or str(i))\n    return out\n",
         "    def test_fifteen(self):\n        result = m.fizzbuzz(15)\n"
         "        self.assertEqual(result[2], 'Fizz')\n        self.assertEqual(result[4], 'Buzz')\n"
-        "        self.assertEqual(result[14], 'FizzBuzz')\n        self.assertEqual(len(result), 15)\n",
+        "        self.assertEqual(result[14], 'FizzBuzz')\n"
+        "        self.assertEqual(len(result), 15)\n",
         ("range(1, n + 1)", "range(1, n)"),
     ),
     Function(
@@ -194,7 +196,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "def initials(name: str) -> str:\n"
         "    return ''.join(part[0].upper() + '.' for part in name.split())\n",
         "    def test_two(self):\n        self.assertEqual(m.initials('ada lovelace'), 'A.L.')\n\n"
-        "    def test_spaces(self):\n        self.assertEqual(m.initials('  grace  hopper '), 'G.H.')\n",
+        "    def test_spaces(self):\n"
+        "        self.assertEqual(m.initials('  grace  hopper '), 'G.H.')\n",
         ("name.split()", "name.split(' ')"),
     ),
     Function(
@@ -218,7 +221,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "    def test_order(self):\n"
         "        self.assertEqual(m.dedupe(['b', 'a', 'b', 'c', 'a']), ['b', 'a', 'c'])\n",
         ("            seen.add(item)\n", ""),
-        "def dedupe(items: list[str]) -> list[str]:\n    out = []\n    for i in range(len(items)):\n"
+        "def dedupe(items: list[str]) -> list[str]:\n    out = []\n"
+        "    for i in range(len(items)):\n"
         "        found = False\n        for j in range(len(out)):\n"
         "            if out[j] == items[i]:\n                found = True\n"
         "        if found == False:\n            out.append(items[i])\n    return out\n",

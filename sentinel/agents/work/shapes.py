@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - the SQL here is text of the agents' files, run on their seeded data
 """The catalogue's task shapes: what a ticket asks and what a finished ticket looks like.
 
 A shape gives, for a seed, the files the ticket starts from (``setup``: committed by the
@@ -129,8 +130,10 @@ def _code_shapes(fn: Function) -> list[Shape]:
     return shapes
 
 
-def _rows(seed: int, count: int, names: tuple[str, ...], low: int, high: int) -> list[tuple[str, int]]:
-    rng = random.Random(seed)
+def _rows(
+    seed: int, count: int, names: tuple[str, ...], low: int, high: int
+) -> list[tuple[str, int]]:
+    rng = random.Random(seed)  # noqa: S311 - seeded test data, not security
     return [(rng.choice(names), rng.randint(low, high)) for _ in range(count)]
 
 
@@ -158,7 +161,8 @@ def _sql_shape(
         }
 
     test = (
-        "import pathlib\nimport sqlite3\nimport unittest\n\nHERE = pathlib.Path(__file__).parent\n\n\n"
+        "import pathlib\nimport sqlite3\nimport unittest\n\n"
+        "HERE = pathlib.Path(__file__).parent\n\n\n"
         "class TestReport(unittest.TestCase):\n    def test_report(self):\n"
         "        db = sqlite3.connect(':memory:')\n"
         "        db.executescript((HERE / 'data.sql').read_text())\n"
@@ -169,7 +173,7 @@ def _sql_shape(
         f"        want = {query.split('|')[1]}\n"
         "        self.assertEqual(got, want)\n"
     )
-    sql = query.split("|")[0]
+    sql = query.split("|", maxsplit=1)[0]
     return Shape(
         f"sql:{subject}",
         frozenset(desks),
@@ -196,7 +200,8 @@ SQL_SHAPES = (
         "SQL: revenue per customer, largest first",
         "orders",
         _CUSTOMERS,
-        f"SELECT name, SUM(amount) AS total FROM orders GROUP BY name ORDER BY total DESC, name|{_TOTALS}",
+        "SELECT name, SUM(amount) AS total FROM orders GROUP BY name "
+        f"ORDER BY total DESC, name|{_TOTALS}",
     ),
     _sql_shape(
         "low-stock",
@@ -235,7 +240,9 @@ SQL_SHAPES = (
 )
 
 
-def _data_shape(subject: str, desks: set[str], title: str, column: str, names: tuple[str, ...]) -> Shape:
+def _data_shape(
+    subject: str, desks: set[str], title: str, column: str, names: tuple[str, ...]
+) -> Shape:
     """A data script: sum a seeded CSV's ``amount`` by ``column``, print ``name,total`` lines."""
 
     def setup(seed: int) -> Files:
@@ -261,7 +268,8 @@ def _data_shape(subject: str, desks: set[str], title: str, column: str, names: t
         "    def test_prints_csv(self):\n"
         "        out = subprocess.run([sys.executable, str(HERE / 'summarize.py')],\n"
         "                             capture_output=True, text=True, check=True).stdout\n"
-        "        self.assertEqual(len(out.splitlines()), len(summarize.totals(HERE / 'data.csv')))\n"
+        "        want = len(summarize.totals(HERE / 'data.csv'))\n"
+        "        self.assertEqual(len(out.splitlines()), want)\n"
     )
     return Shape(
         f"data:{subject}",
@@ -273,16 +281,41 @@ def _data_shape(subject: str, desks: set[str], title: str, column: str, names: t
 
 
 DATA_SHAPES = (
-    _data_shape("pipeline-by-stage", {"sales"}, "Data script: pipeline value per stage", "stage",
-                ("lead", "qualified", "proposal", "won")),
-    _data_shape("feature-usage", {"product"}, "Data script: sessions per feature", "feature",
-                ("search", "export", "share", "comments")),
-    _data_shape("expenses", {"ops", "exec"}, "Data script: expenses per category", "category",
-                ("travel", "catering", "hardware", "licences")),
-    _data_shape("survey-scores", {"people", "product"}, "Data script: survey points per team",
-                "team", ("engineering", "design", "sales", "operations")),
-    _data_shape("campaign-clicks", {"marketing"}, "Data script: clicks per campaign", "campaign",
-                ("spring", "webinar", "newsletter", "launch")),
+    _data_shape(
+        "pipeline-by-stage",
+        {"sales"},
+        "Data script: pipeline value per stage",
+        "stage",
+        ("lead", "qualified", "proposal", "won"),
+    ),
+    _data_shape(
+        "feature-usage",
+        {"product"},
+        "Data script: sessions per feature",
+        "feature",
+        ("search", "export", "share", "comments"),
+    ),
+    _data_shape(
+        "expenses",
+        {"ops", "exec"},
+        "Data script: expenses per category",
+        "category",
+        ("travel", "catering", "hardware", "licences"),
+    ),
+    _data_shape(
+        "survey-scores",
+        {"people", "product"},
+        "Data script: survey points per team",
+        "team",
+        ("engineering", "design", "sales", "operations"),
+    ),
+    _data_shape(
+        "campaign-clicks",
+        {"marketing"},
+        "Data script: clicks per campaign",
+        "campaign",
+        ("spring", "webinar", "newsletter", "launch"),
+    ),
 )
 
 
@@ -304,35 +337,63 @@ def _shell_shape(subject: str, desks: set[str], title: str, script: str, check: 
         f"shell:{subject}",
         frozenset(desks),
         title,
-        lambda seed: {f"{subject}.sh": "#!/bin/sh\nset -eu\n" + script, f"test_{subject.replace('-', '_')}.py": test},
+        lambda seed: {
+            f"{subject}.sh": "#!/bin/sh\nset -eu\n" + script,
+            f"test_{subject.replace('-', '_')}.py": test,
+        },
     )
 
 
 SHELL_SHAPES = (
-    _shell_shape("count-lines", {"it", "devops", "ops"}, "Shell: count the lines of the .txt files",
-                 'cat "$1"/*.txt | wc -l | tr -d " "\n',
-                 "            self.assertEqual(out.strip(), '5')\n"),
-    _shell_shape("error-count", {"it", "devops"}, "Shell: count ERROR lines across a folder",
-                 'cat "$1"/* | grep -c "^ERROR" || true\n',
-                 "            self.assertEqual(out.strip(), '3')\n"),
-    _shell_shape("by-extension", {"it", "ops"}, "Shell: files per extension, sorted",
-                 'for f in "$1"/*; do echo "${f##*.}"; done | sort | uniq -c | '
-                 "awk '{print $2, $1}'\n",
-                 "            self.assertEqual(out.split('\\n')[:2], ['log 1', 'txt 2'])\n"),
-    _shell_shape("manifest", {"devops", "it"}, "Shell: a sha256 manifest of a folder",
-                 'cd "$1" && sha256sum -- * | sort -k2\n',
-                 "            self.assertEqual(len(out.splitlines()), 3)\n"
-                 "            self.assertTrue(out.splitlines()[0].endswith('a.txt'))\n"),
-    _shell_shape("largest-file", {"it", "devops"}, "Shell: name the largest file of a folder",
-                 'ls -S "$1" | head -n 1\n',
-                 "            self.assertEqual(out.strip(), 'b.txt')\n"),
-    _shell_shape("word-total", {"ops", "marketing"}, "Shell: total words of a folder's files",
-                 'cat "$1"/* | wc -w | tr -d " "\n',
-                 "            self.assertEqual(out.strip(), '9')\n"),
+    _shell_shape(
+        "count-lines",
+        {"it", "devops", "ops"},
+        "Shell: count the lines of the .txt files",
+        'cat "$1"/*.txt | wc -l | tr -d " "\n',
+        "            self.assertEqual(out.strip(), '5')\n",
+    ),
+    _shell_shape(
+        "error-count",
+        {"it", "devops"},
+        "Shell: count ERROR lines across a folder",
+        'cat "$1"/* | grep -c "^ERROR" || true\n',
+        "            self.assertEqual(out.strip(), '3')\n",
+    ),
+    _shell_shape(
+        "by-extension",
+        {"it", "ops"},
+        "Shell: files per extension, sorted",
+        'for f in "$1"/*; do echo "${f##*.}"; done | sort | uniq -c | awk \'{print $2, $1}\'\n',
+        "            self.assertEqual(out.split('\\n')[:2], ['log 1', 'txt 2'])\n",
+    ),
+    _shell_shape(
+        "manifest",
+        {"devops", "it"},
+        "Shell: a sha256 manifest of a folder",
+        'cd "$1" && sha256sum -- * | sort -k2\n',
+        "            self.assertEqual(len(out.splitlines()), 3)\n"
+        "            self.assertTrue(out.splitlines()[0].endswith('a.txt'))\n",
+    ),
+    _shell_shape(
+        "largest-file",
+        {"it", "devops"},
+        "Shell: name the largest file of a folder",
+        'ls -S "$1" | head -n 1\n',
+        "            self.assertEqual(out.strip(), 'b.txt')\n",
+    ),
+    _shell_shape(
+        "word-total",
+        {"ops", "marketing"},
+        "Shell: total words of a folder's files",
+        'cat "$1"/* | wc -w | tr -d " "\n',
+        "            self.assertEqual(out.strip(), '9')\n",
+    ),
 )
 
 
-def _doc_shape(subject: str, desks: set[str], title: str, name: str, text: str, needles: tuple[str, ...]) -> Shape:
+def _doc_shape(
+    subject: str, desks: set[str], title: str, name: str, text: str, needles: tuple[str, ...]
+) -> Shape:
     """A document checked by a test: it must contain what the ticket asks for."""
     asserts = "".join(f"        self.assertIn({n!r}, text)\n" for n in needles)
     test = (
@@ -349,42 +410,94 @@ def _doc_shape(subject: str, desks: set[str], title: str, name: str, text: str, 
 
 
 DOC_SHAPES = (
-    _doc_shape("style-guide", {"design"}, "Write the style guide's colour and type sections",
-               "STYLE.md", "# Style guide\n\n## Colour\n\nPrimary #1a73e8 on white.\n\n"
-               "## Type\n\nInter 16/24 for body text.\n", ("## Colour", "## Type", "#1a73e8")),
-    _doc_shape("release-notes", {"product"}, "Write the release notes of this sprint",
-               "RELEASE.md", "# Release notes\n\n## Added\n\n- Export to CSV\n\n## Fixed\n\n"
-               "- Search keeps the filter\n", ("## Added", "## Fixed")),
-    _doc_shape("spec", {"product"}, "Write a feature spec with acceptance criteria",
-               "SPEC.md", "# Spec: shared views\n\n## Acceptance criteria\n\n"
-               "- Given a saved view, when I share it, then a teammate opens it.\n",
-               ("## Acceptance criteria", "Given", "then")),
-    _doc_shape("one-pager", {"sales", "marketing"}, "Write the product one-pager",
-               "ONE_PAGER.md", "# Sentinel office\n\n## Problem\n\nAgents act unchecked.\n\n"
-               "## Offer\n\nGoverned agents, audited.\n\n## Contact\n\nsales@example.org\n",
-               ("## Problem", "## Offer", "## Contact")),
-    _doc_shape("runbook", {"it", "devops"}, "Write the runbook for a full disk",
-               "RUNBOOK.md", "# Runbook: disk full\n\n1. Check `df -h`.\n2. Find the largest "
-               "files.\n3. Rotate the logs.\n", ("1. ", "2. ", "3. ", "df -h")),
-    _doc_shape("onboarding", {"ops", "people"}, "Write the onboarding checklist",
-               "ONBOARDING.md", "# Onboarding\n\n- [ ] Desk assigned\n- [ ] Laptop issued\n"
-               "- [ ] Badge printed\n- [ ] Buddy named\n", ("- [ ] Desk", "- [ ] Laptop")),
-    _doc_shape("meeting-minutes", {"exec", "people", "ops"}, "Write the minutes of the weekly",
-               "MINUTES.md", "# Minutes\n\n## Attendees\n\nThe team.\n\n## Decisions\n\n"
-               "- Ship on Friday.\n\n## Actions\n\n- [ ] Book the room\n",
-               ("## Attendees", "## Decisions", "## Actions")),
-    _doc_shape("campaign-brief", {"marketing"}, "Write the campaign brief",
-               "BRIEF.md", "# Campaign brief\n\n## Audience\n\nPlatform engineers.\n\n"
-               "## Message\n\nEvery agent action, audited.\n\n## Channels\n\nBlog, webinar.\n",
-               ("## Audience", "## Message", "## Channels")),
-    _doc_shape("policy", {"people", "exec"}, "Write the policy on quiet hours",
-               "POLICY.md", "# Quiet hours\n\n## Scope\n\nEveryone on the floor.\n\n"
-               "## Rule\n\nNo calls at desks 10:00-12:00.\n", ("## Scope", "## Rule")),
+    _doc_shape(
+        "style-guide",
+        {"design"},
+        "Write the style guide's colour and type sections",
+        "STYLE.md",
+        "# Style guide\n\n## Colour\n\nPrimary #1a73e8 on white.\n\n"
+        "## Type\n\nInter 16/24 for body text.\n",
+        ("## Colour", "## Type", "#1a73e8"),
+    ),
+    _doc_shape(
+        "release-notes",
+        {"product"},
+        "Write the release notes of this sprint",
+        "RELEASE.md",
+        "# Release notes\n\n## Added\n\n- Export to CSV\n\n## Fixed\n\n- Search keeps the filter\n",
+        ("## Added", "## Fixed"),
+    ),
+    _doc_shape(
+        "spec",
+        {"product"},
+        "Write a feature spec with acceptance criteria",
+        "SPEC.md",
+        "# Spec: shared views\n\n## Acceptance criteria\n\n"
+        "- Given a saved view, when I share it, then a teammate opens it.\n",
+        ("## Acceptance criteria", "Given", "then"),
+    ),
+    _doc_shape(
+        "one-pager",
+        {"sales", "marketing"},
+        "Write the product one-pager",
+        "ONE_PAGER.md",
+        "# Sentinel office\n\n## Problem\n\nAgents act unchecked.\n\n"
+        "## Offer\n\nGoverned agents, audited.\n\n## Contact\n\nsales@example.org\n",
+        ("## Problem", "## Offer", "## Contact"),
+    ),
+    _doc_shape(
+        "runbook",
+        {"it", "devops"},
+        "Write the runbook for a full disk",
+        "RUNBOOK.md",
+        "# Runbook: disk full\n\n1. Check `df -h`.\n2. Find the largest "
+        "files.\n3. Rotate the logs.\n",
+        ("1. ", "2. ", "3. ", "df -h"),
+    ),
+    _doc_shape(
+        "onboarding",
+        {"ops", "people"},
+        "Write the onboarding checklist",
+        "ONBOARDING.md",
+        "# Onboarding\n\n- [ ] Desk assigned\n- [ ] Laptop issued\n"
+        "- [ ] Badge printed\n- [ ] Buddy named\n",
+        ("- [ ] Desk", "- [ ] Laptop"),
+    ),
+    _doc_shape(
+        "meeting-minutes",
+        {"exec", "people", "ops"},
+        "Write the minutes of the weekly",
+        "MINUTES.md",
+        "# Minutes\n\n## Attendees\n\nThe team.\n\n## Decisions\n\n"
+        "- Ship on Friday.\n\n## Actions\n\n- [ ] Book the room\n",
+        ("## Attendees", "## Decisions", "## Actions"),
+    ),
+    _doc_shape(
+        "campaign-brief",
+        {"marketing"},
+        "Write the campaign brief",
+        "BRIEF.md",
+        "# Campaign brief\n\n## Audience\n\nPlatform engineers.\n\n"
+        "## Message\n\nEvery agent action, audited.\n\n## Channels\n\nBlog, webinar.\n",
+        ("## Audience", "## Message", "## Channels"),
+    ),
+    _doc_shape(
+        "policy",
+        {"people", "exec"},
+        "Write the policy on quiet hours",
+        "POLICY.md",
+        "# Quiet hours\n\n## Scope\n\nEveryone on the floor.\n\n"
+        "## Rule\n\nNo calls at desks 10:00-12:00.\n",
+        ("## Scope", "## Rule"),
+    ),
 )
 
 
 def _tokens_shape() -> Shape:
-    tokens = '{\n  "color": {"primary": "#1a73e8", "text": "#202124"},\n  "space": [4, 8, 16, 24, 32]\n}\n'
+    tokens = (
+        '{\n  "color": {"primary": "#1a73e8", "text": "#202124"},\n'
+        '  "space": [4, 8, 16, 24, 32]\n}\n'
+    )
     test = (
         "import json\nimport pathlib\nimport re\nimport unittest\n\n\n"
         "class TestTokens(unittest.TestCase):\n    def test_tokens(self):\n"
@@ -393,8 +506,12 @@ def _tokens_shape() -> Shape:
         "            self.assertRegex(value, r'^#[0-9a-f]{6}$')\n"
         "        self.assertEqual(tokens['space'], sorted(set(tokens['space'])))\n"
     )
-    return Shape("design:tokens", frozenset({"design"}), "Design tokens: colours and spacing",
-                 lambda seed: {"tokens.json": tokens, "test_tokens.py": test})
+    return Shape(
+        "design:tokens",
+        frozenset({"design"}),
+        "Design tokens: colours and spacing",
+        lambda seed: {"tokens.json": tokens, "test_tokens.py": test},
+    )
 
 
 def _contrast_shape() -> Shape:
@@ -402,7 +519,8 @@ def _contrast_shape() -> Shape:
         '"""WCAG 2.x contrast ratio of two sRGB colours."""\n\n\n'
         "def _lum(hex_colour: str) -> float:\n"
         "    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]\n"
-        "    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]\n"
+        "    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4\n"
+        "           for c in channels]\n"
         "    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]\n\n\n"
         "def contrast(a: str, b: str) -> float:\n"
         "    high, low = sorted((_lum(a), _lum(b)), reverse=True)\n"
@@ -412,18 +530,29 @@ def _contrast_shape() -> Shape:
         "contrast",
         "    def test_black_white(self):\n"
         "        self.assertAlmostEqual(m.contrast('#000000', '#ffffff'), 21.0)\n\n"
-        "    def test_same(self):\n        self.assertAlmostEqual(m.contrast('#777777', '#777777'), 1.0)\n",
+        "    def test_same(self):\n"
+        "        self.assertAlmostEqual(m.contrast('#777777', '#777777'), 1.0)\n",
     )
-    return Shape("design:contrast-check", frozenset({"design"}),
-                 "Accessibility: a contrast checker for the palette",
-                 lambda seed: {"contrast.py": code, "test_contrast.py": test})
+    return Shape(
+        "design:contrast-check",
+        frozenset({"design"}),
+        "Accessibility: a contrast checker for the palette",
+        lambda seed: {"contrast.py": code, "test_contrast.py": test},
+    )
 
 
 def _all_shapes() -> tuple[Shape, ...]:
     shapes: list[Shape] = []
     for fn in FUNCTIONS:
         shapes += _code_shapes(fn)
-    shapes += [*SQL_SHAPES, *DATA_SHAPES, *SHELL_SHAPES, *DOC_SHAPES, _tokens_shape(), _contrast_shape()]
+    shapes += [
+        *SQL_SHAPES,
+        *DATA_SHAPES,
+        *SHELL_SHAPES,
+        *DOC_SHAPES,
+        _tokens_shape(),
+        _contrast_shape(),
+    ]
     return tuple(shapes)
 
 

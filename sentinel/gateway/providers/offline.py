@@ -155,7 +155,7 @@ def ticket_actions(persona: Persona, task: str) -> list[dict[str, str]] | None:
             {
                 "action_type": "chat",
                 "target": "",
-                "content": f'"I can\'t write files as {persona.role}; I\'ll hand this ticket on."',
+                "content": f"\"I can't write files as {persona.role}; I'll hand this ticket on.\"",
             }
         ]
     actions = [
