@@ -66,11 +66,7 @@ RUNTIME_STREAM: Final = "runtime"
 DECISION_INTERVAL_TICKS: Final = 300
 """An agent decides at most every 5 simulated minutes (ours: the gateway's per-agent rate
 limit of 20 requests a minute is far away, and a shift makes ~1,750 requests)."""
-TASK_INTERVAL_TICKS: Final = 2700
-"""A developer takes a coding task every 45 simulated minutes (ours: ~10 per shift)."""
 PROGRESS_EVERY_TICKS: Final = 600
-CODING_TOOLS: Final = frozenset({"python", "git", "fs"})
-"""A persona holding these gets coding tasks (create a module, test it, run it, commit it)."""
 
 
 MAX_REFUSED_SHARE: Final = 0.5
@@ -186,11 +182,6 @@ class Engine:
         self.world = World(self.company, seed=self.options.seed)
         self.places = Places(self.company)
         self.ids = self.world.agent_ids
-        self.coders = {
-            p.id
-            for p in self.company.personas
-            if set(gateway_persona(p).capabilities) >= CODING_TOOLS
-        }
         self.red = set(
             compromised_agents(self._candidates(), self.options.compromised, self.world.seed)
         )
@@ -326,7 +317,7 @@ class Engine:
         ]
 
     def _request(self, agent_id: str, state: _AgentState, tick: int) -> Request | None:
-        # Work comes first for a developer whose task is due; needs fill the other turns.
+        # Work comes first when a ticket is due (sentinel.agents.work); needs fill the other turns.
         index = state.index
         if tick >= state.next_task:
             state.next_task = tick + WORK_INTERVAL_TICKS

@@ -138,7 +138,7 @@ def coding_actions(task: str) -> list[dict[str, str]]:
 def ticket_actions(persona: Persona, task: str) -> list[dict[str, str]] | None:
     """The answer to a work ticket (:mod:`sentinel.agents.work`); None if ``task`` is not one.
 
-    Each file of the catalogue's solution is one ``fs`` write; a persona holding the WASI
+    The catalogue's solution is one ``fs`` action writing its files; a persona holding the WASI
     tools then looks its work over (``wasm:grep`` for its functions, ``wasm:wc``,
     ``wasm:crc32``). A persona that cannot write files says so.
     """
@@ -158,10 +158,10 @@ def ticket_actions(persona: Persona, task: str) -> list[dict[str, str]] | None:
                 "content": f"\"I can't write files as {persona.role}; I'll hand this ticket on.\"",
             }
         ]
-    actions = [
-        {"action_type": "tool_use", "target": "fs", "content": write_command(path, text)}
-        for path, text in files.items()
-    ]
+    # One write for all the files: each action is one command in the sandbox, and a
+    # sandbox command costs far more than a file (the run's time goal).
+    writes = " && ".join(write_command(path, text) for path, text in files.items())
+    actions = [{"action_type": "tool_use", "target": "fs", "content": writes}]
     python = " ".join(shlex.quote(p) for p in files if p.endswith(".py"))
     every = " ".join(shlex.quote(p) for p in files)
     for tool, arguments in (
