@@ -24,10 +24,12 @@ from sentinel.world import World
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 HOURS = 1.0
 TICKS = 3600
-MAX_SLOWDOWN = 150.0
+MAX_SLOWDOWN = 200.0
 """World alone over the full workload, in ticks per second. Measured on the shared 2-core
-machine over two runs: 460-720 ticks/s against 32,000-38,000 (52-71x); the gate leaves
-room for a busy neighbour."""
+machine over two runs: 460-720 ticks/s against 32,000-38,000 (52-71x). Since the work
+desks (issue 14: every persona works tickets, the desk's CI runs their tests; 852 sandbox
+and WASI commands in the default shift instead of ~165) two runs measured 449 ticks/s
+against 62,839 (140x), and 145x; the gate leaves room for a busy neighbour."""
 
 TICKS_PER_S: dict[str, float] = {}
 

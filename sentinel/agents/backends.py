@@ -50,7 +50,8 @@ TOOL_OUTPUT_CHARS: Final = 400
 """Output kept per tool result (in the record and the next perception)."""
 SANDBOX_TOOLS: Final = ("shell", "python", "pytest", "git")
 """Persona tools that the sandbox runs; an ``editor`` or a ``shell`` also writes files (fs)."""
-FILE_WRITING_TOOLS: Final = ("editor", "shell")
+FILE_WRITING_TOOLS: Final = ("editor", "shell", "notes")
+"""``notes`` too: every desk writes its documents, reports and scripts (sentinel.agents.work)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Request:
     fingerprint: str | None
     addressed: bool = False
     """Another persona spoke to this one (urgent: the gateway never synthesizes it)."""
+    max_tokens: int | None = None
+    """The answer's token limit (None: the gateway's default)."""
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,7 @@ class LiveBackend:
 
     def decide(self, tick: int, requests: Sequence[Request]) -> list[Answer]:
         """One ``complete_many`` call for the tick's requests; refusals become answers."""
-        bodies = [
+        bodies: list[dict[str, Any]] = [
             {
                 "model": self.model,
                 "messages": [{"role": "user", "content": request.text}],
@@ -290,6 +293,9 @@ class LiveBackend:
             }
             for request in requests
         ]
+        for body, request in zip(bodies, requests, strict=True):
+            if request.max_tokens is not None:
+                body["max_tokens"] = request.max_tokens
         results = self.gateway.complete_many(
             bodies, agent_ids=[r.agent_id for r in requests], return_exceptions=True
         )

@@ -43,7 +43,7 @@ from sentinel.agents.backends import (
 from sentinel.agents.days import Conversation, OfficeDays
 from sentinel.agents.options import RunOptions, company_for
 from sentinel.agents.places import ERRAND, HUNGRY_FOR_A_MEAL, Places
-from sentinel.agents.prompts import fingerprint, need_prompt, result_line, task_prompt
+from sentinel.agents.prompts import fingerprint, need_prompt, result_line
 from sentinel.agents.redteam import (
     ATTACK_INTERVAL_TICKS,
     attack,
@@ -51,6 +51,8 @@ from sentinel.agents.redteam import (
     compromised_agents,
 )
 from sentinel.agents.snapshots import snapshot_event, snapshot_every_ticks
+from sentinel.agents.work import WorkDesk
+from sentinel.agents.work.desk import TASK_MAX_TOKENS, WORK_INTERVAL_TICKS
 from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.event_types import AgentAction, AgentLifecycle
 from sentinel.config import load_company
@@ -66,14 +68,10 @@ RUNTIME_STREAM: Final = "runtime"
 DECISION_INTERVAL_TICKS: Final = 300
 """An agent decides at most every 5 simulated minutes (ours: the gateway's per-agent rate
 limit of 20 requests a minute is far away, and a shift makes ~1,750 requests)."""
-TASK_INTERVAL_TICKS: Final = 2700
-"""A developer takes a coding task every 45 simulated minutes (ours: ~10 per shift)."""
 SETTLED_TICKS: Final = 1800
 """Ours: an agent whose state is unchanged since a rule answered asks again after 30 minutes
 at the earliest (the answer holds; asking every 5 minutes repeated the same rule all shift)."""
 PROGRESS_EVERY_TICKS: Final = 600
-CODING_TOOLS: Final = frozenset({"python", "git", "fs"})
-"""A persona holding these gets coding tasks (create a module, test it, run it, commit it)."""
 
 
 MAX_REFUSED_SHARE: Final = 0.5
@@ -107,6 +105,8 @@ class RunSummary:
     interrupted: bool = False
     wasi_tool_calls: int = 0
     """Tool calls that ran a WASI tool in Wasmtime (counted in ``tool_calls`` too)."""
+    work: dict[str, int] = field(default_factory=dict)
+    """Tickets: tasks, done, failed, commits, tests run/passed, files changed, shapes done."""
 
     @property
     def refused_share(self) -> float:
@@ -191,15 +191,17 @@ class Engine:
         self.places = Places(self.company)
         self.days = OfficeDays(self.company, self.world, self.world.seed)
         self.ids = self.world.agent_ids
-        self.coders = {
-            p.id
-            for p in self.company.personas
-            if set(gateway_persona(p).capabilities) >= CODING_TOOLS
-        }
         self.red = set(
             compromised_agents(self._candidates(), self.options.compromised, self.world.seed)
         )
         self.corpus = attack_corpus() if self.red else []
+        self.desk = WorkDesk(
+            self.world.seed,
+            {p.id: p.identity.role for p in self.company.personas},
+            frozenset(
+                p.id for p in self.company.personas if "fs" in gateway_persona(p).capabilities
+            ),
+        )
         self.agents: dict[str, _AgentState] = {}
         self.spawned: set[str] = set()
         self._active = np.zeros(len(self.ids), dtype=bool)
@@ -345,12 +347,14 @@ class Engine:
         ]
 
     def _request(self, agent_id: str, state: _AgentState, tick: int) -> Request | None:
-        # Work comes first for a developer whose task is due; needs fill the other turns.
+        # Work comes first when a ticket is due (sentinel.agents.work); needs fill the other turns.
         index = state.index
-        if agent_id in self.coders and tick >= state.next_task:
-            state.next_task = tick + TASK_INTERVAL_TICKS
-            state.tasks += 1
-            return Request(agent_id, "task", task_prompt(agent_id, state.tasks), None)
+        if tick >= state.next_task:
+            state.next_task = tick + WORK_INTERVAL_TICKS
+            ticket = self.desk.take(agent_id)
+            if ticket is not None:
+                state.tasks += 1
+                return Request(agent_id, "task", ticket.prompt, None, max_tokens=TASK_MAX_TOKENS)
         queued = self.world.state["queue_priority"][index] != EMPTY_PRIORITY
         if queued.any():
             reason = self.world.decisions(index)[0][1]
@@ -389,6 +393,9 @@ class Engine:
         )
         tools_ok = True
         tool_calls = 0
+        run = self._desk_runner(tick, agent_id, events)
+        if request.kind == "task" and not self.desk.open(agent_id, run):
+            answer = Answer(answer.decision, answer.rule, [], answer.cost_usd)  # no ticket to work
         for action in answer.actions:
             kind = action["action_type"]
             events.append(
@@ -413,9 +420,23 @@ class Engine:
                 tools_ok = tools_ok and outcome.exit_code == 0
                 if not tools_ok:
                     break  # the next step builds on this one: stop at the first failure
+        if request.kind == "task":
+            self.desk.close(agent_id, tools_ok and tool_calls > 0, run)
         if tool_calls:
             # A task done lifts the deadline; a failed one is a conflict with the code.
             self.world.set_flags(state.index, deadline=False, conflict=not tools_ok)
+
+    def _desk_runner(
+        self, tick: int, agent_id: str, events: list[NewEvent]
+    ) -> Callable[[str, str], tuple[int | None, str]]:
+        """Run and record one of the work desk's own commands in the agent's sandbox."""
+
+        def run(tool: str, command: str) -> tuple[int | None, str]:
+            outcome = self.backend.execute(tick, agent_id, command, events, tool=tool)
+            self._tool_result(tick, agent_id, self.agents[agent_id], tool, command, outcome, events)
+            return outcome.exit_code, outcome.output
+
+        return run
 
     def _move(self, agent_id: str, state: _AgentState, target: object) -> None:
         s = self.world.state
@@ -608,6 +629,7 @@ def finished_payload(engine: Engine, ticks: int) -> dict[str, Any]:
         "state_hash": engine.world.state_hash(),
         "interrupted": ticks < engine.options.ticks(engine.company),
         "counters": dict(sorted({**engine.counters, **engine.days.report()}.items())),
+        "work": engine.desk.summary(),
         "unblocked": engine.unblocked,
     }
 
@@ -650,4 +672,5 @@ def summarize(
         wall_s=round(wall_s, 3),
         interrupted=ticks < engine.options.ticks(engine.company),
         wasi_tool_calls=counters["wasi_tool_calls"],
+        work=engine.desk.summary(),
     )

@@ -36,6 +36,15 @@ def _summary_table(summary: RunSummary) -> Table:
         table.add_row(f"  {key}", f"{count:,}")
     table.add_row("tool calls", f"{summary.tool_calls:,} ({summary.tool_failures} failed)")
     table.add_row("WASI tool calls", f"{summary.wasi_tool_calls:,} (in Wasmtime)")
+    if summary.work:
+        work = summary.work
+        table.add_row(
+            "work",
+            f"{work['tasks_done']} of {work['tasks']} tasks done ({work['tasks_failed']} failed),"
+            f" {work['shapes_done']} kinds, {work['commits']} commits,"
+            f" {work['tests_passed']} of {work['tests_run']} tests passed,"
+            f" {work['files_changed']} files changed",
+        )
     blocked = f"{summary.attacks_blocked} of {summary.attacks}"
     table.add_row("blocked attacks", blocked if not summary.unblocked else f"[bold red]{blocked}")
     table.add_row("violations", f"{summary.violations:,}")

@@ -56,14 +56,15 @@ def test_a_short_shift_runs_tools_in_real_sandboxes(shift: tuple[RunSummary, Pat
     assert summary.ticks == 5400 and summary.agents == summary.peak_on_duty == 26
     assert summary.tool_calls > 0 and summary.tool_failures == 0
     assert summary.decisions and sum(summary.decisions.values()) > 100
-    modules = sorted(kept.glob("*/task_*.py"))
-    assert modules, "no agent created a file in its workspace"
-    repo = modules[0].parent
+    assert summary.work["tasks_done"] == summary.work["tasks"] > 0
+    tickets = sorted(kept.glob("*/work/*"))
+    assert tickets, "no agent worked a ticket in its workspace"
+    repo = tickets[0].parent.parent
     log = subprocess.run(
         ["git", "-c", "safe.directory=*", "-C", str(repo), "log", "--format=%s"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert f"Add {modules[0].stem}" in log.stdout.splitlines()
+    assert any(line.startswith(f"{tickets[0].name.upper()}: ") for line in log.stdout.splitlines())
     with AuditStore(store) as opened:
         executed = list(opened.read(type="sandbox.executed"))
         assert len(executed) >= summary.tool_calls > 0
@@ -90,9 +91,10 @@ def test_developers_use_their_wasi_tools(shift: tuple[RunSummary, Path, Path]) -
     assert {p["argv"][0] for p in wasi} == {"wasm:grep", "wasm:wc", "wasm:crc32"}
     assert all(p["layers"] == ["wasmtime"] and p["exit_code"] == 0 for p in wasi)
     checksums = [r["output"] for r in results if r["tool"] == "wasm:crc32"]
-    module, test = (line.split() for line in checksums[0].splitlines())
-    assert module[2].startswith("task_") and test[2].startswith("test_task_")
-    assert len(module[0]) == 8 and int(module[1]) > 0  # CRC-32 in hex, size in bytes
+    rows = [line.split() for line in checksums[0].splitlines()]
+    assert rows and all(name.startswith("work/") for _, _, name in rows)  # the ticket's files
+    assert any(name.rsplit("/", 1)[-1].startswith("test_") for _, _, name in rows)
+    assert all(len(crc) == 8 and int(size) > 0 for crc, size, _ in rows)  # CRC-32 hex, bytes
 
 
 def test_red_team_attacks_are_all_blocked_and_audited(

@@ -135,6 +135,45 @@ def coding_actions(task: str) -> list[dict[str, str]]:
     return actions
 
 
+def ticket_actions(persona: Persona, task: str) -> list[dict[str, str]] | None:
+    """The answer to a work ticket (:mod:`sentinel.agents.work`); None if ``task`` is not one.
+
+    The catalogue's solution is one ``fs`` action writing its files; a persona holding the WASI
+    tools then looks its work over (``wasm:grep`` for its functions, ``wasm:wc``,
+    ``wasm:crc32``). A persona that cannot write files says so.
+    """
+    # The catalogue is the provider's knowledge of how to do the office's tasks; imported
+    # here so the gateway does not load the agents' package unless a ticket comes in.
+    from sentinel.agents.work.backlog import solution_files  # noqa: PLC0415
+    from sentinel.agents.work.commands import write_command  # noqa: PLC0415
+
+    files = solution_files(task)
+    if files is None:
+        return None
+    if "fs" not in persona.capabilities:
+        return [
+            {
+                "action_type": "chat",
+                "target": "",
+                "content": f"\"I can't write files as {persona.role}; I'll hand this ticket on.\"",
+            }
+        ]
+    # One write for all the files: each action is one command in the sandbox, and a
+    # sandbox command costs far more than a file (the run's time goal).
+    writes = " && ".join(write_command(path, text) for path, text in files.items())
+    actions = [{"action_type": "tool_use", "target": "fs", "content": writes}]
+    python = " ".join(shlex.quote(p) for p in files if p.endswith(".py"))
+    every = " ".join(shlex.quote(p) for p in files)
+    for tool, arguments in (
+        ("wasm:grep", f"{shlex.quote('def ')} {python}"),
+        ("wasm:wc", every),
+        ("wasm:crc32", every),
+    ):
+        if tool in persona.capabilities and (python or tool != "wasm:grep"):
+            actions.append({"action_type": "tool_use", "target": tool, "content": arguments})
+    return actions
+
+
 class OfflineProvider:
     """The built-in provider (model name ``offline``)."""
 
@@ -144,6 +183,9 @@ class OfflineProvider:
 
     def answer(self, persona: Persona, task: str) -> list[dict[str, str]]:
         """The persona's actions for ``task`` (the last user message)."""
+        ticket = ticket_actions(persona, task)
+        if ticket is not None:
+            return ticket
         if _CODING.search(task):
             actions = coding_actions(task)
             allowed = [a for a in actions if a["target"] in persona.capabilities]
