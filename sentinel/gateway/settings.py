@@ -279,6 +279,18 @@ class AuthSettings(_Model):
         return self
 
 
+class AdminSettings(_Model):
+    """The admin API (virtual keys, spend reports): who may call it.
+
+    The admin key is read from the environment variable ``key_env`` (so it need not sit in
+    a settings file), or given as ``key``, itself or ``sha256:<hex digest>``. With neither
+    the admin API refuses every call (401).
+    """
+
+    key: str | None = Field(default=None, min_length=16)
+    key_env: str = "SENTINEL_GATEWAY_ADMIN_KEY"
+
+
 DEFAULT_ROOMS: tuple[str, ...] = (
     "entrance", "corridor", "kitchen", "office_1", "office_2", "design_office",
     "meeting_a", "meeting_b", "bathroom", "break_room", "server_room",
@@ -305,6 +317,7 @@ class GatewaySettings(_Model):
     guards: GuardSettings = GuardSettings()
     limits: RequestLimits = RequestLimits()
     auth: AuthSettings = AuthSettings()
+    admin: AdminSettings = AdminSettings()
     rooms: tuple[str, ...] = DEFAULT_ROOMS
     personas_dir: str | None = None
 
