@@ -65,9 +65,10 @@ def client(server: BackgroundServer, key: str) -> openai.OpenAI:
 
 
 def ask(server: BackgroundServer, key: str, text: str = "Hello") -> Any:
-    return client(server, key).chat.completions.create(
-        model="offline", messages=[{"role": "user", "content": text}], max_tokens=16
-    )
+    with client(server, key) as openai_client:
+        return openai_client.chat.completions.create(
+            model="offline", messages=[{"role": "user", "content": text}], max_tokens=16
+        )
 
 
 def admin_events(store: AuditStore) -> list[dict[str, Any]]:
@@ -314,6 +315,7 @@ def test_revocation_holds_across_two_gateway_processes(tmp_path: Path) -> None:
                 remote.chat.completions.create(
                     model="offline", messages=[{"role": "user", "content": "hi"}])  # fmt: skip
             assert refused.value.code == "key_revoked"
+            remote.close()
             # The other process's admin API sees the same store.
             listed = httpx.get(f"http://127.0.0.1:{port}/key/list", timeout=10,
                                headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()  # fmt: skip
