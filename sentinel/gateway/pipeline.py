@@ -47,6 +47,7 @@ from sentinel.gateway.guards import Judge, OutputGate, OutputGuards, pattern_jud
 from sentinel.gateway.keys import KEY_PREFIX, KeyStore, VirtualKey
 from sentinel.gateway.learned import LearnedPatterns
 from sentinel.gateway.metrics import GatewayMetrics
+from sentinel.gateway.otel import SpanExport
 from sentinel.gateway.persona import DEMO_PERSONAS, Persona, load_personas, persona_index
 from sentinel.gateway.prompt import compile_prompt
 from sentinel.gateway.providers.base import CallFailure, Provider, ProviderReply, StreamChunk
@@ -152,6 +153,10 @@ class _Trail:
         self.attributes: telemetry.Attributes = {}
         self.key: VirtualKey | None = None
         """The virtual key the request authenticated with, if any."""
+        self.started_ns = time.time_ns()
+        self.error: str | None = None
+        """The code of the refusal, once a step refused."""
+        self.exported = False
         self.records: list[GatewayDecision | ModelCall | dict[str, Any]] = []
 
     def decide(
@@ -163,6 +168,8 @@ class _Trail:
         rule_id: str | None = None,
         inputs: Mapping[str, str | int | float | bool | None] | None = None,
     ) -> None:
+        if decision == "refused":
+            self.error = reason.partition(":")[0] or step
         if not self.recording:  # no audit store: skip building events nobody keeps
             return
         self.records.append(
@@ -269,6 +276,7 @@ class Gateway:
         self.learned = LearnedPatterns(self.settings.learned)
         self.guards = OutputGuards(self.settings.guards, judge=judge, gates=gates)
         self.tokens = TokenCounter()
+        self.spans = SpanExport(self.settings.otel) if self.settings.otel.enabled else None
 
     # -- entry points ------------------------------------------------------------------------
     def complete(
@@ -1083,6 +1091,14 @@ class Gateway:
         )
 
     def _flush(self, trail: _Trail) -> None:
+        if self.spans is not None and not trail.exported:
+            trail.exported = True
+            self.spans.record(
+                start_ns=trail.started_ns,
+                end_ns=time.time_ns(),
+                attributes=trail.attributes,
+                error=trail.error,
+            )
         if self.sink is not None and trail.records:
             self.sink.submit(trail.build)
 
@@ -1104,7 +1120,7 @@ class Gateway:
         return list(names)
 
     def close(self) -> None:
-        """Commit queued audit events and close the budget ledger.
+        """Commit queued audit events, send queued spans, close the budget ledger.
 
         The audit store belongs to the caller, who closes it after this.
         """
@@ -1112,6 +1128,8 @@ class Gateway:
             self.sink.close()
         self.ledger.close()
         self.keys.close()
+        if self.spans is not None:
+            self.spans.close()
 
 
 @dataclass

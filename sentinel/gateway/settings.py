@@ -291,6 +291,22 @@ class AdminSettings(_Model):
     key_env: str = "SENTINEL_GATEWAY_ADMIN_KEY"
 
 
+class OtelSettings(_Model):
+    """Export of each request's ``gen_ai`` span over OTLP/HTTP (protobuf); off by default.
+
+    Needs the ``otel`` extra (``opentelemetry-sdk``, ``opentelemetry-exporter-otlp-proto-http``).
+    """
+
+    enabled: bool = False
+    endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    """OTLP/HTTP's default port (4318) and traces path, per the OTLP specification."""
+    service_name: str = Field(default="sentinel-gateway", min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = Field(default=10.0, gt=0, le=60)
+    batch_delay_ms: int = Field(default=1000, ge=1)
+    """Spans wait at most this long to be sent in a batch (the SDK's default is 5 s)."""
+
+
 DEFAULT_ROOMS: tuple[str, ...] = (
     "entrance", "corridor", "kitchen", "office_1", "office_2", "design_office",
     "meeting_a", "meeting_b", "bathroom", "break_room", "server_room",
@@ -318,6 +334,7 @@ class GatewaySettings(_Model):
     limits: RequestLimits = RequestLimits()
     auth: AuthSettings = AuthSettings()
     admin: AdminSettings = AdminSettings()
+    otel: OtelSettings = OtelSettings()
     rooms: tuple[str, ...] = DEFAULT_ROOMS
     personas_dir: str | None = None
 
