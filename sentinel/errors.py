@@ -282,6 +282,26 @@ class UpstreamRejectedError(GatewayError):
         super().__init__(message)
 
 
+class KeyRevokedError(UnknownAgentError):
+    """The API key is a virtual key that was revoked; nothing was forwarded."""
+
+    code = "key_revoked"
+
+
+class AdminAuthError(GatewayError):
+    """The admin API was called without the admin key (or no admin key is configured)."""
+
+    code = "admin_unauthorized"
+    status = 401
+
+
+class KeyNotFoundError(GatewayError):
+    """The admin API was asked about a virtual key that does not exist."""
+
+    code = "key_not_found"
+    status = 404
+
+
 class GatewayInternalError(GatewayError):
     """A fault inside the gateway (a bug): the request was not answered.
 

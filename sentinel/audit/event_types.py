@@ -53,7 +53,7 @@ class _OmitsEmptyExtras(EventPayload):
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for name in ("inputs", "attributes"):
+        for name in ("inputs", "attributes", "key_id"):
             if name in data and not data[name]:
                 del data[name]
         return data
@@ -87,8 +87,26 @@ class ModelCall(_OmitsEmptyExtras):
     completion_tokens: int = Field(ge=0)
     cost_usd: float = Field(ge=0)
     synthesized: bool = False
+    key_id: str | None = None
+    """The virtual key the request came with (its id, never the key); absent if none."""
     attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     """OpenTelemetry GenAI attributes (``gen_ai.usage.input_tokens`` ...), one to one."""
+
+
+class GatewayAdmin(EventPayload):
+    """A call of the gateway's admin API: a virtual key created, listed or revoked, spend read.
+
+    ``admin`` is who called (``admin`` for the admin key, ``cli`` ...); never a key.
+    """
+
+    event_type: ClassVar[str] = "gateway.admin"
+    action: Literal["key.create", "key.list", "key.revoke", "spend.read"]
+    decision: Literal["accepted", "refused"]
+    admin: str
+    key_id: str | None = None
+    owner: str | None = None
+    reason: str = ""
+    inputs: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 
 class AgentAction(EventPayload):
@@ -143,6 +161,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         SandboxViolation,
         GatewayDecision,
         ModelCall,
+        GatewayAdmin,
         AgentAction,
         AgentLifecycle,
         ControlDecision,

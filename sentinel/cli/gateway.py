@@ -1,4 +1,4 @@
-"""``sentinel-run gateway ...``: serve the OpenAI-compatible API, ask once, check settings."""
+"""``sentinel-run gateway ...``: serve the OpenAI-compatible API, ask once, check settings, keys."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 from sentinel.audit import AuditStore
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 from sentinel.errors import ConfigError
+from sentinel.gateway.admin_client import AdminClient
 from sentinel.gateway.audit_sink import AuditAck, default_store_path, open_default_store
 from sentinel.gateway.pipeline import Gateway
 from sentinel.gateway.server import serve as serve_gateway
@@ -163,7 +164,7 @@ def check(config: SettingsOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 @reports_errors
 def spend(store: ServeStoreOption = None, as_json: JsonOption = False) -> None:
-    """Tokens, money and requests per day, agent and model, from the audit store."""
+    """Tokens, money and requests per day, virtual key, agent and model, from the audit store."""
     path = store if store is not None else default_store_path()
     if not path.exists():
         raise ConfigError("no audit store here (gateway serve creates it)", path=path)
@@ -173,10 +174,102 @@ def spend(store: ServeStoreOption = None, as_json: JsonOption = False) -> None:
         print_json([asdict(row) for row in rows])
         return
     table = Table(title="spend (from gateway.model_call events)")
-    for column in ("day", "agent", "model", "requests", "synthesized", "tokens in", "tokens out",
-                   "USD"):  # fmt: skip
+    for column in ("day", "key", "agent", "model", "requests", "synthesized", "tokens in",
+                   "tokens out", "USD"):  # fmt: skip
         table.add_column(column)
     for row in rows:
         numbers = (row.requests, row.synthesized, row.prompt_tokens, row.completion_tokens)
-        table.add_row(row.day, row.agent_id, row.model, *map(str, numbers), f"{row.cost_usd:.6f}")
+        table.add_row(row.day, row.key_id or "-", row.agent_id, row.model, *map(str, numbers),
+                      f"{row.cost_usd:.6f}")  # fmt: skip
     console.print(table)
+
+
+key_app = typer.Typer(
+    help="Virtual keys through a running gateway's admin API: create, list, revoke.",
+    no_args_is_help=True,
+)
+app.add_typer(key_app, name="key")
+
+UrlOption = Annotated[
+    str,
+    typer.Option("--url", envvar="SENTINEL_GATEWAY_URL", help="The running gateway's address."),
+]
+AdminKeyOption = Annotated[
+    str,
+    typer.Option(
+        "--admin-key",
+        envvar="SENTINEL_GATEWAY_ADMIN_KEY",
+        help="The admin key (prefer the environment variable: arguments show in ps).",
+        show_default=False,
+    ),
+]
+DEFAULT_URL = "http://127.0.0.1:8740"
+"""Where ``gateway serve`` listens by default."""
+
+
+@key_app.command("create")
+@reports_errors
+def key_create(
+    admin_key: AdminKeyOption,
+    client: Annotated[
+        str | None, typer.Option("--client", help="A plain client id (transparent proxy).")
+    ] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="An agent id (a persona).")] = None,
+    alias: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
+    tokens: Annotated[int | None, typer.Option(help="Token budget per period.")] = None,
+    requests: Annotated[int | None, typer.Option(help="Request budget per period.")] = None,
+    period: Annotated[str, typer.Option(help="Budget period: hour or day.")] = "day",
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a virtual key; it is printed this once and stored only hashed."""
+    body: dict[str, object] = {"client_id": client, "agent_id": agent, "key_alias": alias}
+    if tokens is not None or requests is not None:
+        body["budget"] = {"period": period, "tokens": tokens, "requests": requests}
+    made = AdminClient(url, admin_key).create(body)
+    if as_json:
+        print_json(made)
+        return
+    console.print(f"{made['key_id']} for {made['kind']} {made['owner']}: {made['key']}")
+    console.print("The key is shown this once; the gateway keeps only its SHA-256.")
+
+
+@key_app.command("list")
+@reports_errors
+def key_list(
+    admin_key: AdminKeyOption,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """List virtual keys (ids, owners, budgets, revocations; never the keys)."""
+    keys = AdminClient(url, admin_key).list_keys()
+    if as_json:
+        print_json(keys)
+        return
+    table = Table(title="virtual keys")
+    for column in ("key id", "kind", "owner", "alias", "budget", "revoked"):
+        table.add_column(column)
+    for key in keys:
+        budget = key["budget"]
+        limits = ", ".join(f"{budget[m]} {m}" for m in ("tokens", "requests") if budget[m])
+        table.add_row(key["key_id"], key["kind"], key["owner"], key["alias"] or "",
+                      f"{limits} per {budget['period']}" if limits else "-",
+                      "yes" if key["revoked"] else "")  # fmt: skip
+    console.print(table)
+
+
+@key_app.command("revoke")
+@reports_errors
+def key_revoke(
+    key_ids: Annotated[list[str], typer.Argument(help="Key ids (vk-...) to revoke.")],
+    admin_key: AdminKeyOption,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke virtual keys: every gateway on the same ledger refuses them from now on."""
+    revoked = AdminClient(url, admin_key).revoke(key_ids)
+    if as_json:
+        print_json(revoked)
+        return
+    for key in revoked:
+        console.print(f"revoked {key['key_id']} ({key['kind']} {key['owner']})")

@@ -1,8 +1,9 @@
 """The OpenAI-compatible HTTP API.
 
 Routes: ``/v1/chat/completions``, ``/v1/models``, ``/v1/models/{id}``, ``/health``,
-``/metrics``, and ``/stats`` (synthesis decisions and intercept rate per rule, as JSON; it
-needs a key).
+``/metrics``, ``/stats`` (synthesis decisions and intercept rate per rule, as JSON; it
+needs a key), and the admin API of :mod:`sentinel.gateway.admin` (virtual keys, spend;
+it needs the admin key).
 
 Requests run through :meth:`Gateway.complete` (or :meth:`Gateway.stream`) in a worker
 thread, so the HTTP path takes exactly the library's steps (budgets, limits, screens,
@@ -39,6 +40,7 @@ from sentinel.errors import (
     UnknownAgentError,
     UnknownRouteError,
 )
+from sentinel.gateway.admin import AdminAuth, admin_routes
 from sentinel.gateway.pipeline import Gateway, GatewayResponse
 from sentinel.gateway.request import GatewayRequest, parse_request
 from sentinel.gateway.streaming import StreamEvent
@@ -158,9 +160,19 @@ async def _chunks(base: dict[str, Any], events: AsyncIterator[StreamEvent]) -> A
     yield _sse("[DONE]")
 
 
-def create_app(gateway: Gateway) -> Starlette:
-    """The Starlette application serving ``gateway``."""
+def create_app(gateway: Gateway, admin: AdminAuth | None = None) -> Starlette:
+    """The Starlette application serving ``gateway``.
+
+    Args:
+        gateway: The gateway to serve.
+        admin: The admin key check of the admin API (default: from ``gateway.settings``
+            and the environment).
+
+    Raises:
+        ConfigError: The admin key is too short.
+    """
     limit = gateway.settings.limits.max_body_bytes
+    admin = admin if admin is not None else AdminAuth(gateway.settings.admin)
 
     async def chat_completions(request: Request) -> Response:
         try:
@@ -234,5 +246,6 @@ def create_app(gateway: Gateway) -> Starlette:
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/stats", stats, methods=["GET"]),
+            *admin_routes(gateway, admin, error_response),
         ],
     )

@@ -65,6 +65,8 @@ class Reservation:
     tokens: int
     usd: float
     keys: tuple[Key, ...]
+    limits: tuple[BudgetLimit, ...] = ()
+    """The limit of each key, in order (empty: the ledger's own limits)."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,24 @@ class BudgetLedger:
             keys.append((scope, limit.period, int(now // length) * length))
         return keys
 
-    def reserve(self, agent_id: str, team: str, *, tokens: int, usd: float) -> Reservation:
+    def reserve(
+        self,
+        agent_id: str,
+        team: str,
+        *,
+        tokens: int,
+        usd: float,
+        extra: Sequence[tuple[str, BudgetLimit]] = (),
+    ) -> Reservation:
         """Hold ``tokens``, ``usd`` and one request against every applicable limit.
+
+        Args:
+            agent_id: The caller's agent (or client) id.
+            team: The caller's team.
+            tokens: Tokens to hold.
+            usd: Money to hold.
+            extra: Further limits as (scope key, limit), such as a virtual key's own budget
+                (``key:<key id>``); the limit's ``scope`` is not read.
 
         Raises:
             BudgetExhaustedError: Some limit cannot cover it; nothing was reserved. The
@@ -160,12 +178,19 @@ class BudgetLedger:
         """
         now = self._clock()
         keys = self.keys(agent_id, team, now)
-        reservation = Reservation(uuid.uuid4().hex, tokens, usd, tuple(keys))
+        limits = list(self.limits)
+        for scope, limit in extra:
+            length = PERIOD_SECONDS[limit.period]
+            keys.append((scope, limit.period, int(now // length) * length))
+            limits.append(limit)
+        reservation = Reservation(
+            uuid.uuid4().hex, tokens, usd, tuple(keys), tuple(limits) if extra else ()
+        )
         with self._transaction() as conn:
             if now - self._last_reconcile >= RECONCILE_EVERY_S:
                 self._reconcile(conn, now, check_processes=False)
                 self._last_reconcile = now
-            for limit, key in zip(self.limits, keys, strict=True):
+            for limit, key in zip(limits, keys, strict=True):
                 used = self._used(conn, key)
                 for member, need, have in (
                     ("tokens", tokens, used.tokens),
@@ -204,7 +229,8 @@ class BudgetLedger:
             BudgetExhaustedError: Some limit cannot cover the addition; nothing changed.
         """
         with self._transaction() as conn:
-            for limit, key in zip(self.limits, reservation.keys, strict=True):
+            limits = reservation.limits or self.limits
+            for limit, key in zip(limits, reservation.keys, strict=True):
                 used = self._used(conn, key)
                 for member, need, have in (("tokens", tokens, used.tokens), ("usd", usd, used.usd)):
                     cap = getattr(limit, member)
@@ -221,7 +247,11 @@ class BudgetLedger:
                 raise BudgetExhaustedError("the reservation expired and was reconciled")
             self._hold(conn, reservation.keys, tokens, usd, 0)
         return Reservation(
-            reservation.id, reservation.tokens + tokens, reservation.usd + usd, reservation.keys
+            reservation.id,
+            reservation.tokens + tokens,
+            reservation.usd + usd,
+            reservation.keys,
+            reservation.limits,
         )
 
     def settle(self, reservation: Reservation, *, tokens: int, usd: float) -> bool:

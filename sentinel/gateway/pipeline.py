@@ -30,6 +30,7 @@ from sentinel.errors import (
     GatewayError,
     GatewayInternalError,
     GatewayRequestError,
+    KeyRevokedError,
     ModelNotFoundError,
     PromptBlockedError,
     ProviderError,
@@ -43,8 +44,10 @@ from sentinel.gateway.audit_sink import AuditAck, AuditSink
 from sentinel.gateway.breaker import BreakerState, CircuitBreaker
 from sentinel.gateway.budget import BudgetLedger, Reservation
 from sentinel.gateway.guards import Judge, OutputGate, OutputGuards, pattern_judge
+from sentinel.gateway.keys import KEY_PREFIX, KeyStore, VirtualKey
 from sentinel.gateway.learned import LearnedPatterns
 from sentinel.gateway.metrics import GatewayMetrics
+from sentinel.gateway.otel import SpanExport
 from sentinel.gateway.persona import DEMO_PERSONAS, Persona, load_personas, persona_index
 from sentinel.gateway.prompt import compile_prompt
 from sentinel.gateway.providers.base import CallFailure, Provider, ProviderReply, StreamChunk
@@ -148,6 +151,12 @@ class _Trail:
         self.recording = recording
         self.agent_id = request.meta.agent_id or "unknown"
         self.attributes: telemetry.Attributes = {}
+        self.key: VirtualKey | None = None
+        """The virtual key the request authenticated with, if any."""
+        self.started_ns = time.time_ns()
+        self.error: str | None = None
+        """The code of the refusal, once a step refused."""
+        self.exported = False
         self.records: list[GatewayDecision | ModelCall | dict[str, Any]] = []
 
     def decide(
@@ -159,6 +168,8 @@ class _Trail:
         rule_id: str | None = None,
         inputs: Mapping[str, str | int | float | bool | None] | None = None,
     ) -> None:
+        if decision == "refused":
+            self.error = reason.partition(":")[0] or step
         if not self.recording:  # no audit store: skip building events nobody keeps
             return
         self.records.append(
@@ -253,16 +264,19 @@ class Gateway:
             name: CircuitBreaker(self.settings.breaker, clock) for name in self.providers
         }
         self.limiter = RateLimiter(self.settings.rate_limits, clock)
+        ledger_file = ledger_path if ledger_path is not None else self.settings.budgets.ledger
         self.ledger = BudgetLedger(
-            ledger_path if ledger_path is not None else self.settings.budgets.ledger,
+            ledger_file,
             self.settings.budgets.limits,
             reservation_ttl_s=self.settings.budgets.reservation_ttl_s,
         )
+        self.keys = KeyStore(ledger_file)
         self.screens = PromptScreens(self.settings.screens)
         self.synthesis = SynthesisEngine(self.settings.synthesis)
         self.learned = LearnedPatterns(self.settings.learned)
         self.guards = OutputGuards(self.settings.guards, judge=judge, gates=gates)
         self.tokens = TokenCounter()
+        self.spans = SpanExport(self.settings.otel) if self.settings.otel.enabled else None
 
     # -- entry points ------------------------------------------------------------------------
     def complete(
@@ -432,15 +446,19 @@ class Gateway:
         claimed = request.meta.agent_id
         if api_key is not None:
             client = _lookup(self.settings.auth.clients, api_key)
+            mapped = None if client is not None else self.agent_for_key(api_key)
+            if client is None and mapped is None:
+                key = self._virtual_key(api_key)
+                trail.key = key
+                client, mapped = (key.owner, None) if key.kind == "client" else (None, key.owner)
             if client is not None:
                 if claimed is not None and claimed != client:
                     raise AgentForbiddenError(
                         f"the API key belongs to {client!r}, not to {claimed!r}"
                     )
                 trail.agent_id = client
-                trail.decide("authenticate", "accepted", inputs={"via": "client_key"})
+                trail.decide("authenticate", "accepted", inputs=_via(trail, "client_key"))
                 return _plain_persona(client), True
-            mapped = self.agent_for_key(api_key)
             if mapped is None:
                 raise UnknownAgentError("unknown API key")
             if claimed is not None and claimed != mapped:
@@ -460,9 +478,23 @@ class Gateway:
         if persona.models and request.model not in persona.models:
             raise AgentForbiddenError(f"{agent} may not use model {request.model!r}")
         trail.decide(
-            "authenticate", "accepted", inputs={"via": "api_key" if api_key else "identity"}
+            "authenticate", "accepted", inputs=_via(trail, "api_key" if api_key else "identity")
         )
         return persona, False
+
+    def _virtual_key(self, api_key: str) -> VirtualKey:
+        """The live virtual key ``api_key`` is, read from the ledger now (no cache).
+
+        Raises:
+            UnknownAgentError: Not a key ever issued.
+            KeyRevokedError: A revoked key.
+        """
+        key = self.keys.find(api_key) if api_key.startswith(KEY_PREFIX) else None
+        if key is None:
+            raise UnknownAgentError("unknown API key")
+        if key.revoked is not None:
+            raise KeyRevokedError(f"the API key {key.key_id} was revoked")
+        return key
 
     def agent_for_key(self, api_key: str) -> str | None:
         """The agent id an API key maps to, or None.
@@ -473,8 +505,12 @@ class Gateway:
         return _lookup(self.settings.auth.api_keys, api_key)
 
     def caller_for_key(self, api_key: str) -> str | None:
-        """The agent or plain client an API key maps to, or None."""
-        return _lookup(self.settings.auth.clients, api_key) or self.agent_for_key(api_key)
+        """The agent or plain client an API key maps to (a live virtual key's too), or None."""
+        known = _lookup(self.settings.auth.clients, api_key) or self.agent_for_key(api_key)
+        if known is None and api_key.startswith(KEY_PREFIX):
+            key = self.keys.find(api_key)
+            known = key.owner if key is not None and key.revoked is None else None
+        return known
 
     def _route(self, request: GatewayRequest, persona: Persona) -> list[str]:
         if request.model in self.providers:
@@ -567,8 +603,11 @@ class Gateway:
     def _reserve(
         self, state: _State, *, tokens: int, usd: float, inputs: Mapping[str, Any]
     ) -> None:
+        key = state.trail.key
+        limit = key.budget() if key is not None else None
+        extra = [(f"key:{key.key_id}", limit)] if key is not None and limit is not None else []
         state.reservation = self.ledger.reserve(
-            state.persona.id, state.persona.team, tokens=tokens, usd=usd
+            state.persona.id, state.persona.team, tokens=tokens, usd=usd, extra=extra
         )
         state.trail.decide("budget", "reserved", inputs={**inputs, "tokens": tokens, "usd": usd})
 
@@ -1023,6 +1062,7 @@ class Gateway:
                     completion_tokens=completion_tokens,
                     cost_usd=cost,
                     synthesized=decision != "forwarded",
+                    key_id=trail.key.key_id if trail.key is not None else None,
                     attributes=dict(trail.attributes),
                 )
             )
@@ -1051,6 +1091,14 @@ class Gateway:
         )
 
     def _flush(self, trail: _Trail) -> None:
+        if self.spans is not None and not trail.exported:
+            trail.exported = True
+            self.spans.record(
+                start_ns=trail.started_ns,
+                end_ns=time.time_ns(),
+                attributes=trail.attributes,
+                error=trail.error,
+            )
         if self.sink is not None and trail.records:
             self.sink.submit(trail.build)
 
@@ -1072,13 +1120,16 @@ class Gateway:
         return list(names)
 
     def close(self) -> None:
-        """Commit queued audit events and close the budget ledger.
+        """Commit queued audit events, send queued spans, close the budget ledger.
 
         The audit store belongs to the caller, who closes it after this.
         """
         if self.sink is not None:
             self.sink.close()
         self.ledger.close()
+        self.keys.close()
+        if self.spans is not None:
+            self.spans.close()
 
 
 @dataclass
@@ -1112,6 +1163,13 @@ def _lookup(keys: Mapping[str, str], api_key: str) -> str | None:
         if hmac.compare_digest(expected.encode(), given.encode()):
             found = owner
     return found
+
+
+def _via(trail: _Trail, via: str) -> dict[str, str | int | float | bool | None]:
+    """The authenticate step's inputs: how, and which virtual key (its id, never the key)."""
+    if trail.key is None:
+        return {"via": via}
+    return {"via": "virtual_key", "key_id": trail.key.key_id}
 
 
 def _unanswered(
@@ -1157,6 +1215,7 @@ _STEP_OF_CODE = {
     "bad_request": "parse",
     "request_too_large": "parse",
     "unknown_agent": "authenticate",
+    "key_revoked": "authenticate",
     "forbidden": "authenticate",
     "rate_limited": "rate_limit",
     "prompt_blocked": "screen",

@@ -279,6 +279,34 @@ class AuthSettings(_Model):
         return self
 
 
+class AdminSettings(_Model):
+    """The admin API (virtual keys, spend reports): who may call it.
+
+    The admin key is read from the environment variable ``key_env`` (so it need not sit in
+    a settings file), or given as ``key``, itself or ``sha256:<hex digest>``. With neither
+    the admin API refuses every call (401).
+    """
+
+    key: str | None = Field(default=None, min_length=16)
+    key_env: str = "SENTINEL_GATEWAY_ADMIN_KEY"
+
+
+class OtelSettings(_Model):
+    """Export of each request's ``gen_ai`` span over OTLP/HTTP (protobuf); off by default.
+
+    Needs the ``otel`` extra (``opentelemetry-sdk``, ``opentelemetry-exporter-otlp-proto-http``).
+    """
+
+    enabled: bool = False
+    endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    """OTLP/HTTP's default port (4318) and traces path, per the OTLP specification."""
+    service_name: str = Field(default="sentinel-gateway", min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = Field(default=10.0, gt=0, le=60)
+    batch_delay_ms: int = Field(default=1000, ge=1)
+    """Spans wait at most this long to be sent in a batch (the SDK's default is 5 s)."""
+
+
 DEFAULT_ROOMS: tuple[str, ...] = (
     "entrance", "corridor", "kitchen", "office_1", "office_2", "design_office",
     "meeting_a", "meeting_b", "bathroom", "break_room", "server_room",
@@ -305,6 +333,8 @@ class GatewaySettings(_Model):
     guards: GuardSettings = GuardSettings()
     limits: RequestLimits = RequestLimits()
     auth: AuthSettings = AuthSettings()
+    admin: AdminSettings = AdminSettings()
+    otel: OtelSettings = OtelSettings()
     rooms: tuple[str, ...] = DEFAULT_ROOMS
     personas_dir: str | None = None
 
