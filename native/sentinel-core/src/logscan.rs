@@ -128,6 +128,28 @@ fn columns_match(row: &Row, document: &DocumentCheck) -> bool {
     if !document.well_formed {
         return true;
     }
+    if let Some(scanned) = &document.scanned {
+        let text = |range: &std::ops::Range<usize>| &row.canonical[range.clone()];
+        let optional = |column: &Option<Option<String>>, range: &Option<std::ops::Range<usize>>| {
+            column
+                .as_ref()
+                .map(|value| value.as_deref().map(str::as_bytes))
+                == Some(range.as_ref().map(text))
+        };
+        let facts = document
+            .facts
+            .as_ref()
+            .expect("scanned documents have facts");
+        return row.event_id.as_deref() == Some(&facts.event_id)
+            && row.stream.as_deref() == Some(&facts.stream)
+            && row.stream_rev == Some(scanned.stream_rev)
+            && row.type_.as_deref().map(str::as_bytes) == Some(text(&scanned.type_))
+            && row.lamport == Some(scanned.lamport)
+            && optional(&row.correlation_id, &scanned.correlation_id)
+            && optional(&row.idempotency_key, &scanned.idempotency_key)
+            && std::str::from_utf8(text(&scanned.prev_hash))
+                .is_ok_and(|hex| hex_equals(hex, &row.prev));
+    }
     match serde_json::from_slice::<IndexedMembers<'_>>(&row.canonical) {
         Err(_) => true,
         Ok(doc) => {
