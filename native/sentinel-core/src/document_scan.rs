@@ -382,3 +382,136 @@ pub fn scan_document(bytes: &[u8]) -> Option<Scanned> {
         prev_hash,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::scan_document;
+    use crate::document::{check_document, check_document_fully};
+
+    /// Member values: valid ones, and ones that break a rule or the canonical form.
+    const VALUES: [&[&str]; 15] = [
+        &["null", r#""c""#, r#""""#, r#""\n""#, "1"],
+        &["null", r#""corr-1""#, r#""é😀""#, r#""\u0061""#, "[]"],
+        &[
+            r#""01934b6e-5a00-7000-8000-000000000001""#,
+            r#""01934b6e-5a00-6000-8000-000000000001""#,
+            r#""01934B6E-5a00-7000-8000-000000000001""#,
+            r#""01934b6e-5a00-7000-c000-000000000001""#,
+            r#""01934b6e-5a00-7000-8000-0000000000011""#,
+        ],
+        &["null", r#""k""#, r#""\u001f""#, r#""\u001F""#, "true"],
+        &[
+            "1",
+            "0",
+            "-1",
+            "9223372036854775807",
+            "9223372036854775808",
+            "1.5",
+            "1e2",
+        ],
+        &[r#""host-a""#, r#""""#, r#""h\tb""#, r#""h\/b""#, r#""ü""#],
+        &[
+            r#"{"a":[1,2.5]}"#,
+            r#"{}"#,
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"\r":1,"1":2,"€":3,"😀":4,"דּ":5}"#,
+            r#"{"€":1,"😀":2}"#,
+            r#"{"x":[[[[[[[[]]]]]]]]}"#,
+            r#"{"x":1e21,"y":1e+21,"z":0.000001,"w":1e-7,"v":-0,"u":-0.0}"#,
+            r#"{"x":18446744073709551615,"y":18446744073709551616,"z":100000000000000000000}"#,
+            r#"{"x":"\u007f\b\f\u0000\u0008","y":"\ud83d\ude00"}"#,
+            r#"[]"#,
+            "null",
+        ],
+        &["0", "7", "-0", "01", "7.0", r#""7""#],
+        &[
+            r#""0000000000000000000000000000000000000000000000000000000000000000""#,
+            r#""000000000000000000000000000000000000000000000000000000000000000g""#,
+            r#""00""#,
+        ],
+        &[
+            r#""agent/AGENT-07""#,
+            r#""_a""#,
+            r#""a b""#,
+            r#""a@b:c.d-e_f/g""#,
+            r#""aé""#,
+        ],
+        &["0", "3", "-3", "null"],
+        &["120", "null", "-1", "false"],
+        &[
+            r#""sandbox.violation""#,
+            r#""a.b.c.d.e.f.g.h""#,
+            r#""a.b.c.d.e.f.g.h.i""#,
+            r#""a..b""#,
+            r#""A.b""#,
+            r#""a.""#,
+            r#""_a""#,
+        ],
+        &["1", "2", "1.0", r#""1""#, "01"],
+        &["1732780800000000000", "-5", "0"],
+    ];
+
+    fn document(choices: &[usize], gap: &str, extra: Option<&str>) -> String {
+        let mut out = String::from("{");
+        if let Some(extra) = extra {
+            out.push_str(extra);
+            out.push(',');
+        }
+        for (index, name) in crate::document::MEMBERS.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+                out.push_str(gap);
+            }
+            let options = VALUES[index];
+            out.push_str(&format!(
+                "\"{name}\":{}",
+                options.get(choices[index]).unwrap_or(&options[0])
+            ));
+        }
+        out.push('}');
+        out
+    }
+
+    fn equal_to_the_full_check(bytes: &[u8]) {
+        let mut fast = check_document(bytes);
+        fast.scanned = None;
+        assert_eq!(
+            fast,
+            check_document_fully(bytes),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+
+    #[test]
+    fn the_usual_document_takes_the_fast_path() {
+        let doc = document(&[0; 15], "", None);
+        assert!(scan_document(doc.as_bytes()).is_some());
+        equal_to_the_full_check(doc.as_bytes());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4_000))]
+        #[test]
+        fn the_scanner_never_changes_a_finding(
+            choices in proptest::collection::vec(0_usize..24, 15),
+            spaced in proptest::bool::weighted(0.05),
+            extra in proptest::option::weighted(0.05, proptest::sample::select(vec![r#""a":1"#, r#""zz":1"#])),
+            cut in proptest::option::weighted(0.1, 0_usize..400),
+            splice in proptest::sample::select(vec!["", " ", "\"", "\\", ",", "}", "\u{1}", "1", "é"]),
+        ) {
+            let mut bytes = document(&choices, if spaced { " " } else { "" }, extra).into_bytes();
+            if let Some(cut) = cut {
+                let cut = cut.min(bytes.len());
+                bytes.splice(cut..cut, splice.bytes());
+            }
+            equal_to_the_full_check(&bytes);
+            let mut invalid = bytes.clone();
+            invalid.push(0xff);
+            equal_to_the_full_check(&invalid);
+        }
+    }
+}
