@@ -268,7 +268,10 @@ pub fn check_document(canonical: &[u8]) -> DocumentCheck {
         return check_document_fully(canonical);
     };
     let text = |range: &std::ops::Range<usize>| {
-        String::from_utf8_lossy(&canonical[range.clone()]).into_owned()
+        // The scanner checked that the document is UTF-8 and the ranges lie between quotes.
+        std::str::from_utf8(&canonical[range.clone()])
+            .unwrap_or_default()
+            .to_owned()
     };
     DocumentCheck {
         findings: Vec::new(),

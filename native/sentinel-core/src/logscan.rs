@@ -341,24 +341,83 @@ pub fn scan_store(path: &str) -> CoreResult<ChainScan> {
     let mut scan = ChainScan::default();
     let mut walk = Walk::default();
     let mut chunk = read_chunk(&mut rows).map_err(storage)?;
+    // Three stages overlap: two workers check this chunk while the calling thread reads the
+    // next one and walks the previous one (whose last row is followed by this chunk's first).
+    let mut previous: Option<(Vec<Row>, Vec<Checked>)> = None;
     while !chunk.is_empty() {
         let (checked, next) = std::thread::scope(|scope| {
             let (left, right) = chunk.split_at(chunk.len() / 2);
             let left = scope.spawn(|| check_in_parallel(left));
             let right = scope.spawn(|| check_in_parallel(right));
             let next = read_chunk(&mut rows);
+            if let Some((rows, checked)) = &previous {
+                walk.chunk(&mut scan, rows, checked, chunk.first());
+            }
             let mut checked = left.join().expect("checking never panics");
             checked.extend(right.join().expect("checking never panics"));
             (checked, next)
         });
-        let next = next.map_err(storage)?;
-        for (index, (row, result)) in chunk.iter().zip(&checked).enumerate() {
-            let following = chunk.get(index + 1).or_else(|| next.first());
-            walk.row(&mut scan, row, result, following);
-        }
-        chunk = next;
+        previous = Some((chunk, checked));
+        chunk = next.map_err(storage)?;
+    }
+    if let Some((rows, checked)) = &previous {
+        walk.chunk(&mut scan, rows, checked, None);
     }
     Ok(scan)
+}
+
+/// The position each event id was first seen at. Ids in the UUID form (all of them in a
+/// well-formed log) are kept as 128-bit numbers, which hash and compare without allocating;
+/// any other text is kept as it is. The UUID form maps text to number one-to-one, so the two
+/// maps never hold the same id.
+#[derive(Default)]
+struct EventIds {
+    uuids: HashMap<u128, i64>,
+    others: HashMap<String, i64>,
+}
+
+/// The 128 bits of a lower-case UUID written `8-4-4-4-12`, or `None` for any other text.
+fn uuid_bits(text: &str) -> Option<u128> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&i| bytes[i] != b'-') {
+        return None;
+    }
+    let mut bits: u128 = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'-' if matches!(i, 8 | 13 | 18 | 23) => continue,
+            _ => return None,
+        };
+        bits = bits << 4 | u128::from(digit);
+    }
+    Some(bits)
+}
+
+impl EventIds {
+    /// The position `id` was first seen at, or `None` after recording it at `position`.
+    fn first_or_insert(&mut self, id: &str, position: i64) -> Option<i64> {
+        let seen = match uuid_bits(id) {
+            Some(bits) => self.uuids.entry(bits),
+            None => {
+                return match self.others.get(id) {
+                    Some(first) => Some(*first),
+                    None => {
+                        self.others.insert(id.to_owned(), position);
+                        None
+                    }
+                };
+            }
+        };
+        match seen {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(position);
+                None
+            }
+        }
+    }
 }
 
 /// The sequential part of the walk: continuity, positions, swaps, and the rules that span
@@ -370,7 +429,7 @@ struct Walk {
     swapped: Option<Hash>,
     /// Recorded minus stored position, as established by the last missing/inserted finding.
     shift: i64,
-    ids: HashMap<String, i64>,
+    ids: EventIds,
     revisions: HashMap<String, i64>,
     lamport: Option<i64>,
     /// False after a row without facts: streams first seen then may start anywhere.
@@ -379,6 +438,20 @@ struct Walk {
 }
 
 impl Walk {
+    /// Walks `rows` in order; `next` is the row after the last one, if any.
+    fn chunk(
+        &mut self,
+        scan: &mut ChainScan,
+        rows: &[Row],
+        checked: &[Checked],
+        next: Option<&Row>,
+    ) {
+        for (index, (row, result)) in rows.iter().zip(checked).enumerate() {
+            let following = rows.get(index + 1).or(next);
+            self.row(scan, row, result, following);
+        }
+    }
+
     fn row(&mut self, scan: &mut ChainScan, row: &Row, checked: &Checked, following: Option<&Row>) {
         if !self.started {
             self.started = true;
@@ -480,7 +553,7 @@ impl Walk {
                 ),
             );
         }
-        if let Some(first) = self.ids.get(&facts.event_id) {
+        if let Some(first) = self.ids.first_or_insert(&facts.event_id, position) {
             push(
                 "duplicate_event_id",
                 format!(
@@ -488,8 +561,6 @@ impl Walk {
                     facts.event_id
                 ),
             );
-        } else {
-            self.ids.insert(facts.event_id.clone(), position);
         }
         let due = match self.revisions.get(&facts.stream) {
             Some(last) => Some(last + 1),
@@ -507,11 +578,13 @@ impl Walk {
                 );
             }
         }
-        let top = self
-            .revisions
-            .get(&facts.stream)
-            .map_or(facts.stream_rev, |last| (*last).max(facts.stream_rev));
-        self.revisions.insert(facts.stream.clone(), top);
+        match self.revisions.get_mut(&facts.stream) {
+            Some(last) => *last = (*last).max(facts.stream_rev),
+            None => {
+                self.revisions
+                    .insert(facts.stream.clone(), facts.stream_rev);
+            }
+        }
         if let Some(last) = self.lamport {
             if facts.lamport <= last {
                 push(
