@@ -177,20 +177,6 @@ fn check(row: &Row) -> Checked {
     }
 }
 
-fn text_column(value: ValueRef<'_>) -> Option<String> {
-    match value {
-        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
-        _ => None,
-    }
-}
-
-fn nullable_text_column(value: ValueRef<'_>) -> Option<Option<String>> {
-    match value {
-        ValueRef::Null => Some(None),
-        other => text_column(other).map(Some),
-    }
-}
-
 fn integer_column(value: ValueRef<'_>) -> Option<i64> {
     match value {
         ValueRef::Integer(i) => Some(i),
@@ -276,39 +262,88 @@ fn stored_bytes(value: ValueRef<'_>) -> (&[u8], bool) {
     }
 }
 
-fn read_chunk(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Row>> {
-    let mut chunk = Vec::with_capacity(CHUNK);
-    while chunk.len() < CHUNK {
+/// Stores a TEXT column in `slot`, reusing its buffer; `None` for another storage class.
+fn set_text(slot: &mut Option<String>, value: ValueRef<'_>) {
+    let ValueRef::Text(bytes) = value else {
+        *slot = None;
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        *slot = None;
+        return;
+    };
+    match slot {
+        Some(buffer) => {
+            buffer.clear();
+            buffer.push_str(text);
+        }
+        None => *slot = Some(text.to_owned()),
+    }
+}
+
+/// Stores a nullable TEXT column in `slot`, reusing its buffer.
+fn set_nullable_text(slot: &mut Option<Option<String>>, value: ValueRef<'_>) {
+    if let ValueRef::Null = value {
+        *slot = Some(None);
+        return;
+    }
+    let mut inner = slot.take().flatten();
+    set_text(&mut inner, value);
+    *slot = inner.map(Some);
+}
+
+/// Reads up to `CHUNK` rows into `recycled`, whose rows (from a chunk already walked) are
+/// overwritten in place so that their buffers are reused instead of allocated per row.
+fn read_chunk(rows: &mut rusqlite::Rows<'_>, mut recycled: Vec<Row>) -> rusqlite::Result<Vec<Row>> {
+    let mut filled = 0;
+    while filled < CHUNK {
         let Some(row) = rows.next()? else { break };
+        if filled == recycled.len() {
+            recycled.push(Row {
+                position: 0,
+                prev: [0; 32],
+                hash: [0; 32],
+                canonical: Vec::new(),
+                event_id: None,
+                stream: None,
+                stream_rev: None,
+                type_: None,
+                lamport: None,
+                correlation_id: None,
+                idempotency_key: None,
+                misstored: Vec::new(),
+            });
+        }
+        let slot = &mut recycled[filled];
+        filled += 1;
         let (prev, prev_ok) = stored_bytes(row.get_ref(1)?);
         let (hash, hash_ok) = stored_bytes(row.get_ref(2)?);
         let (canonical, canonical_ok) = stored_bytes(row.get_ref(3)?);
-        let mut misstored = Vec::new();
+        slot.misstored.clear();
         if !(prev_ok && prev.len() == 32) {
-            misstored.push("prev_hash");
+            slot.misstored.push("prev_hash");
         }
         if !(hash_ok && hash.len() == 32) {
-            misstored.push("hash");
+            slot.misstored.push("hash");
         }
         if !canonical_ok {
-            misstored.push("canonical");
+            slot.misstored.push("canonical");
         }
-        chunk.push(Row {
-            position: row.get(0)?,
-            prev: to_hash(prev),
-            hash: to_hash(hash),
-            canonical: canonical.to_vec(),
-            misstored,
-            event_id: text_column(row.get_ref(4)?),
-            stream: text_column(row.get_ref(5)?),
-            stream_rev: integer_column(row.get_ref(6)?),
-            type_: text_column(row.get_ref(7)?),
-            lamport: integer_column(row.get_ref(8)?),
-            correlation_id: nullable_text_column(row.get_ref(9)?),
-            idempotency_key: nullable_text_column(row.get_ref(10)?),
-        });
+        slot.position = row.get(0)?;
+        slot.prev = to_hash(prev);
+        slot.hash = to_hash(hash);
+        slot.canonical.clear();
+        slot.canonical.extend_from_slice(canonical);
+        set_text(&mut slot.event_id, row.get_ref(4)?);
+        set_text(&mut slot.stream, row.get_ref(5)?);
+        slot.stream_rev = integer_column(row.get_ref(6)?);
+        set_text(&mut slot.type_, row.get_ref(7)?);
+        slot.lamport = integer_column(row.get_ref(8)?);
+        set_nullable_text(&mut slot.correlation_id, row.get_ref(9)?);
+        set_nullable_text(&mut slot.idempotency_key, row.get_ref(10)?);
     }
-    Ok(chunk)
+    recycled.truncate(filled);
+    Ok(recycled)
 }
 
 /// The address of `sqlite3_libversion` in the SQLite library this crate is linked to.
@@ -340,19 +375,24 @@ pub fn scan_store(path: &str) -> CoreResult<ChainScan> {
     let mut rows = statement.query([]).map_err(storage)?;
     let mut scan = ChainScan::default();
     let mut walk = Walk::default();
-    let mut chunk = read_chunk(&mut rows).map_err(storage)?;
-    // Three stages overlap: two workers check this chunk while the calling thread reads the
-    // next one and walks the previous one (whose last row is followed by this chunk's first).
+    let mut chunk = read_chunk(&mut rows, Vec::new()).map_err(storage)?;
+    // Three stages overlap: two workers check this chunk while the calling thread walks the
+    // previous one (whose last row is followed by this chunk's first) and then reads the
+    // next one into the walked chunk's rows.
     let mut previous: Option<(Vec<Row>, Vec<Checked>)> = None;
     while !chunk.is_empty() {
         let (checked, next) = std::thread::scope(|scope| {
             let (left, right) = chunk.split_at(chunk.len() / 2);
             let left = scope.spawn(|| check_in_parallel(left));
             let right = scope.spawn(|| check_in_parallel(right));
-            let next = read_chunk(&mut rows);
-            if let Some((rows, checked)) = &previous {
-                walk.chunk(&mut scan, rows, checked, chunk.first());
-            }
+            let recycled = match previous.take() {
+                Some((rows, checked)) => {
+                    walk.chunk(&mut scan, &rows, &checked, chunk.first());
+                    rows
+                }
+                None => Vec::new(),
+            };
+            let next = read_chunk(&mut rows, recycled);
             let mut checked = left.join().expect("checking never panics");
             checked.extend(right.join().expect("checking never panics"));
             (checked, next)
