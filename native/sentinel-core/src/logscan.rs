@@ -295,6 +295,7 @@ fn set_nullable_text(slot: &mut Option<Option<String>>, value: ValueRef<'_>) {
 /// Reads up to `CHUNK` rows into `recycled`, whose rows (from a chunk already walked) are
 /// overwritten in place so that their buffers are reused instead of allocated per row.
 fn read_chunk(rows: &mut rusqlite::Rows<'_>, mut recycled: Vec<Row>) -> rusqlite::Result<Vec<Row>> {
+    recycled.reserve(CHUNK.saturating_sub(recycled.len()));
     let mut filled = 0;
     while filled < CHUNK {
         let Some(row) = rows.next()? else { break };
