@@ -89,14 +89,52 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// A short text formatted on the stack: numbers are written per value in hot loops (the
+/// audit verifier checks every double of every event), where a heap string each is costly.
+struct StackText {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl StackText {
+    /// Formats `args`; the texts formatted here (a 64-bit number, a shortest double, a
+    /// digit string with an exponent) are at most 40 bytes.
+    fn format(args: std::fmt::Arguments<'_>) -> Self {
+        let mut text = StackText {
+            bytes: [0; 48],
+            len: 0,
+        };
+        std::fmt::Write::write_fmt(&mut text, args).expect("short numbers fit 48 bytes");
+        text
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).expect("formatted text is UTF-8")
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Appends an integer in exact decimal.
 pub fn write_i64(out: &mut Vec<u8>, value: i64) {
-    out.extend_from_slice(value.to_string().as_bytes());
+    out.extend_from_slice(StackText::format(format_args!("{value}")).as_bytes());
 }
 
 /// Appends an unsigned integer in exact decimal.
 pub fn write_u64(out: &mut Vec<u8>, value: u64) {
-    out.extend_from_slice(value.to_string().as_bytes());
+    out.extend_from_slice(StackText::format(format_args!("{value}")).as_bytes());
 }
 
 /// ECMAScript (Number::toString, step 5): when two shortest digit strings both round-trip
@@ -110,19 +148,24 @@ fn prefer_even_on_tie(digits: &mut [u8], n: i32, value: f64) {
         return;
     }
     let as_f64 = |ds: &[u8]| -> Option<f64> {
-        let text = format!("0.{}e{}", std::str::from_utf8(ds).expect("ASCII digits"), n);
-        text.parse::<f64>().ok()
+        let digits = std::str::from_utf8(ds).expect("ASCII digits");
+        StackText::format(format_args!("0.{digits}e{n}"))
+            .as_str()
+            .parse::<f64>()
+            .ok()
     };
     for step in [-1i8, 1] {
         let neighbour = (last - b'0') as i8 + step;
         if !(0..=9).contains(&neighbour) {
             continue;
         }
-        let mut candidate = digits.to_vec();
-        *candidate.last_mut().expect("not empty") = b'0' + neighbour as u8;
-        if as_f64(&candidate) != Some(value) {
+        let mut candidate = [0u8; 24];
+        candidate[..digits.len()].copy_from_slice(digits);
+        candidate[digits.len() - 1] = b'0' + neighbour as u8;
+        if as_f64(&candidate[..digits.len()]) != Some(value) {
             continue;
         }
+        let candidate = candidate[..digits.len()].to_vec();
         // Both round-trip (rare): compare with the exact expansion of the double, whose
         // longest form has 767 significant digits.
         let exact = format!("{:.800e}", value);
@@ -170,18 +213,28 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) -> Result<(), CanonicalError> {
     if value < 0.0 {
         out.push(b'-');
     }
-    // `{:e}` gives the shortest digits that round-trip, as "d.ddde[-]x".
-    let sci = format!("{:e}", value.abs());
-    let (mantissa, exponent) = sci.split_once('e').expect("{:e} always has an exponent");
-    let mut digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
-    let k = digits.len() as i32;
+    // `{:e}` gives the shortest digits that round-trip, as "d.ddde[-]x" (at most 17 digits).
+    let sci = StackText::format(format_args!("{:e}", value.abs()));
+    let (mantissa, exponent) = sci
+        .as_str()
+        .split_once('e')
+        .expect("{:e} always has an exponent");
+    let mut digit_buffer = [0u8; 24];
+    let mut count = 0;
+    for byte in mantissa.bytes().filter(|b| *b != b'.') {
+        digit_buffer[count] = byte;
+        count += 1;
+    }
+    let digits = &mut digit_buffer[..count];
+    let k = count as i32;
     let n = exponent
         .parse::<i32>()
         .expect("{:e} exponent is an integer")
         + 1;
-    prefer_even_on_tie(&mut digits, n, value.abs());
+    prefer_even_on_tie(digits, n, value.abs());
+    let digits = &digits[..];
     if k <= n && n <= 21 {
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
         out.extend(std::iter::repeat_n(b'0', (n - k) as usize));
     } else if 0 < n && n <= 21 {
         out.extend_from_slice(&digits[..n as usize]);
@@ -190,7 +243,7 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) -> Result<(), CanonicalError> {
     } else if -6 < n && n <= 0 {
         out.extend_from_slice(b"0.");
         out.extend(std::iter::repeat_n(b'0', (-n) as usize));
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
     } else {
         out.push(digits[0]);
         if k > 1 {
@@ -199,7 +252,7 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) -> Result<(), CanonicalError> {
         }
         out.push(b'e');
         out.push(if n > 0 { b'+' } else { b'-' });
-        out.extend_from_slice((n - 1).abs().to_string().as_bytes());
+        write_i64(out, i64::from((n - 1).abs()));
     }
     Ok(())
 }

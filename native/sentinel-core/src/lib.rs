@@ -7,6 +7,7 @@
 pub mod canonical;
 pub mod chain;
 pub mod document;
+pub mod document_scan;
 pub mod error;
 pub mod logscan;
 pub mod logwriter;

@@ -128,6 +128,28 @@ fn columns_match(row: &Row, document: &DocumentCheck) -> bool {
     if !document.well_formed {
         return true;
     }
+    if let Some(scanned) = &document.scanned {
+        let text = |range: &std::ops::Range<usize>| &row.canonical[range.clone()];
+        let optional = |column: &Option<Option<String>>, range: &Option<std::ops::Range<usize>>| {
+            column
+                .as_ref()
+                .map(|value| value.as_deref().map(str::as_bytes))
+                == Some(range.as_ref().map(text))
+        };
+        let facts = document
+            .facts
+            .as_ref()
+            .expect("scanned documents have facts");
+        return row.event_id.as_deref() == Some(&facts.event_id)
+            && row.stream.as_deref() == Some(&facts.stream)
+            && row.stream_rev == Some(scanned.stream_rev)
+            && row.type_.as_deref().map(str::as_bytes) == Some(text(&scanned.type_))
+            && row.lamport == Some(scanned.lamport)
+            && optional(&row.correlation_id, &scanned.correlation_id)
+            && optional(&row.idempotency_key, &scanned.idempotency_key)
+            && std::str::from_utf8(text(&scanned.prev_hash))
+                .is_ok_and(|hex| hex_equals(hex, &row.prev));
+    }
     match serde_json::from_slice::<IndexedMembers<'_>>(&row.canonical) {
         Err(_) => true,
         Ok(doc) => {
@@ -152,20 +174,6 @@ fn check(row: &Row) -> Checked {
         columns_match: columns_match(row, &document),
         leaf: leaf_hash(&row.hash),
         document,
-    }
-}
-
-fn text_column(value: ValueRef<'_>) -> Option<String> {
-    match value {
-        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
-        _ => None,
-    }
-}
-
-fn nullable_text_column(value: ValueRef<'_>) -> Option<Option<String>> {
-    match value {
-        ValueRef::Null => Some(None),
-        other => text_column(other).map(Some),
     }
 }
 
@@ -254,39 +262,89 @@ fn stored_bytes(value: ValueRef<'_>) -> (&[u8], bool) {
     }
 }
 
-fn read_chunk(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Row>> {
-    let mut chunk = Vec::with_capacity(CHUNK);
-    while chunk.len() < CHUNK {
+/// Stores a TEXT column in `slot`, reusing its buffer; `None` for another storage class.
+fn set_text(slot: &mut Option<String>, value: ValueRef<'_>) {
+    let ValueRef::Text(bytes) = value else {
+        *slot = None;
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        *slot = None;
+        return;
+    };
+    match slot {
+        Some(buffer) => {
+            buffer.clear();
+            buffer.push_str(text);
+        }
+        None => *slot = Some(text.to_owned()),
+    }
+}
+
+/// Stores a nullable TEXT column in `slot`, reusing its buffer.
+fn set_nullable_text(slot: &mut Option<Option<String>>, value: ValueRef<'_>) {
+    if let ValueRef::Null = value {
+        *slot = Some(None);
+        return;
+    }
+    let mut inner = slot.take().flatten();
+    set_text(&mut inner, value);
+    *slot = inner.map(Some);
+}
+
+/// Reads up to `CHUNK` rows into `recycled`, whose rows (from a chunk already walked) are
+/// overwritten in place so that their buffers are reused instead of allocated per row.
+fn read_chunk(rows: &mut rusqlite::Rows<'_>, mut recycled: Vec<Row>) -> rusqlite::Result<Vec<Row>> {
+    recycled.reserve(CHUNK.saturating_sub(recycled.len()));
+    let mut filled = 0;
+    while filled < CHUNK {
         let Some(row) = rows.next()? else { break };
+        if filled == recycled.len() {
+            recycled.push(Row {
+                position: 0,
+                prev: [0; 32],
+                hash: [0; 32],
+                canonical: Vec::new(),
+                event_id: None,
+                stream: None,
+                stream_rev: None,
+                type_: None,
+                lamport: None,
+                correlation_id: None,
+                idempotency_key: None,
+                misstored: Vec::new(),
+            });
+        }
+        let slot = &mut recycled[filled];
+        filled += 1;
         let (prev, prev_ok) = stored_bytes(row.get_ref(1)?);
         let (hash, hash_ok) = stored_bytes(row.get_ref(2)?);
         let (canonical, canonical_ok) = stored_bytes(row.get_ref(3)?);
-        let mut misstored = Vec::new();
+        slot.misstored.clear();
         if !(prev_ok && prev.len() == 32) {
-            misstored.push("prev_hash");
+            slot.misstored.push("prev_hash");
         }
         if !(hash_ok && hash.len() == 32) {
-            misstored.push("hash");
+            slot.misstored.push("hash");
         }
         if !canonical_ok {
-            misstored.push("canonical");
+            slot.misstored.push("canonical");
         }
-        chunk.push(Row {
-            position: row.get(0)?,
-            prev: to_hash(prev),
-            hash: to_hash(hash),
-            canonical: canonical.to_vec(),
-            misstored,
-            event_id: text_column(row.get_ref(4)?),
-            stream: text_column(row.get_ref(5)?),
-            stream_rev: integer_column(row.get_ref(6)?),
-            type_: text_column(row.get_ref(7)?),
-            lamport: integer_column(row.get_ref(8)?),
-            correlation_id: nullable_text_column(row.get_ref(9)?),
-            idempotency_key: nullable_text_column(row.get_ref(10)?),
-        });
+        slot.position = row.get(0)?;
+        slot.prev = to_hash(prev);
+        slot.hash = to_hash(hash);
+        slot.canonical.clear();
+        slot.canonical.extend_from_slice(canonical);
+        set_text(&mut slot.event_id, row.get_ref(4)?);
+        set_text(&mut slot.stream, row.get_ref(5)?);
+        slot.stream_rev = integer_column(row.get_ref(6)?);
+        set_text(&mut slot.type_, row.get_ref(7)?);
+        slot.lamport = integer_column(row.get_ref(8)?);
+        set_nullable_text(&mut slot.correlation_id, row.get_ref(9)?);
+        set_nullable_text(&mut slot.idempotency_key, row.get_ref(10)?);
     }
-    Ok(chunk)
+    recycled.truncate(filled);
+    Ok(recycled)
 }
 
 /// The address of `sqlite3_libversion` in the SQLite library this crate is linked to.
@@ -318,25 +376,89 @@ pub fn scan_store(path: &str) -> CoreResult<ChainScan> {
     let mut rows = statement.query([]).map_err(storage)?;
     let mut scan = ChainScan::default();
     let mut walk = Walk::default();
-    let mut chunk = read_chunk(&mut rows).map_err(storage)?;
+    let mut chunk = read_chunk(&mut rows, Vec::new()).map_err(storage)?;
+    // Three stages overlap: two workers check this chunk while the calling thread walks the
+    // previous one (whose last row is followed by this chunk's first) and then reads the
+    // next one into the walked chunk's rows.
+    let mut previous: Option<(Vec<Row>, Vec<Checked>)> = None;
     while !chunk.is_empty() {
         let (checked, next) = std::thread::scope(|scope| {
             let (left, right) = chunk.split_at(chunk.len() / 2);
             let left = scope.spawn(|| check_in_parallel(left));
             let right = scope.spawn(|| check_in_parallel(right));
-            let next = read_chunk(&mut rows);
+            let recycled = match previous.take() {
+                Some((rows, checked)) => {
+                    walk.chunk(&mut scan, &rows, &checked, chunk.first());
+                    rows
+                }
+                None => Vec::new(),
+            };
+            let next = read_chunk(&mut rows, recycled);
             let mut checked = left.join().expect("checking never panics");
             checked.extend(right.join().expect("checking never panics"));
             (checked, next)
         });
-        let next = next.map_err(storage)?;
-        for (index, (row, result)) in chunk.iter().zip(&checked).enumerate() {
-            let following = chunk.get(index + 1).or_else(|| next.first());
-            walk.row(&mut scan, row, result, following);
-        }
-        chunk = next;
+        previous = Some((chunk, checked));
+        chunk = next.map_err(storage)?;
+    }
+    if let Some((rows, checked)) = &previous {
+        walk.chunk(&mut scan, rows, checked, None);
     }
     Ok(scan)
+}
+
+/// The position each event id was first seen at. Ids in the UUID form (all of them in a
+/// well-formed log) are kept as 128-bit numbers, which hash and compare without allocating;
+/// any other text is kept as it is. The UUID form maps text to number one-to-one, so the two
+/// maps never hold the same id.
+#[derive(Default)]
+struct EventIds {
+    uuids: HashMap<u128, i64>,
+    others: HashMap<String, i64>,
+}
+
+/// The 128 bits of a lower-case UUID written `8-4-4-4-12`, or `None` for any other text.
+fn uuid_bits(text: &str) -> Option<u128> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&i| bytes[i] != b'-') {
+        return None;
+    }
+    let mut bits: u128 = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'-' if matches!(i, 8 | 13 | 18 | 23) => continue,
+            _ => return None,
+        };
+        bits = bits << 4 | u128::from(digit);
+    }
+    Some(bits)
+}
+
+impl EventIds {
+    /// The position `id` was first seen at, or `None` after recording it at `position`.
+    fn first_or_insert(&mut self, id: &str, position: i64) -> Option<i64> {
+        let seen = match uuid_bits(id) {
+            Some(bits) => self.uuids.entry(bits),
+            None => {
+                return match self.others.get(id) {
+                    Some(first) => Some(*first),
+                    None => {
+                        self.others.insert(id.to_owned(), position);
+                        None
+                    }
+                };
+            }
+        };
+        match seen {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(position);
+                None
+            }
+        }
+    }
 }
 
 /// The sequential part of the walk: continuity, positions, swaps, and the rules that span
@@ -348,7 +470,7 @@ struct Walk {
     swapped: Option<Hash>,
     /// Recorded minus stored position, as established by the last missing/inserted finding.
     shift: i64,
-    ids: HashMap<String, i64>,
+    ids: EventIds,
     revisions: HashMap<String, i64>,
     lamport: Option<i64>,
     /// False after a row without facts: streams first seen then may start anywhere.
@@ -357,6 +479,20 @@ struct Walk {
 }
 
 impl Walk {
+    /// Walks `rows` in order; `next` is the row after the last one, if any.
+    fn chunk(
+        &mut self,
+        scan: &mut ChainScan,
+        rows: &[Row],
+        checked: &[Checked],
+        next: Option<&Row>,
+    ) {
+        for (index, (row, result)) in rows.iter().zip(checked).enumerate() {
+            let following = rows.get(index + 1).or(next);
+            self.row(scan, row, result, following);
+        }
+    }
+
     fn row(&mut self, scan: &mut ChainScan, row: &Row, checked: &Checked, following: Option<&Row>) {
         if !self.started {
             self.started = true;
@@ -458,7 +594,7 @@ impl Walk {
                 ),
             );
         }
-        if let Some(first) = self.ids.get(&facts.event_id) {
+        if let Some(first) = self.ids.first_or_insert(&facts.event_id, position) {
             push(
                 "duplicate_event_id",
                 format!(
@@ -466,8 +602,6 @@ impl Walk {
                     facts.event_id
                 ),
             );
-        } else {
-            self.ids.insert(facts.event_id.clone(), position);
         }
         let due = match self.revisions.get(&facts.stream) {
             Some(last) => Some(last + 1),
@@ -485,11 +619,13 @@ impl Walk {
                 );
             }
         }
-        let top = self
-            .revisions
-            .get(&facts.stream)
-            .map_or(facts.stream_rev, |last| (*last).max(facts.stream_rev));
-        self.revisions.insert(facts.stream.clone(), top);
+        match self.revisions.get_mut(&facts.stream) {
+            Some(last) => *last = (*last).max(facts.stream_rev),
+            None => {
+                self.revisions
+                    .insert(facts.stream.clone(), facts.stream_rev);
+            }
+        }
         if let Some(last) = self.lamport {
             if facts.lamport <= last {
                 push(
