@@ -138,7 +138,7 @@ def admin_routes(
 
     async def guarded(request: Request, action: AdminAction, handler: Any) -> Response:  # noqa: ANN401 - an async callable
         try:
-            if not auth.check(_bearer(request)):
+            if not auth.check(bearer_token(request)):
                 reason = "no admin key is configured" if not auth.enabled else "wrong admin key"
                 await run_in_threadpool(
                     record,
@@ -227,7 +227,8 @@ def admin_routes(
     ]
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The client's key: ``Authorization: Bearer <key>``, else ``x-api-key`` (both APIs)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():

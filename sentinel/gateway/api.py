@@ -40,7 +40,7 @@ from sentinel.errors import (
     UnknownAgentError,
     UnknownRouteError,
 )
-from sentinel.gateway.admin import AdminAuth, admin_routes
+from sentinel.gateway.admin import AdminAuth, admin_routes, bearer_token
 from sentinel.gateway.pipeline import Gateway, GatewayResponse
 from sentinel.gateway.request import GatewayRequest, parse_request
 from sentinel.gateway.streaming import StreamEvent
@@ -89,14 +89,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _internal_error(_: Request, exc: Exception) -> Response:
     """A fault inside the gateway: a JSON 500 that says no more than its kind."""
     return error_response(GatewayInternalError(f"the gateway failed: {type(exc).__name__}"))
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -180,18 +172,18 @@ def create_app(gateway: Gateway, admin: AdminAuth | None = None) -> Starlette:
                 raw = await _read_body(request, limit)
                 parsed = parse_request(raw, gateway.settings.limits)
             except GatewayError as exc:
-                gateway.record_unparsed(exc, api_key=_bearer(request) or "")
+                gateway.record_unparsed(exc, api_key=bearer_token(request) or "")
                 raise
             if parsed.stream:
                 # Steps 1-5 and the provider's first chunk run before the response starts,
                 # so a refusal still gets its status code.
-                events = gateway.stream(parsed, api_key=_bearer(request) or "")
+                events = gateway.stream(parsed, api_key=bearer_token(request) or "")
                 first = await run_in_threadpool(next, events)
                 return StreamingResponse(
                     _stream(parsed, first, events), media_type="text/event-stream"
                 )
             answer = await run_in_threadpool(
-                gateway.complete, parsed, api_key=_bearer(request) or ""
+                gateway.complete, parsed, api_key=bearer_token(request) or ""
             )
         except GatewayError as exc:
             if isinstance(exc, GatewayRequestError):
@@ -202,7 +194,7 @@ def create_app(gateway: Gateway, admin: AdminAuth | None = None) -> Starlette:
         return JSONResponse(answer.to_openai())
 
     def known_key(request: Request) -> bool:
-        return gateway.caller_for_key(_bearer(request) or "") is not None
+        return gateway.caller_for_key(bearer_token(request) or "") is not None
 
     async def models(request: Request) -> Response:
         if not known_key(request):
