@@ -1,4 +1,4 @@
-"""Reading TOML into pydantic models with errors that name file and field; writing TOML.
+"""Writing TOML; reading it into pydantic models is :mod:`sentinel.toml_model`'s (re-exported).
 
 The standard library reads TOML but does not write it. Gaia writes the company it
 generates, so a small writer for the subset the config models use (strings, integers,
@@ -9,51 +9,11 @@ reader whose errors it mirrors.
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from sentinel.toml_model import load_model, read_toml, validate_model
 
-from sentinel.errors import ConfigError
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def read_toml(path: Path) -> dict[str, object]:
-    """Parse a TOML file.
-
-    Raises:
-        ConfigError: The file is missing or is not valid TOML (names the file).
-    """
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError("file not found", path=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
-
-
-def validate_model(model: type[M], data: object, path: Path) -> M:
-    """Validate ``data`` read from ``path`` as ``model``.
-
-    Raises:
-        ConfigError: Naming the file, the dotted field and the reason of the first error.
-    """
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or None
-        message = error["msg"].removeprefix("Value error, ")
-        raise ConfigError(message, path=path, field=field) from None
-
-
-def load_model(model: type[M], path: Path) -> M:
-    """Read ``path`` and validate it as ``model`` (see :func:`validate_model`)."""
-    return validate_model(model, read_toml(path), path)
+__all__ = ["dump_toml", "load_model", "read_toml", "validate_model"]
 
 
 def _scalar(value: object) -> str:

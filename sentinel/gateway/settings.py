@@ -8,14 +8,14 @@ with ``SEED_NOTES``.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sentinel.errors import ConfigError
 from sentinel.gateway.persona import AGENT_ID_PATTERN
+from sentinel.toml_model import load_model
 
 DEFAULT_SETTINGS_PATH = Path("config/gateway.toml")
 """Where ``sentinel-run gateway serve`` looks first, relative to the working directory."""
@@ -376,17 +376,4 @@ def load_settings(path: Path | str | None = None) -> GatewaySettings:
     """
     if path is None:
         return GatewaySettings()
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read gateway settings: {exc.strerror}", path=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
-    try:
-        return GatewaySettings.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(message, path=path, field=field or None) from None
+    return load_model(GatewaySettings, Path(path), what="gateway settings")

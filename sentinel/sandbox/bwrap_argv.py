@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from sentinel.sandbox.policy import MANDATORY_DENY, WORKSPACE, SandboxPolicy, resolve
+from sentinel.sandbox.policy_terms import MANDATORY_DENY, WORKSPACE, PolicyView, resolve
 
 SHIM_MOUNT: Final = "/.sentinel"
 """Where the Landlock shim's directory is bound inside the sandbox."""
@@ -31,7 +31,7 @@ MERGED_USR_LINKS: Final = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32
 
 def bwrap_argv(
     bwrap: str,
-    policy: SandboxPolicy,
+    policy: PolicyView,
     workspace: Path,
     *,
     env: Mapping[str, str],
@@ -118,7 +118,7 @@ def empty_nodes() -> tuple[Path, Path, Path]:
     return empty_file, empty_dir, read_only_dir
 
 
-def _binds(policy: SandboxPolicy, workspace: Path) -> list[str]:
+def _binds(policy: PolicyView, workspace: Path) -> list[str]:
     """The policy's binds, in an order where the narrower rule always wins.
 
     Host read-only and exec paths first, then the workspace read-write, then read-only paths

@@ -19,8 +19,8 @@ from typing import Final
 
 from sentinel.errors import SandboxError, SandboxUnavailable
 from sentinel.sandbox import leftovers
-from sentinel.sandbox.capabilities.model import CgroupFacts
-from sentinel.sandbox.policy import ResourcePolicy
+from sentinel.sandbox.launch_facts import CgroupView
+from sentinel.sandbox.policy_terms import ResourcesView
 
 CPU_PERIOD_US: Final = 100_000
 """The CFS period; the quota is ``cpu_percent`` percent of it."""
@@ -63,7 +63,7 @@ class AgentCgroup:
         SandboxUnavailable: A required controller is not usable on this host.
     """
 
-    def __init__(self, name: str, facts: CgroupFacts, resources: ResourcePolicy) -> None:
+    def __init__(self, name: str, facts: CgroupView, resources: ResourcesView) -> None:
         self.name = name
         self.resources = resources
         self.dirs: dict[str, Path] = {}
@@ -78,7 +78,7 @@ class AgentCgroup:
         self.v2 = all(facts.controllers[c].hierarchy == "v2" for c in ("memory", "pids", "cpu"))
 
     @classmethod
-    def unique(cls, agent_id: str, facts: CgroupFacts, resources: ResourcePolicy) -> AgentCgroup:
+    def unique(cls, agent_id: str, facts: CgroupView, resources: ResourcesView) -> AgentCgroup:
         """A group with a fresh unique name for this agent."""
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in agent_id)[:40]
         return cls(f"sentinel-{safe}-{uuid.uuid4().hex[:8]}", facts, resources)

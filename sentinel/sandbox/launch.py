@@ -33,20 +33,22 @@ import subprocess
 import warnings
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sentinel.errors import SandboxDegradedWarning, SandboxError, SandboxUnavailable
 from sentinel.sandbox import kernel_api
 from sentinel.sandbox.agent_uid import UidLease, lease
 from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
-from sentinel.sandbox.capabilities import HostCapabilities, Verdict
-from sentinel.sandbox.capabilities.cache import cached_detect
 from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
+from sentinel.sandbox.launch_facts import LaunchFacts, launch_facts
 from sentinel.sandbox.native_shim import shim_path
 from sentinel.sandbox.network import AgentNetwork
-from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
+from sentinel.sandbox.policy_terms import Layer, PolicyView, resolve
 from sentinel.sandbox.seccomp_filter import build_filter
 from sentinel.sandbox.workspace import SESSION_HOME, prepare_workspace
+
+if TYPE_CHECKING:
+    from sentinel.sandbox.capabilities import HostCapabilities
 
 NOBODY_UID: Final = 65534
 """Host ``nobody``: owner of workspaces prepared for root controls (agents never run as it:
@@ -70,6 +72,10 @@ def host_capabilities() -> HostCapabilities:
     """
     global _capabilities  # noqa: PLW0603 - one detection per process, as the enforcer needs
     if _capabilities is None:
+        # pydantic and the detection cache load here, not with the launch: a launch from
+        # the launch cache (sentinel.sandbox.launch_cache) gets its facts without them.
+        from sentinel.sandbox.capabilities.cache import cached_detect  # noqa: PLC0415
+
         _capabilities = cached_detect()
     return _capabilities
 
@@ -89,7 +95,7 @@ runs no fsmonitor or hook (command-line config outranks any repository's, a nest
 agent made included), Python ignores the user site. See SECURITY.md, "Persistence"."""
 
 
-def session_environment(policy: SandboxPolicy, workspace: Path) -> dict[str, str]:
+def session_environment(policy: PolicyView, workspace: Path) -> dict[str, str]:
     """The complete environment of a sandbox: the policy's, then the session pins.
 
     A HOME the policy puts inside the workspace becomes the per-session home
@@ -141,11 +147,11 @@ class SandboxLaunch:
 
     def __init__(
         self,
-        policy: SandboxPolicy,
+        policy: PolicyView,
         workspace: Path,
         agent_id: str,
         layers: Collection[Layer | str] | None = None,
-        capabilities: HostCapabilities | None = None,
+        capabilities: HostCapabilities | LaunchFacts | None = None,
         *,
         degraded: bool = False,
         uid_lease: UidLease | None = None,
@@ -155,13 +161,9 @@ class SandboxLaunch:
         self.active = tuple(
             Layer(layer) for layer in (layers if layers is not None else policy.required_layers)
         )
-        self.caps = capabilities or host_capabilities()
+        self.caps = launch_facts(capabilities or host_capabilities())
         if degraded:
-            missing = [
-                layer
-                for layer in self.active
-                if self.caps.layer(layer.value).verdict is Verdict.UNAVAILABLE
-            ]
+            missing = [layer for layer in self.active if self.caps.layer(layer.value).unavailable]
             self.active = tuple(layer for layer in self.active if layer not in missing)
             if missing:
                 names = ", ".join(layer.value for layer in missing)
@@ -172,7 +174,7 @@ class SandboxLaunch:
                 )
         for layer in self.active:
             report = self.caps.layer(layer.value)
-            if report.verdict is Verdict.UNAVAILABLE:
+            if report.unavailable:
                 raise SandboxUnavailable(layer.value, report.reason, report.fix)
         if self.uses(Layer.LANDLOCK) and not Path(SHIM_PYTHON).exists():
             raise SandboxUnavailable(
@@ -240,7 +242,7 @@ class SandboxLaunch:
             + ["/proc", *(["/dev"] if self.uses(Layer.BWRAP) else HOST_DEVICES), self.shim_dir],
             "exec": [resolve(p, self.workspace) for p in files.exec],
             "write": [str(self.workspace), *scratch],
-            "abi": self.caps.landlock.abi,
+            "abi": self.caps.landlock_abi,
             "connect_ports": sorted(
                 {int(entry.rpartition(":")[2]) for entry in self.policy.network.allow}
             ),
@@ -303,14 +305,14 @@ class SandboxLaunch:
             os.write(seccomp_fd, self.program)
             os.lseek(seccomp_fd, 0, os.SEEK_SET)
         if self.uses(Layer.BWRAP):
-            assert self.caps.bwrap.path is not None  # noqa: S101 - checked at construction
+            assert self.caps.bwrap_path is not None  # noqa: S101 - checked at construction
             prefix = bwrap_argv(
-                self.caps.bwrap.path, self.policy, self.workspace, env=self.env,
+                self.caps.bwrap_path, self.policy, self.workspace, env=self.env,
                 isolate_network=self.uses(Layer.NETNS) and not self.allowlist,
                 seccomp_fd=seccomp_fd,
                 shim_dir=SHIM_DIR,  # the Landlock shim and the warm sandbox's supervisor
                 shim_binary=shim_path() if self.uses(Layer.LANDLOCK) else None,
-                hardening=self.caps.bwrap.options,
+                hardening=self.caps.bwrap_options,
                 scratch_on_workspace=self.workspace_fs,
             )  # fmt: skip
             command = [*prefix, "--", *command]

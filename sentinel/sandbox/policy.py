@@ -13,34 +13,20 @@ from __future__ import annotations
 import ipaddress
 import os
 import posixpath
-import tomllib
-from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sentinel.errors import PolicyError
+from sentinel.sandbox.policy_terms import MANDATORY_DENY, WORKSPACE, Layer, resolve
+from sentinel.toml_model import load_model
 
-WORKSPACE: Final = "{workspace}"
-"""Placeholder for the agent's workspace in policy paths."""
-
-MANDATORY_DENY: Final = (
-    "{workspace}/.git/hooks",
-    "{workspace}/.git/config",
-    "{workspace}/.bashrc",
-    "{workspace}/.bash_profile",
-    "{workspace}/.profile",
-    "{workspace}/.zshrc",
-    "{workspace}/.config",
-    "{workspace}/.ssh",
-    "{workspace}/.vscode",
-    "{workspace}/.idea",
-    "{workspace}/.claude",
-    "{workspace}/.codex",
-)
-"""Never writable, whatever a policy says: shell start-up files, git hooks and config,
-editor and agent configuration (the places a compromised agent plants persistence)."""
+__all__ = [
+    "DEFAULT_READ_ONLY", "FORBIDDEN_BINDS", "MANDATORY_DENY", "MAX_TIMEOUT_S", "MIN_MEMORY_MB",
+    "WORKSPACE", "EnvironmentPolicy", "FilesystemPolicy", "Layer", "NetworkPolicy",
+    "ResourcePolicy", "SandboxPolicy", "SyscallPolicy", "WasmPolicy", "resolve",
+]  # fmt: skip
 
 FORBIDDEN_BINDS: Final = (
     "/",
@@ -63,16 +49,6 @@ users and boot files. Compared after resolving symbolic links (``/var/run`` is `
 MIN_MEMORY_MB: Final = 16
 """Below this a Python interpreter cannot start; such a limit is a typo, not a policy."""
 MAX_TIMEOUT_S: Final = 24 * 3600
-
-
-class Layer(StrEnum):
-    """The sandbox layers a policy can require."""
-
-    BWRAP = "bwrap"
-    LANDLOCK = "landlock"
-    SECCOMP = "seccomp"
-    CGROUPS = "cgroups"
-    NETNS = "netns"
 
 
 class _Strict(BaseModel):
@@ -309,28 +285,10 @@ class SandboxPolicy(_Strict):
         return list(dict.fromkeys(values))
 
     @classmethod
-    def from_toml(cls, path: Path | str) -> SandboxPolicy:
-        """Load and validate a policy file.
+    def from_toml(cls, path: Path | str, *, content: bytes | None = None) -> SandboxPolicy:
+        """Load and validate a policy file (``content``: its bytes, when already read).
 
         Raises:
             PolicyError: The file is missing, not TOML, or invalid; names file and field.
         """
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except OSError as exc:
-            raise PolicyError(f"cannot read the policy: {exc.strerror}", path=path) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise PolicyError(f"not valid TOML: {exc}", path=path) from None
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
-            raise PolicyError(message, path=path, field=field or None) from None
-
-
-def resolve(path: str, workspace: Path) -> str:
-    """Substitute the workspace placeholder."""
-    return path.replace(WORKSPACE, str(workspace))
+        return load_model(cls, Path(path), what="the policy", error=PolicyError, content=content)

@@ -14,15 +14,18 @@ import subprocess
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sentinel.sandbox.bwrap_argv import SHIM_BINARY_MOUNT
-from sentinel.sandbox.capabilities import HostCapabilities
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch, compiled_filter
+from sentinel.sandbox.launch_facts import LaunchFacts
 from sentinel.sandbox.native_shim import shim_argv, shim_path
-from sentinel.sandbox.policy import Layer, SandboxPolicy
+from sentinel.sandbox.policy_terms import Layer, PolicyView
 from sentinel.sandbox.result import ExecResult, collect_violations
 from sentinel.sandbox.shim.streams import feed, read_outputs
+
+if TYPE_CHECKING:
+    from sentinel.sandbox.capabilities import HostCapabilities
 
 EXIT_TIMEOUT_S: Final = 5.0
 
@@ -102,7 +105,7 @@ class _Notifier:
 
 
 def run_once(
-    policy: SandboxPolicy,
+    policy: PolicyView,
     argv: list[str],
     *,
     workspace: Path,
@@ -110,14 +113,15 @@ def run_once(
     stdin: bytes | None = None,
     timeout: float | None = None,
     layers: Collection[Layer | str] | None = None,
-    capabilities: HostCapabilities | None = None,
+    capabilities: HostCapabilities | LaunchFacts | None = None,
     degraded: bool = False,
     python_shim: bool = False,
 ) -> ExecResult:
     """Run ``argv`` in a new sandbox built from ``policy`` and tear it down.
 
     Args:
-        policy: What the command may do.
+        policy: What the command may do (a validated ``SandboxPolicy``, or its compiled
+            form from :mod:`sentinel.sandbox.launch_cache`).
         argv: The command.
         workspace: The agent's workspace (created if missing; the only writable place).
         agent_id: Names the cgroup and attributes violations.
@@ -125,7 +129,8 @@ def run_once(
         timeout: Wall-clock limit in seconds (default: the policy's).
         layers: The layers to apply (default: the policy's required layers). Fewer layers
             only for tests and the layer matrix.
-        capabilities: Detection results (default: detected once per process).
+        capabilities: Detection results (default: detected once per process), or the
+            launch's part of them (:mod:`sentinel.sandbox.launch_cache` keeps those).
         degraded: Run without the layers this host lacks, warning on every call
             (:class:`~sentinel.errors.SandboxDegradedWarning`), instead of refusing.
         python_shim: Apply Landlock with the Python reference shim instead of the native

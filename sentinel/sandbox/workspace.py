@@ -21,7 +21,7 @@ from typing import Final
 from sentinel.errors import SandboxError
 from sentinel.sandbox import host_paths, leftovers
 from sentinel.sandbox.disk_quota import ensure_quota, release
-from sentinel.sandbox.policy import MANDATORY_DENY, WORKSPACE, SandboxPolicy, resolve
+from sentinel.sandbox.policy_terms import MANDATORY_DENY, WORKSPACE, PolicyView, resolve
 
 SCRATCH_ROOT: Final = Path("/var/tmp")  # noqa: S108 - every uid may traverse it
 """Where throwaway directories the sandbox uid must reach (decoys, test workspaces) live."""
@@ -155,7 +155,7 @@ def _deny(root: int, relative: Path, uid: int, gid: int) -> None:
 
 
 def prepare_workspace(
-    workspace: Path, policy: SandboxPolicy, uid: int, gid: int, *, quota_mb: int = 0
+    workspace: Path, policy: PolicyView, uid: int, gid: int, *, quota_mb: int = 0
 ) -> bool:
     """Give the workspace to the sandbox uid, start a session, materialise the deny set.
 
