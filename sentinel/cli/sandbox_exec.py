@@ -16,11 +16,16 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sentinel.errors import SentinelError
-from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.launch_cache import compiled_launch
 from sentinel.sandbox.runner import run_once
+
+if TYPE_CHECKING:
+    from sentinel.sandbox.launch_facts import LaunchFacts
+    from sentinel.sandbox.policy import SandboxPolicy
+    from sentinel.sandbox.policy_terms import PolicyView
 
 DEFAULT_POLICY: Final = Path(__file__).resolve().parents[2] / "config" / "policies" / "agent.toml"
 USER_ERROR_EXIT: Final = 2
@@ -45,9 +50,23 @@ class ExecRequest:
 
 def load_policy(path: Path | None) -> SandboxPolicy:
     """The policy in ``path``, or the built-in agent policy."""
+    from sentinel.sandbox.policy import SandboxPolicy  # noqa: PLC0415 - pydantic: not on exec
+
     if path is not None:
         return SandboxPolicy.from_toml(path)
     return SandboxPolicy.from_toml(DEFAULT_POLICY) if DEFAULT_POLICY.exists() else SandboxPolicy()
+
+
+def launch_inputs(path: Path | None) -> tuple[PolicyView, LaunchFacts | None]:
+    """:func:`load_policy`'s policy, compiled, with the host facts: from root's launch cache.
+
+    See :mod:`sentinel.sandbox.launch_cache`: a fresh entry spares pydantic's import and the
+    policy's validation; a stale or missing one is validated and written.
+    """
+    if path is None and not DEFAULT_POLICY.exists():
+        return load_policy(None), None
+    launch = compiled_launch(path if path is not None else DEFAULT_POLICY)
+    return launch.policy, launch.facts
 
 
 def default_workspace(agent_id: str) -> Path:
@@ -110,8 +129,9 @@ def execute(request: ExecRequest) -> int:
     Raises:
         SentinelError: The policy, the workspace or the sandbox failed (callers print it).
     """
+    policy, facts = launch_inputs(request.policy)
     result = run_once(
-        load_policy(request.policy), request.command,
+        policy, request.command, capabilities=facts,
         workspace=request.workspace or default_workspace(request.agent), agent_id=request.agent,
         stdin=None if sys.stdin.isatty() else sys.stdin.buffer.read(), timeout=request.timeout,
         degraded=request.degraded,

@@ -1,25 +1,24 @@
 """What this host can enforce: detection of every kernel feature the sandbox layers use.
 
-The report types load at once; the detectors (``detect``, ``HostView``) on first use, so a
-launch that reads a cached detection (:mod:`~sentinel.sandbox.capabilities.cache`) does not
-import them.
+Every name loads on first use (PEP 562): the report types are pydantic models, and a launch
+from root's launch cache (:mod:`sentinel.sandbox.launch_cache`) imports neither them nor
+the detectors, only this package's pydantic-free modules (the cache key, the executables).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sentinel.sandbox.capabilities.model import HostCapabilities, LayerReport, Verdict
-
 if TYPE_CHECKING:
     from sentinel.sandbox.capabilities.detection import detect
     from sentinel.sandbox.capabilities.host import HostView
+    from sentinel.sandbox.capabilities.model import HostCapabilities, LayerReport, Verdict
 
 __all__ = ["HostCapabilities", "HostView", "LayerReport", "Verdict", "detect"]
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - a function or a class
-    """Import ``detect`` or ``HostView`` on first use."""
+    """Import an exported name on first use."""
     if name == "detect":
         from sentinel.sandbox.capabilities.detection import detect  # noqa: PLC0415
 
@@ -28,4 +27,8 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - a function or a class
         from sentinel.sandbox.capabilities.host import HostView  # noqa: PLC0415
 
         return HostView
+    if name in ("HostCapabilities", "LayerReport", "Verdict"):
+        from sentinel.sandbox.capabilities import model  # noqa: PLC0415
+
+        return getattr(model, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
