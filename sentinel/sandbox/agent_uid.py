@@ -82,10 +82,39 @@ class UidLease:
         self.release()
 
     def release(self) -> None:
-        """Give the uid back (idempotent). The lease file stays: unlinking would race."""
+        """Give the uid back and remove its lease file (idempotent).
+
+        The file is unlinked while the lock is still held: a process that opened it before
+        the unlink and locks it after sees that its fd is no longer the file at that name
+        (see :func:`_lock`) and starts over.
+        """
         if self._fd >= 0:
+            (LEASE_DIR / str(self.uid)).unlink(missing_ok=True)
             os.close(self._fd)
             self._fd = -1
+
+
+def _lock(path: Path) -> int | None:
+    """An fd holding the exclusive lock on the lease file ``path``; None if another holds it.
+
+    After the lock is taken, the fd must still be the file at ``path``: a holder that
+    released the uid unlinked its file, and a lock on an unlinked file guards nothing.
+    """
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        held = os.fstat(fd)
+        try:
+            current = os.lstat(path)
+        except FileNotFoundError:
+            current = None
+        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        os.close(fd)  # released and unlinked under us: take the name afresh
 
 
 def lease(agent_id: str, preferred: int | None = None) -> UidLease:
@@ -104,13 +133,24 @@ def lease(agent_id: str, preferred: int | None = None) -> UidLease:
         uid = AGENT_UID_BASE + (first + step) % AGENT_UID_COUNT
         if any(start <= uid < end for start, end in subordinate) or _named(uid):
             continue
-        fd = os.open(LEASE_DIR / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        return UidLease(uid, fd)
+        fd = _lock(LEASE_DIR / str(uid))
+        if fd is not None:
+            return UidLease(uid, fd)
     raise SandboxUnavailable(
         "uid", f"all {AGENT_UID_COUNT} agent uids from {AGENT_UID_BASE} are in use"
     )
+
+
+def remove_stale_leases() -> list[int]:
+    """Remove the lease files no process holds (a crashed holder's); the uids removed."""
+    removed = []
+    for path in sorted(LEASE_DIR.iterdir()) if LEASE_DIR.is_dir() else []:
+        if not path.name.isdigit() or path.is_symlink():
+            continue
+        fd = _lock(path)
+        if fd is None:
+            continue  # held: in use
+        path.unlink(missing_ok=True)
+        os.close(fd)
+        removed.append(int(path.name))
+    return removed

@@ -8,7 +8,9 @@ on every normal exit path; :func:`exit_on_signals` turns SIGTERM and SIGHUP into
 those paths run. What a crash (SIGKILL, power loss of the process) left, :func:`collect`
 removes (``sentinel-run sandbox gc``): the resources of leases whose owner is gone, plus
 unleased Sentinel objects that nothing uses (empty ``sentinel-*`` cgroups, network
-namespaces no process is in, loop devices of quota images that are not mounted).
+namespaces no process is in, loop devices of quota images that are not mounted, run
+directories under :data:`RUNS_ROOT` with their quota mounts and workspace images, agent
+uid lease files no process holds).
 
 Nothing held by a live process is ever touched: other Sentinel processes may be running.
 """
@@ -34,6 +36,8 @@ from sentinel.errors import SandboxError
 
 LEASE_DIR: Final = Path("/run/sentinel/leases")
 """Root's lease files (tmpfs: cleared at boot, like every resource they name)."""
+RUNS_ROOT: Final = Path("/var/lib/sentinel/runs")
+"""Where root's runs keep their workspaces (one directory each, leased while it runs)."""
 NETNS_DIR: Final = Path("/run/netns")
 """Where ``ip netns`` keeps named network namespaces."""
 QUOTA_SUFFIX: Final = ".quota.img"
@@ -297,6 +301,71 @@ def _collect_unleased(leased: set[str], report: GcReport) -> None:
             _command(["losetup", "-d", device], f"loop {device} ({backing})", report)
 
 
+def _held_paths() -> set[str]:
+    """Paths leased by live processes, read now (not at the start of a long gc)."""
+    return {lease.path for lease in leases() if lease.alive}
+
+
+def _inside_any(path: str, roots: set[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _quota_mounts_below(root: Path) -> list[str]:
+    """Mount points below ``root`` whose source is a loop device of a workspace image."""
+    from sentinel.sandbox.disk_quota import unescape  # noqa: PLC0415 - no cycle
+
+    images = quota_loop_devices()
+    points = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            fields, _, rest = line.partition(" - ")
+            point = unescape(fields.split()[4])
+            source = rest.split()[1] if rest else ""
+            if source in images and point.startswith(f"{root}/"):
+                points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def _collect_runs(report: GcReport) -> None:
+    """Quota mounts and run directories under :data:`RUNS_ROOT` that no live lease holds.
+
+    A run directory is leased before it is made and its workspaces' mounts are leased
+    before they are mounted, so what no live lease covers is a crash's: unmounted, then the
+    directory (workspace images included) removed. Leases are read again right before
+    each decision, and a directory younger than :data:`UNLEASED_MIN_AGE_S` is left.
+    """
+    from sentinel.sandbox.disk_quota import mounts_below  # noqa: PLC0415 - no cycle
+
+    if not RUNS_ROOT.is_dir():
+        return
+    for point in _quota_mounts_below(RUNS_ROOT):
+        if _inside_any(point, _held_paths()):
+            continue
+        _unmount_below(point, report)
+    for run in sorted(RUNS_ROOT.iterdir()):
+        if not run.is_dir() or run.is_symlink() or not _settled(run):
+            continue
+        held = _held_paths()
+        if _inside_any(str(run), held) or any(path.startswith(f"{run}/") for path in held):
+            continue
+        _unmount_below(str(run), report)
+        if mounts_below(run):
+            report.errors.append(f"directory {run}: still has mounts, left in place")
+            continue
+        shutil.rmtree(run, ignore_errors=True)
+        if run.exists():
+            report.errors.append(f"directory {run}: could not be removed")
+        else:
+            report.removed.append(f"directory {run}")
+
+
+def _collect_uid_leases(report: GcReport) -> None:
+    from sentinel.sandbox.agent_uid import remove_stale_leases  # noqa: PLC0415 - no cycle
+
+    for uid in remove_stale_leases():
+        report.removed.append(f"uid lease {uid}")
+
+
 def collect() -> GcReport:
     """Remove what crashed Sentinel processes left on this host (root only).
 
@@ -314,5 +383,7 @@ def collect() -> GcReport:
             continue
         _collect_lease(lease, report)
         lease.file.unlink(missing_ok=True)
+    _collect_runs(report)
     _collect_unleased(leased, report)
+    _collect_uid_leases(report)
     return report
