@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-from sentinel.sandbox import agent_uid
 from sentinel.sandbox.agent_uid import LEASE_DIR, lease, remove_stale_leases
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="uid leases are root's")
@@ -59,7 +58,7 @@ def test_a_lock_on_a_file_released_under_us_is_not_a_lease(
             held.release()
         real_flock(fd, operation)
 
-    monkeypatch.setattr(agent_uid.fcntl, "flock", flock_after_release)
+    monkeypatch.setattr(fcntl, "flock", flock_after_release)
     again = lease("uid-file-test-race", preferred=held.uid)
     try:
         assert again.uid == held.uid and calls  # the first lock was given up, the name taken afresh
