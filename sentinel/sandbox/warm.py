@@ -38,13 +38,22 @@ from sentinel.sandbox.disk_quota import release
 from sentinel.sandbox.launch import SHIM_PYTHON, SandboxLaunch, workspace_owner
 from sentinel.sandbox.policy import Layer, SandboxPolicy
 from sentinel.sandbox.result import ExecResult, Violation, collect_violations
-from sentinel.sandbox.seccomp_filter import build_filter
+from sentinel.sandbox.seccomp_filter import AUDIT_ARCH_X86_64, build_filter
+from sentinel.sandbox.syscall_table import NUMBERS
 
 READY_TIMEOUT_S: Final = 10.0
 """How long a new sandbox may take to report ready (bwrap + Python start-up)."""
 REPLY_GRACE_S: Final = 3.0
 """Added to a command's timeout while waiting for the supervisor's reply (it kills and
 reaps what is left of the command, then replies: milliseconds, unless it is stopped)."""
+GUARD_NUMBERS: Final = {
+    name: NUMBERS[name]
+    for name in (
+        "kill", "rt_sigqueueinfo", "tgkill", "rt_tgsigqueueinfo", "pidfd_open", "tkill",
+        "pidfd_send_signal", "fcntl", "ioctl", "seccomp",
+    )
+}  # fmt: skip
+"""The system calls the supervisor's signal guard reads (see ``shim/signal_guard.py``)."""
 REPLY_OVERHEAD_BYTES: Final = 1 << 16
 """A reply's JSON beyond its base64 outputs; a longer line is not a reply."""
 
@@ -132,6 +141,9 @@ class Sandbox:
         workspace: The agent's workspace.
         layers: The layers to apply (default: the policy's required layers).
         capabilities: Detection results (default: detected once per process).
+        guard_supervisor: With the seccomp layer, the supervisor refuses every command the
+            means to signal it (``shim/signal_guard.py``). False only for the breakout
+            suite's negative control.
 
     Raises:
         SandboxUnavailable: A layer to apply is unavailable on this host.
@@ -146,8 +158,10 @@ class Sandbox:
         layers: Collection[Layer | str] | None = None,
         capabilities: HostCapabilities | None = None,
         degraded: bool = False,
+        guard_supervisor: bool = True,
     ) -> None:
         self.policy = policy
+        self._guard_supervisor = guard_supervisor
         self._degraded = degraded
         self.agent_id = agent_id
         self._workspace = workspace
@@ -197,6 +211,11 @@ class Sandbox:
         spec = {
             "landlock": launch.landlock_spec(),
             "seccomp": base64.b64encode(program).decode() if program is not None else None,
+            "signal_guard": (
+                {"arch": AUDIT_ARCH_X86_64, "numbers": GUARD_NUMBERS}
+                if self._guard_supervisor and launch.uses(Layer.SECCOMP)
+                else None
+            ),
             "cwd": str(launch.workspace),
             "env": launch.env,
             "pid_namespace": launch.uses(Layer.BWRAP),

@@ -50,9 +50,22 @@ def sandbox(request: pytest.FixtureRequest, sandbox_base: Path) -> Iterator[Sand
         yield s
 
 
+@pytest.fixture(params=list(LAYER_SETS))
+def unguarded(request: pytest.FixtureRequest, sandbox_base: Path) -> Iterator[Sandbox]:
+    """A sandbox whose supervisor a command can signal (no signal guard): what a dying
+    supervisor does to the command's result (the guard's own tests: test_supervisor_signals)."""
+    layers = LAYER_SETS[request.param]
+    workspace = sandbox_base / "ws"
+    with Sandbox(POLICY, f"U-{request.param}", workspace=workspace, layers=layers,
+                 guard_supervisor=False) as s:  # fmt: skip
+        assert s.run(["true"]).exit_code == 0
+        yield s
+
+
 def test_a_command_that_kills_its_supervisor_is_killed_and_recorded(
-    sandbox: Sandbox, tmp_path: Path
+    unguarded: Sandbox, tmp_path: Path
 ) -> None:
+    sandbox = unguarded
     argv = ["sh", "-c", "kill -KILL $PPID; sleep 5; echo survived"]
     result = sandbox.run(argv)
     assert result.exit_code is None and result.signal == 9
@@ -68,7 +81,8 @@ def test_a_command_that_kills_its_supervisor_is_killed_and_recorded(
     assert after.stdout == b"next\n" and after.violations == () and sandbox.starts == 2
 
 
-def test_a_command_that_stops_its_supervisor_times_out(sandbox: Sandbox) -> None:
+def test_a_command_that_stops_its_supervisor_times_out(unguarded: Sandbox) -> None:
+    sandbox = unguarded
     started = time.monotonic()
     result = sandbox.run(["sh", "-c", "kill -STOP $PPID; echo stopped"], timeout=0.5)
     assert time.monotonic() - started < 5

@@ -5,7 +5,7 @@ mounts and seccomp filter). It confines itself with Landlock first, so every com
 starts inherits the ruleset; the cgroup and the namespaces hold it and its children.
 Requests and replies are JSON lines on stdin and stdout. Standard library only.
 
-Spec (argv[1]): {"landlock", "seccomp", "cwd", "env", "pid_namespace"}
+Spec (argv[1]): {"landlock", "seccomp", "signal_guard", "cwd", "env", "pid_namespace"}
 Request:  {"id": token, "argv": [...], "stdin": b64, "timeout": s, "limit": bytes}
 Reply:    {"id", "exit_code", "signal", "stdout": b64, "stderr": b64, "truncated",
            "timed_out", "cpu_s", "max_rss_bytes", "denied_syscalls", "leftovers", "error"}
@@ -15,7 +15,9 @@ with its own three pipes, and when it exits (or times out, or floods its output)
 other process in the sandbox is killed before the reply, so a process an earlier command
 left behind can never read a later command's input or write into its output. The
 supervisor is not dumpable: a command cannot open its descriptors through
-``/proc/<pid>/fd`` (the channel to the launcher) nor read its memory.
+``/proc/<pid>/fd`` (the channel to the launcher) nor read its memory. Nor can a command
+signal it, its threads or the namespace's init (``signal_guard.py``, a seccomp filter every
+command inherits): its threads are made before the guard, which names them, and none after.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ import ctypes
 import importlib.util
 import json
 import os
+import queue
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -55,6 +59,38 @@ def _load(name: str) -> Any:  # noqa: ANN401 - a module loaded by path
 
 
 streams = _load("streams")
+
+
+class Feeder:
+    """One thread for the supervisor's life that writes each command's stdin.
+
+    A thread per command would be a thread the signal guard cannot name (``kill`` on any
+    thread's id reaches the whole supervisor): this one exists before the guard does.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[int, bytes, threading.Event]] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            fd, data, done = self._jobs.get()
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view[: streams.READ_CHUNK]) :]
+            except OSError:
+                pass  # the command exited without reading it all
+            finally:
+                os.close(fd)
+                done.set()
+
+    def feed(self, fd: int, data: bytes) -> threading.Event:
+        """Write ``data`` to ``fd``, then close it; the event is set when done."""
+        done = threading.Event()
+        self._jobs.put((fd, data, done))
+        return done
 
 
 def _landlock(spec: dict[str, Any]) -> None:
@@ -119,38 +155,53 @@ class Cleaner:
         self.pid_namespace = pid_namespace
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
-    def kill_all(self) -> None:
-        """SIGKILL every other process; they cannot run again once this returns."""
-        if self.pid_namespace:
-            with contextlib.suppress(ProcessLookupError):  # nothing left: ESRCH
-                os.kill(-1, signal.SIGKILL)
-            return
-        for pid in _children():
-            with contextlib.suppress(ProcessLookupError):
+    def _others(self) -> list[int]:
+        if not self.pid_namespace:
+            return _children()
+        # The namespace's /proc lists exactly its processes; init (1) and this one stay.
+        me = os.getpid()
+        names = os.listdir("/proc")  # noqa: PTH208 - the hot path of every command
+        return [int(n) for n in names if n.isdigit() and int(n) not in (1, me)]
+
+    def kill_all(self) -> int:
+        """SIGKILL every other process once; how many there were.
+
+        One pid at a time, never ``kill(-1)``: the signal guard refuses that to everyone.
+        """
+        found = self._others()
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+        return len(found)
 
     def reap(self, command: int) -> tuple[int, Any, int]:
         """Wait for ``command`` and every other process; ``(status, rusage, leftovers)``.
 
         ``leftovers`` counts the processes that were still there when the command ended.
+        Killing goes round after round: a process forked between a listing and its kill,
+        or an orphan handed to this subreaper, is found by the next round.
         """
         self.kill_all()
         _, status, usage = os.wait4(command, 0)
         leftovers = 0
         for _ in range(KILL_ROUNDS):
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG if not self.pid_namespace else 0)
+                pid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                break
+                pid = 0
+                if not self.kill_all():
+                    break  # no child, nothing else alive (zombies of init included)
             if pid:
                 leftovers += 1
                 continue
-            self.kill_all()  # no pid namespace: the orphans of the killed are children now
+            self.kill_all()
             time.sleep(0.0005)
         return status, usage, leftovers
 
 
-def _run(request: dict[str, Any], spec: dict[str, Any], cleaner: Cleaner) -> dict[str, Any]:
+def _run(
+    request: dict[str, Any], spec: dict[str, Any], cleaner: Cleaner, feeder: Feeder
+) -> dict[str, Any]:
     reply: dict[str, Any] = {"id": request.get("id"), "denied_syscalls": [], "error": None}
     argv = request["argv"]
     try:
@@ -164,8 +215,8 @@ def _run(request: dict[str, Any], spec: dict[str, Any], cleaner: Cleaner) -> dic
             "timed_out": False, "cpu_s": 0.0, "max_rss_bytes": 0, "leftovers": 0,
         }  # fmt: skip
     data = base64.b64decode(request.get("stdin") or "")
-    feeder = streams.feed(in_w, data) if data else None
-    if feeder is None:
+    fed = feeder.feed(in_w, data) if data else None
+    if fed is None:
         os.close(in_w)  # end of input at once
     exited = os.pidfd_open(pid)
     try:
@@ -183,8 +234,8 @@ def _run(request: dict[str, Any], spec: dict[str, Any], cleaner: Cleaner) -> dic
         os.close(out_r)
         os.close(err_r)
     status, usage, leftovers = cleaner.reap(pid)
-    if feeder is not None:
-        feeder.join(1.0)
+    if fed is not None:
+        fed.wait(1.0)
     return reply | {
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
@@ -209,6 +260,16 @@ def _send(message: dict[str, Any]) -> None:
         view = view[os.write(1, view) :]
 
 
+def _guard(guard: dict[str, Any], pid_namespace: bool) -> None:
+    """Install the signal guard naming this process, every thread it has, and init."""
+    module = _load("signal_guard")
+    protected = {os.getpid(), *(t.native_id for t in threading.enumerate() if t.native_id)}
+    if pid_namespace:
+        protected.add(1)
+    numbers = guard["numbers"]
+    module.install(module.program(guard["arch"], numbers, protected), numbers["seccomp"])
+
+
 def main() -> None:
     """Confine this process (Landlock, seccomp), then serve requests until stdin closes."""
     global RECORDER  # noqa: PLW0603 - one recorder for the supervisor's life
@@ -220,6 +281,9 @@ def main() -> None:
             _landlock(spec["landlock"])
         if spec.get("seccomp"):
             RECORDER = _load("seccomp_notify").DenialRecorder(base64.b64decode(spec["seccomp"]))
+        feeder = Feeder()
+        if spec.get("signal_guard"):
+            _guard(spec["signal_guard"], cleaner.pid_namespace)
         os.chdir(spec["cwd"])
         os.environ["PATH"] = spec["env"].get("PATH", os.defpath)  # posix_spawnp searches it
     except OSError as exc:
@@ -231,7 +295,7 @@ def main() -> None:
         request: dict[str, Any] = {}
         try:
             request = json.loads(line)
-            reply = _run(request, spec, cleaner)
+            reply = _run(request, spec, cleaner, feeder)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a reply, never a crash
             with_id = request.get("id") if isinstance(request, dict) else None
             reply = {"id": with_id, "error": f"{type(exc).__name__}: {exc}"}
