@@ -150,7 +150,7 @@ def _scenario_json(report: ScenarioReport, *, matrix: bool) -> dict[str, Any]:
             {"skipped_because": control.skipped_because}
             if control.outcome is None
             else {
-                "runs_as": scenario.control,
+                "runs_as": control.runs_as(scenario.control),
                 "result": control.outcome.result,
                 "evidence": control.outcome.evidence,
             }
@@ -237,7 +237,7 @@ def render_markdown(report: SuiteReport) -> str:
             control = (
                 f"not run: {r.control.skipped_because}"
                 if ran is None
-                else f"{ran.result} ({r.scenario.control}): {ran.evidence}"
+                else f"{ran.result} (as {r.control.runs_as(r.scenario.control)}): {ran.evidence}"
             )
             evidence = r.outcome.evidence
             if r.verdict == "inconclusive" or r.outcome.result != r.verdict:

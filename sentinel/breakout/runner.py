@@ -52,6 +52,15 @@ class ControlOutcome:
 
     outcome: Outcome | None = None
     skipped_because: str | None = None
+    uid: int | None = None
+    """The uid the control's attacker ran as (0: root)."""
+
+    def runs_as(self, control: str) -> str:
+        """Who ran the control, as the report says it: the kind and the uid measured."""
+        if control == "root":
+            return f"root (uid {self.uid}), no sandbox" if self.uid is not None else "root"
+        uid = f" {self.uid}" if self.uid is not None else ""
+        return f"agent uid{uid} (unprivileged), every layer off"
 
 
 @dataclass
@@ -168,7 +177,7 @@ class SuiteRunner:
 
     @property
     def _without_workspace_fs(self) -> SandboxPolicy:
-        """The policy without the disk quota: the control as nobody has no layer at all."""
+        """The policy without the disk quota: the agent-uid control has no layer at all."""
         resources = self.policy.resources.model_copy(update={"disk_mb": 0})
         return self.policy.model_copy(update={"resources": resources})
 
@@ -223,17 +232,17 @@ class SuiteRunner:
         if reason:
             return ControlOutcome(skipped_because=reason)
         for _ in range(CONTROL_ATTEMPTS):
-            outcome = self._control_once(scenario)
+            outcome, uid = self._control_once(scenario)
             if outcome.result == "escaped":
                 break
-        return ControlOutcome(outcome=outcome)
+        return ControlOutcome(outcome=outcome, uid=uid)
 
-    def _control_once(self, scenario: Scenario) -> Outcome:
+    def _control_once(self, scenario: Scenario) -> tuple[Outcome, int | None]:
         workspace = self._workspace(scenario, "control")
         nonce = uuid.uuid4().hex
         argv = self._argv(scenario, nonce)
         with _canary(self.arena.token):
-            if scenario.control == "nobody":
+            if scenario.control == "agent-uid":
                 result = run_once(
                     self._without_workspace_fs, argv, workspace=workspace,
                     agent_id=f"control-{scenario.id}", layers=(), timeout=CONTROL_TIMEOUT_S,
@@ -245,7 +254,7 @@ class SuiteRunner:
             scenario.host_step.unprotected(run)
         outcome = decide(run, scenario.judge)
         release(workspace)
-        return outcome
+        return outcome, result.uid
 
     def _as_root(self, workspace: Path, argv: list[str]) -> ExecResult:
         """Run ``argv`` as a plain child of the supervisor, as a naive launcher would."""
@@ -268,7 +277,7 @@ class SuiteRunner:
             stdout=stdout[:CONTROL_OUTPUT_LIMIT], stderr=stderr[:CONTROL_OUTPUT_LIMIT],
             truncated=False, timed_out=timed_out, oom_killed=False, pids_limited=False,
             cpu_s=0.0, max_rss_bytes=0, duration_s=time.monotonic() - started,
-            violations=(), layers=(),
+            violations=(), layers=(), uid=os.getuid(),
         )  # fmt: skip
 
     def matrix(self, scenario: Scenario) -> dict[str, Outcome]:

@@ -35,10 +35,11 @@ host cannot show it exists outside, or the attacker had nothing to compare with)
 Source = Literal["host", "self-reported"]
 """Who decided: the host (a judge, the runner's accounting, a host-side check of the
 target), or the attacker program's own report (all the host can see is what it printed)."""
-Control = Literal["root", "nobody"]
+Control = Literal["root", "agent-uid"]
 """Who runs the negative control without the sandbox: the supervisor's own user (root, as
-peers launch agent code), or the unprivileged sandbox uid with every layer off (when root
-would prove nothing, e.g. a setuid binary)."""
+peers launch agent code), or the workspace's unprivileged agent uid (leased as for a real
+sandbox) with every layer off, when root would prove nothing (e.g. a setuid binary). The
+report names the uid that really ran (``runs_as``)."""
 
 SHELL_SIGNAL_BASE = 128
 """bwrap's pid 1 reports a child killed by signal N as exit status 128 + N."""

@@ -42,6 +42,8 @@ class ExecResult:
     layers: tuple[str, ...]
     cpu_throttled_s: float = 0.0
     """Time the sandbox spent throttled at its cpu quota while the command ran."""
+    uid: int | None = None
+    """The uid the command ran as (None where the launcher did not record it)."""
 
     @property
     def ok(self) -> bool:

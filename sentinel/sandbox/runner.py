@@ -210,4 +210,5 @@ def run_once(
         violations=violations,
         layers=launch.in_force,
         cpu_throttled_s=stats.cpu_throttled_s,
+        uid=launch.uid,
     )

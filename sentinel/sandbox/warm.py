@@ -361,6 +361,7 @@ class Sandbox:
             violations=violations,
             layers=launch.in_force,
             cpu_throttled_s=max(0.0, stats.cpu_throttled_s - throttled_before),
+            uid=launch.uid,
         )
 
     def close(self, *, release_workspace: bool = True) -> None:

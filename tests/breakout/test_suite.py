@@ -196,3 +196,18 @@ def test_the_layer_matrix_finds_the_one_layer_each_attempt_depends_on(tmp_path: 
         assert r.sufficient == LOAD_BEARING[r.scenario.id]  # the one layer, and only it
     markdown = (write_all(report, tmp_path / "report"))["markdown"].read_text()
     assert "## Layer matrix" in markdown
+
+
+def test_each_control_names_the_uid_that_really_ran_it(report: SuiteReport) -> None:
+    from sentinel.sandbox.agent_uid import in_range  # noqa: PLC0415 - this test's alone
+
+    ran = [r for r in report.scenarios if r.control.outcome is not None]
+    unprivileged = [r for r in ran if r.scenario.control == "agent-uid"]
+    assert unprivileged, "no scenario has an unprivileged control"
+    for r in ran:
+        said = r.control.runs_as(r.scenario.control)
+        assert r.control.uid is not None, r.scenario.id
+        if r.scenario.control == "root":
+            assert r.control.uid == 0 and said.startswith("root (uid 0)"), said
+        else:  # the workspace's leased agent uid, never host nobody
+            assert in_range(r.control.uid) and said.startswith(f"agent uid {r.control.uid} ")

@@ -220,7 +220,7 @@ def attack(A):
     if owner == 0:
         escaped("a setuid-root binary ran with effective uid 0 (its file is root's)")
     blocked(f"the setuid binary ran without privilege (its file belongs to uid {owner})")
-""", control="nobody", setup=_setuid_copy, judge=trace_left(TRACE, root_owned_escapes=True)),
+""", control="agent-uid", setup=_setuid_copy, judge=trace_left(TRACE, root_owned_escapes=True)),
     Scenario("fs-chroot-escape", F, "escape a chroot with a saved directory fd and ../ (classic)",
              ("seccomp", UID), """
 def attack(A):

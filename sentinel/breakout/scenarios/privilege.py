@@ -129,7 +129,7 @@ def attack(A):
     if flag == "0":
         escaped("no_new_privs is off: setuid and file capabilities would apply")
     blocked("no_new_privs is set")
-""", control="nobody"),
+""", control="agent-uid"),
     Scenario("priv-kernel-module", V, "reach finit_module past its privilege check",
              ("seccomp", UID), """
 def attack(A):
