@@ -11,6 +11,19 @@ from typing import Final
 
 SCHEMA_VERSION: Final = 1
 
+INDEXED_MEMBERS: Final = (
+    "position",
+    "event_id",
+    "stream",
+    "stream_rev",
+    "type",
+    "lamport",
+    "correlation_id",
+    "idempotency_key",
+)
+"""Document members the ``events`` table copies into columns of the same name, in column
+order (docs/audit-format.md section 6); writers, verify and analytics all derive from it."""
+
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,

@@ -24,7 +24,7 @@ from sentinel.audit.document_rules import DocumentCheck, Facts, check_document
 from sentinel.audit.location import witness_dir
 from sentinel.audit.merkle import MerkleLog, leaf_hashes
 from sentinel.audit.readonly import open_read_only
-from sentinel.audit.schema import TRIGGER_NAMES
+from sentinel.audit.schema import INDEXED_MEMBERS, TRIGGER_NAMES
 from sentinel.audit.sqlite_link import native_sqlite_is_shared
 from sentinel.audit.witness import Witness
 from sentinel.errors import ChainBrokenError, CheckpointError, StoreCorruptError
@@ -331,6 +331,7 @@ def _columns_match(
 
     Only documents that pass the member rules are compared (a malformed one is reported as
     such); each column must hold its member with the storage class of the schema.
+    ``columns`` are the columns of :data:`INDEXED_MEMBERS` after ``position``.
     """
     if document is None:
         return True
@@ -342,16 +343,9 @@ def _columns_match(
         all(isinstance(value, str) for value in texts)
         and all(value is None or isinstance(value, str) for value in nullable)
         and all(isinstance(value, int) for value in integers)
-        and (event_id, stream, stream_rev, type_, lamport, correlation_id, idempotency_key)
-        == tuple(
-            document[name]
-            for name in (
-                "event_id", "stream", "stream_rev", "type", "lamport", "correlation_id",
-                "idempotency_key",
-            )
-        )
+        and columns == tuple(document[name] for name in INDEXED_MEMBERS[1:])
         and prev.hex() == document["prev_hash"]
-    )  # fmt: skip
+    )
 
 
 def _column_problem(position: int) -> Problem:
