@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS keys (
     first_size INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS subtrees (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB    NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS projection_offsets (
     name     TEXT PRIMARY KEY,
     position INTEGER NOT NULL,
@@ -77,6 +84,10 @@ TRIGGER_NAMES: Final = tuple(
 )
 """Every trigger a store must have (docs/audit-format.md section 6); verify reports missing ones."""
 
+DERIVED_TABLES: Final = ("subtrees",)
+"""Append-only tables of data derived from the events (section 6): they get the same
+triggers, but verify does not require them (stores written before them lack the table)."""
+
 TRIGGERS: Final = "\n".join(
     f"""
 CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
@@ -84,5 +95,5 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only: {table} rows cannot be upda
 CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only: {table} rows cannot be deleted'); END;
 """
-    for table in APPEND_ONLY_TABLES
+    for table in (*APPEND_ONLY_TABLES, *DERIVED_TABLES)
 )

@@ -26,6 +26,7 @@ from sentinel.audit.merkle import MerkleLog, leaf_hashes
 from sentinel.audit.readonly import open_read_only
 from sentinel.audit.schema import INDEXED_MEMBERS, TRIGGER_NAMES
 from sentinel.audit.sqlite_link import native_sqlite_is_shared
+from sentinel.audit.subtrees import mismatched_subtrees
 from sentinel.audit.witness import Witness
 from sentinel.errors import ChainBrokenError, CheckpointError, StoreCorruptError
 
@@ -51,6 +52,7 @@ ProblemKind = Literal[
     "lamport_order",
     "triggers_missing",
     "checkpoints_missing",
+    "subtree_mismatch",
 ]
 
 
@@ -372,6 +374,40 @@ def _missing_triggers(conn: sqlite3.Connection) -> list[Problem]:
     ]
 
 
+MAX_SUBTREE_PROBLEMS: Final = 100
+"""How many wrong stored subtrees are listed."""
+
+
+def _subtree_problems(
+    conn: sqlite3.Connection, tree: MerkleLog, chain_problems: Sequence[Problem]
+) -> list[Problem]:
+    """Stored subtrees (docs/audit-format.md section 6) that the events' hashes contradict.
+
+    A row over events at or after a chain problem is explained by that problem already.
+    """
+    first_break = min((p.position for p in chain_problems if p.position is not None), default=None)
+    found = []
+    for level, index in mismatched_subtrees(conn, tree):
+        if isinstance(level, int) and isinstance(index, int):
+            start, end = index << level, (index + 1) << level
+            if first_break is not None and end > first_break:
+                continue
+            where, span = start, f"over positions {start}..{end - 1}"
+        else:
+            where, span = None, "with a malformed level or index"
+        found.append(
+            Problem(
+                where,
+                "subtree_mismatch",
+                f"the stored subtree (level {level!r}, index {index!r}) {span} differs from "
+                "the tree of the events' hashes",
+            )
+        )
+        if len(found) == MAX_SUBTREE_PROBLEMS:
+            break
+    return found
+
+
 def _check_checkpoint(
     signed: SignedCheckpoint,
     *,
@@ -585,6 +621,7 @@ def verify_store(
         else:
             chain_problems, column_problems, tree = _walk_reference(conn, total, progress)
         problems += chain_problems + column_problems + _missing_triggers(conn)
+        problems += _subtree_problems(conn, tree, chain_problems)
         last_good = 0
         for size, signed in notes:
             found = _check_checkpoint(
