@@ -38,12 +38,17 @@ CREATE TABLE IF NOT EXISTS events (
     type            TEXT    NOT NULL,
     lamport         INTEGER NOT NULL,
     correlation_id  TEXT,
-    idempotency_key TEXT    UNIQUE,
+    idempotency_key TEXT,
     prev_hash       BLOB    NOT NULL,
     hash            BLOB    NOT NULL,
     canonical       BLOB    NOT NULL,
     UNIQUE (stream, stream_rev)
 );
+-- Unique over the keys given only: most events have none, and a UNIQUE column would add
+-- an index entry for every NULL (measured ~25% of a bare INSERT's cost). Stores written
+-- before keep their UNIQUE column as well; both enforce the same rule.
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key ON events (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position);
 CREATE INDEX IF NOT EXISTS events_by_correlation ON events (correlation_id)
     WHERE correlation_id IS NOT NULL;
