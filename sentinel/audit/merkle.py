@@ -96,9 +96,7 @@ def reference_subtree(hashes: Sequence[bytes], level: int, index: int) -> bytes:
     """
     start, end = index << level, (index + 1) << level
     if index < 0 or end > len(hashes):
-        raise InvalidInputError(
-            f"tree size {end} is larger than the log ({len(hashes)} events)"
-        )
+        raise InvalidInputError(f"tree size {end} is larger than the log ({len(hashes)} events)")
     return reference_root(hashes[start:end])
 
 
