@@ -144,6 +144,15 @@ class MerkleLog:
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """RFC 9162 section 2.1.4.1 proof."""
 
+    def subtree(self, level: int, index: int) -> bytes:
+        """The complete subtree over leaves ``[index * 2**level, (index + 1) * 2**level)``.
+
+        Reference: ``reference_subtree`` in :mod:`sentinel.audit.merkle`.
+
+        Raises:
+            sentinel.errors.InvalidInputError: The tree does not hold all of its leaves yet.
+        """
+
 def world_param_names() -> list[str]:
     """The order of the world's scalar parameter vector (``sentinel.world.layout``)."""
 

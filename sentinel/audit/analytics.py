@@ -15,25 +15,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pyarrow as pa
 
+from sentinel.audit.schema import INDEXED_MEMBERS
 from sentinel.errors import AuditError, StoreCorruptError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 ARROW_BATCH: Final = 50_000
-_COPIED_MEMBERS: Final = (
-    "position",
-    "event_id",
-    "stream",
-    "stream_rev",
-    "type",
-    "lamport",
-    "node",
-    "tick",
-    "correlation_id",
-    "causation_id",
-    "idempotency_key",
-)
+_COPIED_MEMBERS: Final = (*INDEXED_MEMBERS, "node", "tick", "causation_id")
+"""Document members copied as they are: the index columns and the members not indexed."""
 
 EVENT_SCHEMA: Final = pa.schema(
     [

@@ -21,13 +21,15 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Final
 
 from sentinel.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# cryptography is imported where keys are used (tens of ms): `audit prove` parses notes
+# and never signs or checks one.
 
 ED25519_ALGORITHM: Final = 0x01
 """Signature algorithm byte of Ed25519 in signed notes."""
@@ -174,6 +176,11 @@ class VerifierKey:
 
     def verifies(self, signed: SignedCheckpoint) -> bool:
         """Whether one of the note's signatures is this key's and is valid."""
+        from cryptography.exceptions import InvalidSignature  # noqa: PLC0415 - see above
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+            Ed25519PublicKey,
+        )
+
         public = Ed25519PublicKey.from_public_bytes(self.public_key)
         message = signed.checkpoint.body().encode()
         for sig in signed.signatures:
@@ -195,6 +202,8 @@ class CheckpointSigner:
     """
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see above
+
         self.name = _check_name(name)
         self._private_key = private_key
         raw = private_key.public_key().public_bytes(
@@ -205,6 +214,10 @@ class CheckpointSigner:
     @classmethod
     def generate(cls, name: str) -> CheckpointSigner:
         """A new random key."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+            Ed25519PrivateKey,
+        )
+
         return cls(name, Ed25519PrivateKey.generate())
 
     @classmethod
@@ -214,6 +227,11 @@ class CheckpointSigner:
         Raises:
             CheckpointError: The file is missing, unreadable or not an Ed25519 key.
         """
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see above
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+            Ed25519PrivateKey,
+        )
+
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (OSError, ValueError) as exc:
@@ -226,6 +244,8 @@ class CheckpointSigner:
 
     def save(self, path: Path) -> None:
         """Write the private key as PKCS#8 PEM, readable by the owner only."""
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see above
+
         pem = self._private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

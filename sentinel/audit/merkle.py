@@ -86,9 +86,23 @@ def _reference_subtree(hashes: list[bytes]) -> bytes:
     )
 
 
+def reference_subtree(hashes: Sequence[bytes], level: int, index: int) -> bytes:
+    """MTH of the complete subtree over leaves ``[index * 2**level, (index + 1) * 2**level)``.
+
+    The reference of ``MerkleLog.subtree``.
+
+    Raises:
+        InvalidInputError: The leaves do not reach the end of that subtree.
+    """
+    start, end = index << level, (index + 1) << level
+    if index < 0 or end > len(hashes):
+        raise InvalidInputError(f"tree size {end} is larger than the log ({len(hashes)} events)")
+    return reference_root(hashes[start:end])
+
+
 MerkleLog = _native.MerkleLog
 """Native append-only Merkle tree: ``append(leaf_hashes)``, ``root(size)``,
-``inclusion_proof(index, size)``, ``consistency_proof(old, new)``."""
+``inclusion_proof(index, size)``, ``consistency_proof(old, new)``, ``subtree(level, index)``."""
 
 
 def verify_inclusion(

@@ -82,42 +82,28 @@ def _events(
 ) -> list[Event]:
     built: dict[int, Event] = {}
     result = []
+    make = Event._make  # positional: a keyword call costs a dict per event
     for new, item in zip(events, stored, strict=True):
         if len(item) != _STORED_FIELDS:
             raise StoreCorruptError(
                 f"native writer returned {len(item)} fields, expected {_STORED_FIELDS}"
             )
         position, event_id, stream_rev, lamport, wall_ns, canonical, digest, prev, existing = item
-        if not (
-            isinstance(position, int) and isinstance(canonical, bytes) and isinstance(digest, bytes)
-        ):
+        if not (type(position) is int and type(canonical) is bytes and type(digest) is bytes):
             raise StoreCorruptError(
                 f"native writer returned malformed fields for position {position!r}"
             )
-        if position in built:  # a key repeated inside the request: the first occurrence answers
-            result.append(built[position])
-            continue
-        if existing:
-            event = Event.from_canonical(canonical, digest)
-        else:
-            event = Event(
-                event_id=str(event_id),
-                position=position,
-                stream=new.stream,
-                stream_rev=int(stream_rev),  # type: ignore[call-overload]
-                type=new.type,
-                payload=dict(new.payload),
-                lamport=int(lamport),  # type: ignore[call-overload]
-                node=node,
-                wall_ns=int(wall_ns),  # type: ignore[call-overload]
-                tick=new.tick,
-                correlation_id=new.correlation_id,
-                causation_id=new.causation_id,
-                idempotency_key=new.idempotency_key,
-                prev_hash=bytes(prev),  # type: ignore[call-overload]
-                hash=digest,
-                canonical=canonical,
-            )
-        built[position] = event
+        event = built.get(position)
+        if event is None:  # else a key repeated inside the request: its first occurrence
+            if existing:
+                event = Event.from_canonical(canonical, digest)
+            else:
+                fields = (
+                    event_id, position, new.stream, stream_rev, new.type, dict(new.payload),
+                    lamport, node, wall_ns, new.tick, new.correlation_id, new.causation_id,
+                    new.idempotency_key, prev, digest, canonical,
+                )  # fmt: skip
+                event = make(fields)
+            built[position] = event
         result.append(event)
     return result

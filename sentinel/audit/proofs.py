@@ -7,14 +7,17 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sentinel.audit.chain import link_hash
 from sentinel.audit.checkpoints import SignedCheckpoint, VerifierKey
 from sentinel.audit.merkle import MerkleLog, leaf_hashes, reference_leaf_hash, verify_inclusion
 from sentinel.audit.readonly import open_read_only
-from sentinel.audit.store import AuditStore
+from sentinel.audit.subtrees import DIGEST_SIZE, StoredTree, has_subtrees
 from sentinel.errors import AuditError, CheckpointError, StoreCorruptError
+
+if TYPE_CHECKING:
+    from sentinel.audit.store import AuditStore
 
 PROOF_FORMAT: Final = "sentinel-inclusion-proof/1"
 """The ``format`` member of a proof document (docs/audit-format.md section 8)."""
@@ -139,6 +142,12 @@ def prove_in_file(path: Path | str, event_id: str) -> InclusionProof:
         if note is not None:
             signed = SignedCheckpoint.parse(note[0], source=f"{path} checkpoint")
             size = signed.checkpoint.size
+            fast = _path_from_subtrees(conn, position, digest, signed)
+            if fast is not None:
+                return _proof(
+                    path, position, canonical, digest, signed, signed.checkpoint.root, fast,
+                    _handovers(conn, size),
+                )  # fmt: skip
             tree = MerkleLog()
             cursor = conn.execute(
                 "SELECT hash FROM events WHERE position < ? ORDER BY position", (size,)
@@ -155,8 +164,31 @@ def prove_in_file(path: Path | str, event_id: str) -> InclusionProof:
         raise StoreCorruptError(f"{path}: reading failed: {exc}") from None
     finally:
         conn.close()
+    from sentinel.audit.store import AuditStore  # noqa: PLC0415 - only to sign a checkpoint
+
     with AuditStore(path, create=False) as store:
         return prove(store, event_id)
+
+
+def _path_from_subtrees(
+    conn: sqlite3.Connection, position: int, digest: object, signed: SignedCheckpoint
+) -> list[bytes] | None:
+    """The audit path assembled from stored subtrees, if it leads to the signed root.
+
+    None when the store keeps no subtrees or the path does not check out (a stored row is
+    wrong, events are missing): the caller then rebuilds the tree from every event.
+    """
+    size = signed.checkpoint.size
+    if not (isinstance(digest, bytes) and len(digest) == DIGEST_SIZE and has_subtrees(conn)):
+        return None
+    try:
+        steps = StoredTree(conn, size).inclusion_proof(position)
+    except AuditError:
+        return None
+    holds = verify_inclusion(
+        reference_leaf_hash(digest), position, size, steps, signed.checkpoint.root
+    )
+    return steps if holds else None
 
 
 def _proof(

@@ -16,26 +16,16 @@ from typing import Any, Final
 
 from sentinel.audit.chain import GENESIS, link_hash, seal_events
 from sentinel.audit.events import FORMAT_VERSION, NO_STREAM, Event, NewEvent
+from sentinel.audit.schema import INDEXED_MEMBERS
 from sentinel.audit.uuid7 import uuid7
 from sentinel.errors import InvalidEventError, StoreCorruptError, WrongExpectedRevisionError
 
 MAX_EVENT_BYTES: Final = 1 << 20
 """Largest canonical event accepted (1 MiB): audit events are records, not file transfers."""
 SELECT_EVENT: Final = "SELECT canonical, hash FROM events"
-_INDEXED_MEMBERS: Final = (
-    "position",
-    "event_id",
-    "stream",
-    "stream_rev",
-    "type",
-    "lamport",
-    "correlation_id",
-    "idempotency_key",
-)
-"""Document members copied into index columns, in the column order of _INSERT_EVENT."""
 _INSERT_EVENT: Final = (
-    "INSERT INTO events (position, event_id, stream, stream_rev, type, lamport, correlation_id,"
-    " idempotency_key, prev_hash, hash, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO events ({', '.join(INDEXED_MEMBERS)}, prev_hash, hash, canonical)"  # noqa: S608 - constant names
+    f" VALUES ({', '.join('?' * (len(INDEXED_MEMBERS) + 3))})"
 )
 
 
@@ -200,7 +190,7 @@ def _insert(
                 f"events[{index}]: {len(canonical)} bytes encoded, the limit is {MAX_EVENT_BYTES}"
             )
         events.append(Event.from_document(doc, prev, digest, canonical))
-        indexed = tuple(doc[column] for column in _INDEXED_MEMBERS)
+        indexed = tuple(doc[column] for column in INDEXED_MEMBERS)
         rows.append((*indexed, prev, digest, canonical))
         prev = digest
     conn.executemany(_INSERT_EVENT, rows)

@@ -16,6 +16,7 @@ from sentinel.audit.checkpoints import Checkpoint, CheckpointSigner, SignedCheck
 from sentinel.audit.merkle import MerkleLog, leaf_hashes
 from sentinel.audit.store_file import write_lock_transaction
 from sentinel.audit.store_keys import insert_key, retire_and_replace
+from sentinel.audit.subtrees import write_subtrees
 from sentinel.audit.witness import Witness
 from sentinel.errors import StoreCorruptError
 
@@ -55,6 +56,8 @@ class Checkpointer:
         self.last_size, self.last_time = last_size, time.monotonic()
         self.witness = witness
         self.tree = MerkleLog()
+        self.subtrees_current = False
+        """Whether the stored subtrees cover every signed checkpoint (checked once)."""
         self.lock = threading.RLock()
 
     def sync(self, conn: sqlite3.Connection) -> int:
@@ -84,6 +87,10 @@ class Checkpointer:
         """Sign, store and witness a checkpoint when one is due (or forced and anything new)."""
         with write_lock_transaction(conn):
             size = self.sync(conn)
+            if not self.subtrees_current:  # a store written before the table: catch up once
+                with self.lock:
+                    write_subtrees(conn, self.tree, min(self.last_size, size))
+                self.subtrees_current = True
             pending = size - self.last_size
             due = pending >= self.every or (
                 pending > 0 and time.monotonic() - self.last_time >= self.interval_s
@@ -92,6 +99,8 @@ class Checkpointer:
                 return None
             with self.lock:
                 root = self.tree.root(size)
+                # Derived rows ride on the checkpoint's commit: no fsync of their own.
+                write_subtrees(conn, self.tree, size)
             head = Checkpoint(self.origin, size, root)
             signed = self.signer.sign(head)
             if self.cosigner is not None:  # the first checkpoint after a key rotation

@@ -24,8 +24,9 @@ from sentinel.audit.document_rules import DocumentCheck, Facts, check_document
 from sentinel.audit.location import witness_dir
 from sentinel.audit.merkle import MerkleLog, leaf_hashes
 from sentinel.audit.readonly import open_read_only
-from sentinel.audit.schema import TRIGGER_NAMES
+from sentinel.audit.schema import INDEXED_MEMBERS, TRIGGER_NAMES
 from sentinel.audit.sqlite_link import native_sqlite_is_shared
+from sentinel.audit.subtrees import mismatched_subtrees
 from sentinel.audit.witness import Witness
 from sentinel.errors import ChainBrokenError, CheckpointError, StoreCorruptError
 
@@ -51,6 +52,7 @@ ProblemKind = Literal[
     "lamport_order",
     "triggers_missing",
     "checkpoints_missing",
+    "subtree_mismatch",
 ]
 
 
@@ -331,6 +333,7 @@ def _columns_match(
 
     Only documents that pass the member rules are compared (a malformed one is reported as
     such); each column must hold its member with the storage class of the schema.
+    ``columns`` are the columns of :data:`INDEXED_MEMBERS` after ``position``.
     """
     if document is None:
         return True
@@ -342,16 +345,9 @@ def _columns_match(
         all(isinstance(value, str) for value in texts)
         and all(value is None or isinstance(value, str) for value in nullable)
         and all(isinstance(value, int) for value in integers)
-        and (event_id, stream, stream_rev, type_, lamport, correlation_id, idempotency_key)
-        == tuple(
-            document[name]
-            for name in (
-                "event_id", "stream", "stream_rev", "type", "lamport", "correlation_id",
-                "idempotency_key",
-            )
-        )
+        and columns == tuple(document[name] for name in INDEXED_MEMBERS[1:])
         and prev.hex() == document["prev_hash"]
-    )  # fmt: skip
+    )
 
 
 def _column_problem(position: int) -> Problem:
@@ -376,6 +372,40 @@ def _missing_triggers(conn: sqlite3.Connection) -> list[Problem]:
             "store outside Sentinel",
         )
     ]
+
+
+MAX_SUBTREE_PROBLEMS: Final = 100
+"""How many wrong stored subtrees are listed."""
+
+
+def _subtree_problems(
+    conn: sqlite3.Connection, tree: MerkleLog, chain_problems: Sequence[Problem]
+) -> list[Problem]:
+    """Stored subtrees (docs/audit-format.md section 6) that the events' hashes contradict.
+
+    A row over events at or after a chain problem is explained by that problem already.
+    """
+    first_break = min((p.position for p in chain_problems if p.position is not None), default=None)
+    found = []
+    for level, index in mismatched_subtrees(conn, tree):
+        if isinstance(level, int) and isinstance(index, int):
+            start, end = index << level, (index + 1) << level
+            if first_break is not None and end > first_break:
+                continue
+            where, span = start, f"over positions {start}..{end - 1}"
+        else:
+            where, span = None, "with a malformed level or index"
+        found.append(
+            Problem(
+                where,
+                "subtree_mismatch",
+                f"the stored subtree (level {level!r}, index {index!r}) {span} differs from "
+                "the tree of the events' hashes",
+            )
+        )
+        if len(found) == MAX_SUBTREE_PROBLEMS:
+            break
+    return found
 
 
 def _check_checkpoint(
@@ -591,6 +621,7 @@ def verify_store(
         else:
             chain_problems, column_problems, tree = _walk_reference(conn, total, progress)
         problems += chain_problems + column_problems + _missing_triggers(conn)
+        problems += _subtree_problems(conn, tree, chain_problems)
         last_good = 0
         for size, signed in notes:
             found = _check_checkpoint(

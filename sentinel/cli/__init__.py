@@ -32,7 +32,8 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - the Typer application
 def main() -> None:
     """Entry point of the ``sentinel-run`` script.
 
-    ``sandbox exec`` in a form :func:`sentinel.cli.sandbox_exec.parse` takes skips Typer.
+    ``sandbox exec`` in a form :func:`sentinel.cli.sandbox_exec.parse` takes skips Typer, and
+    so do ``audit prove`` and ``audit verify-proof`` (:mod:`sentinel.cli.audit_proofs`).
     SIGTERM and SIGHUP end either path through its cleanup (sandbox teardown, mount release).
     """
     from sentinel.sandbox.leftovers import exit_on_signals  # noqa: PLC0415 - stdlib only
@@ -45,6 +46,12 @@ def main() -> None:
             from sentinel.cli.sandbox_exec import fast_main  # noqa: PLC0415 - the fast path
 
             status = fast_main(sys.argv[3:])
+            if status is not None:
+                sys.exit(status)
+        if sys.argv[1:2] == ["audit"] and sys.argv[2:3] in (["prove"], ["verify-proof"]):
+            from sentinel.cli.audit_proofs import fast_main as proofs_main  # noqa: PLC0415
+
+            status = proofs_main(sys.argv[2:])
             if status is not None:
                 sys.exit(status)
         from sentinel.cli.application import app  # noqa: PLC0415 - everything else via Typer

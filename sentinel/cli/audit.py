@@ -11,18 +11,15 @@ from rich.table import Table
 
 from sentinel.audit.checkpoints import SignedCheckpoint
 from sentinel.audit.consistency import check_witnessed_consistency
-from sentinel.audit.location import STORE_ENV, default_store
+from sentinel.audit.location import STORE_ENV
 from sentinel.audit.proofs import (
-    InclusionProof,
-    check_inclusion_proof,
     load_keys,
-    prove_in_file,
     verifier_keys_in_file,
 )
 from sentinel.audit.store import AuditStore
 from sentinel.audit.verify import VerificationReport, verify_store
+from sentinel.cli import audit_proofs
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
-from sentinel.errors import StoreCorruptError
 
 app = typer.Typer(help="Verify, prove and query the audit trail.", no_args_is_help=True)
 
@@ -53,11 +50,7 @@ KeyOption = Annotated[
 ]
 
 
-def _existing(store: Path | None) -> Path:
-    path = store if store is not None else default_store()
-    if not path.is_file():
-        raise StoreCorruptError(f"{path}: no such audit store (pass --store or set {STORE_ENV})")
-    return path
+_existing = audit_proofs.existing_store
 
 
 def _report_table(report: VerificationReport) -> Table:
@@ -148,14 +141,7 @@ def prove_command(
 
     Reads the store only, unless no checkpoint covers the event yet (then one is signed).
     """
-    proof = prove_in_file(_existing(store), event_id)
-    if out is None:
-        typer.echo(proof.to_json())
-    else:
-        out.write_text(proof.to_json())
-        console.print(
-            f"proof of position {proof.position} in a tree of {proof.tree_size} written to {out}"
-        )
+    audit_proofs.prove_command(audit_proofs.ProveRequest(event_id, store, out))
 
 
 @app.command("verify-proof")
@@ -170,21 +156,10 @@ def verify_proof(
         raise typer.BadParameter(
             "give at least one --key: a proof means nothing without a trusted key"
         )
-    proof = InclusionProof.from_json(proof_file.read_text(), source=str(proof_file))
-    result = check_inclusion_proof(proof, load_keys(key))
-    if as_json:
-        print_json({"ok": result.ok, "reasons": result.reasons, "position": proof.position,
-                    "tree_size": proof.tree_size, "origin": proof.origin})  # fmt: skip
-    elif result.ok:
-        console.print(
-            f"[green]valid[/green]: event {proof.position} is in {proof.origin} "
-            f"(tree of {proof.tree_size})"
-        )
-    else:
-        for reason in result.reasons:
-            console.print(f"[bold red]invalid[/bold red]: {reason}")
-    if not result.ok:
-        raise typer.Exit(1)
+    request = audit_proofs.VerifyProofRequest(proof_file, list(key), as_json)
+    status = audit_proofs.verify_proof_command(request)
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

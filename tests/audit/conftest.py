@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sentinel.audit import AuditStore, NewEvent
-from sentinel.audit.schema import APPEND_ONLY_TABLES, TRIGGERS
+from sentinel.audit.schema import APPEND_ONLY_TABLES, DERIVED_TABLES, TRIGGERS
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ class Attacker:
         self.conn = sqlite3.connect(path, isolation_level=None)
 
     def sql(self, statement: str, *params: object) -> None:
-        for table in APPEND_ONLY_TABLES:
+        for table in (*APPEND_ONLY_TABLES, *DERIVED_TABLES):
             self.conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
             self.conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
         self.conn.execute(statement, params)

@@ -132,15 +132,18 @@ impl Uuid7 {
             | ((self.counter as u128) << 64)
             | (0b10 << 62)
             | (random as u128 & ((1 << 62) - 1));
-        let h = format!("{value:032x}");
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )
+        // Written digit by digit: one allocation per id, no formatting machinery.
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(36);
+        for nibble in 0..32u32 {
+            if matches!(nibble, 8 | 12 | 16 | 20) {
+                text.push('-');
+            }
+            text.push(char::from(
+                DIGITS[((value >> (124 - 4 * nibble)) & 0xf) as usize],
+            ));
+        }
+        text
     }
 }
 
@@ -393,17 +396,21 @@ fn apply(
              correlation_id, idempotency_key, prev_hash, hash, canonical) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
-        let mut random = [0u8; 8];
-        for &index in &fresh {
+        // One read of the random source for the whole request (a system call per event
+        // cost more than the event's hashing). An unreadable source leaves the bits zero;
+        // ids stay unique through the timestamp and counter.
+        let mut randomness = vec![0u8; 8 * fresh.len()];
+        let _ = getrandom::fill(&mut randomness);
+        for (&index, random) in fresh.iter().zip(randomness.chunks_exact(8)) {
             let event = &request.events[index];
             let stream_rev = revision(tx, &event.stream, revisions)? + 1;
-            revisions.insert(event.stream.clone(), stream_rev);
+            if let Some(slot) = revisions.get_mut(event.stream.as_str()) {
+                *slot = stream_rev; // revision() cached the stream
+            }
             lamport += 1;
             let wall_ns = now_ns();
-            // An unreadable random source leaves the bits zero; ids stay unique through the
-            // timestamp and counter.
-            let _ = getrandom::fill(&mut random);
-            let event_id = ids.next((wall_ns / 1_000_000) as u64, u64::from_le_bytes(random));
+            let random = u64::from_le_bytes(<[u8; 8]>::try_from(random).unwrap_or_default());
+            let event_id = ids.next((wall_ns / 1_000_000) as u64, random);
             let canonical = write_document(
                 event, &event_id, position, stream_rev, lamport, node, wall_ns, &prev,
             );
@@ -552,5 +559,25 @@ mod tests {
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(&a[14..15], "7");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn uuid7_text_is_the_8_4_4_4_12_hex_form() {
+        let mut ids = Uuid7::default();
+        let id = ids.next(0x0123_4567_89ab, u64::MAX);
+        let value: u128 = (0x0123_4567_89ab_u128 << 80)
+            | (0x7 << 76)
+            | (0b10 << 62)
+            | (u128::from(u64::MAX) & ((1 << 62) - 1));
+        let h = format!("{value:032x}");
+        let expected = format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        );
+        assert_eq!(id, expected);
     }
 }

@@ -131,6 +131,15 @@ impl MerkleTree {
         }
     }
 
+    /// The hash of the complete subtree over leaves `[index * 2^level, (index + 1) * 2^level)`,
+    /// or `None` while the tree does not hold all of those leaves.
+    pub fn subtree(&self, level: u32, index: u64) -> Option<Hash> {
+        self.levels
+            .get(level as usize)
+            .and_then(|hashes| hashes.get(usize::try_from(index).ok()?))
+            .copied()
+    }
+
     fn check_size(&self, size: u64) -> CoreResult<()> {
         if size > self.len() {
             return Err(CoreError::TreeSize {
@@ -358,6 +367,22 @@ mod tests {
                     assert!(!verify_consistency(old, size, &root, &root, &proof));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn subtrees_are_the_roots_of_complete_aligned_ranges() {
+        let (tree, leaves) = tree_of(70);
+        for level in 0..8u32 {
+            let width = 1usize << level;
+            for index in 0..(70 / width) {
+                let range = &leaves[index * width..(index + 1) * width];
+                assert_eq!(
+                    tree.subtree(level, index as u64),
+                    Some(recursive_root(range))
+                );
+            }
+            assert_eq!(tree.subtree(level, (70 / width) as u64), None);
         }
     }
 

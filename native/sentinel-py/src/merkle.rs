@@ -1,6 +1,7 @@
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
+use sentinel_core::error::CoreError;
 use sentinel_core::merkle::{self, Hash, MerkleTree};
 
 use crate::errors::to_pyerr;
@@ -107,6 +108,27 @@ impl PyMerkleLog {
         let tree = &mut self.tree;
         py.detach(|| tree.extend(&digests));
         Ok(())
+    }
+
+    /// The hash of the complete subtree over leaves `[index * 2**level, (index + 1) * 2**level)`.
+    fn subtree<'py>(
+        &self,
+        py: Python<'py>,
+        level: u32,
+        index: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        match self.tree.subtree(level, index) {
+            Some(hash) => Ok(PyBytes::new(py, &hash)),
+            None => Err(to_pyerr(
+                py,
+                CoreError::TreeSize {
+                    size: index
+                        .saturating_add(1)
+                        .saturating_mul(1u64.checked_shl(level).unwrap_or(u64::MAX)),
+                    len: self.tree.len(),
+                },
+            )),
+        }
     }
 
     /// The root at `size` leaves (default: all).
