@@ -178,7 +178,8 @@ def test_bad_admin_input_is_a_clean_4xx(
         ("POST", "/key/generate", {"json": {"client_id": "a", "budget": {"tokens": -1}}}, 400,
          "budget.tokens"),
         ("POST", "/key/generate", {"json": {"client_id": "a", "extra": 1}}, 400, "extra"),
-        ("POST", "/key/generate", {"content": b"x" * 20_000}, 400, None),
+        ("POST", "/key/generate", {"content": b"x" * 20_000}, 413, None),  # as the data plane
+        ("POST", "/key/generate", {"content": b'{"client_id": "\\ud800"}'}, 400, "client_id"),
         ("POST", "/key/delete", {"json": {"key_ids": ["vk-nope"]}}, 404, None),
         ("POST", "/key/delete", {"json": {"key_ids": []}}, 400, "key_ids"),
         ("GET", "/spend", {"params": {"since": "yesterday"}}, 400, "since"),
