@@ -37,7 +37,7 @@ from sentinel.gateway.persona import AGENT_ID_PATTERN
 from sentinel.gateway.pipeline import AUDIT_STREAM, Gateway
 from sentinel.gateway.request import decode_json, invalid_member, read_body
 from sentinel.gateway.settings import AdminSettings
-from sentinel.gateway.spend import SpendFilter, spend_report
+from sentinel.gateway.spend import SpendFilter, SpendIndex
 
 MAX_ADMIN_BODY_BYTES = 16_384
 """Admin requests are small; a larger body is refused with 413, like the data plane's."""
@@ -129,6 +129,8 @@ def admin_routes(
         auth: The admin key check.
         on_error: Turns a refusal into the response (the data plane's OpenAI error shape).
     """
+    # The /spend aggregate: each report reads on from where the last one stopped.
+    index = SpendIndex(gateway.audit) if gateway.audit is not None else None
 
     def record(payload: GatewayAdmin) -> None:
         if gateway.sink is None:
@@ -201,13 +203,10 @@ def admin_routes(
 
     async def spend(request: Request) -> Response:
         where = _spend_filter(request)
-        audit = gateway.audit
-        if audit is None:
+        if index is None:
             raise GatewayRequestError("this gateway records no audit trail: no spend to report")
         await run_in_threadpool(gateway.flush_audit)
-        rows = await run_in_threadpool(
-            lambda: spend_report(audit.read(type="gateway.model_call"), where)
-        )
+        rows = await run_in_threadpool(index.report, where)
         await run_in_threadpool(record, GatewayAdmin(
             action="spend.read", decision="accepted", admin="admin",
             inputs={k: str(v) for k, v in asdict(where).items() if v is not None}))  # fmt: skip
