@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict
@@ -36,11 +35,12 @@ from sentinel.errors import (
 )
 from sentinel.gateway.persona import AGENT_ID_PATTERN
 from sentinel.gateway.pipeline import AUDIT_STREAM, Gateway
+from sentinel.gateway.request import decode_json, invalid_member, read_body
 from sentinel.gateway.settings import AdminSettings
-from sentinel.gateway.spend import SpendFilter, spend_report
+from sentinel.gateway.spend import SpendFilter, SpendIndex
 
 MAX_ADMIN_BODY_BYTES = 16_384
-"""Admin requests are small; a larger body is refused unread (413 is the data plane's)."""
+"""Admin requests are small; a larger body is refused with 413, like the data plane's."""
 MIN_ADMIN_KEY_LENGTH = 16
 """An admin key shorter than this is refused at start-up: guessable keys are no guard."""
 
@@ -129,6 +129,8 @@ def admin_routes(
         auth: The admin key check.
         on_error: Turns a refusal into the response (the data plane's OpenAI error shape).
     """
+    # The /spend aggregate: each report reads on from where the last one stopped.
+    index = SpendIndex(gateway.audit) if gateway.audit is not None else None
 
     def record(payload: GatewayAdmin) -> None:
         if gateway.sink is None:
@@ -201,13 +203,10 @@ def admin_routes(
 
     async def spend(request: Request) -> Response:
         where = _spend_filter(request)
-        audit = gateway.audit
-        if audit is None:
+        if index is None:
             raise GatewayRequestError("this gateway records no audit trail: no spend to report")
         await run_in_threadpool(gateway.flush_audit)
-        rows = await run_in_threadpool(
-            lambda: spend_report(audit.read(type="gateway.model_call"), where)
-        )
+        rows = await run_in_threadpool(index.report, where)
         await run_in_threadpool(record, GatewayAdmin(
             action="spend.read", decision="accepted", admin="admin",
             inputs={k: str(v) for k, v in asdict(where).items() if v is not None}))  # fmt: skip
@@ -237,24 +236,11 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def _parse(request: Request, model: type[_M]) -> _M:
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_ADMIN_BODY_BYTES:
-            raise GatewayRequestError(f"admin request body is over {MAX_ADMIN_BODY_BYTES} bytes")
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise GatewayRequestError("the body is not JSON") from None
+    data = decode_json(await read_body(request, MAX_ADMIN_BODY_BYTES))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
-        message = first["msg"].removeprefix("Value error, ")
-        raise GatewayRequestError(
-            f"{field}: {message}" if field else message, param=field
-        ) from None
+        raise invalid_member(exc, data) from None
 
 
 def _spend_filter(request: Request) -> SpendFilter:

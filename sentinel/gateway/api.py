@@ -36,13 +36,12 @@ from sentinel.errors import (
     GatewayRequestError,
     ModelNotFoundError,
     RateLimitedError,
-    RequestTooLargeError,
     UnknownAgentError,
     UnknownRouteError,
 )
 from sentinel.gateway.admin import AdminAuth, admin_routes, bearer_token
 from sentinel.gateway.pipeline import Gateway, GatewayResponse
-from sentinel.gateway.request import GatewayRequest, parse_request
+from sentinel.gateway.request import GatewayRequest, parse_request, read_body
 from sentinel.gateway.streaming import StreamEvent
 
 ERROR_TYPES = {
@@ -89,18 +88,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _internal_error(_: Request, exc: Exception) -> Response:
     """A fault inside the gateway: a JSON 500 that says no more than its kind."""
     return error_response(GatewayInternalError(f"the gateway failed: {type(exc).__name__}"))
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLargeError(f"request body of {declared} bytes is over the limit of {limit}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise RequestTooLargeError(f"request body is over the limit of {limit} bytes")
-    return bytes(body)
 
 
 def _sse(data: dict[str, Any] | str) -> bytes:
@@ -169,7 +156,7 @@ def create_app(gateway: Gateway, admin: AdminAuth | None = None) -> Starlette:
     async def chat_completions(request: Request) -> Response:
         try:
             try:
-                raw = await _read_body(request, limit)
+                raw = await read_body(request, limit)
                 parsed = parse_request(raw, gateway.settings.limits)
             except GatewayError as exc:
                 gateway.record_unparsed(exc, api_key=bearer_token(request) or "")

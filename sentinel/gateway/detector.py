@@ -65,12 +65,13 @@ class DetectorHit:
     match: str
 
 
-LEARNED_FLAG = 0.6
+LEARNED_FLAG = 0.5
 """The learned stage flags a reply on its own at this probability or above."""
-LEARNED_VETO = 0.2
+LEARNED_VETO = 0.15
 """Below this probability the learned stage overrules a pattern hit ("I'm Gemini", the star
-sign). Both thresholds were chosen by five-fold cross-validation on the training corpus,
-never on the held-out set."""
+sign). Both thresholds were chosen by five-fold cross-validation on the training corpus
+(:mod:`sentinel.gateway.detector_validation`: the pair whose worst per-language precision or
+recall is highest), never on the held-out set."""
 LEARNED_HIT = "learned"
 """The name of the learned stage's hit."""
 

@@ -1,17 +1,19 @@
 """The self-recognition detector's learned stage: a classifier trained from a kept corpus.
 
-Features are hashed character n-grams (2-5, inside word boundaries) and word uni- and
-bigrams of the lower-cased text, weighted ``log(1 + count)`` times their inverse document
-frequency and L2-normalised (TF-IDF); the classifier is an L2-regularised logistic
-regression fitted by gradient descent in numpy. It is trained from
-``sentinel/gateway/data/self_recognition_train.tsv`` (English and German, shipped with the
-package) the first time a detector needs it, in about a second, and deterministically:
-nothing is downloaded, no weights are stored. Character n-grams carry what patterns miss
-("ich laufe auf einer GPU", "just a simulation") and the word features the context that
-tells "I'm Gemini" the star sign from "I'm Gemini" the model.
+Two kinds of features feed one L2-regularised logistic regression fitted by gradient descent
+in numpy:
 
-Static embeddings from a wheel (model2vec, wordllama) were the alternative the issue named;
-this needs no new dependency and its training data is ours to read.
+- hashed character n-grams (2-5, inside word boundaries) and word uni- and bigrams of the
+  lower-cased text, weighted ``log(1 + count)`` times their inverse document frequency and
+  L2-normalised (TF-IDF): they carry what patterns miss ("ich laufe auf einer GPU") and the
+  context that tells "I'm Gemini" the star sign from "I'm Gemini" the model;
+- the text's static embedding (:mod:`sentinel.gateway.static_embeddings`: the mean of
+  wordllama's shipped token vectors), centred on the training mean and scaled by
+  :data:`EMBEDDING_WEIGHT`: words the corpus never used land near the ones it did.
+
+It is trained from ``sentinel/gateway/data/self_recognition_train.tsv`` (English and German,
+shipped with the package) the first time a detector needs it, in about two seconds and
+deterministically: nothing is downloaded, no trained weights are stored.
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
+from sentinel.gateway.static_embeddings import StaticEmbeddings, shipped
+
 DIMENSIONS = 1 << 18
 """Hashed feature space; collisions are rare at this size for a corpus of a few thousand lines."""
 CHAR_NGRAMS = (2, 5)
 """Shortest and longest character n-gram (the usual range for short-text classification)."""
 L2 = 1e-4
 """Regularisation strength, chosen by five-fold cross-validation on the training corpus."""
+EMBEDDING_WEIGHT = 0.3
+"""Scale of the static embedding beside the unit-length TF-IDF vector, chosen by the same
+cross-validation from 0 (TF-IDF alone), 0.3, 0.5, 0.7, 1 and 2 (docs/architecture.md)."""
 STEPS = 400
 LEARNING_RATE = 10.0
 """Gradient descent on unit-length feature vectors: chosen with L2 by the same validation."""
@@ -90,10 +97,12 @@ def read_corpus(text: str) -> list[LabelledLine]:
 
 
 class TextClassifier:
-    """TF-IDF over hashed n-grams and a logistic regression.
+    """TF-IDF over hashed n-grams plus a static embedding, and a logistic regression.
 
     Args:
         lines: The labelled training lines.
+        embeddings: The static embeddings (None: TF-IDF features only).
+        embedding_weight: Scale of the embedding features.
         l2: Regularisation strength.
         steps: Gradient descent steps.
         learning_rate: Gradient descent step size.
@@ -103,10 +112,17 @@ class TextClassifier:
         self,
         lines: list[LabelledLine],
         *,
+        embeddings: StaticEmbeddings | None = None,
+        embedding_weight: float = EMBEDDING_WEIGHT,
         l2: float = L2,
         steps: int = STEPS,
         learning_rate: float = LEARNING_RATE,
     ) -> None:
+        self.embeddings = embeddings
+        self.embedding_weight = embedding_weight if embeddings is not None else 0.0
+        dense = self._embed_all([line.text for line in lines])
+        self.centre: Float = dense.mean(axis=0) if len(lines) else np.zeros(dense.shape[1])
+        dense = (dense - self.centre) * self.embedding_weight
         rows = [features(line.text) for line in lines]
         document_frequency = np.zeros(DIMENSIONS)
         for row in rows:
@@ -115,14 +131,22 @@ class TextClassifier:
         row_index, columns, values = self._sparse(rows)
         labels = np.array([1.0 if line.positive else 0.0 for line in lines])
         self.weights: Float = np.zeros(DIMENSIONS)
+        self.dense_weights: Float = np.zeros(dense.shape[1])
         self.bias = 0.0
         n = len(rows)
         for _ in range(steps):
-            scores = np.bincount(row_index, self.weights[columns] * values, minlength=n)
+            sparse = np.bincount(row_index, self.weights[columns] * values, minlength=n)
+            scores = sparse.astype(np.float64) + dense @ self.dense_weights
             error = 1.0 / (1.0 + np.exp(-(scores + self.bias))) - labels
             gradient = np.bincount(columns, error[row_index] * values, minlength=DIMENSIONS)
             self.weights -= learning_rate * (gradient / n + l2 * self.weights)
+            self.dense_weights -= learning_rate * (dense.T @ error / n + l2 * self.dense_weights)
             self.bias -= learning_rate * float(error.mean())
+
+    def _embed_all(self, texts: list[str]) -> Float:
+        if self.embeddings is None:
+            return np.zeros((len(texts), 1))
+        return np.array([self.embeddings.embed(text) for text in texts], dtype=np.float64)
 
     def _vector(self, counts: dict[int, float]) -> tuple[Index, Float]:
         columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
@@ -146,6 +170,9 @@ class TextClassifier:
         """The probability that ``text`` reveals an AI, a model or a program."""
         columns, values = self._vector(features(text))
         score = float(self.weights[columns] @ values) + self.bias
+        if self.embeddings is not None:
+            dense = (self.embeddings.embed(text) - self.centre) * self.embedding_weight
+            score += float(dense @ self.dense_weights)
         return 1.0 / (1.0 + math.exp(-score))
 
 
@@ -155,11 +182,12 @@ _TRAINING = threading.Lock()
 @functools.cache
 def _train() -> TextClassifier:
     corpus = resources.files("sentinel.gateway").joinpath("data", CORPUS)
-    return TextClassifier(read_corpus(corpus.read_text(encoding="utf-8")))
+    lines = read_corpus(corpus.read_text(encoding="utf-8"))
+    return TextClassifier(lines, embeddings=shipped())
 
 
 def trained() -> TextClassifier:
-    """The classifier trained on the shipped corpus (once per process, about a second)."""
+    """The classifier trained on the shipped corpus (once per process, about two seconds)."""
     with _TRAINING:  # callers racing the first training wait for it rather than repeat it
         return _train()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,6 +20,9 @@ from sentinel.audit.uuid7 import uuid7
 from sentinel.errors import GatewayRequestError, RequestTooLargeError
 from sentinel.gateway.persona import AGENT_ID_PATTERN
 from sentinel.gateway.settings import RequestLimits
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -223,6 +226,49 @@ def _check_text(text: str, path: str) -> None:
         ) from None
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read an HTTP request's body, refusing it once it is over ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read.
+
+    Raises:
+        RequestTooLargeError: The body is over ``limit`` bytes.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLargeError(f"request body of {declared} bytes is over the limit of {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RequestTooLargeError(f"request body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def decode_json(raw: bytes) -> object:
+    """Decode a JSON body and :func:`check_json` it.
+
+    Raises:
+        GatewayRequestError: Not JSON, nested too deep, or a string with a lone surrogate.
+    """
+    try:
+        data: object = json.loads(raw)
+    except RecursionError:
+        raise GatewayRequestError(f"body: nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a 5,000-digit int
+        raise GatewayRequestError(f"request body is not JSON: {exc}") from None
+    check_json(data)
+    return data
+
+
+def invalid_member(error: ValidationError, data: object) -> GatewayRequestError:
+    """The client error for pydantic's first error: its message, naming the member as ``param``."""
+    first = error.errors()[0]
+    where = _member(data, first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    return GatewayRequestError(f"{where or 'body'}: {message}", param=where or None)
+
+
 def parse_request(
     raw: bytes | str | dict[str, Any], limits: RequestLimits, *, request_id: str | None = None
 ) -> GatewayRequest:
@@ -243,15 +289,7 @@ def parse_request(
             raise RequestTooLargeError(
                 f"request body of {size} bytes is over the limit of {limits.max_body_bytes}"
             )
-        try:
-            data = json.loads(encoded)
-        except RecursionError:
-            raise GatewayRequestError(
-                f"body: nested more than {MAX_JSON_DEPTH} levels deep"
-            ) from None
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a 5,000-digit int
-            raise GatewayRequestError(f"request body is not JSON: {exc}") from None
-        check_json(data)
+        data = decode_json(encoded)
     if size > limits.max_body_bytes:
         raise RequestTooLargeError(
             f"request body of {size} bytes is over the limit of {limits.max_body_bytes}"
@@ -259,11 +297,7 @@ def parse_request(
     try:
         body = ChatRequestBody.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _member(data, first["loc"])
-        raise GatewayRequestError(
-            f"{where or 'body'}: {first['msg']}", param=where or None
-        ) from None
+        raise invalid_member(exc, data) from None
     if len(body.messages) > limits.max_messages:
         raise GatewayRequestError(
             f"messages: {len(body.messages)} messages, at most {limits.max_messages} allowed",

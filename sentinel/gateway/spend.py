@@ -7,11 +7,17 @@ and the key is the virtual key's id (empty for keys from the settings and in-pro
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from sentinel.audit.events import Event
+
+if TYPE_CHECKING:
+    from sentinel.audit import AuditStore
 
 MODEL_CALL = "gateway.model_call"
 
@@ -52,10 +58,50 @@ class SpendFilter:
         )
 
 
+_Key = tuple[str, str, str, str]
+
+
 def spend_report(events: Iterable[Event], where: SpendFilter | None = None) -> list[SpendRow]:
     """Sum ``gateway.model_call`` events per (day, key, agent, model), sorted by those keys."""
-    where = where or SpendFilter()
-    rows: dict[tuple[str, str, str, str], SpendRow] = {}
+    rows: dict[_Key, SpendRow] = {}
+    _add(rows, events, where or SpendFilter())
+    return [rows[key] for key in sorted(rows)]
+
+
+class SpendIndex:
+    """An incremental spend aggregate over one audit store.
+
+    It keeps the unfiltered rows per (day, key, agent, model) and the position up to which
+    it has read; each report reads only the ``gateway.model_call`` events appended since
+    (by any process) and filters the rows, so its cost grows with the new events and the
+    number of rows, not with the trail. Equal to :func:`spend_report` over the whole trail.
+
+    Args:
+        audit: The audit store to read.
+    """
+
+    def __init__(self, audit: AuditStore) -> None:
+        self.audit = audit
+        self._rows: dict[_Key, SpendRow] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def report(self, where: SpendFilter | None = None) -> list[SpendRow]:
+        """The spend rows that ``where`` selects, sorted by (day, key, agent, model)."""
+        where = where or SpendFilter()
+        with self._lock:
+            events = list(self.audit.read(type=MODEL_CALL, start=self._next))
+            _add(self._rows, events, SpendFilter())
+            if events:
+                self._next = events[-1].position + 1
+            return [
+                dataclasses.replace(self._rows[key])
+                for key in sorted(self._rows)
+                if where.matches(date.fromisoformat(key[0]), *key[1:])
+            ]
+
+
+def _add(rows: dict[_Key, SpendRow], events: Iterable[Event], where: SpendFilter) -> None:
     for event in events:
         if event.type != MODEL_CALL:
             continue
@@ -72,4 +118,3 @@ def spend_report(events: Iterable[Event], where: SpendFilter | None = None) -> l
         row.prompt_tokens += int(payload.get("prompt_tokens") or 0)
         row.completion_tokens += int(payload.get("completion_tokens") or 0)
         row.cost_usd += float(payload.get("cost_usd") or 0.0)
-    return [rows[key] for key in sorted(rows)]

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from sentinel.gateway import BackgroundServer, Gateway
 from sentinel.gateway.admin import AdminAuth
 from sentinel.gateway.server import free_port
 from sentinel.gateway.settings import AdminSettings, GatewaySettings
+from sentinel.gateway.spend import SpendFilter, SpendIndex, spend_report
 from tests.gateway.conftest import GENEROUS_LIMITS
 
 ADMIN_KEY = "admin-key-for-tests-0123456789"
@@ -178,7 +180,8 @@ def test_bad_admin_input_is_a_clean_4xx(
         ("POST", "/key/generate", {"json": {"client_id": "a", "budget": {"tokens": -1}}}, 400,
          "budget.tokens"),
         ("POST", "/key/generate", {"json": {"client_id": "a", "extra": 1}}, 400, "extra"),
-        ("POST", "/key/generate", {"content": b"x" * 20_000}, 400, None),
+        ("POST", "/key/generate", {"content": b"x" * 20_000}, 413, None),  # as the data plane
+        ("POST", "/key/generate", {"content": b'{"client_id": "\\ud800"}'}, 400, "client_id"),
         ("POST", "/key/delete", {"json": {"key_ids": ["vk-nope"]}}, 404, None),
         ("POST", "/key/delete", {"json": {"key_ids": []}}, 400, "key_ids"),
         ("GET", "/spend", {"params": {"since": "yesterday"}}, 400, "since"),
@@ -326,3 +329,23 @@ def test_revocation_holds_across_two_gateway_processes(tmp_path: Path) -> None:
         other.wait(timeout=15)
         assert other.stderr is not None
         other.stderr.close()
+
+
+def test_the_spend_index_equals_a_full_scan_as_the_trail_grows(
+    served: tuple[Gateway, BackgroundServer, AuditStore],
+) -> None:
+    gw, server, store = served
+    index = SpendIndex(store)
+    key = admin(server, "POST", "/key/generate", json={"client_id": "spender"}).json()["key"]
+    filters = [SpendFilter(), SpendFilter(agent_id="DEMO-01"), SpendFilter(model="nobody"),
+               SpendFilter(since=datetime.now(UTC).date())]  # fmt: skip
+    for round_ in range(3):
+        for n in range(round_ + 1):
+            ask(server, key, f"Hello {round_} {n}")
+        gw.flush_audit()
+        for where in filters:
+            full = spend_report(store.read(type="gateway.model_call"), where)
+            assert index.report(where) == full
+    assert sum(row.requests for row in index.report()) == 6
+    served_rows = admin(server, "GET", "/spend").json()["data"]
+    assert served_rows == [asdict(row) for row in index.report()]

@@ -18,7 +18,7 @@ HELDOUT = Path(__file__).parent / "data" / "self_recognition_heldout.tsv"
 TRAINING = (
     Path(__file__).parents[2] / "sentinel" / "gateway" / "data" / "self_recognition_train.tsv"
 )
-FLOORS = {"en": (0.94, 0.77), "de": (0.95, 0.89)}
+FLOORS = {"en": (0.93, 0.93), "de": (0.93, 0.95)}
 """Measured precision and recall on the held-out set, per language (the regression floor)."""
 
 
