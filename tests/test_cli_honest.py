@@ -44,15 +44,17 @@ def test_a_few_refusals_keep_a_run_ok(monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(app, ["run", "--json"]).exit_code == 0
 
 
-def test_more_agents_than_the_roster_is_refused_not_capped() -> None:
+def test_more_agents_than_ids_exist_is_refused_not_capped() -> None:
+    # Beyond the roster new personas are drawn (tests/config/test_roster_growth.py); beyond
+    # the agent ids there are (AGENT-NNNN), the run is refused, never silently capped.
     result = runner.invoke(app, ["run", "--agents", "100000", "--json"])
     assert result.exit_code == 2
     report = json.loads(result.stdout)
     assert report["ok"] is False
-    assert "exceeds the roster" in report["error"]
+    assert "exceeds 9999" in report["error"]
     result = runner.invoke(app, ["run", "--agents", "100000"])
     assert result.exit_code == 2
-    assert "exceeds the roster" in result.output
+    assert "exceeds 9999" in result.output
 
 
 def test_errors_under_json_are_json_on_stdout() -> None:

@@ -1,7 +1,8 @@
 """Where answers and tool results come from: the live gateway and sandboxes, or a record.
 
 :class:`LiveBackend` asks the gateway (one ``complete_many`` per tick) and runs commands in
-one warm sandbox per agent on duty (and WASI tools in Wasmtime, over the same workspace).
+a warm sandbox of the agent's own, from a bounded pool (and WASI tools in Wasmtime, over
+the same workspace).
 :class:`~sentinel.agents.replay.RecordedBackend` returns
 what a run recorded, so a replay never calls a model or a sandbox.
 """
@@ -21,12 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sentinel.agents.redteam import Attack
+from sentinel.agents.sandbox_pool import DEFAULT_CAPACITY, KeptUids, SandboxPool
 from sentinel.audit import AuditStore, NewEvent
 from sentinel.breakout.audit_trail import blocked_violation
 from sentinel.breakout.scenario import Run, decide
 from sentinel.config.company import Company
 from sentinel.config.persona import Persona as CompanyPersona
-from sentinel.errors import GatewayError, SandboxError
+from sentinel.errors import GatewayError, SandboxError, SandboxUnavailable
 from sentinel.gateway import Gateway
 from sentinel.gateway.persona import Persona, Personality
 from sentinel.gateway.settings import GatewaySettings, ProviderSettings, load_settings
@@ -215,31 +217,67 @@ def remove_run_dir(path: Path) -> None:
 
 @dataclass
 class LiveBackend:
-    """The gateway for answers, one warm sandbox per agent on duty for commands."""
+    """The gateway for answers; a pooled warm sandbox per agent doing tool work.
+
+    An agent gets its sandbox on its first command, from a pool of at most
+    ``pool_capacity`` live sandboxes (:mod:`sentinel.agents.sandbox_pool`); an idle one
+    is closed to make room, its workspace kept for its own agent's next command.
+    """
 
     gateway: Gateway
     policy: SandboxPolicy
     run_dir: Path
     model: str
     keep_workspaces: Path | None = None
-    sandboxes: dict[str, Sandbox] = field(default_factory=dict)
-    failed_starts: dict[str, str] = field(default_factory=dict)
-    """Why an agent's sandbox did not come up at shift start (recorded with its next command)."""
+    pool_capacity: int = DEFAULT_CAPACITY
+    pool: SandboxPool | None = None
+    """The sandboxes (None: a pool of ``pool_capacity`` real ones)."""
     toolbox: WasiToolbox | None = None
     """The WASI tools, compiled when an agent first uses one."""
+    on_duty: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)
+    """Agents whose workspace holds files (they had a sandbox this run)."""
+    uids: KeptUids = field(default_factory=KeptUids)
+
+    def __post_init__(self) -> None:
+        if self.pool is None:
+            self.pool = SandboxPool(self._build, self.pool_capacity, self._evict)
+
+    @property
+    def sandboxes(self) -> SandboxPool:
+        """The pool (never None after construction)."""
+        assert self.pool is not None  # noqa: S101 - set in __post_init__
+        return self.pool
+
+    def pool_report(self) -> dict[str, int]:
+        """The pool's counters: capacity, agents that held a sandbox, built, recycled, peak."""
+        stats = self.sandboxes.stats
+        return {
+            "capacity": self.sandboxes.capacity,
+            "agents": len(stats.agents),
+            "built": stats.built,
+            "evicted": stats.evicted,
+            "peak": stats.peak,
+            "uid_changed": self.uids.changed,
+        }
+
+    def _workspace(self, agent_id: str) -> Path:
+        return self.run_dir / "ws" / agent_id
+
+    def _build(self, agent_id: str) -> Sandbox:
+        """The agent's sandbox over its own workspace (a git repository)."""
+        self.uids.building(agent_id)
+        sandbox = Sandbox(self.policy, agent_id, workspace=self._workspace(agent_id))
+        self.uids.built(agent_id, sandbox)
+        self.used.add(agent_id)
+        return sandbox
+
+    def _evict(self, agent_id: str, sandbox: Sandbox) -> None:
+        self.uids.evicted(agent_id, sandbox, self._workspace(agent_id))
 
     def start(self, agent_id: str) -> None:
-        """Start the agent's warm sandbox (its workspace a git repository).
-
-        A sandbox that fails to come up does not stop the run: its next command tries
-        again, and the failure is recorded with that command's events.
-        """
-        sandbox = Sandbox(self.policy, agent_id, workspace=self.run_dir / "ws" / agent_id)
-        self.sandboxes[agent_id] = sandbox
-        try:
-            sandbox.run(["true"])  # warm: namespaces, cgroup and supervisor up at shift start
-        except SandboxError as exc:
-            self.failed_starts[agent_id] = str(exc)
+        """The agent came on duty (its sandbox comes with its first command)."""
+        self.on_duty.add(agent_id)
 
     def _run(
         self,
@@ -249,28 +287,38 @@ class LiveBackend:
         events: list[NewEvent],
         timeout: float | None = None,
     ) -> ExecResult:
-        """Run ``argv`` in the agent's sandbox; a sandbox that cannot be rebuilt is a result.
+        """Run ``argv`` in the agent's sandbox; a sandbox that cannot be built is a result.
 
         Whatever happens in the sandbox (its supervisor killed, stopped or garbled) comes
         back as the command's result from :class:`Sandbox`; a sandbox that cannot even be
-        rebuilt comes back as a failed command here, so one agent never stops the run.
+        (re)built comes back as a failed command here, so one agent never stops the run.
+        A layer the policy requires and the host lacks (``SandboxUnavailable``) does stop
+        it: no agent could work safely.
         """
-        sandbox = self.sandboxes[agent_id]
-        failed = self.failed_starts.pop(agent_id, None)
-        if failed is not None:
-            start = sandbox_failure(f"at shift start: {failed}", sandbox.layers)
-            events.extend(events_for(agent_id, ["true"], start, tick=tick))
+        del tick, events  # the caller records the result's events
         try:
-            return sandbox.run(argv, timeout=timeout)
+            with self.sandboxes.lease(agent_id) as sandbox:
+                try:
+                    return sandbox.run(argv, timeout=timeout)
+                except SandboxError as exc:
+                    return sandbox_failure(str(exc), sandbox.layers)
+        except SandboxUnavailable:
+            raise
         except SandboxError as exc:
-            return sandbox_failure(str(exc), sandbox.layers)
+            return sandbox_failure(f"could not be built: {exc}", ())
 
     def stop(self, agent_id: str) -> None:
-        """Stop the agent's sandbox (copying its workspace out first, if asked)."""
-        sandbox = self.sandboxes.pop(agent_id, None)
+        """The agent went off duty: stop its sandbox (copying its workspace out, if asked)."""
+        self.on_duty.discard(agent_id)
+        pool = self.sandboxes
+        if self.keep_workspaces is not None and agent_id in self.used and not pool.holds(agent_id):
+            with pool.lease(agent_id):
+                pass  # evicted earlier: mount its workspace again to copy it out
+        sandbox = pool.release(agent_id)
+        self.uids.forget(agent_id)
         if sandbox is None:
             return
-        source = self.run_dir / "ws" / agent_id
+        source = self._workspace(agent_id)
         sandbox.close(release_workspace=False)  # copied out of its file system, then released
         try:
             if self.keep_workspaces is not None:
@@ -347,7 +395,11 @@ class LiveBackend:
             from sentinel.sandbox.wasi_toolbox import WasiToolbox  # noqa: PLC0415 - wasmtime on first use
 
             self.toolbox = WasiToolbox(self.policy)
-        result = self.toolbox.run(name, args, workspace=self.run_dir / "ws" / agent_id)
+        if agent_id in self.on_duty:  # its workspace mounted (built or rebuilt) first
+            with self.sandboxes.lease(agent_id):
+                result = self.toolbox.run(name, args, workspace=self._workspace(agent_id))
+        else:
+            result = self.toolbox.run(name, args, workspace=self._workspace(agent_id))
         events.extend(events_for(agent_id, [target, *args], result, tick=tick))
         output = (result.stdout + result.stderr).decode(errors="replace")[:TOOL_OUTPUT_CHARS]
         return ToolOutcome(result.exit_code, result.signal, output, len(result.violations))
@@ -374,7 +426,7 @@ class LiveBackend:
 
     def close(self) -> None:
         """Stop every sandbox still running."""
-        for agent_id in list(self.sandboxes):
+        for agent_id in sorted(self.on_duty | set(self.sandboxes.agents())):
             with contextlib.suppress(SandboxError, OSError):
                 self.stop(agent_id)
 

@@ -22,6 +22,7 @@ from typing import Final
 
 import numpy as np
 
+from sentinel.agents.thermostat import Thermostats
 from sentinel.audit import NewEvent
 from sentinel.config.company import Company
 from sentinel.world import Action, World
@@ -64,6 +65,10 @@ LOUD_DB: Final = 61.0
 """Ours: a persona holding ``headphones`` puts them on above 61 dB (a busy open-plan office)."""
 QUIET_DB: Final = 55.0
 """Ours: headphones come off when the room is below 55 dB."""
+HEADPHONES_HOLD_TICKS: Final = 45 * 60
+"""Ours: headphones put on stay on (and taken off stay off) at least 45 minutes: people
+do not reach for them at every passing conversation (the dB band alone toggled them ~8
+times per agent a shift)."""
 DESK_KIND: Final = "office"
 
 OPENERS: Final = (
@@ -112,6 +117,8 @@ class Plan:
     ate_at: int | None = None
     errand: tuple[str, Action] | None = None
     headphones: bool = False
+    headphones_at: int = -HEADPHONES_HOLD_TICKS
+    """When the headphones last went on or off."""
     closed: bool = False
     next_chat: int = 0
     meetings: list[tuple[int, int, str]] = field(default_factory=list)
@@ -164,6 +171,7 @@ class OfficeDays:
         self.friends = self._relationships(company)
         self.calendar = self._calendar(company)
         self._desk_load: Counter[str] = Counter()
+        self.thermostats = Thermostats(world)
 
     # -- the plan -------------------------------------------------------------------------
 
@@ -360,32 +368,46 @@ class OfficeDays:
         ):
             self.world.open_window(here)
             self._world_action(agent_id, "open_window", here, tick, ev)
+        turned = self.thermostats.adjust(here, room, here in self.window, tick)
+        if turned is not None:
+            self._world_action(agent_id, turned, here, tick, ev)
+        if tick - plan.headphones_at < HEADPHONES_HOLD_TICKS:
+            return
         decibels = 10 * np.log10(max(float(s["noise"][room]), 1e-12))
         if plan.headphones and decibels < QUIET_DB:
             plan.headphones = False
+            plan.headphones_at = tick
             self._world_action(agent_id, "headphones_off", here, tick, ev)
         elif not plan.headphones and "headphones" in plan.tools and decibels > LOUD_DB:
             plan.headphones = True
+            plan.headphones_at = tick
             self._world_action(agent_id, "headphones_on", here, tick, ev)
 
     def apply(self, agent_id: str, target: str | None, tick: int, events: list[NewEvent]) -> bool:
-        """An answer's emote or work with a world target (window, headphones); True if applied."""
+        """An answer's world target (window, thermostat, headphones); True if applied."""
         plan = self.plans.get(agent_id)
-        if plan is None or target not in ("window", "headphones"):
+        if plan is None or target not in ("window", "thermostat", "headphones"):
             return False
         room = int(self.world.state["room"][plan.index])
         if room < 0:
             return False
         here = self.room_ids[room]
+        if target == "thermostat" or (
+            target == "window"
+            and (here not in self.window or self.world.state["window_open"][room])
+        ):  # no window to open: the dial on the wall is what a warm person reaches for
+            turned = self.thermostats.adjust(here, room, here in self.window, tick)
+            if turned is not None:
+                self._world_action(agent_id, turned, here, tick, events)
+            return turned is not None
         if target == "window":
-            if here not in self.window or self.world.state["window_open"][room]:
-                return False
             self.world.open_window(here)
             self._world_action(agent_id, "open_window", here, tick, events)
             return True
         if plan.headphones:
             return False
         plan.headphones = True
+        plan.headphones_at = tick
         self._world_action(agent_id, "headphones_on", here, tick, events)
         return True
 

@@ -8,9 +8,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from sentinel.agents.sandbox_pool import DEFAULT_CAPACITY
 from sentinel.audit.location import default_store
 from sentinel.config import DEFAULT_COMPANY
 from sentinel.config.company import Company
+from sentinel.config.roster_growth import grow_roster
 from sentinel.errors import InvalidInputError
 
 ShiftName = Literal["morning", "evening", "night", "all"]
@@ -26,7 +28,8 @@ class RunOptions:
 
     Args:
         config: The company directory (personas, rooms, simulation, gateway.toml).
-        agents: Only the first ``agents`` personas of the roster (None: all of them).
+        agents: The first ``agents`` personas of the roster (None: all of them); more than
+            the roster holds: the roster and new personas drawn from the seed.
         shift: Which shift to run; the world starts at its first hour.
         hours: Simulated hours (None: 8, or 24 for ``all``).
         seed: The world's seed (None: the company's).
@@ -34,6 +37,8 @@ class RunOptions:
         store: The audit store file (created; must not exist yet; default:
             :func:`sentinel.audit.location.default_store`).
         provider: ``offline`` or a model name forwarded through litellm.
+        sandboxes: The most warm sandboxes alive at once (agents doing tool work hold one;
+            the idle longest is closed for a newcomer, its workspace kept).
     """
 
     config: Path = DEFAULT_COMPANY
@@ -44,6 +49,7 @@ class RunOptions:
     compromised: float = 0.0
     store: Path = field(default_factory=default_store)
     provider: str = "offline"
+    sandboxes: int = DEFAULT_CAPACITY
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -54,6 +60,8 @@ class RunOptions:
             raise InvalidInputError(f"--agents must be at least 1, got {self.agents}")
         if self.hours is not None and not 0 < self.hours <= 24 * 7:
             raise InvalidInputError(f"--hours must be in (0, 168], got {self.hours}")
+        if self.sandboxes < 1:
+            raise InvalidInputError(f"--sandboxes must be at least 1, got {self.sandboxes}")
         if not 0.0 <= self.compromised <= 1.0:
             raise InvalidInputError(f"--compromised must be in [0, 1], got {self.compromised}")
 
@@ -88,14 +96,10 @@ def company_for(company: Company, options: RunOptions) -> Company:
     """The company as the run sees it: the roster cut to ``agents``, the clock at the shift."""
     personas = list(company.personas)
     if options.agents is not None:
-        if options.agents > len(personas):
-            # Never run silently fewer agents than asked (the roster is the company's).
-            raise InvalidInputError(
-                f"--agents {options.agents} exceeds the roster of {len(personas)} personas "
-                f"in {company.root or 'the company'}; generate a larger company with "
-                "`sentinel-run gaia init` (agent_count in the spec)"
-            )
-        personas = personas[: options.agents]
+        # Never run silently fewer agents than asked: beyond the roster, new colleagues
+        # are drawn from the seed with Gaia's rules (sentinel.config.roster_growth).
+        seed = company.simulation.seed if options.seed is None else options.seed
+        personas = list(grow_roster(personas, options.agents, seed))[: options.agents]
     start = company.simulation.start_hour
     if options.shift in SHIFTS:
         wanted = SHIFTS[options.shift]

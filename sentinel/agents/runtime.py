@@ -107,6 +107,8 @@ class RunSummary:
     """Tool calls that ran a WASI tool in Wasmtime (counted in ``tool_calls`` too)."""
     work: dict[str, int] = field(default_factory=dict)
     """Tickets: tasks, done, failed, commits, tests run/passed, files changed, shapes done."""
+    sandboxes: dict[str, int] = field(default_factory=dict)
+    """The sandbox pool: capacity, agents that held one, built, recycled, peak alive."""
 
     @property
     def refused_share(self) -> float:
@@ -183,6 +185,8 @@ class Engine:
     unblocked: list[dict[str, str]] = field(default_factory=list)
     cost_usd: float = 0.0
     peak: int = 0
+    sandboxes: dict[str, int] = field(default_factory=dict)
+    """The live backend's sandbox pool report (empty for a replay)."""
     snapshot_every: int = 0
     """Ticks between ``world.snapshot`` events (0: every ``SNAPSHOT_EVERY_MINUTES``)."""
 
@@ -599,7 +603,12 @@ def run(
                 clock=clock,
             )
             backend = LiveBackend(
-                gateway, policy, run_dir, options.provider, keep_workspaces=keep_workspaces
+                gateway,
+                policy,
+                run_dir,
+                options.provider,
+                keep_workspaces=keep_workspaces,
+                pool_capacity=options.sandboxes,
             )
             engine = Engine(
                 company, options, backend, record=store.append_batch, clock=clock, stop=stop
@@ -611,6 +620,7 @@ def run(
             events: list[NewEvent] = []
             engine.retire_all(events)
             store.append_batch(events)
+            engine.sandboxes = backend.pool_report()
             store.append(RUNTIME_STREAM, "runtime.finished", finished_payload(engine, ticks))
             store.checkpoint()
         finally:
@@ -673,4 +683,5 @@ def summarize(
         interrupted=ticks < engine.options.ticks(engine.company),
         wasi_tool_calls=counters["wasi_tool_calls"],
         work=engine.desk.summary(),
+        sandboxes=engine.sandboxes,
     )

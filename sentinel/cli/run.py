@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sentinel.agents import RunOptions, RunSummary, replay, run
+from sentinel.agents.sandbox_pool import DEFAULT_CAPACITY
 from sentinel.audit.location import STORE_ENV, default_store, remove_store
 from sentinel.cli.output import JsonOption, console, error_console, print_json, reports_errors
 from sentinel.config import DEFAULT_COMPANY
@@ -36,6 +37,13 @@ def _summary_table(summary: RunSummary) -> Table:
         table.add_row(f"  {key}", f"{count:,}")
     table.add_row("tool calls", f"{summary.tool_calls:,} ({summary.tool_failures} failed)")
     table.add_row("WASI tool calls", f"{summary.wasi_tool_calls:,} (in Wasmtime)")
+    if summary.sandboxes:
+        pool = summary.sandboxes
+        table.add_row(
+            "sandboxes",
+            f"{pool['agents']} agents held one, {pool['built']} built, {pool['evicted']} "
+            f"recycled, peak {pool['peak']} of {pool['capacity']}",
+        )
     if summary.work:
         work = summary.work
         table.add_row(
@@ -62,7 +70,9 @@ def run_command(
     agents: Annotated[
         int | None,
         typer.Option(
-            "--agents", min=1, help="Only the first N personas (more than the roster: refused)."
+            "--agents",
+            min=1,
+            help="The first N personas; beyond the roster, new ones drawn from the seed.",
         ),
     ] = None,
     shift: Annotated[
@@ -93,6 +103,10 @@ def run_command(
     config: Annotated[
         Path, typer.Option("--config", help="The company directory.", file_okay=False)
     ] = DEFAULT_COMPANY,
+    sandboxes: Annotated[
+        int,
+        typer.Option("--sandboxes", min=1, help="The most warm sandboxes alive at once."),
+    ] = DEFAULT_CAPACITY,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -110,6 +124,7 @@ def run_command(
         compromised=compromised,
         store=store or default_store(),
         provider=provider,
+        sandboxes=sandboxes,
     )
     if overwrite:
         remove_store(options.store)

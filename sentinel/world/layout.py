@@ -40,8 +40,9 @@ AGENT_U8: Final = (
 AGENT_I32: Final = ("room", "destination", "transit_left", "move_order", "chat_left")
 """Per-agent room numbers (-1: none / in transit), ticks left walking and chatting."""
 AGENT_I64: Final = ("on_shift_ticks",)
-ROOM_F64: Final = ("noise", "temperature", "co2")
-"""Per-room: noise as linear power (10^(dB/10)), degrees Celsius, CO2 ppm."""
+ROOM_F64: Final = ("noise", "temperature", "co2", "thermostat")
+"""Per-room: noise as linear power (10^(dB/10)), degrees Celsius, CO2 ppm, and the
+thermostat's offset from the building's setpoint in kelvin (an input the agents set)."""
 ROOM_U8: Final = ("window_open",)
 ROOM_I32: Final = ("occupancy",)
 CHAOS_I32: Final = ("chaos_left", "chaos_room")

@@ -129,6 +129,7 @@ class RoomState:
     temperature: float
     co2: float
     occupancy: int
+    thermostat: float
 
 
 @dataclass
@@ -335,6 +336,7 @@ class PhysicsSystem(_System):
                 (p["base_temperature"] + shift)
                 + (sun * p["sun_gain"] if room.has_window == 1 else 0.0)
             ) + sh.ac_offset
+            target = target + room.thermostat
             target = target + heads * rise
             room.temperature = target + (room.temperature - target) * p["temperature_keep"]
             steady = p["co2_outdoor"] + heads * co2_rise
@@ -622,6 +624,7 @@ class OracleWorld:
                     temperature=float(state["temperature"][r]),
                     co2=float(state["co2"][r]),
                     occupancy=int(state["occupancy"][r]),
+                    thermostat=float(state["thermostat"][r]),
                 )
             )
             esper.create_entity(self.shared.rooms[-1])

@@ -252,7 +252,8 @@ def phase_physics(state: State, params: WorldParams) -> None:
     target = (
         ((s[P["base_temperature"]] + air[rows, AIR_WINDOW_SHIFT, is_open]) + sun)
         + _f(state, "ac_offset")[0]
-    ) + heads * air[rows, AIR_HEAT_RISE, is_open]
+    ) + _f(state, "thermostat")
+    target = target + heads * air[rows, AIR_HEAT_RISE, is_open]
     temperature = _f(state, "temperature")
     temperature[:] = target + (temperature - target) * s[P["temperature_keep"]]
     co2 = _f(state, "co2")

@@ -10,6 +10,7 @@ bit, which :meth:`World.state_hash` proves.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 Backend = Literal["native", "reference", "oracle"]
 BACKENDS: Final = ("native", "reference", "oracle")
+THERMOSTAT_RANGE_K: Final = 4.0
+"""Ours: an office thermostat's dial moves the setpoint at most 4 K either way (typical
+room controllers offer +-3 to +-5 K around the central setpoint)."""
 ALWAYS_ON_SHARE: Final = 9 / 60
 """Synthetic worlds staff shift set 0 like the default company (9 of 60)."""
 _ROOM_NOT_PLACED = "(in transit)"
@@ -174,6 +178,30 @@ class World:
         if room not in self._rooms:
             raise InvalidInputError(f"unknown room {room!r}")
         self._state["window_open"][self._rooms[room]] = int(is_open)
+
+    def set_thermostat(self, room: str, offset_k: float) -> float:
+        """Set the thermostat of ``room`` to ``offset_k`` kelvin from the building setpoint.
+
+        The room's temperature relaxes towards the shifted setpoint from the next tick on.
+        The offset is clamped to :data:`THERMOSTAT_RANGE_K` either way (what an office
+        thermostat's dial allows).
+
+        Returns:
+            The offset in force (after clamping).
+
+        Raises:
+            InvalidInputError: ``room`` is unknown or ``offset_k`` is not a finite number.
+        """
+        if room not in self._rooms:
+            raise InvalidInputError(f"unknown room {room!r}")
+        if not math.isfinite(offset_k):
+            raise InvalidInputError(f"the thermostat offset must be finite, got {offset_k}")
+        offset = min(self.thermostat_range, max(-self.thermostat_range, float(offset_k)))
+        self._state["thermostat"][self._rooms[room]] = offset
+        return offset
+
+    thermostat_range: float = THERMOSTAT_RANGE_K
+    """How far the thermostat's dial goes either way, in kelvin."""
 
     # -- reading -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from sentinel.agents.places import Places
 from sentinel.agents.prompts import fingerprint, result_line, task_prompt
 from sentinel.agents.redteam import Attack, attack, attack_corpus, compromised_agents
 from sentinel.agents.runtime import Engine
+from sentinel.agents.sandbox_pool import SandboxPool
 from sentinel.audit import AuditStore, NewEvent
 from sentinel.breakout.scenario import Family, Scenario
 from sentinel.breakout.scenarios import ALL
@@ -179,7 +180,7 @@ def test_red_team_attacks_are_judged_as_the_suite_judges_them(
     scenario = Scenario("kern-x", Family.KERNEL, "attempt", ("uid",), body)
     backend = LiveBackend(
         gateway=None, policy=SandboxPolicy(), run_dir=tmp_path, model="m",  # type: ignore[arg-type]
-        sandboxes={"A-1": _ReplayingSandbox()},  # type: ignore[dict-item]
+        pool=SandboxPool(lambda _agent: _ReplayingSandbox()),  # type: ignore[arg-type,return-value]
     )  # fmt: skip
     events: list[NewEvent] = []
     outcome = backend.attack(1, "A-1", attack(scenario, "nonce"), events)

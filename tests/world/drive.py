@@ -25,6 +25,8 @@ def drive(world: World, ticks: int, *, backend: Backend, seed: int = 1, every: i
                 world.set_flags(agent, deadline=rng.random() < 0.5, conflict=rng.random() < 0.2)
         if rng.random() < 0.2:
             world.open_window(rng.choice(rooms), rng.random() < 0.5)
+        if rng.random() < 0.2:
+            world.set_thermostat(rng.choice(rooms), rng.uniform(-5.0, 5.0))
         batch = min(every, ticks - done)
         world.step(batch, backend=backend)
         done += batch

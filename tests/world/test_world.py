@@ -15,6 +15,7 @@ from sentinel.errors import InvalidInputError
 from sentinel.world import PHASES, Action, World
 from sentinel.world.layout import EMPTY_PRIORITY, PARAM_NAMES, Reason
 from sentinel.world.state import canonical_bytes, copy_state
+from sentinel.world.world import THERMOSTAT_RANGE_K
 from tests.world.conftest import CONFIG, scaled
 from tests.world.drive import drive
 
@@ -196,6 +197,7 @@ def _random_state(world: World, data: st.DataObject) -> None:
     s["chaos_room"][:] = np.where(s["chaos_left"] > 0, rng.integers(0, rooms, kinds), -1)
     s["tick"][0] = data.draw(st.integers(0, 10**7), label="tick")
     s["ac_offset"][0] = rng.uniform(0.0, 5.0)
+    s["thermostat"][:] = rng.uniform(-THERMOSTAT_RANGE_K, THERMOSTAT_RANGE_K, rooms)
 
 
 @given(

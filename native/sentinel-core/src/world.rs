@@ -243,6 +243,8 @@ pub struct WorldState<'a> {
     pub temperature: &'a mut [f64],
     pub co2: &'a mut [f64],
     pub window_open: &'a [u8],
+    /// The thermostat's offset from the building setpoint per room, in kelvin (an input).
+    pub thermostat: &'a [f64],
     pub occupancy: &'a mut [i32],
     pub chaos_left: &'a mut [i32],
     pub chaos_room: &'a mut [i32],
@@ -363,6 +365,7 @@ fn check(state: &WorldState<'_>, tables: &WorldTables<'_>, params: &[f64]) -> Co
         ("temperature", state.temperature.len()),
         ("co2", state.co2.len()),
         ("window_open", state.window_open.len()),
+        ("thermostat", state.thermostat.len()),
         ("occupancy", state.occupancy.len()),
         ("room_window", tables.room_window.len()),
         ("room_capacity", tables.room_capacity.len()),
@@ -709,7 +712,9 @@ fn phase_physics(
         } else {
             0.0
         };
-        let target = (((p[BASE_TEMPERATURE] + air[AIR_WINDOW_SHIFT + open]) + sun) + *s.ac_offset)
+        let target = ((((p[BASE_TEMPERATURE] + air[AIR_WINDOW_SHIFT + open]) + sun)
+            + *s.ac_offset)
+            + s.thermostat[r])
             + heads * air[AIR_HEAT_RISE + open];
         s.temperature[r] = target + (s.temperature[r] - target) * p[TEMPERATURE_KEEP];
         let steady = p[CO2_OUTDOOR] + heads * air[AIR_CO2_RISE + open];
@@ -1096,6 +1101,7 @@ mod tests {
         ttl: Vec<u16>,
         rooms_f: Vec<Vec<f64>>,
         window_open: Vec<u8>,
+        thermostat: Vec<f64>,
         occupancy: Vec<i32>,
         chaos_left: Vec<i32>,
         chaos_room: Vec<i32>,
@@ -1124,6 +1130,7 @@ mod tests {
             ttl: vec![0; agents * 5],
             rooms_f: vec![vec![1000.0; rooms], vec![21.0; rooms], vec![400.0; rooms]],
             window_open: vec![0; rooms],
+            thermostat: vec![0.0; rooms],
             occupancy: vec![0; rooms],
             chaos_left: vec![0; 1],
             chaos_room: vec![-1; 1],
@@ -1220,6 +1227,7 @@ mod tests {
             temperature,
             co2,
             window_open: &o.window_open,
+            thermostat: &o.thermostat,
             occupancy: &mut o.occupancy,
             chaos_left: &mut o.chaos_left,
             chaos_room: &mut o.chaos_room,

@@ -131,6 +131,7 @@ pub(crate) fn world_step(
     let mut temperature = rw::<f64>(state, "temperature")?;
     let mut co2 = rw::<f64>(state, "co2")?;
     let window_open = ro::<u8>(state, "window_open")?;
+    let thermostat = ro::<f64>(state, "thermostat")?;
     let mut occupancy = rw::<i32>(state, "occupancy")?;
     let mut chaos_left = rw::<i32>(state, "chaos_left")?;
     let mut chaos_room = rw::<i32>(state, "chaos_room")?;
@@ -197,6 +198,7 @@ pub(crate) fn world_step(
         temperature: slice_mut!(py, temperature, "temperature"),
         co2: slice_mut!(py, co2, "co2"),
         window_open: slice!(py, window_open, "window_open"),
+        thermostat: slice!(py, thermostat, "thermostat"),
         occupancy: slice_mut!(py, occupancy, "occupancy"),
         chaos_left: slice_mut!(py, chaos_left, "chaos_left"),
         chaos_room: slice_mut!(py, chaos_room, "chaos_room"),
