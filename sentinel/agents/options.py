@@ -34,6 +34,8 @@ class RunOptions:
         store: The audit store file (created; must not exist yet; default:
             :func:`sentinel.audit.location.default_store`).
         provider: ``offline`` or a model name forwarded through litellm.
+        control: Run the control planes (sentinel.control; the company's ``control.toml``,
+            else the embedded default).
     """
 
     config: Path = DEFAULT_COMPANY
@@ -44,6 +46,7 @@ class RunOptions:
     compromised: float = 0.0
     store: Path = field(default_factory=default_store)
     provider: str = "offline"
+    control: bool = True
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -81,6 +84,7 @@ class RunOptions:
         fields = dict(data)
         fields["config"] = Path(fields["config"])
         fields["store"] = Path(fields["store"])
+        fields.setdefault("control", False)  # recorded before the planes existed: none ran
         return cls(**fields)
 
 
