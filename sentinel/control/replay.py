@@ -172,9 +172,10 @@ def replay_control(store_path: Path | str) -> ControlReplayReport:
             plane_name, frozenset(rule.action for rule in policy.rules_of(plane_name)),
             outcomes_of(records),
         )  # fmt: skip
+        observed = {m for r in records if r.get("observation") for m in r["observation"]["columns"]}
         plane = ControlPlane(
             plane_name, policy, RecordedObservations(plane_name, records), actuator,
-            METRICS[plane_name], clock,
+            METRICS.get(plane_name, frozenset()) | observed, clock,
         )  # fmt: skip
         for recorded in records:
             clock.tick = int(recorded["tick"])
