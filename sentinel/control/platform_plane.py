@@ -32,8 +32,9 @@ from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
 from sentinel.control.sandbox_group import SandboxGroup
 
-VIOLATION_WINDOW_TICKS: Final = 1800
-"""Violations count over the last 30 simulated minutes."""
+VIOLATION_WINDOW_TICKS: Final = 3600
+"""Violations count over the last simulated hour (longer than the red team's 30-minute
+attack interval, so two attacks in a row are seen together)."""
 WRITE_EWMA_ALPHA: Final = 0.05
 """The write-rate baseline's smoothing (SEED_NOTES, Platform CP)."""
 STORE_TARGET: Final = "audit-store"
@@ -126,7 +127,8 @@ class PlatformObserver:
     def __call__(self, tick: int) -> Observation:
         """The observation at ``tick`` (and the windows restart)."""
         rows: dict[str, dict[str, float | None]] = {}
-        agents = sorted(set(self.sandboxes.agents()) | set(self._new_violations))
+        windowed = {agent_id for agent_id, seen in self._seen.items() if seen.violations}
+        agents = sorted(set(self.sandboxes.agents()) | set(self._new_violations) | windowed)
         now = time.monotonic()
         for agent_id in agents:
             seen = self._seen.setdefault(agent_id, _Seen())
