@@ -148,10 +148,10 @@ class ApiActuator(Actuator):
         self._undo: dict[str, object] = {}
 
     @staticmethod
-    def _split(target: str, kind: str) -> list[str]:
-        parts = target.split(" ", 2 if kind == "learned" else 1)
-        if parts[0] != kind or len(parts) < 2:
-            raise ActuatorError(f"{target!r} is not a {kind} target")
+    def _split(target: str, *kinds: str) -> list[str]:
+        parts = target.split(" ", 2 if "learned" in kinds else 1)
+        if parts[0] not in kinds or len(parts) < 2:
+            raise ActuatorError(f"{target!r} is not a {' or '.join(kinds)} target")
         return parts[1:]
 
     def apply(self, command: Command) -> str:
@@ -193,7 +193,7 @@ class ApiActuator(Actuator):
             self._gateway.settings = settings.model_copy(update={"routing": swapped})
             self._undo[command.key] = routing
             return f"primary {routing.primary} -> {routing.fallback}"
-        (agent_id,) = self._split(target, "spend")
+        (agent_id,) = self._split(target, "spend", "verdict")
         factor = float(command.params.get("factor", 0.5))
         hourly = next(
             (
@@ -227,7 +227,7 @@ class ApiActuator(Actuator):
         if action == "switch_route":
             self._gateway.settings = self._gateway.settings.model_copy(update={"routing": undo})
             return "routing restored"
-        (agent_id,) = self._split(target, "spend")
+        (agent_id,) = self._split(target, "spend", "verdict")
         if undo is None:
             self._gateway.budget_overrides.pop(agent_id, None)
         else:

@@ -38,7 +38,9 @@ class Idle:
         """Succeeds without running."""
         return ToolOutcome(0, None, "", 0)
 
-    def attack(self, tick: int, agent_id: str, attack: Attack, events: list[NewEvent]) -> AttackOutcome:
+    def attack(
+        self, tick: int, agent_id: str, attack: Attack, events: list[NewEvent]
+    ) -> AttackOutcome:
         """Blocked, with a violation event as the live backend records one."""
         events.append(
             NewEvent(

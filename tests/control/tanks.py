@@ -11,7 +11,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from sentinel.control import Actuator, ActuatorError, Command, ControlPlane, Observation, Policy
+from sentinel.control import (
+    Actuator,
+    ActuatorError,
+    Command,
+    ControlPlane,
+    DecisionRecord,
+    Observation,
+    Policy,
+)
 from sentinel.control.clock import VirtualClock
 
 TANK_POLICY = b"""
@@ -103,9 +111,11 @@ def tank_plane(
     return plane, clock
 
 
-def drive(plane: ControlPlane, clock: VirtualClock, tanks: Tanks, ticks: int) -> list:
+def drive(
+    plane: ControlPlane, clock: VirtualClock, tanks: Tanks, ticks: int
+) -> list[DecisionRecord]:
     """Run ``ticks`` ticks: the tanks rise, the plane iterates when due."""
-    records = []
+    records: list[DecisionRecord] = []
     for _ in range(ticks):
         tanks.step()
         record = plane.tick()

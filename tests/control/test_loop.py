@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -117,7 +118,7 @@ def test_records_are_chained_by_digest() -> None:
     plane, clock = tank_plane(tanks, Drain(tanks))
     records = drive(plane, clock, tanks, 100)
     assert records[0].previous == GENESIS
-    assert all(b.previous == a.digest() for a, b in zip(records, records[1:], strict=False))
+    assert all(b.previous == a.digest() for a, b in pairwise(records))
     assert len({r.observation_digest for r in records}) == len(records)
 
 
@@ -144,7 +145,9 @@ def test_monitor_mode_never_acts(steps: list[dict[str, float]], backwards: bool,
 
 @settings(max_examples=40, deadline=None)
 @given(levels, st.booleans(), st.integers(0, 3))
-def test_no_action_without_a_verdict(steps: list[dict[str, float]], backwards: bool, fail: int) -> None:
+def test_no_action_without_a_verdict(
+    steps: list[dict[str, float]], backwards: bool, fail: int
+) -> None:
     tanks = Tanks({})
     drain = Drain(tanks, backwards=backwards, fail=fail)
     plane, clock = tank_plane(tanks, drain)

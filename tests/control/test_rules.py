@@ -58,6 +58,11 @@ CASES: dict[str, tuple[list[dict[str, float]], list[dict[str, float]]]] = {
         [{"spend_ratio": 10, "spend_usd": 0.01}],
         [{"spend_ratio": 9.9, "spend_usd": 5}, {"spend_ratio": 100, "spend_usd": 0.009}],
     ),
+    "api.verdict_critical": (
+        [{"verdict_severity": 0.7, "verdict_confidence": 0.8}],
+        [{"verdict_severity": 0.69, "verdict_confidence": 1.0},
+         {"verdict_severity": 0.9, "verdict_confidence": 0.79}],
+    ),
 }  # fmt: skip
 
 
@@ -73,6 +78,12 @@ def test_rule_fires_and_does_not(rule_id: str) -> None:
         assert rule_id in decide_row(row, POLICY, rule.plane), row
     for row in quiet:
         assert rule_id not in decide_row(row, POLICY, rule.plane), row
-    rows = {f"fire{n}": r for n, r in enumerate(fire)} | {f"quiet{n}": r for n, r in enumerate(quiet)}
-    fired = {f.target for f in decide(Observation.of_rows(rule.plane, 0, rows), POLICY) if f.rule == rule_id}
+    rows = {f"fire{n}": r for n, r in enumerate(fire)} | {
+        f"quiet{n}": r for n, r in enumerate(quiet)
+    }
+    fired = {
+        f.target
+        for f in decide(Observation.of_rows(rule.plane, 0, rows), POLICY)
+        if f.rule == rule_id
+    }
     assert fired == {f"fire{n}" for n in range(len(fire))}
