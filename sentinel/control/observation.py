@@ -86,7 +86,9 @@ class Observation:
         sha.update("\x1f".join(self.targets).encode())
         for name in sorted(self.columns):
             sha.update(f"\n{name}\n".encode())
-            sha.update(np.ascontiguousarray(self.columns[name], dtype="<f8").tobytes())
+            column = np.ascontiguousarray(self.columns[name], dtype="<f8")
+            column = np.where(np.isnan(column), np.nan, column)  # one NaN bit pattern
+            sha.update(column.astype("<f8").tobytes())
         return sha.hexdigest()
 
     def to_record(self) -> dict[str, Any]:
