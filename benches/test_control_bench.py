@@ -35,12 +35,13 @@ shared 2-core machine (other helpers' tests running); the gate leaves room."""
 POLICY = Policy.default()
 
 
-def _observation(tick: int, seed: int = 7) -> Observation:
-    """1,000 agents with needs spread over their ranges (a few percent in each incident)."""
+def _observation(tick: int, seed: int = 7, top: float = 91.0) -> Observation:
+    """1,000 agents with needs spread up to ``top`` (91: about 1 % in each incident, as an
+    office; 100: 10-15 %, a storm)."""
     rng = np.random.default_rng(seed + tick)
     columns = {
-        "hunger": rng.uniform(0, 100, AGENTS), "energy": rng.uniform(5, 100, AGENTS),
-        "bladder": rng.uniform(0, 100, AGENTS), "stress": rng.uniform(0, 100, AGENTS),
+        "hunger": rng.uniform(0, top, AGENTS), "energy": rng.uniform(100 - top + 5, 100, AGENTS),
+        "bladder": rng.uniform(0, top, AGENTS), "stress": rng.uniform(0, top - 5, AGENTS),
         "social": rng.uniform(0, 100, AGENTS), "valence": rng.uniform(-1, 1, AGENTS),
         "in_meeting": (rng.uniform(0, 1, AGENTS) < 0.1).astype(float),
         "room_stressed": rng.integers(0, 5, AGENTS).astype(float),
@@ -100,10 +101,33 @@ def test_rule_set_1000_agents_per_row(timed: Callable[..., Any]) -> None:
     )  # fmt: skip
 
 
-def test_plane_iteration_1000_agents(timed: Callable[..., Any]) -> None:
+def _drifting(ticks: int) -> list[Observation]:
+    """An office of 1,000: needs spread up to 91 (about 1 % per incident at the start),
+    drifting a little each minute (level-triggered steady state: incidents persist, few are
+    new in any one iteration; nothing is fixed, as the counting actuator changes nothing)."""
+    rng = np.random.default_rng(11)
+    first = _observation(0)
+    columns = {name: column.copy() for name, column in first.columns.items()}
+    drifting = ("hunger", "energy", "bladder", "stress", "social")
+    observations = []
+    for tick in range(0, ticks * 60, 60):
+        for name in drifting:
+            columns[name] = np.clip(columns[name] + rng.normal(0, 0.5, AGENTS), 0, 100)
+        snapshot = {name: column.copy() for name, column in columns.items()}
+        observations.append(Observation("agent", tick, first.targets, snapshot))
+    return observations
+
+
+@pytest.mark.parametrize("variant", ["office", "storm"])
+def test_plane_iteration_1000_agents(timed: Callable[..., Any], variant: str) -> None:
+    """``office``: drifting needs; ``storm``: every need drawn afresh each iteration (every
+    iteration many new incidents: the worst case for acting and verifying)."""
     clock = VirtualClock()
     plane = ControlPlane("agent", POLICY, _observation, _Counting(), AGENT_METRICS, clock)
-    observations = [_observation(tick) for tick in range(0, 60 * 400, 60)]
+    if variant == "office":
+        observations = _drifting(400)
+    else:
+        observations = [_observation(tick, top=100.0) for tick in range(0, 60 * 400, 60)]
     for observation in observations[:50]:  # steady state: cooldowns and verifications open
         plane.step(observation)
     rest = iter(observations[50:] * 100)
@@ -111,8 +135,8 @@ def test_plane_iteration_1000_agents(timed: Callable[..., Any]) -> None:
     def once() -> None:
         plane.step(next(rest))
 
-    timed("control-plane", "iteration-1000", once)
-    assert plane.counters["actions"] > 0 and plane.counters["verdict:Successful"] >= 0
+    timed("control-plane", f"iteration-1000-{variant}", once)
+    assert plane.counters["actions"] > 0
 
 
 def test_gate_vectorised_decide() -> None:

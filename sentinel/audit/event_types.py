@@ -144,10 +144,10 @@ class ControlDecision(EventPayload):
     policy_revision: str
     previous: str
     """Digest of the plane's previous record (64 zeros for its first)."""
-    fired: list[dict[str, str]]
+    fired: list[dict[str, Any]]
     actions: list[dict[str, Any]]
     monitored: list[dict[str, str]]
-    held: list[dict[str, str]]
+    held: list[dict[str, Any]]
     verifications: list[dict[str, Any]]
     rollbacks: list[dict[str, str]]
     observation: dict[str, Any] | None = None

@@ -61,8 +61,7 @@ def decisions_command(
         table.add_row(
             row["decision_id"],
             str(row["tick"]),
-            ", ".join(f"{f['rule']}:{f['target']}" for f in row["fired"][:4])
-            + (" ..." if len(row["fired"]) > 4 else ""),
+            ", ".join(f"{f['rule']} x{len(f['targets'])}" for f in row["fired"]),
             ", ".join(f"{a['action']}:{a['target']} ({a['status']})" for a in row["actions"]),
             ", ".join(f"{v['target']}: {v['verdict']}" for v in row["verifications"]),
             str(len(row["rollbacks"])) if row["rollbacks"] else "",
@@ -100,7 +99,9 @@ def explain_command(
             highlight=False,
         )
     for held in decision["held"]:
-        console.print(f"  held {held['rule']} for {held['target']}: {held['why']}", highlight=False)
+        console.print(
+            f"  held {held['rule']} ({held['why']}): {', '.join(held['targets'])}", highlight=False
+        )
     for verified in found["verified"]:
         series = ", ".join(f"{m['tick']}:{m['result']}" for m in verified["series"])
         rollback = verified.get("rollback")

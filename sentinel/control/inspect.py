@@ -36,9 +36,9 @@ def status(store_path: Path) -> dict[str, Any]:
         counts: Counter[str] = Counter()
         for record in records:
             counts["decisions"] += 1
-            counts["fired"] += len(record["fired"])
+            counts["fired"] += sum(len(f["targets"]) for f in record["fired"])
             counts["would_act"] += len(record["monitored"])
-            counts["held"] += len(record["held"])
+            counts["held"] += sum(len(h["targets"]) for h in record["held"])
             for action in record["actions"]:
                 counts["actions" if action["status"] == "applied" else "action_errors"] += 1
             for verification in record["verifications"]:
@@ -96,15 +96,20 @@ def explain(store_path: Path, decision_id: str) -> dict[str, Any]:
         else None
     )
     fired = []
-    for firing in record["fired"]:
-        rule = policy.rules.get(firing["rule"])
-        inputs = []
-        if rule is not None and observation is not None:
-            for text in rule.when:
-                comparison = Comparison.parse(text)
-                value = observation.value(firing["target"], comparison.metric)
-                inputs.append({"condition": text, "value": value, "holds": comparison.holds(value)})
-        fired.append({**firing, "reason": rule.reason if rule else "", "inputs": inputs})
+    for group in record["fired"]:
+        rule = policy.rules.get(group["rule"])
+        for target in group["targets"]:
+            inputs = []
+            if rule is not None and observation is not None:
+                for text in rule.when:
+                    comparison = Comparison.parse(text)
+                    value = observation.value(target, comparison.metric)
+                    holds = comparison.holds(value)
+                    inputs.append({"condition": text, "value": value, "holds": holds})
+            fired.append(
+                {"rule": group["rule"], "mode": group["mode"], "target": target,
+                 "reason": rule.reason if rule else "", "inputs": inputs}
+            )  # fmt: skip
     keys = {action["key"] for action in record["actions"]}
     later = [
         {"decision": r["decision_id"], **v}

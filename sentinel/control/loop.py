@@ -20,7 +20,7 @@ from typing import Any, Final
 from sentinel.control.actuator import Actuator, Command, Outcome
 from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
-from sentinel.control.policy import Firing, Policy, Rule, decide
+from sentinel.control.policy import Policy, Rule, fired_rows
 from sentinel.control.verification import Analysis
 from sentinel.errors import ConfigError
 
@@ -42,23 +42,29 @@ class DecisionRecord:
     observation_digest: str
     policy_revision: str
     previous: str
-    fired: list[dict[str, str]] = field(default_factory=list)
+    fired: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     monitored: list[dict[str, str]] = field(default_factory=list)
-    held: list[dict[str, str]] = field(default_factory=list)
+    held: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(rule, why) -> the targets held for that reason."""
     verifications: list[dict[str, Any]] = field(default_factory=list)
     rollbacks: list[dict[str, str]] = field(default_factory=list)
-    observation: dict[str, Any] | None = None
+    observation: Observation | None = None
+    """What was observed (serialised into the payload; what replay needs)."""
 
     def decisions(self) -> dict[str, Any]:
         """The record without the observation: what a replay must reproduce."""
-        data = self.to_payload()
-        data.pop("observation", None)
-        return data
+        return self._fields()
 
     def to_payload(self) -> dict[str, Any]:
         """JSON-ready payload (see docs/audit-format.md, control payloads)."""
-        data = {
+        data = self._fields()
+        if self.observation is not None:
+            data["observation"] = self.observation.to_record()
+        return data
+
+    def _fields(self) -> dict[str, Any]:
+        return {
             "decision_id": self.decision_id,
             "plane": self.plane,
             "iteration": self.iteration,
@@ -69,13 +75,13 @@ class DecisionRecord:
             "fired": self.fired,
             "actions": self.actions,
             "monitored": self.monitored,
-            "held": self.held,
+            "held": [
+                {"rule": rule, "why": why, "targets": targets}
+                for (rule, why), targets in self.held.items()
+            ],
             "verifications": self.verifications,
             "rollbacks": self.rollbacks,
         }
-        if self.observation is not None:
-            data["observation"] = self.observation
-        return data
 
     def digest(self) -> str:
         """SHA-256 of the decisions (sorted-key JSON), the next record's ``previous``."""
@@ -132,6 +138,8 @@ class ControlPlane:
         self.next_tick = 0
         self.previous = GENESIS
         self.pending: dict[str, Analysis] = {}
+        self._verifying: set[tuple[str, str]] = set()
+        """(rule, target) of the open verifications (the ``verifying`` hold, O(1))."""
         self._keys: dict[tuple[str, str], _KeyState] = {}
         self._shadow: dict[tuple[str, str], int] = {}
         self.counters: Counter[str] = Counter()
@@ -161,11 +169,16 @@ class ControlPlane:
             observation_digest=observation.digest(),
             policy_revision=self.policy.revision,
             previous=self.previous,
-            observation=observation.to_record() if self.record_observations else None,
+            observation=observation if self.record_observations else None,
         )
         self._verify(observation, record)
-        for firing in decide(observation, self.policy):
-            self._handle(firing, observation, record)
+        targets = observation.targets
+        for rule, rows in fired_rows(observation, self.policy):
+            fired = [targets[n] for n in rows.tolist()]
+            record.fired.append({"rule": rule.id, "mode": rule.mode, "targets": fired})
+            self.counters["fired"] += len(fired)
+            for target in fired:
+                self._handle(rule, target, observation, record)
         self.previous = record.digest()
         self.counters["decisions"] += 1
         return record
@@ -194,15 +207,17 @@ class ControlPlane:
     # -- the steps -------------------------------------------------------------------------
 
     def _verify(self, observation: Observation, record: DecisionRecord) -> None:
+        tick = observation.tick
         for analysis in list(self.pending.values()):
+            if tick < analysis.measure_from:
+                continue  # still in its initial delay
             metric = analysis.rule.verify.comparison.metric
-            if analysis.measure(
-                observation.tick, observation.value(analysis.command.target, metric)
-            ):
+            if analysis.measure(tick, observation.value(analysis.command.target, metric)):
                 self._closed(analysis, record)
 
     def _closed(self, analysis: Analysis, record: DecisionRecord) -> None:
         del self.pending[analysis.command.key]
+        self._verifying.discard((analysis.rule.id, analysis.command.target))
         entry = analysis.to_record()
         self.counters[f"verdict:{analysis.verdict}"] += 1
         if analysis.verdict == "Failed":
@@ -221,35 +236,34 @@ class ControlPlane:
             entry["rollback"] = None
         record.verifications.append(entry)
 
-    def _handle(self, firing: Firing, observation: Observation, record: DecisionRecord) -> None:
-        rule = self.policy.rules[firing.rule]
-        record.fired.append({"rule": firing.rule, "target": firing.target, "mode": firing.mode})
-        self.counters["fired"] += 1
-        key = (firing.rule, firing.target)
+    def _handle(
+        self, rule: Rule, target: str, observation: Observation, record: DecisionRecord
+    ) -> None:
+        key = (rule.id, target)
         tick = observation.tick
-        if firing.mode == "monitor":
+        if rule.mode == "monitor":
             if tick >= self._shadow.get(key, 0):
                 self._shadow[key] = tick + rule.cooldown_ticks
-                record.monitored.append(
-                    {"rule": rule.id, "target": firing.target, "action": rule.action}
-                )
+                record.monitored.append({"rule": rule.id, "target": target, "action": rule.action})
                 self.counters[f"would_act:{rule.id}"] += 1
                 self.counters["would_act"] += 1
             return
-        state = self._keys.setdefault(key, _KeyState())
-        held = self._held(rule, firing.target, state, tick)
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyState()
+        held = self._held(rule, target, state, tick)
         if held:
-            record.held.append({"rule": rule.id, "target": firing.target, "why": held})
+            record.held.setdefault((rule.id, held), []).append(target)
             return
-        self._act(rule, firing.target, state, observation, record)
+        self._act(rule, target, state, observation, record)
 
     def _held(self, rule: Rule, target: str, state: _KeyState, tick: int) -> str:
-        if any(a.rule.id == rule.id and a.command.target == target for a in self.pending.values()):
+        if (rule.id, target) in self._verifying:
             return "verifying"
         if tick < state.backoff_until:
-            return f"backoff until {state.backoff_until}"
+            return "backoff"
         if tick < state.cooldown_until:
-            return f"cooldown until {state.cooldown_until}"
+            return "cooldown"
         return ""
 
     def _act(
@@ -281,3 +295,4 @@ class ControlPlane:
         self.counters[f"action:{rule.action}"] += 1
         baseline = observation.value(target, rule.verify.comparison.metric)
         self.pending[command.key] = Analysis(command, rule, record.decision_id, tick, baseline)
+        self._verifying.add((rule.id, target))

@@ -84,22 +84,27 @@ class Observation:
         sha = hashlib.sha256(DIGEST_VERSION)
         sha.update(f"{self.plane}|{self.tick}|{len(self.targets)}\n".encode())
         sha.update("\x1f".join(self.targets).encode())
-        for name in sorted(self.columns):
+        names = sorted(self.columns)
+        if not names:
+            return sha.hexdigest()
+        table = np.stack([np.asarray(self.columns[n], dtype="<f8") for n in names])
+        table[np.isnan(table)] = np.nan  # one NaN bit pattern
+        size = len(self.targets) * 8
+        data = table.tobytes()
+        for n, name in enumerate(names):
             sha.update(f"\n{name}\n".encode())
-            column = np.ascontiguousarray(self.columns[name], dtype="<f8")
-            column = np.where(np.isnan(column), np.nan, column)  # one NaN bit pattern
-            sha.update(column.astype("<f8").tobytes())
+            sha.update(data[n * size : (n + 1) * size])
         return sha.hexdigest()
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready form (NaN as null) that :meth:`from_record` reads back bit for bit."""
-        return {
-            "targets": list(self.targets),
-            "columns": {
-                name: [None if math.isnan(v) else v for v in column.tolist()]
-                for name, column in sorted(self.columns.items())
-            },
-        }
+        columns: dict[str, list[float | None]] = {}
+        for name, column in sorted(self.columns.items()):
+            values: list[float | None] = column.tolist()
+            if np.isnan(column).any():  # only then the slow path: NaN is not JSON
+                values = [None if v is None or math.isnan(v) else v for v in values]
+            columns[name] = values
+        return {"targets": list(self.targets), "columns": columns}
 
     @classmethod
     def from_record(cls, plane: str, tick: int, record: Mapping[str, Any]) -> Observation:

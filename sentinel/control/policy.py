@@ -10,6 +10,7 @@ a revision (OPA decision logs: input, policy revision, the rules that fired).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import operator
@@ -19,9 +20,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sentinel.control.observation import Observation
@@ -85,6 +87,12 @@ class Comparison:
         return f"{self.metric} {self.op} {self.value:g}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> Comparison:
+    """A comparison parsed once (conditions are read every iteration)."""
+    return Comparison.parse(text)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -120,7 +128,7 @@ class VerifySpec(_Strict):
     @property
     def comparison(self) -> Comparison:
         """The parsed condition."""
-        return Comparison.parse(self.condition)
+        return _parsed(self.condition)
 
 
 class Rule(_Strict):
@@ -147,7 +155,7 @@ class Rule(_Strict):
     @property
     def comparisons(self) -> tuple[Comparison, ...]:
         """The parsed ``when`` list."""
-        return tuple(Comparison.parse(text) for text in self.when)
+        return tuple(_parsed(text) for text in self.when)
 
 
 class PlaneSettings(_Strict):
@@ -167,9 +175,8 @@ class PolicyDocument(_Strict):
     rule: list[Rule] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Firing:
-    """A rule that fired for one target."""
+class Firing(NamedTuple):
+    """A rule that fired for one target (a tuple: decide makes many)."""
 
     rule: str
     target: str
@@ -286,7 +293,20 @@ def decide(observation: Observation, policy: Policy) -> tuple[Firing, ...]:
     Every comparison of a rule must hold for a target (NaN never holds). Firings come in
     rule order (the file's), then target order; ``off`` rules are not evaluated.
     """
-    fired: list[Firing] = []
+    targets = observation.targets
+    return tuple(
+        Firing(rule.id, targets[int(n)], rule.mode)
+        for rule, rows in fired_rows(observation, policy)
+        for n in rows
+    )
+
+
+def fired_rows(observation: Observation, policy: Policy) -> list[tuple[Rule, npt.NDArray[np.intp]]]:
+    """Per rule that fired (file order), the rows of the targets it fired for.
+
+    ``decide`` grouped by rule, without an object per firing (what the loop uses).
+    """
+    fired: list[tuple[Rule, npt.NDArray[np.intp]]] = []
     count = len(observation.targets)
     for rule, comparisons in policy._compiled[observation.plane]:
         mask = np.ones(count, dtype=bool)
@@ -298,10 +318,10 @@ def decide(observation: Observation, policy: Policy) -> tuple[Firing, ...]:
             mask &= OPERATORS[comparison.op](column, comparison.value)
             if comparison.op == "!=":
                 mask &= ~np.isnan(column)  # NaN != x is true in IEEE: unknown never fires
-        fired.extend(
-            Firing(rule.id, observation.targets[int(n)], rule.mode) for n in np.flatnonzero(mask)
-        )
-    return tuple(fired)
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            fired.append((rule, rows))
+    return fired
 
 
 def decide_row(row: Mapping[str, float], policy: Policy, plane: str) -> list[str]:

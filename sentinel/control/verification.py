@@ -11,18 +11,17 @@ action gets a verdict: a plane that stops closes what is open as Inconclusive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sentinel.control.actuator import Command
-from sentinel.control.policy import Comparison, Rule
+from sentinel.control.policy import OPERATORS, Comparison, Rule
 
 Result = Literal["success", "failure", "inconclusive", "error"]
 Verdict = Literal["Successful", "Failed", "Inconclusive"]
 
 
-@dataclass(frozen=True)
-class Measurement:
-    """One point of the series."""
+class Measurement(NamedTuple):
+    """One point of the series (a tuple: a plane makes many)."""
 
     tick: int
     value: float | None
@@ -49,6 +48,15 @@ class Analysis:
     series: list[Measurement] = field(default_factory=list)
     verdict: Verdict | None = None
     why: str = ""
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"success": 0, "failure": 0, "inconclusive": 0, "error": 0}
+    )
+    """Measurements so far by result."""
+
+    @property
+    def measure_from(self) -> int:
+        """The first tick a measurement counts (after the initial delay)."""
+        return self.acted_at + self.rule.verify.initial_delay_ticks
 
     @property
     def deadline(self) -> int:
@@ -64,14 +72,15 @@ class Analysis:
         result: Result
         if value is None:
             result = "error"
-        elif comparison.holds(value):
+        elif OPERATORS[comparison.op](value, comparison.value):  # value is never NaN here
             result = "success"
         elif self.baseline is not None and comparison.worse(value, self.baseline, spec.tolerance):
             result = "failure"
         else:
             result = "inconclusive"
         self.series.append(Measurement(tick, value, result))
-        counts = {r: sum(1 for m in self.series if m.result == r) for r in ("failure", "error")}
+        counts = self.counts
+        counts[result] += 1
         if result == "success":
             self._close("Successful", f"{comparison} at tick {tick}")
         elif counts["failure"] > spec.failure_limit:
@@ -80,7 +89,7 @@ class Analysis:
             )
         elif counts["error"] > spec.error_limit:
             self._close("Failed", f"{comparison.metric} could not be measured")
-        elif sum(1 for m in self.series if m.result == "inconclusive") > spec.inconclusive_limit:
+        elif counts["inconclusive"] > spec.inconclusive_limit:
             self._close("Inconclusive", "too many inconclusive measurements")
         elif tick >= self.deadline:
             self._close(

@@ -20,7 +20,7 @@ def test_an_action_is_verified_successful_and_not_rolled_back() -> None:
     drain = Drain(tanks)
     plane, clock = tank_plane(tanks, drain)
     first, second = drive(plane, clock, tanks, 11)
-    assert [f["target"] for f in first.fired] == ["a"]  # b is not high: it must not fire
+    assert first.fired == [{"rule": "tank.high", "mode": "enforce", "targets": ["a"]}]  # not b
     (action,) = first.actions
     assert action["key"] == "agent/tank.high/a/0" and action["status"] == "applied"
     assert tanks.levels["a"] == 45.0
@@ -63,9 +63,13 @@ def test_cooldown_and_verification_hold_the_key() -> None:
     drain = Drain(tanks, scale=0.02)
     plane, clock = tank_plane(tanks, drain)
     records = drive(plane, clock, tanks, 61)
-    held = [(r.tick, h["why"]) for r in records for h in r.held]
-    assert held[:3] == [(10, "verifying"), (20, "verifying"), (30, "verifying")]
-    assert (40, "cooldown until 30") not in held
+    held = [(r.tick, why, targets) for r in records for (_, why), targets in r.held.items()]
+    assert held[:3] == [
+        (10, "verifying", ["a"]),
+        (20, "verifying", ["a"]),
+        (30, "verifying", ["a"]),
+    ]
+    assert all(why != "cooldown" for _, why, _ in held)
     acted = [r.tick for r in records if r.actions]
     assert acted == [0, 40]  # verification closed at 40, cooldown (30) already over
 
