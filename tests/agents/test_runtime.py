@@ -134,7 +134,9 @@ def test_the_platform_plane_quarantines_the_red_team(
         attackers = {e.payload["agent_id"] for e in opened.read(type="runtime.attack")}
         decisions = [e.payload for e in opened.read(type="control.decision")]
     assert attackers and {q["agent_id"] for q in quarantined} == attackers
-    assert all(q["rule"] == "platform.violations" and q["clock"] and q["reason"] for q in quarantined)
+    assert all(
+        q["rule"] == "platform.violations" and q["clock"] and q["reason"] for q in quarantined
+    )
     platform = summary.control["planes"]["platform"]
     assert platform["actions"] >= len(attackers) and platform["successful"] >= len(attackers)
     acted = [a for d in decisions for a in d["actions"] if a["action"] == "quarantine"]
