@@ -238,6 +238,8 @@ class LiveBackend:
     used: set[str] = field(default_factory=set)
     """Agents whose workspace holds files (they had a sandbox this run)."""
     uids: KeptUids = field(default_factory=KeptUids)
+    failed_builds: dict[str, str] = field(default_factory=dict)
+    """Why an agent's sandbox could not be built at its last command (cleared when it runs)."""
 
     def __post_init__(self) -> None:
         if self.pool is None:
@@ -298,6 +300,7 @@ class LiveBackend:
         del tick, events  # the caller records the result's events
         try:
             with self.sandboxes.lease(agent_id) as sandbox:
+                self.failed_builds.pop(agent_id, None)
                 try:
                     return sandbox.run(argv, timeout=timeout)
                 except SandboxError as exc:
@@ -305,7 +308,19 @@ class LiveBackend:
         except SandboxUnavailable:
             raise
         except SandboxError as exc:
+            self.failed_builds[agent_id] = str(exc)
             return sandbox_failure(f"could not be built: {exc}", ())
+
+    def rebuild(self, agent_id: str) -> bool:
+        """Build the agent's sandbox now (after a failed build) and run ``true``; whether up."""
+        try:
+            with self.sandboxes.lease(agent_id) as sandbox:
+                sandbox.run(["true"])
+        except SandboxError as exc:
+            self.failed_builds[agent_id] = str(exc)
+            return False
+        self.failed_builds.pop(agent_id, None)
+        return True
 
     def stop(self, agent_id: str) -> None:
         """The agent went off duty: stop its sandbox (copying its workspace out, if asked)."""

@@ -39,6 +39,8 @@ class RunOptions:
         provider: ``offline`` or a model name forwarded through litellm.
         sandboxes: The most warm sandboxes alive at once (agents doing tool work hold one;
             the idle longest is closed for a newcomer, its workspace kept).
+        control: Run the control planes (sentinel.control; the company's ``control.toml``,
+            else the embedded default).
     """
 
     config: Path = DEFAULT_COMPANY
@@ -50,6 +52,7 @@ class RunOptions:
     store: Path = field(default_factory=default_store)
     provider: str = "offline"
     sandboxes: int = DEFAULT_CAPACITY
+    control: bool = True
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -89,6 +92,7 @@ class RunOptions:
         fields = dict(data)
         fields["config"] = Path(fields["config"])
         fields["store"] = Path(fields["store"])
+        fields.setdefault("control", False)  # recorded before the planes existed: none ran
         return cls(**fields)
 
 

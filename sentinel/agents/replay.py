@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +41,15 @@ class ReplayReport:
     decisions: int
     tool_results: int
     attacks: int
+    control_decisions: int = 0
+    """Control-plane iterations replayed from their recorded observations."""
+    control_differences: list[str] = field(default_factory=list)
+    """Replayed control decisions that differ from the recorded ones (sentinel.control)."""
 
     @property
     def equal(self) -> bool:
-        """The replayed final state hash equals the recorded one."""
-        return self.recorded_hash == self.replayed_hash
+        """The replayed final state hash and control decisions equal the recorded ones."""
+        return self.recorded_hash == self.replayed_hash and not self.control_differences
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -170,8 +174,23 @@ def replay(store_path: Path | str, *, config: Path | None = None) -> ReplayRepor
             "the red team or the attack corpus differs from the run's (another Sentinel "
             "version?); the replay would not ask for the same attacks"
         )
+    recorded_control: dict[str, list[dict[str, Any]]] = {}
+    if options.control:
+        from sentinel.control.office import for_replay  # noqa: PLC0415 - acyclic
+
+        with AuditStore(path, create=False) as store:
+            engine.control, recorded_control = for_replay(engine, store)
     ticks = int(finished["ticks"])
     engine.run(ticks)
+    control_records = [
+        r for rows in recorded_control.values() for r in rows if r.get("observation") is not None
+    ]
+    differences: list[str] = []
+    if engine.control is not None:
+        from sentinel.control.replay import compare  # noqa: PLC0415 - acyclic
+
+        replayed = [record.to_payload() for record in engine.control.records]
+        differences = compare(control_records, replayed)
     if backend.leftover():
         raise ReplayDivergedError(
             f"replay diverged: {backend.leftover()} recorded answers or results were not asked for"
@@ -184,4 +203,6 @@ def replay(store_path: Path | str, *, config: Path | None = None) -> ReplayRepor
         decisions=backend.used["runtime.decision"],
         tool_results=backend.used["runtime.tool_result"],
         attacks=backend.used["runtime.attack"],
+        control_decisions=len(control_records),
+        control_differences=differences,
     )

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -63,6 +63,9 @@ from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.wasi_tools import wasi_tool
 from sentinel.world import Action, World
 from sentinel.world.layout import EMPTY_PRIORITY
+
+if TYPE_CHECKING:
+    from sentinel.control.office import OfficeControl
 
 RUNTIME_STREAM: Final = "runtime"
 DECISION_INTERVAL_TICKS: Final = 300
@@ -109,6 +112,8 @@ class RunSummary:
     """Tickets: tasks, done, failed, commits, tests run/passed, files changed, shapes done."""
     sandboxes: dict[str, int] = field(default_factory=dict)
     """The sandbox pool: capacity, agents that held one, built, recycled, peak alive."""
+    control: dict[str, Any] = field(default_factory=dict)
+    """The control planes: per plane decisions, actions, verdicts, rollbacks; quarantines."""
 
     @property
     def refused_share(self) -> float:
@@ -189,6 +194,8 @@ class Engine:
     """The live backend's sandbox pool report (empty for a replay)."""
     snapshot_every: int = 0
     """Ticks between ``world.snapshot`` events (0: every ``SNAPSHOT_EVERY_MINUTES``)."""
+    control: OfficeControl | None = None
+    """The control planes (sentinel.control), called at the end of every tick."""
 
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
@@ -269,6 +276,8 @@ class Engine:
             state = self.agents[agent_id]
             state.next_decision = tick + DECISION_INTERVAL_TICKS
             if agent_id in self.red and tick >= state.next_attack and self.corpus:
+                if not self._tools_on(agent_id):
+                    continue  # quarantined by the platform plane
                 state.next_attack = tick + ATTACK_INTERVAL_TICKS
                 attackers.append(agent_id)
                 continue
@@ -281,6 +290,8 @@ class Engine:
                 self._apply(tick, request, answer, events)
         for agent_id in attackers:
             self._attack(tick, agent_id, events)
+        if self.control is not None:
+            self.control.tick(tick, events)
         if events and self.record is not None:
             self.record(events)
 
@@ -353,7 +364,7 @@ class Engine:
     def _request(self, agent_id: str, state: _AgentState, tick: int) -> Request | None:
         # Work comes first when a ticket is due (sentinel.agents.work); needs fill the other turns.
         index = state.index
-        if tick >= state.next_task:
+        if tick >= state.next_task and self._tools_on(agent_id):
             state.next_task = tick + WORK_INTERVAL_TICKS
             ticket = self.desk.take(agent_id)
             if ticket is not None:
@@ -414,6 +425,9 @@ class Engine:
             elif kind in ("emote", "work", "break") and action.get("target"):
                 self.days.apply(agent_id, str(action.get("target")), tick, events)
             elif kind == "tool_use":
+                if not self._tools_on(agent_id):
+                    self.counters["tool_calls_quarantined"] += 1
+                    continue
                 if request.kind == "task" and tool_calls == 0:
                     self.world.set_flags(state.index, deadline=True)
                 tool_calls += 1
@@ -529,9 +543,14 @@ class Engine:
             )
         )
 
+    def _tools_on(self, agent_id: str) -> bool:
+        return self.control is None or self.control.tools_on(agent_id)
+
     def retire_all(self, events: list[NewEvent]) -> None:
         """End of the run: every agent still on duty goes off duty (sandboxes stop)."""
         tick = self.world.tick
+        if self.control is not None:
+            self.control.finish(tick, events)  # every open verification gets its verdict
         for agent_id in list(self.agents):
             self.backend.stop(agent_id)
             self.days.stop(agent_id)
@@ -613,6 +632,10 @@ def run(
             engine = Engine(
                 company, options, backend, record=store.append_batch, clock=clock, stop=stop
             )
+            if options.control:
+                from sentinel.control.office import for_live_run  # noqa: PLC0415 - acyclic
+
+                engine.control = for_live_run(engine, backend, gateway, store)
             started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
             store.append(RUNTIME_STREAM, "runtime.started", started_payload)
             total = options.ticks(company)
@@ -641,6 +664,7 @@ def finished_payload(engine: Engine, ticks: int) -> dict[str, Any]:
         "counters": dict(sorted({**engine.counters, **engine.days.report()}.items())),
         "work": engine.desk.summary(),
         "unblocked": engine.unblocked,
+        **({"control": engine.control.summary()} if engine.control is not None else {}),
     }
 
 
@@ -684,4 +708,5 @@ def summarize(
         wasi_tool_calls=counters["wasi_tool_calls"],
         work=engine.desk.summary(),
         sandboxes=engine.sandboxes,
+        control=engine.control.summary() if engine.control is not None else {},
     )

@@ -164,6 +164,11 @@ class SandboxPool:
             self._changed.notify_all()
             return sandbox
 
+    def peek(self, agent_id: str) -> Sandbox | None:
+        """The agent's live sandbox without leasing it (to read its state); None if none."""
+        with self._changed:
+            return self._idle.get(agent_id) or self._busy.get(agent_id)
+
     def agents(self) -> list[str]:
         """Agents holding a live sandbox now."""
         with self._changed:

@@ -129,14 +129,28 @@ class AgentLifecycle(EventPayload):
 
 
 class ControlDecision(EventPayload):
-    """A control plane observed, decided and acted (or verified an earlier action)."""
+    """One iteration of a control plane: what it saw, decided, did, verified and rolled back.
+
+    See docs/audit-format.md, section 13 (control payloads).
+    """
 
     event_type: ClassVar[str] = "control.decision"
+    decision_id: str
     plane: Literal["agent", "platform", "api"]
-    action: str
-    target: str
-    reason: str
-    phase: Literal["decide", "act", "verify", "rollback"] = "decide"
+    iteration: int = Field(ge=1)
+    tick: int = Field(ge=0)
+    observation_digest: str
+    """SHA-256 of the observation (empty for a closing record without one)."""
+    policy_revision: str
+    previous: str
+    """Digest of the plane's previous record (64 zeros for its first)."""
+    fired: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    monitored: list[dict[str, str]]
+    held: list[dict[str, Any]]
+    verifications: list[dict[str, Any]]
+    rollbacks: list[dict[str, str]]
+    observation: dict[str, Any] | None = None
 
 
 class WorldSnapshot(EventPayload):

@@ -56,6 +56,19 @@ def _summary_table(summary: RunSummary) -> Table:
     blocked = f"{summary.attacks_blocked} of {summary.attacks}"
     table.add_row("blocked attacks", blocked if not summary.unblocked else f"[bold red]{blocked}")
     table.add_row("violations", f"{summary.violations:,}")
+    for plane, counts in summary.control.get("planes", {}).items():
+        table.add_row(
+            f"control: {plane}",
+            f"{counts['decisions']:,} decisions, {counts['actions']} actions"
+            f" ({counts['would_act']} monitored), verdicts {counts['successful']} ok /"
+            f" {counts['failed']} failed / {counts['inconclusive']} inconclusive,"
+            f" {counts['rollbacks']} rolled back",
+        )
+    for entry in summary.control.get("quarantine", []):
+        table.add_row(
+            f"  {entry['change']}",
+            f"{entry['agent_id']} at {entry['clock']} (tick {entry['tick']}): {entry['reason']}",
+        )
     table.add_row("cost", f"${summary.cost_usd:.4f}")
     verified = {True: "yes", False: "[bold red]NO", None: "not checked"}[summary.chain_verified]
     table.add_row("chain verified", verified)
@@ -107,6 +120,13 @@ def run_command(
         int,
         typer.Option("--sandboxes", min=1, help="The most warm sandboxes alive at once."),
     ] = DEFAULT_CAPACITY,
+    control: Annotated[
+        bool,
+        typer.Option(
+            "--control/--no-control",
+            help="Run the control planes (the company's control.toml, else the default).",
+        ),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -125,6 +145,7 @@ def run_command(
         store=store or default_store(),
         provider=provider,
         sandboxes=sandboxes,
+        control=control,
     )
     if overwrite:
         remove_store(options.store)

@@ -6,6 +6,11 @@ back from a model. A pattern is promoted when its top reply has confidence >= 0.
 real call whose reply is counted like any other. When the persona changes (its digest),
 the pattern's confidence is halved until as many new samples have been seen as promotion
 needs (SEED_NOTES, Gateway: promote / probe / decay).
+
+Under the API control plane (``controlled``) the patterns only count: a pattern answers
+once the plane promoted it (:meth:`LearnedPatterns.promote`, at the same thresholds, as a
+verified and recorded decision), each probe's real reply is compared with the promoted one,
+and the plane demotes a pattern whose probe disagreed (:meth:`LearnedPatterns.demote`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,24 @@ class _Pattern:
     factor: float = 1.0
     since_change: int = 0
     answered: int = 0
+    promoted: str | None = None
+    """The reply hash the control plane promoted (controlled mode)."""
+    probing: bool = False
+    agreed: int = 0
+    disagreed: int = 0
+
+
+@dataclass(frozen=True)
+class PatternStats:
+    """One pattern as the API control plane observes it."""
+
+    agent_id: str
+    fingerprint: str
+    samples: int
+    confidence: float
+    promoted: bool
+    agreed: int
+    disagreed: int
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,8 @@ class LearnedPatterns:
         self.settings = settings
         self._patterns: OrderedDict[tuple[str, str], _Pattern] = OrderedDict()
         self._lock = threading.Lock()
+        self.controlled = False
+        """True: only patterns the API control plane promoted answer."""
 
     def _pattern(self, agent_id: str, fingerprint: str, persona_digest: str) -> _Pattern:
         key = (agent_id, fingerprint)
@@ -77,14 +102,19 @@ class LearnedPatterns:
         with self._lock:
             pattern = self._pattern(agent_id, fingerprint, persona_digest)
             confidence, total, top = self._confidence(pattern)
-            if (
+            if self.controlled:
+                top = pattern.promoted
+            elif (
                 top is None
                 or total < self.settings.min_samples
                 or confidence < self.settings.promote_confidence
             ):
                 return None
+            if top is None:
+                return None
             pattern.answered += 1
             if pattern.answered % self.settings.probe_every == 0:
+                pattern.probing = True
                 return None  # a probe: the caller forwards and observes the real reply
             return LearnedAnswer(pattern.texts[top], confidence, total)
 
@@ -95,6 +125,13 @@ class LearnedPatterns:
         digest = hashlib.sha256(text.encode()).hexdigest()
         with self._lock:
             pattern = self._pattern(agent_id, fingerprint, persona_digest)
+            if pattern.probing:
+                pattern.probing = False
+                if pattern.promoted is not None:
+                    if digest == pattern.promoted:
+                        pattern.agreed += 1
+                    else:
+                        pattern.disagreed += 1
             pattern.replies[digest] += 1
             pattern.texts.setdefault(digest, text)
             pattern.since_change += 1
@@ -106,3 +143,48 @@ class LearnedPatterns:
         with self._lock:
             pattern = self._patterns.get((agent_id, fingerprint))
             return 0.0 if pattern is None else self._confidence(pattern)[0]
+
+    def stats(self) -> list[PatternStats]:
+        """Every pattern's samples, confidence, promotion and probe results."""
+        with self._lock:
+            rows = []
+            for (agent_id, fingerprint), pattern in self._patterns.items():
+                confidence, total, _ = self._confidence(pattern)
+                rows.append(
+                    PatternStats(
+                        agent_id,
+                        fingerprint,
+                        total,
+                        confidence,
+                        promoted=pattern.promoted is not None,
+                        agreed=pattern.agreed,
+                        disagreed=pattern.disagreed,
+                    )
+                )
+            return rows
+
+    def promote(self, agent_id: str, fingerprint: str) -> str | None:
+        """Let the pattern's top reply answer (the API plane decided); its hash, or None."""
+        with self._lock:
+            pattern = self._patterns.get((agent_id, fingerprint))
+            if pattern is None or not pattern.replies:
+                return None
+            pattern.promoted = pattern.replies.most_common(1)[0][0]
+            pattern.agreed = pattern.disagreed = 0
+            return pattern.promoted
+
+    def demote(self, agent_id: str, fingerprint: str) -> str | None:
+        """Stop the pattern answering; the hash it answered with, or None."""
+        with self._lock:
+            pattern = self._patterns.get((agent_id, fingerprint))
+            if pattern is None:
+                return None
+            previous, pattern.promoted = pattern.promoted, None
+            return previous
+
+    def restore(self, agent_id: str, fingerprint: str, promoted: str | None) -> None:
+        """Set the promoted reply back (a rollback of the API plane)."""
+        with self._lock:
+            pattern = self._patterns.get((agent_id, fingerprint))
+            if pattern is not None:
+                pattern.promoted = promoted

@@ -61,7 +61,7 @@ from sentinel.gateway.request import (
     parse_request,
 )
 from sentinel.gateway.screens import PromptScreens
-from sentinel.gateway.settings import AUTO_MODEL, GatewaySettings
+from sentinel.gateway.settings import AUTO_MODEL, BudgetLimit, GatewaySettings
 from sentinel.gateway.streaming import (
     GuardedText,
     StreamEvent,
@@ -274,6 +274,8 @@ class Gateway:
         self.screens = PromptScreens(self.settings.screens)
         self.synthesis = SynthesisEngine(self.settings.synthesis)
         self.learned = LearnedPatterns(self.settings.learned)
+        self.budget_overrides: dict[str, BudgetLimit] = {}
+        """Per-agent limits the API control plane tightened, on top of the settings'."""
         self.guards = OutputGuards(self.settings.guards, judge=judge, gates=gates)
         self.tokens = TokenCounter()
         self.spans = SpanExport(self.settings.otel) if self.settings.otel.enabled else None
@@ -606,6 +608,9 @@ class Gateway:
         key = state.trail.key
         limit = key.budget() if key is not None else None
         extra = [(f"key:{key.key_id}", limit)] if key is not None and limit is not None else []
+        override = self.budget_overrides.get(state.persona.id)  # set by the API control plane
+        if override is not None:
+            extra.append((f"control:{state.persona.id}", override))
         state.reservation = self.ledger.reserve(
             state.persona.id, state.persona.team, tokens=tokens, usd=usd, extra=extra
         )

@@ -120,8 +120,28 @@ def test_replay_reproduces_the_state_hash(shift: tuple[RunSummary, Path, Path]) 
     summary, store, _ = shift
     report = replay(store)
     assert report.equal and report.replayed_hash == summary.state_hash
+    assert report.control_decisions > 0 and not report.control_differences
     assert report.ticks == summary.ticks and report.attacks == summary.attacks
     assert report.tool_results == summary.tool_calls
+
+
+def test_the_platform_plane_quarantines_the_red_team(
+    shift: tuple[RunSummary, Path, Path],
+) -> None:
+    summary, store, _ = shift
+    quarantined = [q for q in summary.control["quarantine"] if q["change"] == "quarantined"]
+    with AuditStore(store) as opened:
+        attackers = {e.payload["agent_id"] for e in opened.read(type="runtime.attack")}
+        decisions = [e.payload for e in opened.read(type="control.decision")]
+    assert attackers and {q["agent_id"] for q in quarantined} == attackers
+    assert all(
+        q["rule"] == "platform.violations" and q["clock"] and q["reason"] for q in quarantined
+    )
+    platform = summary.control["planes"]["platform"]
+    assert platform["actions"] >= len(attackers) and platform["successful"] >= len(attackers)
+    acted = [a for d in decisions for a in d["actions"] if a["action"] == "quarantine"]
+    assert {a["target"] for a in acted} == attackers
+    assert all(a["status"] == "applied" and "tools off" in a["detail"] for a in acted)
 
 
 def test_same_seed_same_hash_other_seed_other_hash(tmp_path: Path) -> None:

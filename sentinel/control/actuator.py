@@ -1,0 +1,113 @@
+"""Actuators: the only way a plane changes anything, one per plane, idempotent by key.
+
+An actuator belongs to exactly one plane (``plane``) and knows a fixed set of actions. A
+plane holds its own actuator and no other (the plane refuses an actuator of another plane
+at construction, and a policy naming an action its actuator lacks). Each application carries
+an idempotency key: applying the same key again returns the first outcome and changes
+nothing; a rollback is the action's inverse under the key ``KEY/rollback``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from sentinel.errors import SentinelError
+
+ROLLBACK_SUFFIX = "/rollback"
+
+
+class ActuatorError(SentinelError):
+    """An action could not be applied (the plane backs off and tries again later)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One action for one target."""
+
+    key: str
+    """The idempotency key: ``plane/rule/target/tick``."""
+    action: str
+    target: str
+    params: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened when a command (or its inverse) was applied."""
+
+    key: str
+    status: Literal["applied", "error", "skipped"]
+    detail: str = ""
+
+
+class Actuator(ABC):
+    """Base of the planes' actuators: idempotency and the inverse bookkeeping."""
+
+    plane: ClassVar[str]
+    actions: ClassVar[frozenset[str]]
+
+    def __init__(self) -> None:
+        self._outcomes: dict[str, Outcome] = {}
+        self._applied: dict[str, Command] = {}
+        self.log: list[Outcome] = []
+        """Every outcome in order (what this actuator did, for tests and summaries)."""
+
+    def act(self, command: Command) -> Outcome:
+        """Apply ``command`` once; the same key again returns the first outcome.
+
+        An error is not remembered under the key: the plane backs off and retries with a
+        new key at a later tick.
+        """
+        if command.action not in self.actions:
+            return self._done(Outcome(command.key, "error", f"no action {command.action!r}"))
+        known = self._outcomes.get(command.key)
+        if known is not None:
+            return known
+        try:
+            detail = self.apply(command)
+        except ActuatorError as exc:
+            return self._done(Outcome(command.key, "error", str(exc)))
+        outcome = self._outcomes[command.key] = Outcome(command.key, "applied", detail)
+        self._applied[command.key] = command
+        return self._done(outcome)
+
+    def rollback(self, key: str) -> Outcome:
+        """Apply the inverse of the command applied under ``key`` (once)."""
+        rollback_key = key + ROLLBACK_SUFFIX
+        known = self._outcomes.get(rollback_key)
+        if known is not None:
+            return known
+        command = self._applied.get(key)
+        if command is None:
+            return self._done(Outcome(rollback_key, "skipped", "nothing was applied"))
+        try:
+            detail = self.revert(command)
+        except ActuatorError as exc:
+            outcome = Outcome(rollback_key, "error", str(exc))
+        else:
+            outcome = Outcome(rollback_key, "applied", detail)
+        self._outcomes[rollback_key] = outcome
+        return self._done(outcome)
+
+    def _done(self, outcome: Outcome) -> Outcome:
+        self.log.append(outcome)
+        return outcome
+
+    @abstractmethod
+    def apply(self, command: Command) -> str:
+        """Change the world; return what was done.
+
+        Raises:
+            ActuatorError: It could not be done.
+        """
+
+    @abstractmethod
+    def revert(self, command: Command) -> str:
+        """Undo ``command`` (called only for an applied one); return what was done.
+
+        Raises:
+            ActuatorError: It could not be undone.
+        """
