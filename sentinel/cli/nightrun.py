@@ -26,8 +26,10 @@ def nightrun_command(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Consolidate the day since the last nightrun into per-agent memories (resumes a crashed
-    one); with --replay, re-execute the last one and prove its memory digest.
+    """Consolidate the day since the last nightrun into each agent's memories.
+
+    Resumes a nightrun that crashed. With --replay, re-executes the last one and compares
+    its memory digest and step chain.
 
     Exit status 1 if a replay differs.
     """

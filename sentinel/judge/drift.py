@@ -59,7 +59,8 @@ def _spaced(count: int, limit: int) -> np.ndarray:
 
 def nearest_distance(similarity: np.ndarray) -> np.ndarray:
     """Per row: 1 - the largest similarity (distance to the nearest column)."""
-    return 1.0 - similarity.max(axis=1)
+    distance: np.ndarray = 1.0 - similarity.max(axis=1)
+    return distance
 
 
 def permutation_percentile(
@@ -77,7 +78,9 @@ def permutation_percentile(
     ref_idx, msg_idx = order[:, :reference_size], order[:, reference_size:]
     block = similarity[msg_idx[:, :, None], ref_idx[:, None, :]]
     null = (1.0 - block.max(axis=2)).mean(axis=1)
-    below = float(np.count_nonzero(null < observed)) + 0.5 * float(np.count_nonzero(null == observed))
+    below = float(np.count_nonzero(null < observed)) + 0.5 * float(
+        np.count_nonzero(null == observed)
+    )
     return 100.0 * below / permutations, float(null.mean())
 
 

@@ -11,13 +11,51 @@ from sentinel.judge.embedding import tokens
 
 TOP_WORDS: Final = 5
 STOPWORDS: Final = frozenset(
-    "a an and are as at be but by for from has have i i'm i'll in is it it's me my of on or "
-    "so that the this to was we will with you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "i",
+        "i'm",
+        "i'll",
+        "in",
+        "is",
+        "it",
+        "it's",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "so",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 """Function words that say nothing about a persona."""
 
 
-def top_words(texts: Sequence[str], reference: Sequence[str], limit: int = TOP_WORDS) -> tuple[str, ...]:
+def top_words(
+    texts: Sequence[str], reference: Sequence[str], limit: int = TOP_WORDS
+) -> tuple[str, ...]:
     """Words most over-represented in ``texts`` against ``reference`` (smoothed log-odds)."""
     seen = Counter(w for text in texts for w in tokens(text) if w not in STOPWORDS)
     base = Counter(w for text in reference for w in tokens(text) if w not in STOPWORDS)

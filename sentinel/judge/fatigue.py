@@ -33,12 +33,15 @@ def _repetition(codes: np.ndarray) -> np.ndarray:
     """Per row: 1 - distinct values / values."""
     ordered = np.sort(codes, axis=1)
     distinct = 1 + np.count_nonzero(np.diff(ordered, axis=1), axis=1)
-    return 1.0 - distinct / codes.shape[1]
+    repetition: np.ndarray = 1.0 - distinct / codes.shape[1]
+    return repetition
 
 
 def fatigue_scores(codes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Per row (one order of the messages): the mean of the opening repetition's rise (last
-    third vs first) and the relative fall of length (least-squares slope), each in [0, 1].
+    """Per row (one order of the messages): the fatigue score in [0, 1].
+
+    The mean of the opening repetition's rise (last third vs first) and the relative fall
+    of length (least-squares slope), each in [0, 1].
 
     ``codes`` numbers the openings (equal openings, equal codes); rows are orders.
     """
@@ -49,7 +52,8 @@ def fatigue_scores(codes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     slope = (lengths - lengths.mean(axis=1, keepdims=True)) @ x / float(x @ x)
     mean = np.maximum(lengths.mean(axis=1), 1.0)
     fall = np.clip(-slope * n / mean, 0.0, 1.0)
-    return 0.5 * rise + 0.5 * fall
+    score: np.ndarray = 0.5 * rise + 0.5 * fall
+    return score
 
 
 def fatigue_score(openings: Sequence[str], lengths: np.ndarray) -> float:
@@ -86,7 +90,7 @@ def judge_fatigue(agent_id: str, messages: Sequence[str]) -> Verdict:
     percentile = 100.0 * float(np.mean(baseline < observed) + 0.5 * np.mean(baseline == observed))
     severity = band(observed)
     failed = observed >= TIRED_FROM and percentile >= PERCENTILE_THRESHOLD
-    repeated = sorted({o for o in openings[-(n // 3):] if openings.count(o) > 1})
+    repeated = sorted({o for o in openings[-(n // 3) :] if openings.count(o) > 1})
     return Verdict(
         agent_id=agent_id,
         evaluation="fatigue",

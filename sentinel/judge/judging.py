@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,8 @@ class JudgeReport:
 
 
 def judge_messages(
-    messages: dict[str, Sequence[str]],
-    references: dict[str, Sequence[str] | None],
+    messages: Mapping[str, Sequence[str]],
+    references: Mapping[str, Sequence[str] | None],
     vectors: Vectorizer,
 ) -> list[Verdict]:
     """Drift and fatigue verdicts of agents' messages against their references.
@@ -84,8 +84,8 @@ def judge_messages(
 
 
 def _judge_messages(
-    messages: dict[str, Sequence[str]],
-    references: dict[str, Sequence[str] | None],
+    messages: Mapping[str, Sequence[str]],
+    references: Mapping[str, Sequence[str] | None],
     vectors: Vectorizer,
 ) -> list[Verdict]:
     ids = sorted(messages)
@@ -110,11 +110,20 @@ def _judge_messages(
         if references.get(agent_id) is None:
             verdicts.append(
                 Verdict(
-                    agent_id, "drift", "insufficient_data", 0.0, "none", "no reference", 0.0,
-                    None, end - middle,
-                    Explanation("no reference voice for this route (only the offline "
-                                "provider can be asked without a network)"),
-                )  # fmt: skip
+                    agent_id,
+                    "drift",
+                    "insufficient_data",
+                    0.0,
+                    "none",
+                    "no reference",
+                    0.0,
+                    None,
+                    end - middle,
+                    Explanation(
+                        "no reference voice for this route (only the offline "
+                        "provider can be asked without a network)"
+                    ),
+                )
             )
         else:
             item = DriftInput(
@@ -203,8 +212,13 @@ def judge_store(
             if agent not in personas:
                 raise InvalidInputError(f"no agent {agent!r} in the run's company")
             ids = [agent]
-        provider = str(dict(trail.started.get("options") or {}).get("provider", "offline"))  # type: ignore[call-overload]
-        messages = {a: [t for _, t in trail.agents[a].messages] if a in trail.agents else [] for a in ids}
+        options = trail.started.get("options")
+        provider = (
+            str(options.get("provider", "offline")) if isinstance(options, dict) else "offline"
+        )
+        messages = {
+            a: [t for _, t in trail.agents[a].messages] if a in trail.agents else [] for a in ids
+        }
         voice_of = reference or (lambda persona: reference_voice(persona, provider))
         references = {a: voice_of(personas[a]) for a in ids}
         verdicts = judge_messages(messages, references, vectors)
@@ -217,7 +231,9 @@ def judge_store(
         verdicts.sort(key=lambda v: (v.agent_id, v.evaluation))
         report = JudgeReport(str(path), vectors.name, trail.head[0], verdicts)
         if record and verdicts:
-            events = [verdict_event(v, trail.head[0], trail.head[1], vectors.name) for v in verdicts]
+            events = [
+                verdict_event(v, trail.head[0], trail.head[1], vectors.name) for v in verdicts
+            ]
             size = len(store)
             store.append_batch(events)
             report.recorded = len(store) - size

@@ -67,7 +67,12 @@ def read_trail(store: AuditStore, end: int | None = None) -> RunTrail:
                 agents[payload["agent_id"]].messages.append((tick, str(payload["content"])))
         elif event.type == "runtime.tool_result":
             agents[payload["agent_id"]].tool_results.append(
-                (tick, str(payload["tool"]), payload.get("exit_code"), len(payload.get("output", "")))
+                (
+                    tick,
+                    str(payload["tool"]),
+                    payload.get("exit_code"),
+                    len(payload.get("output", "")),
+                )
             )
         elif event.type == "runtime.conversation":
             agents[payload["addressee"]].replies_to.append((tick, str(payload["line"])))

@@ -35,9 +35,9 @@ def reference_voice(persona: Persona, provider: str = "offline") -> list[str] | 
     if provider != "offline":
         return None
     model = OfflineProvider()
-    lines: list[str] = []
-    for prompt in CALIBRATION_PROMPTS:
-        for action in model.answer(persona, prompt):
-            if action["action_type"] in ("chat", "think") and action.get("content"):
-                lines.append(str(action["content"]))
-    return lines
+    return [
+        str(action["content"])
+        for prompt in CALIBRATION_PROMPTS
+        for action in model.answer(persona, prompt)
+        if action["action_type"] in ("chat", "think") and action.get("content")
+    ]

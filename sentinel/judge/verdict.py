@@ -24,10 +24,11 @@ EVALUATION_EVENT: Final = "gen_ai.evaluation.result"
 
 def severity_of(score: float) -> Severity:
     """The reference's severity band of a score in [0, 1]."""
-    for upper, band in SEVERITY_BANDS:
-        if score < upper:
-            return band  # type: ignore[return-value]
-    return "critical"
+    if score < SEVERITY_BANDS[0][0]:
+        return "none"
+    if score < SEVERITY_BANDS[1][0]:
+        return "mild"
+    return "moderate" if score < SEVERITY_BANDS[2][0] else "critical"
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ from typing import Final
 from sentinel.gateway.persona import Persona
 
 ROLE_WORDS: Final = {
-    "developer": "build tests merge branch refactor deploy bug commit review api latency "
-    "pipeline",
+    "developer": "build tests merge branch refactor deploy bug commit review api latency pipeline",
     "devops": "cluster deploy rollout terraform pager alerts uptime nodes helm ingress "
     "certificates backup",
     "designer": "mockup palette typography wireframe spacing icons prototype contrast layout "
@@ -73,14 +72,46 @@ ROLE_KEYS: Final = (
 before "Office Administrator", "Sales Manager" before a product manager)."""
 GENERIC_WORDS: Final = "work plan team office task update meeting today colleague project"
 CATCHPHRASES: Final = (
-    "no drama", "step by step", "fair enough", "let's keep it simple", "as always",
-    "by the book", "one thing at a time", "honestly", "long story short", "you know me",
-    "famous last words", "back to basics", "trust the process", "moving on", "so to speak",
-    "in a nutshell", "for the record", "at the end of the day", "crystal clear",
-    "game changer", "low-hanging fruit", "fingers crossed", "no worries", "touch base",
-    "all hands", "heads up", "rock solid", "full steam ahead", "easy does it",
-    "mark my words", "between us", "believe it or not", "to be fair", "right on time",
-    "plan b", "quick win", "deep breath", "small steps", "big picture", "first things first",
+    "no drama",
+    "step by step",
+    "fair enough",
+    "let's keep it simple",
+    "as always",
+    "by the book",
+    "one thing at a time",
+    "honestly",
+    "long story short",
+    "you know me",
+    "famous last words",
+    "back to basics",
+    "trust the process",
+    "moving on",
+    "so to speak",
+    "in a nutshell",
+    "for the record",
+    "at the end of the day",
+    "crystal clear",
+    "game changer",
+    "low-hanging fruit",
+    "fingers crossed",
+    "no worries",
+    "touch base",
+    "all hands",
+    "heads up",
+    "rock solid",
+    "full steam ahead",
+    "easy does it",
+    "mark my words",
+    "between us",
+    "believe it or not",
+    "to be fair",
+    "right on time",
+    "plan b",
+    "quick win",
+    "deep breath",
+    "small steps",
+    "big picture",
+    "first things first",
 )
 """Ours: habits of speech; each persona has its own two (by a hash of its id)."""
 TEMPLATES: Final = (
@@ -141,7 +172,7 @@ def swapped(persona: Persona, other: Persona, count: int, seed: int, share: floa
     """``count`` messages of ``persona`` of which ``share`` (spread evenly) are ``other``'s."""
     lines = voice(persona, count, seed)
     impostor = voice(other, count, seed + 1)
-    every = int(round(count * share))
+    every = round(count * share)
     for position in sorted({int(i * count / every) for i in range(every)} if every else set()):
         lines[position] = impostor[position]
     return lines

@@ -49,7 +49,9 @@ def consolidate(day: DayTrail, agent_id: str) -> list[MemoryItem]:
     ]
 
 
-def job_result(agent_id: str, day: int, episodes: int, memories: Sequence[MemoryItem]) -> dict[str, Any]:
+def job_result(
+    agent_id: str, day: int, episodes: int, memories: Sequence[MemoryItem]
+) -> dict[str, Any]:
     """What a job produced, as the step chain hashes it."""
     return {
         "agent_id": agent_id,

@@ -71,7 +71,9 @@ class DayTrail:
     end: int
 
 
-def _happening(event_type: str, payload: dict[str, Any]) -> tuple[str, str, str, str] | None:
+def _happening(  # noqa: PLR0911 - one return per kind of event, flat on purpose
+    event_type: str, payload: dict[str, Any]
+) -> tuple[str, str, str, str] | None:
     """``(agent, kind, detail, text)`` of an event, or None if it is no happening."""
     agent = str(payload.get("agent_id", ""))
     if event_type == "runtime.tool_result":

@@ -60,9 +60,7 @@ def score(episode: Episode, end_tick: int, seconds_per_tick: float) -> Scored:
         episode=episode,
         relevance=RELEVANCE.get(episode.kind, 0.5),
         emotion=0.5 + 0.5 * min(1.0, max(abs(episode.valence), episode.arousal)),
-        repetition=min(
-            1.0, math.log1p(episode.repetitions) / math.log1p(REPETITIONS_SATURATE)
-        ),
+        repetition=min(1.0, math.log1p(episode.repetitions) / math.log1p(REPETITIONS_SATURATE)),
         recency=0.5 ** (hours / HALF_LIFE_HOURS),
         hours_ago=hours,
     )

@@ -185,7 +185,11 @@ def run_nightrun(
                     prev_step_hash=prev, step_hash=link,
                 )  # fmt: skip
                 store.append_batch(
-                    [NewEvent.of(payload, stream=STREAM, idempotency_key=job_key(run_key, agent_id))]
+                    [
+                        NewEvent.of(
+                            payload, stream=STREAM, idempotency_key=job_key(run_key, agent_id)
+                        )
+                    ]
                 )
                 now += 1
                 if on_step is not None:
@@ -212,9 +216,7 @@ def run_nightrun(
     )  # fmt: skip
 
 
-def _report_of(
-    store: AuditStore, path: Path, plan: dict[str, Any], began: float
-) -> NightrunReport:
+def _report_of(store: AuditStore, path: Path, plan: dict[str, Any], began: float) -> NightrunReport:
     """The report of an already finished run (nothing done now)."""
     have = stored(store, str(plan["run_key"]))
     finished = have["nightrun.finished"].payload
@@ -242,11 +244,15 @@ def replay_nightrun(path: Path | str, run_key: str | None = None) -> NightrunRep
         done, _ = _finished_runs(store)
         chosen = [p for p in done if run_key is None or p["run_key"] == run_key]
         if not chosen:
-            raise InvalidInputError(f"{path} holds no finished nightrun{' ' + run_key if run_key else ''}")
+            raise InvalidInputError(
+                f"{path} holds no finished nightrun{' ' + run_key if run_key else ''}"
+            )
         plan = chosen[-1]
         key, day = str(plan["run_key"]), int(plan["day"])
         have = stored(store, key)
-        trail: DayTrail = read_day(store, int(plan["start"]), int(plan["end"]), _seconds_per_tick(store))
+        trail: DayTrail = read_day(
+            store, int(plan["start"]), int(plan["end"]), _seconds_per_tick(store)
+        )
         prev = sha256_hex(f"{key}:{day}".encode())
         results: dict[str, Any] = {}
         mismatched = []
@@ -259,4 +265,6 @@ def replay_nightrun(path: Path | str, run_key: str | None = None) -> NightrunRep
                 mismatched.append(agent_id)
             results[agent_id] = result["memories"]
         recorded_digest = str(have["nightrun.finished"].payload["memory_digest"])
-    return NightrunReplay(str(path), key, recorded_digest, memory_digest(results), len(plan["jobs"]), mismatched)
+    return NightrunReplay(
+        str(path), key, recorded_digest, memory_digest(results), len(plan["jobs"]), mismatched
+    )

@@ -25,7 +25,7 @@ def _rates(personas: list[Persona], vectors: Vectorizer, seeds: range) -> tuple[
         }
         swaps = {p.id: swapped(p, impostors[p.id], MESSAGES, seed, 0.5) for p in personas}
         for judged, counter in ((clean, "alarm"), (swaps, "hit")):
-            verdicts = judge_messages(judged, references, vectors)  # type: ignore[arg-type]
+            verdicts = judge_messages(judged, references, vectors)
             failed = sum(v.status == "failed" for v in verdicts if v.evaluation == "drift")
             if counter == "hit":
                 hits += failed
@@ -53,7 +53,8 @@ def test_a_verdict_names_its_method_threshold_baseline_and_the_impostor(
     messages = {agent.id: swapped(agent, impostor, 60, 1, 0.5), impostor.id: voice(impostor, 60, 1)}
     references = {p.id: voice(p, REFERENCE, 10_000) for p in (agent, impostor)}
     verdict = next(
-        v for v in judge_messages(messages, references, WordLlamaVectors())  # type: ignore[arg-type]
+        v
+        for v in judge_messages(messages, references, WordLlamaVectors())
         if v.agent_id == agent.id and v.evaluation == "drift"
     )
     assert verdict.status == "failed"

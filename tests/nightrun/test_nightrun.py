@@ -16,8 +16,8 @@ from sentinel.audit import AuditStore, verify_store
 from sentinel.cli import app
 from sentinel.gateway.persona import Persona
 from sentinel.judge.synthetic_run import write_run
-from sentinel.nightrun import latest_memories, replay_nightrun, run_nightrun, with_memories
 from sentinel.nightrun import episodes as episodes_module
+from sentinel.nightrun import latest_memories, replay_nightrun, run_nightrun, with_memories
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_kill_9_mid_run_then_restart_does_nothing_twice_and_loses_nothing(
     twin = tmp_path / "twin.db"
     write_run(twin, personas[:12], config=company_dir, messages=20, tool_calls=9)
     uninterrupted = run_nightrun(twin)
-    killed = subprocess.run(  # noqa: S603 - our own interpreter and script
+    killed = subprocess.run(
         [sys.executable, "-c", KILLER, str(store), str(crash_after)],
         capture_output=True,
         env=os.environ,
