@@ -59,6 +59,7 @@ from sentinel.config import load_company
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 from sentinel.gateway import Gateway
+from sentinel.nightrun.recall import with_memories
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.wasi_tools import wasi_tool
 from sentinel.world import Action, World
@@ -185,6 +186,9 @@ class Engine:
     peak: int = 0
     snapshot_every: int = 0
     """Ticks between ``world.snapshot`` events (0: every ``SNAPSHOT_EVERY_MINUTES``)."""
+    memories: dict[str, list[str]] = field(default_factory=dict)
+    """Per agent, what it remembers from yesterday (:mod:`sentinel.nightrun`): its need
+    prompts and the colleagues' questions put to it carry it."""
 
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
@@ -232,6 +236,7 @@ class Engine:
             "compromised": sorted(self.red),
             "attack_corpus": [s.id for s in self.corpus],
             "initial_state_hash": self.world.state_hash(),
+            **({"memories": self.memories} if self.memories else {}),
         }
 
     # -- the loop --------------------------------------------------------------------------
@@ -330,6 +335,7 @@ class Engine:
         index = self.agents[talk.addressee].index
         text = f"It is {self.world.clock()}. {self.world.names[self.agents[talk.speaker].index]} "
         text += f'says to you: "{talk.line}"'
+        text = with_memories(text, self.memories.get(talk.addressee))
         headphones = self.days.headphones(talk.addressee)
         return Request(
             talk.addressee,
@@ -359,6 +365,7 @@ class Engine:
         if queued.any():
             reason = self.world.decisions(index)[0][1]
             text = need_prompt(self.world, index, reason, state.last_result)
+            text = with_memories(text, self.memories.get(agent_id))
             headphones = self.days.headphones(agent_id)
             current = fingerprint(self.world, index, headphones=headphones)
             settled = state.settled
@@ -558,6 +565,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     keep_workspaces: Path | None = None,
     stop: threading.Event | None = None,
+    memories: dict[str, list[str]] | None = None,
 ) -> RunSummary:
     """Run the main job: the roster's shift in the world, with gateway, sandboxes and audit.
 
@@ -567,6 +575,7 @@ def run(
         keep_workspaces: Copy each agent's workspace here when its sandbox stops.
         stop: Set it (or press Ctrl-C) to end the run after the current tick; the store is
             still checkpointed and verified.
+        memories: Per agent, memories of an earlier day its need prompts carry.
 
     Returns:
         The summary; ``summary.ok`` is False when an attack was not blocked.
@@ -602,8 +611,9 @@ def run(
                 gateway, policy, run_dir, options.provider, keep_workspaces=keep_workspaces
             )
             engine = Engine(
-                company, options, backend, record=store.append_batch, clock=clock, stop=stop
-            )
+                company, options, backend, record=store.append_batch, clock=clock, stop=stop,
+                memories=dict(memories or {}),
+            )  # fmt: skip
             started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
             store.append(RUNTIME_STREAM, "runtime.started", started_payload)
             total = options.ticks(company)
