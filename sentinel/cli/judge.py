@@ -42,7 +42,7 @@ def judge_command(
 ) -> None:
     """Judge each agent of a run: persona drift, work quality, fatigue; one table per agent.
 
-    Verdicts are appended to the store as ``judge.verdict`` events (again on the same trail:
+    Verdicts are appended to the store as judge.verdict events (again on the same trail:
     nothing new). Exit status 1 when any verdict failed.
     """
     from sentinel.judge import judge_store  # noqa: PLC0415 - numpy and the model load here

@@ -32,6 +32,7 @@ def write_run(
     swaps: Mapping[str, str] | None = None,
     share: float = 0.5,
     tool_calls: int = 6,
+    snapshot_minutes: int = 120,
 ) -> None:
     """Write a day's run of ``personas`` to a new store at ``path``.
 
@@ -44,6 +45,7 @@ def write_run(
         swaps: Agent id -> the persona whose voice replaces ``share`` of its messages.
         share: The share of messages swapped.
         tool_calls: Tool results per agent (every third one fails).
+        snapshot_minutes: Minutes between world snapshots (a real run: 5).
     """
     by_id = {p.id: p for p in personas}
     options = RunOptions(config=config, shift="all", store=path, seed=seed)
@@ -78,14 +80,15 @@ def write_run(
         end = TICKS_PER_DAY - 1
         retired = {"agent_id": persona.id, "change": "retired", "reason": "shift change"}
         timeline.append((end, NewEvent(stream, "agent.lifecycle", retired, tick=end)))
-    for hour in range(0, 24, 2):
-        tick = hour * 3600 + 1
+    for minute in range(0, 24 * 60, snapshot_minutes):
+        tick, hour = minute * 60 + 1, minute // 60
         agents = {
             "agent_id": [p.id for p in personas],
             "valence": [round(((i * 7 + hour) % 11 - 5) / 5, 3) for i in range(len(personas))],
             "arousal": [round(((i * 3 + hour) % 7) / 7, 3) for i in range(len(personas))],
         }
-        snapshot = {"clock": f"{hour:02d}:00", "minute": hour * 60, "rooms": {}, "agents": agents}
+        clock = f"{hour:02d}:{minute % 60:02d}"
+        snapshot = {"clock": clock, "minute": minute, "rooms": {}, "agents": agents}
         timeline.append((tick, NewEvent("world", "world.snapshot", snapshot, tick=tick)))
     timeline.sort(key=lambda item: item[0])
     events += [event for _, event in timeline]
