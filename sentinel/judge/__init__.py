@@ -10,6 +10,15 @@ Judge a recorded run (verdicts are appended to its store as ``judge.verdict`` ev
 """
 
 from sentinel.judge.judging import JUDGE_STREAM, JudgeReport, judge_messages, judge_store
+from sentinel.judge.records import read_verdicts
 from sentinel.judge.verdict import Explanation, Verdict
 
-__all__ = ["JUDGE_STREAM", "Explanation", "JudgeReport", "Verdict", "judge_messages", "judge_store"]
+__all__ = [
+    "JUDGE_STREAM",
+    "Explanation",
+    "JudgeReport",
+    "Verdict",
+    "judge_messages",
+    "judge_store",
+    "read_verdicts",
+]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from sentinel.audit import AuditStore, verify_store
 from sentinel.cli import app
 from sentinel.gateway.persona import Persona
-from sentinel.judge import judge_store
+from sentinel.judge import judge_store, read_verdicts
 from sentinel.judge.synthetic_run import write_run
 from sentinel.judge.voices import voice
 
@@ -41,6 +41,12 @@ def test_verdicts_are_recorded_once_as_evaluation_events(
     payload = events[0].payload
     assert payload["attributes"]["gen_ai.evaluation.name"].startswith("sentinel.")
     assert payload["input_end"] == report.input_end
+    with AuditStore(path, create=False) as store:
+        read_back = read_verdicts(store)
+    assert [(v.agent_id, v.evaluation, v.status, v.score) for v in read_back] == [
+        (v.agent_id, v.evaluation, v.status, v.score) for v in report.verdicts
+    ]
+    assert {v.agent_id for v in read_back if v.status == "failed"} == {personas[1].id}
     assert verify_store(path).ok
 
 
