@@ -36,6 +36,8 @@ MAX_MESSAGES: Final = 400
 """Ours: at most this many messages (evenly spaced over the run) are judged per agent;
 it bounds the cost of the test (runs of a day stay well under it)."""
 EXAMPLES: Final = 3
+DISTANCE_DECIMALS: Final = 6
+"""Distances are compared at 1e-6: below that they are float32 rounding, not language."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,14 @@ def _spaced(count: int, limit: int) -> np.ndarray:
 
 
 def nearest_distance(similarity: np.ndarray) -> np.ndarray:
-    """Per row: 1 - the largest similarity (distance to the nearest column)."""
-    distance: np.ndarray = 1.0 - similarity.max(axis=1)
+    """Per row: 1 - the largest similarity (distance to the nearest column).
+
+    Rounded to :data:`DISTANCE_DECIMALS` and clipped at 0: float32 products of equal unit
+    vectors come out a hair above 1, and such noise must not decide a permutation test.
+    """
+    distance: np.ndarray = np.round(
+        np.maximum(1.0 - similarity.max(axis=1), 0.0), DISTANCE_DECIMALS
+    )
     return distance
 
 
@@ -77,7 +85,11 @@ def permutation_percentile(
     order = np.argsort(rng.random((permutations, size)), axis=1)
     ref_idx, msg_idx = order[:, :reference_size], order[:, reference_size:]
     block = similarity[msg_idx[:, :, None], ref_idx[:, None, :]]
-    null = (1.0 - block.max(axis=2)).mean(axis=1)
+    null = np.round(
+        np.round(np.maximum(1.0 - block.max(axis=2), 0.0), DISTANCE_DECIMALS).mean(axis=1),
+        DISTANCE_DECIMALS,
+    )
+    observed = round(observed, DISTANCE_DECIMALS)
     below = float(np.count_nonzero(null < observed)) + 0.5 * float(
         np.count_nonzero(null == observed)
     )
