@@ -180,7 +180,7 @@ class JudgeVerdict(EventPayload):
 
     event_type: ClassVar[str] = "judge.verdict"
     agent_id: str
-    evaluation: Literal["drift", "quality", "fatigue"]
+    evaluation: Literal["drift", "quality", "fatigue", "llm"]
     status: Literal["passed", "failed", "insufficient_data"]
     score: float
     severity: Literal["none", "mild", "moderate", "critical"]

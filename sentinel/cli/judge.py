@@ -38,6 +38,10 @@ def judge_command(
     record: Annotated[
         bool, typer.Option("--record/--no-record", help="Append the verdicts to the store.")
     ] = True,
+    llm: Annotated[
+        bool,
+        typer.Option("--llm/--no-llm", help="Calibrate the LLM judge and ask it too."),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Judge each agent of a run: persona drift, work quality, fatigue; one table per agent.
@@ -48,7 +52,12 @@ def judge_command(
     from sentinel.judge import judge_store  # noqa: PLC0415 - numpy and the model load here
 
     report = judge_store(
-        store or default_store(), agent=agent, embeddings=embeddings, config=config, record=record
+        store or default_store(),
+        agent=agent,
+        embeddings=embeddings,
+        config=config,
+        record=record,
+        llm=llm,
     )
     if as_json:
         print_json(report.to_dict())
@@ -72,6 +81,14 @@ def judge_command(
                     v.explanation.summary,
                 )
             console.print(table)
+        if report.calibration is not None:
+            c = report.calibration
+            state = "drifted" if c.drifted else "calibrated" if c.calibrated else "not calibrated"
+            console.print(
+                f"LLM judge {c.model}: golden-set agreement {c.agreement:.2f} "
+                f"({c.items} items), {state}",
+                highlight=False,
+            )
         console.print(
             f"{len(report.verdicts)} verdicts, {len(report.failed)} failed, "
             f"{report.vectorizer}, {report.wall_s:.2f} s, {report.recorded} recorded",

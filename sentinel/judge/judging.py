@@ -20,6 +20,7 @@ from sentinel.gateway.persona import Persona
 from sentinel.judge.drift import DriftInput, judge_drift
 from sentinel.judge.embedding import Vectorizer, vectorizer
 from sentinel.judge.fatigue import judge_fatigue
+from sentinel.judge.llm_judge import Calibration, LlmJudge, judge_breaks, judge_gateway
 from sentinel.judge.messages import RunTrail, read_trail
 from sentinel.judge.quality import judge_quality
 from sentinel.judge.reference import reference_voice
@@ -48,6 +49,8 @@ class JudgeReport:
     verdicts: list[Verdict] = field(default_factory=list)
     wall_s: float = 0.0
     recorded: int = 0
+    calibration: Calibration | None = None
+    """The LLM judge's calibration on the golden set (None when not asked)."""
 
     @property
     def failed(self) -> list[Verdict]:
@@ -62,6 +65,7 @@ class JudgeReport:
             "input_end": self.input_end,
             "wall_s": round(self.wall_s, 3),
             "recorded": self.recorded,
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "failed": len(self.failed),
             "verdicts": [v.to_dict() for v in self.verdicts],
         }
@@ -139,6 +143,14 @@ def _judge_messages(
     return verdicts
 
 
+def _last_calibration(store: AuditStore) -> Calibration | None:
+    """The LLM judge's last recorded calibration in ``store`` (to notice drift)."""
+    last = None
+    for event in store.read(stream=JUDGE_STREAM, type="judge.calibration"):
+        last = event.payload
+    return None if last is None else Calibration(**last)
+
+
 def _personas(trail: RunTrail, config: Path | None) -> dict[str, Persona]:
     options = trail.started.get("options")
     folder = config
@@ -183,6 +195,7 @@ def judge_store(
     config: Path | None = None,
     record: bool = True,
     reference: Callable[[Persona], Sequence[str] | None] | None = None,
+    llm: bool = True,
 ) -> JudgeReport:
     """Judge every agent of a recorded run (or one), and append the verdicts to its store.
 
@@ -195,6 +208,8 @@ def judge_store(
             adds nothing).
         reference: A persona's reference voice (default: its route's answers to the
             calibration prompts, :func:`sentinel.judge.reference.reference_voice`).
+        llm: Calibrate the LLM judge (:mod:`sentinel.judge.llm_judge`) on the golden set and,
+            if it is calibrated, give each agent an ``llm`` verdict (persona breaks).
 
     Raises:
         InvalidInputError: No store, no such agent, or the company cannot be found.
@@ -228,12 +243,29 @@ def judge_store(
                     verdicts.append(
                         judge_quality(agent_id, trail.agents[agent_id], vectors.vectors)
                     )
+        calibration = None
+        if llm:
+            judge = LlmJudge(judge_gateway())
+            calibration = judge.calibrate(previous=_last_calibration(store))
+            verdicts += [judge_breaks(judge, calibration, a, messages[a]) for a in ids]
         verdicts.sort(key=lambda v: (v.agent_id, v.evaluation))
-        report = JudgeReport(str(path), vectors.name, trail.head[0], verdicts)
+        report = JudgeReport(
+            str(path), vectors.name, trail.head[0], verdicts, calibration=calibration
+        )
         if record and verdicts:
             events = [
                 verdict_event(v, trail.head[0], trail.head[1], vectors.name) for v in verdicts
             ]
+            if calibration is not None:
+                key = f"judge:{trail.head[1][:32]}:calibration:{calibration.answers_digest[:16]}"
+                events.append(
+                    NewEvent(
+                        JUDGE_STREAM,
+                        "judge.calibration",
+                        calibration.to_dict(),
+                        idempotency_key=key,
+                    )
+                )
             size = len(store)
             store.append_batch(events)
             report.recorded = len(store) - size

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
-Evaluation = Literal["drift", "quality", "fatigue"]
+Evaluation = Literal["drift", "quality", "fatigue", "llm"]
 Status = Literal["passed", "failed", "insufficient_data"]
 Severity = Literal["none", "mild", "moderate", "critical"]
 
@@ -54,7 +54,8 @@ class Verdict:
 
     Attributes:
         agent_id: The agent judged.
-        evaluation: ``drift``, ``quality`` or ``fatigue``.
+        evaluation: ``drift``, ``quality``, ``fatigue`` or ``llm`` (the LLM judge's persona
+            breaks).
         status: ``failed`` when the evaluation found a problem, ``insufficient_data`` when
             there were too few messages to decide.
         score: In [0, 1]; higher is worse for drift and fatigue, better for quality.

@@ -32,12 +32,18 @@ def test_verdicts_are_recorded_once_as_evaluation_events(
     report = judge_store(path, embeddings="tfidf", reference=_voices)
     drift = {v.agent_id: v.status for v in report.verdicts if v.evaluation == "drift"}
     assert drift == {p.id: "failed" if p == personas[1] else "passed" for p in personas[:6]}
-    assert report.recorded == len(report.verdicts) == 18
+    assert len(report.verdicts) == 24  # drift, fatigue, quality, llm for each of 6
+    assert {v.status for v in report.verdicts if v.evaluation == "llm"} == {"passed"}
+    assert report.calibration is not None and report.calibration.calibrated
+    assert report.recorded == 25  # and the LLM judge's calibration
     again = judge_store(path, embeddings="tfidf", reference=_voices)
     assert again.recorded == 0  # the same trail judged again adds nothing
+    assert again.calibration is not None and not again.calibration.drifted
     with AuditStore(path, create=False) as store:
-        events = list(store.read(stream="judge"))
-    assert len(events) == 18
+        events = list(store.read(stream="judge", type="judge.verdict"))
+        calibrations = list(store.read(stream="judge", type="judge.calibration"))
+    assert len(events) == 24
+    assert calibrations[0].payload["agreement"] == 1.0
     payload = events[0].payload
     assert payload["attributes"]["gen_ai.evaluation.name"].startswith("sentinel.")
     assert payload["input_end"] == report.input_end
