@@ -196,6 +196,8 @@ class JudgeVerdict(EventPayload):
     details: dict[str, float] = Field(default_factory=dict)
     input_end: int = Field(ge=0)
     """The trail judged ends before this position."""
+    route: str = ""
+    """The route (provider or model) the judged messages came through."""
     attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 

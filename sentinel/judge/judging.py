@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -181,6 +182,7 @@ def verdict_event(verdict: Verdict, input_end: int, head: str, vectors: str) -> 
         toward=verdict.explanation.toward,
         details=verdict.details,
         input_end=input_end,
+        route=verdict.route,
         attributes=dict(verdict.otel_attributes()),
     )
     key = f"judge:{head[:32]}:{vectors}:{verdict.agent_id}:{verdict.evaluation}"
@@ -248,6 +250,7 @@ def judge_store(
             judge = LlmJudge(judge_gateway())
             calibration = judge.calibrate(previous=_last_calibration(store))
             verdicts += [judge_breaks(judge, calibration, a, messages[a]) for a in ids]
+        verdicts = [dataclasses.replace(v, route=provider) for v in verdicts]
         verdicts.sort(key=lambda v: (v.agent_id, v.evaluation))
         report = JudgeReport(
             str(path), vectors.name, trail.head[0], verdicts, calibration=calibration

@@ -37,5 +37,6 @@ def read_verdicts(store: AuditStore, *, agent: str | None = None) -> list[Verdic
                 toward=p["toward"],
             ),
             details={k: float(v) for k, v in p["details"].items()},
+            route=str(p.get("route", "")),
         )
     return [latest[key] for key in sorted(latest)]

@@ -67,6 +67,8 @@ class Verdict:
         messages: Messages (or actions) judged.
         explanation: Top words, examples, a sentence.
         details: Numbers behind the score (statistic, baseline mean, counts).
+        route: The route the judged messages came through (the run's provider or model):
+            what the API control plane rolls back when the verdict fails.
     """
 
     agent_id: str
@@ -80,6 +82,7 @@ class Verdict:
     messages: int
     explanation: Explanation
     details: dict[str, float] = field(default_factory=dict)
+    route: str = ""
 
     @property
     def alert(self) -> bool:

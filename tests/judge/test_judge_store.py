@@ -53,6 +53,7 @@ def test_verdicts_are_recorded_once_as_evaluation_events(
         (v.agent_id, v.evaluation, v.status, v.score) for v in report.verdicts
     ]
     assert {v.agent_id for v in read_back if v.status == "failed"} == {personas[1].id}
+    assert {v.route for v in read_back} == {"offline"}  # what the API plane would roll back
     assert verify_store(path).ok
 
 
