@@ -118,3 +118,14 @@ def test_the_cli_runs_and_replays(store: Path) -> None:
     assert result.exit_code == 0 and "equal" in result.output
     result = runner.invoke(app, ["nightrun", "--store", str(store.with_name("none.db"))])
     assert result.exit_code == 2 and "no store" in result.output
+
+
+def test_a_file_that_is_not_a_store_is_refused_by_name(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all" * 100)
+    runner = CliRunner()
+    for command in (["nightrun"], ["nightrun", "--replay"], ["judge"]):
+        result = runner.invoke(app, [*command, "--store", str(junk)])
+        assert result.exit_code == 2, result.output
+        assert "junk.db" in result.output
+    assert junk.read_bytes() == b"not a database at all" * 100
