@@ -59,6 +59,7 @@ from sentinel.config import load_company
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 from sentinel.gateway import Gateway
+from sentinel.nightrun.recall import with_memories
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.wasi_tools import wasi_tool
 from sentinel.world import Action, World
@@ -196,6 +197,9 @@ class Engine:
     """Ticks between ``world.snapshot`` events (0: every ``SNAPSHOT_EVERY_MINUTES``)."""
     control: OfficeControl | None = None
     """The control planes (sentinel.control), called at the end of every tick."""
+    memories: dict[str, list[str]] = field(default_factory=dict)
+    """Per agent, what it remembers from yesterday (:mod:`sentinel.nightrun`): its need
+    prompts and the colleagues' questions put to it carry it."""
 
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
@@ -243,6 +247,7 @@ class Engine:
             "compromised": sorted(self.red),
             "attack_corpus": [s.id for s in self.corpus],
             "initial_state_hash": self.world.state_hash(),
+            **({"memories": self.memories} if self.memories else {}),
         }
 
     # -- the loop --------------------------------------------------------------------------
@@ -345,6 +350,7 @@ class Engine:
         index = self.agents[talk.addressee].index
         text = f"It is {self.world.clock()}. {self.world.names[self.agents[talk.speaker].index]} "
         text += f'says to you: "{talk.line}"'
+        text = with_memories(text, self.memories.get(talk.addressee))
         headphones = self.days.headphones(talk.addressee)
         return Request(
             talk.addressee,
@@ -374,6 +380,7 @@ class Engine:
         if queued.any():
             reason = self.world.decisions(index)[0][1]
             text = need_prompt(self.world, index, reason, state.last_result)
+            text = with_memories(text, self.memories.get(agent_id))
             headphones = self.days.headphones(agent_id)
             current = fingerprint(self.world, index, headphones=headphones)
             settled = state.settled
@@ -581,6 +588,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     keep_workspaces: Path | None = None,
     stop: threading.Event | None = None,
+    memories: dict[str, list[str]] | None = None,
 ) -> RunSummary:
     """Run the main job: the roster's shift in the world, with gateway, sandboxes and audit.
 
@@ -590,6 +598,7 @@ def run(
         keep_workspaces: Copy each agent's workspace here when its sandbox stops.
         stop: Set it (or press Ctrl-C) to end the run after the current tick; the store is
             still checkpointed and verified.
+        memories: Per agent, memories of an earlier day its need prompts carry.
 
     Returns:
         The summary; ``summary.ok`` is False when an attack was not blocked.
@@ -630,8 +639,9 @@ def run(
                 pool_capacity=options.sandboxes,
             )
             engine = Engine(
-                company, options, backend, record=store.append_batch, clock=clock, stop=stop
-            )
+                company, options, backend, record=store.append_batch, clock=clock, stop=stop,
+                memories=dict(memories or {}),
+            )  # fmt: skip
             if options.control:
                 from sentinel.control.office import for_live_run  # noqa: PLC0415 - acyclic
 

@@ -183,3 +183,98 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
     )
 }
 """Registered payload types by event type."""
+
+
+class JudgeVerdict(EventPayload):
+    """A verdict of the judge (:mod:`sentinel.judge`) about one agent, one evaluation.
+
+    ``attributes`` are the OpenTelemetry ``gen_ai.evaluation.*`` attributes of the
+    ``gen_ai.evaluation.result`` event, one to one.
+    """
+
+    event_type: ClassVar[str] = "judge.verdict"
+    agent_id: str
+    evaluation: Literal["drift", "quality", "fatigue", "llm"]
+    status: Literal["passed", "failed", "insufficient_data"]
+    score: float
+    severity: Literal["none", "mild", "moderate", "critical"]
+    alert: bool
+    method: str
+    threshold: float
+    percentile: float | None
+    messages: int = Field(ge=0)
+    summary: str
+    top_words: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+    toward: str | None = None
+    details: dict[str, float] = Field(default_factory=dict)
+    input_end: int = Field(ge=0)
+    """The trail judged ends before this position."""
+    route: str = ""
+    """The route (provider or model) the judged messages came through."""
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+EVENT_TYPES[JudgeVerdict.event_type] = JudgeVerdict
+
+
+class NightrunStarted(EventPayload):
+    """A nightrun's job list: one consolidation per agent over the trail ``[start, end)``."""
+
+    event_type: ClassVar[str] = "nightrun.started"
+    run_key: str
+    day: int = Field(ge=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    input_head: str
+    """Hash of the trail's last input event (position ``end - 1``)."""
+    jobs: list[str]
+    h0: str
+    """The step chain's origin: SHA-256 of ``run_key ":" day``."""
+
+
+class MemoryItem(BaseModel):
+    """One consolidated memory: an episode and its importance factors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str
+    text: str
+    score: float
+    relevance: float
+    emotion: float
+    repetition: float
+    recency: float
+    repetitions: int = Field(ge=1)
+    hours_ago: float
+    first_tick: int = Field(ge=0)
+    last_tick: int = Field(ge=0)
+
+
+class NightrunMemory(EventPayload):
+    """One job done: an agent's memories of the day, and the step chain extended by it."""
+
+    event_type: ClassVar[str] = "nightrun.memory"
+    run_key: str
+    day: int = Field(ge=1)
+    agent_id: str
+    step: int = Field(ge=0)
+    episodes: int = Field(ge=0)
+    memories: list[MemoryItem]
+    prev_step_hash: str
+    step_hash: str
+    """SHA-256 of ``prev_step_hash`` and the canonical JSON of the job's result."""
+
+
+class NightrunFinished(EventPayload):
+    """Every job done: the digest of all memories and the step chain's head."""
+
+    event_type: ClassVar[str] = "nightrun.finished"
+    run_key: str
+    day: int = Field(ge=1)
+    jobs: int = Field(ge=0)
+    memory_digest: str
+    step_head: str
+
+
+for _cls in (NightrunStarted, NightrunMemory, NightrunFinished):
+    EVENT_TYPES[_cls.event_type] = _cls

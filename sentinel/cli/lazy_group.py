@@ -28,6 +28,8 @@ LAZY_COMMANDS: Final = {
     "run": ("sentinel.cli.run", "run_command"),
     "replay": ("sentinel.cli.run", "replay_command"),
     "control": ("sentinel.cli.control", "app"),
+    "judge": ("sentinel.cli.judge", "judge_command"),
+    "nightrun": ("sentinel.cli.nightrun", "nightrun_command"),
 }
 """Top-level command name: (module, attribute), a Typer sub-app or a command function."""
 

@@ -127,6 +127,12 @@ def run_command(
             help="Run the control planes (the company's control.toml, else the default).",
         ),
     ] = True,
+    days: Annotated[
+        int,
+        typer.Option(
+            "--days", min=1, help="Days in a row, each followed by its nightrun (stores: .dayN)."
+        ),
+    ] = 1,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -147,6 +153,9 @@ def run_command(
         sandboxes=sandboxes,
         control=control,
     )
+    if days > 1:
+        _run_days(options, days, overwrite=overwrite, as_json=as_json)
+        return
     if overwrite:
         remove_store(options.store)
     columns = (
@@ -178,6 +187,33 @@ def run_command(
     if not summary.ok:
         raise typer.Exit(FAILED_EXIT)
     if summary.interrupted:
+        raise typer.Exit(INTERRUPTED_EXIT)
+
+
+def _run_days(options: RunOptions, days: int, *, overwrite: bool, as_json: bool) -> None:
+    """``--days N``: N runs, each followed by its nightrun; the next day remembers."""
+    from sentinel.nightrun.days import day_store, run_days  # noqa: PLC0415 - only for --days
+
+    if overwrite:
+        for day in range(1, days + 1):
+            remove_store(day_store(options.store, day))
+    with console.status("running days", spinner="dots") if not as_json else _nothing():
+        results = run_days(options, days)
+    if as_json:
+        print_json([result.to_dict() for result in results])
+    else:
+        for result in results:
+            console.print(_summary_table(result.summary))
+            console.print(
+                f"day {result.day}: {result.recalled} agents remembered the day before; "
+                f"nightrun kept {result.nightrun.memories} memories "
+                f"(digest {result.nightrun.memory_digest[:16]})",
+                highlight=False,
+            )
+    summaries = [result.summary for result in results]
+    if not all(summary.ok for summary in summaries):
+        raise typer.Exit(FAILED_EXIT)
+    if any(summary.interrupted for summary in summaries):
         raise typer.Exit(INTERRUPTED_EXIT)
 
 
