@@ -310,3 +310,7 @@ class GatewayInternalError(GatewayError):
 
     code = "internal_error"
     status = 500
+
+
+class BusError(SentinelError, RuntimeError):
+    """The live bus (Zenoh) cannot be opened or used; runs go on without it."""

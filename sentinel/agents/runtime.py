@@ -55,6 +55,7 @@ from sentinel.agents.work import WorkDesk
 from sentinel.agents.work.desk import TASK_MAX_TOKENS, WORK_INTERVAL_TICKS
 from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.event_types import AgentAction, AgentLifecycle
+from sentinel.bus.run_hook import open_run_bus
 from sentinel.config import load_company
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
@@ -185,6 +186,8 @@ class Engine:
     peak: int = 0
     snapshot_every: int = 0
     """Ticks between ``world.snapshot`` events (0: every ``SNAPSHOT_EVERY_MINUTES``)."""
+    after_tick: Callable[[Engine], None] | None = None
+    """Called after each tick (the live bus publishes the tick summary)."""
 
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
@@ -279,6 +282,8 @@ class Engine:
             self._attack(tick, agent_id, events)
         if events and self.record is not None:
             self.record(events)
+        if self.after_tick is not None:
+            self.after_tick(self)
 
     def _shift_changes(self, tick: int, events: list[NewEvent]) -> None:
         active = self.world.state["active"].astype(bool)
@@ -558,6 +563,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     keep_workspaces: Path | None = None,
     stop: threading.Event | None = None,
+    bus: str | None = None,
 ) -> RunSummary:
     """Run the main job: the roster's shift in the world, with gateway, sandboxes and audit.
 
@@ -567,6 +573,8 @@ def run(
         keep_workspaces: Copy each agent's workspace here when its sandbox stops.
         stop: Set it (or press Ctrl-C) to end the run after the current tick; the store is
             still checkpointed and verified.
+        bus: A Zenoh endpoint (``tcp/127.0.0.1:7447``) to publish the run live on
+            (:mod:`sentinel.bus`); a bus that cannot open is logged and the run goes on.
 
     Returns:
         The summary; ``summary.ok`` is False when an attack was not blocked.
@@ -590,6 +598,7 @@ def run(
         run_dir = make_run_dir()
         store = AuditStore(options.store)
         backend: LiveBackend | None = None
+        live = open_run_bus(bus, store)
         try:
             gateway = Gateway(
                 gateway_settings(company, options.provider),
@@ -604,6 +613,7 @@ def run(
             engine = Engine(
                 company, options, backend, record=store.append_batch, clock=clock, stop=stop
             )
+            engine.after_tick = None if live is None else live.tick_hook
             started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
             store.append(RUNTIME_STREAM, "runtime.started", started_payload)
             total = options.ticks(company)
@@ -617,6 +627,8 @@ def run(
             if backend is not None:
                 backend.close()
             remove_run_dir(run_dir)
+            if live is not None:
+                live.close()
             store.close()
     report = verify_store(options.store)
     return summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)

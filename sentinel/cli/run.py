@@ -93,6 +93,12 @@ def run_command(
     config: Annotated[
         Path, typer.Option("--config", help="The company directory.", file_okay=False)
     ] = DEFAULT_COMPANY,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            "--bus", envvar="SENTINEL_BUS", help="Publish live on this Zenoh endpoint (tcp/...)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -125,7 +131,7 @@ def run_command(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = run(options, progress=advance)
+        summary = run(options, progress=advance, bus=bus)
     if as_json:
         print_json(summary.to_dict())
     else:
