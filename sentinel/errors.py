@@ -314,3 +314,7 @@ class GatewayInternalError(GatewayError):
 
 class BusError(SentinelError, RuntimeError):
     """The live bus (Zenoh) cannot be opened or used; runs go on without it."""
+
+
+class DurableError(SentinelError, RuntimeError):
+    """Replicating to or mirroring from NATS JetStream failed (cluster down, stream missing)."""
