@@ -26,6 +26,37 @@ _EVENT_COLUMNS: Final = (
 )
 
 
+RETRY_FOR_S: Final = 30.0
+"""Ours: a publish unacknowledged during a leader election (seconds) is retried this long;
+the same message id makes the retry exactly once."""
+_RETRIED: Final = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.NoStreamResponseError,
+)
+
+
+async def _publish_acked(js: Any, subject: str, data: bytes, headers: dict[str, str]) -> None:  # noqa: ANN401
+    """Publish until the stream acknowledges (retrying through a node loss or an election).
+
+    Raises:
+        DurableError: Still unacknowledged after ``RETRY_FOR_S`` seconds.
+    """
+    deadline = asyncio.get_running_loop().time() + RETRY_FOR_S
+    while True:
+        try:
+            await js.publish(subject, data, headers=headers, timeout=2)
+        except _RETRIED as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise DurableError(
+                    f"{subject}: not acknowledged after {RETRY_FOR_S} s: {exc}"
+                ) from None
+            await asyncio.sleep(0.1)
+        else:
+            return
+
+
 def stream_name(log_id: str) -> str:
     """The JetStream stream of one store."""
     return "SENTINEL_" + log_id.replace("-", "_")
@@ -87,18 +118,19 @@ async def replicate(store: Path, urls: list[str], *, replicas: int = 3, start: i
         js = nc.jetstream(timeout=10)
         await _ensure_stream(js, log_id, replicas)
         subject = f"sentinel.{log_id}"
-        await js.publish(f"{subject}.meta", json.dumps({"meta": meta, "keys": keys}).encode(),
-                         headers={"Nats-Msg-Id": f"meta-{len(keys)}"})  # fmt: skip
+        identity = json.dumps({"meta": meta, "keys": keys}).encode()
+        await _publish_acked(js, f"{subject}.meta", identity, {"Nats-Msg-Id": f"meta-{len(keys)}"})
         window = asyncio.Semaphore(WINDOW)
 
         async def one(row: tuple[Any, ...]) -> None:
             async with window:
                 header = {"Nats-Msg-Id": row[1], "prev": row[8].hex(), "hash": row[9].hex()}
-                await js.publish(f"{subject}.event", row[10], headers=header)
+                await _publish_acked(js, f"{subject}.event", row[10], header)
 
         await asyncio.gather(*(one(row) for row in events))
         for size, root, note, key_id, wall_ns in checkpoints:
-            await js.publish(
+            await _publish_acked(
+                js,
                 f"{subject}.checkpoint",
                 json.dumps(
                     {
@@ -109,7 +141,7 @@ async def replicate(store: Path, urls: list[str], *, replicas: int = 3, start: i
                         "wall_ns": wall_ns,
                     }
                 ).encode(),
-                headers={"Nats-Msg-Id": f"checkpoint-{size}"},
+                {"Nats-Msg-Id": f"checkpoint-{size}"},
             )
     finally:
         await nc.close()
@@ -132,17 +164,35 @@ async def mirror(log_id: str, urls: list[str], target: Path) -> int:
     )
     try:
         js = nc.jetstream(timeout=10)
-        try:
-            info = await js.stream_info(stream_name(log_id))
-        except nats.js.errors.NotFoundError:
-            raise DurableError(f"no stream for log {log_id}") from None
+        info = None
+        for _ in range(100):  # a node lost a moment ago: the stream elects a new leader
+            try:
+                info = await js.stream_info(stream_name(log_id))
+                break
+            except nats.js.errors.NotFoundError:
+                raise DurableError(f"no stream for log {log_id}") from None
+            except _RETRIED:
+                await asyncio.sleep(0.2)
+        if info is None:
+            raise DurableError(f"the stream of log {log_id} does not answer")
         total = info.state.messages
-        sub = await js.pull_subscribe(
-            f"sentinel.{log_id}.>", durable=None, stream=stream_name(log_id)
-        )
+        sub = None
+        for _ in range(100):  # creating the consumer waits for the stream's leader too
+            try:
+                sub = await js.pull_subscribe(
+                    f"sentinel.{log_id}.>", durable=None, stream=stream_name(log_id)
+                )
+                break
+            except _RETRIED:
+                await asyncio.sleep(0.2)
+        if sub is None:
+            raise DurableError(f"cannot read the stream of log {log_id}")
         messages: list[Any] = []
         while len(messages) < total:
-            messages.extend(await sub.fetch(min(1000, total - len(messages)), timeout=10))
+            try:
+                messages.extend(await sub.fetch(min(1000, total - len(messages)), timeout=10))
+            except _RETRIED as exc:
+                raise DurableError(f"the stream of log {log_id} stopped answering: {exc}") from None
         for message in messages:
             await message.ack()
     finally:
