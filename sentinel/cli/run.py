@@ -131,7 +131,11 @@ def run_command(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = run(options, progress=advance, bus=bus)
+        # Only named when given: callers (and tests) that replace run() keep their signature.
+        if bus:
+            summary = run(options, progress=advance, bus=bus)
+        else:
+            summary = run(options, progress=advance)
     if as_json:
         print_json(summary.to_dict())
     else:
