@@ -132,9 +132,7 @@ def run_command(
             progress.update(task, completed=done, total=total)
 
         # Only named when given: callers (and tests) that replace run() keep their signature.
-        summary = (
-            run(options, progress=advance, bus=bus) if bus else run(options, progress=advance)
-        )
+        summary = run(options, progress=advance, bus=bus) if bus else run(options, progress=advance)
     if as_json:
         print_json(summary.to_dict())
     else:
