@@ -310,3 +310,11 @@ class GatewayInternalError(GatewayError):
 
     code = "internal_error"
     status = 500
+
+
+class BusError(SentinelError, RuntimeError):
+    """The live bus (Zenoh) cannot be opened or used; runs go on without it."""
+
+
+class DurableError(SentinelError, RuntimeError):
+    """Replicating to or mirroring from NATS JetStream failed (cluster down, stream missing)."""

@@ -55,6 +55,7 @@ from sentinel.agents.work import WorkDesk
 from sentinel.agents.work.desk import TASK_MAX_TOKENS, WORK_INTERVAL_TICKS
 from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.event_types import AgentAction, AgentLifecycle
+from sentinel.bus.run_hook import open_run_bus
 from sentinel.config import load_company
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
@@ -200,6 +201,8 @@ class Engine:
     memories: dict[str, list[str]] = field(default_factory=dict)
     """Per agent, what it remembers from yesterday (:mod:`sentinel.nightrun`): its need
     prompts and the colleagues' questions put to it carry it."""
+    after_tick: Callable[[Engine], None] | None = None
+    """Called after each tick (the live bus publishes the tick summary)."""
 
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
@@ -299,6 +302,8 @@ class Engine:
             self.control.tick(tick, events)
         if events and self.record is not None:
             self.record(events)
+        if self.after_tick is not None:
+            self.after_tick(self)
 
     def _shift_changes(self, tick: int, events: list[NewEvent]) -> None:
         active = self.world.state["active"].astype(bool)
@@ -589,6 +594,7 @@ def run(
     keep_workspaces: Path | None = None,
     stop: threading.Event | None = None,
     memories: dict[str, list[str]] | None = None,
+    bus: str | None = None,
 ) -> RunSummary:
     """Run the main job: the roster's shift in the world, with gateway, sandboxes and audit.
 
@@ -599,6 +605,8 @@ def run(
         stop: Set it (or press Ctrl-C) to end the run after the current tick; the store is
             still checkpointed and verified.
         memories: Per agent, memories of an earlier day its need prompts carry.
+        bus: A Zenoh endpoint (``tcp/127.0.0.1:7447``) to publish the run live on
+            (:mod:`sentinel.bus`); a bus that cannot open is logged and the run goes on.
 
     Returns:
         The summary; ``summary.ok`` is False when an attack was not blocked.
@@ -622,6 +630,7 @@ def run(
         run_dir = make_run_dir()
         store = AuditStore(options.store)
         backend: LiveBackend | None = None
+        live = open_run_bus(bus, store)
         try:
             gateway = Gateway(
                 gateway_settings(company, options.provider),
@@ -642,6 +651,7 @@ def run(
                 company, options, backend, record=store.append_batch, clock=clock, stop=stop,
                 memories=dict(memories or {}),
             )  # fmt: skip
+            engine.after_tick = None if live is None else live.tick_hook
             if options.control:
                 from sentinel.control.office import for_live_run  # noqa: PLC0415 - acyclic
 
@@ -660,6 +670,8 @@ def run(
             if backend is not None:
                 backend.close()
             remove_run_dir(run_dir)
+            if live is not None:
+                live.close()
             store.close()
     report = verify_store(options.store)
     return summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 import queue
 import socket
 import sqlite3
@@ -70,6 +71,7 @@ class _Task:
 
 
 _STOP: Final = object()
+log = logging.getLogger(__name__)
 
 
 class AuditStore:
@@ -152,6 +154,9 @@ class AuditStore:
         self.clock = LamportClock(self._reads.lamport())
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._subscribers_lock = threading.Lock()
+        self.commit_listeners: list[Callable[[list[Event]], None]] = []
+        """Called on the writer thread with each committed request's events (the live bus);
+        a listener must be quick and never raises into the writer (errors are logged)."""
         self._queue: queue.SimpleQueue[_Request | _Task | object] = queue.SimpleQueue()
         self._writer = threading.Thread(
             target=self._write_loop, name=f"audit-writer:{self.path.name}", daemon=True
@@ -357,6 +362,13 @@ class AuditStore:
                 top = max([top, *(event.lamport for event in outcome)])
         if top:
             self.clock.observe(top)
+        for listener in self.commit_listeners:
+            for outcome in outcomes:
+                if isinstance(outcome, list) and outcome:
+                    try:
+                        listener(outcome)
+                    except Exception:  # a watcher never fails an append
+                        log.exception("a commit listener of %s failed", self.path)
         with self._subscribers_lock:
             for loop, signal in list(self._subscribers):
                 with contextlib.suppress(RuntimeError):  # loop already closed

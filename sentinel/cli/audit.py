@@ -268,3 +268,42 @@ def consistency(
             console.print(f"[bold red]inconsistent[/bold red]: {problem}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+NatsOption = Annotated[
+    list[str],
+    typer.Option("--nats", help="A NATS server URL of the JetStream cluster; repeatable."),
+]
+
+
+@app.command()
+@reports_errors
+def replicate(nats_url: NatsOption, store: StoreOption = None) -> None:
+    """Replicate the store to its JetStream stream (R3; message id = event id: exactly once)."""
+    import asyncio  # noqa: PLC0415 - only this command and mirror need it
+
+    from sentinel.durable.replicate import replicate as run_replication  # noqa: PLC0415
+
+    count = asyncio.run(run_replication(_existing(store), nats_url))
+    console.print(f"{count} events acknowledged by the stream")
+
+
+@app.command()
+@reports_errors
+def mirror(
+    log_id: Annotated[str, typer.Argument(help="The log id of the store to rebuild.")],
+    out: Annotated[Path, typer.Option("--out", help="The new store file.", dir_okay=False)],
+    nats_url: NatsOption,
+) -> None:
+    """Rebuild a store from its JetStream stream, then verify it; exit 1 if it does not verify."""
+    import asyncio  # noqa: PLC0415 - only this command and replicate need it
+
+    from sentinel.durable.replicate import mirror as run_mirror  # noqa: PLC0415
+
+    count = asyncio.run(run_mirror(log_id, nats_url, out))
+    report = verify_store(out, witness=False)
+    console.print(
+        f"{count} events mirrored into {out}: {'verified' if report.ok else 'NOT verified'}"
+    )
+    if not report.ok:
+        raise typer.Exit(1)

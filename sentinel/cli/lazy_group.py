@@ -30,6 +30,7 @@ LAZY_COMMANDS: Final = {
     "control": ("sentinel.cli.control", "app"),
     "judge": ("sentinel.cli.judge", "judge_command"),
     "nightrun": ("sentinel.cli.nightrun", "nightrun_command"),
+    "bus": ("sentinel.cli.bus", "app"),
 }
 """Top-level command name: (module, attribute), a Typer sub-app or a command function."""
 

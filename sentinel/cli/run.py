@@ -133,6 +133,12 @@ def run_command(
             "--days", min=1, help="Days in a row, each followed by its nightrun (stores: .dayN)."
         ),
     ] = 1,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            "--bus", envvar="SENTINEL_BUS", help="Publish live on this Zenoh endpoint (tcp/...)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -154,7 +160,7 @@ def run_command(
         control=control,
     )
     if days > 1:
-        _run_days(options, days, overwrite=overwrite, as_json=as_json)
+        _run_days(options, days, overwrite=overwrite, as_json=as_json, bus=bus)
         return
     if overwrite:
         remove_store(options.store)
@@ -170,7 +176,8 @@ def run_command(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = run(options, progress=advance)
+        # Only named when given: callers (and tests) that replace run() keep their signature.
+        summary = run(options, progress=advance, bus=bus) if bus else run(options, progress=advance)
     if as_json:
         print_json(summary.to_dict())
     else:
@@ -190,7 +197,9 @@ def run_command(
         raise typer.Exit(INTERRUPTED_EXIT)
 
 
-def _run_days(options: RunOptions, days: int, *, overwrite: bool, as_json: bool) -> None:
+def _run_days(
+    options: RunOptions, days: int, *, overwrite: bool, as_json: bool, bus: str | None
+) -> None:
     """``--days N``: N runs, each followed by its nightrun; the next day remembers."""
     from sentinel.nightrun.days import day_store, run_days  # noqa: PLC0415 - only for --days
 
@@ -198,7 +207,7 @@ def _run_days(options: RunOptions, days: int, *, overwrite: bool, as_json: bool)
         for day in range(1, days + 1):
             remove_store(day_store(options.store, day))
     with console.status("running days", spinner="dots") if not as_json else _nothing():
-        results = run_days(options, days)
+        results = run_days(options, days, bus=bus)
     if as_json:
         print_json([result.to_dict() for result in results])
     else:

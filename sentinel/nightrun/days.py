@@ -56,6 +56,7 @@ def run_days(
     days: int,
     *,
     progress: Callable[[int, int, int], None] | None = None,
+    bus: str | None = None,
 ) -> list[DayResult]:
     """Run ``days`` days, each followed by its nightrun.
 
@@ -63,6 +64,7 @@ def run_days(
         options: The run of each day (its store is day 1's).
         days: How many days.
         progress: Called as ``progress(day, ticks_done, ticks_total)``.
+        bus: A Zenoh endpoint every day publishes on (see :func:`sentinel.agents.runtime.run`).
 
     Raises:
         InvalidInputError: ``days`` out of range, or a day's store exists.
@@ -80,7 +82,9 @@ def run_days(
     for day in range(1, days + 1):
         store = day_store(options.store, day)
         each = None if progress is None else (lambda n, t, d=day: progress(d, n, t))
-        summary = run(dataclasses.replace(options, store=store), progress=each, memories=memories)
+        summary = run(
+            dataclasses.replace(options, store=store), progress=each, memories=memories, bus=bus
+        )
         night = run_nightrun(store)
         results.append(DayResult(day, summary, night, sum(1 for m in memories.values() if m)))
         if summary.interrupted:

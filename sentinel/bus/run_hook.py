@@ -1,0 +1,61 @@
+"""The main job's hook: a run's committed events and tick summaries, published on the bus."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sentinel.errors import BusError
+
+if TYPE_CHECKING:
+    from sentinel.agents.runtime import Engine
+    from sentinel.audit.store import AuditStore
+    from sentinel.bus.publisher import BusPublisher
+
+log = logging.getLogger(__name__)
+
+
+class RunBus:
+    """A publisher tied to one run's store: events as committed, a summary per tick."""
+
+    def __init__(self, publisher: BusPublisher, store: AuditStore) -> None:
+        self.publisher = publisher
+        self.store = store
+        store.commit_listeners.append(publisher.publish_events)
+
+    def tick_hook(self, engine: Engine) -> None:
+        """After a tick: its summary, computed only when someone watches ``world``."""
+        if not self.publisher.listening("world"):
+            return
+        active = engine.world.state["active"]
+        self.publisher.publish_tick(
+            engine.world.tick,
+            {
+                "clock": engine.world.clock(),
+                "on_duty": int(active.sum()),
+                "agents": len(engine.agents),
+            },
+        )
+
+    def close(self) -> None:
+        """Publish the final checkpoint and close the session."""
+        try:
+            latest = self.store.latest_checkpoint()
+            if latest is not None:
+                self.publisher.publish_checkpoint(latest.checkpoint.size, latest.to_note())
+        finally:
+            self.publisher.close()
+
+
+def open_run_bus(endpoint: str | None, store: AuditStore) -> RunBus | None:
+    """The run's bus on ``endpoint`` (listening), or None: no endpoint, or it failed (logged)."""
+    if not endpoint:
+        return None
+    from sentinel.bus.publisher import BusPublisher  # noqa: PLC0415 - zenoh only when asked
+
+    try:
+        publisher = BusPublisher(store.meta()["log_id"], listen=[endpoint])
+    except BusError as exc:
+        log.warning("the run goes on without its live bus: %s", exc)
+        return None
+    return RunBus(publisher, store)
