@@ -185,6 +185,8 @@ class Engine:
     peak: int = 0
     snapshot_every: int = 0
     """Ticks between ``world.snapshot`` events (0: every ``SNAPSHOT_EVERY_MINUTES``)."""
+    on_tick: Callable[[Engine], None] | None = None
+    """Called in the loop's thread before each tick (the dashboard's operator actions)."""
 
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
@@ -240,6 +242,10 @@ class Engine:
         """Run up to ``ticks`` ticks (fewer when stopped); return the ticks run."""
         done = 0
         while done < ticks and not self.stop.is_set():
+            if self.on_tick is not None:
+                self.on_tick(self)
+                if self.stop.is_set():
+                    break
             self.tick()
             done += 1
             if progress is not None and (done % PROGRESS_EVERY_TICKS == 0 or done == ticks):
@@ -558,6 +564,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     keep_workspaces: Path | None = None,
     stop: threading.Event | None = None,
+    on_tick: Callable[[Engine], None] | None = None,
 ) -> RunSummary:
     """Run the main job: the roster's shift in the world, with gateway, sandboxes and audit.
 
@@ -567,6 +574,7 @@ def run(
         keep_workspaces: Copy each agent's workspace here when its sandbox stops.
         stop: Set it (or press Ctrl-C) to end the run after the current tick; the store is
             still checkpointed and verified.
+        on_tick: Called before each tick in the loop's thread (``Engine.on_tick``).
 
     Returns:
         The summary; ``summary.ok`` is False when an attack was not blocked.
@@ -604,6 +612,7 @@ def run(
             engine = Engine(
                 company, options, backend, record=store.append_batch, clock=clock, stop=stop
             )
+            engine.on_tick = on_tick
             started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
             store.append(RUNTIME_STREAM, "runtime.started", started_payload)
             total = options.ticks(company)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,6 +14,9 @@ from sentinel.agents import RunOptions, RunSummary, replay, run
 from sentinel.audit.location import STORE_ENV, default_store, remove_store
 from sentinel.cli.output import JsonOption, console, error_console, print_json, reports_errors
 from sentinel.config import DEFAULT_COMPANY
+
+if TYPE_CHECKING:
+    from sentinel.dashboard.live import LiveDashboard
 
 FAILED_EXIT: Final = 1
 """An attack was not blocked, the chain did not verify, or a replay differed."""
@@ -93,6 +97,15 @@ def run_command(
     config: Annotated[
         Path, typer.Option("--config", help="The company directory.", file_okay=False)
     ] = DEFAULT_COMPANY,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard",
+            help="Serve the live dashboard on loopback while the run runs (prints its URL and"
+            " operator token; port $SENTINEL_DASHBOARD_PORT, default 8765; token"
+            " $SENTINEL_DASHBOARD_TOKEN, default random).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -119,13 +132,20 @@ def run_command(
         TextColumn("{task.completed:,.0f}/{task.total:,.0f} ticks"),
         TimeElapsedColumn(),
     )
+    live = _start_dashboard(options.store, config) if dashboard else None
     with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"{shift} shift", total=0)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = run(options, progress=advance)
+        try:
+            summary = run(
+                options, progress=advance, on_tick=live.operator.on_tick if live else None
+            )
+        finally:
+            if live is not None:
+                live.stop()
     if as_json:
         print_json(summary.to_dict())
     else:
@@ -143,6 +163,17 @@ def run_command(
         raise typer.Exit(FAILED_EXIT)
     if summary.interrupted:
         raise typer.Exit(INTERRUPTED_EXIT)
+
+
+def _start_dashboard(store: Path, config: Path) -> LiveDashboard:
+    """Serve the dashboard of the run about to start (loopback), with operator actions."""
+    from sentinel.cli.dashboard import PORT_ENV, TOKEN_ENV, port_from  # noqa: PLC0415 - uvicorn only when asked
+    from sentinel.dashboard.live import start_live  # noqa: PLC0415
+
+    port = port_from(os.environ.get(PORT_ENV))
+    live = start_live(store, config, port=port, token=os.environ.get(TOKEN_ENV))
+    error_console.print(f"dashboard: {live.url}  operator token: {live.token}", highlight=False)
+    return live
 
 
 @reports_errors
