@@ -5,7 +5,7 @@
 "use strict";
 
 const ZERO_HASH = "0".repeat(64);
-const TIMELINE_ROWS = 200; // rows drawn; filters pick among all events
+const TIMELINE_ROWS = 100; // rows drawn; filters pick among all events
 const RECENT = 8; // decisions and tool calls kept per agent for the inspector
 const LATENCY_CAP = 200000;
 
@@ -25,6 +25,7 @@ const dash = {
 };
 window.sentinelDashboard = dash;
 window.sentinelLatencies = []; // ms from an event's wall_ns (stored) to the frame showing it
+window.sentinelArrivals = []; // ms from an event's wall_ns to its arrival in this page (diagnosis)
 
 // ---- state -----------------------------------------------------------------------------
 
@@ -199,8 +200,7 @@ async function verify(batch) {
   });
   if (dash.broken !== null) setChain("bad", "chain: BROKEN at #" + dash.broken + " (" + dash.events[dash.broken].linkReason + ")");
   else setChain("ok", "chain: " + dash.verified + " links verified");
-  dash.dirty = true;
-  schedule();
+  markLinks(batch);
 }
 
 function setChain(kind, text) {
@@ -212,6 +212,7 @@ function setChain(kind, text) {
 // ---- receiving ---------------------------------------------------------------------------
 
 function receive(rows) {
+  const arrived = performance.timeOrigin + performance.now();
   const fresh = [];
   for (const row of rows) {
     if (row.position !== dash.events.length) continue; // a reconnect's repeat, or a gap (never expected)
@@ -220,7 +221,10 @@ function receive(rows) {
     dash.events.push(row);
     fresh.push(row);
     if (dash.live) apply(dash.state, row);
-    if (row.doc && row.doc.wall_ns / 1e6 >= dash.connectedMs) dash.pendingLatency.push(row.doc.wall_ns / 1e6);
+    if (row.doc && row.doc.wall_ns / 1e6 >= dash.connectedMs) {
+      dash.pendingLatency.push(row.doc.wall_ns / 1e6);
+      if (window.sentinelArrivals.length < LATENCY_CAP) window.sentinelArrivals.push(arrived - row.doc.wall_ns / 1e6);
+    }
   }
   if (!fresh.length) return;
   if (dash.live) dash.cut = dash.events.length - 1;
@@ -258,20 +262,34 @@ function schedule() {
   });
 }
 
+// Writes only what changed: an unchanged panel costs the browser no layout and no paint.
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+const drawnHtml = new WeakMap();
+function setHtml(el, html) {
+  if (drawnHtml.get(el) !== html) { drawnHtml.set(el, html); el.innerHTML = html; }
+}
+
+function setAttr(el, name, value) {
+  if (el.getAttribute(name) !== String(value)) el.setAttribute(name, value);
+}
+
 function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
 function setMode(text) {
   const el = document.getElementById("mode");
-  el.textContent = text || (dash.live ? (dash.state && dash.state.paused ? "live · paused" : "live") : "time travel");
+  setText(el, text || (dash.live ? (dash.state && dash.state.paused ? "live · paused" : "live") : "time travel"));
 }
 
 function draw() {
   const s = dash.state;
   setMode();
-  document.getElementById("clock").textContent = s.clock + " · tick " + s.tick;
-  document.getElementById("count").textContent = dash.events.length + " events";
+  setText(document.getElementById("clock"), s.clock + " · tick " + s.tick);
+  setText(document.getElementById("count"), dash.events.length + " events");
   drawFloors(s);
   drawInspector(s);
   drawTimeline();
@@ -348,10 +366,10 @@ const EMOTION_COLOURS = { happy: "#facc15", content: "#86efac", calm: "#93c5fd",
 function drawFloors(s) {
   for (const [id, r] of Object.entries(plan.rooms)) {
     const m = s.rooms[id];
-    r.rect.setAttribute("fill", co2Colour(m && m.co2));
+    setAttr(r.rect, "fill", co2Colour(m && m.co2));
     const cap = (dash.layout.rooms.find((x) => x.id === id) || {}).capacity;
-    r.metrics.textContent = m ? m.occupancy + "/" + cap + " · " + Number(m.temperature).toFixed(1) + "°C · " +
-      Math.round(m.co2) + " ppm · " + Math.round(m.noise) + " dB" : "";
+    setText(r.metrics, m ? m.occupancy + "/" + cap + " · " + Number(m.temperature).toFixed(1) + "°C · " +
+      Math.round(m.co2) + " ppm · " + Math.round(m.noise) + " dB" : "");
   }
   const perRoom = {};
   for (const a of Object.values(s.agents)) {
@@ -374,13 +392,14 @@ function drawFloors(s) {
         g.addEventListener("click", () => select(a.id));
         plan.agents[a.id] = g;
       }
-      g.style.transform = "translate(" + cx + "px," + cy + "px)";
-      g.querySelector("circle").setAttribute("fill", EMOTION_COLOURS[a.emotion] || "#cbd5e1");
-      g.querySelector("title").textContent = a.id + " " + ((dash.layout.personas[a.id] || {}).name || "") + " · " + a.emotion;
+      const move = "translate(" + cx + "px," + cy + "px)";
+      if (g.style.transform !== move) g.style.transform = move;
+      setAttr(g.querySelector("circle"), "fill", EMOTION_COLOURS[a.emotion] || "#cbd5e1");
+      setText(g.querySelector("title"), a.id + " " + ((dash.layout.personas[a.id] || {}).name || "") + " · " + a.emotion);
       g.classList.toggle("selected", a.id === dash.selected);
       g.classList.toggle("quarantined", a.quarantined);
       g.classList.toggle("violated", a.sandbox.violations > 0);
-      g.dataset.room = roomId;
+      if (g.dataset.room !== roomId) g.dataset.room = roomId;
       seen.add(a.id);
     });
   }
@@ -408,7 +427,7 @@ function drawInspector(s) {
   pick.value = dash.selected || "";
   const body = document.getElementById("inspector-body");
   const a = dash.selected && s.agents[dash.selected];
-  if (!a) { body.innerHTML = dash.selected ? "No events for " + esc(dash.selected) + " yet." : "Click an agent on the floor plan."; return; }
+  if (!a) { setHtml(body, dash.selected ? "No events for " + esc(dash.selected) + " yet." : "Click an agent on the floor plan."); return; }
   const who = dash.layout.personas[a.id] || {};
   const needs = Object.entries(a.needs).map(([k, v]) =>
     "<dt>" + esc(k) + "</dt><dd><span class=\"bar\" style=\"width:" + Math.min(100, Math.max(0, Number(v))) + "px\"></span> " + Number(v).toFixed(1) + "</dd>").join("");
@@ -418,7 +437,7 @@ function drawInspector(s) {
     "<div>t" + t.tick + " <b>" + esc(t.tool) + "</b> <code>" + esc(t.command).slice(0, 120) + "</code> exit " + esc(t.exit) +
     (t.violations ? " · " + t.violations + " violations" : "") + "<pre>" + esc(t.output) + "</pre></div>").join("");
   const violations = a.violations.map((v) => "<li>t" + v.tick + " " + esc(v.layer) + ": " + esc(v.attempt) + "</li>").join("");
-  body.innerHTML =
+  setHtml(body,
     "<dl data-testid=\"inspector-fields\"><dt>agent</dt><dd>" + esc(a.id) + (a.quarantined ? " <b class=\"decision-refused\">QUARANTINED</b>" : "") + "</dd>" +
     "<dt>persona</dt><dd>" + esc(who.name || "") + ", " + esc(who.role || "") + " (" + esc(who.department || "") + ")</dd>" +
     "<dt>bio</dt><dd>" + esc(who.bio || "") + "</dd>" +
@@ -430,7 +449,37 @@ function drawInspector(s) {
     a.sandbox.violations + " violations, " + a.attacks + " attacks</dd>" + needs + "</dl>" +
     "<h4>Recent decisions</h4><ul>" + (decisions || "<li class=\"muted\">none</li>") + "</ul>" +
     "<h4>Tool calls</h4>" + (tools || "<div class=\"muted\">none</div>") +
-    "<h4>Violations</h4><ul>" + (violations || "<li class=\"muted\">none</li>") + "</ul>";
+    "<h4>Violations</h4><ul>" + (violations || "<li class=\"muted\">none</li>") + "</ul>");
+}
+
+// The timeline is the page's largest table: live, new rows are prepended and old ones
+// dropped (DOM work in proportion to the new events); a filter or scrub rebuilds it.
+const timeline = { key: null, top: -1, rows: new Map() };
+
+function timelineRow(ev, agent) {
+  const tr = document.createElement("tr");
+  tr.dataset.position = ev.position;
+  tr.innerHTML = "<td>" + ev.position + "</td><td>" + (ev.doc && ev.doc.tick !== null ? ev.doc.tick : "") + "</td><td>" + esc(ev.type) +
+    "</td><td>" + esc(ev.stream) + "</td><td>" + esc(agent) + "</td><td class=\"hash\" title=\"" + esc(ev.hash) + "\">" +
+    esc(String(ev.hash).slice(0, 16)) + "</td><td></td>";
+  markLink(tr, ev);
+  return tr;
+}
+
+function markLink(tr, ev) {
+  tr.dataset.link = ev.link;
+  tr.className = ev.link === "bad" ? "bad" : "";
+  const cell = tr.lastChild;
+  cell.className = "link-" + ev.link;
+  cell.title = ev.linkReason || "";
+  cell.textContent = ev.link === "ok" ? "✓" : ev.link === "bad" ? "✗" : "…";
+}
+
+function markLinks(batch) {
+  for (const ev of batch) {
+    const tr = timeline.rows.get(ev.position);
+    if (tr) markLink(tr, ev);
+  }
 }
 
 function drawTimeline() {
@@ -441,19 +490,35 @@ function drawTimeline() {
   fillSelect(typeFilter, [...s.types].sort(), "<option value=\"\">all types</option>");
   const wantAgent = agentFilter.value;
   const wantType = typeFilter.value;
-  const rows = [];
-  for (let i = Math.min(dash.cut, dash.events.length - 1); i >= 0 && rows.length < TIMELINE_ROWS; i--) {
+  const cut = Math.min(dash.cut, dash.events.length - 1);
+  const key = wantAgent + "\u0000" + wantType + "\u0000" + (dash.live ? "live" : cut);
+  const body = document.getElementById("timeline-rows");
+  let stop = timeline.top;
+  if (key !== timeline.key) {
+    body.textContent = "";
+    timeline.rows.clear();
+    timeline.key = key;
+    stop = -1;
+  }
+  const fresh = document.createDocumentFragment();
+  let added = 0;
+  for (let i = cut; i > stop && added < TIMELINE_ROWS; i--) {
     const ev = dash.events[i];
     const agent = eventAgent(ev);
     if (wantAgent && agent !== wantAgent) continue;
     if (wantType && ev.type !== wantType) continue;
-    const mark = ev.link === "ok" ? "✓" : ev.link === "bad" ? "✗" : "…";
-    rows.push("<tr class=\"" + (ev.link === "bad" ? "bad" : "") + "\" data-position=\"" + ev.position + "\" data-link=\"" + ev.link + "\">" +
-      "<td>" + ev.position + "</td><td>" + (ev.doc && ev.doc.tick !== null ? ev.doc.tick : "") + "</td><td>" + esc(ev.type) +
-      "</td><td>" + esc(ev.stream) + "</td><td>" + esc(agent) + "</td><td class=\"hash\" title=\"" + esc(ev.hash) + "\">" +
-      esc(String(ev.hash).slice(0, 16)) + "</td><td class=\"link-" + ev.link + "\" title=\"" + esc(ev.linkReason || "") + "\">" + mark + "</td></tr>");
+    const tr = timelineRow(ev, agent);
+    timeline.rows.set(ev.position, tr);
+    fresh.appendChild(tr);
+    added += 1;
   }
-  document.getElementById("timeline-rows").innerHTML = rows.join("");
+  body.insertBefore(fresh, body.firstChild);
+  timeline.top = cut;
+  while (body.rows.length > TIMELINE_ROWS) {
+    const last = body.lastChild;
+    timeline.rows.delete(Number(last.dataset.position));
+    last.remove();
+  }
 }
 
 function drawGateway(s) {
@@ -462,9 +527,9 @@ function drawGateway(s) {
   const body = rules.map(([rule, r]) =>
     "<tr data-rule=\"" + esc(rule) + "\"><td>" + esc(rule) + "</td><td>" + r.synthesized + "</td><td>" + r.forwarded + "</td><td>" +
     r.learned + "</td><td>" + r.refused + "</td><td>$" + r.cost.toFixed(4) + "</td></tr>").join("");
-  document.getElementById("gateway-body").innerHTML =
+  setHtml(document.getElementById("gateway-body"),
     "<div data-testid=\"gateway-totals\">cost $" + s.cost.toFixed(4) + " · " + s.modelCalls + " model calls (" + s.synthesizedCalls + " synthesized)</div>" +
-    "<table><thead><tr><th>rule</th><th>synth.</th><th>fwd.</th><th>learned</th><th>refused</th><th>cost</th></tr></thead><tbody>" + body + "</tbody></table>";
+    "<table><thead><tr><th>rule</th><th>synth.</th><th>fwd.</th><th>learned</th><th>refused</th><th>cost</th></tr></thead><tbody>" + body + "</tbody></table>");
 }
 
 function summary(p) {
@@ -479,8 +544,8 @@ function summary(p) {
 function drawControl(s) {
   const items = s.control.concat(s.judge).sort((x, y) => (y.tick || 0) - (x.tick || 0)).slice(0, 60);
   if (!items.length) return;
-  document.getElementById("control-body").innerHTML = "<ul data-testid=\"control-items\">" + items.map((c) =>
-    "<li data-type=\"" + esc(c.type) + "\">t" + c.tick + " <b>" + esc(c.type) + "</b> " + summary(c.p) + "</li>").join("") + "</ul>";
+  setHtml(document.getElementById("control-body"), "<ul data-testid=\"control-items\">" + items.map((c) =>
+    "<li data-type=\"" + esc(c.type) + "\">t" + c.tick + " <b>" + esc(c.type) + "</b> " + summary(c.p) + "</li>").join("") + "</ul>");
 }
 
 function drawOperator(s) {
@@ -493,18 +558,19 @@ function drawOperator(s) {
     fillSelect(document.getElementById("chaos-kind"), dash.layout.chaos.map((c) => c.name));
     fillSelect(document.getElementById("chaos-room"), dash.layout.rooms.map((r) => r.id));
   }
-  document.getElementById("operator-log").innerHTML = s.operator.slice().reverse().map((o) =>
+  setHtml(document.getElementById("operator-log"), s.operator.slice().reverse().map((o) =>
     "<li>t" + o.tick + " " + esc(o.action) + (o.target ? " " + esc(o.target) : "") + ": <span class=\"decision-" + esc(o.decision) + "\">" +
-    esc(o.decision) + "</span>" + (o.reason ? " (" + esc(o.reason) + ")" : "") + "</li>").join("");
+    esc(o.decision) + "</span>" + (o.reason ? " (" + esc(o.reason) + ")" : "") + "</li>").join(""));
 }
 
 function drawTravel() {
   const scrub = document.getElementById("scrubber");
-  scrub.max = Math.max(0, dash.events.length - 1);
-  if (dash.live) scrub.value = scrub.max;
+  const max = String(Math.max(0, dash.events.length - 1));
+  if (scrub.max !== max) scrub.max = max;
+  if (dash.live && scrub.value !== max) scrub.value = max;
   const ev = dash.events[dash.cut];
-  document.getElementById("travel-label").textContent = dash.live ? "following the run (" + dash.events.length + " events)" :
-    "at event #" + dash.cut + " of " + dash.events.length + ", tick " + (ev && ev.doc ? ev.doc.tick : "?") + ", " + dash.state.clock;
+  setText(document.getElementById("travel-label"), dash.live ? "following the run (" + dash.events.length + " events)" :
+    "at event #" + dash.cut + " of " + dash.events.length + ", tick " + (ev && ev.doc ? ev.doc.tick : "?") + ", " + dash.state.clock);
 }
 
 async function operatorAction(action) {
