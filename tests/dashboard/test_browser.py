@@ -12,11 +12,11 @@ import json
 import sqlite3
 import statistics
 import threading
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 
@@ -28,7 +28,7 @@ from sentinel.dashboard import BackgroundServer, create_app
 from sentinel.dashboard.live import LiveDashboard, start_live
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
-TOKEN = "operator-token-for-the-test-0123456789"
+TOKEN = "operator-token-for-the-test-0123456789"  # noqa: S105 - a test's token
 HOURS = 0.1
 """360 ticks: ~20 s of wall time here, long enough to watch and to pause."""
 LATENCY_P50_MS = 100.0
@@ -217,10 +217,8 @@ def test_a_finished_store_is_browsed_verified_and_travelled(
         timeout=WAIT_MS,
     )
     assert page.is_visible("#operator-off")  # read-only: no run attached
-    request = urllib.request.Request(f"{served}api/operator", data=b'{"action":"pause"}')
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=10)
-    assert refused.value.code == 409
+    refused = httpx.post(f"{served}api/operator", json={"action": "pause"}, timeout=10)
+    assert refused.status_code == 409
     items = page.locator("[data-testid=control-items] li")
     assert items.count() == 2
     assert "plane agent" in page.inner_text("li[data-type='control.decision']")
