@@ -29,6 +29,9 @@ mount and mkfs.ext4 for the workspace disk quota, and pytest for the system Pyth
 inside sandboxes (agents test their code with it)."""
 BUILD_DEBIAN_PACKAGES = ("libsqlite3-dev", "pkg-config")
 """The native core links to the system libsqlite3, the one Python's sqlite3 module uses."""
+DASHBOARD_DEBIAN_PACKAGES = ("chromium",)
+"""The browser the dashboard's Playwright tests drive (Playwright's own browser download is
+never used: tests/dashboard pass Debian's binary as executable_path)."""
 
 
 def _missing_debian_packages(packages: tuple[str, ...]) -> list[str]:
@@ -105,7 +108,9 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the Python test suite and the Rust unit and property tests."""
-    ensure_debian_packages(session, SANDBOX_DEBIAN_PACKAGES + BUILD_DEBIAN_PACKAGES)
+    ensure_debian_packages(
+        session, SANDBOX_DEBIAN_PACKAGES + BUILD_DEBIAN_PACKAGES + DASHBOARD_DEBIAN_PACKAGES
+    )
     install_project(session, "test")
     session.run("cargo", "test", "--manifest-path", NATIVE_MANIFEST, "--workspace", external=True)
     session.run("pytest", *session.posargs)

@@ -203,6 +203,8 @@ class Engine:
     prompts and the colleagues' questions put to it carry it."""
     after_tick: Callable[[Engine], None] | None = None
     """Called after each tick (the live bus publishes the tick summary)."""
+    on_tick: Callable[[Engine], None] | None = None
+    """Called in the loop's thread before each tick (the dashboard's operator actions)."""
 
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
@@ -259,6 +261,10 @@ class Engine:
         """Run up to ``ticks`` ticks (fewer when stopped); return the ticks run."""
         done = 0
         while done < ticks and not self.stop.is_set():
+            if self.on_tick is not None:
+                self.on_tick(self)
+                if self.stop.is_set():
+                    break
             self.tick()
             done += 1
             if progress is not None and (done % PROGRESS_EVERY_TICKS == 0 or done == ticks):
@@ -595,6 +601,7 @@ def run(
     stop: threading.Event | None = None,
     memories: dict[str, list[str]] | None = None,
     bus: str | None = None,
+    on_tick: Callable[[Engine], None] | None = None,
 ) -> RunSummary:
     """Run the main job: the roster's shift in the world, with gateway, sandboxes and audit.
 
@@ -607,6 +614,7 @@ def run(
         memories: Per agent, memories of an earlier day its need prompts carry.
         bus: A Zenoh endpoint (``tcp/127.0.0.1:7447``) to publish the run live on
             (:mod:`sentinel.bus`); a bus that cannot open is logged and the run goes on.
+        on_tick: Called before each tick in the loop's thread (``Engine.on_tick``).
 
     Returns:
         The summary; ``summary.ok`` is False when an attack was not blocked.
@@ -652,6 +660,7 @@ def run(
                 memories=dict(memories or {}),
             )  # fmt: skip
             engine.after_tick = None if live is None else live.tick_hook
+            engine.on_tick = on_tick
             if options.control:
                 from sentinel.control.office import for_live_run  # noqa: PLC0415 - acyclic
 

@@ -31,6 +31,7 @@ LAZY_COMMANDS: Final = {
     "judge": ("sentinel.cli.judge", "judge_command"),
     "nightrun": ("sentinel.cli.nightrun", "nightrun_command"),
     "bus": ("sentinel.cli.bus", "app"),
+    "dashboard": ("sentinel.cli.dashboard", "dashboard_command"),
 }
 """Top-level command name: (module, attribute), a Typer sub-app or a command function."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,6 +15,10 @@ from sentinel.agents.sandbox_pool import DEFAULT_CAPACITY
 from sentinel.audit.location import STORE_ENV, default_store, remove_store
 from sentinel.cli.output import JsonOption, console, error_console, print_json, reports_errors
 from sentinel.config import DEFAULT_COMPANY
+from sentinel.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from sentinel.dashboard.live import LiveDashboard
 
 FAILED_EXIT: Final = 1
 """An attack was not blocked, the chain did not verify, or a replay differed."""
@@ -139,6 +144,15 @@ def run_command(
             "--bus", envvar="SENTINEL_BUS", help="Publish live on this Zenoh endpoint (tcp/...)."
         ),
     ] = None,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard",
+            help="Serve the live dashboard on loopback while the run runs (prints its URL and"
+            " operator token; port $SENTINEL_DASHBOARD_PORT, default 8765; token"
+            " $SENTINEL_DASHBOARD_TOKEN, default random).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -159,6 +173,10 @@ def run_command(
         sandboxes=sandboxes,
         control=control,
     )
+    if days > 1 and dashboard:
+        raise InvalidInputError(
+            "--dashboard follows one store; run --days without it (or one day with it)"
+        )
     if days > 1:
         _run_days(options, days, overwrite=overwrite, as_json=as_json, bus=bus)
         return
@@ -170,6 +188,7 @@ def run_command(
         TextColumn("{task.completed:,.0f}/{task.total:,.0f} ticks"),
         TimeElapsedColumn(),
     )
+    live = _start_dashboard(options.store, config) if dashboard else None
     with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"{shift} shift", total=0)
 
@@ -177,7 +196,21 @@ def run_command(
             progress.update(task, completed=done, total=total)
 
         # Only named when given: callers (and tests) that replace run() keep their signature.
-        summary = run(options, progress=advance, bus=bus) if bus else run(options, progress=advance)
+        hooks: dict[str, Any] = {}
+        if bus:
+            hooks["bus"] = bus
+        if live is not None:
+            hooks["on_tick"] = live.operator.on_tick
+        try:
+            summary = run(options, progress=advance, **hooks)
+        finally:
+            if live is not None:
+                live.stop()
+    _report(summary, as_json=as_json)
+
+
+def _report(summary: RunSummary, *, as_json: bool) -> None:
+    """Print the run's summary and its misses; exit 1 when not ok, 130 when interrupted."""
     if as_json:
         print_json(summary.to_dict())
     else:
@@ -224,6 +257,17 @@ def _run_days(
         raise typer.Exit(FAILED_EXIT)
     if any(summary.interrupted for summary in summaries):
         raise typer.Exit(INTERRUPTED_EXIT)
+
+
+def _start_dashboard(store: Path, config: Path) -> LiveDashboard:
+    """Serve the dashboard of the run about to start (loopback), with operator actions."""
+    from sentinel.cli.dashboard import PORT_ENV, TOKEN_ENV, port_from  # noqa: PLC0415 - uvicorn only when asked
+    from sentinel.dashboard.live import start_live  # noqa: PLC0415
+
+    port = port_from(os.environ.get(PORT_ENV))
+    live = start_live(store, config, port=port, token=os.environ.get(TOKEN_ENV))
+    error_console.print(f"dashboard: {live.url}  operator token: {live.token}", highlight=False)
+    return live
 
 
 @reports_errors

@@ -1,0 +1,84 @@
+"""``sentinel-run dashboard``: the live dashboard of a finished or running run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Final
+
+import typer
+
+from sentinel.audit.location import STORE_ENV, default_store
+from sentinel.cli.output import console, error_console, reports_errors
+from sentinel.config import DEFAULT_COMPANY
+from sentinel.dashboard.server import DEFAULT_HOST, DEFAULT_PORT, MAX_PORT, is_loopback
+from sentinel.errors import InvalidInputError
+
+TOKEN_ENV: Final = "SENTINEL_DASHBOARD_TOKEN"  # noqa: S105 - the variable's name, not a token
+"""The operator token of ``run --dashboard`` (otherwise a random one is printed)."""
+PORT_ENV: Final = "SENTINEL_DASHBOARD_PORT"
+"""The port of ``run --dashboard`` (default :data:`DEFAULT_PORT`)."""
+
+
+def port_from(value: str | None) -> int:
+    """The port ``$SENTINEL_DASHBOARD_PORT`` names (the default when unset).
+
+    Raises:
+        InvalidInputError: Not a port number.
+    """
+    if value is None or value == "":
+        return DEFAULT_PORT
+    if not value.isdigit() or int(value) > MAX_PORT:
+        raise InvalidInputError(f"{PORT_ENV}={value!r} is not a port number (0-{MAX_PORT})")
+    return int(value)
+
+
+def warn_if_exposed(host: str) -> None:
+    """Say so when the dashboard is bound to more than loopback."""
+    if not is_loopback(host):
+        error_console.print(
+            f"[bold yellow]warning:[/bold yellow] the dashboard on {host} shows the whole audit "
+            "trail to anyone who reaches it, and browsers verify the chain (WebCrypto) only on "
+            "loopback or HTTPS",
+            highlight=False,
+        )
+
+
+@reports_errors
+def dashboard_command(
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            envvar=STORE_ENV,
+            help="The run's audit store (finished, or still being written).",
+            dir_okay=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (default loopback only).")
+    ] = DEFAULT_HOST,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=MAX_PORT, help="Port (0: any free one).")
+    ] = DEFAULT_PORT,
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config",
+            help="The company to draw when the run's recorded one is gone.",
+            file_okay=False,
+        ),
+    ] = DEFAULT_COMPANY,
+) -> None:
+    """Serve the dashboard of a run: floor plan, agents, audit timeline, gateway, time travel.
+
+    Read-only: operator actions need the run's own dashboard (`run --dashboard`).
+    """
+    from sentinel.dashboard import create_app, serve  # noqa: PLC0415 - uvicorn only here
+
+    path = store or default_store()
+    warn_if_exposed(host)
+    shown = f"[{host}]" if ":" in host else host
+    console.print(
+        f"dashboard of {path} on http://{shown}:{port}/ (Ctrl-C to stop)", highlight=False
+    )
+    serve(create_app(path, config=config), host, port)
