@@ -34,6 +34,8 @@ class RunOptions:
         store: The audit store file (created; must not exist yet; default:
             :func:`sentinel.audit.location.default_store`).
         provider: ``offline`` or a model name forwarded through litellm.
+        probes: Kernel probes on the agents' sandboxes: ``auto`` (when the host can load
+            them), ``on`` (fail when it cannot) or ``off``.
     """
 
     config: Path = DEFAULT_COMPANY
@@ -44,6 +46,7 @@ class RunOptions:
     compromised: float = 0.0
     store: Path = field(default_factory=default_store)
     provider: str = "offline"
+    probes: str = "auto"
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -54,6 +57,8 @@ class RunOptions:
             raise InvalidInputError(f"--agents must be at least 1, got {self.agents}")
         if self.hours is not None and not 0 < self.hours <= 24 * 7:
             raise InvalidInputError(f"--hours must be in (0, 168], got {self.hours}")
+        if self.probes not in ("auto", "on", "off"):
+            raise InvalidInputError(f"--probes must be auto, on or off, got {self.probes!r}")
         if not 0.0 <= self.compromised <= 1.0:
             raise InvalidInputError(f"--compromised must be in [0, 1], got {self.compromised}")
 

@@ -59,6 +59,7 @@ from sentinel.config import load_company
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 from sentinel.gateway import Gateway
+from sentinel.probes.run_probes import open_recorder
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.wasi_tools import wasi_tool
 from sentinel.world import Action, World
@@ -107,6 +108,8 @@ class RunSummary:
     """Tool calls that ran a WASI tool in Wasmtime (counted in ``tool_calls`` too)."""
     work: dict[str, int] = field(default_factory=dict)
     """Tickets: tasks, done, failed, commits, tests run/passed, files changed, shapes done."""
+    probes: dict[str, Any] = field(default_factory=dict)
+    """Kernel probes: on or off (and why), and the totals over all agents."""
 
     @property
     def refused_share(self) -> float:
@@ -590,6 +593,7 @@ def run(
         run_dir = make_run_dir()
         store = AuditStore(options.store)
         backend: LiveBackend | None = None
+        probes = open_recorder(options.probes, store, lambda: clock.tick)
         try:
             gateway = Gateway(
                 gateway_settings(company, options.provider),
@@ -616,10 +620,13 @@ def run(
         finally:
             if backend is not None:
                 backend.close()
+            probe_report = probes.close()  # after the sandboxes: their last exits are in
             remove_run_dir(run_dir)
             store.close()
     report = verify_store(options.store)
-    return summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
+    summary = summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
+    summary.probes = probe_report
+    return summary
 
 
 def finished_payload(engine: Engine, ticks: int) -> dict[str, Any]:

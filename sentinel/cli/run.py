@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -48,6 +48,7 @@ def _summary_table(summary: RunSummary) -> Table:
     blocked = f"{summary.attacks_blocked} of {summary.attacks}"
     table.add_row("blocked attacks", blocked if not summary.unblocked else f"[bold red]{blocked}")
     table.add_row("violations", f"{summary.violations:,}")
+    table.add_row("kernel probes", probe_line(summary.probes))
     table.add_row("cost", f"${summary.cost_usd:.4f}")
     verified = {True: "yes", False: "[bold red]NO", None: "not checked"}[summary.chain_verified]
     table.add_row("chain verified", verified)
@@ -93,6 +94,10 @@ def run_command(
     config: Annotated[
         Path, typer.Option("--config", help="The company directory.", file_okay=False)
     ] = DEFAULT_COMPANY,
+    probes: Annotated[
+        str,
+        typer.Option("--probes", help="Kernel probes on the sandboxes: auto, on or off."),
+    ] = "auto",
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -110,6 +115,7 @@ def run_command(
         compromised=compromised,
         store=store or default_store(),
         provider=provider,
+        probes=probes,
     )
     if overwrite:
         remove_store(options.store)
@@ -143,6 +149,17 @@ def run_command(
         raise typer.Exit(FAILED_EXIT)
     if summary.interrupted:
         raise typer.Exit(INTERRUPTED_EXIT)
+
+
+def probe_line(probes: dict[str, Any]) -> str:
+    """The summary's kernel-probe row: what the kernel saw, or why the probes were off."""
+    if not probes.get("enabled"):
+        return f"off: {probes.get('reason', 'not started')}"
+    return (
+        f"{probes['execs']:,} programs run, {probes['write_opens']:,} files opened to write "
+        f"({probes['write_bytes']:,} bytes written), {probes['connects']:,} connects, "
+        f"{probes['refusals']:,} refused syscalls; {probes['lost']:,} records lost"
+    )
 
 
 @reports_errors

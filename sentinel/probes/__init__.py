@@ -6,8 +6,8 @@ connections tried, syscalls seccomp refused and process exits. :class:`ProbeSess
 them; :class:`ProbeRecorder` batches what they see into the audit trail.
 """
 
-from sentinel.probes.records import AgentTotals, ProbeKind, ProbeRecord
 from sentinel.probes.recorder import PROBE_STREAM, ProbeRecorder
+from sentinel.probes.records import AgentTotals, ProbeKind, ProbeRecord
 from sentinel.probes.session import ProbeSession
 
 __all__ = [

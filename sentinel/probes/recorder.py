@@ -67,9 +67,7 @@ class ProbeRecorder:
                 self.events_written += len(events)
             return len(events)
 
-    def _batch(
-        self, records: list[ProbeRecord], totals: dict[str, AgentTotals]
-    ) -> list[NewEvent]:
+    def _batch(self, records: list[ProbeRecord], totals: dict[str, AgentTotals]) -> list[NewEvent]:
         details: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in records:
             details[self.session.agent(record.slot)].append(record.detail())

@@ -26,7 +26,7 @@ FIX: Final = "run as root on Linux 5.8+ with BTF (/sys/kernel/btf/vmlinux); see 
 
 def cgroup_id(directory: Path) -> int:
     """A cgroup v2 directory's id (the kernel's cgroup id is its kernfs inode number)."""
-    return os.stat(directory).st_ino
+    return directory.stat().st_ino
 
 
 def agent_of_group(name: str) -> str:

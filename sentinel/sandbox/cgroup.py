@@ -250,11 +250,11 @@ _observers: list[GroupObserver] = []
 
 
 def observe_groups(observer: GroupObserver) -> Callable[[], None]:
-    """Call ``observer`` when an agent's group is created (before any process joins it) and
-    when it is removed; return the function that stops it.
+    """Call ``observer`` when agent groups are created and removed; return how to stop.
 
-    The kernel probes use this to watch a sandbox from its first instruction: a group that
-    lives for one command would be missed by any later scan.
+    A group is announced after it is made and before any process joins it. The kernel
+    probes use this to watch a sandbox from its first instruction: a group that lives for
+    one command would be missed by any later scan.
     """
     _observers.append(observer)
 
@@ -269,7 +269,7 @@ def _announce(group: AgentCgroup, *, created: bool) -> None:
     directory = group.v2_directory()
     if directory is None or group.agent_id is None:
         return
-    for observer in list(_observers):
+    for observer in _observers:
         observer(group.agent_id, directory, created)
 
 
