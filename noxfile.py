@@ -27,8 +27,12 @@ SANDBOX_DEBIAN_PACKAGES = (
 """What the sandbox layers and their tests use: bwrap, nft, ip, fusermount3, unshare, and
 mount and mkfs.ext4 for the workspace disk quota, and pytest for the system Python that runs
 inside sandboxes (agents test their code with it)."""
-BUILD_DEBIAN_PACKAGES = ("libsqlite3-dev", "pkg-config")
-"""The native core links to the system libsqlite3, the one Python's sqlite3 module uses."""
+BUILD_DEBIAN_PACKAGES = (
+    "libsqlite3-dev", "pkg-config", "clang", "libelf-dev", "zlib1g-dev", "make",
+)  # fmt: skip
+"""The native core links to the system libsqlite3, the one Python's sqlite3 module uses; the
+kernel probe compiles its eBPF program with clang and builds the libbpf its crate vendors, which
+links the system libelf and zlib (make drives that build)."""
 DASHBOARD_DEBIAN_PACKAGES = ("chromium",)
 """The browser the dashboard's Playwright tests drive (Playwright's own browser download is
 never used: tests/dashboard pass Debian's binary as executable_path)."""

@@ -216,3 +216,30 @@ class SynthesisMatcher:
 
     def decide_many(self, fingerprints: list[str]) -> list[int]:
         """:meth:`decide` over a batch in one call."""
+
+@final
+class AgentProbe:
+    """The agent probe: CO-RE eBPF programs on BTF tracepoints, filtered to watched cgroups.
+
+    No Python reference: this class only loads, attaches and reads the kernel's maps; the
+    records it returns are decoded by ``sentinel.probes.records``.
+
+    Raises:
+        OSError: The kernel would not load or attach a program (the message says which).
+    """
+
+    def __new__(cls, capacity: int) -> AgentProbe: ...
+    def programs(self) -> list[str]:
+        """The attached programs' names."""
+    def watch(self, cgroup_id: int, slot: int) -> None:
+        """Report cgroup ``cgroup_id`` (a cgroup v2 id) as agent ``slot``."""
+    def unwatch(self, cgroup_id: int) -> None:
+        """Stop reporting cgroup ``cgroup_id``."""
+    def totals(self, slot: int) -> bytes | None:
+        """The raw kernel-side totals of agent ``slot``, or None."""
+    def drain(self) -> tuple[list[bytes], int]:
+        """``(records, lost)``: the raw records queued so far, and how many were dropped."""
+    def running(self) -> bool:
+        """Whether the polling thread still runs."""
+    def close(self) -> None:
+        """Detach the programs and stop the polling thread (idempotent)."""

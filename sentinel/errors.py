@@ -102,6 +102,23 @@ class SandboxDegradedWarning(UserWarning):
     """
 
 
+class ProbeUnavailable(SentinelError, OSError):  # noqa: N818 - reads as a state
+    """The kernel probes cannot run here (not root, no BTF, the verifier refused).
+
+    Args:
+        reason: What failed, in the kernel's or libbpf's words.
+        fix: What would make them available, if known.
+    """
+
+    def __init__(self, reason: str, fix: str | None = None) -> None:
+        self.reason = reason
+        self.fix = fix
+        message = f"the kernel probes are unavailable: {reason}"
+        if fix:
+            message += f" (fix: {fix})"
+        super().__init__(message)
+
+
 class HostProbeError(SentinelError, OSError):
     """Probing the host failed in a way that says nothing about the host's abilities.
 

@@ -41,6 +41,8 @@ class RunOptions:
             the idle longest is closed for a newcomer, its workspace kept).
         control: Run the control planes (sentinel.control; the company's ``control.toml``,
             else the embedded default).
+        probes: Kernel probes on the agents' sandboxes: ``auto`` (when the host can load
+            them), ``on`` (fail when it cannot) or ``off``.
     """
 
     config: Path = DEFAULT_COMPANY
@@ -53,6 +55,7 @@ class RunOptions:
     provider: str = "offline"
     sandboxes: int = DEFAULT_CAPACITY
     control: bool = True
+    probes: str = "auto"
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -65,6 +68,8 @@ class RunOptions:
             raise InvalidInputError(f"--hours must be in (0, 168], got {self.hours}")
         if self.sandboxes < 1:
             raise InvalidInputError(f"--sandboxes must be at least 1, got {self.sandboxes}")
+        if self.probes not in ("auto", "on", "off"):
+            raise InvalidInputError(f"--probes must be auto, on or off, got {self.probes!r}")
         if not 0.0 <= self.compromised <= 1.0:
             raise InvalidInputError(f"--compromised must be in [0, 1], got {self.compromised}")
 

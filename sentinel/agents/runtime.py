@@ -61,6 +61,7 @@ from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 from sentinel.gateway import Gateway
 from sentinel.nightrun.recall import with_memories
+from sentinel.probes.run_probes import open_recorder
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.wasi_tools import wasi_tool
 from sentinel.world import Action, World
@@ -116,6 +117,8 @@ class RunSummary:
     """The sandbox pool: capacity, agents that held one, built, recycled, peak alive."""
     control: dict[str, Any] = field(default_factory=dict)
     """The control planes: per plane decisions, actions, verdicts, rollbacks; quarantines."""
+    probes: dict[str, Any] = field(default_factory=dict)
+    """Kernel probes: on or off (and why), and the totals over all agents."""
 
     @property
     def refused_share(self) -> float:
@@ -639,6 +642,7 @@ def run(
         store = AuditStore(options.store)
         backend: LiveBackend | None = None
         live = open_run_bus(bus, store)
+        probes = open_recorder(options.probes, store, lambda: clock.tick)
         try:
             gateway = Gateway(
                 gateway_settings(company, options.provider),
@@ -678,12 +682,15 @@ def run(
         finally:
             if backend is not None:
                 backend.close()
+            probe_report = probes.close()  # after the sandboxes: their last exits are in
             remove_run_dir(run_dir)
             if live is not None:
                 live.close()
             store.close()
     report = verify_store(options.store)
-    return summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
+    summary = summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
+    summary.probes = probe_report
+    return summary
 
 
 def finished_payload(engine: Engine, ticks: int) -> dict[str, Any]:

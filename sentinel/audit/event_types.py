@@ -168,6 +168,34 @@ class WorldSnapshot(EventPayload):
     agents: dict[str, list[str | int | float | bool | None]]
 
 
+class ProbeActivity(EventPayload):
+    """What the kernel saw one agent's processes do since its previous such event."""
+
+    event_type: ClassVar[str] = "probe.activity"
+    agent_id: str
+    tick: int | None = Field(default=None, ge=0)
+    """The world's tick when the batch was taken (None outside a run)."""
+    totals: dict[str, int]
+    """Counters since the agent's previous ``probe.activity``: execs, exits, write_opens,
+    writes, write_bytes, connects, refusals, dropped (exact: counted in the kernel)."""
+    events: list[dict[str, Any]]
+    """Details, oldest first: programs run, files opened for writing, connections tried,
+    refused syscalls, exits; at most ``PROBE_DETAILS_PER_EVENT`` (the rest in ``omitted``)."""
+    omitted: int = Field(default=0, ge=0)
+
+
+class ProbeSummary(EventPayload):
+    """A probe session ended: what it attached, what it could not watch, what it lost."""
+
+    event_type: ClassVar[str] = "probe.summary"
+    programs: list[str]
+    agents: dict[str, dict[str, int]]
+    """Each agent's totals over the session."""
+    lost: int = Field(ge=0)
+    """Records dropped in user space because the queue was full (totals still count them)."""
+    unwatchable: list[str]
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.event_type: cls
     for cls in (
@@ -180,6 +208,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         AgentLifecycle,
         ControlDecision,
         WorldSnapshot,
+        ProbeActivity,
+        ProbeSummary,
     )
 }
 """Registered payload types by event type."""

@@ -74,6 +74,7 @@ def _summary_table(summary: RunSummary) -> Table:
             f"  {entry['change']}",
             f"{entry['agent_id']} at {entry['clock']} (tick {entry['tick']}): {entry['reason']}",
         )
+    table.add_row("kernel probes", probe_line(summary.probes))
     table.add_row("cost", f"${summary.cost_usd:.4f}")
     verified = {True: "yes", False: "[bold red]NO", None: "not checked"}[summary.chain_verified]
     table.add_row("chain verified", verified)
@@ -153,6 +154,10 @@ def run_command(
             " $SENTINEL_DASHBOARD_TOKEN, default random).",
         ),
     ] = False,
+    probes: Annotated[
+        str,
+        typer.Option("--probes", help="Kernel probes on the sandboxes: auto, on or off."),
+    ] = "auto",
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -172,6 +177,7 @@ def run_command(
         provider=provider,
         sandboxes=sandboxes,
         control=control,
+        probes=probes,
     )
     if days > 1 and dashboard:
         raise InvalidInputError(
@@ -268,6 +274,17 @@ def _start_dashboard(store: Path, config: Path) -> LiveDashboard:
     live = start_live(store, config, port=port, token=os.environ.get(TOKEN_ENV))
     error_console.print(f"dashboard: {live.url}  operator token: {live.token}", highlight=False)
     return live
+
+
+def probe_line(probes: dict[str, Any]) -> str:
+    """The summary's kernel-probe row: what the kernel saw, or why the probes were off."""
+    if not probes.get("enabled"):
+        return f"off: {probes.get('reason', 'not started')}"
+    return (
+        f"{probes['execs']:,} programs run, {probes['write_opens']:,} files opened to write "
+        f"({probes['write_bytes']:,} bytes written), {probes['connects']:,} connects, "
+        f"{probes['refusals']:,} refused syscalls; {probes['lost']:,} records lost"
+    )
 
 
 @reports_errors

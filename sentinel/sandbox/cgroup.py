@@ -13,6 +13,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -63,8 +64,15 @@ class AgentCgroup:
         SandboxUnavailable: A required controller is not usable on this host.
     """
 
-    def __init__(self, name: str, facts: CgroupView, resources: ResourcesView) -> None:
+    def __init__(
+        self,
+        name: str,
+        facts: CgroupView,
+        resources: ResourcesView,
+        agent_id: str | None = None,
+    ) -> None:
         self.name = name
+        self.agent_id = agent_id
         self.resources = resources
         self.dirs: dict[str, Path] = {}
         for controller in ("memory", "pids", "cpu"):
@@ -76,12 +84,16 @@ class AgentCgroup:
                 )
             self.dirs[controller] = Path(found.path) / name
         self.v2 = all(facts.controllers[c].hierarchy == "v2" for c in ("memory", "pids", "cpu"))
+        # On a hybrid host the limits live in v1 hierarchies, where the kernel's probes cannot
+        # tell agents apart (their cgroup id is the v2 one). A controller-less v2 group named
+        # like the others gives each sandbox its own v2 id; made on a best-effort basis.
+        self.identity: Path | None = None if self.v2 else _identity_parent(facts, name)
 
     @classmethod
     def unique(cls, agent_id: str, facts: CgroupView, resources: ResourcesView) -> AgentCgroup:
         """A group with a fresh unique name for this agent."""
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in agent_id)[:40]
-        return cls(f"sentinel-{safe}-{uuid.uuid4().hex[:8]}", facts, resources)
+        return cls(f"sentinel-{safe}-{uuid.uuid4().hex[:8]}", facts, resources, agent_id)
 
     def create(self) -> None:
         """Create the directories and write the limits.
@@ -109,6 +121,8 @@ class AgentCgroup:
                 (self.dirs["pids"] / "pids.max").write_text(str(self.resources.pids))
                 (self.dirs["cpu"] / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
                 (self.dirs["cpu"] / "cpu.cfs_quota_us").write_text(str(quota))
+            self._create_identity()
+            _announce(self, created=True)
         except OSError as exc:
             message = f"cgroup {self.name}: {exc.strerror} at {exc.filename}"
             try:
@@ -117,9 +131,26 @@ class AgentCgroup:
                 message += f" (and cleaning up: {cleanup})"
             raise SandboxError(message) from None
 
+    def _create_identity(self) -> None:
+        if self.identity is None:
+            return
+        leftovers.take("cgroup", self.identity)
+        try:
+            self.identity.mkdir()
+        except OSError:  # a read-only or delegated v2 tree: the probes will not see this one
+            leftovers.give_back("cgroup", self.identity)
+            self.identity = None
+
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a process writes its pid to, to join."""
-        return [str(directory / "cgroup.procs") for directory in dict.fromkeys(self.dirs.values())]
+        directories = [*dict.fromkeys(self.dirs.values())]
+        if self.identity is not None:
+            directories.append(self.identity)
+        return [str(directory / "cgroup.procs") for directory in directories]
+
+    def v2_directory(self) -> Path | None:
+        """The group's cgroup v2 directory (whose inode number is its cgroup id), if any."""
+        return self.dirs["memory"] if self.v2 else self.identity
 
     def pids(self) -> list[int]:
         """Processes currently in the group (none once the group is gone).
@@ -187,7 +218,10 @@ class AgentCgroup:
                 self.kill_all()
             except SandboxError as exc:
                 problems.append(str(exc))
-        for directory in dict.fromkeys(self.dirs.values()):
+        directories = [*dict.fromkeys(self.dirs.values())]
+        if self.identity is not None:
+            directories.append(self.identity)
+        for directory in directories:
             error: OSError | None = None
             for _ in range(KILL_ROUNDS):
                 try:
@@ -204,5 +238,48 @@ class AgentCgroup:
                 problems.append(f"cannot remove {directory}: {error.strerror}")
             else:
                 leftovers.give_back("cgroup", directory)
+        _announce(self, created=False)
         if problems:
             raise SandboxError(f"cgroup {self.name}: {'; '.join(problems)}")
+
+
+GroupObserver = Callable[[str, Path, bool], None]
+"""Called as ``observer(agent_id, v2_directory, created)``."""
+_observers: list[GroupObserver] = []
+
+
+def observe_groups(observer: GroupObserver) -> Callable[[], None]:
+    """Call ``observer`` when agent groups are created and removed; return how to stop.
+
+    A group is announced after it is made and before any process joins it. The kernel
+    probes use this to watch a sandbox from its first instruction: a group that lives for
+    one command would be missed by any later scan.
+    """
+    _observers.append(observer)
+
+    def stop() -> None:
+        with contextlib.suppress(ValueError):
+            _observers.remove(observer)
+
+    return stop
+
+
+def _announce(group: AgentCgroup, *, created: bool) -> None:
+    directory = group.v2_directory()
+    if directory is None or group.agent_id is None:
+        return
+    for observer in _observers:
+        observer(group.agent_id, directory, created)
+
+
+def _identity_parent(facts: CgroupView, name: str) -> Path | None:
+    """Where a hybrid host's controller-less v2 group for ``name`` goes (None without v2)."""
+    if facts.v2_mount is None:
+        return None
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    # The v2 line is "0::<path>" (cgroups(7)); v1 lines name their controllers.
+    own = next((line[3:] for line in lines if line.startswith("0::")), "/")
+    return Path(facts.v2_mount) / own.lstrip("/") / name

@@ -64,12 +64,17 @@ class CgroupView(Protocol):
     @property
     def controllers(self) -> Mapping[str, ControllerView]: ...  # noqa: D102
 
+    @property
+    def v2_mount(self) -> str | None: ...  # noqa: D102
+
 
 @dataclass(frozen=True, slots=True)
 class CgroupLayout:
     """The cgroup controllers by name (see ``CgroupFacts``)."""
 
     controllers: Mapping[str, ControllerFacts]
+    v2_mount: str | None = None
+    """Where the unified (v2) hierarchy is mounted (a hybrid host has one too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +116,8 @@ def launch_facts(capabilities: HostCapabilities | LaunchFacts) -> LaunchFacts:
             {
                 name: ControllerFacts(found.usable, found.hierarchy, found.path, found.reason)
                 for name, found in capabilities.cgroups.controllers.items()
-            }
+            },
+            capabilities.cgroups.v2_mount,
         ),
     )
 
@@ -136,6 +142,7 @@ def facts_from_json(data: Mapping[str, Any]) -> LaunchFacts:
             {
                 str(name): ControllerFacts(**found)
                 for name, found in data["cgroups"]["controllers"].items()
-            }
+            },
+            data["cgroups"].get("v2_mount"),
         ),
     )

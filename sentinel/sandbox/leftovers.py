@@ -254,7 +254,9 @@ def _cgroup_roots() -> list[Path]:
     from sentinel.sandbox.launch import host_capabilities  # noqa: PLC0415 - detection is slow
 
     facts = host_capabilities().cgroups
-    return sorted({Path(c.path) for c in facts.controllers.values() if c.path is not None})
+    roots = {Path(c.path) for c in facts.controllers.values() if c.path is not None}
+    roots |= {Path(m.path) for m in facts.mounts if m.version == "v2"}  # hybrid identity groups
+    return sorted(roots)
 
 
 def _collect_lease(lease: Lease, report: GcReport) -> None:

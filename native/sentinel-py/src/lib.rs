@@ -11,6 +11,7 @@ mod errors;
 mod logscan;
 mod logwriter;
 mod merkle;
+mod probe;
 mod synthesis;
 mod world;
 
@@ -32,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(world::world_step, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_param_names, m)?)?;
     m.add_class::<merkle::PyMerkleLog>()?;
+    m.add_class::<probe::PyAgentProbe>()?;
     m.add_class::<logwriter::PyLogWriter>()?;
     m.add_class::<synthesis::PySynthesisMatcher>()?;
     Ok(())

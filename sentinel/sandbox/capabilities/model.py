@@ -111,6 +111,11 @@ class CgroupFacts(_Frozen):
     mounts: list[CgroupMount]
     controllers: dict[str, CgroupController]
 
+    @property
+    def v2_mount(self) -> str | None:
+        """Where the unified (v2) hierarchy is mounted; None without one."""
+        return next((mount.path for mount in self.mounts if mount.version == "v2"), None)
+
 
 class NetworkFacts(_Frozen):
     """Network namespaces, veth and nftables."""

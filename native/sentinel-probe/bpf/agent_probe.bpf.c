@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/* Sentinel's agent probe: what each agent's processes do, seen from the kernel.
+ *
+ * Four tracepoint programs, all filtered in the kernel to the cgroups Sentinel registered in
+ * `agent_cgroups` (cgroup v2 id -> agent slot); every other task on the host returns after one
+ * hash lookup:
+ *   - sched_process_exec   a program started (its path);
+ *   - sched_process_exit   a process (thread-group leader) ended (its exit status);
+ *   - sys_enter            files opened for writing (openat, openat2) and connections
+ *                          tried (connect), and a mark that the syscall really entered;
+ *   - sys_exit             bytes written (write-family syscalls), and refusals: a syscall
+ *                          that exits without having entered was stopped by seccomp,
+ *                          which runs before the sys_enter tracepoint and skips the call.
+ * Details go to a ring buffer; per-agent totals to `agent_counters`.
+ */
+#include "probe_types.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PROBE_DATA_LEN 256
+#define O_WRONLY 01
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)
+
+/* Syscall numbers differ per architecture; the loader refuses other architectures. */
+#if defined(__TARGET_ARCH_x86)
+#define NR_WRITE 1
+#define NR_PWRITE64 18
+#define NR_WRITEV 20
+#define NR_CONNECT 42
+#define NR_OPENAT 257
+#define NR_PWRITEV 296
+#define NR_PWRITEV2 328
+#define NR_OPENAT2 437
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_WRITE 64
+#define NR_PWRITE64 68
+#define NR_WRITEV 66
+#define NR_CONNECT 203
+#define NR_OPENAT 56
+#define NR_PWRITEV 70
+#define NR_PWRITEV2 287
+#define NR_OPENAT2 437
+#else
+#error "the agent probe knows the syscall numbers of x86_64 and arm64 only"
+#endif
+
+enum probe_kind {
+    KIND_EXEC = 1,
+    KIND_EXIT = 2,
+    KIND_OPEN_WRITE = 3,
+    KIND_CONNECT = 4,
+    KIND_REFUSED = 5,
+};
+
+/* One ring-buffer record; sentinel/probes/records.py decodes this exact layout. */
+struct probe_event {
+    u64 ts_ns;
+    u64 cgroup_id;
+    u32 slot;
+    u32 pid;
+    u32 tid;
+    u32 kind;
+    s64 value;
+    s64 extra;
+    u8 data[PROBE_DATA_LEN];
+};
+
+/* Per-agent totals; sentinel/probes/records.py decodes this exact layout. */
+struct agent_totals {
+    u64 execs;
+    u64 exits;
+    u64 write_opens;
+    u64 writes;
+    u64 write_bytes;
+    u64 connects;
+    u64 refusals;
+    u64 dropped;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, u64);
+    __type(value, u32);
+} agent_cgroups SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, u32);
+    __type(value, struct agent_totals);
+} agent_counters SEC(".maps");
+
+/* Threads of watched agents inside a syscall that passed seccomp (tid -> syscall number). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, u32);
+    __type(value, long);
+} entered SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4 * 1024 * 1024);
+} events SEC(".maps");
+
+static __always_inline u32 *watched(u64 *cgroup_id)
+{
+    *cgroup_id = bpf_get_current_cgroup_id();
+    return bpf_map_lookup_elem(&agent_cgroups, cgroup_id);
+}
+
+static __always_inline struct agent_totals *totals(u32 slot)
+{
+    struct agent_totals *found = bpf_map_lookup_elem(&agent_counters, &slot);
+    if (found)
+        return found;
+    struct agent_totals zero = {};
+    bpf_map_update_elem(&agent_counters, &slot, &zero, BPF_NOEXIST);
+    return bpf_map_lookup_elem(&agent_counters, &slot);
+}
+
+static __always_inline struct probe_event *reserve(u64 cgroup_id, u32 slot, u32 kind,
+                                                   struct agent_totals *sums)
+{
+    struct probe_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+    if (!event) {
+        if (sums)
+            __sync_fetch_and_add(&sums->dropped, 1);
+        return 0;
+    }
+    u64 pid_tgid = bpf_get_current_pid_tgid();
+    event->ts_ns = bpf_ktime_get_boot_ns();
+    event->cgroup_id = cgroup_id;
+    event->slot = slot;
+    event->pid = pid_tgid >> 32;
+    event->tid = (u32)pid_tgid;
+    event->kind = kind;
+    event->value = 0;
+    event->extra = 0;
+    event->data[0] = 0;
+    return event;
+}
+
+/* BTF-typed raw tracepoints (tp_btf): attached by name, no tracefs needed, typed arguments. */
+
+SEC("tp_btf/sched_process_exec")
+int on_exec(u64 *ctx)
+{
+    struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+    u64 cgroup_id;
+    u32 *slot = watched(&cgroup_id);
+    if (!slot)
+        return 0;
+    struct agent_totals *sums = totals(*slot);
+    if (sums)
+        __sync_fetch_and_add(&sums->execs, 1);
+    struct probe_event *event = reserve(cgroup_id, *slot, KIND_EXEC, sums);
+    if (!event)
+        return 0;
+    bpf_probe_read_kernel_str(event->data, sizeof(event->data), BPF_CORE_READ(bprm, filename));
+    bpf_ringbuf_submit(event, 0);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int on_exit(u64 *ctx)
+{
+    u64 pid_tgid = bpf_get_current_pid_tgid();
+    if ((u32)pid_tgid != (u32)(pid_tgid >> 32))
+        return 0; /* a thread, not the process */
+    u64 cgroup_id;
+    u32 *slot = watched(&cgroup_id);
+    if (!slot)
+        return 0;
+    struct agent_totals *sums = totals(*slot);
+    if (sums)
+        __sync_fetch_and_add(&sums->exits, 1);
+    struct probe_event *event = reserve(cgroup_id, *slot, KIND_EXIT, sums);
+    if (!event)
+        return 0;
+    struct task_struct *task = (struct task_struct *)ctx[0];
+    event->value = BPF_CORE_READ(task, exit_code);
+    bpf_get_current_comm(event->data, 16);
+    bpf_ringbuf_submit(event, 0);
+    return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int on_sys_enter(u64 *ctx)
+{
+    u64 cgroup_id;
+    u32 *slot = watched(&cgroup_id);
+    if (!slot)
+        return 0;
+    long nr = (long)ctx[1];
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    bpf_map_update_elem(&entered, &tid, &nr, BPF_ANY);
+    if (nr != NR_OPENAT && nr != NR_OPENAT2 && nr != NR_CONNECT)
+        return 0;
+    struct pt_regs *regs = (struct pt_regs *)ctx[0];
+    unsigned long args[3] = {SYSCALL_ARG0(regs), SYSCALL_ARG1(regs), SYSCALL_ARG2(regs)};
+    struct agent_totals *sums = totals(*slot);
+    if (nr == NR_CONNECT) {
+        if (sums)
+            __sync_fetch_and_add(&sums->connects, 1);
+        struct probe_event *event = reserve(cgroup_id, *slot, KIND_CONNECT, sums);
+        if (!event)
+            return 0;
+        u32 length = args[2] > 128 ? 128 : (u32)args[2];
+        event->value = (s64)args[0];
+        event->extra = length;
+        bpf_probe_read_user(event->data, length & 0xFF, (void *)args[1]);
+        bpf_ringbuf_submit(event, 0);
+        return 0;
+    }
+    u64 flags = args[2];
+    if (nr == NR_OPENAT2 && bpf_probe_read_user(&flags, sizeof(flags), (void *)args[2]) != 0)
+        flags = 0;
+    if (!(flags & WRITE_FLAGS))
+        return 0;
+    if (sums)
+        __sync_fetch_and_add(&sums->write_opens, 1);
+    struct probe_event *event = reserve(cgroup_id, *slot, KIND_OPEN_WRITE, sums);
+    if (!event)
+        return 0;
+    event->value = (s64)flags;
+    event->extra = (s64)(int)args[0];
+    bpf_probe_read_user_str(event->data, sizeof(event->data), (void *)args[1]);
+    bpf_ringbuf_submit(event, 0);
+    return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int on_sys_exit(u64 *ctx)
+{
+    u64 cgroup_id;
+    u32 *slot = watched(&cgroup_id);
+    if (!slot)
+        return 0;
+    struct pt_regs *regs = (struct pt_regs *)ctx[0];
+    long nr = SYSCALL_NR(regs);
+    long ret = (long)ctx[1];
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    long *was = bpf_map_lookup_elem(&entered, &tid);
+    if (was) {
+        bpf_map_delete_elem(&entered, &tid);
+        if (ret > 0 && (nr == NR_WRITE || nr == NR_PWRITE64 || nr == NR_WRITEV ||
+                        nr == NR_PWRITEV || nr == NR_PWRITEV2)) {
+            struct agent_totals *sums = totals(*slot);
+            if (sums) {
+                __sync_fetch_and_add(&sums->writes, 1);
+                __sync_fetch_and_add(&sums->write_bytes, (u64)ret);
+            }
+        }
+        return 0;
+    }
+    if (ret >= 0)
+        return 0; /* joined the cgroup inside this syscall (a write to cgroup.procs) */
+    struct agent_totals *sums = totals(*slot);
+    if (sums)
+        __sync_fetch_and_add(&sums->refusals, 1);
+    struct probe_event *event = reserve(cgroup_id, *slot, KIND_REFUSED, sums);
+    if (!event)
+        return 0;
+    event->value = nr;
+    event->extra = -ret;
+    bpf_ringbuf_submit(event, 0);
+    return 0;
+}

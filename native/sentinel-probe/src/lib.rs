@@ -1,0 +1,239 @@
+//! Sentinel's kernel probe: load the agent probe (CO-RE eBPF on BTF tracepoints), attach it,
+//! register agent cgroups, and collect what it reports.
+//!
+//! One background thread owns the loaded object, its links and the ring buffer: libbpf's
+//! object is not `Send`, and the ring buffer borrows its map. The thread loads and attaches,
+//! hands back owned handles of the two maps userspace writes and reads (`agent_cgroups`,
+//! `agent_counters`), then polls the ring buffer into a bounded queue until it is told to
+//! stop; dropping the links on stop detaches every program. Records stay raw bytes here; the
+//! Python side (`sentinel/probes/records.py`) decodes them, so the layout has one reader.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, ObjectBuilder, RingBufferBuilder};
+
+/// The compiled BPF object (built by build.rs from bpf/agent_probe.bpf.c).
+static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/agent_probe.bpf.o"));
+
+/// How long one ring-buffer poll waits, which bounds how late `close` returns.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A loaded, attached agent probe.
+pub struct AgentProbe {
+    cgroups: MapHandle,
+    counters: MapHandle,
+    queue: Arc<Mutex<VecDeque<Vec<u8>>>>,
+    lost: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    worker: Option<JoinHandle<()>>,
+    programs: Vec<String>,
+}
+
+/// What the loader thread sends back once the programs are attached (or why not).
+type Loaded = Result<(MapHandle, MapHandle, Vec<String>), String>;
+
+fn map_handle(object: &libbpf_rs::Object, name: &str) -> Result<MapHandle, String> {
+    let map = object
+        .maps()
+        .find(|map| map.name() == name)
+        .ok_or_else(|| format!("the BPF object has no map {name}"))?;
+    MapHandle::try_from(&map).map_err(|err| format!("map {name}: {err}"))
+}
+
+fn load_and_attach() -> Result<(libbpf_rs::Object, Vec<Link>, Vec<String>), String> {
+    let open = ObjectBuilder::default()
+        .open_memory(OBJECT)
+        .map_err(|err| format!("opening the BPF object: {err}"))?;
+    let object = open
+        .load()
+        .map_err(|err| format!("loading the BPF programs (the verifier or BTF refused): {err}"))?;
+    let mut links = Vec::new();
+    let mut programs = Vec::new();
+    for program in object.progs_mut() {
+        let name = program.name().to_string_lossy().into_owned();
+        let link = program
+            .attach()
+            .map_err(|err| format!("attaching {name}: {err}"))?;
+        links.push(link);
+        programs.push(name);
+    }
+    Ok((object, links, programs))
+}
+
+fn run_worker(
+    loaded: &mpsc::Sender<Loaded>,
+    queue: &Mutex<VecDeque<Vec<u8>>>,
+    capacity: usize,
+    lost: &AtomicU64,
+    stop: &AtomicBool,
+) {
+    let (object, links, programs) = match load_and_attach() {
+        Ok(parts) => parts,
+        Err(message) => {
+            let _ = loaded.send(Err(message));
+            return;
+        }
+    };
+    let handles = (|| {
+        let events = map_handle(&object, "events")?;
+        let cgroups = map_handle(&object, "agent_cgroups")?;
+        let counters = map_handle(&object, "agent_counters")?;
+        Ok::<_, String>((events, cgroups, counters))
+    })();
+    let (events, cgroups, counters) = match handles {
+        Ok(handles) => handles,
+        Err(message) => {
+            let _ = loaded.send(Err(message));
+            return;
+        }
+    };
+    let mut builder = RingBufferBuilder::new();
+    let added = builder.add(&events, |record: &[u8]| {
+        let mut queue = queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if queue.len() < capacity {
+            queue.push_back(record.to_vec());
+        } else {
+            lost.fetch_add(1, Ordering::Relaxed);
+        }
+        0
+    });
+    let ring = match added.map(|_| ()).and_then(|()| builder.build()) {
+        Ok(ring) => ring,
+        Err(err) => {
+            let _ = loaded.send(Err(format!("ring buffer: {err}")));
+            return;
+        }
+    };
+    if loaded.send(Ok((cgroups, counters, programs))).is_err() {
+        return;
+    }
+    while !stop.load(Ordering::Relaxed) {
+        if ring.poll(POLL_INTERVAL).is_err() {
+            break; // EINTR and friends: the owner sees a stopped worker through `running`
+        }
+    }
+    let _ = ring.consume(); // what arrived before stop
+    drop(ring);
+    drop(links); // detaches every program
+    drop(object);
+}
+
+impl AgentProbe {
+    /// Load and attach the probe; up to `capacity` records wait to be drained.
+    ///
+    /// # Errors
+    /// The kernel refused to load or attach a program (not root, no BTF, an old kernel);
+    /// the message says which step failed and why.
+    pub fn start(capacity: usize) -> Result<Self, String> {
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let lost = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (sender, receiver) = mpsc::channel();
+        let worker = {
+            let queue = Arc::clone(&queue);
+            let lost = Arc::clone(&lost);
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("sentinel-probe".into())
+                .spawn(move || run_worker(&sender, &queue, capacity, &lost, &stop))
+                .map_err(|err| format!("starting the probe thread: {err}"))?
+        };
+        match receiver.recv() {
+            Ok(Ok((cgroups, counters, programs))) => Ok(Self {
+                cgroups,
+                counters,
+                queue,
+                lost,
+                stop,
+                worker: Some(worker),
+                programs,
+            }),
+            Ok(Err(message)) => {
+                let _ = worker.join();
+                Err(message)
+            }
+            Err(_) => {
+                let _ = worker.join();
+                Err("the probe thread ended before loading".into())
+            }
+        }
+    }
+
+    /// The attached programs' names.
+    #[must_use]
+    pub fn programs(&self) -> &[String] {
+        &self.programs
+    }
+
+    /// Report the processes of cgroup `cgroup_id` (a cgroup v2 id) as agent `slot`.
+    ///
+    /// # Errors
+    /// The kernel refused the map update (the map is full).
+    pub fn watch(&self, cgroup_id: u64, slot: u32) -> Result<(), String> {
+        self.cgroups
+            .update(&cgroup_id.to_ne_bytes(), &slot.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|err| format!("watching cgroup {cgroup_id}: {err}"))
+    }
+
+    /// Stop reporting cgroup `cgroup_id` (a no-op when it was not watched).
+    ///
+    /// # Errors
+    /// The kernel refused the map update.
+    pub fn unwatch(&self, cgroup_id: u64) -> Result<(), String> {
+        match self.cgroups.delete(&cgroup_id.to_ne_bytes()) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == libbpf_rs::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(format!("unwatching cgroup {cgroup_id}: {err}")),
+        }
+    }
+
+    /// The kernel-side totals of agent `slot`, as raw bytes (None before its first event).
+    ///
+    /// # Errors
+    /// The kernel refused the map lookup.
+    pub fn totals(&self, slot: u32) -> Result<Option<Vec<u8>>, String> {
+        self.counters
+            .lookup(&slot.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|err| format!("reading the totals of slot {slot}: {err}"))
+    }
+
+    /// Take every record queued so far, and how many were lost because the queue was full.
+    #[must_use]
+    pub fn drain(&self) -> (Vec<Vec<u8>>, u64) {
+        let mut queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let records: Vec<Vec<u8>> = queue.drain(..).collect();
+        (records, self.lost.swap(0, Ordering::Relaxed))
+    }
+
+    /// Whether the polling thread is still running.
+    #[must_use]
+    pub fn running(&self) -> bool {
+        self.worker
+            .as_ref()
+            .is_some_and(|worker| !worker.is_finished())
+    }
+
+    /// Detach every program and stop the thread (idempotent).
+    pub fn close(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for AgentProbe {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

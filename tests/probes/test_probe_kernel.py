@@ -1,0 +1,179 @@
+"""The agent probe on the real kernel: what it sees of sandboxed commands, and what not.
+
+These fail, never skip, when the host cannot load the probe (CI runs them as root on a
+kernel with BTF). Each observation has its control: a refusal is reported only where the
+seccomp layer refused (the same call without that layer succeeds and is not reported), and
+processes outside watched groups are not reported at all.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sentinel.audit import AuditStore, verify_store
+from sentinel.probes import PROBE_STREAM, ProbeRecorder, ProbeSession
+from sentinel.probes.session import agent_of_group, leased_groups
+from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.runner import run_once
+
+pytestmark = pytest.mark.host
+
+POLICY = SandboxPolicy.from_toml(
+    Path(__file__).resolve().parents[2] / "config" / "policies" / "agent.toml"
+)
+NO_QUOTA = POLICY.model_copy(
+    update={"resources": POLICY.resources.model_copy(update={"disk_mb": 0})}
+)
+UNSHARE_USERNS = (
+    "import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+    "sys.exit(0 if libc.unshare(0x10000000) == 0 else 10 + ctypes.get_errno())"
+)
+"""unshare(CLONE_NEWUSER): exit 0 when it worked, 10 + errno when refused."""
+WAIT_S = 10.0
+"""How long a test waits for the ring buffer's records (they arrive within ~50 ms)."""
+
+
+@pytest.fixture(scope="module")
+def probe() -> Iterator[ProbeSession]:
+    session = ProbeSession()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def unique_agent() -> str:
+    return f"probe-{uuid.uuid4().hex[:8]}"
+
+
+def collect(
+    probe: ProbeSession, agent: str, done: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The agent's records, polled until ``done`` holds (or the wait ends)."""
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        found += [r.detail() for r in probe.poll() if probe.agent(r.slot) == agent]
+        if done(found):
+            break
+        time.sleep(0.05)
+    return found
+
+
+def test_a_sandboxed_command_is_seen_from_exec_to_exit(
+    probe: ProbeSession, workspace: Path
+) -> None:
+    agent = unique_agent()
+    argv = ["sh", "-c", "echo hello > note.txt; /bin/true; exit 3"]
+    result = run_once(POLICY, argv, workspace=workspace, agent_id=agent)
+    assert result.exit_code == 3, result.stderr
+    seen = collect(probe, agent, lambda r: any(d.get("exit_code") == 3 for d in r))
+    kinds = {d["kind"] for d in seen}
+    assert {"exec", "open_write", "exit"} <= kinds, seen
+    assert any(d["kind"] == "exec" and d["path"].endswith("/true") for d in seen)
+    assert any(d["kind"] == "open_write" and (d["path"] or "").endswith("note.txt") for d in seen)
+    assert any(d["kind"] == "exit" and d.get("exit_code") == 3 for d in seen)
+    totals = probe.totals()[agent]
+    assert totals.write_bytes >= len("hello\n") and totals.execs >= 2
+
+
+def test_a_refused_syscall_is_reported_and_the_same_call_allowed_is_not(
+    probe: ProbeSession, workspace: Path, sandbox_base: Path
+) -> None:
+    refused_agent = unique_agent()
+    refused = run_once(
+        NO_QUOTA, ["python3", "-c", UNSHARE_USERNS], workspace=workspace, agent_id=refused_agent
+    )
+    assert refused.exit_code == 10 + 1, refused.stderr  # EPERM from the seccomp layer
+    seen = collect(probe, refused_agent, lambda r: any(d["kind"] == "exit" for d in r))
+    refusals = [d for d in seen if d["kind"] == "refused" and d["syscall"] == "unshare"]
+    assert refusals and refusals[0]["errno"] == "EPERM", seen
+
+    # The control: the same call in a group without the seccomp layer succeeds, and the
+    # probe, watching it all the same, reports no refusal for it.
+    allowed_agent = unique_agent()
+    control_ws = sandbox_base / "control"
+    allowed = run_once(
+        NO_QUOTA,
+        ["python3", "-c", UNSHARE_USERNS],
+        workspace=control_ws,
+        agent_id=allowed_agent,
+        layers=["cgroups"],
+    )
+    assert allowed.exit_code == 0, allowed.stderr
+    seen = collect(probe, allowed_agent, lambda r: any(d["kind"] == "exit" for d in r))
+    assert any(d["kind"] == "exec" for d in seen), "the control group was not watched"
+    assert not [d for d in seen if d["kind"] == "refused" and d["syscall"] == "unshare"]
+
+
+def test_a_connection_attempt_is_reported_with_its_address(
+    probe: ProbeSession, workspace: Path
+) -> None:
+    agent = unique_agent()
+    code = (
+        "import socket; s = socket.socket(); s.settimeout(1)\n"
+        "try: s.connect(('127.0.0.1', 9))\nexcept OSError: pass"
+    )
+    result = run_once(NO_QUOTA, ["python3", "-c", code], workspace=workspace, agent_id=agent)
+    assert result.exit_code == 0, result.stderr
+    seen = collect(probe, agent, lambda r: any(d["kind"] == "connect" for d in r))
+    assert {"kind": "connect", "family": "inet", "address": "127.0.0.1", "port": 9} in [
+        {k: v for k, v in d.items() if k != "pid"} for d in seen
+    ]
+
+
+def test_processes_outside_watched_groups_are_filtered_out_in_the_kernel(
+    probe: ProbeSession, tmp_path: Path
+) -> None:
+    probe.poll()
+    outside = subprocess.run(["sh", "-c", f"echo x > {tmp_path}/x; exit 5"], check=False)
+    assert outside.returncode == 5
+    time.sleep(0.3)
+    assert not [r for r in probe.poll() if r.pid == outside.args and r.value == 5 << 8]
+    group = Path("/sys/fs/cgroup/unified") / f"sentinel-{unique_agent()}-0000abcd"
+    if not Path("/sys/fs/cgroup/unified").is_dir():
+        group = Path("/sys/fs/cgroup") / group.name  # a pure cgroup v2 host
+    group.mkdir()
+    try:
+        probe.watch(agent_of_group(group.name), group)
+        join = f"echo $$ > {group}/cgroup.procs; exec sh -c 'exit 6'"
+        assert subprocess.run(["sh", "-c", join], check=False).returncode == 6
+        seen = collect(probe, agent_of_group(group.name), lambda r: any(
+            d.get("exit_code") == 6 for d in r))  # fmt: skip
+        assert any(d.get("exit_code") == 6 for d in seen)
+        probe.unwatch(group)
+        assert subprocess.run(["sh", "-c", join.replace("6", "7")], check=False).returncode == 7
+        time.sleep(0.3)
+        assert not [r for r in probe.poll() if r.kind.name == "EXIT" and r.value == 7 << 8]
+    finally:
+        group.rmdir()
+
+
+def test_the_recorder_writes_verified_activity_and_a_summary(
+    workspace: Path, tmp_path: Path
+) -> None:
+    store = AuditStore(tmp_path / "probes.db")
+    recorder = ProbeRecorder(ProbeSession(), store, lambda: 42)
+    agent = unique_agent()
+    try:
+        result = run_once(POLICY, ["sh", "-c", "echo 12345 > f"], workspace=workspace,
+                          agent_id=agent)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        assert agent not in leased_groups(), "the group should be gone with its sandbox"
+    finally:
+        totals = recorder.close()
+    events = list(store.read(stream=PROBE_STREAM))
+    store.close()
+    activity = [e for e in events if e.type == "probe.activity" and e.payload["agent_id"] == agent]
+    assert activity and all(e.payload["tick"] == 42 for e in activity)
+    assert sum(e.payload["totals"]["write_bytes"] for e in activity) == totals[agent].write_bytes
+    summary = [e for e in events if e.type == "probe.summary"]
+    assert len(summary) == 1 and summary[0].payload["agents"][agent]["execs"] >= 1
+    assert verify_store(tmp_path / "probes.db").ok
