@@ -3,6 +3,7 @@ command's result, recorded as events."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from sentinel.agents.backends import LiveBackend
 from sentinel.audit import NewEvent
 from sentinel.sandbox.policy import SandboxPolicy
+from sentinel.sandbox.warm import Sandbox
 
 pytestmark = pytest.mark.host
 
@@ -19,7 +21,14 @@ POLICY = SandboxPolicy.from_toml(
 )
 
 
-def test_a_sandbox_that_cannot_be_rebuilt_is_a_failed_command(sandbox_base: Path) -> None:
+def test_a_sandbox_that_cannot_be_rebuilt_is_a_failed_command(
+    sandbox_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The supervisor's signal guard is off: this test is about what the backend does when a
+    # supervisor dies (the guard itself: tests/sandbox/test_supervisor_signals.py).
+    monkeypatch.setattr(
+        "sentinel.agents.backends.Sandbox", functools.partial(Sandbox, guard_supervisor=False)
+    )
     gateway: Any = None  # commands never reach the gateway
     backend = LiveBackend(gateway, POLICY, sandbox_base, "model")
     try:
