@@ -27,6 +27,7 @@ LAZY_COMMANDS: Final = {
     "breakout": ("sentinel.cli.breakout", "breakout_command"),
     "run": ("sentinel.cli.run", "run_command"),
     "replay": ("sentinel.cli.run", "replay_command"),
+    "probe": ("sentinel.cli.probe", "app"),
 }
 """Top-level command name: (module, attribute), a Typer sub-app or a command function."""
 
