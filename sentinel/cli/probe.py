@@ -109,10 +109,14 @@ def describe(detail: dict[str, Any]) -> str:
     return printable({k: v for k, v in detail.items() if k not in ("position", "wall_ns")})
 
 
+NUMBERS: Final = ("position", "tick", "pid")
+"""The tail's columns that hold numbers (right-aligned)."""
+
+
 def _tail_table(tail: ProbeTail) -> Table:
     table = Table(title=f"probe tail: {tail.store}", title_justify="left")
     for name in ("position", "time (UTC)", "tick", "agent", "pid", "kind"):
-        table.add_column(name, no_wrap=True, justify="right" if name != "agent" else "left")
+        table.add_column(name, no_wrap=True, justify="right" if name in NUMBERS else "left")
     table.add_column("what", overflow="fold")
     for detail in tail.details:
         when = dt.datetime.fromtimestamp(detail["wall_ns"] / 1e9, tz=dt.UTC)
