@@ -32,6 +32,7 @@ LAZY_COMMANDS: Final = {
     "nightrun": ("sentinel.cli.nightrun", "nightrun_command"),
     "bus": ("sentinel.cli.bus", "app"),
     "dashboard": ("sentinel.cli.dashboard", "dashboard_command"),
+    "probe": ("sentinel.cli.probe", "app"),
 }
 """Top-level command name: (module, attribute), a Typer sub-app or a command function."""
 

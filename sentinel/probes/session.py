@@ -22,6 +22,8 @@ from sentinel.sandbox import cgroup, leftovers
 DEFAULT_CAPACITY: Final = 65_536
 """Records held between two drains before new ones are counted as lost (about 20 MiB)."""
 FIX: Final = "run as root on Linux 5.8+ with BTF (/sys/kernel/btf/vmlinux); see `doctor`"
+BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
+"""The running kernel's BTF (``CONFIG_DEBUG_INFO_BTF``): what CO-RE relocates the probe against."""
 
 
 def cgroup_id(directory: Path) -> int:
@@ -62,10 +64,21 @@ class ProbeSession:
     def __init__(self, capacity: int = DEFAULT_CAPACITY, *, follow_sandboxes: bool = True) -> None:
         from sentinel import _native  # noqa: PLC0415 - the probe is optional at import time
 
+        agent_probe = getattr(_native, "AgentProbe", None)
+        if agent_probe is None:
+            raise ProbeUnavailable(
+                "the native module sentinel._native was built without the agent probe",
+                "rebuild the package (pip install -e .) with clang, libelf and zlib present",
+            )
         if os.geteuid() != 0:
             raise ProbeUnavailable("loading BPF programs needs root (CAP_BPF and CAP_PERFMON)", FIX)
+        if not BTF_PATH.exists():
+            raise ProbeUnavailable(
+                f"the kernel has no BTF ({BTF_PATH}): the probe cannot be relocated (CO-RE)",
+                "run a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+            )
         try:
-            self._probe = _native.AgentProbe(capacity)
+            self._probe: _native.AgentProbe = agent_probe(capacity)
         except OSError as exc:
             raise ProbeUnavailable(str(exc), FIX) from None
         self._lock = threading.Lock()
