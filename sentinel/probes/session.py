@@ -173,6 +173,10 @@ class ProbeSession:
                 found[agent_id] = decode_totals(raw)
         return found
 
+    def running(self) -> bool:
+        """Whether the probe still reads the kernel's records (its polling thread runs)."""
+        return self._probe.running()
+
     def close(self) -> None:
         """Stop following sandboxes and detach the programs (idempotent)."""
         if self._stop_following is not None:

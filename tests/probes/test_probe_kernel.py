@@ -8,6 +8,10 @@ processes outside watched groups are not reported at all.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import platform
+import signal
 import subprocess
 import time
 import uuid
@@ -36,6 +40,8 @@ UNSHARE_USERNS = (
     "sys.exit(0 if libc.unshare(0x10000000) == 0 else 10 + ctypes.get_errno())"
 )
 """unshare(CLONE_NEWUSER): exit 0 when it worked, 10 + errno when refused."""
+SYS_TGKILL = {"x86_64": 234, "aarch64": 131}[platform.machine()]
+"""tgkill(2): a signal to one thread (Python's os module has no call for it)."""
 WAIT_S = 10.0
 """How long a test waits for the ring buffer's records (they arrive within ~50 ms)."""
 
@@ -136,20 +142,27 @@ def test_processes_outside_watched_groups_are_filtered_out_in_the_kernel(
     outside = subprocess.run(["sh", "-c", f"echo x > {tmp_path}/x; exit 5"], check=False)
     assert outside.returncode == 5
     time.sleep(0.3)
-    assert not [r for r in probe.poll() if r.pid == outside.args and r.value == 5 << 8]
+    assert not [r for r in probe.poll() if r.kind.name == "EXIT" and r.value == 5 << 8]
     group = Path("/sys/fs/cgroup/unified") / f"sentinel-{unique_agent()}-0000abcd"
     if not Path("/sys/fs/cgroup/unified").is_dir():
         group = Path("/sys/fs/cgroup") / group.name  # a pure cgroup v2 host
     group.mkdir()
     try:
         probe.watch(agent_of_group(group.name), group)
-        join = f"echo $$ > {group}/cgroup.procs; exec sh -c 'exit 6'"
-        assert subprocess.run(["sh", "-c", join], check=False).returncode == 6
+        # -e: a join the kernel refuses fails here, by name, not later as "nothing seen".
+        join = f'echo $$ > {group}/cgroup.procs; exec sh -c "exit $0"'  # $0: the status
+        joined = subprocess.run(
+            ["sh", "-ec", join, "6"], check=False, capture_output=True, text=True
+        )
+        assert joined.returncode == 6, joined.stderr
         seen = collect(probe, agent_of_group(group.name), lambda r: any(
             d.get("exit_code") == 6 for d in r))  # fmt: skip
         assert any(d.get("exit_code") == 6 for d in seen)
         probe.unwatch(group)
-        assert subprocess.run(["sh", "-c", join.replace("6", "7")], check=False).returncode == 7
+        again = subprocess.run(
+            ["sh", "-ec", join, "7"], check=False, capture_output=True, text=True
+        )
+        assert again.returncode == 7, again.stderr
         time.sleep(0.3)
         assert not [r for r in probe.poll() if r.kind.name == "EXIT" and r.value == 7 << 8]
     finally:
@@ -177,3 +190,27 @@ def test_the_recorder_writes_verified_activity_and_a_summary(
     summary = [e for e in events if e.type == "probe.summary"]
     assert len(summary) == 1 and summary[0].payload["agents"][agent]["execs"] >= 1
     assert verify_store(tmp_path / "probes.db").ok
+
+
+def test_signals_landing_on_the_polling_thread_do_not_stop_the_probe(
+    workspace: Path,
+) -> None:
+    # A signal the process handles interrupts whichever thread the kernel delivers it to;
+    # each thread of this process gets one, the probe's polling thread included.
+    session = ProbeSession()
+    previous = signal.signal(signal.SIGUSR1, lambda *_: None)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        time.sleep(0.2)  # the polling thread waits in epoll by now
+        for task in Path("/proc/self/task").iterdir():
+            libc.syscall(SYS_TGKILL, os.getpid(), int(task.name), signal.SIGUSR1)
+        time.sleep(0.3)
+        assert session.running(), "a handled signal stopped the probe's polling thread"
+        agent = unique_agent()
+        result = run_once(NO_QUOTA, ["sh", "-c", "exit 4"], workspace=workspace, agent_id=agent)
+        assert result.exit_code == 4, result.stderr
+        seen = collect(session, agent, lambda r: any(d.get("exit_code") == 4 for d in r))
+        assert any(d.get("exit_code") == 4 for d in seen), seen
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        session.close()

@@ -115,8 +115,12 @@ fn run_worker(
         return;
     }
     while !stop.load(Ordering::Relaxed) {
-        if ring.poll(POLL_INTERVAL).is_err() {
-            break; // EINTR and friends: the owner sees a stopped worker through `running`
+        match ring.poll(POLL_INTERVAL) {
+            Ok(()) => {}
+            // A signal the process handles can land on this thread (Ctrl-C, SIGCHLD, a
+            // timer): the wait is retried, the programs stay attached.
+            Err(err) if err.kind() == libbpf_rs::ErrorKind::Interrupted => {}
+            Err(_) => break, // the owner sees a stopped worker through `running`
         }
     }
     let _ = ring.consume(); // what arrived before stop
