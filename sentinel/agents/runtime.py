@@ -668,7 +668,8 @@ def run(
             if options.control:
                 from sentinel.control.office import for_live_run  # noqa: PLC0415 - acyclic
 
-                engine.control = for_live_run(engine, backend, gateway, store)
+                session = None if probes.recorder is None else probes.recorder.session
+                engine.control = for_live_run(engine, backend, gateway, store, session)
             started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
             store.append(RUNTIME_STREAM, "runtime.started", started_payload)
             total = options.ticks(company)

@@ -29,6 +29,7 @@ from sentinel.control.platform_plane import (
     SandboxLayer,
 )
 from sentinel.control.policy import Policy
+from sentinel.control.probe_window import ProbeCounts
 
 if TYPE_CHECKING:
     from sentinel.agents.backends import LiveBackend
@@ -143,10 +144,12 @@ class OfficeControl:
         observers: dict[str, Observer] | None = None,
         actuators: dict[str, Actuator] | None = None,
         clock: VirtualClock | None = None,
+        probes: ProbeCounts | None = None,
     ) -> OfficeControl:
         """Build the planes around ``engine`` (the API plane only with a gateway).
 
-        ``observers`` and ``actuators`` replace a plane's own (a replay's recorded ones).
+        ``observers`` and ``actuators`` replace a plane's own (a replay's recorded ones);
+        ``probes`` is the run's kernel probe session (the platform plane's probe metrics).
 
         Raises:
             ConfigError: The policy does not fit a plane (metric, action).
@@ -154,7 +157,7 @@ class OfficeControl:
         clock = clock if clock is not None else VirtualClock(engine.world.tick)
         quarantine = Quarantine()
         layer: SandboxLayer = sandboxes if sandboxes is not None else NoSandboxes()
-        platform = PlatformObserver(layer, quarantine, store_size)
+        platform = PlatformObserver(layer, quarantine, store_size, probes)
         own_observers: dict[str, Observer] = {
             "agent": lambda tick: observe_agents(engine.world, tick),
             "platform": platform,
@@ -251,9 +254,15 @@ def _clock_of(engine: Engine) -> Callable[[int], str]:
 
 
 def for_live_run(
-    engine: Engine, backend: LiveBackend, gateway: Gateway, store: AuditStore
+    engine: Engine,
+    backend: LiveBackend,
+    gateway: Gateway,
+    store: AuditStore,
+    probes: ProbeCounts | None = None,
 ) -> OfficeControl:
     """The planes of the main job: the world, the live sandboxes, the gateway, the store.
+
+    ``probes``: the run's kernel probe session, None when the run has none.
 
     Raises:
         ConfigError: The company's ``control.toml`` is invalid.
@@ -272,6 +281,7 @@ def for_live_run(
         sandboxes=LiveSandboxes(backend),
         gateway=gateway,
         store_size=store_size,
+        probes=probes,
     )
     control.clock_of = _clock_of(engine)
     return control

@@ -4,7 +4,9 @@ Observation per agent with a sandbox: its cpu use as a share of its quota since 
 look, memory over its limit, pids, io bytes, pressure (PSI, the group's or the host's),
 sandbox violations in a sliding window and since the last look, events written since the
 last look against an EWMA baseline (alpha 0.05, SEED_NOTES), whether its sandbox failed to
-start, whether it is quarantined; and one row ``audit-store`` (events, bytes).
+start, whether it is quarantined; with kernel probes, what the kernel counted for it in the
+window and whether it stalled (:mod:`sentinel.control.probe_window`, NaN without probes);
+and one row ``audit-store`` (events, bytes).
 
 Actions, each with an inverse: ``quarantine`` (tools off: no tool call, no ticket, no red-team
 attack is run for the agent; the sandbox's processes are killed, so nothing of it holds
@@ -30,6 +32,13 @@ from sentinel.audit import NewEvent
 from sentinel.control.actuator import Actuator, ActuatorError, Command
 from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
+from sentinel.control.probe_window import (
+    PROBE_METRICS,
+    WASM_LAYER,
+    ProbeCounts,
+    ProbeWindow,
+    active,
+)
 from sentinel.control.sandbox_group import SandboxGroup
 
 VIOLATION_WINDOW_TICKS: Final = 3600
@@ -42,7 +51,7 @@ PLATFORM_METRICS: Final = frozenset(
     {"cpu_share", "memory_ratio", "pids", "io_bytes", "psi_cpu", "psi_memory", "psi_io",
      "violations_window", "violations_new", "writes", "write_ratio", "sandbox_failed",
      "quarantined", "store_events", "store_bytes"}
-)  # fmt: skip
+) | PROBE_METRICS  # fmt: skip
 
 
 class SandboxLayer(Protocol):
@@ -98,6 +107,7 @@ class PlatformObserver:
         sandboxes: The sandbox layer.
         quarantine: The quarantine registry.
         store_size: Returns (events, bytes) of the audit store; None: not observed.
+        probes: The run's kernel probe session; None: no probes (their metrics NaN).
     """
 
     def __init__(
@@ -105,6 +115,7 @@ class PlatformObserver:
         sandboxes: SandboxLayer,
         quarantine: Quarantine,
         store_size: Callable[[], tuple[int, int]] | None = None,
+        probes: ProbeCounts | None = None,
     ) -> None:
         self.sandboxes = sandboxes
         self.quarantine = quarantine
@@ -112,9 +123,11 @@ class PlatformObserver:
         self._seen: dict[str, _Seen] = {}
         self._new_violations: Counter[str] = Counter()
         self._writes: Counter[str] = Counter()
+        self._commands: Counter[str] = Counter()
+        self._probes = ProbeWindow(probes, WRITE_EWMA_ALPHA)
 
     def feed(self, tick: int, events: Iterable[NewEvent]) -> None:
-        """Count one tick's events: violations and writes per agent."""
+        """Count one tick's events: violations, writes and sandbox commands per agent."""
         for event in events:
             agent_id = event.payload.get("agent_id")
             if not isinstance(agent_id, str):
@@ -123,12 +136,19 @@ class PlatformObserver:
             if event.type == "sandbox.violation":
                 self._new_violations[agent_id] += 1
                 self._seen.setdefault(agent_id, _Seen()).violations.append(tick)
+            elif event.type == "sandbox.executed" and WASM_LAYER not in event.payload.get(
+                "layers", ()
+            ):
+                self._commands[agent_id] += 1
 
     def __call__(self, tick: int) -> Observation:
         """The observation at ``tick`` (and the windows restart)."""
         rows: dict[str, dict[str, float | None]] = {}
         windowed = {agent_id for agent_id, seen in self._seen.items() if seen.violations}
-        agents = sorted(set(self.sandboxes.agents()) | set(self._new_violations) | windowed)
+        live = set(self.sandboxes.agents())
+        probed = self._probes.observe(live, self._commands)
+        busy = {agent_id for agent_id, row in probed.items() if active(row)}
+        agents = sorted(live | set(self._new_violations) | windowed | busy)
         now = time.monotonic()
         for agent_id in agents:
             seen = self._seen.setdefault(agent_id, _Seen())
@@ -149,9 +169,11 @@ class PlatformObserver:
                 "quarantined": float(not self.quarantine.tools_on(agent_id)),
             }
             row.update(self._group(agent_id, seen, now))
+            row.update(probed.get(agent_id, {}))
             rows[agent_id] = row
         self._new_violations.clear()
         self._writes.clear()
+        self._commands.clear()
         if self.store_size is not None:
             events, size = self.store_size()
             rows[STORE_TARGET] = {"store_events": float(events), "store_bytes": float(size)}

@@ -85,6 +85,8 @@ class ProbeSession:
         self._slots: dict[str, int] = {}
         self._agents: dict[int, str] = {}
         self._watched: dict[Path, int] = {}
+        self._owners: dict[Path, str] = {}
+        """The agent of each watched group."""
         self.lost = 0
         """Records dropped because nobody drained the queue in time (never silently)."""
         self.unwatchable: list[str] = []
@@ -126,13 +128,20 @@ class ProbeSession:
         self._probe.watch(identifier, self.slot(agent_id))
         with self._lock:
             self._watched[directory] = identifier
+            self._owners[directory] = agent_id
 
     def unwatch(self, directory: Path) -> None:
         """Stop reporting ``directory`` (a no-op when it was not watched)."""
         with self._lock:
             identifier = self._watched.pop(directory, None)
+            self._owners.pop(directory, None)
         if identifier is not None:
             self._probe.unwatch(identifier)
+
+    def watched_agents(self) -> set[str]:
+        """Agents with at least one group watched now (a live sandbox the kernel reports)."""
+        with self._lock:
+            return set(self._owners.values())
 
     def watch_leased(self, owner_pid: int | None = None) -> int:
         """Watch every live Sentinel group on the host (``owner_pid``'s only, if given).

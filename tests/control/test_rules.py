@@ -34,6 +34,16 @@ CASES: dict[str, tuple[list[dict[str, float]], list[dict[str, float]]]] = {
         [{"write_ratio": 9.9, "writes": 200}, {"write_ratio": 50, "writes": 19}],
     ),
     "platform.stalled": ([{"sandbox_failed": 1}], [{"sandbox_failed": 0}, {"quarantined": 1}]),
+    "platform.probe_stalled": (
+        [{"probe_stalled": 1}],
+        [{"probe_stalled": 0}, {"probe_execs": 0, "probe_write_bytes": 0}, {"sandbox_failed": 1}],
+    ),
+    "platform.probe_write_burst": (
+        [{"probe_write_ratio": 10, "probe_write_bytes": 1 << 20}],
+        [{"probe_write_ratio": 9.9, "probe_write_bytes": 1 << 30},
+         {"probe_write_ratio": 500, "probe_write_bytes": (1 << 20) - 1},
+         {"probe_write_bytes": 1 << 30}],
+    ),
     "api.learned_promote": (
         [{"confidence": 0.9, "samples": 50, "promoted": 0}],
         [{"confidence": 0.89, "samples": 500, "promoted": 0},
