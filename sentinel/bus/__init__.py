@@ -7,6 +7,8 @@ Key space (``<run>`` is the run's id, a store's log id by default)::
     sentinel/<run>/gateway/<agent_id>/decision  gateway decisions and model calls
     sentinel/<run>/sandbox/<agent_id>/event   sandbox executions and violations
     sentinel/<run>/control/<target>/decision  control-plane decisions
+    sentinel/<run>/probe/<agent_id>/activity  kernel-probe batches (``probe.activity``)
+    sentinel/<run>/probe/summary              the kernel probes' run summary
     sentinel/<run>/audit/checkpoint           signed checkpoints (their notes)
     sentinel/<run>/runtime/<type>             the runtime's own events
 

@@ -6,7 +6,9 @@ import re
 from typing import Any, Final
 
 PREFIX: Final = "sentinel"
-KEY_FAMILIES: Final = ("world", "agent", "gateway", "sandbox", "control", "audit", "runtime")
+KEY_FAMILIES: Final = (
+    "world", "agent", "gateway", "sandbox", "control", "audit", "runtime", "probe"
+)  # fmt: skip
 """The first segment after ``sentinel/<run>``; a publisher is declared per family."""
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.:@-]")
 """Zenoh key segments may not hold ``/ * $ ? #``; anything but these is replaced by ``_``."""
@@ -38,6 +40,10 @@ def key_for_event(run: str, type_: str, stream: str, payload: dict[str, Any]) ->
         return f"{base}/gateway/{segment(agent)}/decision"
     if kind == "sandbox":
         return f"{base}/sandbox/{segment(agent)}/event"
+    if type_ == "probe.activity":
+        return f"{base}/probe/{segment(agent)}/activity"
+    if kind == "probe":
+        return f"{base}/probe/{segment(type_.partition('.')[2])}"
     if kind == "control":
         return f"{base}/control/{segment(payload.get('target') or '_')}/decision"
     if kind == "world":

@@ -146,7 +146,7 @@ class PlatformObserver:
         rows: dict[str, dict[str, float | None]] = {}
         windowed = {agent_id for agent_id, seen in self._seen.items() if seen.violations}
         live = set(self.sandboxes.agents())
-        probed = self._probes.observe(live, self._commands)
+        probed = self._probes.observe(self._commands)
         busy = {agent_id for agent_id, row in probed.items() if active(row)}
         agents = sorted(live | set(self._new_violations) | windowed | busy)
         now = time.monotonic()

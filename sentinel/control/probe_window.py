@@ -11,13 +11,15 @@ plane's ``writes`` counts audit events per window:
 - ``probe_write_ratio``: ``probe_write_bytes`` over its EWMA baseline of earlier windows
   (alpha :data:`~sentinel.control.platform_plane.WRITE_EWMA_ALPHA`, as ``write_ratio``);
   unknown while the baseline is 0 or not yet set.
-- ``probe_stalled``: 1 when the agent has a live sandbox the probe watches, the audit trail
-  recorded at least one command run in that sandbox in the window (``sandbox.executed`` not
-  run by Wasmtime), and the kernel counted no program started by the agent in the same
-  window: it was given work and nothing ran (its sandbox frozen, hung or dead). 0 when
-  commands ran and programs started, or when it was given no command. Unknown without a
-  watched live sandbox. Every command of the main job runs to its end within its tick, so
-  the kernel has counted its programs before the plane observes at the tick's end.
+- ``probe_stalled``: 1 when the probe watched a sandbox group of the agent at the window's
+  start or at its end, the audit trail recorded at least one command run in its sandbox in
+  the window (``sandbox.executed`` not run by Wasmtime), and the kernel counted no program
+  started by the agent in the same window: it was given work and nothing ran (its sandbox
+  frozen, hung or dead; a sandbox that timed out is torn down, hence "start or end"). 0 when
+  commands ran and programs started, or when it was given no command. Unknown when no group
+  of the agent was watched at either end. Every command of the main job runs to its end
+  within its tick, so the kernel has counted its programs before the plane observes at the
+  tick's end.
 
 Every one is unknown (NaN) when the run has no probes, or for an agent the probe never saw
 (no group of it watched, nothing counted): a rule never fires on what was not observed.
@@ -67,14 +69,13 @@ class ProbeWindow:
         self.probes = probes
         self.alpha = alpha
         self._windows: dict[str, _Window] = {}
+        self._watched: set[str] = set()
+        """Agents watched at the previous observation (the window's start)."""
 
-    def observe(
-        self, live: set[str], commands: Mapping[str, int]
-    ) -> dict[str, dict[str, float | None]]:
+    def observe(self, commands: Mapping[str, int]) -> dict[str, dict[str, float | None]]:
         """Every agent the probe saw: its metrics for the window ending now (and a new window).
 
         Args:
-            live: Agents with a live sandbox now.
             commands: Per agent, commands the audit trail recorded run in its sandbox in the
                 window.
 
@@ -86,8 +87,10 @@ class ProbeWindow:
             return {}
         totals = self.probes.totals()
         watched = self.probes.watched_agents()
+        either_end = watched | self._watched
+        self._watched = watched
         rows: dict[str, dict[str, float | None]] = {}
-        for agent_id in sorted(set(totals) | watched | set(self._windows)):
+        for agent_id in sorted(set(totals) | either_end | set(self._windows)):
             now = totals.get(agent_id, AgentTotals())
             window = self._windows.setdefault(agent_id, _Window(AgentTotals()))
             delta = now - window.seen
@@ -98,7 +101,7 @@ class ProbeWindow:
                 written if baseline is None else baseline + self.alpha * (written - baseline)
             )
             stalled: float | None = None
-            if agent_id in live and agent_id in watched:
+            if agent_id in either_end:
                 stalled = float(commands.get(agent_id, 0) > 0 and delta.execs == 0)
             rows[agent_id] = {
                 "probe_execs": float(delta.execs),

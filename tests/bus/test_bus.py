@@ -47,6 +47,8 @@ def _store(tmp_path: Path) -> AuditStore:
         ("world.snapshot", "world", {}, "world/snapshot"),
         ("runtime.decision", "runtime", {"agent_id": "A-5"}, "runtime/runtime.decision"),
         ("sandbox.executed", "agent/a*b", {"agent_id": "x/y*z"}, "sandbox/x_y_z/event"),
+        ("probe.activity", "probes", {"agent_id": "A-6"}, "probe/A-6/activity"),
+        ("probe.summary", "probes", {"agents": {}}, "probe/summary"),
     ],
 )  # fmt: skip
 def test_every_event_type_has_one_key_without_wildcards(

@@ -102,21 +102,24 @@ def test_counts_are_per_window_and_an_agent_busy_without_a_sandbox_gets_a_row() 
 
 def test_stalled_means_commands_given_and_no_program_started() -> None:
     counts = Counts()
-    counts.watched = {"A", "B", "C"}
+    counts.watched = {"A", "B", "C", "E"}
     observer = PlatformObserver(Live("A", "B", "C", "D"), Quarantine(), probes=counts)
     observer(0)
     # A: two commands, the kernel saw none start.  B: one command, one exec.  C: a WASI tool
-    # only (runs in our process).  D: commands, but its group is not watched.
+    # only (runs in our process).  D: commands, but no group of it is watched.  E: a command
+    # that timed out, its sandbox torn down (watched at the window's start only).
     observer.feed(10, [_command("A", 10), _command("A", 11), _command("B", 12),
-                       _command("C", 13, ["wasmtime"]), _command("D", 14)])  # fmt: skip
+                       _command("C", 13, ["wasmtime"]), _command("D", 14), _command("E", 15)])  # fmt: skip
     counts.add("B", execs=1)
+    counts.watched.discard("E")
     seen = observer(60)
     assert seen.value("A", "probe_stalled") == 1
+    assert seen.value("E", "probe_stalled") == 1
     assert seen.value("B", "probe_stalled") == 0
     assert seen.value("C", "probe_stalled") == 0
     assert seen.value("D", "probe_stalled") is None
     fired = [f for f in decide(seen, Policy.default()) if f.rule == "platform.probe_stalled"]
-    assert [f.target for f in fired] == ["A"]
+    assert [f.target for f in fired] == ["A", "E"]
     assert observer(120).value("A", "probe_stalled") == 0  # no command since: nothing expected
 
 
