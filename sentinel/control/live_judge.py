@@ -10,14 +10,18 @@ iteration; the last window is judged once more when the run ends (recorded, not 
 
 Windows, not the whole trail so far: each judging costs in proportion to the window (a run
 of a day is judged in 24 windows of an hour), and a verdict after a route was rolled back
-reads only messages of the new route. Each verdict names the route that served the agent in
-the window: the provider that answered most of its forwarded decisions, else the gateway's
-primary at the judging (synthesized and learned answers pass through no provider).
+reads only messages of the new route. An agent whose window held too few messages for a
+drift verdict (an offline run's agents say 2-4 things an hour; the test needs 8) carries
+them into its next window, until a verdict is reached. Each verdict names the route that
+served the agent in the window: the provider that answered most of its forwarded decisions,
+else the gateway's primary at the judging (synthesized and learned answers pass through no
+provider).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
@@ -72,6 +76,8 @@ class LiveJudge:
         self._vectors: Vectorizer | None = None
         self._window: defaultdict[str, AgentTrail] = defaultdict(AgentTrail)
         self._routes: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self._carried: dict[str, tuple[list[tuple[int, str]], Counter[str]]] = {}
+        """Per agent whose last drift verdict lacked messages: those messages and routes."""
         self.window_start = 0
         self.judged_window = (0, 0)
         """The ticks (first, last) of the last window judged."""
@@ -79,6 +85,8 @@ class LiveJudge:
         self.judgings = 0
         self.verdicts: list[Verdict] = []
         """Every verdict of this run, in order."""
+        self.wall_s = 0.0
+        """Seconds spent judging so far."""
 
     def feed(self, tick: int, events: Iterable[NewEvent]) -> None:
         """Add one tick's events to the window (the judge's own and the nightrun's are not)."""
@@ -100,6 +108,13 @@ class LiveJudge:
         Agents of the run's company with anything in the window get drift, fatigue and,
         with work or conversations to rate, quality verdicts; each names its route.
         """
+        started = time.perf_counter()
+        try:
+            return self._judge(tick)
+        finally:
+            self.wall_s += time.perf_counter() - started
+
+    def _judge(self, tick: int) -> list[Verdict]:
         window, routes = self._window, self._routes
         self._window, self._routes = defaultdict(AgentTrail), defaultdict(Counter)
         self.next_tick = tick + self.settings.interval_ticks
@@ -109,6 +124,11 @@ class LiveJudge:
         ids = sorted(a for a in window if a in self.personas)
         if not ids:
             return []
+        for agent_id in ids:  # too few messages for a drift verdict last time: judged with these
+            carried = self._carried.pop(agent_id, None)
+            if carried is not None:
+                window[agent_id].messages[:0] = carried[0]
+                routes[agent_id].update(carried[1])
         if self._vectors is None:
             self._vectors = vectorizer(self.settings.embeddings)
         vectors = self._vectors
@@ -124,9 +144,23 @@ class LiveJudge:
             dataclasses.replace(v, route=_route_of(routes.get(v.agent_id), primary))
             for v in verdicts
         ]
+        for verdict in verdicts:
+            if verdict.evaluation == "drift" and verdict.status == "insufficient_data":
+                agent_id = verdict.agent_id
+                self._carried[agent_id] = (window[agent_id].messages, routes[agent_id])
         verdicts.sort(key=lambda v: (v.agent_id, v.evaluation))
         self.verdicts += verdicts
         return verdicts
+
+    def summary(self) -> dict[str, float | int]:
+        """Judgings, verdicts, failed verdicts, alerts and the seconds spent, this run."""
+        return {
+            "judgings": self.judgings,
+            "verdicts": len(self.verdicts),
+            "failed": sum(1 for v in self.verdicts if v.status == "failed"),
+            "alerts": sum(1 for v in self.verdicts if v.alert),
+            "wall_s": round(self.wall_s, 3),
+        }
 
     def events(self, verdicts: Sequence[Verdict], tick: int, before: int) -> list[NewEvent]:
         """The ``judge.verdict`` events of one judging.

@@ -262,7 +262,13 @@ class OfficeControl:
             }
             for entry in self.quarantine.history
         ]
-        return {"revision": self.policy.revision, "planes": planes, "quarantine": quarantined}
+        judge = {"judge": self.judge.summary()} if self.judge is not None else {}
+        return {
+            "revision": self.policy.revision,
+            "planes": planes,
+            "quarantine": quarantined,
+            **judge,
+        }
 
 
 def _clock_of(engine: Engine) -> Callable[[int], str]:

@@ -10,34 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.agents.backends import gateway_persona
-from sentinel.audit import AuditStore, NewEvent, verify_store
+from sentinel.audit import AuditStore, verify_store
 from sentinel.control import ControlPlane, DecisionRecord, Policy, replay_control
 from sentinel.control.api_plane import API_METRICS, ApiActuator, ApiObserver
 from sentinel.control.clock import VirtualClock
-from sentinel.control.live_judge import LiveJudge
-from sentinel.control.office import OfficeControl
 from sentinel.gateway import Gateway
-from sentinel.gateway.persona import Persona
-from sentinel.gateway.settings import ProviderSettings, RoutingSettings
 from sentinel.judge.verdict import Evaluation, Explanation, Severity, Status, Verdict
-from sentinel.judge.voices import swapped, voice
-from tests.control.office import office
-from tests.gateway.conftest import settings_with
+from tests.control.drifting_run import drifting_run, two_route_gateway
 
 RULE = "api.verdict_rollback"
-ROUTES = (
-    ProviderSettings(name="offline", kind="offline", model="offline"),
-    ProviderSettings(name="offline-2", kind="offline", model="offline-2"),
-)
 
 
 def _gateway(tmp_path: Path, fallback: str | None = "offline-2") -> Gateway:
-    routing = RoutingSettings(primary="offline", fallback=fallback)
-    providers = ROUTES if fallback else ROUTES[:1]
-    return Gateway(
-        settings_with(routing=routing, providers=providers), ledger_path=tmp_path / "l.db"
-    )
+    return two_route_gateway(tmp_path / "l.db", fallback)
 
 
 @pytest.fixture
@@ -185,67 +170,13 @@ def test_rollback_route_refuses_what_it_cannot_roll_back(tmp_path: Path) -> None
 # -- end to end: the live judge in the control planes, the store, the replay --------------
 
 
-def _chat(agent_id: str, text: str, tick: int, route: str) -> list[NewEvent]:
-    decision = {"agent_id": agent_id, "kind": "need", "decision": "forwarded", "rule": route,
-                "actions": [], "cost_usd": 0.0}  # fmt: skip
-    return [
-        NewEvent("runtime", "runtime.decision", decision, tick=tick),
-        NewEvent(
-            f"agent/{agent_id}",
-            "world.action",
-            {"agent_id": agent_id, "action_type": "chat", "content": text},
-            tick=tick,
-        ),
-    ]
-
-
-def _reference(persona: Persona) -> list[str]:
-    return voice(persona, 60, 10_000)
-
-
 def test_a_drifted_agent_rolls_back_its_route_in_a_run_and_replay_proves_it(
     tmp_path: Path, gateway: Gateway
 ) -> None:
-    engine = office(ticks=1)
-    policy = Policy.from_text(
-        Policy.default().text.replace(b'embeddings = "auto"', b'embeddings = "tfidf"')
-    )
-    control = OfficeControl.for_run(engine, policy, gateway=gateway)
-    personas = {p.identity.id: gateway_persona(p) for p in engine.company.personas}
-    drifted, *clean = sorted(personas)[:4]
     path = tmp_path / "run.db"
-    with AuditStore(path) as store:
-        control.attach_judge(
-            LiveJudge(
-                personas,
-                "offline",
-                policy.document.judge,
-                primary=lambda: gateway.settings.routing.primary,
-                position=lambda: int(store.head()[0]),
-                reference=_reference,
-            )
-        )
-        lines = {
-            agent_id: voice(personas[agent_id], 48, 1)
-            if agent_id != drifted
-            else swapped(personas[drifted], personas[clean[0]], 24, 1, 0.75)
-            + voice(personas[drifted], 24, 2)
-            for agent_id in personas
-            if agent_id == drifted or agent_id in clean
-        }
-        for tick in range(1, 7202):
-            route = gateway.settings.routing.primary
-            events: list[NewEvent] = []
-            if tick % 150 == 0 and tick < 7200:
-                n = tick // 150 - 1  # 24 messages per agent per window
-                for agent_id, said in lines.items():
-                    events += _chat(agent_id, said[n], tick, route)
-            control.tick(tick, events)
-            if events:
-                store.append_batch(events)
-        events = []
-        control.finish(7201, events)
-        store.append_batch(events)
+    ran = drifting_run(path, gateway)
+    control, drifted, clean = ran.control, ran.drifted, ran.clean
+    with AuditStore(path, create=False) as store:
         verdicts = [(e.tick or 0, e.payload) for e in store.read(type="judge.verdict")]
         decisions = [e.payload for e in store.read(type="control.decision")]
 
