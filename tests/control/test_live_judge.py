@@ -7,8 +7,10 @@ import pytest
 from sentinel.agents.backends import gateway_persona
 from sentinel.audit import NewEvent
 from sentinel.config import DEFAULT_COMPANY, load_company
+from sentinel.control import Policy
 from sentinel.control.live_judge import LiveJudge
 from sentinel.control.policy import JudgeSettings
+from sentinel.errors import ConfigError
 from sentinel.gateway.persona import Persona
 from sentinel.judge.voices import voice
 from tests.control.drifting_run import chat, reference
@@ -62,3 +64,24 @@ def test_the_route_is_the_primary_when_nothing_was_forwarded(personas: list[Pers
     assert {e.payload["input_end"] for e in events} == {3}
     assert {e.tick for e in events} == {100}
     assert judge.summary()["verdicts"] == len(verdicts)
+
+
+def test_the_judge_settings_are_validated_with_the_field_named() -> None:
+    text = Policy.default().text.replace(b"interval_ticks = 3600    #", b"interval_ticks = 0    #")
+    with pytest.raises(ConfigError) as caught:
+        Policy.from_text(text, "control.toml")
+    assert caught.value.field == "judge.interval_ticks"
+    text = Policy.default().text.replace(b'embeddings = "auto"', b'embeddings = "bert"')
+    with pytest.raises(ConfigError) as caught:
+        Policy.from_text(text, "control.toml")
+    assert caught.value.field == "judge.embeddings"
+
+
+def test_a_disabled_judge_is_never_due(personas: list[Persona]) -> None:
+    text = Policy.default().text.replace(b"enabled = true", b"enabled = false")
+    settings = Policy.from_text(text).document.judge
+    judge = LiveJudge(
+        {personas[0].id: personas[0]}, "offline", settings,
+        primary=lambda: "offline", position=lambda: 0,
+    )  # fmt: skip
+    assert not judge.due(10**9)
