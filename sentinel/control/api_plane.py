@@ -100,10 +100,19 @@ class ApiObserver:
 
         Replaces the previous judging's counts (the rows show the latest judging). A verdict
         without a decision (``insufficient_data``) counts for neither; an alert is a failed
-        verdict of moderate severity or worse (:attr:`Verdict.alert`).
+        verdict of moderate severity or worse (:attr:`Verdict.alert`). A drift verdict with a
+        decision is also a ``verdict AGENT`` row (:meth:`feed_verdict`: its share of
+        off-persona messages as the severity, its percentile over 100 as the confidence).
         """
         judged: dict[str, tuple[int, int]] = {}
         for verdict in verdicts:
+            if verdict.evaluation == "drift" and verdict.status != "insufficient_data":
+                self.feed_verdict(
+                    verdict.agent_id,
+                    severity=verdict.score,
+                    failed=verdict.status == "failed",
+                    confidence=(verdict.percentile or 0.0) / 100.0,
+                )
             if verdict.evaluation not in ROUTE_EVALUATIONS or not verdict.route:
                 continue
             decided, alerts = judged.get(verdict.route, (0, 0))

@@ -5,6 +5,7 @@ store and the control replay."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,3 +203,18 @@ def test_a_drifted_agent_rolls_back_its_route_in_a_run_and_replay_proves_it(
     report = replay_control(path)
     assert report.equal, report.differences
     assert report.records["api"] == sum(1 for d in decisions if d["plane"] == "api")
+
+
+def test_drift_verdicts_are_also_agent_verdict_rows(gateway: Gateway) -> None:
+    plane, observer, _ = _plane(gateway, Policy.default())
+    critical = dataclasses.replace(_verdict(severity="critical"), score=0.8)
+    undecided = _verdict("AGENT-02", status="insufficient_data", severity="none")
+    observer.feed_verdicts([critical, undecided])
+    record = _tick(plane)
+    assert record.observation is not None
+    assert record.observation.row("verdict AGENT-01") == {
+        "verdict_severity": 0.8, "verdict_failed": 1.0, "verdict_confidence": 0.995
+    }  # fmt: skip
+    assert "verdict AGENT-02" not in record.observation.targets
+    assert {"rule": "api.verdict_critical", "target": "verdict AGENT-01",
+            "action": "tighten_budget"} in record.monitored  # fmt: skip
