@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
+import nats
 import pytest
 from typer.testing import CliRunner
 
@@ -12,6 +14,7 @@ from sentinel.audit import AuditStore, verify_store
 from sentinel.cli.application import app
 from sentinel.durable.cluster import NatsCluster
 from sentinel.durable.replicate import mirror, replicate
+from sentinel.errors import DurableError
 
 
 @pytest.fixture(scope="module")
@@ -43,19 +46,78 @@ def test_replicated_then_mirrored_store_verifies(cluster: NatsCluster, tmp_path:
 
 def test_acknowledged_events_survive_a_sigkilled_node(cluster: NatsCluster, tmp_path: Path) -> None:
     log_id = _store(tmp_path / "run.db", 200)
+    killed: list[int] = []
 
-    async def kill_midway() -> int:
-        task = asyncio.create_task(replicate(tmp_path / "run.db", cluster.urls))
-        await asyncio.sleep(0.05)
-        cluster.kill(1)
-        return await task
+    def kill_midway(acked: int) -> None:  # after the first acknowledged message, ten in flight
+        if not killed:
+            cluster.kill(1)
+            killed.append(acked)
 
     try:
-        assert asyncio.run(kill_midway()) == 200
+        acked = asyncio.run(
+            replicate(
+                tmp_path / "run.db", cluster.urls, events_per_message=20, on_acked=kill_midway
+            )
+        )
+        assert killed == [20] and acked == 200
         assert asyncio.run(mirror(log_id, cluster.urls, tmp_path / "mirror.db")) == 200
         assert verify_store(tmp_path / "mirror.db", witness=False).ok
     finally:
         cluster.start(1)
+
+
+def test_overlapping_batches_mirror_once_in_position_order(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    log_id = _store(tmp_path / "run.db", 100)
+    # Different cuts (7 and 5 events a message, one in flight, then 30 at once) overlap:
+    # the stream holds most events twice, in two different message orders.
+    assert asyncio.run(replicate(tmp_path / "run.db", cluster.urls, events_per_message=7)) == 100
+    assert (
+        asyncio.run(replicate(tmp_path / "run.db", cluster.urls, events_per_message=5, window=30))
+        == 100
+    )
+    assert asyncio.run(mirror(log_id, cluster.urls, tmp_path / "mirror.db")) == 100
+    report = verify_store(tmp_path / "mirror.db", witness=False)
+    assert report.ok, report.problems
+
+
+def test_a_stream_missing_events_is_not_mirrored(cluster: NatsCluster, tmp_path: Path) -> None:
+    log_id = _store(tmp_path / "run.db", 30)
+    asyncio.run(replicate(tmp_path / "run.db", cluster.urls, start=10))  # 0..9 never published
+    with pytest.raises(DurableError, match="events missing from position 0"):
+        asyncio.run(mirror(log_id, cluster.urls, tmp_path / "mirror.db"))
+
+
+def test_streams_of_one_event_per_message_still_mirror(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """Streams written before batching: ``.event``, prev and hash in headers."""
+    log_id = _store(tmp_path / "run.db", 12)
+    asyncio.run(replicate(tmp_path / "run.db", cluster.urls, start=12))  # identity, notes
+    rows = sqlite3.connect(tmp_path / "run.db").execute(
+        "SELECT event_id, prev_hash, hash, canonical FROM events ORDER BY position"
+    )
+
+    async def publish_one_by_one() -> None:
+        nc = await nats.connect(cluster.urls)
+        try:
+            js = nc.jetstream()
+            for event_id, prev_hash, hash_, canonical in rows:
+                headers = {"Nats-Msg-Id": event_id, "prev": prev_hash.hex(), "hash": hash_.hex()}
+                await js.publish(f"sentinel.{log_id}.event", canonical, headers=headers)
+        finally:
+            await nc.close()
+
+    asyncio.run(publish_one_by_one())
+    assert asyncio.run(mirror(log_id, cluster.urls, tmp_path / "mirror.db")) == 12
+    assert verify_store(tmp_path / "mirror.db", witness=False).ok
+
+
+def test_bad_batching_knobs_are_refused(tmp_path: Path) -> None:
+    _store(tmp_path / "run.db", 1)
+    with pytest.raises(DurableError, match="events_per_message"):
+        asyncio.run(replicate(tmp_path / "run.db", ["nats://127.0.0.1:1"], events_per_message=0))
 
 
 def test_audit_mirror_command_rebuilds_a_verified_store(

@@ -1,0 +1,49 @@
+"""The ``.events`` body: what is framed is what is read back; a damaged body is refused."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sentinel.durable.event_batch import FramedEvent, decode_batch, encode_batch, record_size
+from sentinel.errors import DurableError
+
+events = st.lists(
+    st.builds(
+        FramedEvent,
+        st.binary(max_size=40),
+        st.binary(max_size=40),
+        st.binary(max_size=300),
+    ),
+    max_size=20,
+)
+
+
+@given(events)
+def test_decode_reads_back_what_was_encoded(batch: list[FramedEvent]) -> None:
+    body = encode_batch(batch)
+    assert list(decode_batch(body, "m")) == batch
+    assert len(body) == sum(record_size(event) for event in batch)
+
+
+@given(events.filter(bool), st.data())
+def test_a_body_cut_inside_a_record_is_refused(
+    batch: list[FramedEvent], data: st.DataObject
+) -> None:
+    body = encode_batch(batch)
+    cut = data.draw(st.integers(0, len(body) - 1))
+    boundaries = [0]
+    for event in batch:
+        boundaries.append(boundaries[-1] + record_size(event))
+    if cut in boundaries:  # between records: the records before the cut, nothing invented
+        assert list(decode_batch(body[:cut], "m")) == batch[: boundaries.index(cut)]
+        return
+    with pytest.raises(DurableError, match="stream 7, message 3"):
+        list(decode_batch(body[:cut], "stream 7, message 3"))
+
+
+def test_a_record_running_past_the_body_is_refused() -> None:
+    body = encode_batch([FramedEvent(b"p" * 32, b"h" * 32, b"{}")])
+    with pytest.raises(DurableError, match="runs past the body"):
+        list(decode_batch(body + body[:10], "m"))
