@@ -57,7 +57,7 @@ _RETRIED: Final = (
 )
 
 
-async def _publish_acked(js: Any, subject: str, data: bytes, headers: dict[str, str]) -> None:  # noqa: ANN401
+async def publish_acked(js: Any, subject: str, data: bytes, headers: dict[str, str]) -> None:  # noqa: ANN401
     """Publish until the stream acknowledges (retrying through a node loss or an election).
 
     Raises:
@@ -84,7 +84,12 @@ def stream_name(log_id: str) -> str:
     return "SENTINEL_" + log_id.replace("-", "_")
 
 
-async def _ensure_stream(js: Any, log_id: str, replicas: int) -> None:  # noqa: ANN401
+async def ensure_stream(js: Any, log_id: str, replicas: int) -> None:  # noqa: ANN401
+    """Create the stream of ``log_id`` (R``replicas``) unless it exists.
+
+    Raises:
+        DurableError: The cluster did not create it (no meta leader, a peer missing).
+    """
     config = StreamConfig(
         name=stream_name(log_id),
         subjects=[f"sentinel.{log_id}.>"],
@@ -182,10 +187,10 @@ async def replicate(
             raise DurableError(f"cannot reach the NATS cluster {urls}: {exc}") from None
         try:
             js = nc.jetstream(timeout=10)
-            await _ensure_stream(js, meta["log_id"], replicas)
+            await ensure_stream(js, meta["log_id"], replicas)
             subject = f"sentinel.{meta['log_id']}"
             identity = json.dumps({"meta": meta, "keys": keys}).encode()
-            await _publish_acked(
+            await publish_acked(
                 js, f"{subject}.meta", identity, {"Nats-Msg-Id": f"meta-{len(keys)}"}
             )
             # One read transaction (WAL snapshot) streams the events while they are sent.
@@ -206,7 +211,7 @@ async def replicate(
                     "key_id": key_id,
                     "wall_ns": wall_ns,
                 }
-                await _publish_acked(
+                await publish_acked(
                     js,
                     f"{subject}.checkpoint",
                     json.dumps(note_document).encode(),
@@ -237,7 +242,7 @@ async def _publish_window(
     async def one(first: int, last: int, body: bytes) -> None:
         nonlocal acked
         try:
-            await _publish_acked(js, subject, body, {"Nats-Msg-Id": f"events-{first}-{last}"})
+            await publish_acked(js, subject, body, {"Nats-Msg-Id": f"events-{first}-{last}"})
         finally:
             in_flight.release()
         acked += last - first + 1
