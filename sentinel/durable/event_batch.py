@@ -65,3 +65,39 @@ def decode_batch(body: bytes, where: str) -> Iterator[FramedEvent]:
             bytes(view[start + prev_len + hash_len : end]),
         )
         offset = end
+
+
+def cut_batches(
+    rows: Iterable[tuple[int, bytes, bytes, bytes]],
+    per_message: int,
+    target_bytes: int,
+    max_bytes: int,
+) -> Iterator[tuple[int, int, bytes]]:
+    """``(first, last, body)`` per message from ``(position, prev, hash, canonical)`` rows.
+
+    Consecutive events are packed greedily: a message takes at most ``per_message`` events
+    and grows past ``target_bytes`` only by a single event that is alone in it. The cut
+    depends only on the rows and the limits, so replicating the same store again makes the
+    same messages (same ids: JetStream drops them as duplicates).
+
+    Raises:
+        DurableError: One event alone is larger than ``max_bytes`` (the server's limit).
+    """
+    pending: list[tuple[bytes, bytes, bytes]] = []
+    first = size = 0
+    for position, prev_hash, hash_, canonical in rows:
+        needed = RECORD_OVERHEAD + len(prev_hash) + len(hash_) + len(canonical)
+        if needed > max_bytes:
+            raise DurableError(
+                f"event at position {position}: {needed} bytes framed exceed the server's "
+                f"message limit of {max_bytes} bytes (raise max_payload)"
+            )
+        if pending and (len(pending) == per_message or size + needed > target_bytes):
+            yield first, first + len(pending) - 1, encode_batch(pending)
+            pending, size = [], 0
+        if not pending:
+            first = position
+        pending.append((prev_hash, hash_, canonical))
+        size += needed
+    if pending:
+        yield first, first + len(pending) - 1, encode_batch(pending)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,20 +15,16 @@ from nats.js.api import StreamConfig
 from sentinel.audit.readonly import open_read_only
 from sentinel.audit.schema import SCHEMA, TRIGGERS
 from sentinel.audit.store_file import connect, write_lock_transaction
-from sentinel.durable.event_batch import (
-    RECORD_OVERHEAD,
-    FramedEvent,
-    decode_batch,
-    encode_batch,
-)
+from sentinel.durable.event_batch import FramedEvent, cut_batches, decode_batch
 from sentinel.errors import DurableError
 
 EVENTS_PER_MESSAGE: Final = 512
 """Ours: events carried by one ``.events`` message (measured in benches/test_jetstream_bench.py:
 past a few hundred the per-message cost no longer shows)."""
 MESSAGE_BYTES: Final = 256 * 1024
-"""Ours: a message body stays under this (and under the server's ``max_payload``, 1 MiB by
-default), so a publish in flight during a node loss is small to retry."""
+"""Ours: events are packed into a message body up to this size, so a publish in flight
+during a node loss is small to retry; a larger event travels alone (up to the server's
+``max_payload`` less ``HEADER_ROOM``)."""
 HEADER_ROOM: Final = 4096
 """Ours: bytes kept below the server's ``max_payload`` for the headers of a message."""
 FETCH: Final = 64
@@ -110,37 +106,6 @@ async def ensure_stream(js: Any, log_id: str, replicas: int) -> None:  # noqa: A
     raise DurableError(f"cannot create stream {stream_name(log_id)}")
 
 
-def _batches(
-    rows: Iterable[tuple[int, bytes, bytes, bytes]], per_message: int, max_bytes: int
-) -> Iterator[tuple[int, int, bytes]]:
-    """``(first, last, body)`` per message: consecutive events, greedily up to both limits.
-
-    The cut depends only on the rows and the limits, so replicating the same store again
-    makes the same messages (same ids: JetStream drops them as duplicates).
-
-    Raises:
-        DurableError: One event alone is larger than ``max_bytes``.
-    """
-    pending: list[tuple[bytes, bytes, bytes]] = []
-    first = size = 0
-    for position, prev_hash, hash_, canonical in rows:
-        needed = RECORD_OVERHEAD + len(prev_hash) + len(hash_) + len(canonical)
-        if needed > max_bytes:
-            raise DurableError(
-                f"event at position {position}: {needed} bytes exceed the message limit "
-                f"of {max_bytes} bytes"
-            )
-        if pending and (len(pending) == per_message or size + needed > max_bytes):
-            yield first, first + len(pending) - 1, encode_batch(pending)
-            pending, size = [], 0
-        if not pending:
-            first = position
-        pending.append((prev_hash, hash_, canonical))
-        size += needed
-    if pending:
-        yield first, first + len(pending) - 1, encode_batch(pending)
-
-
 async def replicate(
     store: Path,
     urls: list[str],
@@ -199,8 +164,8 @@ async def replicate(
                 " ORDER BY position",
                 (start,),
             )
-            batches = _batches(
-                rows, events_per_message, min(MESSAGE_BYTES, nc.max_payload - HEADER_ROOM)
+            batches = cut_batches(
+                rows, events_per_message, MESSAGE_BYTES, nc.max_payload - HEADER_ROOM
             )
             acked = await _publish_window(js, f"{subject}.events", batches, window, on_acked)
             for size, root, note, key_id, wall_ns in checkpoints:

@@ -82,6 +82,21 @@ def test_overlapping_batches_mirror_once_in_position_order(
     assert report.ok, report.problems
 
 
+def test_an_event_at_the_audit_size_limit_travels_alone(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    path = tmp_path / "run.db"
+    with AuditStore(path, signing_key_path=path.with_suffix(".key"), witness=False) as store:
+        store.append("agent/A-0", "runtime.note", {"i": 0})
+        store.append("agent/A-0", "runtime.note", {"text": "x" * 1_040_000})  # ~1 MiB limit
+        store.append("agent/A-0", "runtime.note", {"i": 2})
+        store.checkpoint()
+        log_id = str(store.meta()["log_id"])
+    assert asyncio.run(replicate(path, cluster.urls)) == 3
+    assert asyncio.run(mirror(log_id, cluster.urls, tmp_path / "mirror.db")) == 3
+    assert verify_store(tmp_path / "mirror.db", witness=False).ok
+
+
 def test_a_stream_missing_events_is_not_mirrored(cluster: NatsCluster, tmp_path: Path) -> None:
     log_id = _store(tmp_path / "run.db", 30)
     asyncio.run(replicate(tmp_path / "run.db", cluster.urls, start=10))  # 0..9 never published
