@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from sentinel.audit import AuditStore, verify_store
 from sentinel.cli.application import app
 from sentinel.durable.cluster import NatsCluster
-from sentinel.durable.replicate import mirror, replicate
+from sentinel.durable.replicate import mirror, replicate, stream_name
 from sentinel.errors import DurableError
 
 
@@ -64,6 +64,45 @@ def test_acknowledged_events_survive_a_sigkilled_node(cluster: NatsCluster, tmp_
         assert verify_store(tmp_path / "mirror.db", witness=False).ok
     finally:
         cluster.start(1)
+
+
+class _CrashError(Exception):
+    """The replicating process dies (raised from the acknowledgment callback)."""
+
+
+def test_a_replication_redone_after_a_crash_stores_each_message_once(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    log_id = _store(tmp_path / "run.db", 200)
+
+    def crash(acked: int) -> None:
+        if acked >= 60:
+            raise _CrashError
+
+    with pytest.raises(_CrashError):
+        asyncio.run(
+            replicate(tmp_path / "run.db", cluster.urls, events_per_message=20, on_acked=crash)
+        )
+    assert asyncio.run(replicate(tmp_path / "run.db", cluster.urls, events_per_message=20)) == 200
+    checkpoints = (
+        sqlite3.connect(tmp_path / "run.db")
+        .execute("SELECT COUNT(*) FROM checkpoints")
+        .fetchone()[0]
+    )
+
+    async def stored_messages() -> int:
+        nc = await nats.connect(cluster.urls)
+        try:
+            info = await nc.jetstream().stream_info(stream_name(log_id))
+            return int(info.state.messages)
+        finally:
+            await nc.close()
+
+    # identity + 10 event messages + the notes: the messages sent before the crash and
+    # again after it are JetStream duplicates (same Nats-Msg-Id), stored once
+    assert asyncio.run(stored_messages()) == 1 + 10 + checkpoints
+    assert asyncio.run(mirror(log_id, cluster.urls, tmp_path / "mirror.db")) == 200
+    assert verify_store(tmp_path / "mirror.db", witness=False).ok
 
 
 def test_overlapping_batches_mirror_once_in_position_order(
