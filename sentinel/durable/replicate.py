@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
@@ -277,7 +276,7 @@ async def mirror(log_id: str, urls: list[str], target: Path) -> int:
 
 
 def _write_mirror(target: Path, log_id: str, messages: list[Any]) -> int:
-    events: dict[int, FramedEvent] = {}
+    events: dict[int, tuple[FramedEvent, tuple[Any, ...]]] = {}
     conn = connect(target)
     try:
         conn.executescript(SCHEMA + TRIGGERS)
@@ -315,32 +314,33 @@ def _write_mirror(target: Path, log_id: str, messages: list[Any]) -> int:
                     f"stream of log {log_id}: events missing from position {missing[0]}"
                     f" ({len(missing)} positions); the replication did not finish"
                 )
-            for position in range(len(events)):
-                _insert_event(conn, events[position])
+            conn.executemany(
+                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant columns
+                (events[position][1] for position in range(len(events))),
+            )
     finally:
         conn.close()
     return len(events)
 
 
-def _collect(events: dict[int, FramedEvent], event: FramedEvent, where: str) -> None:
-    """Keep ``event`` by its position; a repeat must be byte-identical (an overlap of batches).
+def _collect(
+    events: dict[int, tuple[FramedEvent, tuple[Any, ...]]], event: FramedEvent, where: str
+) -> None:
+    """Keep ``event`` and its row by position; a repeat must be byte-identical (batches overlap).
 
     Raises:
-        DurableError: Two different events claim one position.
+        DurableError: The canonical bytes are not an event document, or two different
+            events claim one position.
     """
-    position = json.loads(event.canonical)["position"]
-    seen = events.setdefault(position, event)
-    if seen != event:
-        raise DurableError(f"{where}: a different event at position {position} was already read")
-
-
-def _insert_event(conn: sqlite3.Connection, event: FramedEvent) -> None:
-    document = json.loads(event.canonical)
-    conn.execute(
-        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant columns
-        (
+    try:
+        document = json.loads(event.canonical)
+        row = (
             document["position"], document["event_id"], document["stream"], document["stream_rev"],
             document["type"], document["lamport"], document["correlation_id"],
             document["idempotency_key"], event.prev_hash, event.hash, event.canonical,
-        ),
-    )  # fmt: skip
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DurableError(f"{where}: not an audit event document: {exc!r}") from None
+    seen, _row = events.setdefault(row[0], (event, row))
+    if seen != event:
+        raise DurableError(f"{where}: a different event at position {row[0]} was already read")

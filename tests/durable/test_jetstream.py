@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from sentinel.audit import AuditStore, verify_store
 from sentinel.cli.application import app
 from sentinel.durable.cluster import NatsCluster
+from sentinel.durable.event_batch import encode_batch
 from sentinel.durable.replicate import mirror, replicate, stream_name
 from sentinel.errors import DurableError
 
@@ -166,6 +167,39 @@ def test_streams_of_one_event_per_message_still_mirror(
     asyncio.run(publish_one_by_one())
     assert asyncio.run(mirror(log_id, cluster.urls, tmp_path / "mirror.db")) == 12
     assert verify_store(tmp_path / "mirror.db", witness=False).ok
+
+
+async def _publish_raw(urls: list[str], subject: str, body: bytes, message_id: str) -> None:
+    nc = await nats.connect(urls)
+    try:
+        await nc.jetstream().publish(subject, body, headers={"Nats-Msg-Id": message_id})
+    finally:
+        await nc.close()
+
+
+@pytest.mark.parametrize(
+    ("canonical", "error"),
+    [
+        (b"not json", "not an audit event document"),
+        (b'{"position": 0}', "not an audit event document"),
+        (None, "a different event at position 0"),
+    ],
+)
+def test_a_damaged_stream_is_refused_naming_the_message(
+    cluster: NatsCluster, tmp_path: Path, canonical: bytes | None, error: str
+) -> None:
+    log_id = _store(tmp_path / "run.db", 5)
+    asyncio.run(replicate(tmp_path / "run.db", cluster.urls))
+    prev_hash, hash_, stored = (
+        sqlite3.connect(tmp_path / "run.db")
+        .execute("SELECT prev_hash, hash, canonical FROM events WHERE position = 0")
+        .fetchone()
+    )
+    forged = stored.replace(b'"i":0', b'"i":1') if canonical is None else canonical
+    body = encode_batch([(prev_hash, hash_, forged)])
+    asyncio.run(_publish_raw(cluster.urls, f"sentinel.{log_id}.events", body, "forged"))
+    with pytest.raises(DurableError, match=rf"stream of log {log_id}, message \d+: {error}"):
+        asyncio.run(mirror(log_id, cluster.urls, tmp_path / "mirror.db"))
 
 
 def test_bad_batching_knobs_are_refused(tmp_path: Path) -> None:
