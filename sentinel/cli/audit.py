@@ -279,7 +279,7 @@ NatsOption = Annotated[
 @app.command()
 @reports_errors
 def replicate(nats_url: NatsOption, store: StoreOption = None) -> None:
-    """Replicate the store to its JetStream stream (R3; message id = event id: exactly once)."""
+    """Replicate the store to its JetStream stream (R3, events batched; replays deduplicated)."""
     import asyncio  # noqa: PLC0415 - only this command and mirror need it
 
     from sentinel.durable.replicate import replicate as run_replication  # noqa: PLC0415

@@ -69,6 +69,13 @@ def _summary_table(summary: RunSummary) -> Table:
             f" {counts['failed']} failed / {counts['inconclusive']} inconclusive,"
             f" {counts['rollbacks']} rolled back",
         )
+    judge = summary.control.get("judge")
+    if judge:
+        table.add_row(
+            "judge",
+            f"{judge['judgings']} judgings, {judge['verdicts']:,} verdicts ({judge['failed']}"
+            f" failed, {judge['alerts']} alerts), {judge['wall_s']:.2f} s",
+        )
     for entry in summary.control.get("quarantine", []):
         table.add_row(
             f"  {entry['change']}",

@@ -5,11 +5,18 @@ agreements and disagreements), ``route PROVIDER`` (primary or not, requests, err
 over the last interval; ``route_error_rate`` is the serving primary's), ``spend AGENT``
 (spend over the interval and its ratio to the agent's EWMA baseline), and ``verdict AGENT``
 rows fed from outside (:meth:`ApiObserver.feed_verdict`: the judge's verdicts become
-observations the plane's rules can read).
+observations the plane's rules can read). The judge's verdicts of the last judging
+(:meth:`ApiObserver.feed_verdicts`) also land on the ``route`` rows of the route each verdict
+names: ``verdicts_judged`` (drift and quality verdicts with a decision), ``verdict_alerts``
+(those failed at moderate severity or worse) and ``route_verdict_alerts`` (the serving
+primary's alerts); they hold until the next judging replaces them (unknown before the first,
+and for a route no verdict names).
 
 Actions, each with an inverse: ``promote`` / ``demote`` a learned pattern (the gateway's
 learned answers answer only when this plane promoted them), ``switch_route`` (primary and
-fallback swap), ``tighten_budget`` (an hourly token limit for the agent on top of the
+fallback swap), ``rollback_route`` (the route a
+failed verdict names, if it is the serving primary, gives way to the fallback),
+``tighten_budget`` (an hourly token limit for the agent on top of the
 settings', ``factor`` x the settings' agent limit).
 """
 
@@ -27,6 +34,7 @@ from sentinel.control.actuator import Actuator, ActuatorError, Command
 from sentinel.control.observation import Observation
 from sentinel.gateway import Gateway
 from sentinel.gateway.settings import BudgetLimit
+from sentinel.judge.verdict import Verdict
 
 PROVIDER_FAILURES: Final = frozenset({"provider_error", "breaker_open", "upstream_rate_limited"})
 """Refusal codes that count against the serving route (the provider failed, not the request)."""
@@ -37,8 +45,11 @@ DEFAULT_AGENT_HOURLY_TOKENS: Final = 5_000_000
 API_METRICS: Final = frozenset(
     {"samples", "confidence", "promoted", "agreements", "disagreements", "primary",
      "requests", "error_rate", "route_error_rate", "latency_ms", "route_latency_ms",
-     "spend_usd", "spend_ratio", "verdict_severity", "verdict_failed", "verdict_confidence"}
+     "spend_usd", "spend_ratio", "verdict_severity", "verdict_failed", "verdict_confidence",
+     "verdicts_judged", "verdict_alerts", "route_verdict_alerts"}
 )  # fmt: skip
+ROUTE_EVALUATIONS: Final = frozenset({"drift", "quality"})
+"""Issue 16: a failed drift or quality verdict lets the API plane roll back its route."""
 
 
 class ApiObserver:
@@ -55,6 +66,8 @@ class ApiObserver:
         self._spend: dict[str, float] = {}
         self._baseline: dict[str, float] = {}
         self._verdicts: dict[str, dict[str, float]] = {}
+        self._judged: dict[str, tuple[int, int]] | None = None
+        """Per route of the last judging: (verdicts with a decision, alerts)."""
 
     def feed(self, tick: int, events: Iterable[NewEvent]) -> None:
         """Count one tick's ``runtime.decision`` events (answers, refusals, cost)."""
@@ -82,6 +95,32 @@ class ApiObserver:
             "verdict_confidence": confidence,
         }
 
+    def feed_verdicts(self, verdicts: Iterable[Verdict]) -> None:
+        """One judging's verdicts: per route they name, drift and quality decided and alerted.
+
+        Replaces the previous judging's counts (the rows show the latest judging). A verdict
+        without a decision (``insufficient_data``) counts for neither; an alert is a failed
+        verdict of moderate severity or worse (:attr:`Verdict.alert`). A drift verdict with a
+        decision is also a ``verdict AGENT`` row (:meth:`feed_verdict`: its share of
+        off-persona messages as the severity, its percentile over 100 as the confidence).
+        """
+        judged: dict[str, tuple[int, int]] = {}
+        for verdict in verdicts:
+            if verdict.evaluation == "drift" and verdict.status != "insufficient_data":
+                self.feed_verdict(
+                    verdict.agent_id,
+                    severity=verdict.score,
+                    failed=verdict.status == "failed",
+                    confidence=(verdict.percentile or 0.0) / 100.0,
+                )
+            if verdict.evaluation not in ROUTE_EVALUATIONS or not verdict.route:
+                continue
+            decided, alerts = judged.get(verdict.route, (0, 0))
+            if verdict.status != "insufficient_data":
+                decided += 1
+            judged[verdict.route] = (decided, alerts + int(verdict.alert))
+        self._judged = judged
+
     def __call__(self, tick: int) -> Observation:
         """The observation at ``tick`` (the interval counters restart)."""
         rows: dict[str, dict[str, float | None]] = {}
@@ -95,13 +134,23 @@ class ApiObserver:
             }
         primary = self.gateway.settings.routing.primary
         serving = self._rate(primary)
+        judged = self._judged
         for name in sorted(self.gateway.providers):
-            rows[f"route {name}"] = {
+            row: dict[str, float | None] = {
                 "primary": float(name == primary),
                 "requests": float(self._requests[name]),
                 "error_rate": self._rate(name),
                 "route_error_rate": serving,
             }
+            if judged is not None:
+                decided, alerts = judged.get(name, (None, None))
+                row["verdicts_judged"] = None if decided is None else float(decided)
+                row["verdict_alerts"] = None if alerts is None else float(alerts)
+                primary_alerts = judged.get(primary, (None, None))[1]
+                row["route_verdict_alerts"] = (
+                    None if primary_alerts is None else float(primary_alerts)
+                )
+            rows[f"route {name}"] = row
         for agent_id in sorted(self._spend):
             spent = self._spend[agent_id]
             baseline = self._baseline.get(agent_id)
@@ -138,7 +187,7 @@ class ApiActuator(Actuator):
 
     plane: ClassVar[str] = "api"
     actions: ClassVar[frozenset[str]] = frozenset(
-        {"promote", "demote", "switch_route", "tighten_budget"}
+        {"promote", "demote", "switch_route", "rollback_route", "tighten_budget"}
     )
 
     def __init__(self, gateway: Gateway) -> None:
@@ -155,7 +204,7 @@ class ApiActuator(Actuator):
         return parts[1:]
 
     def apply(self, command: Command) -> str:
-        """Promote, demote, switch the route or tighten a budget.
+        """Promote, demote, switch or roll back the route, or tighten a budget.
 
         Raises:
             ActuatorError: The target is unknown or there is no fallback route.
@@ -193,6 +242,22 @@ class ApiActuator(Actuator):
             self._gateway.settings = settings.model_copy(update={"routing": swapped})
             self._undo[command.key] = routing
             return f"primary {routing.primary} -> {routing.fallback}"
+        if action == "rollback_route":
+            (route,) = self._split(target, "route")
+            routing = settings.routing
+            if routing.primary != route:
+                raise ActuatorError(
+                    f"route {route} is not serving (the primary is {routing.primary}): "
+                    "nothing to roll back"
+                )
+            if routing.fallback is None:
+                raise ActuatorError(f"no fallback route to roll {route} back to")
+            swapped = routing.model_copy(
+                update={"primary": routing.fallback, "fallback": routing.primary}
+            )
+            self._gateway.settings = settings.model_copy(update={"routing": swapped})
+            self._undo[command.key] = routing
+            return f"route {route} rolled back: primary {route} -> {routing.fallback}"
         (agent_id,) = self._split(target, "spend", "verdict")
         factor = float(command.params.get("factor", 0.5))
         hourly = next(
@@ -224,7 +289,7 @@ class ApiActuator(Actuator):
                 return f"demoted {target} again"
             self._gateway.learned.restore(agent_id, fingerprint, undo)  # type: ignore[arg-type]
             return f"restored {target}"
-        if action == "switch_route":
+        if action in ("switch_route", "rollback_route"):
             self._gateway.settings = self._gateway.settings.model_copy(update={"routing": undo})
             return "routing restored"
         (agent_id,) = self._split(target, "spend", "verdict")

@@ -4,7 +4,9 @@
 observer and actuator. The runtime calls :meth:`OfficeControl.tick` at the end of every
 tick (after the tick's actions, before its events are stored) and asks
 :meth:`OfficeControl.tools_on` before it runs a tool, a ticket or an attack for an agent.
-Each plane iteration appends one ``control.decision`` event to the tick's events.
+Each plane iteration appends one ``control.decision`` event to the tick's events. With a
+gateway, the judge runs here too (:class:`sentinel.control.live_judge.LiveJudge`): its
+verdicts are appended before the planes run and are the API plane's observations.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sentinel.control.actuator import Actuator
 from sentinel.control.agent_plane import AGENT_METRICS, AgentActuator, observe_agents
 from sentinel.control.api_plane import API_METRICS, ApiActuator, ApiObserver
 from sentinel.control.clock import VirtualClock
+from sentinel.control.live_judge import LiveJudge
 from sentinel.control.loop import ControlPlane, DecisionRecord, Observer
 from sentinel.control.platform_plane import (
     PLATFORM_METRICS,
@@ -130,6 +133,8 @@ class OfficeControl:
     api: ApiObserver | None = None
     clock_of: Callable[[int], str] | None = None
     """Tick -> simulated ``HH:MM`` (for the summary's quarantine times)."""
+    judge: LiveJudge | None = None
+    """The judge of a live run (None: no gateway, a replay, or ``[judge] enabled = false``)."""
     _announced: bool = False
 
     @classmethod
@@ -196,15 +201,35 @@ class OfficeControl:
             events.append(policy_event(self.policy))
         for feed in self.feeders:
             feed(tick, events)
+        api = self.planes.get("api")
+        if self.judge is not None and api is not None and api.due() and self.judge.due(tick):
+            self._judge(self.judge, tick, events)
         for plane in self.planes.values():
             record = plane.tick()
             if record is not None:
                 self.records.append(record)
                 events.append(decision_event(record))
 
+    def attach_judge(self, judge: LiveJudge) -> None:
+        """Judge this run while it runs: ``judge`` reads every tick's events from now on."""
+        self.judge = judge
+        self.feeders.append(judge.feed)
+
+    def _judge(self, judge: LiveJudge, tick: int, events: list[NewEvent]) -> None:
+        """Judge the window up to ``tick``: verdict events, and the API plane's observation."""
+        verdicts = judge.judge(tick)
+        events.extend(judge.events(verdicts, tick, len(events)))
+        if self.api is not None:
+            self.api.feed_verdicts(verdicts)
+
     def finish(self, tick: int, events: list[NewEvent]) -> None:
-        """Close the verifications still open (Inconclusive): no action without a verdict."""
+        """Judge the last window; close the verifications still open (Inconclusive).
+
+        The last window's verdicts are recorded; no plane iteration follows them.
+        """
         self.clock.tick = tick
+        if self.judge is not None:
+            self._judge(self.judge, tick, events)
         for plane in self.planes.values():
             record = plane.finish(tick)
             if record is not None:
@@ -240,7 +265,13 @@ class OfficeControl:
             }
             for entry in self.quarantine.history
         ]
-        return {"revision": self.policy.revision, "planes": planes, "quarantine": quarantined}
+        judge = {"judge": self.judge.summary()} if self.judge is not None else {}
+        return {
+            "revision": self.policy.revision,
+            "planes": planes,
+            "quarantine": quarantined,
+            **judge,
+        }
 
 
 def _clock_of(engine: Engine) -> Callable[[int], str]:
@@ -275,15 +306,28 @@ def for_live_run(
         )
         return int(store.head()[0]), size
 
+    policy = load_policy(engine.options.config)
     control = OfficeControl.for_run(
         engine,
-        load_policy(engine.options.config),
+        policy,
         sandboxes=LiveSandboxes(backend),
         gateway=gateway,
         store_size=store_size,
         probes=probes,
     )
     control.clock_of = _clock_of(engine)
+    if policy.document.judge.enabled:
+        from sentinel.agents.backends import gateway_persona  # noqa: PLC0415 - acyclic
+
+        control.attach_judge(
+            LiveJudge(
+                {p.identity.id: gateway_persona(p) for p in engine.company.personas},
+                engine.options.provider,
+                policy.document.judge,
+                primary=lambda: gateway.settings.routing.primary,
+                position=lambda: int(store.head()[0]),
+            )
+        )
     return control
 
 

@@ -167,11 +167,26 @@ class PlaneSettings(_Strict):
     backoff_max_ticks: int = Field(default=3600, ge=1)
 
 
+class JudgeSettings(_Strict):
+    """The judge during a run (:mod:`sentinel.control.live_judge`): when and with what.
+
+    The judge runs at the first API plane iteration at least ``interval_ticks`` after the
+    last judging, over the window of the run since then, and once more over the last window
+    when the run ends; its verdicts are events and the API plane's observations.
+    """
+
+    enabled: bool = True
+    interval_ticks: int = Field(default=3600, ge=1)
+    """Ours: a simulated hour (enough messages per agent for a drift verdict, >= 8)."""
+    embeddings: Literal["auto", "wordllama", "tfidf"] = "auto"
+
+
 class PolicyDocument(_Strict):
     """The TOML file's shape."""
 
     revision: str = Field(min_length=1)
     planes: dict[Plane, PlaneSettings] = Field(default_factory=dict)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
     rule: list[Rule] = Field(default_factory=list)
 
 

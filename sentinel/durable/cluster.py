@@ -9,8 +9,14 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
+from typing import Final
 
 from sentinel.errors import DurableError
+
+MAX_PAYLOAD: Final = "2MB"
+"""Ours: the nodes' message limit (nats-server's default is 1 MiB): room for the largest
+audit event (``sentinel.audit.document_rules.MAX_EVENT_BYTES``, 1 MiB canonical) framed
+alone in one ``.events`` message with its headers."""
 
 
 def nats_server_binary() -> Path:
@@ -67,6 +73,7 @@ class NatsCluster:
         path = self.directory / f"n{index}.conf"
         path.write_text(
             f"server_name: n{index}\nhost: 127.0.0.1\nport: {self.client_ports[index]}\n"
+            f"max_payload: {MAX_PAYLOAD}\n"
             f'jetstream {{ store_dir: "{self.directory}/n{index}" }}\n'
             f"cluster {{ name: sentinel, host: 127.0.0.1, port: {self.route_ports[index]},"
             f" routes: [{routes}] }}\n"

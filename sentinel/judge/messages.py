@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from sentinel.audit import AuditStore
 
@@ -49,6 +50,29 @@ class RunTrail:
     head: tuple[int, str]
 
 
+def add_event(
+    agents: MutableMapping[str, AgentTrail], kind: str, payload: Mapping[str, Any], tick: int
+) -> None:
+    """Add one event of a run to its agent's trail (events the judge does not read are left).
+
+    Shared by :func:`read_trail` (a recorded run) and the control planes' live judge
+    (:mod:`sentinel.control.live_judge`), so both read a run the same way.
+    """
+    if kind == "world.action":
+        if payload.get("action_type") in SPOKEN and payload.get("content"):
+            agents[payload["agent_id"]].messages.append((tick, str(payload["content"])))
+    elif kind == "runtime.tool_result":
+        agents[payload["agent_id"]].tool_results.append(
+            (tick, str(payload["tool"]), payload.get("exit_code"), len(payload.get("output", "")))
+        )
+    elif kind == "runtime.conversation":
+        agents[payload["addressee"]].replies_to.append((tick, str(payload["line"])))
+    elif kind == "runtime.decision":
+        agents[payload["agent_id"]].decisions.append(
+            (tick, str(payload["kind"]), str(payload["decision"]))
+        )
+
+
 def read_trail(store: AuditStore, end: int | None = None) -> RunTrail:
     """Read the agents' messages, tool results, conversations and decisions up to ``end``."""
     agents: dict[str, AgentTrail] = defaultdict(AgentTrail)
@@ -61,25 +85,8 @@ def read_trail(store: AuditStore, end: int | None = None) -> RunTrail:
             continue
         last = (event.position + 1, event.hash.hex())
         payload = event.payload
-        tick = int(event.tick or 0)
-        if event.type == "world.action":
-            if payload.get("action_type") in SPOKEN and payload.get("content"):
-                agents[payload["agent_id"]].messages.append((tick, str(payload["content"])))
-        elif event.type == "runtime.tool_result":
-            agents[payload["agent_id"]].tool_results.append(
-                (
-                    tick,
-                    str(payload["tool"]),
-                    payload.get("exit_code"),
-                    len(payload.get("output", "")),
-                )
-            )
-        elif event.type == "runtime.conversation":
-            agents[payload["addressee"]].replies_to.append((tick, str(payload["line"])))
-        elif event.type == "runtime.decision":
-            agents[payload["agent_id"]].decisions.append(
-                (tick, str(payload["kind"]), str(payload["decision"]))
-            )
-        elif event.type == "runtime.started" and not started:
+        if event.type == "runtime.started" and not started:
             started = dict(payload)
+        else:
+            add_event(agents, event.type, payload, int(event.tick or 0))
     return RunTrail(started, dict(agents), last)

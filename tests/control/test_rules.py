@@ -73,6 +73,11 @@ CASES: dict[str, tuple[list[dict[str, float]], list[dict[str, float]]]] = {
         [{"verdict_severity": 0.69, "verdict_confidence": 1.0},
          {"verdict_severity": 0.9, "verdict_confidence": 0.79}],
     ),
+    "api.verdict_rollback": (
+        [{"primary": 1, "verdict_alerts": 1}, {"primary": 1, "verdict_alerts": 3}],
+        [{"primary": 1, "verdict_alerts": 0, "verdicts_judged": 5},
+         {"primary": 0, "verdict_alerts": 2}, {"primary": 1}],
+    ),
 }  # fmt: skip
 
 

@@ -2,7 +2,10 @@
 time travel over the finished run, and the browser's own chain check on a tampered store.
 
 One short run (0.1 simulated hours, the 60-persona roster, a red team) is watched live with
-operator actions; the finished store is then browsed, then copied and tampered with.
+operator actions; the finished store is then browsed, then copied and tampered with. The
+control planes' decisions and the judge's verdicts (at the run's end) of that run are shown
+live and in time travel; a second store, where the judge's drift verdict made the API plane
+roll back a route (tests/control/drifting_run.py), shows the rollback and the verdicts.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sentinel.agents.runtime import RunSummary
 from sentinel.audit import AuditStore
 from sentinel.dashboard import BackgroundServer, create_app
 from sentinel.dashboard.live import LiveDashboard, start_live
+from tests.control.drifting_run import DriftingRun, drifting_run, two_route_gateway
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 TOKEN = "operator-token-for-the-test-0123456789"  # noqa: S105 - a test's token
@@ -76,20 +80,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
 
 @pytest.fixture(scope="module")
 def finished(live: LiveRun) -> Path:
-    """The live run's store once it has finished, with a control and a judge event added."""
+    """The live run's store once it has finished."""
     if live.thread is None:
         live.start()
     assert live.finish().chain_verified
-    with AuditStore(live.store) as store:
-        # Issue 15 and 16 write these; the dashboard must render any such event generically.
-        store.append(
-            "control/agent",
-            "control.decision",
-            {"plane": "agent", "action": "throttle", "target": "AGENT-03", "reason": "test"},
-        )
-        store.append(
-            "judge", "judge.verdict", {"agent_id": "AGENT-03", "verdict": "fail", "score": 0.2}
-        )
     return live.store
 
 
@@ -105,12 +99,18 @@ def _count(page: Page) -> int:
     return int(page.inner_text("#count").split()[0])
 
 
-def _simulation_events(store: Path) -> int:
-    """Events of the run's simulation: all but the kernel probes' records, which report in
-    wall-clock batches what ran before (a pause stops the office, not the kernel)."""
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        (count,) = db.execute("SELECT count(*) FROM events WHERE stream != 'probes'").fetchone()
-    return int(count)
+def _quiet_while_paused(page: Page) -> int:
+    """No event of the run for a second; the events shown when paused.
+
+    The kernel probes' recorder flushes what the kernel saw (sandboxes exiting after the last
+    tick) from its own thread: only the run's own events must stop.
+    """
+    script = "window.sentinelDashboard.events.filter(e => e.stream !== 'probes').length"
+    paused_at = _count(page)
+    before = page.evaluate(script)
+    page.wait_for_timeout(1000)
+    assert page.evaluate(script) == before, "events were written while the run was paused"
+    return paused_at
 
 
 def _operator(page: Page, action: str, token: str) -> str:
@@ -120,6 +120,16 @@ def _operator(page: Page, action: str, token: str) -> str:
         f"document.getElementById('operator-result').textContent.startsWith('{action}: ')"
     )
     return page.inner_text("#operator-result")
+
+
+def _verdicts_arrived(page: Page, summary: RunSummary) -> None:
+    """The judge ran over the run's last window when it ended: its verdicts arrive live."""
+    judged = summary.control["judge"]["verdicts"]
+    assert judged > 0
+    page.wait_for_function(
+        "document.querySelectorAll('#judge-body tr[data-agent]').length > 0", timeout=WAIT_MS
+    )
+    assert f"{judged} verdicts" in page.inner_text("[data-testid=judge-counts]")
 
 
 def test_every_view_updates_live_and_operator_actions_are_recorded(
@@ -139,7 +149,8 @@ def test_every_view_updates_live_and_operator_actions_are_recorded(
     page.wait_for_function(  # a later snapshot moved the clock; the gateway has rules
         f"!document.getElementById('clock').textContent.startsWith({json.dumps(first_minute)})"
         f" && Number(document.getElementById('count').textContent.split(' ')[0]) > {first_count}"
-        " && document.querySelectorAll('#gateway-body tr[data-rule]').length > 0",
+        " && document.querySelectorAll('#gateway-body tr[data-rule]').length > 0"
+        " && document.querySelectorAll('#control-body .plane').length === 3",
         timeout=WAIT_MS,
     )
     assert page.locator("#timeline-rows tr[data-link=ok]").count() > 0
@@ -157,10 +168,7 @@ def test_every_view_updates_live_and_operator_actions_are_recorded(
     )
     assert _operator(page, "pause", TOKEN) == "pause: accepted"
     page.wait_for_function("document.getElementById('mode').textContent === 'live · paused'")
-    paused_at = _count(page)
-    simulated = _simulation_events(live.store)
-    page.wait_for_timeout(1000)
-    assert _simulation_events(live.store) == simulated, "the office ran on while paused"
+    paused_at = _quiet_while_paused(page)
     target = page.eval_on_selector("#quarantine-agent", "e => e.value")
     assert _operator(page, "quarantine", TOKEN) == "quarantine: accepted"
     page.select_option("#chaos-kind", "fire_drill")
@@ -185,6 +193,7 @@ def test_every_view_updates_live_and_operator_actions_are_recorded(
         f"document.getElementById('chain').textContent === 'chain: {summary.events} links verified'",
         timeout=WAIT_MS,
     )
+    _verdicts_arrived(page, summary)
     latencies: list[float] = page.evaluate("window.sentinelLatencies")
     arrivals: list[float] = page.evaluate("window.sentinelArrivals")
     report = {
@@ -228,10 +237,27 @@ def test_a_finished_store_is_browsed_verified_and_travelled(
     assert page.is_visible("#operator-off")  # read-only: no run attached
     refused = httpx.post(f"{served}api/operator", json={"action": "pause"}, timeout=10)
     assert refused.status_code == 409
-    items = page.locator("[data-testid=control-items] li")
-    assert items.count() == 2
-    assert "plane agent" in page.inner_text("li[data-type='control.decision']")
-    assert page.locator("li[data-type='judge.verdict'] .verdict-fail").count() == 1
+    with AuditStore(finished, create=False) as store:
+        decisions = [e.payload["plane"] for e in store.read(type="control.decision")]
+        verdicts = [e.payload for e in store.read(type="judge.verdict")]
+    planes = page.locator("#control-body .plane")
+    assert sorted(planes.evaluate_all("els => els.map(e => e.dataset.plane)")) == sorted(
+        set(decisions)
+    )
+    for plane in set(decisions):
+        counts = page.inner_text(
+            f"#control-body .plane[data-plane={plane}] [data-testid=plane-counts]"
+        )
+        assert counts.startswith(f"{decisions.count(plane)} decisions · ")
+    rows = page.locator("#judge-body tr[data-agent]")
+    latest = {(v["agent_id"], v["evaluation"]): v["status"] for v in verdicts}
+    assert rows.count() == min(len(latest), 60)
+    shown = rows.evaluate_all(
+        "els => els.map(e => [e.dataset.agent, e.dataset.evaluation, e.dataset.status])"
+    )
+    assert all(latest[(agent, evaluation)] == status for agent, evaluation, status in shown)
+    page.select_option("#agent-pick", shown[0][0])  # the run is over: nobody on the floor
+    page.wait_for_selector("[data-testid=inspector-verdicts] b")
 
     # Time travel: halfway through, agents are on duty and the clock is earlier.
     end_clock = page.inner_text("#clock")
@@ -243,6 +269,9 @@ def test_a_finished_store_is_browsed_verified_and_travelled(
     assert page.inner_text("#clock") != end_clock
     assert f"at event #{total // 2} of {total}" in page.inner_text("#travel-label")
     assert page.locator(".agent").count() > 10
+    assert page.inner_text("#judge-body") == "No verdicts yet."  # the judge ran at the end
+    halfway = page.inner_text("#control-body .plane[data-plane=agent] [data-testid=plane-counts]")
+    assert int(halfway.split()[0]) < decisions.count("agent")
     top = int(page.inner_text("#timeline-rows tr >> nth=0 >> td >> nth=0"))
     assert top == total // 2  # the timeline ends where the scrubber is
     page.locator(".agent").first.click()
@@ -301,5 +330,63 @@ def test_the_browser_hash_check_turns_red_on_a_tampered_store(
         assert page.locator("#timeline-rows tr[data-link=bad]").count() == 1
         if not rehash:
             page.screenshot(path=artefacts / "tampered.png", full_page=True)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def rolled_back(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, DriftingRun]]:
+    """A store where a failed drift verdict made the API plane roll back its route."""
+    folder = tmp_path_factory.mktemp("rollback")
+    gateway = two_route_gateway(folder / "ledger.db")
+    try:
+        ran = drifting_run(folder / "run.db", gateway)
+    finally:
+        gateway.close()
+    yield folder / "run.db", ran
+
+
+def test_a_route_rollback_and_the_verdict_behind_it_are_shown(
+    rolled_back: tuple[Path, DriftingRun], page: Page, artefacts: Path
+) -> None:
+    store, ran = rolled_back
+    with AuditStore(store, create=False) as opened:
+        total = len(opened)
+        acted = next(
+            e.position
+            for e in opened.read(type="control.decision")
+            if e.payload["plane"] == "api" and e.payload["actions"]
+        )
+    server = BackgroundServer(create_app(store, config=CONFIG), port=0)
+    server.start()
+    try:
+        page.goto(server.url)
+        page.wait_for_function(
+            f"document.getElementById('chain').textContent === 'chain: {total} links verified'",
+            timeout=WAIT_MS,
+        )
+        api = page.locator("#control-body .plane[data-plane=api]")
+        assert "1 acted" in api.inner_text() and "1 ok / 0 failed" in api.inner_text()
+        rows = api.locator("tbody tr").all_inner_texts()
+        assert any("rollback_route route offline: applied" in r for r in rows), rows
+        assert any("Successful api.verdict_rollback route offline" in r for r in rows), rows
+        drift = page.locator(f"#judge-body tr[data-agent='{ran.drifted}'][data-evaluation=drift]")
+        assert drift.get_attribute("data-status") == "passed"  # the second window, offline-2
+        assert "offline-2" in drift.inner_text()
+
+        # Back to the decision that acted: the failed verdict that caused it, on top.
+        page.eval_on_selector(
+            "#scrubber", f"s => {{ s.value = {acted}; s.dispatchEvent(new Event('input')); }}"
+        )
+        page.wait_for_function("document.getElementById('mode').textContent === 'time travel'")
+        first = page.locator("#judge-body tr[data-agent]").first
+        assert first.get_attribute("data-agent") == ran.drifted
+        assert first.get_attribute("data-status") == "failed"
+        assert first.get_attribute("class") == "alert"
+        assert "offline" in first.inner_text()
+        rows = api.locator("tbody tr").all_inner_texts()
+        assert any("rollback_route route offline: applied" in r for r in rows), rows
+        assert "0 ok / 0 failed" in api.inner_text()  # verified an hour later
+        page.screenshot(path=artefacts / "control-judge.png", full_page=True)
     finally:
         server.stop()

@@ -31,7 +31,8 @@ window.sentinelArrivals = []; // ms from an event's wall_ns to its arrival in th
 
 function newState() {
   return { tick: 0, clock: "--:--", rooms: {}, agents: {}, rules: {}, cost: 0, modelCalls: 0,
-    synthesizedCalls: 0, control: [], judge: [], operator: [], paused: false, types: new Set() };
+    synthesizedCalls: 0, planes: {}, verdicts: {}, judged: 0, policyRevision: "", controlVersion: 0, judgeVersion: 0,
+    operator: [], paused: false, types: new Set() };
 }
 
 function agentOf(state, id) {
@@ -144,8 +145,7 @@ function apply(state, ev) {
       }
       break;
     default:
-      if (ev.type.startsWith("control.")) push(state.control, { tick: doc.tick, type: ev.type, p }, 100);
-      else if (ev.type.startsWith("judge.")) push(state.judge, { tick: doc.tick, type: ev.type, p }, 100);
+      applyControl(state, ev, doc, p); // planes.js: control.* and judge.* events
   }
 }
 
@@ -295,6 +295,7 @@ function draw() {
   drawTimeline();
   drawGateway(s);
   drawControl(s);
+  drawJudge(s);
   drawOperator(s);
   drawTravel();
 }
@@ -449,7 +450,8 @@ function drawInspector(s) {
     a.sandbox.violations + " violations, " + a.attacks + " attacks</dd>" + needs + "</dl>" +
     "<h4>Recent decisions</h4><ul>" + (decisions || "<li class=\"muted\">none</li>") + "</ul>" +
     "<h4>Tool calls</h4>" + (tools || "<div class=\"muted\">none</div>") +
-    "<h4>Violations</h4><ul>" + (violations || "<li class=\"muted\">none</li>") + "</ul>");
+    "<h4>Violations</h4><ul>" + (violations || "<li class=\"muted\">none</li>") + "</ul>" +
+    "<h4>Judge</h4><ul data-testid=\"inspector-verdicts\">" + (agentVerdicts(s, a.id) || "<li class=\"muted\">no verdict yet</li>") + "</ul>");
 }
 
 // The timeline is the page's largest table: live, new rows are prepended and old ones
@@ -530,22 +532,6 @@ function drawGateway(s) {
   setHtml(document.getElementById("gateway-body"),
     "<div data-testid=\"gateway-totals\">cost $" + s.cost.toFixed(4) + " · " + s.modelCalls + " model calls (" + s.synthesizedCalls + " synthesized)</div>" +
     "<table><thead><tr><th>rule</th><th>synth.</th><th>fwd.</th><th>learned</th><th>refused</th><th>cost</th></tr></thead><tbody>" + body + "</tbody></table>");
-}
-
-function summary(p) {
-  const keys = ["plane", "phase", "action", "target", "verdict", "decision", "score", "reason"];
-  const parts = keys.filter((k) => p[k] !== undefined && p[k] !== "").map((k) => {
-    const cls = k === "verdict" || k === "decision" ? " class=\"verdict-" + esc(String(p[k]).toLowerCase()) + " decision-" + esc(String(p[k]).toLowerCase()) + "\"" : "";
-    return k + " <b" + cls + ">" + esc(typeof p[k] === "object" ? JSON.stringify(p[k]) : p[k]) + "</b>";
-  });
-  return parts.length ? parts.join(" · ") : esc(JSON.stringify(p).slice(0, 200));
-}
-
-function drawControl(s) {
-  const items = s.control.concat(s.judge).sort((x, y) => (y.tick || 0) - (x.tick || 0)).slice(0, 60);
-  if (!items.length) return;
-  setHtml(document.getElementById("control-body"), "<ul data-testid=\"control-items\">" + items.map((c) =>
-    "<li data-type=\"" + esc(c.type) + "\">t" + c.tick + " <b>" + esc(c.type) + "</b> " + summary(c.p) + "</li>").join("") + "</ul>");
 }
 
 function drawOperator(s) {
