@@ -251,9 +251,19 @@ class CheckpointSigner:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
+        # Written whole under a temporary name, then linked in: link(2) refuses an existing
+        # name, and a reader never sees a half-written key (two processes creating the same
+        # new store race here; the loser gets FileExistsError and loads the winner's key).
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        finally:
+            temporary.unlink()
 
     def sign(self, checkpoint: Checkpoint) -> SignedCheckpoint:
         """Sign a checkpoint."""

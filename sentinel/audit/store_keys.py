@@ -69,7 +69,10 @@ def load_signer(
             signer = CheckpointSigner.load(origin, key_path)
         else:
             signer = CheckpointSigner.generate(origin)
-            signer.save(key_path)
+            try:
+                signer.save(key_path)
+            except FileExistsError:  # another process opening this new store saved first
+                signer = CheckpointSigner.load(origin, key_path)
         register_key(writer, signer, first_size=0)
         return signer
     if not key_path.exists():

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from sentinel.audit import AuditStore, NewEvent, verify_store
-from tests.audit.workers import append_with_keys
+from tests.audit.workers import append_with_keys, open_new_store
 
 KEY_SPACE = 150
 
@@ -74,3 +74,18 @@ def test_processes_share_one_file(tmp_path: Path) -> None:
         "a key was answered with two different events"
     )
     _assert_log_is_sound(path, set(answers))
+
+
+def test_processes_creating_one_new_store_share_its_signing_key(tmp_path: Path) -> None:
+    # Each process sees a store without keys and no key file; one saves its key, the others
+    # adopt it (before: FileExistsError in all but one).
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(3):
+        path = tmp_path / f"new-{round_}.db"
+        with context.Pool(4) as pool:
+            outcomes = pool.map(open_new_store, [str(path)] * 4)
+        assert outcomes == ["ok"] * 4
+        conn = sqlite3.connect(path)
+        assert conn.execute("SELECT count(*) FROM keys").fetchone() == (1,)
+        conn.close()
+        assert verify_store(path).ok

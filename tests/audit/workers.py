@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from sentinel.audit import AuditStore, NewEvent
 
@@ -38,3 +39,13 @@ def append_with_keys(path: str, worker: int, count: int, key_space: int) -> list
 
 if __name__ == "__main__":
     append_forever(sys.argv[1])
+
+
+def open_new_store(path: str) -> str:
+    """Open (and so create) the store at ``path``; ``"ok"`` or the error's repr."""
+    try:
+        with AuditStore(Path(path)):
+            pass
+    except Exception as exc:  # noqa: BLE001 - the test compares what each process saw
+        return repr(exc)
+    return "ok"
