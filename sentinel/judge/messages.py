@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -11,6 +12,12 @@ from sentinel.audit import AuditStore
 
 DERIVED_STREAMS: Final = frozenset({"judge", "nightrun"})
 """Streams the judge and the nightrun write: never input to either."""
+CI_TOOL: Final = "ci"
+"""The work desk's CI run of a ticket: tests, then a commit and its ``--shortstat``."""
+_CI_TESTS: Final = re.compile(r"tests run=(\d+) failed=(\d+)")
+_CI_LINES: Final = re.compile(r"(\d+) (?:insertions?\(\+\)|deletions?\(-\))")
+_CI_REVIEW: Final = re.compile(r": Review ")
+"""A review ticket's commit message (``TICKET: Review fix.patch to ...``)."""
 SPOKEN: Final = frozenset({"chat", "think"})
 """Action types whose content is the agent's own words (``move``/``work``/``tool_use``
 contents are targets, rule templates and commands)."""
@@ -25,12 +32,16 @@ class AgentTrail:
         tool_results: ``(tick, tool, exit_code, output size)`` of its tool calls.
         replies_to: ``(tick, line said to it)`` of conversations addressed to it.
         decisions: ``(tick, kind, decision)`` of its gateway decisions.
+        ci_runs: ``(tick, tests run, tests failed, lines changed or None, review)`` of its
+            tickets' CI runs (lines: insertions plus deletions of the commit; None when
+            nothing was committed; review: a review ticket).
     """
 
     messages: list[tuple[int, str]] = field(default_factory=list)
     tool_results: list[tuple[int, str, int | None, int]] = field(default_factory=list)
     replies_to: list[tuple[int, str]] = field(default_factory=list)
     decisions: list[tuple[int, str, str]] = field(default_factory=list)
+    ci_runs: list[tuple[int, int, int, int | None, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +61,18 @@ class RunTrail:
     head: tuple[int, str]
 
 
+def ci_run(
+    tick: int, command: str, output: str, payload: Mapping[str, Any]
+) -> tuple[int, int, int, int | None, bool]:
+    """One CI run read from its recorded command and output (see :attr:`AgentTrail.ci_runs`)."""
+    tests = _CI_TESTS.search(output)
+    run, failed = (int(tests[1]), int(tests[2])) if tests else (0, 0)
+    changed = [int(n) for n in _CI_LINES.findall(output)]
+    committed = payload.get("exit_code") == 0 and "changed" in output
+    lines = sum(changed) if committed else None
+    return (tick, run, failed, lines, bool(_CI_REVIEW.search(command)))
+
+
 def add_event(
     agents: MutableMapping[str, AgentTrail], kind: str, payload: Mapping[str, Any], tick: int
 ) -> None:
@@ -62,9 +85,13 @@ def add_event(
         if payload.get("action_type") in SPOKEN and payload.get("content"):
             agents[payload["agent_id"]].messages.append((tick, str(payload["content"])))
     elif kind == "runtime.tool_result":
-        agents[payload["agent_id"]].tool_results.append(
-            (tick, str(payload["tool"]), payload.get("exit_code"), len(payload.get("output", "")))
+        output = str(payload.get("output", ""))
+        trail = agents[payload["agent_id"]]
+        trail.tool_results.append(
+            (tick, str(payload["tool"]), payload.get("exit_code"), len(output))
         )
+        if payload["tool"] == CI_TOOL:
+            trail.ci_runs.append(ci_run(tick, str(payload.get("command", "")), output, payload))
     elif kind == "runtime.conversation":
         agents[payload["addressee"]].replies_to.append((tick, str(payload["line"])))
     elif kind == "runtime.decision":

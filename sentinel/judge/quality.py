@@ -1,10 +1,14 @@
 """Quality: a rubric fit to the work an agent did in the run.
 
-Coding work (tool results): the share of test runs that passed, the share of tool calls
-that succeeded, and whether any work landed (files written). Conversation: the share of
-colleagues' questions the agent answered in words, and coherence, the mean similarity of a
-reply to the line it answers (sentence vectors). The score is the mean of the items that
-apply; below :data:`PASS_FROM` the verdict fails. Each item is in the verdict's details.
+Coding work (tool results): the share of tests that passed (its own ``pytest`` calls and
+its tickets' CI runs), the share of tool calls that succeeded, whether any work landed
+(files written or a ticket committed), the diff size (the share of its commits of 1 to
+:data:`REVIEWABLE_LINES` changed lines: a commit a reviewer can read) and review findings
+(the share of its review tickets whose checks passed: the review named the defect).
+Conversation: the share of colleagues' questions the agent answered in words, and coherence,
+the mean similarity of a reply to the line it answers (sentence vectors). The score is the
+mean of the items that apply; below :data:`PASS_FROM` the verdict fails. Each item is in the
+verdict's details.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ PASS_FROM: Final = 0.5
 """Ours: a score of 0.5 or more passes."""
 TEST_TOOLS: Final = frozenset({"pytest"})
 WRITE_TOOLS: Final = frozenset({"fs"})
+REVIEWABLE_LINES: Final = 400
+"""Changed lines a reviewer still reads with care (ours, after the common 200-400 lines
+guidance of code-review studies); larger commits, and empty ones, count against."""
 
 
 def judge_quality(
@@ -31,10 +38,7 @@ def judge_quality(
     tools = trail.tool_results
     if tools:
         items["tool_success"] = sum(1 for t in tools if t[2] == 0) / len(tools)
-        tests = [t for t in tools if t[1] in TEST_TOOLS]
-        if tests:
-            items["tests_passed"] = sum(1 for t in tests if t[2] == 0) / len(tests)
-        items["work_landed"] = float(any(t[1] in WRITE_TOOLS and t[2] == 0 for t in tools))
+        _coding_items(trail, items)
     spoken = dict(trail.messages)
     pairs = [(line, spoken[tick]) for tick, line in trail.replies_to if tick in spoken]
     if trail.replies_to:
@@ -68,3 +72,23 @@ def judge_quality(
         ),
         details={k: round(v, 6) for k, v in items.items()},
     )
+
+
+def _coding_items(trail: AgentTrail, items: dict[str, float]) -> None:
+    """Tests passed, work landed, diff size and review findings (module docstring)."""
+    tools, runs = trail.tool_results, trail.ci_runs
+    own = [t for t in tools if t[1] in TEST_TOOLS]
+    run = len(own) + sum(r[1] for r in runs)
+    if run:
+        passed = sum(1 for t in own if t[2] == 0) + sum(r[1] - r[2] for r in runs)
+        items["tests_passed"] = passed / run
+    committed = [r[3] for r in runs if r[3] is not None]
+    written = any(t[1] in WRITE_TOOLS and t[2] == 0 for t in tools)
+    items["work_landed"] = float(written or bool(committed))
+    if committed:
+        items["diff_size"] = sum(1 for n in committed if 1 <= n <= REVIEWABLE_LINES) / len(
+            committed
+        )
+    reviews = [r for r in runs if r[4]]
+    if reviews:
+        items["review_findings"] = sum(1 for r in reviews if r[1] and not r[2]) / len(reviews)
