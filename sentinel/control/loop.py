@@ -10,8 +10,6 @@ would have done; nothing reaches the actuator. Every iteration returns one
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from sentinel.control.actuator import Actuator, Command, Outcome
 from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
 from sentinel.control.policy import Policy, Rule, fired_rows
+from sentinel.control.record_json import record_digest
 from sentinel.control.verification import Analysis
 from sentinel.errors import ConfigError
 
@@ -85,8 +84,7 @@ class DecisionRecord:
 
     def digest(self) -> str:
         """SHA-256 of the decisions (sorted-key JSON), the next record's ``previous``."""
-        text = json.dumps(self.decisions(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return record_digest(self.decisions())
 
 
 @dataclass
