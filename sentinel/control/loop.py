@@ -10,10 +10,15 @@ would have done; nothing reaches the actuator. Every iteration returns one
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
 
 from sentinel.control.actuator import Actuator, Command, Outcome
 from sentinel.control.clock import VirtualClock
@@ -87,11 +92,29 @@ class DecisionRecord:
         return record_digest(self.decisions())
 
 
-@dataclass
-class _KeyState:
-    cooldown_until: int = 0
-    backoff_until: int = 0
-    errors: int = 0
+class _RuleKeys:
+    """One rule's per-target state as arrays indexed by target id (the holds in numpy).
+
+    ``cooldown_until``, ``backoff_until`` and ``errors`` are the key's cooldown, error
+    backoff and consecutive errors; ``verifying`` whether an action of the key is under
+    verification; ``shadow_until`` a monitor rule's cooldown of what it would have done.
+    Zero is the state of a key never seen.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.cooldown_until = np.zeros(size, dtype=np.int64)
+        self.backoff_until = np.zeros(size, dtype=np.int64)
+        self.errors = np.zeros(size, dtype=np.int64)
+        self.verifying = np.zeros(size, dtype=bool)
+        self.shadow_until = np.zeros(size, dtype=np.int64)
+
+    def grow(self, size: int) -> None:
+        """Make room for target ids below ``size`` (new keys start at zero)."""
+        extra = size - len(self.errors)
+        if extra > 0:
+            for name in ("cooldown_until", "backoff_until", "errors", "verifying", "shadow_until"):
+                column = getattr(self, name)
+                setattr(self, name, np.concatenate([column, np.zeros(extra, dtype=column.dtype)]))
 
 
 class ControlPlane:
@@ -136,10 +159,19 @@ class ControlPlane:
         self.next_tick = 0
         self.previous = GENESIS
         self.pending: dict[str, Analysis] = {}
-        self._verifying: set[tuple[str, str]] = set()
-        """(rule, target) of the open verifications (the ``verifying`` hold, O(1))."""
-        self._keys: dict[tuple[str, str], _KeyState] = {}
-        self._shadow: dict[tuple[str, str], int] = {}
+        """The open verifications in the order of their actions."""
+        self._waiting: list[tuple[int, int, str]] = []
+        """Heap of (first tick measured, order, key): open verifications in their delay."""
+        self._measuring: dict[str, tuple[int, Analysis]] = {}
+        """Open verifications past their delay, in the order of their actions."""
+        self._order = 0
+        self._verified_at: int | None = None
+        self._rule_keys: dict[str, _RuleKeys] = {}
+        self._ids: dict[str, int] = {}
+        """Target -> id (an index into every rule's arrays), for every target ever seen."""
+        self._seen: tuple[str, ...] | None = None
+        self._row_ids: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        self._row_targets: npt.NDArray[np.object_] = np.zeros(0, dtype=object)
         self.counters: Counter[str] = Counter()
 
     # -- driving ---------------------------------------------------------------------------
@@ -170,13 +202,17 @@ class ControlPlane:
             observation=observation if self.record_observations else None,
         )
         self._verify(observation, record)
-        targets = observation.targets
+        row_ids, row_targets = self._targets(observation.targets)
         for rule, rows in fired_rows(observation, self.policy):
-            fired = [targets[n] for n in rows.tolist()]
+            fired: list[str] = row_targets[rows].tolist()
             record.fired.append({"rule": rule.id, "mode": rule.mode, "targets": fired})
             self.counters["fired"] += len(fired)
-            for target in fired:
-                self._handle(rule, target, observation, record)
+            keys = self._keys_of(rule.id)
+            ids = row_ids[rows]
+            if rule.mode == "monitor":
+                self._monitor(rule, fired, ids, keys, tick, record)
+            else:
+                self._enforce(rule, fired, ids, keys, observation, record)
         self.previous = record.digest()
         self.counters["decisions"] += 1
         return record
@@ -205,28 +241,45 @@ class ControlPlane:
     # -- the steps -------------------------------------------------------------------------
 
     def _verify(self, observation: Observation, record: DecisionRecord) -> None:
+        """Measure every open verification past its initial delay, in the order of actions."""
         tick = observation.tick
-        for analysis in list(self.pending.values()):
-            if tick < analysis.measure_from:
-                continue  # still in its initial delay
-            metric = analysis.rule.verify.comparison.metric
-            if analysis.measure(tick, observation.value(analysis.command.target, metric)):
+        if self._verified_at is not None and tick < self._verified_at:
+            # Time went back (a driver's choice, never a run's): sort everything open again.
+            self._waiting = [
+                (analysis.measure_from, n, key) for n, (key, analysis) in enumerate(self.pending.items())
+            ]
+            heapq.heapify(self._waiting)
+            self._measuring = {}
+        self._verified_at = tick
+        waiting, measuring = self._waiting, self._measuring
+        if waiting and waiting[0][0] <= tick:
+            while waiting and waiting[0][0] <= tick:
+                _, order, key = heapq.heappop(waiting)
+                analysis = self.pending.get(key)
+                if analysis is not None:
+                    measuring[key] = (order, analysis)
+            measuring = self._measuring = dict(sorted(measuring.items(), key=lambda kv: kv[1][0]))
+        for _, analysis in list(measuring.values()):
+            command = analysis.command
+            if analysis.measure(tick, observation.value(command.target, analysis.metric)):
                 self._closed(analysis, record)
 
     def _closed(self, analysis: Analysis, record: DecisionRecord) -> None:
-        del self.pending[analysis.command.key]
-        self._verifying.discard((analysis.rule.id, analysis.command.target))
+        key = analysis.command.key
+        del self.pending[key]
+        self._measuring.pop(key, None)
+        self._keys_of(analysis.rule.id).verifying[self._ids[analysis.command.target]] = False
         entry = analysis.to_record()
         self.counters[f"verdict:{analysis.verdict}"] += 1
         if analysis.verdict == "Failed":
-            outcome: Outcome = self._actuator.rollback(analysis.command.key)
+            outcome: Outcome = self._actuator.rollback(key)
             entry["rollback"] = {
                 "key": outcome.key,
                 "status": outcome.status,
                 "detail": outcome.detail,
             }
             record.rollbacks.append(
-                {"key": outcome.key, "of": analysis.command.key, "decision": analysis.decision,
+                {"key": outcome.key, "of": key, "decision": analysis.decision,
                  "status": outcome.status}
             )  # fmt: skip
             self.counters["rollbacks"] += 1
@@ -234,41 +287,83 @@ class ControlPlane:
             entry["rollback"] = None
         record.verifications.append(entry)
 
-    def _handle(
-        self, rule: Rule, target: str, observation: Observation, record: DecisionRecord
-    ) -> None:
-        key = (rule.id, target)
-        tick = observation.tick
-        if rule.mode == "monitor":
-            if tick >= self._shadow.get(key, 0):
-                self._shadow[key] = tick + rule.cooldown_ticks
-                record.monitored.append({"rule": rule.id, "target": target, "action": rule.action})
-                self.counters[f"would_act:{rule.id}"] += 1
-                self.counters["would_act"] += 1
-            return
-        state = self._keys.get(key)
-        if state is None:
-            state = self._keys[key] = _KeyState()
-        held = self._held(rule, target, state, tick)
-        if held:
-            record.held.setdefault((rule.id, held), []).append(target)
-            return
-        self._act(rule, target, state, observation, record)
+    def _targets(
+        self, targets: tuple[str, ...]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+        """Each row's target id and the targets as an array (cached while they stay equal)."""
+        if targets != self._seen:
+            ids = self._ids
+            for target in targets:
+                if target not in ids:
+                    ids[target] = len(ids)
+            self._row_ids = np.fromiter((ids[t] for t in targets), dtype=np.intp, count=len(targets))
+            self._row_targets = np.empty(len(targets), dtype=object)
+            self._row_targets[:] = targets
+            self._seen = targets
+            for keys in self._rule_keys.values():
+                keys.grow(len(ids))
+        return self._row_ids, self._row_targets
 
-    def _held(self, rule: Rule, target: str, state: _KeyState, tick: int) -> str:
-        if (rule.id, target) in self._verifying:
-            return "verifying"
-        if tick < state.backoff_until:
-            return "backoff"
-        if tick < state.cooldown_until:
-            return "cooldown"
-        return ""
+    def _keys_of(self, rule: str) -> _RuleKeys:
+        keys = self._rule_keys.get(rule)
+        if keys is None:
+            keys = self._rule_keys[rule] = _RuleKeys(len(self._ids))
+        return keys
+
+    def _monitor(
+        self,
+        rule: Rule,
+        fired: list[str],
+        ids: npt.NDArray[np.intp],
+        keys: _RuleKeys,
+        tick: int,
+        record: DecisionRecord,
+    ) -> None:
+        """Count what a monitor rule would have done, behind its cooldown; nothing acts."""
+        due = tick >= keys.shadow_until[ids]
+        count = int(due.sum())
+        if not count:
+            return
+        keys.shadow_until[ids[due]] = tick + rule.cooldown_ticks
+        record.monitored.extend(
+            {"rule": rule.id, "target": target, "action": rule.action}
+            for target in compress(fired, due.tolist())
+        )
+        self.counters[f"would_act:{rule.id}"] += count
+        self.counters["would_act"] += count
+
+    def _enforce(
+        self,
+        rule: Rule,
+        fired: list[str],
+        ids: npt.NDArray[np.intp],
+        keys: _RuleKeys,
+        observation: Observation,
+        record: DecisionRecord,
+    ) -> None:
+        """Hold the keys under verification, in backoff or in cooldown (in that order of
+        precedence); act for the others, in target order."""
+        tick = observation.tick
+        verifying = keys.verifying[ids]
+        backoff = (tick < keys.backoff_until[ids]) & ~verifying
+        cooldown = (tick < keys.cooldown_until[ids]) & ~verifying & ~backoff
+        held = [
+            (int(mask.argmax()), why, mask)
+            for why, mask in (("verifying", verifying), ("backoff", backoff), ("cooldown", cooldown))
+            if mask.any()
+        ]
+        for _, why, mask in sorted(held, key=lambda h: h[0]):  # the record's order: first seen
+            record.held[(rule.id, why)] = list(compress(fired, mask.tolist()))
+        free = ~(verifying | backoff | cooldown)
+        for n in np.flatnonzero(free).tolist():
+            self._act(rule, fired[n], int(ids[n]), keys, observation, record)
 
     def _act(
         self,
         rule: Rule,
         target: str,
-        state: _KeyState,
+        target_id: int,
+        keys: _RuleKeys,
         observation: Observation,
         record: DecisionRecord,
     ) -> None:
@@ -282,15 +377,19 @@ class ControlPlane:
              "params": dict(rule.params), "status": outcome.status, "detail": outcome.detail}
         )  # fmt: skip
         if outcome.status != "applied":
-            state.errors += 1
-            delay = self.settings.backoff_base_ticks * 2 ** (state.errors - 1)
-            state.backoff_until = tick + min(delay, self.settings.backoff_max_ticks)
+            errors = int(keys.errors[target_id]) + 1
+            keys.errors[target_id] = errors
+            delay = self.settings.backoff_base_ticks * 2 ** (errors - 1)
+            keys.backoff_until[target_id] = tick + min(delay, self.settings.backoff_max_ticks)
             self.counters["action_errors"] += 1
             return
-        state.errors = 0
-        state.cooldown_until = tick + rule.cooldown_ticks
+        keys.errors[target_id] = 0
+        keys.cooldown_until[target_id] = tick + rule.cooldown_ticks
         self.counters["actions"] += 1
         self.counters[f"action:{rule.action}"] += 1
         baseline = observation.value(target, rule.verify.comparison.metric)
-        self.pending[command.key] = Analysis(command, rule, record.decision_id, tick, baseline)
-        self._verifying.add((rule.id, target))
+        analysis = Analysis(command, rule, record.decision_id, tick, baseline)
+        self.pending[command.key] = analysis
+        keys.verifying[target_id] = True
+        heapq.heappush(self._waiting, (analysis.measure_from, self._order, command.key))
+        self._order += 1

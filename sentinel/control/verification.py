@@ -52,11 +52,14 @@ class Analysis:
         default_factory=lambda: {"success": 0, "failure": 0, "inconclusive": 0, "error": 0}
     )
     """Measurements so far by result."""
+    metric: str = field(init=False, repr=False, compare=False)
+    """The verified metric (the rule's ``verify`` condition's)."""
+    measure_from: int = field(init=False, repr=False, compare=False)
+    """The first tick a measurement counts (after the initial delay)."""
 
-    @property
-    def measure_from(self) -> int:
-        """The first tick a measurement counts (after the initial delay)."""
-        return self.acted_at + self.rule.verify.initial_delay_ticks
+    def __post_init__(self) -> None:
+        self.metric = self.rule.verify.comparison.metric
+        self.measure_from = self.acted_at + self.rule.verify.initial_delay_ticks
 
     @property
     def deadline(self) -> int:
@@ -65,10 +68,10 @@ class Analysis:
 
     def measure(self, tick: int, value: float | None) -> Verdict | None:
         """Add one measurement; return the verdict once there is one."""
+        if tick < self.measure_from:
+            return None  # Argo's initialDelay: the action needs time to show
         spec = self.rule.verify
         comparison: Comparison = spec.comparison
-        if tick < self.acted_at + spec.initial_delay_ticks:
-            return None  # Argo's initialDelay: the action needs time to show
         result: Result
         if value is None:
             result = "error"
