@@ -246,7 +246,8 @@ class ControlPlane:
         if self._verified_at is not None and tick < self._verified_at:
             # Time went back (a driver's choice, never a run's): sort everything open again.
             self._waiting = [
-                (analysis.measure_from, n, key) for n, (key, analysis) in enumerate(self.pending.items())
+                (analysis.measure_from, n, key)
+                for n, (key, analysis) in enumerate(self.pending.items())
             ]
             heapq.heapify(self._waiting)
             self._measuring = {}
@@ -296,7 +297,8 @@ class ControlPlane:
             for target in targets:
                 if target not in ids:
                     ids[target] = len(ids)
-            self._row_ids = np.fromiter((ids[t] for t in targets), dtype=np.intp, count=len(targets))
+            count = len(targets)
+            self._row_ids = np.fromiter((ids[t] for t in targets), dtype=np.intp, count=count)
             self._row_targets = np.empty(len(targets), dtype=object)
             self._row_targets[:] = targets
             self._seen = targets
@@ -341,17 +343,16 @@ class ControlPlane:
         observation: Observation,
         record: DecisionRecord,
     ) -> None:
-        """Hold the keys under verification, in backoff or in cooldown (in that order of
-        precedence); act for the others, in target order."""
+        """Hold the keys under verification, in backoff or in cooldown; act for the others.
+
+        A held key is held for the first of those that applies; actions go in target order.
+        """
         tick = observation.tick
         verifying = keys.verifying[ids]
         backoff = (tick < keys.backoff_until[ids]) & ~verifying
         cooldown = (tick < keys.cooldown_until[ids]) & ~verifying & ~backoff
-        held = [
-            (int(mask.argmax()), why, mask)
-            for why, mask in (("verifying", verifying), ("backoff", backoff), ("cooldown", cooldown))
-            if mask.any()
-        ]
+        reasons = (("verifying", verifying), ("backoff", backoff), ("cooldown", cooldown))
+        held = [(int(mask.argmax()), why, mask) for why, mask in reasons if mask.any()]
         for _, why, mask in sorted(held, key=lambda h: h[0]):  # the record's order: first seen
             record.held[(rule.id, why)] = list(compress(fired, mask.tolist()))
         free = ~(verifying | backoff | cooldown)

@@ -94,7 +94,9 @@ _step = st.tuples(
 
 
 @settings(max_examples=300, deadline=None)
-@given(rules=st.lists(_rule, min_size=1, max_size=4), steps=st.lists(_step, min_size=3, max_size=30))
+@given(
+    rules=st.lists(_rule, min_size=1, max_size=4), steps=st.lists(_step, min_size=3, max_size=30)
+)
 def test_the_loop_decides_as_its_per_key_reference(
     rules: list[dict[str, Any]], steps: list[tuple[int, list[str], list[tuple[float, ...]]]]
 ) -> None:
