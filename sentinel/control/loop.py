@@ -356,8 +356,17 @@ class ControlPlane:
         for _, why, mask in sorted(held, key=lambda h: h[0]):  # the record's order: first seen
             record.held[(rule.id, why)] = list(compress(fired, mask.tolist()))
         free = ~(verifying | backoff | cooldown)
-        for n in np.flatnonzero(free).tolist():
-            self._act(rule, fired[n], int(ids[n]), keys, observation, record)
+        applied = [
+            target_id
+            for n, target_id in zip(np.flatnonzero(free).tolist(), ids[free].tolist(), strict=True)
+            if self._act(rule, fired[n], target_id, keys, observation, record)
+        ]
+        if applied:  # each key once per rule: the keys' updates need no order
+            keys.errors[applied] = 0
+            keys.cooldown_until[applied] = tick + rule.cooldown_ticks
+            keys.verifying[applied] = True
+            self.counters["actions"] += len(applied)
+            self.counters[f"action:{rule.action}"] += len(applied)
 
     def _act(
         self,
@@ -367,7 +376,8 @@ class ControlPlane:
         keys: _RuleKeys,
         observation: Observation,
         record: DecisionRecord,
-    ) -> None:
+    ) -> bool:
+        """Apply one command; True when applied (the caller updates the key's state)."""
         tick = observation.tick
         command = Command(
             f"{self.name}/{rule.id}/{target}/{tick}", rule.action, target, rule.params
@@ -383,14 +393,10 @@ class ControlPlane:
             delay = self.settings.backoff_base_ticks * 2 ** (errors - 1)
             keys.backoff_until[target_id] = tick + min(delay, self.settings.backoff_max_ticks)
             self.counters["action_errors"] += 1
-            return
-        keys.errors[target_id] = 0
-        keys.cooldown_until[target_id] = tick + rule.cooldown_ticks
-        self.counters["actions"] += 1
-        self.counters[f"action:{rule.action}"] += 1
+            return False
         baseline = observation.value(target, rule.verify.comparison.metric)
         analysis = Analysis(command, rule, record.decision_id, tick, baseline)
         self.pending[command.key] = analysis
-        keys.verifying[target_id] = True
         heapq.heappush(self._waiting, (analysis.measure_from, self._order, command.key))
         self._order += 1
+        return True

@@ -10,6 +10,7 @@ action gets a verdict: a plane that stops closes what is open as Inconclusive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -57,9 +58,15 @@ class Analysis:
     measure_from: int = field(init=False, repr=False, compare=False)
     """The first tick a measurement counts (after the initial delay)."""
 
+    _comparison: Comparison = field(init=False, repr=False, compare=False)
+    _holds: Callable[[Any, Any], Any] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
-        self.metric = self.rule.verify.comparison.metric
-        self.measure_from = self.acted_at + self.rule.verify.initial_delay_ticks
+        spec = self.rule.verify
+        self._comparison = comparison = spec.comparison
+        self._holds = OPERATORS[comparison.op]
+        self.metric = comparison.metric
+        self.measure_from = self.acted_at + spec.initial_delay_ticks
 
     @property
     def deadline(self) -> int:
@@ -71,11 +78,11 @@ class Analysis:
         if tick < self.measure_from:
             return None  # Argo's initialDelay: the action needs time to show
         spec = self.rule.verify
-        comparison: Comparison = spec.comparison
+        comparison = self._comparison
         result: Result
         if value is None:
             result = "error"
-        elif OPERATORS[comparison.op](value, comparison.value):  # value is never NaN here
+        elif self._holds(value, comparison.value):  # value is never NaN here
             result = "success"
         elif self.baseline is not None and comparison.worse(value, self.baseline, spec.tolerance):
             result = "failure"
