@@ -11,7 +11,10 @@
 pub fn write_ascii_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
-    if bytes.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
+    if bytes
+        .iter()
+        .all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
@@ -52,7 +55,11 @@ pub fn write_repr_f64(out: &mut Vec<u8>, x: f64) {
         return;
     }
     if x.is_infinite() {
-        out.extend_from_slice(if x > 0.0 { &b"Infinity"[..] } else { &b"-Infinity"[..] });
+        out.extend_from_slice(if x > 0.0 {
+            &b"Infinity"[..]
+        } else {
+            &b"-Infinity"[..]
+        });
         return;
     }
     // Rust's `{:e}` writes the shortest digits that round-trip, as Python's repr does;
@@ -145,7 +152,10 @@ mod tests {
     #[test]
     fn strings_as_python_ensure_ascii() {
         assert_eq!(string("AGENT-0001"), "\"AGENT-0001\"");
-        assert_eq!(string("a\"b\\c\n\t\u{1}\u{7f}"), "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\"");
+        assert_eq!(
+            string("a\"b\\c\n\t\u{1}\u{7f}"),
+            "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\""
+        );
         assert_eq!(string("é😀"), "\"\\u00e9\\ud83d\\ude00\"");
     }
 }

@@ -77,8 +77,7 @@ fn write_value(out: &mut Vec<u8>, value: &Bound<'_, PyAny>, depth: usize) -> boo
             }
         }
         out.push(b'}');
-    } else if value.is_exact_instance_of::<PyList>() || value.is_exact_instance_of::<PyTuple>()
-    {
+    } else if value.is_exact_instance_of::<PyList>() || value.is_exact_instance_of::<PyTuple>() {
         if depth >= MAX_DEPTH {
             return false;
         }
