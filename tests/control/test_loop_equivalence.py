@@ -155,7 +155,16 @@ def test_the_native_digest_text_is_the_standard_librarys(value: object) -> None:
         assert native == reference_record_json(value)
 
 
-@given(st.floats(allow_nan=False, allow_infinity=False))
+_dyadic = st.builds(
+    lambda odd, shift, scale: (2 * odd + 1) / 2**shift * 2**scale,
+    st.integers(0, 2**52 - 1), st.integers(0, 60), st.sampled_from([0, 0, 10, 60]),
+)  # fmt: skip
+"""Exact binary fractions: where a tie between two shortest digit strings can happen
+(Python's repr takes the even one; Rust's shortest formatting does not promise it)."""
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.floats(allow_nan=False, allow_infinity=False), _dyadic))
 def test_native_floats_are_python_repr(value: float) -> None:
     assert _native.stdlib_sorted_json([value]) == f"[{value!r}]".encode()
 

@@ -3,9 +3,12 @@
 //! The control planes chain their decision records by the SHA-256 of exactly that text
 //! (docs/audit-format.md, control payloads), so a native encoder must write it byte for
 //! byte: strings with `ensure_ascii` escapes (lowercase `\uXXXX`, surrogate pairs above
-//! the BMP) and floats as Python's `repr` (shortest round-trip digits; exponent form below
-//! 1e-4 and from 1e16, with a sign and at least two exponent digits; `NaN`, `Infinity`).
+//! the BMP) and floats as Python's `repr` (shortest round-trip digits, a tie to the even
+//! digit; exponent form below 1e-4 and from 1e16, with a sign and at least two exponent
+//! digits; `NaN`, `Infinity`).
 //! The Python reference is the standard library itself; a hypothesis test pins the two.
+
+use crate::canonical::{prefer_even_on_tie, StackText};
 
 /// Writes `s` as Python's `json` writes a string with `ensure_ascii=True`.
 pub fn write_ascii_string(out: &mut Vec<u8>, s: &str) {
@@ -48,39 +51,59 @@ fn push_unit(out: &mut Vec<u8>, unit: u16) {
     }
 }
 
-/// Writes `x` as Python's `float.__repr__` (and `json`'s `NaN` / `Infinity`).
+/// The `v` with `x = m * 2^v`, `m` odd (`x` finite and not zero).
+fn two_adic_valuation(x: f64) -> i32 {
+    let bits = x.to_bits();
+    let biased = i32::try_from((bits >> 52) & 0x7ff).unwrap_or(0);
+    let fraction = bits & ((1u64 << 52) - 1);
+    let (mantissa, exponent) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), biased - 1075)
+    };
+    exponent + i32::try_from(mantissa.trailing_zeros()).unwrap_or(0)
+}
+
+/// Writes `x` as Python's `float.__repr__` (and `json`'s `NaN`, `Infinity`, `-Infinity`).
 pub fn write_repr_f64(out: &mut Vec<u8>, x: f64) {
-    if x.is_nan() {
-        out.extend_from_slice(b"NaN");
-        return;
-    }
-    if x.is_infinite() {
-        out.extend_from_slice(if x > 0.0 {
+    if !x.is_finite() {
+        out.extend_from_slice(if x.is_nan() {
+            &b"NaN"[..]
+        } else if x > 0.0 {
             &b"Infinity"[..]
         } else {
             &b"-Infinity"[..]
         });
         return;
     }
-    // Rust's `{:e}` writes the shortest digits that round-trip, as Python's repr does;
-    // only the layout differs.
-    let text = format!("{x:e}");
-    let (mantissa, exponent) = text.split_once('e').unwrap_or((text.as_str(), "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, mantissa),
-    };
-    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
-    if negative {
+    if x.is_sign_negative() {
         out.push(b'-');
     }
+    // `{:e}` gives the shortest digits that round-trip ("d.ddde[-]x", at most 17 digits),
+    // as Python's repr does; a tie between two goes to the even digit in both (checked).
+    let sci = StackText::format(format_args!("{:e}", x.abs()));
+    let (mantissa, exponent) = sci.as_str().split_once('e').unwrap_or((sci.as_str(), "0"));
+    let mut buffer = [0u8; 24];
+    let mut count = 0;
+    for byte in mantissa.bytes().filter(|b| *b != b'.') {
+        buffer[count] = byte;
+        count += 1;
+    }
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let digits = &mut buffer[..count];
+    // A tie puts a 5 at 10^(exponent - count), which makes that the 2-adic valuation of
+    // x: only then the (costly) exact check can change anything.
+    if x != 0.0 && two_adic_valuation(x) == exponent - i32::try_from(count).unwrap_or(0) {
+        prefer_even_on_tie(digits, exponent + 1, x.abs());
+    }
+    let digits = &digits[..];
+    // Python's repr: positional from 1e-4 up to below 1e16, else an exponent.
     if (-4..16).contains(&exponent) {
         if exponent >= 0 {
             let point = usize::try_from(exponent).unwrap_or(0) + 1;
             if digits.len() <= point {
-                out.extend_from_slice(&digits);
-                out.resize(out.len() + point - digits.len(), b'0');
+                out.extend_from_slice(digits);
+                out.extend(std::iter::repeat_n(b'0', point - digits.len()));
                 out.extend_from_slice(b".0");
             } else {
                 out.extend_from_slice(&digits[..point]);
@@ -90,8 +113,8 @@ pub fn write_repr_f64(out: &mut Vec<u8>, x: f64) {
         } else {
             out.extend_from_slice(b"0.");
             let zeros = usize::try_from(-exponent - 1).unwrap_or(0);
-            out.resize(out.len() + zeros, b'0');
-            out.extend_from_slice(&digits);
+            out.extend(std::iter::repeat_n(b'0', zeros));
+            out.extend_from_slice(digits);
         }
     } else {
         out.push(digits[0]);
@@ -105,7 +128,11 @@ pub fn write_repr_f64(out: &mut Vec<u8>, x: f64) {
         if magnitude < 10 {
             out.push(b'0');
         }
-        out.extend_from_slice(magnitude.to_string().as_bytes());
+        out.extend_from_slice(
+            StackText::format(format_args!("{magnitude}"))
+                .as_str()
+                .as_bytes(),
+        );
     }
 }
 
@@ -140,6 +167,12 @@ mod tests {
             (1e16, "1e+16"),
             (1.25e100, "1.25e+100"),
             (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            // Exactly halfway between ...312.2 and ...312.3: Python's repr takes the even.
+            (562949953421312.25, "562949953421312.2"),
+            (562949953421312.75, "562949953421312.8"),
+            (2.5, "2.5"),
+            (0.5, "0.5"),
             (f64::INFINITY, "Infinity"),
             (f64::NEG_INFINITY, "-Infinity"),
             (f64::NAN, "NaN"),

@@ -55,22 +55,21 @@ fn write_value(out: &mut Vec<u8>, value: &Bound<'_, PyAny>, depth: usize) -> boo
             };
             members.push((key, item));
         }
-        let mut texts = Vec::with_capacity(members.len());
-        for (key, _) in &members {
+        let mut order: Vec<(&str, usize)> = Vec::with_capacity(members.len());
+        for (index, (key, _)) in members.iter().enumerate() {
             match key.to_str() {
-                Ok(text) => texts.push(text),
+                Ok(text) => order.push((text, index)),
                 Err(_) => return false,
             }
         }
         // Python orders str by code point, which is the byte order of UTF-8.
-        let mut order: Vec<usize> = (0..members.len()).collect();
-        order.sort_by(|&a, &b| texts[a].cmp(texts[b]));
+        order.sort_unstable_by(|a, b| a.0.cmp(b.0));
         out.push(b'{');
-        for (n, &index) in order.iter().enumerate() {
+        for (n, &(text, index)) in order.iter().enumerate() {
             if n > 0 {
                 out.push(b',');
             }
-            write_ascii_string(out, texts[index]);
+            write_ascii_string(out, text);
             out.push(b':');
             if !write_value(out, &members[index].1, depth + 1) {
                 return false;
