@@ -394,8 +394,8 @@ class ControlPlane:
             keys.backoff_until[target_id] = tick + min(delay, self.settings.backoff_max_ticks)
             self.counters["action_errors"] += 1
             return False
-        baseline = observation.value(target, rule.verify.comparison.metric)
-        analysis = Analysis(command, rule, record.decision_id, tick, baseline)
+        analysis = Analysis(command, rule, record.decision_id, tick, None)
+        analysis.baseline = observation.value(target, analysis.metric)
         self.pending[command.key] = analysis
         heapq.heappush(self._waiting, (analysis.measure_from, self._order, command.key))
         self._order += 1
