@@ -162,8 +162,8 @@ class ControlPlane:
         """The open verifications in the order of their actions."""
         self._waiting: list[tuple[int, int, str]] = []
         """Heap of (first tick measured, order, key): open verifications in their delay."""
-        self._measuring: dict[str, tuple[int, Analysis]] = {}
-        """Open verifications past their delay, in the order of their actions."""
+        self._measuring: list[tuple[int, str, Analysis]] = []
+        """(order, key, analysis) of the open verifications past their delay, in order."""
         self._order = 0
         self._verified_at: int | None = None
         self._rule_keys: dict[str, _RuleKeys] = {}
@@ -250,25 +250,45 @@ class ControlPlane:
                 for n, (key, analysis) in enumerate(self.pending.items())
             ]
             heapq.heapify(self._waiting)
-            self._measuring = {}
+            self._measuring = []
         self._verified_at = tick
         waiting, measuring = self._waiting, self._measuring
         if waiting and waiting[0][0] <= tick:
+            due = []
             while waiting and waiting[0][0] <= tick:
                 _, order, key = heapq.heappop(waiting)
                 analysis = self.pending.get(key)
                 if analysis is not None:
-                    measuring[key] = (order, analysis)
-            measuring = self._measuring = dict(sorted(measuring.items(), key=lambda kv: kv[1][0]))
-        for _, analysis in list(measuring.values()):
-            command = analysis.command
-            if analysis.measure(tick, observation.value(command.target, analysis.metric)):
+                    due.append((order, key, analysis))
+            measuring = sorted(measuring + due)  # two sorted runs; orders are unique
+        rows, columns = observation.index(), observation.columns
+        values: dict[str, list[float]] = {}
+        still = []
+        for entry in measuring:
+            analysis = entry[2]
+            if analysis.verdict is not None:
+                continue  # closed meanwhile (``finish``)
+            value: float | None = None
+            row = rows.get(analysis.command.target)
+            if row is not None:
+                column = values.get(analysis.metric)
+                if column is None and analysis.metric in columns:
+                    column = values[analysis.metric] = (
+                        columns[analysis.metric].astype(np.float64, copy=False).tolist()
+                    )
+                if column is not None:
+                    value = column[row]
+                    if value != value:  # NaN: unknown  # noqa: PLR0124
+                        value = None
+            if analysis.measure(tick, value):
                 self._closed(analysis, record)
+            else:
+                still.append(entry)
+        self._measuring = still
 
     def _closed(self, analysis: Analysis, record: DecisionRecord) -> None:
         key = analysis.command.key
         del self.pending[key]
-        self._measuring.pop(key, None)
         self._keys_of(analysis.rule.id).verifying[self._ids[analysis.command.target]] = False
         entry = analysis.to_record()
         self.counters[f"verdict:{analysis.verdict}"] += 1
