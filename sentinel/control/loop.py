@@ -170,6 +170,8 @@ class ControlPlane:
         self._ids: dict[str, int] = {}
         """Target -> id (an index into every rule's arrays), for every target ever seen."""
         self._seen: tuple[str, ...] | None = None
+        self._unique = True
+        """Whether no target appears twice in the observation (else rows go one by one)."""
         self._row_ids: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self._row_targets: npt.NDArray[np.object_] = np.zeros(0, dtype=object)
         self.counters: Counter[str] = Counter()
@@ -209,10 +211,12 @@ class ControlPlane:
             self.counters["fired"] += len(fired)
             keys = self._keys_of(rule.id)
             ids = row_ids[rows]
-            if rule.mode == "monitor":
-                self._monitor(rule, fired, ids, keys, tick, record)
-            else:
-                self._enforce(rule, fired, ids, keys, observation, record)
+            handle = self._monitor if rule.mode == "monitor" else self._enforce
+            if self._unique:
+                handle(rule, fired, ids, keys, observation, record)
+            else:  # a target twice: its second row sees what its first did, one at a time
+                for n, target in enumerate(fired):
+                    handle(rule, [target], ids[n : n + 1], keys, observation, record)
         self.previous = record.digest()
         self.counters["decisions"] += 1
         return record
@@ -322,6 +326,7 @@ class ControlPlane:
             self._row_targets = np.empty(len(targets), dtype=object)
             self._row_targets[:] = targets
             self._seen = targets
+            self._unique = len(set(targets)) == count
             for keys in self._rule_keys.values():
                 keys.grow(len(ids))
         return self._row_ids, self._row_targets
@@ -338,10 +343,11 @@ class ControlPlane:
         fired: list[str],
         ids: npt.NDArray[np.intp],
         keys: _RuleKeys,
-        tick: int,
+        observation: Observation,
         record: DecisionRecord,
     ) -> None:
         """Count what a monitor rule would have done, behind its cooldown; nothing acts."""
+        tick = observation.tick
         due = tick >= keys.shadow_until[ids]
         count = int(due.sum())
         if not count:
@@ -374,7 +380,7 @@ class ControlPlane:
         reasons = (("verifying", verifying), ("backoff", backoff), ("cooldown", cooldown))
         held = [(int(mask.argmax()), why, mask) for why, mask in reasons if mask.any()]
         for _, why, mask in sorted(held, key=lambda h: h[0]):  # the record's order: first seen
-            record.held[(rule.id, why)] = list(compress(fired, mask.tolist()))
+            record.held.setdefault((rule.id, why), []).extend(compress(fired, mask.tolist()))
         free = ~(verifying | backoff | cooldown)
         applied = [
             target_id

@@ -4,8 +4,8 @@
 their delay and writes the digest's JSON natively; ``tests/control/reference_loop.py`` is
 the loop before that (one key at a time, every open verification each iteration, the
 standard library's JSON). Driven side by side over random policies and observations
-(targets coming and going, unknown values, actuator errors, time going back) they must
-produce the same records, digests, counters and actuator calls.
+(targets coming and going or listed twice, unknown values, actuator errors, time going
+back) they must produce the same records, digests, counters and actuator calls.
 """
 
 from __future__ import annotations
@@ -88,7 +88,10 @@ def _policy(rules: list[dict[str, Any]]) -> Policy:
 _value = st.one_of(st.integers(0, 6).map(float), st.just(math.nan))
 _step = st.tuples(
     st.sampled_from([60, 60, 60, 120, 0, -120]),  # mostly forward; sometimes back
-    st.lists(st.sampled_from(POOL), min_size=1, max_size=6, unique=True),
+    st.one_of(
+        st.lists(st.sampled_from(POOL), min_size=1, max_size=6, unique=True),
+        st.lists(st.sampled_from(POOL), min_size=1, max_size=6),  # a target twice
+    ),
     st.lists(st.tuples(_value, _value, _value), min_size=6, max_size=6),
 )
 
