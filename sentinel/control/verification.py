@@ -102,10 +102,10 @@ class Analysis:
 
     deadline: int = field(init=False, repr=False, compare=False)
     """The last tick at which a measurement counts."""
-    _check: _Check = field(init=False, repr=False, compare=False)
+    _settings: _Check = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._check = check = _check(self.rule)
+        self._settings = check = _check(self.rule)
         self.metric = check.comparison.metric
         self.measure_from = self.acted_at + check.delay
         self.deadline = self.acted_at + check.ttl
@@ -114,7 +114,7 @@ class Analysis:
         """Add one measurement; return the verdict once there is one."""
         if tick < self.measure_from:
             return None  # Argo's initialDelay: the action needs time to show
-        check = self._check
+        check = self._settings
         result: Result
         if value is None:
             result = "error"
@@ -159,7 +159,7 @@ class Analysis:
             "decision": self.decision,
             "rule": self.rule.id,
             "target": self.command.target,
-            "condition": self._check.condition,
+            "condition": self._settings.condition,
             "baseline": self.baseline,
             "series": [{"tick": m.tick, "value": m.value, "result": m.result} for m in self.series],
             "verdict": self.verdict,
