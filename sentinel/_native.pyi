@@ -27,6 +27,7 @@ __all__ = [
     "seal_events",
     "shim_executable",
     "sqlite_library_address",
+    "stdlib_sorted_json",
     "world_param_names",
     "world_step",
 ]
@@ -153,6 +154,14 @@ class MerkleLog:
         Raises:
             sentinel.errors.InvalidInputError: The tree does not hold all of its leaves yet.
         """
+
+def stdlib_sorted_json(value: object) -> bytes | None:
+    """The bytes of ``json.dumps(value, sort_keys=True, separators=(",", ":"))``.
+
+    None when the value holds something left to the standard library (a subclass, a key
+    that is not a string, an integer beyond 64 bits, nesting deeper than 64, a lone
+    surrogate). Reference: :func:`sentinel.control.record_json.reference_record_json`.
+    """
 
 def world_param_names() -> list[str]:
     """The order of the world's scalar parameter vector (``sentinel.world.layout``)."""

@@ -10,17 +10,21 @@ would have done; nothing reaches the actuator. Every iteration returns one
 
 from __future__ import annotations
 
-import hashlib
-import json
+import heapq
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
 
 from sentinel.control.actuator import Actuator, Command, Outcome
 from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
 from sentinel.control.policy import Policy, Rule, fired_rows
+from sentinel.control.record_json import record_digest
 from sentinel.control.verification import Analysis
 from sentinel.errors import ConfigError
 
@@ -85,15 +89,32 @@ class DecisionRecord:
 
     def digest(self) -> str:
         """SHA-256 of the decisions (sorted-key JSON), the next record's ``previous``."""
-        text = json.dumps(self.decisions(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return record_digest(self.decisions())
 
 
-@dataclass
-class _KeyState:
-    cooldown_until: int = 0
-    backoff_until: int = 0
-    errors: int = 0
+class _RuleKeys:
+    """One rule's per-target state as arrays indexed by target id (the holds in numpy).
+
+    ``cooldown_until``, ``backoff_until`` and ``errors`` are the key's cooldown, error
+    backoff and consecutive errors; ``verifying`` whether an action of the key is under
+    verification; ``shadow_until`` a monitor rule's cooldown of what it would have done.
+    Zero is the state of a key never seen.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.cooldown_until = np.zeros(size, dtype=np.int64)
+        self.backoff_until = np.zeros(size, dtype=np.int64)
+        self.errors = np.zeros(size, dtype=np.int64)
+        self.verifying = np.zeros(size, dtype=bool)
+        self.shadow_until = np.zeros(size, dtype=np.int64)
+
+    def grow(self, size: int) -> None:
+        """Make room for target ids below ``size`` (new keys start at zero)."""
+        extra = size - len(self.errors)
+        if extra > 0:
+            for name in ("cooldown_until", "backoff_until", "errors", "verifying", "shadow_until"):
+                column = getattr(self, name)
+                setattr(self, name, np.concatenate([column, np.zeros(extra, dtype=column.dtype)]))
 
 
 class ControlPlane:
@@ -138,10 +159,21 @@ class ControlPlane:
         self.next_tick = 0
         self.previous = GENESIS
         self.pending: dict[str, Analysis] = {}
-        self._verifying: set[tuple[str, str]] = set()
-        """(rule, target) of the open verifications (the ``verifying`` hold, O(1))."""
-        self._keys: dict[tuple[str, str], _KeyState] = {}
-        self._shadow: dict[tuple[str, str], int] = {}
+        """The open verifications in the order of their actions."""
+        self._waiting: list[tuple[int, int, str]] = []
+        """Heap of (first tick measured, order, key): open verifications in their delay."""
+        self._measuring: list[tuple[int, str, Analysis]] = []
+        """(order, key, analysis) of the open verifications past their delay, in order."""
+        self._order = 0
+        self._verified_at: int | None = None
+        self._rule_keys: dict[str, _RuleKeys] = {}
+        self._ids: dict[str, int] = {}
+        """Target -> id (an index into every rule's arrays), for every target ever seen."""
+        self._seen: tuple[str, ...] | None = None
+        self._unique = True
+        """Whether no target appears twice in the observation (else rows go one by one)."""
+        self._row_ids: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        self._row_targets: npt.NDArray[np.object_] = np.zeros(0, dtype=object)
         self.counters: Counter[str] = Counter()
 
     # -- driving ---------------------------------------------------------------------------
@@ -172,13 +204,19 @@ class ControlPlane:
             observation=observation if self.record_observations else None,
         )
         self._verify(observation, record)
-        targets = observation.targets
+        row_ids, row_targets = self._targets(observation.targets)
         for rule, rows in fired_rows(observation, self.policy):
-            fired = [targets[n] for n in rows.tolist()]
+            fired: list[str] = row_targets[rows].tolist()
             record.fired.append({"rule": rule.id, "mode": rule.mode, "targets": fired})
             self.counters["fired"] += len(fired)
-            for target in fired:
-                self._handle(rule, target, observation, record)
+            keys = self._keys_of(rule.id)
+            ids = row_ids[rows]
+            handle = self._monitor if rule.mode == "monitor" else self._enforce
+            if self._unique:
+                handle(rule, fired, ids, keys, observation, record)
+            else:  # a target twice: its second row sees what its first did, one at a time
+                for n, target in enumerate(fired):
+                    handle(rule, [target], ids[n : n + 1], keys, observation, record)
         self.previous = record.digest()
         self.counters["decisions"] += 1
         return record
@@ -207,28 +245,66 @@ class ControlPlane:
     # -- the steps -------------------------------------------------------------------------
 
     def _verify(self, observation: Observation, record: DecisionRecord) -> None:
+        """Measure every open verification past its initial delay, in the order of actions."""
         tick = observation.tick
-        for analysis in list(self.pending.values()):
-            if tick < analysis.measure_from:
-                continue  # still in its initial delay
-            metric = analysis.rule.verify.comparison.metric
-            if analysis.measure(tick, observation.value(analysis.command.target, metric)):
+        if self._verified_at is not None and tick < self._verified_at:
+            # Time went back (a driver's choice, never a run's): sort everything open again.
+            self._waiting = [
+                (analysis.measure_from, n, key)
+                for n, (key, analysis) in enumerate(self.pending.items())
+            ]
+            heapq.heapify(self._waiting)
+            self._measuring = []
+        self._verified_at = tick
+        waiting, measuring = self._waiting, self._measuring
+        if waiting and waiting[0][0] <= tick:
+            due = []
+            while waiting and waiting[0][0] <= tick:
+                _, order, key = heapq.heappop(waiting)
+                analysis = self.pending.get(key)
+                if analysis is not None:
+                    due.append((order, key, analysis))
+            measuring = sorted(measuring + due)  # two sorted runs; orders are unique
+        rows, columns = observation.index(), observation.columns
+        values: dict[str, list[float]] = {}
+        still = []
+        for entry in measuring:
+            analysis = entry[2]
+            if analysis.verdict is not None:
+                continue  # closed meanwhile (``finish``)
+            value: float | None = None
+            row = rows.get(analysis.command.target)
+            if row is not None:
+                column = values.get(analysis.metric)
+                if column is None and analysis.metric in columns:
+                    column = values[analysis.metric] = (
+                        columns[analysis.metric].astype(np.float64, copy=False).tolist()
+                    )
+                if column is not None:
+                    value = column[row]
+                    if value != value:  # NaN: unknown  # noqa: PLR0124
+                        value = None
+            if analysis.measure(tick, value):
                 self._closed(analysis, record)
+            else:
+                still.append(entry)
+        self._measuring = still
 
     def _closed(self, analysis: Analysis, record: DecisionRecord) -> None:
-        del self.pending[analysis.command.key]
-        self._verifying.discard((analysis.rule.id, analysis.command.target))
+        key = analysis.command.key
+        del self.pending[key]
+        self._keys_of(analysis.rule.id).verifying[self._ids[analysis.command.target]] = False
         entry = analysis.to_record()
         self.counters[f"verdict:{analysis.verdict}"] += 1
         if analysis.verdict == "Failed":
-            outcome: Outcome = self._actuator.rollback(analysis.command.key)
+            outcome: Outcome = self._actuator.rollback(key)
             entry["rollback"] = {
                 "key": outcome.key,
                 "status": outcome.status,
                 "detail": outcome.detail,
             }
             record.rollbacks.append(
-                {"key": outcome.key, "of": analysis.command.key, "decision": analysis.decision,
+                {"key": outcome.key, "of": key, "decision": analysis.decision,
                  "status": outcome.status}
             )  # fmt: skip
             self.counters["rollbacks"] += 1
@@ -236,44 +312,98 @@ class ControlPlane:
             entry["rollback"] = None
         record.verifications.append(entry)
 
-    def _handle(
-        self, rule: Rule, target: str, observation: Observation, record: DecisionRecord
-    ) -> None:
-        key = (rule.id, target)
-        tick = observation.tick
-        if rule.mode == "monitor":
-            if tick >= self._shadow.get(key, 0):
-                self._shadow[key] = tick + rule.cooldown_ticks
-                record.monitored.append({"rule": rule.id, "target": target, "action": rule.action})
-                self.counters[f"would_act:{rule.id}"] += 1
-                self.counters["would_act"] += 1
-            return
-        state = self._keys.get(key)
-        if state is None:
-            state = self._keys[key] = _KeyState()
-        held = self._held(rule, target, state, tick)
-        if held:
-            record.held.setdefault((rule.id, held), []).append(target)
-            return
-        self._act(rule, target, state, observation, record)
+    def _targets(
+        self, targets: tuple[str, ...]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+        """Each row's target id and the targets as an array (cached while they stay equal)."""
+        if targets != self._seen:
+            ids = self._ids
+            for target in targets:
+                if target not in ids:
+                    ids[target] = len(ids)
+            count = len(targets)
+            self._row_ids = np.fromiter((ids[t] for t in targets), dtype=np.intp, count=count)
+            self._row_targets = np.empty(len(targets), dtype=object)
+            self._row_targets[:] = targets
+            self._seen = targets
+            self._unique = len(set(targets)) == count
+            for keys in self._rule_keys.values():
+                keys.grow(len(ids))
+        return self._row_ids, self._row_targets
 
-    def _held(self, rule: Rule, target: str, state: _KeyState, tick: int) -> str:
-        if (rule.id, target) in self._verifying:
-            return "verifying"
-        if tick < state.backoff_until:
-            return "backoff"
-        if tick < state.cooldown_until:
-            return "cooldown"
-        return ""
+    def _keys_of(self, rule: str) -> _RuleKeys:
+        keys = self._rule_keys.get(rule)
+        if keys is None:
+            keys = self._rule_keys[rule] = _RuleKeys(len(self._ids))
+        return keys
+
+    def _monitor(
+        self,
+        rule: Rule,
+        fired: list[str],
+        ids: npt.NDArray[np.intp],
+        keys: _RuleKeys,
+        observation: Observation,
+        record: DecisionRecord,
+    ) -> None:
+        """Count what a monitor rule would have done, behind its cooldown; nothing acts."""
+        tick = observation.tick
+        due = tick >= keys.shadow_until[ids]
+        count = int(due.sum())
+        if not count:
+            return
+        keys.shadow_until[ids[due]] = tick + rule.cooldown_ticks
+        record.monitored.extend(
+            {"rule": rule.id, "target": target, "action": rule.action}
+            for target in compress(fired, due.tolist())
+        )
+        self.counters[f"would_act:{rule.id}"] += count
+        self.counters["would_act"] += count
+
+    def _enforce(
+        self,
+        rule: Rule,
+        fired: list[str],
+        ids: npt.NDArray[np.intp],
+        keys: _RuleKeys,
+        observation: Observation,
+        record: DecisionRecord,
+    ) -> None:
+        """Hold the keys under verification, in backoff or in cooldown; act for the others.
+
+        A held key is held for the first of those that applies; actions go in target order.
+        """
+        tick = observation.tick
+        verifying = keys.verifying[ids]
+        backoff = (tick < keys.backoff_until[ids]) & ~verifying
+        cooldown = (tick < keys.cooldown_until[ids]) & ~verifying & ~backoff
+        reasons = (("verifying", verifying), ("backoff", backoff), ("cooldown", cooldown))
+        held = [(int(mask.argmax()), why, mask) for why, mask in reasons if mask.any()]
+        for _, why, mask in sorted(held, key=lambda h: h[0]):  # the record's order: first seen
+            record.held.setdefault((rule.id, why), []).extend(compress(fired, mask.tolist()))
+        free = ~(verifying | backoff | cooldown)
+        applied = [
+            target_id
+            for n, target_id in zip(np.flatnonzero(free).tolist(), ids[free].tolist(), strict=True)
+            if self._act(rule, fired[n], target_id, keys, observation, record)
+        ]
+        if applied:  # each key once per rule: the keys' updates need no order
+            keys.errors[applied] = 0
+            keys.cooldown_until[applied] = tick + rule.cooldown_ticks
+            keys.verifying[applied] = True
+            self.counters["actions"] += len(applied)
+            self.counters[f"action:{rule.action}"] += len(applied)
 
     def _act(
         self,
         rule: Rule,
         target: str,
-        state: _KeyState,
+        target_id: int,
+        keys: _RuleKeys,
         observation: Observation,
         record: DecisionRecord,
-    ) -> None:
+    ) -> bool:
+        """Apply one command; True when applied (the caller updates the key's state)."""
         tick = observation.tick
         command = Command(
             f"{self.name}/{rule.id}/{target}/{tick}", rule.action, target, rule.params
@@ -284,15 +414,15 @@ class ControlPlane:
              "params": dict(rule.params), "status": outcome.status, "detail": outcome.detail}
         )  # fmt: skip
         if outcome.status != "applied":
-            state.errors += 1
-            delay = self.settings.backoff_base_ticks * 2 ** (state.errors - 1)
-            state.backoff_until = tick + min(delay, self.settings.backoff_max_ticks)
+            errors = int(keys.errors[target_id]) + 1
+            keys.errors[target_id] = errors
+            delay = self.settings.backoff_base_ticks * 2 ** (errors - 1)
+            keys.backoff_until[target_id] = tick + min(delay, self.settings.backoff_max_ticks)
             self.counters["action_errors"] += 1
-            return
-        state.errors = 0
-        state.cooldown_until = tick + rule.cooldown_ticks
-        self.counters["actions"] += 1
-        self.counters[f"action:{rule.action}"] += 1
-        baseline = observation.value(target, rule.verify.comparison.metric)
-        self.pending[command.key] = Analysis(command, rule, record.decision_id, tick, baseline)
-        self._verifying.add((rule.id, target))
+            return False
+        analysis = Analysis(command, rule, record.decision_id, tick, None)
+        analysis.baseline = observation.value(target, analysis.metric)
+        self.pending[command.key] = analysis
+        heapq.heappush(self._waiting, (analysis.measure_from, self._order, command.key))
+        self._order += 1
+        return True

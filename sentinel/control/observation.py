@@ -71,6 +71,10 @@ class Observation:
         value = float(column[row])
         return None if math.isnan(value) else value
 
+    def index(self) -> Mapping[str, int]:
+        """Target -> its row in every column (read-only by convention: the observation's own)."""
+        return self._index
+
     def row(self, target: str) -> dict[str, float]:
         """Every known metric of one target."""
         row = self._index.get(target)

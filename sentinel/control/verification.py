@@ -10,14 +10,57 @@ action gets a verdict: a plane that stops closes what is open as Inconclusive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from sentinel.control.actuator import Command
 from sentinel.control.policy import OPERATORS, Comparison, Rule
 
 Result = Literal["success", "failure", "inconclusive", "error"]
 Verdict = Literal["Successful", "Failed", "Inconclusive"]
+
+
+class _Check(NamedTuple):
+    """A rule's verification settings, read once per rule.
+
+    Pydantic attributes and the condition's text cost too much to read per measurement in a
+    busy iteration (hundreds of measurements).
+    """
+
+    comparison: Comparison
+    condition: str
+    holds: Callable[[Any, Any], Any]
+    threshold: float
+    text: str
+    delay: int
+    ttl: int
+    tolerance: float
+    failure_limit: int
+    error_limit: int
+    inconclusive_limit: int
+
+
+_CHECKS: dict[int, tuple[Rule, _Check]] = {}
+_MAX_CHECKS: Final = 4096
+"""Rules remembered (by identity; a policy has tens): past this the cache starts over."""
+
+
+def _check(rule: Rule) -> _Check:
+    found = _CHECKS.get(id(rule))
+    if found is not None and found[0] is rule:
+        return found[1]
+    spec = rule.verify
+    comparison = spec.comparison
+    check = _Check(
+        comparison, spec.condition, OPERATORS[comparison.op], comparison.value, str(comparison),
+        spec.initial_delay_ticks, rule.ttl_ticks, spec.tolerance, spec.failure_limit,
+        spec.error_limit, spec.inconclusive_limit,
+    )  # fmt: skip
+    if len(_CHECKS) >= _MAX_CHECKS:
+        _CHECKS.clear()
+    _CHECKS[id(rule)] = (rule, check)
+    return check
 
 
 class Measurement(NamedTuple):
@@ -52,29 +95,34 @@ class Analysis:
         default_factory=lambda: {"success": 0, "failure": 0, "inconclusive": 0, "error": 0}
     )
     """Measurements so far by result."""
+    metric: str = field(init=False, repr=False, compare=False)
+    """The verified metric (the rule's ``verify`` condition's)."""
+    measure_from: int = field(init=False, repr=False, compare=False)
+    """The first tick a measurement counts (after the initial delay)."""
 
-    @property
-    def measure_from(self) -> int:
-        """The first tick a measurement counts (after the initial delay)."""
-        return self.acted_at + self.rule.verify.initial_delay_ticks
+    deadline: int = field(init=False, repr=False, compare=False)
+    """The last tick at which a measurement counts."""
+    _settings: _Check = field(init=False, repr=False, compare=False)
 
-    @property
-    def deadline(self) -> int:
-        """The last tick at which a measurement counts."""
-        return self.acted_at + self.rule.ttl_ticks
+    def __post_init__(self) -> None:
+        self._settings = check = _check(self.rule)
+        self.metric = check.comparison.metric
+        self.measure_from = self.acted_at + check.delay
+        self.deadline = self.acted_at + check.ttl
 
     def measure(self, tick: int, value: float | None) -> Verdict | None:
         """Add one measurement; return the verdict once there is one."""
-        spec = self.rule.verify
-        comparison: Comparison = spec.comparison
-        if tick < self.acted_at + spec.initial_delay_ticks:
+        if tick < self.measure_from:
             return None  # Argo's initialDelay: the action needs time to show
+        check = self._settings
         result: Result
         if value is None:
             result = "error"
-        elif OPERATORS[comparison.op](value, comparison.value):  # value is never NaN here
+        elif check.holds(value, check.threshold):  # value is never NaN here
             result = "success"
-        elif self.baseline is not None and comparison.worse(value, self.baseline, spec.tolerance):
+        elif self.baseline is not None and check.comparison.worse(
+            value, self.baseline, check.tolerance
+        ):
             result = "failure"
         else:
             result = "inconclusive"
@@ -82,19 +130,17 @@ class Analysis:
         counts = self.counts
         counts[result] += 1
         if result == "success":
-            self._close("Successful", f"{comparison} at tick {tick}")
-        elif counts["failure"] > spec.failure_limit:
+            self._close("Successful", f"{check.text} at tick {tick}")
+        elif counts["failure"] > check.failure_limit:
             self._close(
-                "Failed", f"{comparison.metric} worse than {self.baseline:g} at tick {tick}"
+                "Failed", f"{check.comparison.metric} worse than {self.baseline:g} at tick {tick}"
             )
-        elif counts["error"] > spec.error_limit:
-            self._close("Failed", f"{comparison.metric} could not be measured")
-        elif counts["inconclusive"] > spec.inconclusive_limit:
+        elif counts["error"] > check.error_limit:
+            self._close("Failed", f"{check.comparison.metric} could not be measured")
+        elif counts["inconclusive"] > check.inconclusive_limit:
             self._close("Inconclusive", "too many inconclusive measurements")
         elif tick >= self.deadline:
-            self._close(
-                "Inconclusive", f"{comparison} not reached within {self.rule.ttl_ticks} ticks"
-            )
+            self._close("Inconclusive", f"{check.text} not reached within {check.ttl} ticks")
         return self.verdict
 
     def expire(self, why: str) -> Verdict:
@@ -113,7 +159,7 @@ class Analysis:
             "decision": self.decision,
             "rule": self.rule.id,
             "target": self.command.target,
-            "condition": self.rule.verify.condition,
+            "condition": self._settings.condition,
             "baseline": self.baseline,
             "series": [{"tick": m.tick, "value": m.value, "result": m.result} for m in self.series],
             "verdict": self.verdict,

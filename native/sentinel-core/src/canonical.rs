@@ -91,7 +91,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
 
 /// A short text formatted on the stack: numbers are written per value in hot loops (the
 /// audit verifier checks every double of every event), where a heap string each is costly.
-struct StackText {
+pub(crate) struct StackText {
     bytes: [u8; 48],
     len: usize,
 }
@@ -99,7 +99,7 @@ struct StackText {
 impl StackText {
     /// Formats `args`; the texts formatted here (a 64-bit number, a shortest double, a
     /// digit string with an exponent) are at most 40 bytes.
-    fn format(args: std::fmt::Arguments<'_>) -> Self {
+    pub(crate) fn format(args: std::fmt::Arguments<'_>) -> Self {
         let mut text = StackText {
             bytes: [0; 48],
             len: 0,
@@ -112,7 +112,7 @@ impl StackText {
         &self.bytes[..self.len]
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         std::str::from_utf8(self.as_bytes()).expect("formatted text is UTF-8")
     }
 }
@@ -142,7 +142,7 @@ pub fn write_u64(out: &mut Vec<u8>, value: u64) {
 /// formatting does not promise that tie-break, so a last digit that is odd is checked
 /// against its even neighbours, exactly (ties are rare; the exact expansion is only
 /// computed when a neighbour round-trips too).
-fn prefer_even_on_tie(digits: &mut [u8], n: i32, value: f64) {
+pub(crate) fn prefer_even_on_tie(digits: &mut [u8], n: i32, value: f64) {
     let Some(&last) = digits.last() else { return };
     if (last - b'0') % 2 == 0 {
         return;

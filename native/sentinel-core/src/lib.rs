@@ -12,6 +12,7 @@ pub mod error;
 pub mod logscan;
 pub mod logwriter;
 pub mod merkle;
+pub mod stdlib_json;
 pub mod synthesis;
 pub mod world;
 

@@ -12,6 +12,7 @@ mod logscan;
 mod logwriter;
 mod merkle;
 mod probe;
+mod stdlib_json;
 mod synthesis;
 mod world;
 
@@ -30,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merkle::merkle_verify_consistency, m)?)?;
     m.add_function(wrap_pyfunction!(logscan::scan_store, m)?)?;
     m.add_function(wrap_pyfunction!(logscan::sqlite_library_address, m)?)?;
+    m.add_function(wrap_pyfunction!(stdlib_json::stdlib_sorted_json, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_step, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_param_names, m)?)?;
     m.add_class::<merkle::PyMerkleLog>()?;
