@@ -34,7 +34,10 @@ from tests.control.drifting_run import DriftingRun, drifting_run, two_route_gate
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 TOKEN = "operator-token-for-the-test-0123456789"  # noqa: S105 - a test's token
 HOURS = 0.1
-"""360 ticks: ~20 s of wall time here, long enough to watch and to pause."""
+"""360 ticks: ~35 s of wall time here, long enough to watch and to pause."""
+AGENTS = 140
+"""The roster grown to 140 personas (Gaia's rules): 60 or more of them on duty at once, the
+load the issue's latency goal names."""
 LATENCY_P50_MS = 100.0
 """Issue 18: event to screen at most 100 ms at the median."""
 WAIT_MS = 30_000
@@ -49,7 +52,9 @@ class LiveRun:
     thread: threading.Thread | None = None
 
     def start(self) -> None:
-        options = RunOptions(config=CONFIG, hours=HOURS, store=self.store, seed=7, compromised=0.1)
+        options = RunOptions(
+            config=CONFIG, agents=AGENTS, hours=HOURS, store=self.store, seed=7, compromised=0.1
+        )
 
         def body() -> None:
             self.result["summary"] = run(
@@ -202,9 +207,10 @@ def test_every_view_updates_live_and_operator_actions_are_recorded(
         "p50_ms": statistics.median(latencies),
         "p90_ms": statistics.quantiles(latencies, n=10)[-1],
         "max_ms": max(latencies),
-        "agents_in_roster": 60,
+        "agents_in_roster": AGENTS,
         "peak_on_duty": summary.peak_on_duty,
     }
+    assert summary.peak_on_duty >= 60, report
     (artefacts / "latency.json").write_text(json.dumps(report, indent=2) + "\n")
     assert report["p50_ms"] <= LATENCY_P50_MS, report
 
