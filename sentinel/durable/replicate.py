@@ -50,6 +50,10 @@ _RETRIED: Final = (
     nats.js.errors.ServiceUnavailableError,
     nats.js.errors.NoStreamResponseError,
 )
+IN_PROCESS_ERR_CODE: Final = 10158
+"""JetStream's "duplicate message id is in process": a retry reached the new leader while the
+first publish of that id is still being stored; asked again, the stream answers with the
+first one's acknowledgment (or its duplicate flag), so it is retried like a timeout."""
 
 
 async def publish_acked(js: Any, subject: str, data: bytes, headers: dict[str, str]) -> None:  # noqa: ANN401
@@ -62,14 +66,17 @@ async def publish_acked(js: Any, subject: str, data: bytes, headers: dict[str, s
     while True:
         try:
             await js.publish(subject, data, headers=headers, timeout=PUBLISH_TIMEOUT_S)
-        except _RETRIED as exc:
+        except (*_RETRIED, nats.js.errors.APIError) as exc:
+            retried = isinstance(exc, _RETRIED) or (
+                getattr(exc, "err_code", None) == IN_PROCESS_ERR_CODE
+            )
+            if not retried:
+                raise DurableError(f"{subject}: refused by the stream: {exc}") from None
             if asyncio.get_running_loop().time() > deadline:
                 raise DurableError(
                     f"{subject}: not acknowledged after {RETRY_FOR_S} s: {exc}"
                 ) from None
             await asyncio.sleep(0.1)
-        except nats.js.errors.APIError as exc:
-            raise DurableError(f"{subject}: refused by the stream: {exc}") from None
         else:
             return
 
