@@ -198,7 +198,7 @@ def replay_control(store_path: Path | str) -> ControlReplayReport:
     return report
 
 
-class ReplayingActuator(Actuator):
+class ReplayingActuator(RecordedActuator):
     """Re-applies a run's commands to a replayed world, answering with the recorded outcomes.
 
     A command the run applied is applied again through ``inner`` (the replayed world changes
@@ -206,19 +206,9 @@ class ReplayingActuator(Actuator):
     fails again without reaching ``inner``.
     """
 
-    plane: ClassVar[str] = "recorded"
-    actions: ClassVar[frozenset[str]] = frozenset()
-
     def __init__(self, inner: Actuator | None, outcomes: Mapping[str, tuple[str, str]]) -> None:
-        super().__init__()
+        super().__init__(outcomes)
         self._inner = inner
-        self._recorded = dict(outcomes)
-
-    def _recorded_detail(self, key: str) -> str:
-        status, detail = self._recorded.get(key, ("error", f"{key} is not in the record"))
-        if status == "error":
-            raise ActuatorError(detail)
-        return detail
 
     def apply(self, command: Command) -> str:
         """Apply as the run did; the recorded detail.
@@ -226,7 +216,7 @@ class ReplayingActuator(Actuator):
         Raises:
             ActuatorError: The run's action failed (or is not in the record).
         """
-        detail = self._recorded_detail(command.key)
+        detail = self._answer(command.key)
         if self._inner is not None:
             # The record says it was applied; the replayed world decides the rest.
             with contextlib.suppress(ActuatorError):
@@ -239,7 +229,7 @@ class ReplayingActuator(Actuator):
         Raises:
             ActuatorError: The run's rollback failed (or is not in the record).
         """
-        detail = self._recorded_detail(command.key + ROLLBACK_SUFFIX)
+        detail = self._answer(command.key + ROLLBACK_SUFFIX)
         if self._inner is not None:
             with contextlib.suppress(ActuatorError):
                 self._inner.revert(command)
