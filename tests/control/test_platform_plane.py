@@ -16,6 +16,7 @@ from sentinel.control.sandbox_group import SandboxGroup, psi_some_avg10
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.warm import Sandbox
 from tests.control.office import CONFIG, office
+from tests.control.one_sandbox import OneSandbox
 
 
 def _violation(agent_id: str, tick: int) -> NewEvent:
@@ -85,25 +86,6 @@ def _stopped(group: SandboxGroup) -> bool:
     return False
 
 
-class _One:
-    """The sandbox layer of one real sandbox."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-
-    def agents(self) -> list[str]:
-        return [self.sandbox.agent_id]
-
-    def pid(self, agent_id: str) -> int | None:
-        return self.sandbox.pid()
-
-    def failed(self, agent_id: str) -> bool:
-        return False
-
-    def warm(self, agent_id: str) -> bool:
-        return True
-
-
 @pytest.mark.host
 def test_a_real_sandbox_is_observed_throttled_tightened_frozen_and_quarantined(
     sandbox_base: Path,
@@ -111,7 +93,7 @@ def test_a_real_sandbox_is_observed_throttled_tightened_frozen_and_quarantined(
     policy = SandboxPolicy.from_toml(CONFIG / "policies" / "agent.toml")
     with Sandbox(policy, "CTL-1", workspace=sandbox_base / "ws") as sandbox:
         assert sandbox.run(["true"]).exit_code == 0
-        layer = _One(sandbox)
+        layer = OneSandbox(sandbox)
         quarantine = Quarantine()
         observer = PlatformObserver(layer, quarantine)
         observer(0)

@@ -24,6 +24,7 @@ from sentinel.sandbox.audit_events import events_for
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.runner import run_once
 from sentinel.sandbox.warm import Sandbox
+from tests.control.one_sandbox import OneSandbox
 
 pytestmark = pytest.mark.host
 
@@ -32,25 +33,6 @@ POLICY = SandboxPolicy.from_toml(
 )
 WRITTEN = 300_000
 """Bytes the test's command writes (``head -c``)."""
-
-
-class _One:
-    """The sandbox layer of one real sandbox."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-
-    def agents(self) -> list[str]:
-        return [self.sandbox.agent_id]
-
-    def pid(self, agent_id: str) -> int | None:
-        return self.sandbox.pid()
-
-    def failed(self, agent_id: str) -> bool:
-        return False
-
-    def warm(self, agent_id: str) -> bool:
-        return True
 
 
 @pytest.fixture
@@ -69,7 +51,7 @@ def test_the_platform_plane_reads_a_real_sandbox_from_the_kernel(
     with Sandbox(POLICY, agent, workspace=sandbox_base / "ws") as sandbox:
         assert sandbox.run(["true"]).exit_code == 0
         assert agent in probe.watched_agents()
-        observer = PlatformObserver(_One(sandbox), Quarantine(), probes=probe)
+        observer = PlatformObserver(OneSandbox(sandbox), Quarantine(), probes=probe)
         observer(0)
         argv = ["sh", "-c", f"head -c {WRITTEN} /dev/zero > out.bin; /bin/true"]
         result = sandbox.run(argv)
