@@ -22,7 +22,7 @@ def _number(world: World, room: str) -> int:
 
 
 def _db(value: float) -> float:
-    return 10.0 ** (value / 10.0)
+    return float(10.0 ** (value / 10.0))
 
 
 def test_a_loud_hall_closes_the_door_and_a_quiet_one_opens_it() -> None:
