@@ -13,6 +13,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sentinel.config import Company
 from sentinel.world import BACKENDS, Backend, World
@@ -161,3 +163,38 @@ def test_a_louder_street_never_makes_a_room_quieter(minute_company: Company) -> 
         assert now >= previous
         assert 10.0 * np.log10(now) <= phys.noise_cap_db + 1e-9
         previous = now
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    hour=st.integers(0, 23),
+    data=st.data(),
+)
+def test_closing_a_door_or_shutting_a_window_never_makes_any_room_louder(
+    minute_company: Company, seed: int, hour: int, data: st.DataObject
+) -> None:
+    """Monotonicity over random head counts, doors, windows and chaos (native backend)."""
+    world = World(minute_company, agents=60, seed=seed)
+    rooms = len(world.params.room_ids)
+    rng = np.random.default_rng(seed)
+    s = world.state
+    s["shift_set"][:] = 0
+    s["active"][:] = 1
+    s["room"][:] = rng.integers(0, rooms, len(world.agent_ids))
+    s["window_open"][:] = rng.integers(0, 2, rooms)
+    s["door_closed"][:] = rng.integers(0, 2, rooms)
+    _at_hour(world, minute_company, hour)
+    room = data.draw(st.integers(0, rooms - 1), label="room")
+    quieter = {name: array.copy() for name, array in s.items()}
+    quieter["door_closed"][room] = 1
+    quieter["window_open"][room] = 0
+    louder = {name: array.copy() for name, array in s.items()}
+    louder["door_closed"][room] = 0
+    louder["window_open"][room] = 1
+    levels = []
+    for state in (quieter, louder):
+        world.state.update({name: array.copy() for name, array in state.items()})
+        world.step(1)
+        levels.append(world.state["noise"].copy())
+    assert np.all(levels[0] <= levels[1])
