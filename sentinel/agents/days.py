@@ -22,6 +22,7 @@ from typing import Final
 
 import numpy as np
 
+from sentinel.agents.doors import Doors
 from sentinel.agents.thermostat import Thermostats
 from sentinel.audit import NewEvent
 from sentinel.config.company import Company
@@ -172,6 +173,7 @@ class OfficeDays:
         self.calendar = self._calendar(company)
         self._desk_load: Counter[str] = Counter()
         self.thermostats = Thermostats(world)
+        self.doors = Doors(world)
 
     # -- the plan -------------------------------------------------------------------------
 
@@ -371,6 +373,9 @@ class OfficeDays:
         turned = self.thermostats.adjust(here, room, here in self.window, tick)
         if turned is not None:
             self._world_action(agent_id, turned, here, tick, ev)
+        door = self.doors.adjust(here, room, tick)
+        if door is not None:
+            self._world_action(agent_id, door, here, tick, ev)
         if tick - plan.headphones_at < HEADPHONES_HOLD_TICKS:
             return
         decibels = 10 * np.log10(max(float(s["noise"][room]), 1e-12))
@@ -384,9 +389,9 @@ class OfficeDays:
             self._world_action(agent_id, "headphones_on", here, tick, ev)
 
     def apply(self, agent_id: str, target: str | None, tick: int, events: list[NewEvent]) -> bool:
-        """An answer's world target (window, thermostat, headphones); True if applied."""
+        """An answer's world target (window, thermostat, headphones, door); True if applied."""
         plan = self.plans.get(agent_id)
-        if plan is None or target not in ("window", "thermostat", "headphones"):
+        if plan is None or target not in ("window", "thermostat", "headphones", "door"):
             return False
         room = int(self.world.state["room"][plan.index])
         if room < 0:
@@ -404,8 +409,12 @@ class OfficeDays:
             self.world.open_window(here)
             self._world_action(agent_id, "open_window", here, tick, events)
             return True
-        if plan.headphones:
-            return False
+        if target == "door" or plan.headphones:
+            # quiet asked for and no (more) headphones to put on: close the room's door
+            door = self.doors.close_against_noise(here, room, tick)
+            if door is not None:
+                self._world_action(agent_id, door, here, tick, events)
+            return door is not None
         plan.headphones = True
         plan.headphones_at = tick
         self._world_action(agent_id, "headphones_on", here, tick, events)

@@ -111,6 +111,21 @@ class Physics(_Strict):
     """How hard heating/cooling and the envelope pull a room to the setpoint, W/K per place."""
     temperature_time_constant_hours: Positive = 0.5
     """How fast a room's temperature relaxes to its steady state (air plus furniture)."""
+    street_db: NonNegative = 65.0
+    """Daytime traffic noise at a ground-floor facade (an urban street: L_Aeq 60-70 dB,
+    WHO Environmental Noise Guidelines 2018 / EEA road-noise maps)."""
+    street_floor_drop_db: NonNegative = 3.0
+    """Ours: the street is this much quieter at each floor up (distance to the traffic)."""
+    street_night_drop_db: NonNegative = 10.0
+    """Street noise at night (22:00-06:00) is about 10 dB below the day's (L_night vs L_day
+    of road traffic)."""
+    window_open_attenuation_db: NonNegative = 15.0
+    """What a partly open window still takes off the outdoor level (WHO night-noise
+    guidelines: ~15 dB; a closed window ~30 dB, already part of ``ambient_db``)."""
+    door_closed_attenuation_db: NonNegative = 10.0
+    """Extra attenuation of a closed door over the open doorway for noise leaking between a
+    room and its neighbours (a plain interior door: ~20 dB sound reduction against ~10 dB
+    for the open doorway and its surroundings)."""
 
 
 class ChaosKind(_Strict):

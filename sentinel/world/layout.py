@@ -43,7 +43,8 @@ AGENT_I64: Final = ("on_shift_ticks",)
 ROOM_F64: Final = ("noise", "temperature", "co2", "thermostat")
 """Per-room: noise as linear power (10^(dB/10)), degrees Celsius, CO2 ppm, and the
 thermostat's offset from the building's setpoint in kelvin (an input the agents set)."""
-ROOM_U8: Final = ("window_open",)
+ROOM_U8: Final = ("window_open", "door_closed")
+"""Per-room inputs the agents set: windows open, door closed (0, the default, is open)."""
 ROOM_I32: Final = ("occupancy",)
 CHAOS_I32: Final = ("chaos_left", "chaos_room")
 CHAOS_U8: Final = ("chaos_started",)
@@ -141,7 +142,7 @@ PARAM_NAMES: Final = (
     "arousal_stress_gain", "arousal_caffeine_norm", "arousal_caffeine_gain", "arousal_meeting",
     "spawn_hunger", "spawn_energy", "spawn_bladder", "spawn_stress", "spawn_social",
     "noise_quiet", "noise_normal", "noise_lively", "noise_loud",
-    "co2_fresh", "co2_normal", "co2_stuffy", "hot_temperature",
+    "co2_fresh", "co2_normal", "co2_stuffy", "hot_temperature", "door_factor",
 )  # fmt: skip
 """The scalar parameter vector, in order (see :mod:`sentinel.world.params`)."""
 

@@ -125,6 +125,10 @@ class RoomState:
     """(heat rise, window shift, CO2 rise, CO2 keep) with windows closed and open."""
     neighbours: list[int]
     window_open: int
+    has_door: int
+    door_closed: int
+    street: list[float]
+    """Outdoor noise (linear power) an open window lets in, per hour of the day."""
     noise: float
     temperature: float
     co2: float
@@ -322,12 +326,17 @@ class PhysicsSystem(_System):
         for chaos in sh.chaos:
             if chaos.left > 0 and chaos.room >= 0:
                 own[chaos.room] = own[chaos.room] * float(factors[chaos.number])
-        minute, _ = sh.clock()
+        minute, hour = sh.clock()
+        for room in sh.rooms:
+            if room.window_open == 1 and room.has_window == 1:
+                own[room.number] = own[room.number] + room.street[hour]
+        shut = [room.door_closed == 1 and room.has_door == 1 for room in sh.rooms] + [False]
         sun = float(t["sun"][minute])
         for room in sh.rooms:
             leaked = 0.0
             for other in room.neighbours:
-                leaked = leaked + own[other]
+                gain = p["door_factor"] if shut[room.number] or shut[other] else 1.0
+                leaked = leaked + own[other] * gain
             room.noise = min(own[room.number] + leaked * p["leak_factor"], p["noise_cap_power"])
             heads = float(room.occupancy)
             air = room.air[1] if room.window_open == 1 and room.has_window == 1 else room.air[0]
@@ -620,6 +629,9 @@ class OracleWorld:
                     air=(_air(t["room_air"], r, 0), _air(t["room_air"], r, 1)),
                     neighbours=[int(v) for v in t["neighbours"][r]],
                     window_open=int(state["window_open"][r]),
+                    has_door=int(t["room_door"][r]),
+                    door_closed=int(state["door_closed"][r]),
+                    street=[float(v) for v in t["street_noise"][r]],
                     noise=float(state["noise"][r]),
                     temperature=float(state["temperature"][r]),
                     co2=float(state["co2"][r]),

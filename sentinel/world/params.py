@@ -191,6 +191,37 @@ def room_air(plan: FloorPlan, sim: Simulation) -> npt.NDArray[np.float64]:
     return table
 
 
+DOORLESS_KINDS: Final = frozenset({RoomKind.CORRIDOR, RoomKind.STAIRWELL})
+"""Ours: corridors and the stairwell are the halls other rooms open onto; they have no door
+of their own (a door on the floor graph's edge belongs to the room off the hall)."""
+NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3, 4, 5})
+"""Hours of the night for the street's noise (the L_night period of EU Directive 2002/49/EC)."""
+HOURS_PER_DAY: Final = 24
+
+
+def street_noise(plan: FloorPlan, sim: Simulation) -> npt.NDArray[np.float64]:
+    """Per room and hour of the day: the outdoor noise an open window lets in (linear power).
+
+    ``street_db`` at the ground floor, ``street_floor_drop_db`` less per floor up,
+    ``street_night_drop_db`` less at night, minus what the open window still takes off
+    (``window_open_attenuation_db``). Rooms without a window hear none of it.
+    """
+    phys = sim.physics
+    table = np.zeros((len(plan.rooms), HOURS_PER_DAY), dtype=np.float64)
+    for r, room in enumerate(plan.rooms):
+        if not room.has_window:
+            continue
+        for hour in range(HOURS_PER_DAY):
+            level = (
+                phys.street_db
+                - room.floor * phys.street_floor_drop_db
+                - (phys.street_night_drop_db if hour in NIGHT_HOURS else 0.0)
+                - phys.window_open_attenuation_db
+            )
+            table[r, hour] = power(level)
+    return table
+
+
 def spawn_order(plan: FloorPlan) -> npt.NDArray[np.int32]:
     """Rooms arriving agents fill, in order: the entrance, then the nearest by hops.
 
@@ -275,6 +306,7 @@ def build_params(sim: Simulation, plan: FloorPlan) -> WorldParams:
         "co2_normal": CO2_BANDS_PPM[1],
         "co2_stuffy": CO2_BANDS_PPM[2],
         "hot_temperature": HOT_TEMPERATURE,
+        "door_factor": power(-phys.door_closed_attenuation_db),
     }
     scalars = np.array([values[name] for name in PARAM_NAMES], dtype=np.float64)
     minutes = np.arange(MINUTES_PER_DAY) / 60.0
@@ -302,6 +334,8 @@ def build_params(sim: Simulation, plan: FloorPlan) -> WorldParams:
         "room_code": np.array([_room_code(r.kind) for r in plan.rooms], dtype=np.uint8),
         "room_window": np.array([r.has_window for r in plan.rooms], dtype=np.uint8),
         "room_air": room_air(plan, sim),
+        "room_door": np.array([r.kind not in DOORLESS_KINDS for r in plan.rooms], dtype=np.uint8),
+        "street_noise": street_noise(plan, sim),
         "room_capacity": np.array([r.capacity for r in plan.rooms], dtype=np.int32),
         "spawn_order": spawn_order(plan),
         "neighbours": _neighbours(plan),

@@ -236,15 +236,22 @@ def phase_physics(state: State, params: WorldParams) -> None:
     for kind in range(left.shape[0]):
         if left[kind] > 0 and where[kind] >= 0:
             own[where[kind]] = own[where[kind]] * factors[kind]
+    minute, hour = clock(state, params)
+    windowed = (state["window_open"] == 1) & (t["room_window"] == 1)
+    own[:rooms] = np.where(windowed, own[:rooms] + t["street_noise"][:, hour], own[:rooms])
+    # A closed door (of this room or of the neighbour) damps what leaks along that edge.
+    shut = np.zeros(rooms + 1, dtype=np.bool_)
+    shut[:rooms] = (state["door_closed"] == 1) & (t["room_door"] == 1)
     neighbours = t["neighbours"]
     leaked = np.zeros(rooms)
     for column in range(neighbours.shape[1]):
-        leaked = leaked + own[neighbours[:, column]]
+        other = neighbours[:, column]
+        gain = np.where(shut[:rooms] | shut[other], s[P["door_factor"]], 1.0)
+        leaked = leaked + own[other] * gain
     noise = own[:rooms] + leaked * s[P["leak_factor"]]
     _f(state, "noise")[:] = np.minimum(noise, s[P["noise_cap_power"]])
     # Heat and CO2: each room relaxes exactly (a precomputed exponential) to the steady
     # state of its balance for this tick's head count and window (see params.room_air).
-    minute, _ = clock(state, params)
     rows = np.arange(rooms)
     is_open = ((state["window_open"] == 1) & (t["room_window"] == 1)).astype(np.intp)
     air = t["room_air"]

@@ -179,6 +179,27 @@ class World:
             raise InvalidInputError(f"unknown room {room!r}")
         self._state["window_open"][self._rooms[room]] = int(is_open)
 
+    def open_door(self, room: str, is_open: bool = True) -> bool:
+        """Open or close the door of ``room``.
+
+        A closed door damps the noise leaking between the room and its neighbours by
+        ``physics.door_closed_attenuation_db``. Corridors and the stairwell have no door of
+        their own (:data:`~sentinel.world.params.DOORLESS_KINDS`): for them nothing changes.
+
+        Returns:
+            Whether the room has a door (and so whether anything changed).
+
+        Raises:
+            InvalidInputError: ``room`` is unknown.
+        """
+        if room not in self._rooms:
+            raise InvalidInputError(f"unknown room {room!r}")
+        number = self._rooms[room]
+        if not self.params.tables["room_door"][number]:
+            return False
+        self._state["door_closed"][number] = int(not is_open)
+        return True
+
     def set_thermostat(self, room: str, offset_k: float) -> float:
         """Set the thermostat of ``room`` to ``offset_k`` kelvin from the building setpoint.
 

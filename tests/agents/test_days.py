@@ -77,6 +77,7 @@ def test_the_world_changes_in_at_least_seven_ways(
     with AuditStore(store) as audit:
         recorded = Counter(e.payload["action"] for e in audit.read(type="runtime.world_action"))
     assert {"open_window", "headphones_on", "meal", "coffee", "bathroom"} <= set(recorded)
+    assert {"close_door", "open_door"} <= set(recorded)  # meetings close their doors
 
 
 def test_addressed_conversations_are_answered_through_the_gateway(

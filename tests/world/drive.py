@@ -26,6 +26,8 @@ def drive(world: World, ticks: int, *, backend: Backend, seed: int = 1, every: i
         if rng.random() < 0.2:
             world.open_window(rng.choice(rooms), rng.random() < 0.5)
         if rng.random() < 0.2:
+            world.open_door(rng.choice(rooms), rng.random() < 0.5)
+        if rng.random() < 0.2:
             world.set_thermostat(rng.choice(rooms), rng.uniform(-5.0, 5.0))
         batch = min(every, ticks - done)
         world.step(batch, backend=backend)

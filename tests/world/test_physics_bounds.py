@@ -150,7 +150,12 @@ def _check_ranges(world: World) -> None:
 )
 def test_every_value_stays_in_its_physical_range_at_any_agent_count(agents: int, seed: int) -> None:
     world = World(_minute_company(), agents=agents, seed=seed)
+    rng = np.random.default_rng(seed)
+    rooms = len(world.params.room_ids)
     for _ in range(6):  # a day in steps of four hours (one tick is a minute)
+        # windows (outside noise, air) and doors (noise between rooms) drawn at random
+        world.state["window_open"][:] = rng.integers(0, 2, rooms)
+        world.state["door_closed"][:] = rng.integers(0, 2, rooms)
         world.step(240)
         _check_ranges(world)
         capacity = np.array([r.capacity for r in world.floor_plan.rooms])

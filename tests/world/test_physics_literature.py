@@ -11,6 +11,8 @@ the world with results stated in the sources, in their own units:
 * NOAA global monitoring: outdoor CO2 ~420 ppm (2024); 400 is a common design value.
 * Air at 20 C: density 1.204 kg/m3, specific heat 1006 J/(kg K).
 * A first-order system relaxes to ``1/e`` of its deviation in one time constant.
+* Noise (doors, street): EEA road-noise maps, WHO night noise guidelines (2009), the
+  sound reduction of plain interior doors.
 """
 
 from __future__ import annotations
@@ -118,3 +120,22 @@ def test_heat_rise_of_people_matches_a_heat_balance_with_textbook_air(
     # 1.204 x 1006 differs from the module's 1.2 x 1005 by 0.4 %: the rise may differ as much
     assert abs((temperature - phys.base_temperature) - rise) <= 0.01 * rise, (temperature, rise)
     assert temperature > phys.base_temperature  # people warm a room, never cool it
+
+
+STREET_DAY_DB = (55.0, 75.0)
+"""Road traffic at an urban facade by day (EEA noise maps: most city dwellers 55-75 L_den)."""
+OPEN_WINDOW_DB = (10.0, 15.0)
+"""What a partly open window takes off the outdoor level (WHO night noise guidelines, 2009:
+~15 dB; 10-15 dB in the building-acoustics literature)."""
+NIGHT_DROP_DB = (5.0, 12.0)
+"""Road traffic's L_night below its L_day (typically 7-10 dB)."""
+CLOSED_DOOR_EXTRA_DB = (5.0, 20.0)
+"""A plain interior door (R_w 15-25 dB) over an open doorway (a few dB)."""
+
+
+def test_shipped_noise_constants_are_the_published_ones(minute_company: Company) -> None:
+    phys = minute_company.simulation.physics
+    assert STREET_DAY_DB[0] <= phys.street_db <= STREET_DAY_DB[1]
+    assert OPEN_WINDOW_DB[0] <= phys.window_open_attenuation_db <= OPEN_WINDOW_DB[1]
+    assert NIGHT_DROP_DB[0] <= phys.street_night_drop_db <= NIGHT_DROP_DB[1]
+    assert CLOSED_DOOR_EXTRA_DB[0] <= phys.door_closed_attenuation_db <= CLOSED_DOOR_EXTRA_DB[1]

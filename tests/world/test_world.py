@@ -191,6 +191,7 @@ def _random_state(world: World, data: st.DataObject) -> None:
         s["queue_priority"] == EMPTY_PRIORITY, 0, rng.integers(1, 300, (n, queue))
     )
     s["window_open"][:] = rng.integers(0, 2, rooms)
+    s["door_closed"][:] = rng.integers(0, 2, rooms)
     s["co2"][:] = rng.uniform(400.0, 2000.0, rooms)
     kinds = s["chaos_left"].shape[0]
     s["chaos_left"][:] = rng.integers(0, 3, kinds)

@@ -68,6 +68,7 @@ pub(crate) const CO2_FRESH: usize = 54;
 pub(crate) const CO2_NORMAL: usize = 55;
 pub(crate) const CO2_STUFFY: usize = 56;
 pub(crate) const HOT_TEMPERATURE: usize = 57;
+pub(crate) const DOOR_FACTOR: usize = 58;
 /// The scalar parameter vector, in order (pinned to `sentinel.world.layout.PARAM_NAMES`).
 pub const PARAM_NAMES: [&str; PARAM_COUNT] = [
     "time_scale",
@@ -128,12 +129,15 @@ pub const PARAM_NAMES: [&str; PARAM_COUNT] = [
     "co2_normal",
     "co2_stuffy",
     "hot_temperature",
+    "door_factor",
 ];
 
 /// Number of scalar parameters.
-pub const PARAM_COUNT: usize = 58;
+pub const PARAM_COUNT: usize = 59;
 /// Columns of the perception component.
 pub const PERCEPTION_CHANNELS: usize = 9;
+/// Hours per day (columns of the street-noise table).
+pub const HOURS_PER_DAY: usize = 24;
 /// Minutes per simulated day (rows of the circadian and sun tables).
 pub const MINUTES_PER_DAY: usize = 1440;
 /// Priority byte of an empty decision-queue slot.
@@ -245,6 +249,8 @@ pub struct WorldState<'a> {
     pub window_open: &'a [u8],
     /// The thermostat's offset from the building setpoint per room, in kelvin (an input).
     pub thermostat: &'a [f64],
+    /// 1 where the room's door is closed (an input; 0, open, is the default).
+    pub door_closed: &'a [u8],
     pub occupancy: &'a mut [i32],
     pub chaos_left: &'a mut [i32],
     pub chaos_room: &'a mut [i32],
@@ -270,6 +276,10 @@ pub struct WorldTables<'a> {
     /// `(rooms, 4, 2)`: heat rise per person, window shift, CO2 rise per person, CO2 keep
     /// factor, each with windows closed and open (`sentinel.world.params.room_air`).
     pub room_air: &'a [f64],
+    /// 1 where the room has a door of its own (corridors and the stairwell have none).
+    pub room_door: &'a [u8],
+    /// `(rooms, 24)`: outdoor noise (linear power) an open window lets in, per hour.
+    pub street_noise: &'a [f64],
     pub room_capacity: &'a [i32],
     /// Rooms arriving agents fill, in order (the entrance first).
     pub spawn_order: &'a [i32],
@@ -366,14 +376,21 @@ fn check(state: &WorldState<'_>, tables: &WorldTables<'_>, params: &[f64]) -> Co
         ("co2", state.co2.len()),
         ("window_open", state.window_open.len()),
         ("thermostat", state.thermostat.len()),
+        ("door_closed", state.door_closed.len()),
         ("occupancy", state.occupancy.len()),
         ("room_window", tables.room_window.len()),
+        ("room_door", tables.room_door.len()),
         ("room_capacity", tables.room_capacity.len()),
         ("room_floor", tables.room_floor.len()),
     ] {
         shape(name, len, rooms)?;
     }
     shape("room_air", tables.room_air.len(), rooms * AIR_WIDTH)?;
+    shape(
+        "street_noise",
+        tables.street_noise.len(),
+        rooms * HOURS_PER_DAY,
+    )?;
     if tables.spawn_order.is_empty()
         || tables
             .spawn_order
@@ -696,10 +713,25 @@ fn phase_physics(
         }
     }
     let minute = c.minute;
+    let hour = minute / 60;
+    for (r, slot) in own.iter_mut().take(d.rooms).enumerate() {
+        if s.window_open[r] == 1 && t.room_window[r] == 1 {
+            *slot += t.street_noise[r * HOURS_PER_DAY + hour];
+        }
+    }
+    // A closed door (of this room or of the neighbour) damps what leaks along that edge.
+    let door_closed: &[u8] = s.door_closed;
+    let shut = |r: usize| r < d.rooms && door_closed[r] == 1 && t.room_door[r] == 1;
     for r in 0..d.rooms {
         let mut leaked = 0.0f64;
         for c in 0..d.width {
-            leaked += own[t.neighbours[r * d.width + c] as usize];
+            let other = t.neighbours[r * d.width + c] as usize;
+            let gain = if shut(r) || shut(other) {
+                p[DOOR_FACTOR]
+            } else {
+                1.0
+            };
+            leaked += own[other] * gain;
         }
         s.noise[r] = (own[r] + leaked * p[LEAK_FACTOR]).min(p[NOISE_CAP_POWER]);
         // Heat and CO2 relax exactly (precomputed exponentials) to their balance's steady
@@ -1102,6 +1134,7 @@ mod tests {
         rooms_f: Vec<Vec<f64>>,
         window_open: Vec<u8>,
         thermostat: Vec<f64>,
+        door_closed: Vec<u8>,
         occupancy: Vec<i32>,
         chaos_left: Vec<i32>,
         chaos_room: Vec<i32>,
@@ -1131,6 +1164,7 @@ mod tests {
             rooms_f: vec![vec![1000.0; rooms], vec![21.0; rooms], vec![400.0; rooms]],
             window_open: vec![0; rooms],
             thermostat: vec![0.0; rooms],
+            door_closed: vec![0; rooms],
             occupancy: vec![0; rooms],
             chaos_left: vec![0; 1],
             chaos_room: vec![-1; 1],
@@ -1151,6 +1185,8 @@ mod tests {
         let room_code = vec![0u8; rooms];
         let room_window = vec![0u8; rooms];
         let air = vec![0.0; rooms * AIR_WIDTH];
+        let room_door = vec![1u8; rooms];
+        let street = vec![0.0; rooms * HOURS_PER_DAY];
         let capacity = vec![2i32; rooms];
         let order: Vec<i32> = (0..rooms as i32).collect();
         let neighbours: Vec<i32> = (0..rooms as i32).map(|r| (r + 1) % rooms as i32).collect();
@@ -1163,6 +1199,8 @@ mod tests {
             room_code: &room_code,
             room_window: &room_window,
             room_air: &air,
+            room_door: &room_door,
+            street_noise: &street,
             room_capacity: &capacity,
             spawn_order: &order,
             neighbours: &neighbours,
@@ -1228,6 +1266,7 @@ mod tests {
             co2,
             window_open: &o.window_open,
             thermostat: &o.thermostat,
+            door_closed: &o.door_closed,
             occupancy: &mut o.occupancy,
             chaos_left: &mut o.chaos_left,
             chaos_room: &mut o.chaos_room,

@@ -132,6 +132,7 @@ pub(crate) fn world_step(
     let mut co2 = rw::<f64>(state, "co2")?;
     let window_open = ro::<u8>(state, "window_open")?;
     let thermostat = ro::<f64>(state, "thermostat")?;
+    let door_closed = ro::<u8>(state, "door_closed")?;
     let mut occupancy = rw::<i32>(state, "occupancy")?;
     let mut chaos_left = rw::<i32>(state, "chaos_left")?;
     let mut chaos_room = rw::<i32>(state, "chaos_room")?;
@@ -150,6 +151,8 @@ pub(crate) fn world_step(
     let room_code = ro::<u8>(tables, "room_code")?;
     let room_window = ro::<u8>(tables, "room_window")?;
     let room_air = ro::<f64>(tables, "room_air")?;
+    let room_door = ro::<u8>(tables, "room_door")?;
+    let street_noise = ro::<f64>(tables, "street_noise")?;
     let room_capacity = ro::<i32>(tables, "room_capacity")?;
     let spawn_order = ro::<i32>(tables, "spawn_order")?;
     let neighbours = ro::<i32>(tables, "neighbours")?;
@@ -199,6 +202,7 @@ pub(crate) fn world_step(
         co2: slice_mut!(py, co2, "co2"),
         window_open: slice!(py, window_open, "window_open"),
         thermostat: slice!(py, thermostat, "thermostat"),
+        door_closed: slice!(py, door_closed, "door_closed"),
         occupancy: slice_mut!(py, occupancy, "occupancy"),
         chaos_left: slice_mut!(py, chaos_left, "chaos_left"),
         chaos_room: slice_mut!(py, chaos_room, "chaos_room"),
@@ -218,6 +222,8 @@ pub(crate) fn world_step(
         room_code: slice!(py, room_code, "room_code"),
         room_window: slice!(py, room_window, "room_window"),
         room_air: slice!(py, room_air, "room_air"),
+        room_door: slice!(py, room_door, "room_door"),
+        street_noise: slice!(py, street_noise, "street_noise"),
         room_capacity: slice!(py, room_capacity, "room_capacity"),
         spawn_order: slice!(py, spawn_order, "spawn_order"),
         neighbours: slice!(py, neighbours, "neighbours"),
