@@ -23,7 +23,7 @@ from sentinel.breakout.arena import Arena
 from sentinel.breakout.audit_trail import record_run
 from sentinel.breakout.prelude import program
 from sentinel.breakout.scenario import Outcome, Run, Scenario, decide
-from sentinel.sandbox.disk_quota import release
+from sentinel.sandbox.disk_quota import discard
 from sentinel.sandbox.launch import NOBODY_UID, SHIM_PYTHON
 from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
 from sentinel.sandbox.result import ExecResult
@@ -221,7 +221,9 @@ class SuiteRunner:
         if scenario.host_step is not None:
             scenario.host_step.protected(run)
         outcome = decide(run, scenario.judge)
-        release(workspace)  # its quota file system: hundreds of runs would hold hundreds of loops
+        # its quota file system and image: a matrix makes ~2,000 workspaces, whose loops and
+        # images would otherwise stay until the arena closes
+        discard(workspace)
         return outcome, result
 
     def control(self, scenario: Scenario) -> ControlOutcome:
@@ -253,7 +255,7 @@ class SuiteRunner:
         if scenario.host_step is not None:
             scenario.host_step.unprotected(run)
         outcome = decide(run, scenario.judge)
-        release(workspace)
+        discard(workspace)
         return outcome, result.uid
 
     def _as_root(self, workspace: Path, argv: list[str]) -> ExecResult:

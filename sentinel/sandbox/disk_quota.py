@@ -77,7 +77,12 @@ def _format(image: Path, size_mb: int, uid: int, gid: int) -> None:
         os.ftruncate(fd, size_mb << 20)  # sparse: the image holds only what is written
     finally:
         os.close(fd)
-    options = f"root_owner={uid}:{gid},nodiscard"
+    # lazy_journal_init: mke2fs does not write the 32 MiB journal of a 1 GiB image out in
+    # zeros. The image is a fresh sparse file, so the unwritten journal already reads as
+    # zeros (the stale-data risk the option carries on a reused device does not exist here);
+    # the image then starts at ~0.7 MB instead of ~33 MB, which a suite making thousands of
+    # workspaces, or a host disk, notices.
+    options = f"root_owner={uid}:{gid},nodiscard,lazy_journal_init=1"
     _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", options, str(image)])
 
 
@@ -200,3 +205,26 @@ def release(path: Path) -> None:
         leftovers.give_back("mount", point)
     if failures:
         raise SandboxError("; ".join(failures))
+
+
+def discard(workspace: Path) -> None:
+    """Unmount a throwaway workspace's quota file system, then delete it and its image.
+
+    The removal goes by directory descriptors and never follows a link the agent left
+    (``shutil.rmtree`` on Linux; checked by ``shutil.rmtree.avoids_symlink_attacks``).
+
+    Raises:
+        SandboxError: It could not be unmounted or removed.
+    """
+    release(workspace)
+    if not shutil.rmtree.avoids_symlink_attacks:  # pragma: no cover - Linux always has it
+        raise SandboxError("this Python's rmtree could follow links; not removing as root")
+    try:
+        if workspace.is_symlink():
+            workspace.unlink()
+        elif workspace.exists():
+            shutil.rmtree(workspace)
+        image_path(workspace).unlink(missing_ok=True)
+    except OSError as exc:
+        raise SandboxError(f"cannot remove the workspace {workspace}: {exc}") from None
+

@@ -18,6 +18,7 @@ import pytest
 from sentinel.errors import SandboxError, SandboxUnavailable
 from sentinel.sandbox import detect
 from sentinel.sandbox.agent_uid import in_range
+from sentinel.sandbox.disk_quota import discard, mounts_below
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.result import ExecResult
 from sentinel.sandbox.runner import run_once
@@ -140,6 +141,29 @@ def test_the_workspace_is_a_quota_file_system_and_tmp_counts_against_it(
     image = sandbox_base / ".w.quota.img"
     assert image.stat().st_size == 32 << 20
     assert image.stat().st_blocks * 512 < 32 << 20  # sparse: holds what was written
+
+
+def test_a_new_workspace_image_starts_small(sandbox_base: Path) -> None:
+    """mke2fs writes no zeroed journal: a 1 GiB quota image starts well under 4 MiB, not ~33."""
+    result = run_once(POLICY, ["true"], workspace=sandbox_base / "w")
+    assert result.exit_code == 0, result.stderr
+    image = sandbox_base / ".w.quota.img"
+    assert image.stat().st_size == POLICY.resources.disk_mb << 20
+    assert image.stat().st_blocks * 512 < 4 << 20, image.stat().st_blocks * 512
+
+
+def test_discarding_a_workspace_removes_it_and_its_image_and_follows_no_link(
+    sandbox_base: Path, decoy_dir: Path
+) -> None:
+    workspace = sandbox_base / "w"
+    plant = f"ln -s {decoy_dir} escape; ln -s {decoy_dir}/secret.txt file; echo x > note"
+    result = run_once(POLICY, ["sh", "-c", plant], workspace=workspace)
+    assert result.exit_code == 0, result.stderr
+    assert mounts_below(workspace) == [workspace]
+    discard(workspace)
+    assert not workspace.exists() and not (sandbox_base / ".w.quota.img").exists()
+    assert mounts_below(workspace) == []
+    assert (decoy_dir / "secret.txt").read_text() == "decoy secret\n"  # links not followed
 
 
 def test_an_agent_cannot_move_git_aside_to_replace_its_hooks(workspace: Path) -> None:
