@@ -227,4 +227,3 @@ def discard(workspace: Path) -> None:
         image_path(workspace).unlink(missing_ok=True)
     except OSError as exc:
         raise SandboxError(f"cannot remove the workspace {workspace}: {exc}") from None
-
