@@ -78,7 +78,11 @@ def take(kind: Kind, path: str | os.PathLike[str]) -> None:
     LEASE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     pid = os.getpid()
     record = {"kind": kind, "path": str(path), "pid": pid, "start": _start_time(pid)}
-    _lease_file(kind, str(path)).write_text(json.dumps(record))
+    file = _lease_file(kind, str(path))
+    # Whole or not at all: a gc reading at the same moment never sees a half-written lease.
+    partial = file.with_name(f"{file.name}.{pid}.{os.urandom(6).hex()}.tmp")
+    partial.write_text(json.dumps(record))
+    partial.replace(file)
 
 
 def give_back(kind: Kind, path: str | os.PathLike[str]) -> None:
@@ -105,17 +109,24 @@ class Lease:
         return _start_time(self.pid) == self.start and self.start is not None
 
 
-def leases() -> list[Lease]:
-    """Every lease on this host (unreadable lease files are reported as errors by gc)."""
-    found = []
+def read_leases() -> tuple[list[Lease], list[str]]:
+    """Every lease on this host, and a line for each lease file that cannot be read."""
+    found, unreadable = [], []
     for file in sorted(LEASE_DIR.glob("*.json")) if LEASE_DIR.is_dir() else []:
         try:
-            text = file.read_text()
+            data = json.loads(file.read_text())
+            found.append(Lease(file, data["kind"], data["path"], int(data["pid"]), data["start"]))
         except FileNotFoundError:
             continue  # released by its holder between the listing and the read
-        data = json.loads(text)
-        found.append(Lease(file, data["kind"], data["path"], int(data["pid"]), data["start"]))
-    return found
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if _settled(file):  # a young one may be a writer's, mid-write (older versions)
+                unreadable.append(f"lease file {file}: unreadable ({exc}), left in place")
+    return found, unreadable
+
+
+def leases() -> list[Lease]:
+    """Every readable lease on this host (gc reports the unreadable ones as errors)."""
+    return read_leases()[0]
 
 
 @contextlib.contextmanager
@@ -340,14 +351,19 @@ def _collect_runs(report: GcReport) -> None:
 
     if not RUNS_ROOT.is_dir():
         return
-    for point in _quota_mounts_below(RUNS_ROOT):
-        if _inside_any(point, _held_paths()):
+    points = _quota_mounts_below(RUNS_ROOT)
+    runs = sorted(RUNS_ROOT.iterdir())
+    # Read once, after listing: a run directory or mount is leased before it is made, so
+    # whatever the listings hold has its lease in this read (one read, not one per mount:
+    # with a thousand leases and hundreds of mounts that was minutes).
+    held = _held_paths()
+    for point in points:
+        if _inside_any(point, held):
             continue
         _unmount_below(point, report)
-    for run in sorted(RUNS_ROOT.iterdir()):
+    for run in runs:
         if not run.is_dir() or run.is_symlink() or not _settled(run):
             continue
-        held = _held_paths()
         if _inside_any(str(run), held) or any(path.startswith(f"{run}/") for path in held):
             continue
         _unmount_below(str(run), report)
@@ -378,7 +394,9 @@ def collect() -> GcReport:
         raise SandboxError("sandbox gc removes mounts, cgroups and namespaces: run it as root")
     report = GcReport()
     leased: set[str] = set()
-    for lease in leases():
+    found, unreadable = read_leases()
+    report.errors.extend(unreadable)
+    for lease in found:
         if lease.alive:
             leased.add(lease.path)
             report.kept.append(f"{lease.kind} {lease.path} (held by pid {lease.pid})")

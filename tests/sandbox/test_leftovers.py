@@ -6,6 +6,7 @@ Counts are of this test's own objects (other suites may run on the machine meanw
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -156,3 +157,28 @@ def test_cgroup_errors_are_reported_never_taken_as_empty(
     monkeypatch.setattr("sentinel.sandbox.cgroup.KILL_ROUNDS", 3)
     with pytest.raises(SandboxError, match="cannot remove"):
         group.remove()
+
+
+def test_a_lease_is_written_whole_and_a_broken_one_is_reported_not_fatal(
+    sandbox_base: Path,
+) -> None:
+    path = sandbox_base / f"lease-{uuid.uuid4().hex[:8]}"
+    leftovers.take("directory", path)
+    try:
+        file = leftovers._lease_file("directory", str(path))
+        assert json.loads(file.read_text())["path"] == str(path)
+        assert not list(file.parent.glob(f"{file.name}.*.tmp"))  # no partial left behind
+    finally:
+        leftovers.give_back("directory", path)
+    broken = leftovers.LEASE_DIR / f"directory-broken{uuid.uuid4().hex[:12]}.json"
+    broken.write_text('{"kind": "direc')  # what a half-written lease of old looked like
+    try:
+        found, unreadable = leftovers.read_leases()
+        assert all(lease.file != broken for lease in found)
+        assert unreadable == []  # young: perhaps being written, so not yet an error
+        old = time.time() - 3600
+        os.utime(broken, (old, old))
+        found, unreadable = leftovers.read_leases()
+        assert [line for line in unreadable if str(broken) in line]
+    finally:
+        broken.unlink(missing_ok=True)
