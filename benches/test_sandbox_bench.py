@@ -29,12 +29,15 @@ COMMANDS = {"true": ["/usr/bin/true"], "python": ["/usr/bin/python3", "-c", "pas
 WARM_MAX_SHARE_OF_COLD = 0.75  # measured ~0.2 (true) and ~0.5 (python) on the CI machine
 WARM_MAX_RATIO_OF_PLAIN = {"true": 2.6, "python": 1.3}
 """Warm over plain subprocess: /usr/bin/true takes ~0.65 ms plain, so 2.6x is the 1 ms
-overhead goal (measured ~1.9x with posix_spawn in the supervisor, ~4.1x with fork)."""
+overhead goal (measured ~1.9x with posix_spawn in the supervisor, ~4.1x with fork). With
+the machine shared by 7 sessions (load 10-16) it held in 3 of 5 runs (+0.6 to +1.8 ms)."""
 
 COLD_MAX_SHARE_OF_BWRAP = 5.0
-"""Cold full stack over bwrap alone (median, /bin/true). The goal is 3x; measured 2.4-3.7x on
-the 2-core CI machine while other test runs loaded it (the cgroups layer's share grows most
-with load: CFS bandwidth control on a busy machine)."""
+"""Cold full stack over bwrap alone (median, /bin/true). The goal is 3x: met idle (2.6x,
+13.7 ms, round 3); measured 2.4-3.7x on the 2-core CI machine while other test runs loaded
+it, and 2.8x, 3.1x and once 5.1x with 7 sessions sharing it (load average 10-16): the
+cgroups layer's share grows most with load (CFS bandwidth control, and joining the v1
+groups waits for an RCU grace period; see docs/architecture.md, "Speed, round 4")."""
 BWRAP_ALONE = [
     "bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
     "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
@@ -113,9 +116,10 @@ def test_gate(name: str) -> None:
         f"\n{name}: plain {plain * 1e3:.1f} ms, cold {cold * 1e3:.1f} ms, warm {warm * 1e3:.1f} ms "
         f"(warm overhead {(warm - plain) * 1e3:.1f} ms)"
     )
+    bwrap = MEDIANS[("spawn-true", "bwrap")] if name == "true" else None
+    if bwrap is not None:  # every number printed before any gate can stop the test
+        print(f"true: bwrap alone {bwrap * 1e3:.1f} ms, cold {cold / bwrap:.1f}x bwrap alone")
     assert warm <= cold * WARM_MAX_SHARE_OF_COLD
     assert warm <= plain * WARM_MAX_RATIO_OF_PLAIN[name]
-    if name == "true":
-        bwrap = MEDIANS[("spawn-true", "bwrap")]
-        print(f"true: bwrap alone {bwrap * 1e3:.1f} ms, cold {cold / bwrap:.1f}x bwrap alone")
+    if bwrap is not None:
         assert cold <= bwrap * COLD_MAX_SHARE_OF_BWRAP

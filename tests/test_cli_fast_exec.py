@@ -3,8 +3,10 @@ and the entry point starts without Typer, Rich, pydantic adapters or the heavy l
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -89,6 +91,43 @@ def test_the_fast_path_imports_no_heavy_library() -> None:
         ).stdout.strip()
         == "False"
     )
+
+
+def test_the_fast_path_loads_no_module_that_forks_or_that_it_does_not_use() -> None:
+    # ctypes.util.find_library runs `ldconfig -p` (a fork and exec per CLI start); platform,
+    # uuid and the allow-list's network module (nftables, veths) are not needed here.
+    probe = "import sys; import sentinel.cli.sandbox_exec; print(' '.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "sentinel.sandbox.launch" in loaded  # control: the launch path is loaded
+    unused = {"ctypes.util", "platform", "uuid", "sentinel.sandbox.network"}
+    assert loaded & unused == set()
+
+
+@pytest.mark.parametrize("ending", ["exit_now(3)", "os._exit(3)"])
+def test_exit_now_runs_the_exit_handlers_flushes_and_keeps_the_status(
+    ending: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "handler-ran"
+    program = (
+        "import atexit, os, pathlib, sys; from sentinel.cli import exit_now; "
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes'); "
+        f"sys.stdout.write('buffered out'); sys.stderr.write('buffered err'); {ending}"
+    )
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-c", program], check=False, capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 3
+    if ending == "os._exit(3)":  # control: a bare os._exit loses both
+        assert (done.stdout, marker.exists()) == ("", False)
+        return
+    assert done.stdout == "buffered out"
+    assert done.stderr == "buffered err"
+    assert marker.read_text() == "yes"
 
 
 @pytest.mark.parametrize("command", ["sandbox", "doctor", "gaia"])

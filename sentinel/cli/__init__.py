@@ -10,9 +10,11 @@ application itself lives in :mod:`sentinel.cli.application`.
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from sentinel.cli.application import app
@@ -47,7 +49,7 @@ def main() -> None:
 
             status = fast_main(sys.argv[3:])
             if status is not None:
-                sys.exit(status)
+                exit_now(status)
         if sys.argv[1:2] == ["audit"] and sys.argv[2:3] in (["prove"], ["verify-proof"]):
             from sentinel.cli.audit_proofs import fast_main as proofs_main  # noqa: PLC0415
 
@@ -57,3 +59,25 @@ def main() -> None:
         from sentinel.cli.application import app  # noqa: PLC0415 - everything else via Typer
 
         app()
+
+
+FLUSH_FAILED_EXIT = 120
+"""The status Python itself exits with when flushing stdout or stderr fails at exit."""
+
+
+def exit_now(status: int) -> NoReturn:
+    """End a finished one-shot command: flush, run the exit handlers, skip the teardown.
+
+    The exit handlers (the workspace's unmount, the scratch nodes' removal) run as they would
+    at a normal exit, with SIGTERM and SIGHUP blocked so that nothing cuts them short; what
+    is skipped is the interpreter's teardown of every module and object, which is pure
+    CPU (13-20 ms on the loaded 2-core machine, for nothing: the process ends).
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        status = status or FLUSH_FAILED_EXIT
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+    atexit._run_exitfuncs()  # what a normal exit runs first (private, there since Python 2)
+    os._exit(status)

@@ -12,7 +12,6 @@ import contextlib
 import os
 import signal
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +92,7 @@ class AgentCgroup:
     def unique(cls, agent_id: str, facts: CgroupView, resources: ResourcesView) -> AgentCgroup:
         """A group with a fresh unique name for this agent."""
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in agent_id)[:40]
-        return cls(f"sentinel-{safe}-{uuid.uuid4().hex[:8]}", facts, resources, agent_id)
+        return cls(f"sentinel-{safe}-{os.urandom(4).hex()}", facts, resources, agent_id)
 
     def create(self) -> None:
         """Create the directories and write the limits.

@@ -11,9 +11,7 @@ architecture (they were added after the tables were unified in Linux 5.x).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import platform
 import struct
 import warnings
 from collections.abc import Callable
@@ -48,13 +46,15 @@ _SYSCALLS: Final[dict[str, dict[str, int]]] = {
     "aarch64": {"seccomp": 277, "bpf": 280, "landlock_create_ruleset": 444},
 }
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The C library the interpreter itself runs on (glibc names it libc.so.6). Not
+# ``ctypes.util.find_library``: it runs ``ldconfig -p``, a fork and exec on every CLI start.
+_libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
 def syscall_number(name: str) -> int | None:
     """Return the number of system call ``name`` on this machine, or None if unknown here."""
-    return _SYSCALLS.get(platform.machine(), {}).get(name)
+    return _SYSCALLS.get(os.uname().machine, {}).get(name)
 
 
 def _errno_of(result: int) -> int:

@@ -42,13 +42,13 @@ from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
 from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
 from sentinel.sandbox.launch_facts import LaunchFacts, launch_facts
 from sentinel.sandbox.native_shim import shim_path
-from sentinel.sandbox.network import AgentNetwork
 from sentinel.sandbox.policy_terms import Layer, PolicyView, resolve
 from sentinel.sandbox.seccomp_filter import build_filter
 from sentinel.sandbox.workspace import SESSION_HOME, prepare_workspace
 
 if TYPE_CHECKING:
     from sentinel.sandbox.capabilities import HostCapabilities
+    from sentinel.sandbox.network import AgentNetwork
 
 NOBODY_UID: Final = 65534
 """Host ``nobody``: owner of workspaces prepared for root controls (agents never run as it:
@@ -321,6 +321,9 @@ class SandboxLaunch:
             if self.cgroup is not None:
                 self.cgroup.create()
             if self.allowlist:
+                # nftables, veth and ipaddress load only for a sandbox with an allow-list
+                from sentinel.sandbox.network import AgentNetwork  # noqa: PLC0415
+
                 self.network = AgentNetwork(self.agent_id, list(self.policy.network.allow))
                 netns_fd = os.open(self.network.path, os.O_RDONLY | os.O_CLOEXEC)
             self.process = subprocess.Popen(

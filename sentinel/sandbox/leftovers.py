@@ -59,7 +59,19 @@ SIGNAL_EXIT_BASE: Final = 128
 Kind = Literal["mount", "cgroup", "netns", "directory"]
 
 
+_own_start: tuple[int, str | None] | None = None
+
+
 def _start_time(pid: int) -> str | None:
+    global _own_start  # noqa: PLW0603 - this process's start time never changes
+    if pid == os.getpid():
+        if _own_start is None or _own_start[0] != pid:  # the pid changes in a forked child
+            _own_start = (pid, _read_start_time(pid))
+        return _own_start[1]
+    return _read_start_time(pid)
+
+
+def _read_start_time(pid: int) -> str | None:
     try:
         stat_line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

@@ -24,7 +24,7 @@ namespace and mount setup (installing it earlier would break bwrap itself). The 
 from __future__ import annotations
 
 import errno
-import platform
+import os
 import struct
 from typing import Final
 
@@ -91,9 +91,9 @@ def build_filter(extra_deny: tuple[str, ...] = (), *, notify: bool = False) -> b
         SandboxUnavailable: This architecture has no syscall table here, or a name in
             ``extra_deny`` is unknown.
     """
-    if platform.machine() != "x86_64":
+    if os.uname().machine != "x86_64":
         raise SandboxUnavailable(
-            "seccomp", f"no system-call table for {platform.machine()} yet", "run on x86_64"
+            "seccomp", f"no system-call table for {os.uname().machine} yet", "run on x86_64"
         )
     unknown = [name for name in extra_deny if name not in X86_64_SYSCALLS]
     if unknown:

@@ -13,7 +13,6 @@ import contextlib
 import os
 import shutil
 import stat
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -90,7 +89,7 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
     (quota file systems of workspaces inside it unmounted first) when the block ends, even
     when it ends in an error.
     """
-    path = SCRATCH_ROOT / f"{prefix}-{uuid.uuid4().hex[:12]}"
+    path = SCRATCH_ROOT / f"{prefix}-{os.urandom(6).hex()}"
     leftovers.take("directory", path)
     path.mkdir(mode=0o711)
     try:
