@@ -105,6 +105,8 @@ class Checkpointer:
         self, conn: sqlite3.Connection, *, force: bool = False
     ) -> SignedCheckpoint | None:
         """Sign, store and witness a checkpoint when one is due (or forced and anything new)."""
+        if not force and self.subtrees_current and not self._maybe_due():
+            return None  # no write lock taken: most groups end here
         with write_lock_transaction(conn):
             size = self.sync(conn)
             if not self.subtrees_current:  # a store written before the table: catch up once
@@ -143,6 +145,17 @@ class Checkpointer:
         if self.witness is not None:  # after the commit: verifiers read the witness first
             self.witness.record(signed)
         return signed
+
+    def _maybe_due(self) -> bool:
+        """False when no checkpoint can be due yet, judged without reading the store.
+
+        The tree holds at most the stored events (other processes' events join it at the
+        next sync), so it never overstates what is pending; the interval bounds how late
+        their events are signed.
+        """
+        with self.lock:
+            pending = len(self.tree) - self.last_size
+        return pending >= self.every or time.monotonic() - self.last_time >= self.interval_s
 
     def rotate(self, conn: sqlite3.Connection) -> VerifierKey:
         """Replace the signing key; the next checkpoint is signed by the old and the new key."""
