@@ -585,9 +585,20 @@ mod tests {
     #[test]
     fn short_fixed_decimals_are_decided_both_ways() {
         for yes in ["0.0123", "-0.5", "123.25", "0.000001", "12345678901234.5"] {
-            assert!(short_fixed_decimal(yes.as_bytes()) && writes_back(yes), "{yes}");
+            assert!(
+                short_fixed_decimal(yes.as_bytes()) && writes_back(yes),
+                "{yes}"
+            );
         }
-        for no in ["0.50", "1e5", "0.0000001", "1234567890123456.5", "1", "01.5", "1."] {
+        for no in [
+            "0.50",
+            "1e5",
+            "0.0000001",
+            "1234567890123456.5",
+            "1",
+            "01.5",
+            "1.",
+        ] {
             assert!(!short_fixed_decimal(no.as_bytes()), "{no}");
         }
     }
