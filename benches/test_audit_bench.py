@@ -69,7 +69,7 @@ def fresh_store(tmp_path: Path) -> Iterator[AuditStore]:
     store.close()
 
 
-APPEND_ROUNDS = 8
+APPEND_ROUNDS = 15
 
 
 def test_append_durable_batched(benchmark: Any, fresh_store: AuditStore) -> None:
