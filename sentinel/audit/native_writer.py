@@ -29,18 +29,26 @@ def records_for(events: Sequence[NewEvent]) -> list[Record]:
     Raises:
         InvalidEventError: A payload has no canonical form; names the event and path.
     """
-    return [
-        (
-            event.stream,
-            event.type,
-            canonical_json(event.payload, path=f"events[{index}].payload"),
-            event.tick,
-            event.correlation_id,
-            event.causation_id,
-            event.idempotency_key,
-        )
-        for index, event in enumerate(events)
-    ]
+    encode = _native.canonical_json
+    try:
+        return [
+            (
+                event.stream,
+                event.type,
+                encode(event.payload),
+                event.tick,
+                event.correlation_id,
+                event.causation_id,
+                event.idempotency_key,
+            )
+            for event in events
+        ]
+    except InvalidEventError:
+        # Encoded again one by one, to name the event (a path per event costs a string
+        # each on the common path, where nothing fails).
+        for index, event in enumerate(events):
+            canonical_json(event.payload, path=f"events[{index}].payload")
+        raise
 
 
 def commit_native(

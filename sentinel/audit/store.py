@@ -362,6 +362,14 @@ class AuditStore:
                 top = max([top, *(event.lamport for event in outcome)])
         if top:
             self.clock.observe(top)
+        self._checkpoints.extend(
+            [
+                (event.position, event.hash)
+                for outcome in outcomes
+                if isinstance(outcome, list)
+                for event in outcome
+            ]
+        )
         for listener in self.commit_listeners:
             for outcome in outcomes:
                 if isinstance(outcome, list) and outcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -81,10 +82,31 @@ class Checkpointer:
                 self.tree.append(leaf_hashes([row[1] for row in rows]))
             return len(self.tree)
 
+    def extend(self, hashes: Sequence[tuple[int, bytes]]) -> None:
+        """Add the hashes of events this store just committed, as ``(position, hash)``.
+
+        Only events that continue the tree exactly are taken (the rest, such as events
+        another process appended first, are read by :meth:`sync`): the writer thread hands
+        over what it committed instead of reading it back (that read cost a quarter of a
+        batched append).
+        """
+        with self.lock:
+            fresh: list[bytes] = []
+            for position, digest in hashes:
+                due = len(self.tree) + len(fresh)
+                if position > due:  # a gap: another writer's events; sync reads them all
+                    return
+                if position == due:  # lower ones: known already (idempotent answers, repeats)
+                    fresh.append(digest)
+            if fresh:
+                self.tree.append(leaf_hashes(fresh))
+
     def sign_if_due(
         self, conn: sqlite3.Connection, *, force: bool = False
     ) -> SignedCheckpoint | None:
         """Sign, store and witness a checkpoint when one is due (or forced and anything new)."""
+        if not force and self.subtrees_current and not self._maybe_due():
+            return None  # no write lock taken: most groups end here
         with write_lock_transaction(conn):
             size = self.sync(conn)
             if not self.subtrees_current:  # a store written before the table: catch up once
@@ -123,6 +145,17 @@ class Checkpointer:
         if self.witness is not None:  # after the commit: verifiers read the witness first
             self.witness.record(signed)
         return signed
+
+    def _maybe_due(self) -> bool:
+        """False when no checkpoint can be due yet, judged without reading the store.
+
+        The tree holds at most the stored events (other processes' events join it at the
+        next sync), so it never overstates what is pending; the interval bounds how late
+        their events are signed.
+        """
+        with self.lock:
+            pending = len(self.tree) - self.last_size
+        return pending >= self.every or time.monotonic() - self.last_time >= self.interval_s
 
     def rotate(self, conn: sqlite3.Connection) -> VerifierKey:
         """Replace the signing key; the next checkpoint is signed by the old and the new key."""

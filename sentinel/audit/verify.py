@@ -611,7 +611,6 @@ def verify_store(
             if trusted_keys is None
             else trusted_after_handovers(notes, trusted_keys, registered)
         )
-        total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
         if engine is None:
             engine = "native" if native_sqlite_is_shared() else "reference"
         if engine == "native":
@@ -619,6 +618,7 @@ def verify_store(
             if progress is not None:
                 progress(len(tree), len(tree))
         else:
+            total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
             chain_problems, column_problems, tree = _walk_reference(conn, total, progress)
         problems += chain_problems + column_problems + _missing_triggers(conn)
         problems += _subtree_problems(conn, tree, chain_problems)

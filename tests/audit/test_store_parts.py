@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from sentinel.audit.checkpoints import CheckpointSigner
 from sentinel.audit.events import NewEvent
+from sentinel.audit.merkle import MerkleLog, leaf_hashes
 from sentinel.audit.reference_writer import apply_request, verified_tail
 from sentinel.audit.store_checkpoints import Checkpointer
 from sentinel.audit.store_file import connect, initialize, write_lock_transaction
@@ -74,3 +76,64 @@ def test_rotation_signs_the_next_checkpoint_with_both_keys(tmp_path: Path) -> No
     assert old.verifier.verifies(signed) and new.verifies(signed)
     assert list(key_path.parent.glob("k.retired-*"))
     conn.close()
+
+
+def _parts_store(path: Path) -> tuple[sqlite3.Connection, Checkpointer]:
+    conn = connect(path)
+    origin = initialize(conn, path, create=True)
+    key_path = choose_key_path(path, origin, None)
+    signer = load_signer(conn, conn, path, origin, key_path)
+    checkpoints = Checkpointer(
+        path, origin, signer, key_path, every=4, interval_s=3600, last_size=0, witness=None
+    )
+    return conn, checkpoints
+
+
+def _append(conn: sqlite3.Connection, path: Path, count: int) -> list[tuple[int, bytes]]:
+    with write_lock_transaction(conn):
+        events, _ = apply_request(
+            conn, [NewEvent("agent/A", "test.step", {"i": i}) for i in range(count)], {},
+            verified_tail(conn, path), {}, clock=0, node="parts",
+        )  # fmt: skip
+    return [(event.position, event.hash) for event in events]
+
+
+def test_the_tree_takes_committed_hashes_only_where_they_continue_it(tmp_path: Path) -> None:
+    path = tmp_path / "extend.db"
+    conn, checkpoints = _parts_store(path)
+    first = _append(conn, path, 3)
+    checkpoints.extend(first + first[:1])  # a repeated answer adds nothing
+    assert len(checkpoints.tree) == 3
+    checkpoints.extend(first)  # known already
+    assert len(checkpoints.tree) == 3
+    skipped = _append(conn, path, 2)  # as if another process wrote these
+    later = _append(conn, path, 2)
+    checkpoints.extend(later)  # a gap: left to sync, which reads from the store
+    assert len(checkpoints.tree) == 3
+    assert checkpoints.sync(conn) == 7
+    reference = MerkleLog()
+    reference.append(leaf_hashes([digest for _, digest in first + skipped + later]))
+    assert checkpoints.tree.root(7) == reference.root(7)
+    conn.close()
+
+
+def test_a_group_that_makes_no_checkpoint_due_takes_no_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "due.db"
+    conn, checkpoints = _parts_store(path)
+    checkpoints.sign_if_due(conn, force=True)  # the first call catches subtrees up
+    checkpoints.extend(_append(conn, path, 3))
+    other = connect(path)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    conn.execute("PRAGMA busy_timeout = 50")  # taking it would fail, not wait
+    try:
+        assert checkpoints.sign_if_due(conn) is None  # 3 < every: returns at once
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            checkpoints.sign_if_due(conn, force=True)  # control: forcing takes the lock
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    checkpoints.extend(_append(conn, path, 1))
+    signed = checkpoints.sign_if_due(conn)
+    assert signed is not None and signed.checkpoint.size == 4
+    conn.close()
+    assert verify_store(path, witness=False).ok

@@ -147,6 +147,9 @@ impl Scanner<'_> {
                 return None;
             }
         }
+        if !integral && short_fixed_decimal(&self.bytes[start..self.at]) {
+            return Some(Token::Other);
+        }
         // ASCII by construction.
         let text = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
         if integral {
@@ -253,6 +256,33 @@ fn lower_hex(byte: u8) -> bool {
 }
 
 /// `^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`
+/// Whether `text` (a JSON number) is a decimal that ECMAScript writes back as it is, decided
+/// without converting it: fixed notation, no trailing zero in the fraction, at most 15
+/// significant digits and at most five zeros after `0.`. Two decimals of at most 15
+/// significant digits never round to the same double (`DBL_DIG`), so the shortest digits
+/// that round-trip are these very digits, and ECMAScript writes numbers from 1e-6 up to
+/// 1e21 in fixed notation. `false` only means "not decided here": the caller then
+/// converts and compares (a proptest pins the two).
+fn short_fixed_decimal(text: &[u8]) -> bool {
+    let unsigned = text.strip_prefix(b"-").unwrap_or(text);
+    let Some(dot) = unsigned.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (whole, fraction) = (&unsigned[..dot], &unsigned[dot + 1..]);
+    if whole.is_empty()
+        || fraction.last().is_none_or(|&b| b == b'0')
+        || !whole.iter().chain(fraction).all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    if whole == b"0" {
+        let zeros = fraction.iter().take_while(|&&b| b == b'0').count();
+        zeros <= 5 && fraction.len() - zeros <= 15
+    } else {
+        whole[0] != b'0' && whole.len() + fraction.len() <= 15
+    }
+}
+
 fn is_uuid7(text: &[u8]) -> bool {
     text.len() == 36
         && text.iter().enumerate().all(|(i, &b)| match i {
@@ -387,7 +417,8 @@ pub fn scan_document(bytes: &[u8]) -> Option<Scanned> {
 mod tests {
     use proptest::prelude::*;
 
-    use super::scan_document;
+    use super::{scan_document, short_fixed_decimal};
+    use crate::canonical::write_f64;
     use crate::document::{check_document, check_document_fully};
 
     /// Member values: valid ones, and ones that break a rule or the canonical form.
@@ -512,6 +543,63 @@ mod tests {
             let mut invalid = bytes.clone();
             invalid.push(0xff);
             equal_to_the_full_check(&invalid);
+        }
+    }
+
+    /// What the conversion says: the text parses to a double that writes back as the text.
+    fn writes_back(text: &str) -> bool {
+        let Ok(value) = text.parse::<f64>() else {
+            return false;
+        };
+        let mut out = Vec::new();
+        write_f64(&mut out, value).is_ok() && out == text.as_bytes()
+    }
+
+    proptest! {
+        /// The shortcut never calls a decimal canonical that converting and writing back
+        /// does not (random doubles as written, and random digit strings around them).
+        #[test]
+        fn short_fixed_decimals_write_back(
+            value in proptest::num::f64::NORMAL | proptest::num::f64::ZERO,
+            sign in any::<bool>(),
+            whole in "(0|[1-9][0-9]{0,17})",
+            zeros in 0usize..9,
+            fraction in "[0-9]{0,18}",
+        ) {
+            let mut written = Vec::new();
+            if write_f64(&mut written, value).is_ok() {
+                let text = String::from_utf8(written).unwrap();
+                prop_assert!(!short_fixed_decimal(text.as_bytes()) || writes_back(&text), "{}", text);
+            }
+            let text = format!(
+                "{}{whole}.{}{fraction}",
+                if sign { "-" } else { "" },
+                "0".repeat(zeros)
+            );
+            if short_fixed_decimal(text.as_bytes()) {
+                prop_assert!(writes_back(&text), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn short_fixed_decimals_are_decided_both_ways() {
+        for yes in ["0.0123", "-0.5", "123.25", "0.000001", "12345678901234.5"] {
+            assert!(
+                short_fixed_decimal(yes.as_bytes()) && writes_back(yes),
+                "{yes}"
+            );
+        }
+        for no in [
+            "0.50",
+            "1e5",
+            "0.0000001",
+            "1234567890123456.5",
+            "1",
+            "01.5",
+            "1.",
+        ] {
+            assert!(!short_fixed_decimal(no.as_bytes()), "{no}");
         }
     }
 }
