@@ -230,6 +230,31 @@ async def _publish_window(
     return acked
 
 
+async def _fetch_all(
+    sub: nats.js.JetStreamContext.PullSubscription, total: int, log_id: str
+) -> list[Any]:
+    """Fetch ``total`` messages of a pull subscription.
+
+    A stream answering 503 (a leader election, a busy node) is waited for, up to
+    :data:`RETRY_FOR_S` seconds without an answer.
+    """
+    messages: list[Any] = []
+    clock = asyncio.get_running_loop()
+    quiet_since = None
+    while len(messages) < total:
+        try:
+            messages.extend(await sub.fetch(min(FETCH, total - len(messages)), timeout=10))
+            quiet_since = None
+        except _RETRIED as exc:
+            quiet_since = quiet_since or clock.time()
+            if clock.time() - quiet_since > RETRY_FOR_S:
+                raise DurableError(
+                    f"the stream of log {log_id} stopped answering for {RETRY_FOR_S} s: {exc}"
+                ) from None
+            await asyncio.sleep(0.2)
+    return messages
+
+
 async def mirror(log_id: str, urls: list[str], target: Path) -> int:
     """Rebuild a store at ``target`` from the stream of ``log_id``; return its event count.
 
@@ -269,12 +294,7 @@ async def mirror(log_id: str, urls: list[str], target: Path) -> int:
                 await asyncio.sleep(0.2)
         if sub is None:
             raise DurableError(f"cannot read the stream of log {log_id}")
-        messages: list[Any] = []
-        while len(messages) < total:
-            try:
-                messages.extend(await sub.fetch(min(FETCH, total - len(messages)), timeout=10))
-            except _RETRIED as exc:
-                raise DurableError(f"the stream of log {log_id} stopped answering: {exc}") from None
+        messages = await _fetch_all(sub, total, log_id)
         for message in messages:
             await message.ack()
     finally:

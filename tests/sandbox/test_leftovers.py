@@ -75,6 +75,21 @@ def _exec_until_running(base: Path, agent: str) -> subprocess.Popen[bytes]:
     pytest.fail(f"the sandbox did not start: {stderr!r}")
 
 
+def _settled_census(base: Path, agent: str, timeout_s: float = 15.0) -> dict[str, int]:
+    """The census once the kernel has let go of the loop devices gc released.
+
+    gc unmounts with MNT_DETACH and kills the group; a loop device (autoclear) is freed only
+    when the last mount namespace holding the file system is gone, which happens after the
+    killed processes are reaped: moments later, longer on a loaded machine.
+    """
+    deadline = time.monotonic() + timeout_s
+    census = _census(base, agent)
+    while census["loops"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        census = _census(base, agent)
+    return census
+
+
 def _agent() -> str:
     return f"left{uuid.uuid4().hex[:8]}"
 
@@ -117,7 +132,7 @@ def test_control_a_sigkilled_exec_leaves_them_and_gc_removes_them(sandbox_base: 
         report = json.loads(done.stdout)
         assert alive.run(["true"]).exit_code == 0  # a live sandbox is never collected
         assert mounts_below(sandbox_base / "alive")
-    after = _census(sandbox_base, agent)
+    after = _settled_census(sandbox_base, agent)
     assert {k: after[k] for k in NOTHING} == NOTHING, report
     assert any(str(sandbox_base / "ws") in line for line in report["removed"])
 
