@@ -113,6 +113,16 @@ struct {
     __type(value, struct syscall_mark);
 } marks SEC(".maps");
 
+/* The fallback when a thread's mark cannot be had (no memory, or task storage busy on this
+ * CPU, which the kernel refuses rather than wait for): the old LRU hash, tid -> number, so
+ * that such a thread's failing syscall is not taken for a refusal. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, u32);
+    __type(value, long);
+} entered SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 4 * 1024 * 1024);
@@ -213,6 +223,9 @@ int on_sys_enter(u64 *ctx)
     if (mark) {
         mark->nr = nr;
         mark->inside = 1;
+    } else {
+        u32 tid = (u32)bpf_get_current_pid_tgid();
+        bpf_map_update_elem(&entered, &tid, &nr, BPF_ANY);
     }
     if (nr != NR_OPENAT && nr != NR_OPENAT2 && nr != NR_CONNECT)
         return 0;
@@ -260,8 +273,18 @@ int on_sys_exit(u64 *ctx)
     long nr = SYSCALL_NR(regs);
     long ret = (long)ctx[1];
     struct syscall_mark *mark = bpf_task_storage_get(&marks, bpf_get_current_task_btf(), 0, 0);
+    int inside = 0;
     if (mark && mark->inside) {
         mark->inside = 0;
+        inside = 1;
+    } else {
+        u32 tid = (u32)bpf_get_current_pid_tgid();
+        if (bpf_map_lookup_elem(&entered, &tid)) {
+            bpf_map_delete_elem(&entered, &tid);
+            inside = 1;
+        }
+    }
+    if (inside) {
         if (ret > 0 && (nr == NR_WRITE || nr == NR_PWRITE64 || nr == NR_WRITEV ||
                         nr == NR_PWRITEV || nr == NR_PWRITEV2)) {
             struct agent_totals *sums = totals(*slot);
