@@ -293,7 +293,7 @@ class ControlPlane:
     def _closed(self, analysis: Analysis, record: DecisionRecord) -> None:
         key = analysis.command.key
         del self.pending[key]
-        self._keys_of(analysis.rule.id).verifying[self._ids[analysis.command.target]] = False
+        self._rule_keys[analysis.rule.id].verifying[self._ids[analysis.command.target]] = False
         entry = analysis.to_record()
         self.counters[f"verdict:{analysis.verdict}"] += 1
         if analysis.verdict == "Failed":
