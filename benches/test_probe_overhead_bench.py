@@ -12,7 +12,7 @@ the host, not only the sandboxes' (they return after one cgroup-id lookup for th
 The second group measures that: a tight loop of ``getppid`` (about the cheapest syscall, so
 the worst case as a ratio) in this process, which no probe watches, with and without a
 probe session attached. The third measures the same loop inside a sandbox the probe watches
-(where each syscall also marks and clears the thread in the probe's LRU map), timed by the
+(where each syscall also marks and clears the thread in task-local storage), timed by the
 sandboxed process itself so the sandbox's start is not in it.
 """
 

@@ -293,7 +293,7 @@ class ControlPlane:
     def _closed(self, analysis: Analysis, record: DecisionRecord) -> None:
         key = analysis.command.key
         del self.pending[key]
-        self._keys_of(analysis.rule.id).verifying[self._ids[analysis.command.target]] = False
+        self._rule_keys[analysis.rule.id].verifying[self._ids[analysis.command.target]] = False
         entry = analysis.to_record()
         self.counters[f"verdict:{analysis.verdict}"] += 1
         if analysis.verdict == "Failed":
@@ -382,47 +382,84 @@ class ControlPlane:
         for _, why, mask in sorted(held, key=lambda h: h[0]):  # the record's order: first seen
             record.held.setdefault((rule.id, why), []).extend(compress(fired, mask.tolist()))
         free = ~(verifying | backoff | cooldown)
-        applied = [
-            target_id
-            for n, target_id in zip(np.flatnonzero(free).tolist(), ids[free].tolist(), strict=True)
-            if self._act(rule, fired[n], target_id, keys, observation, record)
-        ]
+        if not free.any():
+            return
+        self._act(rule, fired, ids, free, keys, observation, record)
+
+    def _act(
+        self,
+        rule: Rule,
+        fired: list[str],
+        ids: npt.NDArray[np.intp],
+        free: npt.NDArray[np.bool_],
+        keys: _RuleKeys,
+        observation: Observation,
+        record: DecisionRecord,
+    ) -> None:
+        """Apply one command per free key, in target order; verify the applied, back off the rest.
+
+        Everything that is the same for the rule's commands in this iteration is read once
+        (the key's prefix, the record entry's params, the verified metric's column for the
+        baselines); what stays per command is the actuator call and its bookkeeping.
+        """
+        tick = observation.tick
+        act = self._actuator.act
+        actions, pending, waiting = record.actions, self.pending, self._waiting
+        rule_id, action, rule_params = rule.id, rule.action, rule.params
+        params = dict(rule_params)
+        prefix, suffix = f"{self.name}/{rule_id}/", f"/{tick}"
+        decision = record.decision_id
+        metric = rule.verify.comparison.metric
+        rows = np.flatnonzero(free)
+        free_ids: list[int] = ids[rows].tolist()
+        baselines = self._baselines(observation, metric, [fired[n] for n in rows.tolist()])
+        applied: list[int] = []
+        order = self._order
+        for n, target_id, baseline in zip(rows.tolist(), free_ids, baselines, strict=True):
+            target = fired[n]
+            key = prefix + target + suffix
+            command = Command(key, action, target, rule_params)
+            outcome = act(command)
+            status = outcome.status
+            actions.append(
+                {"rule": rule_id, "target": target, "action": action, "key": key,
+                 "params": params, "status": status, "detail": outcome.detail}
+            )  # fmt: skip
+            if status != "applied":
+                self._backoff(keys, target_id, tick)
+                continue
+            analysis = Analysis(command, rule, decision, tick, baseline)
+            pending[key] = analysis
+            heapq.heappush(waiting, (analysis.measure_from, order, key))
+            order += 1
+            applied.append(target_id)
+        self._order = order
         if applied:  # each key once per rule: the keys' updates need no order
             keys.errors[applied] = 0
             keys.cooldown_until[applied] = tick + rule.cooldown_ticks
             keys.verifying[applied] = True
             self.counters["actions"] += len(applied)
-            self.counters[f"action:{rule.action}"] += len(applied)
+            self.counters[f"action:{action}"] += len(applied)
 
-    def _act(
-        self,
-        rule: Rule,
-        target: str,
-        target_id: int,
-        keys: _RuleKeys,
-        observation: Observation,
-        record: DecisionRecord,
-    ) -> bool:
-        """Apply one command; True when applied (the caller updates the key's state)."""
-        tick = observation.tick
-        command = Command(
-            f"{self.name}/{rule.id}/{target}/{tick}", rule.action, target, rule.params
-        )
-        outcome = self._actuator.act(command)
-        record.actions.append(
-            {"rule": rule.id, "target": target, "action": rule.action, "key": command.key,
-             "params": dict(rule.params), "status": outcome.status, "detail": outcome.detail}
-        )  # fmt: skip
-        if outcome.status != "applied":
-            errors = int(keys.errors[target_id]) + 1
-            keys.errors[target_id] = errors
-            delay = self.settings.backoff_base_ticks * 2 ** (errors - 1)
-            keys.backoff_until[target_id] = tick + min(delay, self.settings.backoff_max_ticks)
-            self.counters["action_errors"] += 1
-            return False
-        analysis = Analysis(command, rule, record.decision_id, tick, None)
-        analysis.baseline = observation.value(target, analysis.metric)
-        self.pending[command.key] = analysis
-        heapq.heappush(self._waiting, (analysis.measure_from, self._order, command.key))
-        self._order += 1
-        return True
+    @staticmethod
+    def _baselines(observation: Observation, metric: str, targets: list[str]) -> list[float | None]:
+        """Each target's value of ``metric`` (None: unknown), what ``Observation.value`` gives."""
+        column = observation.columns.get(metric)
+        if column is None:
+            return [None] * len(targets)
+        index = observation.index()
+        values: list[float] = column.astype(np.float64, copy=False).tolist()
+        found = []
+        for target in targets:
+            row = index.get(target)
+            value = None if row is None else values[row]
+            found.append(None if value is None or value != value else value)  # noqa: PLR0124
+        return found
+
+    def _backoff(self, keys: _RuleKeys, target_id: int, tick: int) -> None:
+        """An action failed: the key's next try waits twice as long as the last (capped)."""
+        errors = int(keys.errors[target_id]) + 1
+        keys.errors[target_id] = errors
+        delay = self.settings.backoff_base_ticks * 2 ** (errors - 1)
+        keys.backoff_until[target_id] = tick + min(delay, self.settings.backoff_max_ticks)
+        self.counters["action_errors"] += 1

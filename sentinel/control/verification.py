@@ -11,7 +11,6 @@ action gets a verdict: a plane that stops closes what is open as Inconclusive.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
 
 from sentinel.control.actuator import Command
@@ -39,11 +38,15 @@ class _Check(NamedTuple):
     failure_limit: int
     error_limit: int
     inconclusive_limit: int
+    away: int
+    """What ``Comparison.worse`` tests: +1 above the baseline (``<``, ``<=``), -1 below it
+    (``>``, ``>=``), 0 never worse (``==``, ``!=``)."""
 
 
 _CHECKS: dict[int, tuple[Rule, _Check]] = {}
 _MAX_CHECKS: Final = 4096
 """Rules remembered (by identity; a policy has tens): past this the cache starts over."""
+_AWAY: Final = {"<": 1, "<=": 1, ">": -1, ">=": -1}
 
 
 def _check(rule: Rule) -> _Check:
@@ -55,7 +58,7 @@ def _check(rule: Rule) -> _Check:
     check = _Check(
         comparison, spec.condition, OPERATORS[comparison.op], comparison.value, str(comparison),
         spec.initial_delay_ticks, rule.ttl_ticks, spec.tolerance, spec.failure_limit,
-        spec.error_limit, spec.inconclusive_limit,
+        spec.error_limit, spec.inconclusive_limit, _AWAY.get(comparison.op, 0),
     )  # fmt: skip
     if len(_CHECKS) >= _MAX_CHECKS:
         _CHECKS.clear()
@@ -71,9 +74,12 @@ class Measurement(NamedTuple):
     result: Result
 
 
-@dataclass
 class Analysis:
     """The verification of one applied command.
+
+    A plain class with slots, not a dataclass: a storm iteration opens and closes a hundred
+    of them, and a dataclass's generated ``__init__`` with its default factories and
+    ``__post_init__`` cost a fifth of each action.
 
     Args:
         command: What was applied.
@@ -83,32 +89,37 @@ class Analysis:
         baseline: The verified metric's value when the action was taken.
     """
 
-    command: Command
-    rule: Rule
-    decision: str
-    acted_at: int
-    baseline: float | None
-    series: list[Measurement] = field(default_factory=list)
-    verdict: Verdict | None = None
-    why: str = ""
-    counts: dict[str, int] = field(
-        default_factory=lambda: {"success": 0, "failure": 0, "inconclusive": 0, "error": 0}
-    )
-    """Measurements so far by result."""
-    metric: str = field(init=False, repr=False, compare=False)
-    """The verified metric (the rule's ``verify`` condition's)."""
-    measure_from: int = field(init=False, repr=False, compare=False)
-    """The first tick a measurement counts (after the initial delay)."""
+    __slots__ = (
+        "_settings", "acted_at", "baseline", "command", "counts", "deadline", "decision",
+        "measure_from", "metric", "rule", "series", "verdict", "why",
+    )  # fmt: skip
 
-    deadline: int = field(init=False, repr=False, compare=False)
-    """The last tick at which a measurement counts."""
-    _settings: _Check = field(init=False, repr=False, compare=False)
+    def __init__(
+        self, command: Command, rule: Rule, decision: str, acted_at: int, baseline: float | None
+    ) -> None:
+        self.command = command
+        self.rule = rule
+        self.decision = decision
+        self.acted_at = acted_at
+        self.baseline = baseline
+        self.series: list[Measurement] = []
+        self.verdict: Verdict | None = None
+        self.why = ""
+        self.counts = {"success": 0, "failure": 0, "inconclusive": 0, "error": 0}
+        """Measurements so far by result."""
+        self._settings = check = _check(rule)
+        self.metric: str = check.comparison.metric
+        """The verified metric (the rule's ``verify`` condition's)."""
+        self.measure_from = acted_at + check.delay
+        """The first tick a measurement counts (after the initial delay)."""
+        self.deadline = acted_at + check.ttl
+        """The last tick at which a measurement counts."""
 
-    def __post_init__(self) -> None:
-        self._settings = check = _check(self.rule)
-        self.metric = check.comparison.metric
-        self.measure_from = self.acted_at + check.delay
-        self.deadline = self.acted_at + check.ttl
+    def __repr__(self) -> str:
+        return (
+            f"Analysis({self.command.key!r}, rule={self.rule.id!r}, verdict={self.verdict!r}, "
+            f"series={self.series!r})"
+        )
 
     def measure(self, tick: int, value: float | None) -> Verdict | None:
         """Add one measurement; return the verdict once there is one."""
@@ -116,13 +127,15 @@ class Analysis:
             return None  # Argo's initialDelay: the action needs time to show
         check = self._settings
         result: Result
+        baseline = self.baseline
         if value is None:
             result = "error"
         elif check.holds(value, check.threshold):  # value is never NaN here
             result = "success"
-        elif self.baseline is not None and check.comparison.worse(
-            value, self.baseline, check.tolerance
-        ):
+        elif baseline is not None and (
+            (check.away > 0 and value > baseline + check.tolerance)
+            or (check.away < 0 and value < baseline - check.tolerance)
+        ):  # Comparison.worse, inlined
             result = "failure"
         else:
             result = "inconclusive"

@@ -7,7 +7,8 @@
  *   - sched_process_exec   a program started (its path);
  *   - sched_process_exit   a process (thread-group leader) ended (its exit status);
  *   - sys_enter            files opened for writing (openat, openat2) and connections
- *                          tried (connect), and a mark that the syscall really entered;
+ *                          tried (connect), and a mark (task-local storage) that the
+ *                          syscall really entered;
  *   - sys_exit             bytes written (write-family syscalls), and refusals: a syscall
  *                          that exits without having entered was stopped by seccomp,
  *                          which runs before the sys_enter tracepoint and skips the call.
@@ -96,7 +97,25 @@ struct {
     __type(value, struct agent_totals);
 } agent_counters SEC(".maps");
 
-/* Threads of watched agents inside a syscall that passed seccomp (tid -> syscall number). */
+/* A watched thread inside a syscall that passed seccomp: task-local storage, created for
+ * watched threads only (at their first syscall) and freed with the thread. Reading and
+ * writing it is a pointer walk, where the LRU hash map it replaced took a lock and a
+ * list update on both sides of every syscall of a watched thread. */
+struct syscall_mark {
+    long nr;
+    u32 inside;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
+    __type(value, struct syscall_mark);
+} marks SEC(".maps");
+
+/* The fallback when a thread's mark cannot be had (no memory, or task storage busy on this
+ * CPU, which the kernel refuses rather than wait for): the old LRU hash, tid -> number, so
+ * that such a thread's failing syscall is not taken for a refusal. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 65536);
@@ -199,8 +218,15 @@ int on_sys_enter(u64 *ctx)
     if (!slot)
         return 0;
     long nr = (long)ctx[1];
-    u32 tid = (u32)bpf_get_current_pid_tgid();
-    bpf_map_update_elem(&entered, &tid, &nr, BPF_ANY);
+    struct syscall_mark *mark = bpf_task_storage_get(&marks, bpf_get_current_task_btf(), 0,
+                                                     BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (mark) {
+        mark->nr = nr;
+        mark->inside = 1;
+    } else {
+        u32 tid = (u32)bpf_get_current_pid_tgid();
+        bpf_map_update_elem(&entered, &tid, &nr, BPF_ANY);
+    }
     if (nr != NR_OPENAT && nr != NR_OPENAT2 && nr != NR_CONNECT)
         return 0;
     struct pt_regs *regs = (struct pt_regs *)ctx[0];
@@ -246,10 +272,19 @@ int on_sys_exit(u64 *ctx)
     struct pt_regs *regs = (struct pt_regs *)ctx[0];
     long nr = SYSCALL_NR(regs);
     long ret = (long)ctx[1];
-    u32 tid = (u32)bpf_get_current_pid_tgid();
-    long *was = bpf_map_lookup_elem(&entered, &tid);
-    if (was) {
-        bpf_map_delete_elem(&entered, &tid);
+    struct syscall_mark *mark = bpf_task_storage_get(&marks, bpf_get_current_task_btf(), 0, 0);
+    int inside = 0;
+    if (mark && mark->inside) {
+        mark->inside = 0;
+        inside = 1;
+    } else {
+        u32 tid = (u32)bpf_get_current_pid_tgid();
+        if (bpf_map_lookup_elem(&entered, &tid)) {
+            bpf_map_delete_elem(&entered, &tid);
+            inside = 1;
+        }
+    }
+    if (inside) {
         if (ret > 0 && (nr == NR_WRITE || nr == NR_PWRITE64 || nr == NR_WRITEV ||
                         nr == NR_PWRITEV || nr == NR_PWRITEV2)) {
             struct agent_totals *sums = totals(*slot);
