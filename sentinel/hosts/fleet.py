@@ -49,6 +49,8 @@ class WorkerLink:
     process: subprocess.Popen[bytes]
     store: Path
     log: IO[bytes]
+    namespace: str
+    """The host's network namespace (its link to the hub is ``eth0`` there)."""
     sock: Any = None
     run_dir: str | None = None
     log_id: str = ""
@@ -132,7 +134,7 @@ def start_workers(
             process = subprocess.Popen(
                 argv, stdout=subprocess.PIPE, stderr=log, start_new_session=True
             )
-            links.append(WorkerLink(host, process, host_store(store, host), log))
+            links.append(WorkerLink(host, process, host_store(store, host), log, namespace))
         for link in links:
             port = _wait_for_port(link, START_TIMEOUT_S)
             link.sock = network.connect(link.host, port, CALL_TIMEOUT_S)

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -182,3 +183,58 @@ def test_a_worker_killed_mid_run_loses_nothing_acknowledged(tmp_path: Path) -> N
               later.column("type").to_pylist(), strict=True) if t == "gateway.decision"}  # fmt: skip
     assert agents & set(moved)
     assert summary.state_hash  # the run finished its hour
+
+
+PARTITION_TABLE = "sentinel_test_partition"
+PARTITION_S = 3.0
+
+
+def _nft(namespace: str, *args: str, script: str | None = None) -> str:
+    done = subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", *args],
+        input=script, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+def test_a_partition_that_heals_loses_nothing_and_changes_nothing(
+    two_hosts: tuple[RunSummary, Path], tmp_path: Path
+) -> None:
+    """nftables drops everything between host 1 and the hub for a few seconds mid-run."""
+    reference, _ = two_hosts
+    dropped: list[int] = []
+    healer: list[threading.Timer] = []
+
+    def heal(namespace: str) -> None:
+        listed = json.loads(_nft(namespace, "-j", "list", "table", "inet", PARTITION_TABLE))
+        rules = [item["rule"] for item in listed["nftables"] if "rule" in item]
+        dropped.append(
+            sum(e["counter"]["packets"] for rule in rules for e in rule["expr"] if "counter" in e)
+        )
+        _nft(namespace, "delete", "table", "inet", PARTITION_TABLE)
+
+    def partition(engine: Engine) -> None:
+        if engine.world.tick == 60 and not healer:
+            backend = engine.backend
+            assert isinstance(backend, remote.RemoteBackend)
+            namespace = backend.links[0].namespace
+            _nft(namespace, "-f", "-", script=(
+                f"table inet {PARTITION_TABLE} {{\n"
+                "  chain in { type filter hook input priority -10; iifname eth0 counter drop; }\n"
+                "  chain out { type filter hook output priority -10; oifname eth0 counter drop; }\n"
+                "}\n"
+            ))  # fmt: skip
+            healer.append(threading.Timer(PARTITION_S, heal, (namespace,)))
+            healer[0].start()
+
+    try:
+        summary, store = _run(tmp_path, "partitioned", partition)
+    finally:
+        for timer in healer:
+            timer.join()
+    assert dropped and dropped[0] > 0, "the partition dropped nothing (negative control)"
+    assert summary.ok and [h["lost"] for h in summary.hosts] == [None, None]
+    assert summary.state_hash == reference.state_hash  # the same world, only later
+    assert summary.events == reference.events
+    report = check_merged(store)
+    assert report.ok, report.problems
