@@ -52,11 +52,13 @@ class RemoteBackend:
     def _link(self, host: int) -> WorkerLink:
         return self.links[host - 1]
 
-    def _send(self, host: int, message: dict[str, Any]) -> None:
+    def send_to(self, host: int, message: dict[str, Any]) -> None:
+        """Send ``message`` to ``host`` with our Lamport clock. Raises HostLost."""
         self.calls += 1
         self._link(host).send({**message, "lamport": self.store.clock.value})
 
-    def _receive(self, host: int) -> dict[str, Any]:
+    def receive_from(self, host: int) -> dict[str, Any]:
+        """The host's next reply; its Lamport clock observed. Raises HostLost."""
         reply = self._link(host).receive()
         self.store.observe(int(reply.get("lamport", 0)))
         return reply
@@ -66,8 +68,8 @@ class RemoteBackend:
         while True:
             host = self.placement.home[agent_id]
             try:
-                self._send(host, message)
-                return self._receive(host)
+                self.send_to(host, message)
+                return self.receive_from(host)
             except HostLost as exc:
                 self.lose(host, str(exc))
 
@@ -129,14 +131,14 @@ class RemoteBackend:
                     "requests": [wire.request_to_wire(requests[p]) for p in positions],
                 }
                 try:
-                    self._send(host, message)
+                    self.send_to(host, message)
                     sent.append(host)
                 except HostLost as exc:
                     lost[host] = str(exc)
             pending = []
             for host in sent:
                 try:
-                    reply = self._receive(host)
+                    reply = self.receive_from(host)
                 except HostLost as exc:
                     lost[host] = str(exc)
                     continue

@@ -10,6 +10,7 @@ a lost host's agents are re-placed.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from sentinel.agents.runtime import (
 )
 from sentinel.audit import AuditStore, verify_store
 from sentinel.config import load_company
-from sentinel.errors import InvalidInputError
+from sentinel.errors import HostLost, InvalidInputError
 from sentinel.hosts.fleet import WorkerLink, host_store, start_workers
 from sentinel.hosts.network import HostNetwork
 from sentinel.hosts.placement import Placement
@@ -53,7 +54,7 @@ def run_hosts(
     """Run the main job across ``hosts`` worker hosts, each in its own network namespace.
 
     Control planes, kernel probes, the live bus and the dashboard are single-host features
-    and do not run here (``options.control`` and ``options.probes`` are ignored).
+    and do not run here (``options.control`` and ``options.probes`` are recorded off).
 
     Args:
         options: What to run (``options.store`` is the coordinator's store).
@@ -72,6 +73,8 @@ def run_hosts(
         SandboxError: The namespaces could not be made.
     """
     started = time.perf_counter()
+    # Recorded as run: no planes, no probes (so a replay of the record runs none either).
+    options = dataclasses.replace(options, control=False, probes="off")
     stores = run_stores(options.store, hosts)
     for path in stores:
         if path.exists():
@@ -150,11 +153,19 @@ def hosts_report(links: list[WorkerLink]) -> list[dict[str, Any]]:
 
 def _finish(backend: RemoteBackend, links: list[WorkerLink]) -> None:
     """Every surviving host stops its sandboxes, checkpoints and closes its store."""
-    alive = [link for link in links if link.lost is None]
+    alive = []
+    for link in links:
+        if link.lost is None:
+            try:
+                backend.send_to(link.host, {"op": "finish"})
+                alive.append(link)
+            except HostLost as exc:
+                backend.lose(link.host, str(exc))  # no agent is on duty any more
     for link in alive:
-        backend._send(link.host, {"op": "finish"})
-    for link in alive:
-        link.report = backend._receive(link.host)
+        try:
+            link.report = backend.receive_from(link.host)
+        except HostLost as exc:
+            backend.lose(link.host, str(exc))
 
 
 def _pool_total(links: list[WorkerLink]) -> dict[str, int]:
