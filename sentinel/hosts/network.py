@@ -1,7 +1,7 @@
 """Network namespaces for worker hosts: one per worker, bridged in a hub namespace.
 
-Each worker host runs in a network namespace of its own (``sntw-<run>-<n>``) with one veth
-into a *hub* namespace (``snth-<run>``) whose bridge joins them all; the coordinator's
+Each worker host runs in a network namespace of its own (``sentinel-host-<run>-<n>``) with
+one veth into a *hub* namespace (``sentinel-hub-<run>``) whose bridge joins them all; the coordinator's
 sockets are created in the hub (``setns`` on a short-lived thread: a socket stays in the
 namespace it was created in). Nothing is configured in the host's own network namespace.
 Every namespace is leased (:mod:`sentinel.sandbox.leftovers`) so ``sentinel-run sandbox
@@ -60,8 +60,8 @@ class HostNetwork:
         if not 1 <= hosts <= MAX_HOSTS:
             raise SandboxError(f"hosts must be 1-{MAX_HOSTS}, not {hosts}")
         run = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.hub = f"snth-{run}"
-        self.workers = [f"sntw-{run}-{n}" for n in range(1, hosts + 1)]
+        self.hub = f"sentinel-hub-{run}"
+        self.workers = [f"sentinel-host-{run}-{n}" for n in range(1, hosts + 1)]
         self._made: list[str] = []
         try:
             self._add(self.hub)

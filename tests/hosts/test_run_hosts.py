@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from sentinel.agents import RunOptions, RunSummary
+from sentinel.agents import RunOptions, RunSummary, replay
 from sentinel.agents.runtime import Engine
 from sentinel.audit import AuditStore, verify_store
 from sentinel.hosts import remote
@@ -85,9 +85,12 @@ def test_two_hosts_run_the_agents_each_in_its_own_chain(
 def test_the_world_is_deterministic_whatever_the_hosts_timing(
     two_hosts: tuple[RunSummary, Path], tmp_path: Path
 ) -> None:
-    first, _ = two_hosts
+    first, store = two_hosts
     second, _ = _run(tmp_path, "second")
     assert first.state_hash == second.state_hash
+    # The coordinator's record alone replays it: every answer was applied in its order.
+    report = replay(store)
+    assert report.equal and report.replayed_hash == first.state_hash
     assert first.decisions == second.decisions and first.tool_calls == second.tool_calls
 
 
