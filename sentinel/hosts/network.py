@@ -3,8 +3,8 @@
 Each worker host runs in a network namespace of its own (``sentinel-host-<run>-<n>``) with
 one veth into a *hub* namespace (``sentinel-hub-<run>``) whose bridge joins them all; the
 coordinator's sockets are created in the hub (``setns`` on a short-lived thread: a socket
-stays in the namespace it was created in). Nothing is configured in the host's own network namespace.
-Every namespace is leased (:mod:`sentinel.sandbox.leftovers`) so ``sentinel-run sandbox
+stays in the namespace it was created in). Nothing is configured in the host's own network
+namespace. Every namespace is leased (:mod:`sentinel.sandbox.leftovers`) so ``sentinel-run sandbox
 gc`` removes it after a crash, and :meth:`HostNetwork.close` removes them on every other
 exit path.
 """
