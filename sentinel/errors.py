@@ -127,6 +127,18 @@ class HostProbeError(SentinelError, OSError):
     """
 
 
+class HostError(SentinelError, RuntimeError):
+    """A multi-host run could not go on (every worker host lost, a worker failed to start)."""
+
+
+class HostLost(HostError, ConnectionError):  # noqa: N818 - reads as a state
+    """A worker host (or its coordinator) is gone: closed, killed, or sent a bad frame.
+
+    The coordinator re-places the lost host's agents on the others; unlike
+    :class:`HostError` itself, the run goes on.
+    """
+
+
 class AuditError(SentinelError):
     """The audit store refused or failed an operation; what was stored before is intact."""
 

@@ -119,6 +119,8 @@ class RunSummary:
     """The control planes: per plane decisions, actions, verdicts, rollbacks; quarantines."""
     probes: dict[str, Any] = field(default_factory=dict)
     """Kernel probes: on or off (and why), and the totals over all agents."""
+    hosts: list[dict[str, Any]] = field(default_factory=list)
+    """``run --hosts N``: per worker host its store, log id, whether lost, events acknowledged."""
 
     @property
     def refused_share(self) -> float:
@@ -580,7 +582,7 @@ class Engine:
 
 
 @contextlib.contextmanager
-def _sigint_stops(stop: threading.Event) -> Iterator[None]:
+def sigint_stops(stop: threading.Event) -> Iterator[None]:
     """Ctrl-C sets ``stop`` (the loop ends after the current tick) instead of raising."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -637,7 +639,7 @@ def run(
     policy = SandboxPolicy.from_toml(policy_file) if policy_file.is_file() else SandboxPolicy()
     clock = SimClock(company.simulation.time_scale)
     stop = stop if stop is not None else threading.Event()
-    with _sigint_stops(stop):  # from here on, Ctrl-C only ends the loop: cleanup always runs
+    with sigint_stops(stop):  # from here on, Ctrl-C only ends the loop: cleanup always runs
         run_dir = make_run_dir()
         store = AuditStore(options.store)
         backend: LiveBackend | None = None

@@ -207,12 +207,25 @@ def rotate_key(store: StoreOption = None) -> None:
 def query_command(
     sql: Annotated[str, typer.Argument(help="DuckDB SQL over the table `events`.")],
     store: StoreOption = None,
+    hosts: Annotated[
+        bool,
+        typer.Option(
+            "--hosts",
+            help="A `run --hosts` run: every host's store merged (column `host`, 0 the"
+            " coordinator), in Lamport order with the host as tie-break.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run DuckDB SQL over the log (table `events`; payload is JSON text)."""
-    from sentinel.audit.analytics import query  # noqa: PLC0415 - duckdb only when asked
+    if hosts:
+        from sentinel.hosts.merged import query_merged  # noqa: PLC0415 - duckdb only when asked
 
-    table = query(sql, _existing(store))
+        table = query_merged(sql, _existing(store))
+    else:
+        from sentinel.audit.analytics import query  # noqa: PLC0415 - duckdb only when asked
+
+        table = query(sql, _existing(store))
     rows = table.to_pylist()
     if as_json:
         print_json(rows)

@@ -87,6 +87,12 @@ def _summary_table(summary: RunSummary) -> Table:
     table.add_row("chain verified", verified)
     table.add_row("state hash", summary.state_hash[:16])
     table.add_row("store", summary.store)
+    for host in summary.hosts:
+        state = f"[bold yellow]lost: {host['lost']}" if host["lost"] else "finished"
+        table.add_row(
+            f"  host {host['host']}",
+            f"{host['store']} ({host['acknowledged']:,} events acknowledged), {state}",
+        )
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     return table
 
@@ -165,6 +171,16 @@ def run_command(
         str,
         typer.Option("--probes", help="Kernel probes on the sandboxes: auto, on or off."),
     ] = "auto",
+    hosts: Annotated[
+        int,
+        typer.Option(
+            "--hosts",
+            min=0,
+            help="Worker hosts, each its own process in its own network namespace with its own"
+            " sandboxes and audit chain (run.hostN.db); 0: this process alone. Needs root."
+            " Control planes, probes, bus and dashboard run only without it.",
+        ),
+    ] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -190,6 +206,11 @@ def run_command(
         raise InvalidInputError(
             "--dashboard follows one store; run --days without it (or one day with it)"
         )
+    if hosts:
+        if days > 1 or dashboard or bus:
+            raise InvalidInputError("--hosts runs one day, without --dashboard and --bus")
+        _run_hosts(options, hosts, overwrite=overwrite, as_json=as_json)
+        return
     if days > 1:
         _run_days(options, days, overwrite=overwrite, as_json=as_json, bus=bus)
         return
@@ -219,6 +240,18 @@ def run_command(
         finally:
             if live is not None:
                 live.stop()
+    _report(summary, as_json=as_json)
+
+
+def _run_hosts(options: RunOptions, hosts: int, *, overwrite: bool, as_json: bool) -> None:
+    """``--hosts N``: the coordinator here, N worker hosts in their own namespaces."""
+    from sentinel.hosts.run import run_hosts, run_stores  # noqa: PLC0415 - only for --hosts
+
+    if overwrite:
+        for path in run_stores(options.store, hosts):
+            remove_store(path)
+    with console.status(f"running on {hosts} hosts", spinner="dots") if not as_json else _nothing():
+        summary = run_hosts(options, hosts)
     _report(summary, as_json=as_json)
 
 

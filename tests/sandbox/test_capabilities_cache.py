@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from sentinel.sandbox import HostCapabilities, detect
 from sentinel.sandbox.capabilities import cache
+from sentinel.sandbox.capabilities.cache_key import cache_key
 from tests.sandbox.simulated_host import SimulatedHost, build_healthy_tree
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="only root keeps the cache")
@@ -166,3 +169,19 @@ def test_construct_builds_what_validation_builds(answer: HostCapabilities, tmp_p
     broken = {**answer.model_dump(mode="json"), "planted": 1}
     with pytest.raises(KeyError):
         cache.construct(HostCapabilities, broken)
+
+
+def test_another_mount_namespace_has_another_key() -> None:
+    """``ip netns exec`` remounts /sys: what it detects must not be served to the host."""
+    here = cache_key()["mount_namespace"]
+    assert here and here.startswith("mnt:[")
+    program = (
+        "from sentinel.sandbox.capabilities.cache_key import cache_key;"
+        "print(cache_key()['mount_namespace'])"
+    )
+    same = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    other = subprocess.run(["unshare", "-m", sys.executable, "-c", program],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert same.stdout.strip() == here  # negative control: the same namespace, the same key
+    assert other.stdout.strip() != here

@@ -74,4 +74,14 @@ def cache_key() -> dict[str, Any]:
         "files": {path: _read(path) for path in KEY_FILES},
         "tools": {name: _file_identity(find_executable(name)) for name in KEY_TOOLS},
         "wasmtime": _file_identity(wasmtime_dir),
+        # Another mount namespace sees other mounts (``ip netns exec`` remounts /sys and
+        # hides the cgroup hierarchy): its answer must not be served to this one.
+        "mount_namespace": _mount_namespace(),
     }
+
+
+def _mount_namespace() -> str | None:
+    try:
+        return str(Path("/proc/self/ns/mnt").readlink())
+    except OSError:
+        return None
