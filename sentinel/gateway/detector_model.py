@@ -9,10 +9,13 @@ in numpy:
   context that tells "I'm Gemini" the star sign from "I'm Gemini" the model;
 - the text's static embedding (:mod:`sentinel.gateway.static_embeddings`: the mean of
   wordllama's shipped token vectors), centred on the training mean and scaled by
-  :data:`EMBEDDING_WEIGHT`: words the corpus never used land near the ones it did.
+  :data:`EMBEDDING_WEIGHT` (0 since round 5: cross-validation on the grown corpus scored
+  TF-IDF alone best, so the embedding is not read unless the weight is raised).
+
+Quotations are left out before scoring (:func:`without_quotations`): reported speech.
 
 It is trained from ``sentinel/gateway/data/self_recognition_train.tsv`` (English and German,
-shipped with the package) the first time a detector needs it, in about two seconds and
+shipped with the package) the first time a detector needs it, in about one second of CPU and
 deterministically: nothing is downloaded, no trained weights are stored.
 """
 
@@ -35,17 +38,36 @@ DIMENSIONS = 1 << 18
 """Hashed feature space; collisions are rare at this size for a corpus of a few thousand lines."""
 CHAR_NGRAMS = (2, 5)
 """Shortest and longest character n-gram (the usual range for short-text classification)."""
-L2 = 1e-4
+L2 = 1e-5
 """Regularisation strength, chosen by five-fold cross-validation on the training corpus."""
-EMBEDDING_WEIGHT = 0.3
+EMBEDDING_WEIGHT = 0.0
 """Scale of the static embedding beside the unit-length TF-IDF vector, chosen by the same
-cross-validation from 0 (TF-IDF alone), 0.3, 0.5, 0.7, 1 and 2 (docs/architecture.md)."""
-STEPS = 400
-LEARNING_RATE = 10.0
-"""Gradient descent on unit-length feature vectors: chosen with L2 by the same validation."""
+cross-validation from 0 (TF-IDF alone), 0.3 and 0.5 (round 3 also 0.7, 1 and 2; it chose
+0.3 then). Round 5's corpus chose 0: TF-IDF alone (docs/architecture.md)."""
+STEPS = 300
+LEARNING_RATE = 5.0
+MOMENTUM = 0.9
+"""Gradient descent with momentum on unit-length feature vectors (round 5: converges
+further in fewer steps than plain descent did in 400): chosen with L2 by the same
+validation."""
 CORPUS = "self_recognition_train.tsv"
 
 _WORD = re.compile(r"[\w'\u2019-]+")
+_QUOTED = re.compile(
+    r"[\"\u201c\u201e\u00bb\u00ab][^\"\u201c\u201d\u201e\u00bb\u00ab]{12,}?[\"\u201d\u201c\u00ab\u00bb]"
+)
+"""A quotation of at least 12 characters: reported speech, not the speaker's own words."""
+
+
+def without_quotations(text: str) -> str:
+    """``text`` with each quotation replaced by a placeholder.
+
+    ``He wrote "I'm just a language model" as a joke`` reports someone else's words; the
+    learned stage scores what the speaker says around the quotation. One-word scare quotes
+    (``my "personality"``) stay.
+    """
+    return _QUOTED.sub(" \u00a7 ", text)
+
 
 Float = npt.NDArray[np.float64]
 Index = npt.NDArray[np.int64]
@@ -117,6 +139,7 @@ class TextClassifier:
         l2: float = L2,
         steps: int = STEPS,
         learning_rate: float = LEARNING_RATE,
+        momentum: float = MOMENTUM,
     ) -> None:
         self.embeddings = embeddings
         self.embedding_weight = embedding_weight if embeddings is not None else 0.0
@@ -128,20 +151,31 @@ class TextClassifier:
         for row in rows:
             document_frequency[list(row)] += 1.0
         self.idf: Float = np.log((1.0 + len(rows)) / (1.0 + document_frequency)) + 1.0
-        row_index, columns, values = self._sparse(rows)
+        row_index, full_columns, values = self._sparse(rows)
+        # Train on the columns the corpus uses (a compact copy), then scatter them back.
+        used, columns = np.unique(full_columns, return_inverse=True)
         labels = np.array([1.0 if line.positive else 0.0 for line in lines])
-        self.weights: Float = np.zeros(DIMENSIONS)
+        weights: Float = np.zeros(len(used))
         self.dense_weights: Float = np.zeros(dense.shape[1])
         self.bias = 0.0
+        velocity: Float = np.zeros(len(used))
+        dense_velocity: Float = np.zeros(dense.shape[1])
+        bias_velocity = 0.0
         n = len(rows)
         for _ in range(steps):
-            sparse = np.bincount(row_index, self.weights[columns] * values, minlength=n)
+            sparse = np.bincount(row_index, weights[columns] * values, minlength=n)
             scores = sparse.astype(np.float64) + dense @ self.dense_weights
             error = 1.0 / (1.0 + np.exp(-(scores + self.bias))) - labels
-            gradient = np.bincount(columns, error[row_index] * values, minlength=DIMENSIONS)
-            self.weights -= learning_rate * (gradient / n + l2 * self.weights)
-            self.dense_weights -= learning_rate * (dense.T @ error / n + l2 * self.dense_weights)
-            self.bias -= learning_rate * float(error.mean())
+            gradient = np.bincount(columns, error[row_index] * values, minlength=len(used))
+            velocity = momentum * velocity + gradient / n + l2 * weights
+            dense_gradient = dense.T @ error / n + l2 * self.dense_weights
+            dense_velocity = momentum * dense_velocity + dense_gradient
+            bias_velocity = momentum * bias_velocity + float(error.mean())
+            weights -= learning_rate * velocity
+            self.dense_weights -= learning_rate * dense_velocity
+            self.bias -= learning_rate * bias_velocity
+        self.weights: Float = np.zeros(DIMENSIONS)
+        self.weights[used] = weights
 
     def _embed_all(self, texts: list[str]) -> Float:
         if self.embeddings is None:
@@ -167,7 +201,11 @@ class TextClassifier:
         )
 
     def probability(self, text: str) -> float:
-        """The probability that ``text`` reveals an AI, a model or a program."""
+        """The probability that ``text`` reveals an AI, a model or a program.
+
+        Quotations are left out (:func:`without_quotations`).
+        """
+        text = without_quotations(text)
         columns, values = self._vector(features(text))
         score = float(self.weights[columns] @ values) + self.bias
         if self.embeddings is not None:
@@ -183,7 +221,7 @@ _TRAINING = threading.Lock()
 def _train() -> TextClassifier:
     corpus = resources.files("sentinel.gateway").joinpath("data", CORPUS)
     lines = read_corpus(corpus.read_text(encoding="utf-8"))
-    return TextClassifier(lines, embeddings=shipped())
+    return TextClassifier(lines, embeddings=shipped() if EMBEDDING_WEIGHT else None)
 
 
 def trained() -> TextClassifier:

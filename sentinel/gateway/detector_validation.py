@@ -4,8 +4,10 @@
 time on four fifths of ``self_recognition_train.tsv`` (folds stratified by label and language),
 scores the fifth, and searches the two thresholds of
 :class:`~sentinel.gateway.detector.SelfRecognitionDetector` on these out-of-fold
-probabilities. The thresholds, the L2 strength and the embedding weight in the code were
-chosen with it; the held-out set is only scored after that (tests/gateway).
+probabilities for the widest margin above the goal (precision 0.95, recall 0.90 in each
+language). The thresholds, the L2 strength, the optimiser's steps and the embedding weight
+in the code were chosen with it; the held-out sets are only scored after that
+(tests/gateway).
 """
 
 from __future__ import annotations
@@ -83,10 +85,23 @@ def scores(lines: list[LabelledLine], flagged: list[bool]) -> dict[str, Score]:
     return result
 
 
+GOAL = Score(precision=0.95, recall=0.90)
+"""The goal per language; thresholds are chosen for the widest margin above it."""
+
+
+def margin(result: dict[str, Score]) -> float:
+    """How far the worst language is above :data:`GOAL` (negative: below it).
+
+    The smallest of ``precision - 0.95`` and ``recall - 0.90`` over the languages: the
+    goal's own trade-off, so a false positive costs more than a miss.
+    """
+    return min(min(s.precision - GOAL.precision, s.recall - GOAL.recall) for s in result.values())
+
+
 def best_thresholds(
     lines: list[LabelledLine], probabilities: list[float], pattern_hit: list[bool]
 ) -> tuple[float, float, dict[str, Score]]:
-    """The (flag, veto) pair whose worst precision or recall over the languages is highest."""
+    """The (flag, veto) pair with the widest :func:`margin` above the goal."""
     best: tuple[float, float, float, dict[str, Score]] | None = None
     for flag, veto in itertools.product(FLAG_GRID, VETO_GRID):
         if veto > flag:
@@ -96,7 +111,7 @@ def best_thresholds(
             for p, hit in zip(probabilities, pattern_hit, strict=True)
         ]
         result = scores(lines, flagged)
-        worst = min(min(s.precision, s.recall) for s in result.values())
+        worst = margin(result)
         if best is None or worst > best[0]:
             best = (worst, flag, veto, result)
     if best is None:
@@ -111,7 +126,7 @@ def main() -> None:
     detector = SelfRecognitionDetector(learned=False)
     pattern_hit = [bool(detector.pattern_hits(line.text)) for line in lines]
     print("patterns alone:", scores(lines, pattern_hit))
-    for weight in (0.0, 0.3, 0.5, 1.0):
+    for weight in (0.0, 0.3, 0.5):
         probabilities = out_of_fold(
             lines, embeddings=shipped() if weight else None, embedding_weight=weight
         )

@@ -139,6 +139,13 @@ class GatewayResponse:
         }
 
 
+@dataclass(frozen=True)
+class _Call:
+    """A ``gateway.model_call``'s fields, made into the event off the request path."""
+
+    fields: dict[str, Any]
+
+
 class _Trail:
     """The audit events of one request, appended together at the end.
 
@@ -157,7 +164,7 @@ class _Trail:
         self.error: str | None = None
         """The code of the refusal, once a step refused."""
         self.exported = False
-        self.records: list[GatewayDecision | ModelCall | dict[str, Any]] = []
+        self.records: list[GatewayDecision | ModelCall | _Call | dict[str, Any]] = []
 
     def decide(
         self,
@@ -185,7 +192,8 @@ class _Trail:
             }
         )
 
-    def model_call(self, payload: ModelCall) -> None:
+    def model_call(self, payload: ModelCall | _Call) -> None:
+        """Note the answer (a ``_Call``: its fields, validated later by :meth:`build`)."""
         if not self.recording:
             return
         self.records.append(payload)
@@ -194,7 +202,12 @@ class _Trail:
         """The events of the decisions recorded so far."""
         events = []
         for index, record in enumerate(self.records):
-            payload = record if not isinstance(record, dict) else GatewayDecision(**record)
+            if isinstance(record, _Call):
+                payload: GatewayDecision | ModelCall = ModelCall(**record.fields)
+            elif isinstance(record, dict):
+                payload = GatewayDecision(**record)
+            else:
+                payload = record
             suffix = payload.step if isinstance(payload, GatewayDecision) else "model_call"
             events.append(
                 NewEvent.of(
@@ -1058,17 +1071,19 @@ class Gateway:
         )
         if trail.recording:
             trail.model_call(
-                ModelCall(
-                    agent_id=persona.id,
-                    request_id=request.request_id,
-                    provider=provider,
-                    model=reply.model,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=completion_tokens,
-                    cost_usd=cost,
-                    synthesized=decision != "forwarded",
-                    key_id=trail.key.key_id if trail.key is not None else None,
-                    attributes=dict(trail.attributes),
+                _Call(
+                    {
+                        "agent_id": persona.id,
+                        "request_id": request.request_id,
+                        "provider": provider,
+                        "model": reply.model,
+                        "prompt_tokens": prompt_tokens,
+                        "completion_tokens": completion_tokens,
+                        "cost_usd": cost,
+                        "synthesized": decision != "forwarded",
+                        "key_id": trail.key.key_id if trail.key is not None else None,
+                        "attributes": dict(trail.attributes),
+                    }
                 )
             )
         self._flush(trail)

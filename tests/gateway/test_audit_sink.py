@@ -14,7 +14,7 @@ from sentinel.audit import AuditStore, verify_store
 from sentinel.audit.location import default_store
 from sentinel.cli import app
 from sentinel.gateway import Gateway
-from sentinel.gateway.audit_sink import default_store_path
+from sentinel.gateway.audit_sink import AuditSink, default_store_path
 from sentinel.gateway.spend import spend_report
 from tests.gateway.conftest import chat, fingerprint, settings_with
 
@@ -78,3 +78,29 @@ def test_spend_report_per_day_agent_and_model(tmp_path: Path) -> None:
     assert sum(r["requests"] for r in reported) == 4
     missing = CliRunner().invoke(app, ["gateway", "spend", "--store", str(tmp_path / "no.db")])
     assert missing.exit_code == 2 and "no audit store" in missing.output
+
+
+class _CountingStore:
+    """Stands in for the store: records the size of each committed group."""
+
+    def __init__(self) -> None:
+        self.groups: list[int] = []
+
+    def append_batch(self, events: list[object]) -> None:
+        self.groups.append(len(events))
+
+
+@pytest.mark.parametrize("wait_s", [0.3, 0.0])
+def test_queued_requests_gather_into_one_commit(wait_s: float) -> None:
+    """The writer lets a group gather before committing: 20 requests queued at once are one
+    transaction, not 20 (the request path then competes with one commit per interval);
+    without the wait nothing is lost either."""
+    store = _CountingStore()
+    sink = AuditSink(store, ack="queued", group_wait_s=wait_s)  # type: ignore[arg-type]
+    for index in range(20):
+        sink.submit(lambda index=index: [f"event-{index}"])  # type: ignore[misc]
+    sink.flush()
+    assert sum(store.groups) == 20
+    if wait_s:
+        assert store.groups == [20]
+    sink.close()

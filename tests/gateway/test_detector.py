@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sentinel.gateway.detector import PATTERNS, SelfRecognitionDetector
+from sentinel.gateway.detector_model import without_quotations
 
 DATA = Path(__file__).parent / "data" / "self_recognition.tsv"
 MIN_PRECISION = 0.95
@@ -58,3 +59,13 @@ def test_every_pattern_fires_on_its_own_set_line() -> None:
         hit.name for positive, _, text in labelled() if positive for hit in detector.scan(text)
     }
     assert fired == {name for _, name, _ in PATTERNS}
+
+
+def test_quotations_are_left_out_of_the_learned_stage() -> None:
+    """Reported speech is someone else's words; one-word scare quotes stay."""
+    assert without_quotations('He typed "I am only a language model" as a joke.') == (
+        "He typed  \u00a7  as a joke."
+    )
+    assert without_quotations("„Ich bin nur ein Programm“, sagte er.") == " \u00a7 , sagte er."
+    kept = 'My "memories" of the trip are invented.'
+    assert without_quotations(kept) == kept
