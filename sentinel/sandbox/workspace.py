@@ -20,8 +20,12 @@ from typing import Final
 
 from sentinel.errors import SandboxError
 from sentinel.sandbox import host_paths, leftovers
-from sentinel.sandbox.disk_quota import ensure_quota, release
+from sentinel.sandbox.disk_quota import ensure_quota, release, unescape
 from sentinel.sandbox.policy_terms import MANDATORY_DENY, WORKSPACE, PolicyView, resolve
+
+CAS_SOURCE: Final = "sentinel-cas"
+"""The mount source of a content-addressed workspace (:mod:`sentinel.cas`); its type is
+``fuse`` (mounted directly by root) or ``fuse.sentinel-cas`` (through fusermount3)."""
 
 SCRATCH_ROOT: Final = Path("/var/tmp")  # noqa: S108 - every uid may traverse it
 """Where throwaway directories the sandbox uid must reach (decoys, test workspaces) live."""
@@ -101,6 +105,23 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
         finally:
             shutil.rmtree(path, ignore_errors=True)
             leftovers.give_back("directory", path)
+
+
+def on_cas(workspace: Path) -> bool:
+    """Whether ``workspace`` is itself a content-addressed workspace's mount point.
+
+    Such a workspace is already its own file system (``nosuid,nodev,noexec``, contents in
+    the run's object store): the ext4 quota file system is not mounted over it.
+    """
+    target = str(workspace)
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            fields = line.split()
+            separator = fields.index("-")
+            fstype, source = fields[separator + 1], fields[separator + 2]
+            if unescape(fields[4]) == target and fstype.startswith("fuse") and source == CAS_SOURCE:
+                return True
+    return False
 
 
 def _check_reachable(workspace: Path, uid: int) -> None:
