@@ -1,10 +1,13 @@
 """A 4 KiB dedup-hit write: the content-addressed workspace against the ext4 quota workspace.
 
-The operation is what an agent's editor or build does most: open an existing file with
-O_TRUNC, write 4 KiB, close. On the CAS workspace the contents are already in the object
-store, so the close hashes 4 KiB and finds it (a dedup hit) and nothing reaches the disk;
-on the ext4 workspace (the loop-mounted quota file system of ``disk_quota``) it is a page
-cache write. Both run in the same session on the same machine.
+Two operations an agent's editor or build does most, each with contents the object store
+already holds (so the close hashes 4 KiB, finds it, a dedup hit, and nothing reaches the
+disk): ``overwrite`` opens an existing file with O_TRUNC, writes 4 KiB and closes;
+``create`` makes a new file (a new name each time), writes 4 KiB and closes. On the ext4
+workspace (the loop-mounted quota file system of ``disk_quota``) both are page cache
+writes, except that ext4 flushes a file truncated from non-zero length at close
+(``auto_da_alloc``, the "replace via truncate" heuristic), which sets its overwrite p95.
+Both file systems run in the same session on the same machine.
 
 Goal (issue 19): the CAS write's p95 <= 100 us; reported in ``extra_info``, not asserted
 as a time. The gate is the ratio of the two p95s, :data:`MAX_P95_RATIO`.
@@ -12,8 +15,9 @@ as a time. The gate is the ratio of the two p95s, :data:`MAX_P95_RATIO`.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +32,13 @@ ROUNDS = 3000
 BLOCK = 4096
 PAYLOAD = bytes(range(256)) * (BLOCK // 256)
 QUOTA_MB = 64
-MAX_P95_RATIO = 4.0
-"""CAS p95 over ext4 p95. FUSE adds three round trips to the daemon per write (open,
-write, flush) that ext4 does in the kernel; measured TODO on the 2-core CI machine."""
+MAX_P95_RATIO = {"overwrite": 1.0, "create": 4.0}
+"""CAS p95 over ext4 p95, per operation. FUSE adds round trips to the daemon (lookup,
+create or open, write, flush, release) that ext4 does in the kernel; ext4's overwrite pays
+for its flush at close. Measured on the 2-core CI machine under load: see the gate's output."""
 
-P95: dict[str, float] = {}
+OPERATIONS = ("overwrite", "create")
+P95: dict[tuple[str, str], float] = {}
 
 
 def _write_once(path: Path) -> None:
@@ -41,6 +47,13 @@ def _write_once(path: Path) -> None:
         os.write(fd, PAYLOAD)
     finally:
         os.close(fd)
+
+
+def _operation(operation: str, path: Path) -> Callable[[], None]:
+    if operation == "overwrite":
+        return lambda: _write_once(path)
+    names = itertools.count()
+    return lambda: _write_once(path.parent / f"new-{next(names)}.bin")
 
 
 def _p95(samples: list[float]) -> float:
@@ -77,30 +90,34 @@ def ext4_file(base: Path) -> Iterator[Path]:
         release(point)
 
 
-def _bench(benchmark: Any, variant: str, path: Path) -> None:
-    benchmark.group = "cas-4k-dedup-write"
+def _bench(benchmark: Any, operation: str, variant: str, path: Path) -> None:
+    benchmark.group = f"cas-4k-dedup-write-{operation}"
     benchmark.extra_info["variant"] = variant
-    benchmark.pedantic(_write_once, args=(path,), rounds=ROUNDS, iterations=1, warmup_rounds=200)
+    write = _operation(operation, path)
+    benchmark.pedantic(write, rounds=ROUNDS, iterations=1, warmup_rounds=200)
     if benchmark.stats is None:  # --benchmark-disable
         return
-    P95[variant] = _p95(list(benchmark.stats.stats.data))
-    benchmark.extra_info["p95_us"] = round(P95[variant] * 1e6, 1)
+    P95[(operation, variant)] = _p95(list(benchmark.stats.stats.data))
+    benchmark.extra_info["p95_us"] = round(P95[(operation, variant)] * 1e6, 1)
 
 
-def test_ext4_quota_workspace(benchmark: Any, ext4_file: Path) -> None:
-    _bench(benchmark, "ext4", ext4_file)
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_ext4_quota_workspace(benchmark: Any, operation: str, ext4_file: Path) -> None:
+    _bench(benchmark, operation, "ext4", ext4_file)
 
 
-def test_cas_workspace(benchmark: Any, cas_file: Path) -> None:
-    _bench(benchmark, "cas", cas_file)
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_cas_workspace(benchmark: Any, operation: str, cas_file: Path) -> None:
+    _bench(benchmark, operation, "cas", cas_file)
 
 
-def test_gate() -> None:
-    if set(P95) != {"cas", "ext4"}:
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_gate(operation: str) -> None:
+    if not {(operation, "cas"), (operation, "ext4")} <= set(P95):
         pytest.skip("needs both variants timed in this run (not with --benchmark-disable)")
-    ratio = P95["cas"] / P95["ext4"]
+    cas, ext4 = P95[(operation, "cas")], P95[(operation, "ext4")]
     print(  # noqa: T201 - the numbers the issue asks to report
-        f"4 KiB dedup-hit write p95: cas {P95['cas'] * 1e6:.1f} us, "
-        f"ext4 {P95['ext4'] * 1e6:.1f} us, ratio {ratio:.2f}"
+        f"4 KiB dedup-hit write ({operation}) p95: cas {cas * 1e6:.1f} us, "
+        f"ext4 {ext4 * 1e6:.1f} us, ratio {cas / ext4:.2f}"
     )
-    assert ratio <= MAX_P95_RATIO
+    assert cas / ext4 <= MAX_P95_RATIO[operation]
