@@ -12,12 +12,16 @@ import numpy.typing as npt
 
 __all__ = [
     "AgentProbe",
+    "CasMount",
+    "CasStore",
     "LogWriter",
     "MerkleLog",
     "SynthesisMatcher",
     "__version__",
     "build_info",
     "canonical_json",
+    "cas_encode_tree",
+    "cas_object_id",
     "chain_extend",
     "chain_mismatched_links",
     "merkle_leaf_hashes",
@@ -302,8 +306,9 @@ class CasMount:
         uid: int,
         gid: int,
         mode: int,
-        max_nodes: int = 1_000_000,
-    ) -> CasMount: ...
+        max_nodes: int = ...,
+    ) -> CasMount:
+        """``max_nodes``: most inodes (ENOSPC beyond; default one million)."""
     def snapshot(self) -> str:
         """Commit every file, store the tree; returns the Merkle root (hex)."""
     def restore(self, root: str) -> None:

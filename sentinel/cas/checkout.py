@@ -107,32 +107,13 @@ def checkout(store: Path, root: str, destination: Path, *, owners: bool = True) 
         while pending:
             tree, fd, depth = pending.pop()
             try:
-                for kind, mode, uid, gid, raw, ident in decode_tree(
-                    read_object(store, "dir", tree), tree
-                ):
-                    name = os.fsdecode(raw)
-                    if kind == "dir":
+                for entry in decode_tree(read_object(store, "dir", tree), tree):
+                    child = _write_entry(store, fd, entry, owners=owners)
+                    if child is not None:
                         if depth + 1 > MAX_DEPTH:
+                            os.close(child)
                             raise StoreCorruptError(f"tree {root}: deeper than {MAX_DEPTH}")
-                        os.mkdir(name, 0o700, dir_fd=fd)
-                        child = os.open(name, flags, dir_fd=fd)
-                        pending.append((ident, os.dup(child), depth + 1))
-                        _finish(child, mode, uid, gid, owners=owners)
-                    elif kind == "link":
-                        target = read_object(store, "link", ident)
-                        os.symlink(target, name, dir_fd=fd)
-                        if owners:
-                            os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
-                    else:
-                        data = read_object(store, "file", ident)
-                        create = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                        out = os.open(name, create | os.O_CLOEXEC, 0o600, dir_fd=fd)
-                        try:
-                            view = memoryview(data)
-                            while view:
-                                view = view[os.write(out, view) :]
-                        finally:
-                            _finish(out, mode, uid, gid, owners=owners)
+                        pending.append((entry[5], child, depth + 1))
                     written += 1
             finally:
                 os.close(fd)
@@ -142,9 +123,41 @@ def checkout(store: Path, root: str, destination: Path, *, owners: bool = True) 
     return written
 
 
+def _write_entry(
+    store: Path, fd: int, entry: tuple[Kind, int, int, int, bytes, str], *, owners: bool
+) -> int | None:
+    """Write one entry into directory ``fd``; a directory's descriptor comes back open."""
+    kind, mode, uid, gid, raw, ident = entry
+    name = os.fsdecode(raw)
+    if kind == "dir":
+        os.mkdir(name, 0o700, dir_fd=fd)
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        child = os.open(name, flags, dir_fd=fd)
+        _finish(os.dup(child), mode, uid, gid, owners=owners)
+        return child
+    if kind == "link":
+        os.symlink(read_object(store, "link", ident), name, dir_fd=fd)
+        if owners:
+            os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
+        return None
+    data = read_object(store, "file", ident)
+    create = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    out = os.open(name, create, 0o600, dir_fd=fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
+    finally:
+        _finish(out, mode, uid, gid, owners=owners)
+    return None
+
+
 def _finish(fd: int, mode: int, uid: int, gid: int, *, owners: bool) -> None:
-    """Owner then mode, then close. Set-uid and set-gid bits are dropped: a checkout lands
-    on the host's own file system, which is not ``nosuid`` like the workspace was."""
+    """Owner then mode, then close.
+
+    Set-uid and set-gid bits are dropped: a checkout lands on the host's own file system,
+    which is not ``nosuid`` like the workspace was.
+    """
     try:
         if owners:
             os.fchown(fd, uid, gid)

@@ -47,12 +47,15 @@ def list_snapshots(path: Path, *, agent_id: str | None = None) -> list[SnapshotR
                 continue
             found.append(
                 SnapshotRecord(
-                    position=event.position, agent_id=str(payload["agent_id"]),
-                    reason=str(payload["reason"]), tick=payload.get("tick"),
-                    root=str(payload["root"]), inodes=int(payload["inodes"]),
+                    position=event.position,
+                    agent_id=str(payload["agent_id"]),
+                    reason=str(payload["reason"]),
+                    tick=payload.get("tick"),
+                    root=str(payload["root"]),
+                    inodes=int(payload["inodes"]),
                     logical_bytes=int(payload["logical_bytes"]),
                     stored_bytes=int(payload["stored_bytes"]),
-                )  # fmt: skip
+                )
             )
     finally:
         reader.close()

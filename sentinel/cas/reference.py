@@ -96,7 +96,7 @@ def directory_tree_id(path: Path) -> str:
             fd, depth, where = order[at]
             at += 1
             listing = []
-            for name in sorted(os.listdir(fd)):
+            for name in sorted(entry.name for entry in os.scandir(fd)):
                 info = os.stat(name, dir_fd=fd, follow_symlinks=False)
                 child = -1
                 if stat.S_ISDIR(info.st_mode):
@@ -112,9 +112,8 @@ def directory_tree_id(path: Path) -> str:
             entries: list[Entry] = []
             for name, child, info in children[fd]:
                 found = _entry(fd, name, info)
-                kind, ident = ("dir", tree_ids[child]) if found is None else (
-                    found[0], object_id(found[0], found[1])
-                )  # fmt: skip
+                kind: Kind = "dir" if found is None else found[0]
+                ident = tree_ids[child] if found is None else object_id(found[0], found[1])
                 mode = stat.S_IMODE(info.st_mode)
                 entries.append((kind, mode, info.st_uid, info.st_gid, os.fsencode(name), ident))
             tree_ids[fd] = object_id("dir", encode_tree(entries))

@@ -122,7 +122,7 @@ class CasWorkspace:
             mount point is missing or busy).
     """
 
-    def __init__(  # noqa: PLR0913 - each is a distinct fact of the mount
+    def __init__(
         self,
         store: CasStore,
         mountpoint: Path,

@@ -28,9 +28,11 @@ def snapshots(
     store: Annotated[
         Path | None,
         typer.Option(
-            "--store", envvar=STORE_ENV, dir_okay=False,
+            "--store",
+            envvar=STORE_ENV,
+            dir_okay=False,
             help="The run's audit store (default: $SENTINEL_STORE, else the data directory's).",
-        ),  # fmt: skip
+        ),
     ] = None,
     agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's.")] = None,
     as_json: JsonOption = False,
@@ -49,10 +51,14 @@ def snapshots(
     for record in found:
         ratio = record.logical_bytes / record.stored_bytes if record.stored_bytes else 1.0
         table.add_row(
-            str(record.position), Text(record.agent_id), record.reason,
-            "-" if record.tick is None else str(record.tick), record.root[:16],
-            str(record.inodes), f"{ratio:.2f}x",
-        )  # fmt: skip
+            str(record.position),
+            Text(record.agent_id),
+            record.reason,
+            "-" if record.tick is None else str(record.tick),
+            record.root[:16],
+            str(record.inodes),
+            f"{ratio:.2f}x",
+        )
     console.print(table)
 
 

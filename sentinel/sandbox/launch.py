@@ -217,8 +217,11 @@ class SandboxLaunch:
 
     @property
     def in_force(self) -> tuple[str, ...]:
-        """Active layers, plus ``workspace-fs`` (the ext4 quota file system) or ``workspace-cas``
-        (a content-addressed mount) when the workspace is its own file system."""
+        """Active layers, plus the workspace's own file system when it has one.
+
+        ``workspace-fs`` is the ext4 quota file system, ``workspace-cas`` a content-addressed
+        mount (:mod:`sentinel.cas`).
+        """
         return tuple(layer.value for layer in self.active) + (
             ("workspace-fs",) if self.workspace_fs else ("workspace-cas",) if self.on_cas else ()
         )
@@ -316,7 +319,7 @@ class SandboxLaunch:
                 shim_dir=SHIM_DIR,  # the Landlock shim and the warm sandbox's supervisor
                 shim_binary=shim_path() if self.uses(Layer.LANDLOCK) else None,
                 hardening=self.caps.bwrap_options,
-                scratch_on_workspace=self.workspace_fs,
+                scratch_on_workspace=self.workspace_fs or self.on_cas,
             )  # fmt: skip
             command = [*prefix, "--", *command]
         netns_fd = None

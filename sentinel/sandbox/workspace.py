@@ -181,7 +181,9 @@ def prepare_workspace(
     """Give the workspace to the sandbox uid, start a session, materialise the deny set.
 
     With ``quota_mb``, the workspace first becomes a file system of that size
-    (:mod:`sentinel.sandbox.disk_quota`). A session starts with empty scratch directories
+    (:mod:`sentinel.sandbox.disk_quota`), unless it is a content-addressed mount
+    (:func:`on_cas`), which is its own file system already; on either, the sandbox's /tmp
+    and /dev/shm are directories of the workspace (noexec). A session starts with empty scratch directories
     (:data:`SCRATCH_DIRS`). Every operation below the workspace goes through directory
     descriptors and never follows a link (:mod:`sentinel.sandbox.host_paths`).
 
@@ -202,11 +204,12 @@ def prepare_workspace(
             os.close(root)
         return False
     _check_reachable(workspace, uid)
-    mounted = ensure_quota(workspace, quota_mb, uid, gid) if quota_mb else False
+    cas = on_cas(workspace)  # a content-addressed mount: its own noexec file system already
+    mounted = ensure_quota(workspace, quota_mb, uid, gid) if quota_mb and not cas else False
     root = host_paths.open_root(workspace)  # after the mount: the workspace's own file system
     try:
         os.fchown(root, uid, gid)
-        _scratch(root, uid, gid, SCRATCH_DIRS if quota_mb else (SESSION_HOME,))
+        _scratch(root, uid, gid, SCRATCH_DIRS if quota_mb or cas else (SESSION_HOME,))
         for path in policy.filesystem.denied:
             target = Path(resolve(path, workspace))
             if target.is_relative_to(workspace) and target != workspace:

@@ -61,4 +61,3 @@ def test_checkout_refuses_a_corrupt_object(mount_cas: MountFactory, sandbox_base
     blob.write_bytes(b"tampered")
     with pytest.raises(StoreCorruptError, match="does not match"):
         checkout(workspace.store.path, snapshot, sandbox_base / "out")
-

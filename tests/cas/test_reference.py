@@ -79,8 +79,7 @@ def test_snapshot_root_native_equals_reference(mount_cas: object, sandbox_base: 
     @settings(max_examples=60)
     @given(trees)
     def check(tree: tuple[str, object]) -> None:
-        for name in os.listdir(root):
-            path = root / name
+        for path in root.iterdir():
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:

@@ -26,7 +26,7 @@ def _tree(root: Path) -> dict[str, bytes | str | None]:
             path = Path(where) / name
             key = str(path.relative_to(root))
             if path.is_symlink():
-                found[key] = os.readlink(path)
+                found[key] = str(path.readlink())
             elif path.is_dir():
                 found[key] = None
             else:
@@ -113,7 +113,7 @@ def test_two_mounts_share_one_store_and_deduplicate(mount_cas: MountFactory) -> 
     # A snapshot of one mount restores on the other: the objects are the store's.
     root = alice.snapshot()
     bob.restore(root)
-    assert sorted(os.listdir(bob.mountpoint)) == ["shared.bin"]
+    assert sorted(p.name for p in bob.mountpoint.iterdir()) == ["shared.bin"]
     assert (bob.mountpoint / "shared.bin").read_bytes() == payload
 
 
