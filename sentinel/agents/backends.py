@@ -42,6 +42,7 @@ from sentinel.sandbox.wasi_tools import WASI_PREFIX, wasi_tool
 from sentinel.sandbox.workspace_copy import copy_owner, copy_workspace
 
 if TYPE_CHECKING:
+    from sentinel.cas.run_workspaces import RunWorkspaces
     from sentinel.sandbox.wasi_toolbox import WasiToolbox
 
 RUNS_ROOT: Final = Path("/var/lib/sentinel/runs")
@@ -240,6 +241,8 @@ class LiveBackend:
     uids: KeptUids = field(default_factory=KeptUids)
     failed_builds: dict[str, str] = field(default_factory=dict)
     """Why an agent's sandbox could not be built at its last command (cleared when it runs)."""
+    cas: RunWorkspaces | None = None
+    """The agents' content-addressed workspaces (None: plain directories, ext4 quota)."""
 
     def __post_init__(self) -> None:
         if self.pool is None:
@@ -269,6 +272,8 @@ class LiveBackend:
     def _build(self, agent_id: str) -> Sandbox:
         """The agent's sandbox over its own workspace (a git repository)."""
         self.uids.building(agent_id)
+        if self.cas is not None:
+            self.cas.ensure(agent_id, self._workspace(agent_id))
         sandbox = Sandbox(self.policy, agent_id, workspace=self._workspace(agent_id))
         self.uids.built(agent_id, sandbox)
         self.used.add(agent_id)
@@ -332,6 +337,8 @@ class LiveBackend:
         sandbox = pool.release(agent_id)
         self.uids.forget(agent_id)
         if sandbox is None:
+            if self.cas is not None:
+                self.cas.stop(agent_id)
             return
         source = self._workspace(agent_id)
         sandbox.close(release_workspace=False)  # copied out of its file system, then released
@@ -340,7 +347,11 @@ class LiveBackend:
                 owner = copy_owner(self.keep_workspaces, (sandbox.uid, sandbox.uid))
                 copy_workspace(source, self.keep_workspaces / agent_id, owner)
         finally:
-            release(source)
+            try:
+                if self.cas is not None:
+                    self.cas.stop(agent_id)  # recorded and unmounted before the release
+            finally:
+                release(source)
 
     def decide(self, tick: int, requests: Sequence[Request]) -> list[Answer]:
         """One ``complete_many`` call for the tick's requests; refusals become answers."""

@@ -137,6 +137,8 @@ class CasWorkspace:
         self.mountpoint = mountpoint
         self.agent_id = agent_id
         self.audit = audit
+        self.last_root: str | None = None
+        """The root of the latest snapshot or restore."""
         leftovers.take("mount", mountpoint)
         try:
             self._native: _native.CasMount | None = _native.CasMount(
@@ -152,11 +154,18 @@ class CasWorkspace:
             raise SandboxError(f"the CAS workspace on {self.mountpoint} is unmounted")
         return self._native
 
-    def snapshot(self, reason: SnapshotReason = "manual", *, tick: int | None = None) -> str:
+    def snapshot(
+        self,
+        reason: SnapshotReason = "manual",
+        *,
+        tick: int | None = None,
+        only_if_changed: bool = False,
+    ) -> str:
         """Commit every file and store the tree; returns the Merkle root (hex).
 
         With an audit store, appends a ``workspace.snapshot`` event first-class in the
-        chain (stream :data:`WORKSPACE_STREAM`).
+        chain (stream :data:`WORKSPACE_STREAM`); with ``only_if_changed``, only when the
+        root differs from this workspace's previous snapshot or restore.
 
         Raises:
             SandboxError: The workspace is unmounted or the store cannot be written.
@@ -165,7 +174,9 @@ class CasWorkspace:
             root = self._mount().snapshot()
         except OSError as exc:
             raise SandboxError(f"snapshot of {self.mountpoint} failed: {exc}") from None
-        if self.audit is not None:
+        unchanged = root == self.last_root
+        self.last_root = root
+        if self.audit is not None and not (only_if_changed and unchanged):
             stats = self.store.stats()
             payload = {
                 "agent_id": self.agent_id,
@@ -191,6 +202,7 @@ class CasWorkspace:
             self._mount().restore(root)
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from None
+        self.last_root = root
 
     def inodes(self) -> int:
         """Files, directories and links in the workspace now (the root included)."""

@@ -119,7 +119,8 @@ def on_cas(workspace: Path) -> bool:
             fields = line.split()
             separator = fields.index("-")
             fstype, source = fields[separator + 1], fields[separator + 2]
-            if unescape(fields[4]) == target and fstype.startswith("fuse") and source == CAS_SOURCE:
+            ours = fstype.startswith("fuse") and source == CAS_SOURCE
+            if ours and unescape(fields[4]) == target:
                 return True
     return False
 
@@ -183,9 +184,9 @@ def prepare_workspace(
     With ``quota_mb``, the workspace first becomes a file system of that size
     (:mod:`sentinel.sandbox.disk_quota`), unless it is a content-addressed mount
     (:func:`on_cas`), which is its own file system already; on either, the sandbox's /tmp
-    and /dev/shm are directories of the workspace (noexec). A session starts with empty scratch directories
-    (:data:`SCRATCH_DIRS`). Every operation below the workspace goes through directory
-    descriptors and never follows a link (:mod:`sentinel.sandbox.host_paths`).
+    and /dev/shm are directories of the workspace (noexec). A session starts with empty
+    scratch directories (:data:`SCRATCH_DIRS`). Every operation below the workspace goes
+    through directory descriptors and never follows a link (:mod:`sentinel.sandbox.host_paths`).
 
     Returns:
         Whether this call mounted the workspace's quota file system (the caller releases it).

@@ -766,3 +766,59 @@ impl Table {
         Ok(previous)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str) -> Table {
+        let dir = std::env::temp_dir().join(format!("sentinel-cas-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Arc::new(ObjectStore::open(&dir).unwrap());
+        Table::new(store, Creator { uid: 0, gid: 0 }, 0o755, 10_000)
+    }
+
+    #[test]
+    fn depth_is_bounded_without_recursion() {
+        let mut t = table("depth");
+        let who = Creator { uid: 0, gid: 0 };
+        let mut dir = ROOT_INO;
+        for _ in 0..MAX_DEPTH {
+            dir = t.mkdir(dir, b"d", 0o755, who).unwrap();
+        }
+        assert_eq!(t.mkdir(dir, b"d", 0o755, who), Err(libc::EMLINK));
+        let root = t.snapshot().unwrap();
+        t.restore(&root).unwrap();
+        assert_eq!(t.len(), MAX_DEPTH as usize + 1);
+    }
+
+    #[test]
+    fn restore_brings_back_contents_and_owners() {
+        let mut t = table("restore");
+        let who = Creator {
+            uid: 1000,
+            gid: 1000,
+        };
+        let file = t.create(ROOT_INO, b"f", 0o640, who).unwrap();
+        t.write(file, 0, b"first").unwrap();
+        let first = t.snapshot().unwrap();
+        t.write(file, 0, b"SECOND").unwrap();
+        t.unlink(ROOT_INO, b"f").unwrap();
+        assert_ne!(t.snapshot().unwrap(), first);
+        t.restore(&first).unwrap();
+        let ino = t.lookup(ROOT_INO, b"f").unwrap();
+        assert_eq!(t.read(ino, 0, 100).unwrap(), b"first");
+        let node = t.node(ino).unwrap();
+        assert_eq!((node.uid, node.gid, node.mode), (1000, 1000, 0o640));
+    }
+
+    #[test]
+    fn a_directory_cannot_move_below_itself() {
+        let mut t = table("rename");
+        let who = Creator { uid: 0, gid: 0 };
+        let a = t.mkdir(ROOT_INO, b"a", 0o755, who).unwrap();
+        t.mkdir(a, b"b", 0o755, who).unwrap();
+        let b = t.lookup(a, b"b").unwrap();
+        assert_eq!(t.rename(ROOT_INO, b"a", b, b"a", false), Err(libc::EINVAL));
+    }
+}
