@@ -111,7 +111,8 @@ def on_cas(workspace: Path) -> bool:
     """Whether ``workspace`` is itself a content-addressed workspace's mount point.
 
     Such a workspace is already its own file system (``nosuid,nodev,noexec``, contents in
-    the run's object store): the ext4 quota file system is not mounted over it.
+    the run's object store): the ext4 quota file system is not mounted over it. Only a
+    mount served by root's daemon (``user_id=0``) counts.
     """
     target = str(workspace)
     with contextlib.suppress(OSError):
@@ -119,7 +120,9 @@ def on_cas(workspace: Path) -> bool:
             fields = line.split()
             separator = fields.index("-")
             fstype, source = fields[separator + 1], fields[separator + 2]
-            ours = fstype.startswith("fuse") and source == CAS_SOURCE
+            # Only a daemon root started: a user's own FUSE mount named alike is not trusted.
+            by_root = "user_id=0" in fields[separator + 3].split(",")
+            ours = fstype.startswith("fuse") and source == CAS_SOURCE and by_root
             if ours and unescape(fields[4]) == target:
                 return True
     return False
