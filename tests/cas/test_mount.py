@@ -197,3 +197,13 @@ def test_hard_links_and_devices_are_refused(mount_cas: MountFactory) -> None:
     with pytest.raises(OSError):
         os.mkfifo(root / "fifo")
     assert sorted(p.name for p in root.iterdir()) == ["f"]
+
+
+def test_statfs_reports_the_stores_free_space(mount_cas: MountFactory) -> None:
+    workspace = mount_cas()
+    mounted = os.statvfs(workspace.mountpoint)
+    host = os.statvfs(workspace.store.path)
+    assert mounted.f_bavail > 0
+    assert mounted.f_blocks * mounted.f_frsize == host.f_blocks * host.f_frsize
+    assert mounted.f_files >= 1
+    assert mounted.f_namemax == 255

@@ -362,17 +362,19 @@ impl Filesystem for CasFs {
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
         let table = self.lock();
         let files = table.len() as u64;
-        let free_files =
-            crate::DEFAULT_MAX_NODES as u64 - files.min(crate::DEFAULT_MAX_NODES as u64);
+        let free_files = (table.max_nodes() as u64).saturating_sub(files);
+        // The space is the store's host file system's (no quota): `df` and tools that
+        // check free space before writing see what is really left.
+        let (blocks, bfree, bavail, bsize) = table.store().space().unwrap_or((0, 0, 0, BLOCK_SIZE));
         reply.statfs(
-            0,
-            0,
-            0,
+            blocks,
+            bfree,
+            bavail,
             files,
             free_files,
-            BLOCK_SIZE,
+            bsize,
             crate::MAX_NAME_BYTES as u32,
-            0,
+            bsize,
         );
     }
 

@@ -181,6 +181,27 @@ impl ObjectStore {
         Ok(filled)
     }
 
+    /// `(total, free, available)` blocks of `block_size` bytes on the file system holding
+    /// the store: the space a workspace's contents can take (the store is not a quota).
+    pub fn space(&self) -> io::Result<(u64, u64, u64, u32)> {
+        let path = std::ffi::CString::new(self.root.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let mut info = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `path` is NUL-terminated and `info` is a valid out-pointer for statvfs,
+        // which fills it entirely when it returns 0.
+        if unsafe { libc::statvfs(path.as_ptr(), info.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: statvfs returned 0, so it initialised `info`.
+        let info = unsafe { info.assume_init() };
+        Ok((
+            info.f_blocks,
+            info.f_bfree,
+            info.f_bavail,
+            info.f_frsize as u32,
+        ))
+    }
+
     /// A copy of the counters.
     pub fn stats(&self) -> StoreStats {
         StoreStats {

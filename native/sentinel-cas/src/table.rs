@@ -202,6 +202,16 @@ impl Table {
         }
     }
 
+    /// The object store the table commits to.
+    pub fn store(&self) -> &ObjectStore {
+        &self.store
+    }
+
+    /// The most inodes this table may hold.
+    pub fn max_nodes(&self) -> usize {
+        self.max_nodes
+    }
+
     /// The number of live inodes.
     pub fn len(&self) -> usize {
         self.nodes.len()
