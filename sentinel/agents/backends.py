@@ -302,12 +302,12 @@ class LiveBackend:
         A layer the policy requires and the host lacks (``SandboxUnavailable``) does stop
         it: no agent could work safely.
         """
-        del tick, events  # the caller records the result's events
+        del events  # the caller records the result's events
         try:
             with self.sandboxes.lease(agent_id) as sandbox:
                 self.failed_builds.pop(agent_id, None)
                 try:
-                    return sandbox.run(argv, timeout=timeout)
+                    result = sandbox.run(argv, timeout=timeout)
                 except SandboxError as exc:
                     return sandbox_failure(str(exc), sandbox.layers)
         except SandboxUnavailable:
@@ -315,6 +315,9 @@ class LiveBackend:
         except SandboxError as exc:
             self.failed_builds[agent_id] = str(exc)
             return sandbox_failure(f"could not be built: {exc}", ())
+        if self.cas is not None and result.exit_code == 0 and runs_git_commit(argv):
+            self.cas.commit(agent_id, tick)  # the committed tree, recorded in the chain
+        return result
 
     def rebuild(self, agent_id: str) -> bool:
         """Build the agent's sandbox now (after a failed build) and run ``true``; whether up."""
@@ -455,6 +458,11 @@ class LiveBackend:
         for agent_id in sorted(self.on_duty | set(self.sandboxes.agents())):
             with contextlib.suppress(SandboxError, OSError):
                 self.stop(agent_id)
+
+
+def runs_git_commit(argv: Sequence[str]) -> bool:
+    """Whether a command's text runs ``git commit`` (the work desk's commands are shell lines)."""
+    return any("git commit" in arg for arg in argv) or list(argv[:2]) == ["git", "commit"]
 
 
 def store_size(store: AuditStore) -> int:

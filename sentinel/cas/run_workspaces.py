@@ -1,8 +1,9 @@
 """Every agent's content-addressed workspace of one run, on one object store.
 
 ``sentinel-run run --workspace-fs cas`` mounts each agent's workspace from this when its
-first sandbox is built, snapshots every mounted workspace at each tick boundary (recorded
-only when its root changed) and when the agent goes off duty, and reports the store's
+first sandbox is built, snapshots it after each command that ran ``git commit`` and
+succeeded, every mounted workspace at each tick boundary (recorded only when its root
+changed) and when the agent goes off duty, and reports the store's
 dedup ratio in the run's summary. The object store outlives the run, next to the audit
 store (``<store>.cas``), so every recorded snapshot stays restorable.
 """
@@ -70,6 +71,11 @@ class RunWorkspaces:
         root = mount.snapshot(reason, tick=tick, only_if_changed=reason == "tick")
         self.recorded += int(reason != "tick" or root != before)
         self._last[agent_id] = root
+
+    def commit(self, agent_id: str, tick: int | None) -> None:
+        """Record the agent's workspace after a commit (reason ``commit``), if mounted."""
+        if agent_id in self._mounted:
+            self._snapshot(agent_id, "commit", tick)
 
     def at_tick(self, tick: int) -> None:
         """Snapshot every mounted workspace (recorded when its root changed)."""

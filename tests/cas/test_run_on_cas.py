@@ -43,7 +43,9 @@ def test_a_short_shift_on_cas_records_snapshots_and_reports_dedup(tmp_path: Path
     assert " sentinel-cas " not in mounts  # every agent's mount was unmounted
     snapshots = list_snapshots(store)
     assert len(snapshots) == report["snapshots"] >= report["agents"]
-    assert {s.reason for s in snapshots} <= {"tick", "end"}
+    reasons = [s.reason for s in snapshots]
+    assert set(reasons) <= {"commit", "tick", "end"}
+    assert reasons.count("commit") >= summary.work["commits"] >= 1  # each commit recorded
     assert verify_store(store).ok
     # Each agent's last snapshot is restorable from the store that outlives the run.
     last = {s.agent_id: s.root for s in snapshots}
