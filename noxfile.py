@@ -24,9 +24,10 @@ SANDBOX_DEBIAN_PACKAGES = (
     "bubblewrap", "nftables", "iproute2", "fuse3", "util-linux", "mount", "e2fsprogs",
     "python3-pytest",
 )  # fmt: skip
-"""What the sandbox layers and their tests use: bwrap, nft, ip, fusermount3, unshare, and
-mount and mkfs.ext4 for the workspace disk quota, and pytest for the system Python that runs
-inside sandboxes (agents test their code with it)."""
+"""What the sandbox layers and their tests use: bwrap, nft, ip, fusermount3 (also the CAS
+workspace's mount helper when not root), unshare, and mount and mkfs.ext4 for the workspace
+disk quota, and pytest for the system Python that runs inside sandboxes (agents test their
+code with it)."""
 BUILD_DEBIAN_PACKAGES = (
     "libsqlite3-dev", "pkg-config", "clang", "libelf-dev", "zlib1g-dev", "make",
 )  # fmt: skip

@@ -4,6 +4,7 @@ Every function here has a pure-Python reference elsewhere in the package and a p
 test that pins the two equal. Checked against the compiled module by ``mypy.stubtest``.
 """
 
+import os
 from typing import Any, final
 
 import numpy as np
@@ -11,12 +12,16 @@ import numpy.typing as npt
 
 __all__ = [
     "AgentProbe",
+    "CasMount",
+    "CasStore",
     "LogWriter",
     "MerkleLog",
     "SynthesisMatcher",
     "__version__",
     "build_info",
     "canonical_json",
+    "cas_encode_tree",
+    "cas_object_id",
     "chain_extend",
     "chain_mismatched_links",
     "merkle_leaf_hashes",
@@ -253,3 +258,66 @@ class AgentProbe:
         """Whether the polling thread still runs."""
     def close(self) -> None:
         """Detach the programs and stop the polling thread (idempotent)."""
+
+def cas_object_id(kind: str, payload: bytes) -> str:
+    """The hex id of a content-addressed object of ``kind`` (``file``, ``dir``, ``link``).
+
+    Python reference: ``sentinel.cas.reference.object_id``.
+
+    Raises:
+        ValueError: ``kind`` is not one of the three.
+    """
+
+def cas_encode_tree(entries: list[tuple[str, int, int, int, bytes, str]]) -> bytes:
+    """The tree listing of ``(kind, mode, uid, gid, name, id hex)`` entries, sorted by name.
+
+    Python reference: ``sentinel.cas.reference.encode_tree``.
+
+    Raises:
+        ValueError: A kind, name or id is invalid.
+    """
+
+@final
+class CasStore:
+    """A per-run object store (objects named by SHA-256 only) shared by CAS mounts.
+
+    Raises:
+        OSError: The store's directory cannot be created.
+    """
+
+    def __new__(cls, path: os.PathLike[str] | str) -> CasStore: ...
+    def stats(self) -> tuple[int, int, int, int]:
+        """``(logical_bytes, stored_bytes, dedup_hits, objects_written)``."""
+    def get(self, id: str) -> bytes:  # noqa: A002 - the object's id
+        """The payload of object ``id`` (hex)."""
+
+@final
+class CasMount:
+    """A content-addressed workspace mounted over FUSE, served on a native thread.
+
+    Raises:
+        OSError: The mount failed.
+    """
+
+    def __new__(
+        cls,
+        store: CasStore,
+        mountpoint: os.PathLike[str] | str,
+        uid: int,
+        gid: int,
+        mode: int,
+        max_nodes: int = ...,
+    ) -> CasMount:
+        """``max_nodes``: most inodes (ENOSPC beyond; default one million)."""
+    def snapshot(self) -> str:
+        """Commit every file, store the tree; returns the Merkle root (hex)."""
+    def restore(self, root: str) -> None:
+        """Make the workspace the tree of snapshot ``root`` (hex).
+
+        Raises:
+            ValueError: ``root`` is not an id, or the store lacks part of the snapshot.
+        """
+    def inodes(self) -> int:
+        """Live inodes."""
+    def unmount(self) -> None:
+        """Unmount and wait for the session to end (idempotent)."""

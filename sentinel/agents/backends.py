@@ -42,6 +42,7 @@ from sentinel.sandbox.wasi_tools import WASI_PREFIX, wasi_tool
 from sentinel.sandbox.workspace_copy import copy_owner, copy_workspace
 
 if TYPE_CHECKING:
+    from sentinel.cas.run_workspaces import RunWorkspaces
     from sentinel.sandbox.wasi_toolbox import WasiToolbox
 
 RUNS_ROOT: Final = Path("/var/lib/sentinel/runs")
@@ -240,6 +241,8 @@ class LiveBackend:
     uids: KeptUids = field(default_factory=KeptUids)
     failed_builds: dict[str, str] = field(default_factory=dict)
     """Why an agent's sandbox could not be built at its last command (cleared when it runs)."""
+    cas: RunWorkspaces | None = None
+    """The agents' content-addressed workspaces (None: plain directories, ext4 quota)."""
 
     def __post_init__(self) -> None:
         if self.pool is None:
@@ -269,6 +272,8 @@ class LiveBackend:
     def _build(self, agent_id: str) -> Sandbox:
         """The agent's sandbox over its own workspace (a git repository)."""
         self.uids.building(agent_id)
+        if self.cas is not None:
+            self.cas.ensure(agent_id, self._workspace(agent_id))
         sandbox = Sandbox(self.policy, agent_id, workspace=self._workspace(agent_id))
         self.uids.built(agent_id, sandbox)
         self.used.add(agent_id)
@@ -297,12 +302,12 @@ class LiveBackend:
         A layer the policy requires and the host lacks (``SandboxUnavailable``) does stop
         it: no agent could work safely.
         """
-        del tick, events  # the caller records the result's events
+        del events  # the caller records the result's events
         try:
             with self.sandboxes.lease(agent_id) as sandbox:
                 self.failed_builds.pop(agent_id, None)
                 try:
-                    return sandbox.run(argv, timeout=timeout)
+                    result = sandbox.run(argv, timeout=timeout)
                 except SandboxError as exc:
                     return sandbox_failure(str(exc), sandbox.layers)
         except SandboxUnavailable:
@@ -310,6 +315,9 @@ class LiveBackend:
         except SandboxError as exc:
             self.failed_builds[agent_id] = str(exc)
             return sandbox_failure(f"could not be built: {exc}", ())
+        if self.cas is not None and result.exit_code == 0 and runs_git_commit(argv):
+            self.cas.commit(agent_id, tick)  # the committed tree, recorded in the chain
+        return result
 
     def rebuild(self, agent_id: str) -> bool:
         """Build the agent's sandbox now (after a failed build) and run ``true``; whether up."""
@@ -332,6 +340,8 @@ class LiveBackend:
         sandbox = pool.release(agent_id)
         self.uids.forget(agent_id)
         if sandbox is None:
+            if self.cas is not None:
+                self.cas.stop(agent_id)
             return
         source = self._workspace(agent_id)
         sandbox.close(release_workspace=False)  # copied out of its file system, then released
@@ -340,7 +350,11 @@ class LiveBackend:
                 owner = copy_owner(self.keep_workspaces, (sandbox.uid, sandbox.uid))
                 copy_workspace(source, self.keep_workspaces / agent_id, owner)
         finally:
-            release(source)
+            try:
+                if self.cas is not None:
+                    self.cas.stop(agent_id)  # recorded and unmounted before the release
+            finally:
+                release(source)
 
     def decide(self, tick: int, requests: Sequence[Request]) -> list[Answer]:
         """One ``complete_many`` call for the tick's requests; refusals become answers."""
@@ -444,6 +458,11 @@ class LiveBackend:
         for agent_id in sorted(self.on_duty | set(self.sandboxes.agents())):
             with contextlib.suppress(SandboxError, OSError):
                 self.stop(agent_id)
+
+
+def runs_git_commit(argv: Sequence[str]) -> bool:
+    """Whether a command's text runs ``git commit`` (the work desk's commands are shell lines)."""
+    return any("git commit" in arg for arg in argv) or list(argv[:2]) == ["git", "commit"]
 
 
 def store_size(store: AuditStore) -> int:

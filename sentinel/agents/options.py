@@ -43,6 +43,9 @@ class RunOptions:
             else the embedded default).
         probes: Kernel probes on the agents' sandboxes: ``auto`` (when the host can load
             them), ``on`` (fail when it cannot) or ``off``.
+        workspace_fs: The agents' workspaces: ``ext4`` (the quota file system of the
+            policy's ``disk_mb``) or ``cas`` (content-addressed mounts on one object store
+            next to the audit store, snapshotted at tick boundaries; :mod:`sentinel.cas`).
     """
 
     config: Path = DEFAULT_COMPANY
@@ -56,6 +59,7 @@ class RunOptions:
     sandboxes: int = DEFAULT_CAPACITY
     control: bool = True
     probes: str = "auto"
+    workspace_fs: str = "ext4"
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -70,6 +74,10 @@ class RunOptions:
             raise InvalidInputError(f"--sandboxes must be at least 1, got {self.sandboxes}")
         if self.probes not in ("auto", "on", "off"):
             raise InvalidInputError(f"--probes must be auto, on or off, got {self.probes!r}")
+        if self.workspace_fs not in ("ext4", "cas"):
+            raise InvalidInputError(
+                f"--workspace-fs must be ext4 or cas, got {self.workspace_fs!r}"
+            )
         if not 0.0 <= self.compromised <= 1.0:
             raise InvalidInputError(f"--compromised must be in [0, 1], got {self.compromised}")
 

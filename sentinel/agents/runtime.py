@@ -55,7 +55,8 @@ from sentinel.agents.work import WorkDesk
 from sentinel.agents.work.desk import TASK_MAX_TOKENS, WORK_INTERVAL_TICKS
 from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.event_types import AgentAction, AgentLifecycle
-from sentinel.bus.run_hook import open_run_bus
+from sentinel.bus.run_hook import RunBus, open_run_bus
+from sentinel.cas.run_workspaces import RunWorkspaces, open_run_workspaces, workspaces_report
 from sentinel.config import load_company
 from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
@@ -121,6 +122,9 @@ class RunSummary:
     """Kernel probes: on or off (and why), and the totals over all agents."""
     hosts: list[dict[str, Any]] = field(default_factory=list)
     """``run --hosts N``: per worker host its store, log id, whether lost, events acknowledged."""
+    workspaces: dict[str, Any] = field(default_factory=dict)
+    """The agents' workspaces: ``fs`` (ext4 or cas); on cas, the object store, snapshots
+    recorded and the dedup ratio (:meth:`sentinel.cas.run_workspaces.RunWorkspaces.report`)."""
 
     @property
     def refused_share(self) -> float:
@@ -643,6 +647,7 @@ def run(
         run_dir = make_run_dir()
         store = AuditStore(options.store)
         backend: LiveBackend | None = None
+        cas = open_run_workspaces(options.workspace_fs, options.store, store)
         live = open_run_bus(bus, store)
         probes = open_recorder(options.probes, store, lambda: clock.tick)
         try:
@@ -660,12 +665,13 @@ def run(
                 options.provider,
                 keep_workspaces=keep_workspaces,
                 pool_capacity=options.sandboxes,
+                cas=cas,
             )
             engine = Engine(
                 company, options, backend, record=store.append_batch, clock=clock, stop=stop,
                 memories=dict(memories or {}),
             )  # fmt: skip
-            engine.after_tick = None if live is None else live.tick_hook
+            engine.after_tick = _after_tick(live, cas)
             engine.on_tick = on_tick
             if options.control:
                 from sentinel.control.office import for_live_run  # noqa: PLC0415 - acyclic
@@ -685,6 +691,8 @@ def run(
         finally:
             if backend is not None:
                 backend.close()
+            if cas is not None:
+                cas.close()  # after the sandboxes: each workspace's last snapshot is in
             probe_report = probes.close()  # after the sandboxes: their last exits are in
             remove_run_dir(run_dir)
             if live is not None:
@@ -692,8 +700,21 @@ def run(
             store.close()
     report = verify_store(options.store)
     summary = summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
-    summary.probes = probe_report
+    summary.probes, summary.workspaces = probe_report, workspaces_report(cas)
     return summary
+
+
+def _after_tick(live: RunBus | None, cas: RunWorkspaces | None) -> Callable[[Engine], None] | None:
+    """The engine's after-tick hook: the live bus's tick, then the workspaces' snapshots."""
+    if cas is None:
+        return None if live is None else live.tick_hook
+
+    def hook(engine: Engine) -> None:
+        if live is not None:
+            live.tick_hook(engine)
+        cas.at_tick(engine.world.tick)
+
+    return hook
 
 
 def finished_payload(engine: Engine, ticks: int) -> dict[str, Any]:

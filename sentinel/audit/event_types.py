@@ -196,6 +196,28 @@ class ProbeSummary(EventPayload):
     unwatchable: list[str]
 
 
+class WorkspaceSnapshot(EventPayload):
+    """A content-addressed workspace's tree at one moment, as its Merkle root.
+
+    ``root`` names a tree object in the run's object store (:mod:`sentinel.cas`): with the
+    store, the whole workspace of that moment can be restored.
+    """
+
+    event_type: ClassVar[str] = "workspace.snapshot"
+    agent_id: str
+    root: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """The root directory's tree id (SHA-256, hex)."""
+    reason: Literal["commit", "tick", "manual", "end"]
+    """An agent's commit, a tick boundary, by hand, or the run's end."""
+    tick: int | None = Field(default=None, ge=0)
+    inodes: int = Field(ge=1)
+    """Files, directories and links in the workspace, the root included."""
+    logical_bytes: int = Field(ge=0)
+    """File contents committed to the store so far, by every workspace on it."""
+    stored_bytes: int = Field(ge=0)
+    """File contents the store had to write so far (distinct contents)."""
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.event_type: cls
     for cls in (
@@ -210,6 +232,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         WorldSnapshot,
         ProbeActivity,
         ProbeSummary,
+        WorkspaceSnapshot,
     )
 }
 """Registered payload types by event type."""

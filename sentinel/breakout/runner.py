@@ -23,6 +23,7 @@ from sentinel.breakout.arena import Arena
 from sentinel.breakout.audit_trail import record_run
 from sentinel.breakout.prelude import program
 from sentinel.breakout.scenario import Outcome, Run, Scenario, decide
+from sentinel.cas import CasStore, CasWorkspace
 from sentinel.sandbox.disk_quota import discard
 from sentinel.sandbox.launch import NOBODY_UID, SHIM_PYTHON
 from sentinel.sandbox.policy import Layer, SandboxPolicy, resolve
@@ -143,6 +144,10 @@ class ScenarioReport:
 
 Progress = Callable[[Scenario, ScenarioReport], None]
 
+WorkspaceFs = Literal["ext4", "cas"]
+"""What an agent's workspace is: the ext4 quota file system (the policy's ``disk_mb``) or a
+content-addressed FUSE mount (:mod:`sentinel.cas`)."""
+
 
 @contextmanager
 def _canary(token: str) -> Iterator[None]:
@@ -163,11 +168,18 @@ class SuiteRunner:
     Args:
         arena: The decoys and listeners (entered).
         store: Where blocked attempts are recorded as violations (None: not recorded).
+        workspace_fs: ``cas`` puts the workspace of each full-policy sandboxed run on a
+            content-addressed mount (one object store for the arena); the controls and the
+            layer matrix keep theirs as they are.
     """
 
-    def __init__(self, arena: Arena, store: AuditStore | None = None) -> None:
+    def __init__(
+        self, arena: Arena, store: AuditStore | None = None, *, workspace_fs: WorkspaceFs = "ext4"
+    ) -> None:
         self.arena = arena
         self.store = store
+        self.workspace_fs = workspace_fs
+        self._cas_store = CasStore(arena.path("cas-store")) if workspace_fs == "cas" else None
         self._count = 0
 
     @property
@@ -181,13 +193,21 @@ class SuiteRunner:
         resources = self.policy.resources.model_copy(update={"disk_mb": 0})
         return self.policy.model_copy(update={"resources": resources})
 
-    def _workspace(self, scenario: Scenario, kind: str) -> Path:
+    def _workspace(
+        self, scenario: Scenario, kind: str, cas: CasStore | None = None
+    ) -> tuple[Path, CasWorkspace | None]:
         self._count += 1
         workspace = self.arena.path(f"{kind}-{self._count:04d}-{scenario.id}")
         workspace.mkdir(mode=0o755)
-        if scenario.setup is not None:
-            scenario.setup(workspace)
-        return workspace
+        mounted = CasWorkspace(cas, workspace) if cas is not None else None
+        try:
+            if scenario.setup is not None:
+                scenario.setup(workspace)
+        except BaseException:
+            if mounted is not None:
+                mounted.close()
+            raise
+        return workspace, mounted
 
     def _argv(self, scenario: Scenario, nonce: str) -> list[str]:
         return [SHIM_PYTHON, "-I", "-S", "-c", program(scenario.body), self.arena.json(nonce)]
@@ -209,18 +229,25 @@ class SuiteRunner:
         *,
         policy: SandboxPolicy | None = None,
     ) -> tuple[Outcome, ExecResult]:
-        workspace = self._workspace(scenario, "ws")
-        nonce = uuid.uuid4().hex
-        with _canary(self.arena.token):
-            result = run_once(
-                policy or self.policy, self._argv(scenario, nonce), workspace=workspace,
-                agent_id=f"breakout-{scenario.id}", layers=layers,
-                timeout=scenario.timeout or SCENARIO_TIMEOUT_S,
-            )  # fmt: skip
-        run = Run(result, workspace, self.arena, nonce)
-        if scenario.host_step is not None:
-            scenario.host_step.protected(run)
-        outcome = decide(run, scenario.judge)
+        full_policy = policy is None and layers is None
+        workspace, mounted = self._workspace(
+            scenario, "ws", self._cas_store if full_policy else None
+        )
+        try:
+            nonce = uuid.uuid4().hex
+            with _canary(self.arena.token):
+                result = run_once(
+                    policy or self.policy, self._argv(scenario, nonce), workspace=workspace,
+                    agent_id=f"breakout-{scenario.id}", layers=layers,
+                    timeout=scenario.timeout or SCENARIO_TIMEOUT_S,
+                )  # fmt: skip
+            run = Run(result, workspace, self.arena, nonce)
+            if scenario.host_step is not None:
+                scenario.host_step.protected(run)
+            outcome = decide(run, scenario.judge)
+        finally:
+            if mounted is not None:
+                mounted.close()
         # its quota file system and image: a matrix makes ~2,000 workspaces, whose loops and
         # images would otherwise stay until the arena closes
         discard(workspace)
@@ -240,7 +267,7 @@ class SuiteRunner:
         return ControlOutcome(outcome=outcome, uid=uid)
 
     def _control_once(self, scenario: Scenario) -> tuple[Outcome, int | None]:
-        workspace = self._workspace(scenario, "control")
+        workspace, _ = self._workspace(scenario, "control")
         nonce = uuid.uuid4().hex
         argv = self._argv(scenario, nonce)
         with _canary(self.arena.token):

@@ -10,7 +10,7 @@ from pathlib import Path
 from sentinel.audit import AuditStore
 from sentinel.breakout.arena import Arena
 from sentinel.breakout.report import SuiteReport, host_facts
-from sentinel.breakout.runner import ScenarioReport, SuiteRunner
+from sentinel.breakout.runner import ScenarioReport, SuiteRunner, WorkspaceFs
 from sentinel.breakout.scenario import Family, Scenario
 from sentinel.errors import SandboxError
 from sentinel.sandbox.launch import host_capabilities
@@ -36,11 +36,13 @@ def run_suite(
     store_path: Path,
     matrix: bool = False,
     progress: Callable[[Scenario, ScenarioReport], None] | None = None,
+    workspace_fs: WorkspaceFs = "ext4",
 ) -> SuiteReport:
     """Run ``scenarios`` against ``policy`` on this host and report.
 
     Blocked attempts are recorded in the audit store at ``store_path`` as violations of the
-    scenario's agent (``breakout-<id>``).
+    scenario's agent (``breakout-<id>``). With ``workspace_fs="cas"`` each full-policy run's
+    workspace is a content-addressed mount (:class:`SuiteRunner`).
 
     Raises:
         SandboxError: Not root (the arena needs decoys owned by other users and namespaces),
@@ -54,7 +56,7 @@ def run_suite(
     store_path = store_path.resolve()  # attackers (and their controls) run elsewhere
     store_path.parent.mkdir(parents=True, exist_ok=True)
     with AuditStore(store_path) as store, Arena(policy, store_path) as arena:
-        runner = SuiteRunner(arena, store)
+        runner = SuiteRunner(arena, store, workspace_fs=workspace_fs)
         egress = runner.sandboxed(EGRESS_CHECK)
         if egress.result != "escaped":
             raise SandboxError(

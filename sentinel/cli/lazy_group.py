@@ -33,6 +33,7 @@ LAZY_COMMANDS: Final = {
     "bus": ("sentinel.cli.bus", "app"),
     "dashboard": ("sentinel.cli.dashboard", "dashboard_command"),
     "probe": ("sentinel.cli.probe", "app"),
+    "workspace": ("sentinel.cli.workspace", "app"),
 }
 """Top-level command name: (module, attribute), a Typer sub-app or a command function."""
 

@@ -82,6 +82,7 @@ def _summary_table(summary: RunSummary) -> Table:
             f"{entry['agent_id']} at {entry['clock']} (tick {entry['tick']}): {entry['reason']}",
         )
     table.add_row("kernel probes", probe_line(summary.probes))
+    table.add_row("workspaces", workspace_line(summary.workspaces))
     table.add_row("cost", f"${summary.cost_usd:.4f}")
     verified = {True: "yes", False: "[bold red]NO", None: "not checked"}[summary.chain_verified]
     table.add_row("chain verified", verified)
@@ -181,6 +182,14 @@ def run_command(
             " Control planes, probes, bus and dashboard run only without it.",
         ),
     ] = 0,
+    workspace_fs: Annotated[
+        str,
+        typer.Option(
+            "--workspace-fs",
+            help="The agents' workspaces: ext4 (quota file systems) or cas (content-addressed"
+            " mounts on one object store, <store>.cas, snapshotted every tick).",
+        ),
+    ] = "ext4",
     as_json: JsonOption = False,
 ) -> None:
     """Run the office: the roster's shift with gateway, sandboxes and audit trail.
@@ -201,6 +210,7 @@ def run_command(
         sandboxes=sandboxes,
         control=control,
         probes=probes,
+        workspace_fs=workspace_fs,
     )
     if days > 1 and dashboard:
         raise InvalidInputError(
@@ -209,6 +219,11 @@ def run_command(
     if hosts:
         if days > 1 or dashboard or bus:
             raise InvalidInputError("--hosts runs one day, without --dashboard and --bus")
+        if workspace_fs != "ext4":
+            raise InvalidInputError(
+                "--hosts runs on ext4 workspaces: the CAS object store is one host's"
+                " (--workspace-fs cas works without --hosts)"
+            )
         _run_hosts(options, hosts, overwrite=overwrite, as_json=as_json)
         return
     if days > 1:
@@ -314,6 +329,18 @@ def _start_dashboard(store: Path, config: Path) -> LiveDashboard:
     live = start_live(store, config, port=port, token=os.environ.get(TOKEN_ENV))
     error_console.print(f"dashboard: {live.url}  operator token: {live.token}", highlight=False)
     return live
+
+
+def workspace_line(workspaces: dict[str, Any]) -> str:
+    """The summary's workspace row: the file system, and on CAS the dedup it achieved."""
+    if workspaces.get("fs") != "cas":
+        return str(workspaces.get("fs", "ext4"))
+    return (
+        f"cas: dedup ratio {workspaces['dedup_ratio']:.2f}x ({workspaces['logical_bytes']:,}"
+        f" bytes written, {workspaces['stored_bytes']:,} stored), "
+        f"{workspaces['snapshots']:,} snapshots of {workspaces['agents']} agents; "
+        f"objects in {workspaces['objects']}"
+    )
 
 
 def probe_line(probes: dict[str, Any]) -> str:

@@ -44,7 +44,7 @@ from sentinel.sandbox.launch_facts import LaunchFacts, launch_facts
 from sentinel.sandbox.native_shim import shim_path
 from sentinel.sandbox.policy_terms import Layer, PolicyView, resolve
 from sentinel.sandbox.seccomp_filter import build_filter
-from sentinel.sandbox.workspace import SESSION_HOME, prepare_workspace
+from sentinel.sandbox.workspace import SESSION_HOME, on_cas, prepare_workspace
 
 if TYPE_CHECKING:
     from sentinel.sandbox.capabilities import HostCapabilities
@@ -190,7 +190,9 @@ class SandboxLaunch:
         )
         # The workspace file system (quota, noexec, nosuid) needs root to mount; an
         # unprivileged launcher runs without it, and ``layers`` of its results say so.
-        self.workspace_fs = bool(policy.resources.disk_mb) and self.root
+        # A content-addressed workspace (sentinel.cas) is mounted by its owner already.
+        self.on_cas = self.root and on_cas(self.workspace)
+        self.workspace_fs = bool(policy.resources.disk_mb) and self.root and not self.on_cas
         quota = policy.resources.disk_mb if self.workspace_fs else 0
         self.mounted = prepare_workspace(self.workspace, policy, self.uid, self.gid, quota_mb=quota)
         """Whether this launch mounted the workspace's quota file system."""
@@ -215,9 +217,13 @@ class SandboxLaunch:
 
     @property
     def in_force(self) -> tuple[str, ...]:
-        """Active layers, plus ``workspace-fs`` when the workspace is its own file system."""
+        """Active layers, plus the workspace's own file system when it has one.
+
+        ``workspace-fs`` is the ext4 quota file system, ``workspace-cas`` a content-addressed
+        mount (:mod:`sentinel.cas`).
+        """
         return tuple(layer.value for layer in self.active) + (
-            ("workspace-fs",) if self.workspace_fs else ()
+            ("workspace-fs",) if self.workspace_fs else ("workspace-cas",) if self.on_cas else ()
         )
 
     def uses(self, layer: Layer) -> bool:
@@ -313,7 +319,7 @@ class SandboxLaunch:
                 shim_dir=SHIM_DIR,  # the Landlock shim and the warm sandbox's supervisor
                 shim_binary=shim_path() if self.uses(Layer.LANDLOCK) else None,
                 hardening=self.caps.bwrap_options,
-                scratch_on_workspace=self.workspace_fs,
+                scratch_on_workspace=self.workspace_fs or self.on_cas,
             )  # fmt: skip
             command = [*prefix, "--", *command]
         netns_fd = None

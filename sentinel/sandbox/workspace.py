@@ -19,8 +19,12 @@ from typing import Final
 
 from sentinel.errors import SandboxError
 from sentinel.sandbox import host_paths, leftovers
-from sentinel.sandbox.disk_quota import ensure_quota, release
+from sentinel.sandbox.disk_quota import ensure_quota, release, unescape
 from sentinel.sandbox.policy_terms import MANDATORY_DENY, WORKSPACE, PolicyView, resolve
+
+CAS_SOURCE: Final = "sentinel-cas"
+"""The mount source of a content-addressed workspace (:mod:`sentinel.cas`); its type is
+``fuse`` (mounted directly by root) or ``fuse.sentinel-cas`` (through fusermount3)."""
 
 SCRATCH_ROOT: Final = Path("/var/tmp")  # noqa: S108 - every uid may traverse it
 """Where throwaway directories the sandbox uid must reach (decoys, test workspaces) live."""
@@ -102,6 +106,27 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
             leftovers.give_back("directory", path)
 
 
+def on_cas(workspace: Path) -> bool:
+    """Whether ``workspace`` is itself a content-addressed workspace's mount point.
+
+    Such a workspace is already its own file system (``nosuid,nodev,noexec``, contents in
+    the run's object store): the ext4 quota file system is not mounted over it. Only a
+    mount served by root's daemon (``user_id=0``) counts.
+    """
+    target = str(workspace)
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            fields = line.split()
+            separator = fields.index("-")
+            fstype, source = fields[separator + 1], fields[separator + 2]
+            # Only a daemon root started: a user's own FUSE mount named alike is not trusted.
+            by_root = "user_id=0" in fields[separator + 3].split(",")
+            ours = fstype.startswith("fuse") and source == CAS_SOURCE and by_root
+            if ours and unescape(fields[4]) == target:
+                return True
+    return False
+
+
 def _check_reachable(workspace: Path, uid: int) -> None:
     # bwrap runs as the sandbox uid and must traverse every parent of the workspace.
     for parent in workspace.parents:
@@ -159,9 +184,11 @@ def prepare_workspace(
     """Give the workspace to the sandbox uid, start a session, materialise the deny set.
 
     With ``quota_mb``, the workspace first becomes a file system of that size
-    (:mod:`sentinel.sandbox.disk_quota`). A session starts with empty scratch directories
-    (:data:`SCRATCH_DIRS`). Every operation below the workspace goes through directory
-    descriptors and never follows a link (:mod:`sentinel.sandbox.host_paths`).
+    (:mod:`sentinel.sandbox.disk_quota`), unless it is a content-addressed mount
+    (:func:`on_cas`), which is its own file system already; on either, the sandbox's /tmp
+    and /dev/shm are directories of the workspace (noexec). A session starts with empty
+    scratch directories (:data:`SCRATCH_DIRS`). Every operation below the workspace goes
+    through directory descriptors and never follows a link (:mod:`sentinel.sandbox.host_paths`).
 
     Returns:
         Whether this call mounted the workspace's quota file system (the caller releases it).
@@ -180,11 +207,12 @@ def prepare_workspace(
             os.close(root)
         return False
     _check_reachable(workspace, uid)
-    mounted = ensure_quota(workspace, quota_mb, uid, gid) if quota_mb else False
+    cas = on_cas(workspace)  # a content-addressed mount: its own noexec file system already
+    mounted = ensure_quota(workspace, quota_mb, uid, gid) if quota_mb and not cas else False
     root = host_paths.open_root(workspace)  # after the mount: the workspace's own file system
     try:
         os.fchown(root, uid, gid)
-        _scratch(root, uid, gid, SCRATCH_DIRS if quota_mb else (SESSION_HOME,))
+        _scratch(root, uid, gid, SCRATCH_DIRS if quota_mb or cas else (SESSION_HOME,))
         for path in policy.filesystem.denied:
             target = Path(resolve(path, workspace))
             if target.is_relative_to(workspace) and target != workspace:

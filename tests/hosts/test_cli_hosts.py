@@ -21,6 +21,15 @@ def test_hosts_refuses_single_host_features(tmp_path: Path, extra: list[str]) ->
     assert not store.exists() and not list(tmp_path.iterdir())
 
 
+def test_hosts_refuses_cas_workspaces(tmp_path: Path) -> None:
+    store = tmp_path / "run.db"
+    argv = ["run", "--hosts", "2", "--workspace-fs", "cas", "--store", str(store)]
+    result = runner.invoke(cli.app, argv)
+    assert result.exit_code == 2
+    assert "--hosts runs on ext4 workspaces" in result.output
+    assert not store.exists() and not list(tmp_path.iterdir())
+
+
 def test_merged_query_of_a_single_host_store_is_that_store(tmp_path: Path) -> None:
     from sentinel.audit import AuditStore  # noqa: PLC0415
 

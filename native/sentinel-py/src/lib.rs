@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod build;
 mod canonical;
+mod cas;
 mod errors;
 mod logscan;
 mod logwriter;
@@ -34,6 +35,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stdlib_json::stdlib_sorted_json, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_step, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_param_names, m)?)?;
+    m.add_function(wrap_pyfunction!(cas::cas_object_id, m)?)?;
+    m.add_function(wrap_pyfunction!(cas::cas_encode_tree, m)?)?;
+    m.add_class::<cas::PyCasStore>()?;
+    m.add_class::<cas::PyCasMount>()?;
     m.add_class::<merkle::PyMerkleLog>()?;
     m.add_class::<probe::PyAgentProbe>()?;
     m.add_class::<logwriter::PyLogWriter>()?;
