@@ -5,6 +5,7 @@ test that pins the two equal. Checked against the compiled module by ``mypy.stub
 """
 
 import os
+from collections.abc import Sequence
 from typing import Any, final
 
 import numpy as np
@@ -268,7 +269,7 @@ def cas_object_id(kind: str, payload: bytes) -> str:
         ValueError: ``kind`` is not one of the three.
     """
 
-def cas_encode_tree(entries: list[tuple[str, int, int, int, bytes, str]]) -> bytes:
+def cas_encode_tree(entries: Sequence[tuple[str, int, int, int, bytes, str]]) -> bytes:
     """The tree listing of ``(kind, mode, uid, gid, name, id hex)`` entries, sorted by name.
 
     Python reference: ``sentinel.cas.reference.encode_tree``.

@@ -3,6 +3,7 @@ request's events are committed together with other requests' in one transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sentinel.audit import AuditStore, verify_store
+from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.location import default_store
 from sentinel.cli import app
 from sentinel.gateway import Gateway
@@ -90,6 +91,10 @@ class _CountingStore:
         self.groups.append(len(events))
 
 
+def _events_of(index: int) -> list[NewEvent]:
+    return [f"event-{index}"]  # type: ignore[list-item]  # the counting store takes anything
+
+
 @pytest.mark.parametrize("wait_s", [0.3, 0.0])
 def test_queued_requests_gather_into_one_commit(wait_s: float) -> None:
     """The writer lets a group gather before committing: 20 requests queued at once are one
@@ -98,7 +103,7 @@ def test_queued_requests_gather_into_one_commit(wait_s: float) -> None:
     store = _CountingStore()
     sink = AuditSink(store, ack="queued", group_wait_s=wait_s)  # type: ignore[arg-type]
     for index in range(20):
-        sink.submit(lambda index=index: [f"event-{index}"])  # type: ignore[misc]
+        sink.submit(functools.partial(_events_of, index))
     sink.flush()
     assert sum(store.groups) == 20
     if wait_s:
