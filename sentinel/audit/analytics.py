@@ -88,9 +88,17 @@ def query(sql: str, store: Path | str) -> pa.Table:
     Raises:
         AuditError: DuckDB rejected the query; the message is DuckDB's.
     """
+    return query_table(sql, to_arrow(store))
+
+
+def query_table(sql: str, events: pa.Table) -> pa.Table:
+    """Run DuckDB SQL over ``events`` (registered as the table ``events``); returns Arrow.
+
+    Raises:
+        AuditError: DuckDB rejected the query; the message is DuckDB's.
+    """
     import duckdb  # noqa: PLC0415 - DuckDB loads in ~0.2 s; only analytics needs it
 
-    events = to_arrow(store)
     connection = duckdb.connect()
     try:
         connection.register("events", events)

@@ -14,15 +14,14 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sentinel.audit.analytics import to_arrow
+from sentinel.audit.analytics import query_table, to_arrow
 from sentinel.audit.readonly import open_read_only
 from sentinel.audit.verify import verify_store
-from sentinel.errors import AuditError, StoreCorruptError
+from sentinel.errors import StoreCorruptError
 
 HOSTS_EVENT = "runtime.hosts"
 """The coordinator's record of its worker hosts (written before the first tick)."""
@@ -78,21 +77,7 @@ def query_merged(sql: str, store: Path) -> pa.Table:
     Raises:
         AuditError: DuckDB rejected the query.
     """
-    import duckdb  # noqa: PLC0415 - DuckDB only when asked
-
-    connection = duckdb.connect()
-    try:
-        connection.register("events", merged_table(store))
-        relation: Any = connection.sql(sql)
-        if relation is None:
-            return pa.table({})
-        export = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
-        table: pa.Table = export()
-    except duckdb.Error as exc:
-        raise AuditError(f"query failed: {exc}") from None
-    finally:
-        connection.close()
-    return table
+    return query_table(sql, merged_table(store))
 
 
 @dataclass
