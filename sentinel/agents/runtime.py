@@ -464,6 +464,7 @@ class Engine:
         if tool_calls:
             # A task done lifts the deadline; a failed one is a conflict with the code.
             self.world.set_flags(state.index, deadline=False, conflict=not tools_ok)
+            self.days.moods.task(agent_id, passed=tools_ok)
 
     def _desk_runner(
         self, tick: int, agent_id: str, events: list[NewEvent]
