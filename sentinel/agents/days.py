@@ -301,6 +301,9 @@ class OfficeDays:
         lunch_at = self._tick_of_second(_clock_ticks(lunch))
         jitter = _draw(self.seed, "settle", agent_id) % SETTLE_JITTER_TICKS
         self.arrivals.append(tick)
+        # its next arrival (the world counts it down only once its next shift is on); set
+        # here, not when it leaves, so a run's end changes no state a replay would not
+        self.world.delay_arrival(agent_id, self._arrival_delay(agent_id, tick))
         plan = Plan(
             index=index,
             desk=self._assign_desk(agent_id),
@@ -326,7 +329,6 @@ class OfficeDays:
     def stop(self, agent_id: str) -> None:
         """The agent went off duty."""
         plan = self.plans.pop(agent_id, None)
-        self.world.delay_arrival(agent_id, self._arrival_delay(agent_id, self.world.tick))
         if plan is not None:
             self._desk_load[plan.desk] -= 1
             self._close_day(plan)
