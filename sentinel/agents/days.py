@@ -165,9 +165,13 @@ class OfficeDays:
         company: The company (personas, rooms, simulation).
         world: The running world (its floor plan may be scaled; capacities come from it).
         seed: The run's seed.
+        staggered: Agents walk in at their own arrival times (False: all at once).
     """
 
-    def __init__(self, company: Company, world: World, seed: int) -> None:
+    def __init__(
+        self, company: Company, world: World, seed: int, *, staggered: bool = True
+    ) -> None:
+        self.staggered = staggered
         self.world = world
         self.seed = seed
         sim = company.simulation
@@ -206,7 +210,7 @@ class OfficeDays:
         self._on_duty = world.state["active"] == 1
         self.emotions_seen: set[int] = set()
         self.max_switch_share = 0.0
-        for agent_id in self.ids:
+        for agent_id in self.ids if staggered else ():
             world.delay_arrival(agent_id, self._arrival_delay(agent_id, 0))
         self.closed_for_noise: dict[str, int] = {}
         """Room -> the tick its window was last closed against the street."""
@@ -303,7 +307,8 @@ class OfficeDays:
         self.arrivals.append(tick)
         # its next arrival (the world counts it down only once its next shift is on); set
         # here, not when it leaves, so a run's end changes no state a replay would not
-        self.world.delay_arrival(agent_id, self._arrival_delay(agent_id, tick))
+        if self.staggered:
+            self.world.delay_arrival(agent_id, self._arrival_delay(agent_id, tick))
         plan = Plan(
             index=index,
             desk=self._assign_desk(agent_id),

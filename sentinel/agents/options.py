@@ -43,6 +43,8 @@ class RunOptions:
             else the embedded default).
         probes: Kernel probes on the agents' sandboxes: ``auto`` (when the host can load
             them), ``on`` (fail when it cannot) or ``off``.
+        staggered: Agents walk in one by one over the shift's first half hour (False: all
+            at once, at the shift's first tick).
     """
 
     config: Path = DEFAULT_COMPANY
@@ -56,6 +58,7 @@ class RunOptions:
     sandboxes: int = DEFAULT_CAPACITY
     control: bool = True
     probes: str = "auto"
+    staggered: bool = True
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -98,6 +101,7 @@ class RunOptions:
         fields["config"] = Path(fields["config"])
         fields["store"] = Path(fields["store"])
         fields.setdefault("control", False)  # recorded before the planes existed: none ran
+        fields.setdefault("staggered", False)  # recorded before: everyone arrived at once
         return cls(**fields)
 
 

@@ -212,7 +212,9 @@ class Engine:
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
         self.places = Places(self.company)
-        self.days = OfficeDays(self.company, self.world, self.world.seed)
+        self.days = OfficeDays(
+            self.company, self.world, self.world.seed, staggered=self.options.staggered
+        )
         self.ids = self.world.agent_ids
         self.red = set(
             compromised_agents(self._candidates(), self.options.compromised, self.world.seed)
