@@ -23,15 +23,24 @@ from typing import Final
 import numpy as np
 
 from sentinel.agents.doors import Doors
+from sentinel.agents.moods import Moods
 from sentinel.agents.thermostat import Thermostats
 from sentinel.audit import NewEvent
 from sentinel.config.company import Company
 from sentinel.world import Action, World
+from sentinel.world.params import decibels
 
 CHECK_EVERY_TICKS: Final = 60
 """Ours: an agent looks at its plan once a simulated minute (at its own offset)."""
-ARRIVAL_JITTER_TICKS: Final = 15 * 60
-"""Ours: hanging up a coat and greeting at the entrance takes 0-15 minutes."""
+ARRIVAL_SPREAD_SECONDS: Final = 15 * 60
+"""Ours: people come in over the shift's first half hour: up to 15 minutes late by
+conscientiousness (the punctual first), plus a seeded 0-15 minutes (the bus, the traffic).
+Until then an agent is outside: in no room, head count, heat or CO2."""
+SETTLE_JITTER_TICKS: Final = 5 * 60
+"""Ours: hanging up a coat and greeting at the entrance takes 0-5 minutes."""
+MEETING_OVERRUN_MAX_MIN: Final = 20
+MEETING_LONG_MIN: Final = 10
+"""Ours: a department's meeting overruns by a seeded 0-20 minutes; more than 10 is long."""
 LUNCH_JITTER_TICKS: Final = 10 * 60
 """Ours: lunch starts up to 10 minutes after the persona's preferred time."""
 LUNCH_WINDOW_TICKS: Final = 60 * 60
@@ -66,6 +75,15 @@ LOUD_DB: Final = 61.0
 """Ours: a persona holding ``headphones`` puts them on above 61 dB (a busy open-plan office)."""
 QUIET_DB: Final = 55.0
 """Ours: headphones come off when the room is below 55 dB."""
+STREET_TOLERANCE_DB: Final = 45.0
+STREET_TOLERANCE_SPAN_DB: Final = 20.0
+"""Ours: the street noise a persona bears through an open window, 45 dB (neuroticism 1) to
+65 dB (neuroticism 0), around the WHO's 53 dB L_den guideline for road traffic: the
+shipped 65 dB street puts 50 dB into a ground-floor office, which only the most anxious
+mind; a 75 dB arterial road puts 60 dB in, which most do."""
+NOISE_CLOSED_HOLD_TICKS: Final = 60 * 60
+"""Ours: a window closed against the street stays closed at least an hour (nobody reopens
+it for the heat in the meantime: the thermostat is asked instead), so it does not flap."""
 HEADPHONES_HOLD_TICKS: Final = 45 * 60
 """Ours: headphones put on stay on (and taken off stay off) at least 45 minutes: people
 do not reach for them at every passing conversation (the dB band alone toggled them ~8
@@ -120,8 +138,12 @@ class Plan:
     headphones: bool = False
     headphones_at: int = -HEADPHONES_HOLD_TICKS
     """When the headphones last went on or off."""
+    street_tolerance_db: float = STREET_TOLERANCE_DB + STREET_TOLERANCE_SPAN_DB
+    """The street noise through an open window this persona bears (from its neuroticism)."""
     closed: bool = False
     next_chat: int = 0
+    meetings_felt: int = 0
+    """Meetings of the day whose end the persona has felt (they are in start order)."""
     meetings: list[tuple[int, int, str]] = field(default_factory=list)
 
 
@@ -143,9 +165,13 @@ class OfficeDays:
         company: The company (personas, rooms, simulation).
         world: The running world (its floor plan may be scaled; capacities come from it).
         seed: The run's seed.
+        staggered: Agents walk in at their own arrival times (False: all at once).
     """
 
-    def __init__(self, company: Company, world: World, seed: int) -> None:
+    def __init__(
+        self, company: Company, world: World, seed: int, *, staggered: bool = True
+    ) -> None:
+        self.staggered = staggered
         self.world = world
         self.seed = seed
         sim = company.simulation
@@ -174,6 +200,20 @@ class OfficeDays:
         self._desk_load: Counter[str] = Counter()
         self.thermostats = Thermostats(world)
         self.doors = Doors(world)
+        self.moods = Moods(company, world)
+        self.entrances = np.array(
+            [self.number[r] for r in self.by_kind.get("entrance", [])], dtype=np.int64
+        )
+        self.entrance_peak = 0
+        self.arrivals: list[int] = []
+        self._emotion = world.state["emotion"].copy()
+        self._on_duty = world.state["active"] == 1
+        self.emotions_seen: set[int] = set()
+        self.max_switch_share = 0.0
+        for agent_id in self.ids if staggered else ():
+            world.delay_arrival(agent_id, self._arrival_delay(agent_id, 0))
+        self.closed_for_noise: dict[str, int] = {}
+        """Room -> the tick its window was last closed against the street."""
 
     # -- the plan -------------------------------------------------------------------------
 
@@ -213,7 +253,10 @@ class OfficeDays:
                 quarter = (_draw(self.seed, "meeting", department, shift_set) + attempt) % span
                 minute = MEETING_EARLIEST_MIN + quarter * 15
                 start = self._tick_of_second(start_hour * 3600 + minute * 60)
-                end = start + MEETING_TICKS
+                overrun = _draw(self.seed, "overrun", department, shift_set) % (
+                    MEETING_OVERRUN_MAX_MIN + 1
+                )
+                end = start + MEETING_TICKS + int(overrun * 60 / self.time_scale)
                 fits = [r for r in rooms if self.capacity[self.number[r]] >= len(members)]
                 free = [
                     r
@@ -226,6 +269,15 @@ class OfficeDays:
                         meetings.setdefault(member, []).append((start, end, free[0]))
                     break
         return meetings
+
+    def _arrival_delay(self, agent_id: str, day: int) -> int:
+        """Ticks after its shift begins that the persona walks in (day: a key per arrival)."""
+        persona = self.personas.get(agent_id)
+        punctual = persona.personality.conscientiousness if persona is not None else 0.5
+        seconds = (1.0 - punctual) * ARRIVAL_SPREAD_SECONDS + _draw(
+            self.seed, "arrive", agent_id, day
+        ) % ARRIVAL_SPREAD_SECONDS
+        return int(seconds / self.time_scale)
 
     def _tick_of_second(self, second_of_day: int) -> int:
         """The first tick at or after a second of the day (the run starts at start_hour)."""
@@ -251,7 +303,12 @@ class OfficeDays:
         coffee_every = int(COFFEE_MAX_TICKS - tolerance * (COFFEE_MAX_TICKS - COFFEE_MIN_TICKS))
         lunch = persona.preferences.lunch_time if persona is not None else "12:00"
         lunch_at = self._tick_of_second(_clock_ticks(lunch))
-        jitter = _draw(self.seed, "arrive", agent_id) % ARRIVAL_JITTER_TICKS
+        jitter = _draw(self.seed, "settle", agent_id) % SETTLE_JITTER_TICKS
+        self.arrivals.append(tick)
+        # its next arrival (the world counts it down only once its next shift is on); set
+        # here, not when it leaves, so a run's end changes no state a replay would not
+        if self.staggered:
+            self.world.delay_arrival(agent_id, self._arrival_delay(agent_id, tick))
         plan = Plan(
             index=index,
             desk=self._assign_desk(agent_id),
@@ -268,6 +325,8 @@ class OfficeDays:
             meetings=[m for m in self.calendar.get(agent_id, []) if m[1] > tick],
             tools=frozenset(persona.capabilities.tools) if persona is not None else frozenset(),
             offset=_draw(self.seed, "offset", agent_id) % CHECK_EVERY_TICKS,
+            street_tolerance_db=STREET_TOLERANCE_DB
+            + STREET_TOLERANCE_SPAN_DB * (1.0 - float(self.world.state["neuroticism"][index])),
         )
         self.counters["day:planned"] += 1
         self.plans[agent_id] = plan
@@ -297,6 +356,7 @@ class OfficeDays:
     def tick(self, tick: int, events: list[NewEvent]) -> list[Conversation]:
         """Plans due this tick act; return the conversations started."""
         self._watch_capacity()
+        self._watch_emotions()
         s = self.world.state
         talks: list[Conversation] = []
         for agent_id, plan in self.plans.items():
@@ -308,12 +368,42 @@ class OfficeDays:
             here = self.room_ids[room]
             self._arrive(agent_id, plan, here, tick, events)
             self._comfort(agent_id, plan, here, tick, events)
+            self._feel(agent_id, plan, room, tick)
             if tick >= plan.busy_until:
                 self._next_place(agent_id, plan, here, tick, events)
             talk = self._converse(agent_id, plan, here, tick)
             if talk is not None:
                 talks.append(talk)
         return talks
+
+    def _watch_emotions(self) -> None:
+        """Emotions seen, and the largest share of agents on duty switching in one tick."""
+        s = self.world.state
+        on = s["active"] == 1
+        emotion = s["emotion"]
+        both = on & self._on_duty
+        if both.any():
+            switched = int(np.count_nonzero(emotion[both] != self._emotion[both]))
+            self.max_switch_share = max(self.max_switch_share, switched / int(both.sum()))
+        self.emotions_seen.update(int(e) for e in np.flatnonzero(np.bincount(emotion[on])))
+        self._emotion = emotion.copy()
+        self._on_duty = on
+        if self.entrances.size:
+            peak = int(s["occupancy"][self.entrances].max())
+            self.entrance_peak = max(self.entrance_peak, peak)
+
+    def _feel(self, agent_id: str, plan: Plan, room: int, tick: int) -> None:
+        """The minute's room (noise as heard, temperature) and meetings that ended."""
+        s = self.world.state
+        heard = -1.0 if plan.headphones else float(decibels(max(float(s["noise"][room]), 1e-12)))
+        self.moods.room(agent_id, heard_db=heard, temperature=float(s["temperature"][room]))
+        while plan.meetings_felt < len(plan.meetings):
+            start, end, _ = plan.meetings[plan.meetings_felt]
+            if tick < end:
+                break
+            plan.meetings_felt += 1
+            overran = (end - start) - MEETING_TICKS > MEETING_LONG_MIN * 60 / self.time_scale
+            self.moods.meeting_ended(agent_id, overran=overran)
 
     def _watch_capacity(self) -> None:
         over = self.world.state["occupancy"] > self.capacity
@@ -339,6 +429,9 @@ class OfficeDays:
                 plan.ate_at = tick  # lunch; a meal outside the window is a snack
                 plan.lunches += 1
                 self.counters["day:meals_in_window"] += 1
+                self.moods.lunch(agent_id)
+        elif action == Action.COFFEE:
+            self.moods.coffee(agent_id)
         self._world_action(agent_id, kind, here, tick, ev)
 
     def _world_action(
@@ -359,14 +452,18 @@ class OfficeDays:
         s = self.world.state
         room = self.number[here]
         temperature = float(s["temperature"][room])
+        street = self.street_db(here)
         if s["window_open"][room] and temperature < WINDOW_CLOSE_C:
             self.world.open_window(here, is_open=False)
             self._world_action(agent_id, "close_window", here, tick, ev)
+        elif street is not None and street > plan.street_tolerance_db:
+            self._quiet_the_street(agent_id, plan, here, tick, ev)
         elif (
             "window" in plan.tools
             and here in self.window
             and not s["window_open"][room]
             and temperature > WINDOW_OPEN_C
+            and self._may_open_window(plan, here, tick)
         ):
             self.world.open_window(here)
             self._world_action(agent_id, "open_window", here, tick, ev)
@@ -388,18 +485,96 @@ class OfficeDays:
             plan.headphones_at = tick
             self._world_action(agent_id, "headphones_on", here, tick, ev)
 
+    def street_db(self, room: str, *, if_open: bool = False) -> float | None:
+        """The street noise (dB) the room's open window lets in now; None: window shut.
+
+        With ``if_open``, what it would let in were its window open (None: no window).
+        """
+        number = self.number[room]
+        if not (if_open or self.world.state["window_open"][number]):
+            return None
+        hour = int(self.world.clock()[:2])
+        level = float(self.world.params.tables["street_noise"][number, hour])
+        return float(decibels(level)) if level > 0.0 else None
+
+    def _may_open_window(self, plan: Plan, here: str, tick: int) -> bool:
+        """Not against the street this persona cannot bear, nor soon after a close for it."""
+        if tick - self.closed_for_noise.get(here, -NOISE_CLOSED_HOLD_TICKS) < (
+            NOISE_CLOSED_HOLD_TICKS
+        ):
+            return False
+        street = self.street_db(here, if_open=True)
+        return street is None or street <= plan.street_tolerance_db
+
+    def _quiet_the_street(
+        self, agent_id: str, plan: Plan, here: str, tick: int, ev: list[NewEvent]
+    ) -> bool:
+        """Quiet the street: close the open window, or put headphones on.
+
+        Headphones when the room is too warm to close the window (above
+        :data:`WINDOW_OPEN_C`). Returns True if something changed.
+        """
+        room = self.number[here]
+        street = self.street_db(here)
+        if street is None or street <= plan.street_tolerance_db:
+            return False
+        if float(self.world.state["temperature"][room]) <= WINDOW_OPEN_C:
+            noise = float(decibels(self.world.state["noise"][room]))
+            self.world.open_window(here, is_open=False)
+            self.closed_for_noise[here] = tick
+            self.counters["day:windows_closed_for_noise"] += 1
+            self.counters["world_action:close_window"] += 1
+            ev.append(
+                NewEvent(
+                    "runtime",
+                    "runtime.world_action",
+                    {
+                        "agent_id": agent_id,
+                        "action": "close_window",
+                        "room": here,
+                        "reason": "street_noise",
+                        "street_db": round(street, 3),
+                        "noise_db": round(noise, 3),
+                    },
+                    tick=tick,
+                )
+            )
+            return True
+        if plan.headphones or "headphones" not in plan.tools:
+            return False
+        plan.headphones = True
+        plan.headphones_at = tick
+        self.counters["day:headphones_for_street"] += 1
+        self._world_action(agent_id, "headphones_on", here, tick, ev)
+        return True
+
     def apply(self, agent_id: str, target: str | None, tick: int, events: list[NewEvent]) -> bool:
         """An answer's world target (window, thermostat, headphones, door); True if applied."""
         plan = self.plans.get(agent_id)
-        if plan is None or target not in ("window", "thermostat", "headphones", "door"):
+        if plan is None or target not in (
+            "window",
+            "thermostat",
+            "headphones",
+            "door",
+            "close_window",
+        ):
             return False
         room = int(self.world.state["room"][plan.index])
         if room < 0:
             return False
         here = self.room_ids[room]
+        if target == "close_window":
+            # the street_noise rule: quiet asked for with the window open; else headphones
+            if self._quiet_the_street(agent_id, plan, here, tick, events):
+                return True
+            target = "headphones"
         if target == "thermostat" or (
             target == "window"
-            and (here not in self.window or self.world.state["window_open"][room])
+            and (
+                here not in self.window
+                or self.world.state["window_open"][room]
+                or not self._may_open_window(plan, here, tick)
+            )
         ):  # no window to open: the dial on the wall is what a warm person reaches for
             turned = self.thermostats.adjust(here, room, here in self.window, tick)
             if turned is not None:
@@ -483,9 +658,12 @@ class OfficeDays:
     def _has_space(self, room: str) -> bool:
         s = self.world.state
         number = self.number[room]
+        # who is in the room now: the occupancy array is counted before the transit phase,
+        # so a walker that arrived in the last tick is in neither it nor ``destination``
+        present = int(np.count_nonzero((s["room"] == number) & (s["active"] == 1)))
         coming = int(np.count_nonzero(s["destination"] == number))
         ordered = int(np.count_nonzero(s["move_order"] == number))
-        return int(s["occupancy"][number]) + coming + ordered < int(self.capacity[number])
+        return present + coming + ordered < int(self.capacity[number])
 
     def _go(self, plan: Plan, room: str, here: str, action: Action | None) -> bool:
         if room != here and not self._has_space(room):
@@ -542,6 +720,8 @@ class OfficeDays:
         opener = OPENERS[_draw(self.seed, "line", agent_id, tick) % len(OPENERS)]
         line = f"{name.split()[0]}, {opener}"
         self.counters["conversations"] += 1
+        self.moods.chat(agent_id)
+        self.moods.chat(addressee)
         self.counters["conversations_in_meetings"] += int(meeting is not None)
         return Conversation(agent_id, addressee, here, line, meeting is not None)
 
@@ -551,4 +731,9 @@ class OfficeDays:
         """Counters of the day so far (for ``runtime.finished``)."""
         counters = dict(self.counters)
         counters["day:max_over_capacity_ticks"] = self.max_over_ticks
+        counters["day:entrance_peak"] = self.entrance_peak
+        if self.arrivals:
+            counters["day:arrival_spread_ticks"] = max(self.arrivals) - min(self.arrivals)
+        counters["day:emotions_seen"] = len(self.emotions_seen)
+        counters["day:max_emotion_switch_permille"] = round(1000 * self.max_switch_share)
         return counters

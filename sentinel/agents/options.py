@@ -46,6 +46,8 @@ class RunOptions:
         workspace_fs: The agents' workspaces: ``ext4`` (the quota file system of the
             policy's ``disk_mb``) or ``cas`` (content-addressed mounts on one object store
             next to the audit store, snapshotted at tick boundaries; :mod:`sentinel.cas`).
+        staggered: Agents walk in one by one over the shift's first half hour (False: all
+            at once, at the shift's first tick).
     """
 
     config: Path = DEFAULT_COMPANY
@@ -60,6 +62,7 @@ class RunOptions:
     control: bool = True
     probes: str = "auto"
     workspace_fs: str = "ext4"
+    staggered: bool = True
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -106,6 +109,7 @@ class RunOptions:
         fields["config"] = Path(fields["config"])
         fields["store"] = Path(fields["store"])
         fields.setdefault("control", False)  # recorded before the planes existed: none ran
+        fields.setdefault("staggered", False)  # recorded before: everyone arrived at once
         return cls(**fields)
 
 

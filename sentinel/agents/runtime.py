@@ -218,7 +218,9 @@ class Engine:
     def __post_init__(self) -> None:
         self.world = World(self.company, seed=self.options.seed)
         self.places = Places(self.company)
-        self.days = OfficeDays(self.company, self.world, self.world.seed)
+        self.days = OfficeDays(
+            self.company, self.world, self.world.seed, staggered=self.options.staggered
+        )
         self.ids = self.world.agent_ids
         self.red = set(
             compromised_agents(self._candidates(), self.options.compromised, self.world.seed)
@@ -470,6 +472,7 @@ class Engine:
         if tool_calls:
             # A task done lifts the deadline; a failed one is a conflict with the code.
             self.world.set_flags(state.index, deadline=False, conflict=not tools_ok)
+            self.days.moods.task(agent_id, passed=tools_ok)
 
     def _desk_runner(
         self, tick: int, agent_id: str, events: list[NewEvent]

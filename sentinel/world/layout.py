@@ -29,16 +29,21 @@ PHASES: Final = (
 
 AGENT_F64: Final = (
     "hunger", "energy", "bladder", "stress", "social", "caffeine", "valence", "arousal",
-    "extraversion", "neuroticism", "caffeine_tolerance",
+    "extraversion", "neuroticism", "caffeine_tolerance", "valence_impulse", "arousal_impulse",
 )  # fmt: skip
-"""Per-agent float components (needs on 0-100, caffeine in mg, mood, traits)."""
+"""Per-agent float components (needs on 0-100, caffeine in mg, mood, traits, and the mood
+impulses the host adds on events: the mood phase adds them and lets them fade)."""
 AGENT_U8: Final = (
     "morning_person", "shift_set", "active", "emotion", "deadline", "conflict", "pending",
     "walk_paired",
 )  # fmt: skip
 """Per-agent small integers: flags, shift set, emotion code, the pending action."""
-AGENT_I32: Final = ("room", "destination", "transit_left", "move_order", "chat_left")
-"""Per-agent room numbers (-1: none / in transit), ticks left walking and chatting."""
+AGENT_I32: Final = (
+    "room", "destination", "transit_left", "move_order", "chat_left", "arrival_left",
+)  # fmt: skip
+"""Per-agent room numbers (-1: none / in transit), ticks left walking and chatting, and
+ticks an agent whose shift is on still spends outside before it enters (a host input the
+input phase counts down; 0 enters at once)."""
 AGENT_I64: Final = ("on_shift_ticks",)
 ROOM_F64: Final = ("noise", "temperature", "co2", "thermostat")
 """Per-room: noise as linear power (10^(dB/10)), degrees Celsius, CO2 ppm, and the
@@ -143,6 +148,7 @@ PARAM_NAMES: Final = (
     "spawn_hunger", "spawn_energy", "spawn_bladder", "spawn_stress", "spawn_social",
     "noise_quiet", "noise_normal", "noise_lively", "noise_loud",
     "co2_fresh", "co2_normal", "co2_stuffy", "hot_temperature", "door_factor",
+    "valence_temperament_gain", "mood_impulse_keep", "valence_neutral_band",
 )  # fmt: skip
 """The scalar parameter vector, in order (see :mod:`sentinel.world.params`)."""
 

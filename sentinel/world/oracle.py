@@ -91,6 +91,8 @@ class Place:
     move_order: int
     chat_left: int
     walk_paired: int
+    arrival_left: int
+    """Ticks still outside before entering once the shift is on (a host input)."""
     number: int
     """The agent's row in the arrays (pairs draw their chance by the first's row)."""
 
@@ -102,6 +104,9 @@ class Mood:
     valence: float
     arousal: float
     emotion: int
+    valence_impulse: float
+    arousal_impulse: float
+    """Event impulses the host adds; the mood system adds them in and lets them fade."""
 
 
 @dataclass
@@ -192,7 +197,9 @@ class InputSystem(_System):
         cursor = 0
         for _, (body, duty, place, mind) in rows:
             should = duty.shift_set in (0, current)
-            if should and duty.active == 0:
+            if should and duty.active == 0 and place.arrival_left > 0:
+                place.arrival_left -= 1  # still on the way in: in no room
+            elif should and duty.active == 0:
                 while cursor < len(order) and present[order[cursor]] >= capacity[order[cursor]]:
                     cursor += 1
                 arrival = order[cursor] if cursor < len(order) else order[0]
@@ -426,18 +433,18 @@ def _in_meeting(shared: Shared, place: Place) -> bool:
     return room.occupancy >= 2 and room.code == RoomCode.MEETING
 
 
-def _emotion(valence: float, arousal: float) -> int:  # noqa: PLR0911 - the reference's ladder
+def _emotion(valence: float, arousal: float, band: float) -> int:  # noqa: PLR0911 - a ladder
     if valence > 0.3 and arousal > 0.5:
         return Emotion.EXCITED
     if valence > 0.3:
         return Emotion.RELAXED
-    if valence > 0.0:
+    if valence > band:
         return Emotion.HAPPY
     if valence < -0.3 and arousal > 0.5:
         return Emotion.STRESSED
     if valence < -0.3:
         return Emotion.TIRED
-    if valence < 0.0:
+    if valence < -band:
         return Emotion.FRUSTRATED
     if arousal > 0.5:
         return Emotion.FOCUSED
@@ -452,9 +459,10 @@ class MoodSystem(_System):
     def process(self) -> None:
         """Run this phase once over every entity."""
         sh, p = self.shared, self.shared.p
-        for _, (body, duty, place, mood) in esper.get_components(Body, Duty, Place, Mood):
+        for entity, (body, duty, place, mood) in esper.get_components(Body, Duty, Place, Mood):
             if duty.active != 1:
                 continue
+            traits = esper.component_for_entity(entity, Traits)
             valence = (
                 (
                     (body.energy - 50.0) * p["valence_energy_gain"]
@@ -462,14 +470,22 @@ class MoodSystem(_System):
                 )
                 - max(0.0, body.hunger - 30.0) * p["valence_hunger_gain"]
             ) - max(0.0, body.social - 70.0) * p["valence_social_gain"]
+            temperament = traits.extraversion - traits.neuroticism
+            valence = (valence + temperament * p["valence_temperament_gain"]) + mood.valence_impulse
             valence = min(1.0, max(-1.0, valence))
             arousal = (
-                body.stress * p["arousal_stress_gain"]
-                + min(1.0, body.caffeine * p["arousal_caffeine_norm"]) * p["arousal_caffeine_gain"]
-            ) + (p["arousal_meeting"] if _in_meeting(sh, place) else 0.0)
+                (
+                    body.stress * p["arousal_stress_gain"]
+                    + min(1.0, body.caffeine * p["arousal_caffeine_norm"])
+                    * p["arousal_caffeine_gain"]
+                )
+                + (p["arousal_meeting"] if _in_meeting(sh, place) else 0.0)
+            ) + mood.arousal_impulse
             arousal = min(1.0, max(0.0, arousal))
+            mood.valence_impulse = mood.valence_impulse * p["mood_impulse_keep"]
+            mood.arousal_impulse = mood.arousal_impulse * p["mood_impulse_keep"]
             mood.valence, mood.arousal = valence, arousal
-            mood.emotion = int(_emotion(valence, arousal))
+            mood.emotion = int(_emotion(valence, arousal, p["valence_neutral_band"]))
 
 
 class PerceptionSystem(_System):
@@ -670,9 +686,12 @@ class OracleWorld:
             )  # fmt: skip
             place = Place(
                 c["room"], c["destination"], c["transit_left"], c["move_order"], c["chat_left"],
-                c["walk_paired"], i,
+                c["walk_paired"], c["arrival_left"], i,
             )  # fmt: skip
-            mood = Mood(c["valence"], c["arousal"], c["emotion"])
+            mood = Mood(
+                c["valence"], c["arousal"], c["emotion"], c["valence_impulse"],
+                c["arousal_impulse"],
+            )  # fmt: skip
             mind = Mind(
                 list(c["perception"]), list(c["queue_priority"]), list(c["queue_reason"]),
                 list(c["queue_ttl"]),
@@ -715,8 +734,9 @@ class OracleWorld:
                 ("social", Body), ("caffeine", Body), ("active", Duty), ("pending", Duty),
                 ("on_shift_ticks", Duty), ("room", Place), ("destination", Place),
                 ("transit_left", Place), ("move_order", Place), ("chat_left", Place),
-                ("walk_paired", Place), ("valence", Mood),
-                ("arousal", Mood), ("emotion", Mood),
+                ("walk_paired", Place), ("arrival_left", Place), ("valence", Mood),
+                ("arousal", Mood), ("emotion", Mood), ("valence_impulse", Mood),
+                ("arousal_impulse", Mood),
             ):  # fmt: skip
                 state[name][:] = [getattr(row[kind], name) for row in by_type]
             minds = [row[Mind] for row in by_type]

@@ -43,6 +43,16 @@ VALENCE_GAINS: Final = (0.4, 0.3, 0.15, 0.15)
 """Energy, stress, hunger and social weights of valence (reference)."""
 AROUSAL_GAINS: Final = (0.5, 0.3, 200.0, 0.04)
 """Stress weight, caffeine weight, caffeine for full arousal, meeting term 0.2 * 0.2."""
+VALENCE_TEMPERAMENT_GAIN: Final = 0.3
+"""Ours: a persona's temperament shifts its valence by ``0.3 * (extraversion -
+neuroticism)`` (up to +-0.3: extraversion goes with positive, neuroticism with negative
+affect, Costa & McCrae 1980), so equal bodies do not feel the same."""
+VALENCE_NEUTRAL_BAND: Final = 0.1
+"""Ours: a valence within +-0.1 is neither pleasant nor unpleasant, so focused, bored and
+neutral can be felt (the reference's ladder tested ``valence > 0`` and ``< 0`` first,
+which left them to a valence of exactly 0.0: never, in a shift)."""
+MOOD_IMPULSE_HALF_LIFE_MINUTES: Final = 20.0
+"""Ours: an event's mood impulse (a good lunch, a failed task, a chat) halves in 20 minutes."""
 
 
 def power(db: float) -> float:
@@ -307,6 +317,9 @@ def build_params(sim: Simulation, plan: FloorPlan) -> WorldParams:
         "co2_stuffy": CO2_BANDS_PPM[2],
         "hot_temperature": HOT_TEMPERATURE,
         "door_factor": power(-phys.door_closed_attenuation_db),
+        "valence_temperament_gain": VALENCE_TEMPERAMENT_GAIN,
+        "mood_impulse_keep": 0.5 ** (sim.time_scale / (MOOD_IMPULSE_HALF_LIFE_MINUTES * 60.0)),
+        "valence_neutral_band": VALENCE_NEUTRAL_BAND,
     }
     scalars = np.array([values[name] for name in PARAM_NAMES], dtype=np.float64)
     minutes = np.arange(MINUTES_PER_DAY) / 60.0

@@ -99,7 +99,11 @@ def _shift_change(state: State, params: WorldParams) -> None:
     current = t["shift_by_hour"][hour]
     shift_set, active = state["shift_set"], state["active"]
     should = (shift_set == 0) | (shift_set == current)
-    spawn = should & (active == 0)
+    outside = should & (active == 0)
+    arrival_left = state["arrival_left"]
+    held = outside & (arrival_left > 0)
+    arrival_left[held] -= 1  # still on the way in: not in any room, head count or air
+    spawn = outside & ~held
     retire = ~should & (active == 1)
     if spawn.any():
         state["room"][spawn] = spawn_rooms(state, params, int(spawn.sum()), should)
@@ -360,21 +364,31 @@ def phase_mood(state: State, params: WorldParams) -> None:
         )
         - np.maximum(0.0, _f(state, "hunger") - 30.0) * s[P["valence_hunger_gain"]]
     ) - np.maximum(0.0, _f(state, "social") - 70.0) * s[P["valence_social_gain"]]
+    temperament = _f(state, "extraversion") - _f(state, "neuroticism")
+    valence_impulse, arousal_impulse = _f(state, "valence_impulse"), _f(state, "arousal_impulse")
+    valence = (valence + temperament * s[P["valence_temperament_gain"]]) + valence_impulse
     valence = np.minimum(1.0, np.maximum(-1.0, valence))
     arousal = (
-        _f(state, "stress") * s[P["arousal_stress_gain"]]
-        + np.minimum(1.0, _f(state, "caffeine") * s[P["arousal_caffeine_norm"]])
-        * s[P["arousal_caffeine_gain"]]
-    ) + np.where(meeting, s[P["arousal_meeting"]], 0.0)
+        (
+            _f(state, "stress") * s[P["arousal_stress_gain"]]
+            + np.minimum(1.0, _f(state, "caffeine") * s[P["arousal_caffeine_norm"]])
+            * s[P["arousal_caffeine_gain"]]
+        )
+        + np.where(meeting, s[P["arousal_meeting"]], 0.0)
+    ) + arousal_impulse
     arousal = np.minimum(1.0, np.maximum(0.0, arousal))
+    keep = s[P["mood_impulse_keep"]]
+    valence_impulse[on] = valence_impulse[on] * keep
+    arousal_impulse[on] = arousal_impulse[on] * keep
+    band = s[P["valence_neutral_band"]]
     emotion = np.select(
         [
             (valence > 0.3) & (arousal > 0.5),
             valence > 0.3,
-            valence > 0.0,
+            valence > band,
             (valence < -0.3) & (arousal > 0.5),
             valence < -0.3,
-            valence < 0.0,
+            valence < -band,
             arousal > 0.5,
             arousal < 0.2,
         ],

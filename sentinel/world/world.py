@@ -173,6 +173,36 @@ class World:
         if conflict is not None:
             self._state["conflict"][index] = int(conflict)
 
+    def delay_arrival(self, agent: str | int, ticks: int) -> None:
+        """Keep ``agent`` outside for ``ticks`` more ticks once its shift is on.
+
+        Until then it is in no room: it counts in no head count, heat or CO2, and it is not
+        on duty. The input phase counts the delay down only while the agent's shift is on.
+
+        Raises:
+            InvalidInputError: Unknown agent, or ``ticks`` negative or beyond int32.
+        """
+        if not 0 <= ticks < 2**31:
+            raise InvalidInputError(f"an arrival delay must be 0..2**31-1 ticks, got {ticks}")
+        self._state["arrival_left"][self._agent(agent)] = ticks
+
+    def feel(self, agent: str | int, valence: float = 0.0, arousal: float = 0.0) -> None:
+        """Add an event's mood impulse to ``agent`` (it fades with the mood's half-life).
+
+        The mood phase adds the impulses to the valence and arousal its body gives, then
+        lets them fade (:data:`~sentinel.world.params.MOOD_IMPULSE_HALF_LIFE_MINUTES`).
+        Each impulse is kept within -1..1.
+
+        Raises:
+            InvalidInputError: Unknown agent or a value that is not a finite number.
+        """
+        if not (math.isfinite(valence) and math.isfinite(arousal)):
+            raise InvalidInputError(f"a mood impulse must be finite, got {valence}, {arousal}")
+        index = self._agent(agent)
+        for name, value in (("valence_impulse", valence), ("arousal_impulse", arousal)):
+            now = float(self._state[name][index]) + float(value)
+            self._state[name][index] = min(1.0, max(-1.0, now))
+
     def open_window(self, room: str, is_open: bool = True) -> None:
         """Open or close the windows of ``room``."""
         if room not in self._rooms:

@@ -26,6 +26,14 @@ CONFIG = Path(__file__).resolve().parents[2] / "config"
 SEED = 42
 OVER_CAPACITY_LIMIT_TICKS = 5 * 60
 """Goal: no room above capacity for more than 5 simulated minutes (1 tick = 1 s)."""
+ARRIVAL_SPREAD_MIN_TICKS = 15 * 60
+"""Goal: the shift's arrivals spread over at least a quarter of an hour."""
+MAX_ARRIVING_TOGETHER = 3
+MIN_DISTINCT_EMOTIONS = 6
+"""Goal: at least 6 of the 9 emotions appear in a shift."""
+MAX_SWITCH_PERMILLE = 500
+"""Goal: in no tick do more than half of the agents on duty change emotion together."""
+MIN_EMOTIONS_AT_ONCE = 3
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +102,33 @@ def test_addressed_conversations_are_answered_through_the_gateway(
     # Addressed requests are urgent: never synthesized, the persona's own answer.
     assert all(r["decision"] != "synthesized" for r in replies)
     assert Counter(r["agent_id"] for r in replies) == Counter(t["addressee"] for t in talks)
+
+
+def test_people_walk_in_one_by_one_and_the_entrance_never_overflows(
+    day: tuple[RunSummary, dict[str, Any], Path],
+) -> None:
+    summary, counters, store = day
+    entrance = next(r for r in load_company(CONFIG).floor_plan.rooms if r.kind == "entrance")
+    assert counters["day:entrance_peak"] <= entrance.capacity
+    assert counters["day:arrival_spread_ticks"] >= ARRIVAL_SPREAD_MIN_TICKS
+    with AuditStore(store) as audit:
+        spawned = Counter(
+            e.tick for e in audit.read(type="agent.lifecycle") if e.payload["change"] == "spawned"
+        )
+    assert sum(spawned.values()) == summary.agents
+    assert max(spawned.values()) <= MAX_ARRIVING_TOGETHER  # not the whole shift at tick 1
+
+
+def test_emotions_vary_and_do_not_switch_in_lock_step(
+    day: tuple[RunSummary, dict[str, Any], Path],
+) -> None:
+    _, counters, store = day
+    assert counters["day:emotions_seen"] >= MIN_DISTINCT_EMOTIONS
+    assert counters["day:max_emotion_switch_permille"] <= MAX_SWITCH_PERMILLE
+    with AuditStore(store) as audit:
+        snapshots = [e.payload for e in audit.read(type="world.snapshot")]
+    # at one moment, people feel different things (the snapshots, one every 10 minutes)
+    assert max(len(set(s["agents"]["emotion"])) for s in snapshots) >= MIN_EMOTIONS_AT_ONCE
 
 
 def test_an_open_window_cools_a_warm_room_and_freshens_its_air() -> None:

@@ -63,8 +63,9 @@ def test_a_meeting_closes_its_rooms_door_and_corridors_have_none() -> None:
 def test_the_too_loud_rule_closes_the_door_once_headphones_are_on() -> None:
     world = World(COMPANY, seed=3)
     days = OfficeDays(COMPANY, world, 3)
-    world.step(1)
     agent = world.agent_ids[0]
+    world.delay_arrival(agent, 0)  # walks in at once (the planner staggers arrivals)
+    world.step(1)
     days.start(agent, 1)
     world.move(agent, "g-office-product")
     world.step(200)

@@ -69,8 +69,9 @@ def test_a_warm_windowless_room_is_turned_down_then_back_up_when_cool() -> None:
 def test_the_too_warm_rule_turns_the_dial_where_there_is_no_window() -> None:
     world = World(COMPANY, seed=3)
     days = OfficeDays(COMPANY, world, 3)
-    world.step(1)
     agent = world.agent_ids[0]
+    world.delay_arrival(agent, 0)  # walks in at once (the planner staggers arrivals)
+    world.step(1)
     days.start(agent, 1)
     world.move(agent, "g-copy")
     world.step(200)

@@ -55,8 +55,8 @@ class Idle:
         """Nothing to close."""
 
 
-def office(ticks: int = 1200, **options: object) -> Engine:
-    """An engine of the default company after ``ticks`` ticks (agents at their desks)."""
+def office(ticks: int = 2700, **options: object) -> Engine:
+    """An engine of the default company after ``ticks`` ticks (all walked in, at their desks)."""
     run_options = RunOptions(config=CONFIG, **options)  # type: ignore[arg-type]
     company = company_for(load_company(CONFIG), run_options)
     engine = Engine(company, run_options, Idle())

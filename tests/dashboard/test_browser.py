@@ -53,7 +53,13 @@ class LiveRun:
 
     def start(self) -> None:
         options = RunOptions(
-            config=CONFIG, agents=AGENTS, hours=HOURS, store=self.store, seed=7, compromised=0.1
+            config=CONFIG,
+            agents=AGENTS,
+            hours=HOURS,
+            store=self.store,
+            seed=7,
+            compromised=0.1,
+            staggered=False,  # the load at once: 60 and more on duty from the first tick
         )
 
         def body() -> None:

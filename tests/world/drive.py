@@ -19,14 +19,18 @@ def drive(world: World, ticks: int, *, backend: Backend, seed: int = 1, every: i
             choice = rng.random()
             if choice < 0.4:
                 world.move(agent, rng.choice(rooms))
-            elif choice < 0.8:
+            elif choice < 0.7:
                 world.act(agent, rng.choice(list(Action)))
+            elif choice < 0.8:
+                world.feel(agent, rng.uniform(-0.5, 0.5), rng.uniform(-0.3, 0.3))
             else:
                 world.set_flags(agent, deadline=rng.random() < 0.5, conflict=rng.random() < 0.2)
         if rng.random() < 0.2:
             world.open_window(rng.choice(rooms), rng.random() < 0.5)
         if rng.random() < 0.2:
             world.open_door(rng.choice(rooms), rng.random() < 0.5)
+        if rng.random() < 0.1:
+            world.delay_arrival(rng.randrange(agents), rng.randrange(0, 60))
         if rng.random() < 0.2:
             world.set_thermostat(rng.choice(rooms), rng.uniform(-5.0, 5.0))
         batch = min(every, ticks - done)

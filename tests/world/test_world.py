@@ -182,6 +182,9 @@ def _random_state(world: World, data: st.DataObject) -> None:
     s["conflict"][:] = rng.integers(0, 2, n)
     s["pending"][:] = rng.integers(0, 4, n)
     s["move_order"][:] = rng.integers(-1, rooms, n)
+    s["arrival_left"][:] = np.where(s["active"] == 0, rng.integers(0, 5, n), 0)
+    s["valence_impulse"][:] = rng.uniform(-1.0, 1.0, n)
+    s["arousal_impulse"][:] = rng.uniform(-1.0, 1.0, n)
     queue = s["queue_priority"].shape[1]
     s["queue_priority"][:] = rng.choice([0, 1, 2, 3, EMPTY_PRIORITY], (n, queue))
     s["queue_reason"][:] = np.where(

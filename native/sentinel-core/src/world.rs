@@ -69,6 +69,9 @@ pub(crate) const CO2_NORMAL: usize = 55;
 pub(crate) const CO2_STUFFY: usize = 56;
 pub(crate) const HOT_TEMPERATURE: usize = 57;
 pub(crate) const DOOR_FACTOR: usize = 58;
+pub(crate) const VALENCE_TEMPERAMENT_GAIN: usize = 59;
+pub(crate) const MOOD_IMPULSE_KEEP: usize = 60;
+pub(crate) const VALENCE_NEUTRAL_BAND: usize = 61;
 /// The scalar parameter vector, in order (pinned to `sentinel.world.layout.PARAM_NAMES`).
 pub const PARAM_NAMES: [&str; PARAM_COUNT] = [
     "time_scale",
@@ -130,10 +133,13 @@ pub const PARAM_NAMES: [&str; PARAM_COUNT] = [
     "co2_stuffy",
     "hot_temperature",
     "door_factor",
+    "valence_temperament_gain",
+    "mood_impulse_keep",
+    "valence_neutral_band",
 ];
 
 /// Number of scalar parameters.
-pub const PARAM_COUNT: usize = 59;
+pub const PARAM_COUNT: usize = 62;
 /// Columns of the perception component.
 pub const PERCEPTION_CHANNELS: usize = 9;
 /// Hours per day (columns of the street-noise table).
@@ -225,6 +231,9 @@ pub struct WorldState<'a> {
     pub extraversion: &'a [f64],
     pub neuroticism: &'a [f64],
     pub caffeine_tolerance: &'a [f64],
+    /// Mood impulses the host adds on events; the mood phase adds them in and lets them fade.
+    pub valence_impulse: &'a mut [f64],
+    pub arousal_impulse: &'a mut [f64],
     pub morning_person: &'a [u8],
     pub shift_set: &'a [u8],
     pub active: &'a mut [u8],
@@ -238,6 +247,9 @@ pub struct WorldState<'a> {
     pub move_order: &'a mut [i32],
     pub chat_left: &'a mut [i32],
     pub walk_paired: &'a mut [u8],
+    /// Ticks an agent whose shift is on still spends outside before it enters (an input
+    /// the input phase counts down; 0 enters at once).
+    pub arrival_left: &'a mut [i32],
     pub on_shift_ticks: &'a mut [i64],
     pub perception: &'a mut [u8],
     pub queue_priority: &'a mut [u8],
@@ -334,6 +346,8 @@ fn check(state: &WorldState<'_>, tables: &WorldTables<'_>, params: &[f64]) -> Co
         ("extraversion", state.extraversion.len()),
         ("neuroticism", state.neuroticism.len()),
         ("caffeine_tolerance", state.caffeine_tolerance.len()),
+        ("valence_impulse", state.valence_impulse.len()),
+        ("arousal_impulse", state.arousal_impulse.len()),
         ("morning_person", state.morning_person.len()),
         ("shift_set", state.shift_set.len()),
         ("active", state.active.len()),
@@ -347,6 +361,7 @@ fn check(state: &WorldState<'_>, tables: &WorldTables<'_>, params: &[f64]) -> Co
         ("move_order", state.move_order.len()),
         ("chat_left", state.chat_left.len()),
         ("walk_paired", state.walk_paired.len()),
+        ("arrival_left", state.arrival_left.len()),
         ("on_shift_ticks", state.on_shift_ticks.len()),
     ] {
         shape(name, len, agents)?;
@@ -550,7 +565,10 @@ fn input_agent(
     let q = d.queue;
     let current = c.shift;
     let should = s.shift_set[i] == 0 || s.shift_set[i] == current;
-    if should && s.active[i] == 0 {
+    if should && s.active[i] == 0 && s.arrival_left[i] > 0 {
+        // still on the way in: in no room, head count or air
+        s.arrival_left[i] -= 1;
+    } else if should && s.active[i] == 0 {
         s.active[i] = 1;
         s.room[i] = spawn.place(t);
         s.destination[i] = -1;
@@ -834,18 +852,18 @@ fn in_meeting(s: &WorldState<'_>, t: &WorldTables<'_>, i: usize) -> bool {
     room >= 0 && s.occupancy[here] >= 2 && t.room_code[here] == ROOM_MEETING
 }
 
-fn emotion_of(valence: f64, arousal: f64) -> u8 {
+fn emotion_of(valence: f64, arousal: f64, band: f64) -> u8 {
     if valence > 0.3 && arousal > 0.5 {
         EMOTION_EXCITED
     } else if valence > 0.3 {
         EMOTION_RELAXED
-    } else if valence > 0.0 {
+    } else if valence > band {
         EMOTION_HAPPY
     } else if valence < -0.3 && arousal > 0.5 {
         EMOTION_STRESSED
     } else if valence < -0.3 {
         EMOTION_TIRED
-    } else if valence < 0.0 {
+    } else if valence < -band {
         EMOTION_FRUSTRATED
     } else if arousal > 0.5 {
         EMOTION_FOCUSED
@@ -865,14 +883,19 @@ fn mood_agent(s: &mut WorldState<'_>, t: &WorldTables<'_>, p: &[f64], i: usize) 
         - s.stress[i] * p[VALENCE_STRESS_GAIN])
         - (s.hunger[i] - 30.0).max(0.0) * p[VALENCE_HUNGER_GAIN])
         - (s.social[i] - 70.0).max(0.0) * p[VALENCE_SOCIAL_GAIN];
+    let temperament = s.extraversion[i] - s.neuroticism[i];
+    let valence = (valence + temperament * p[VALENCE_TEMPERAMENT_GAIN]) + s.valence_impulse[i];
     let valence = valence.clamp(-1.0, 1.0);
-    let arousal = (s.stress[i] * p[AROUSAL_STRESS_GAIN]
+    let arousal = ((s.stress[i] * p[AROUSAL_STRESS_GAIN]
         + (s.caffeine[i] * p[AROUSAL_CAFFEINE_NORM]).min(1.0) * p[AROUSAL_CAFFEINE_GAIN])
-        + if meeting { p[AROUSAL_MEETING] } else { 0.0 };
+        + if meeting { p[AROUSAL_MEETING] } else { 0.0 })
+        + s.arousal_impulse[i];
     let arousal = arousal.clamp(0.0, 1.0);
+    s.valence_impulse[i] *= p[MOOD_IMPULSE_KEEP];
+    s.arousal_impulse[i] *= p[MOOD_IMPULSE_KEEP];
     s.valence[i] = valence;
     s.arousal[i] = arousal;
-    s.emotion[i] = emotion_of(valence, arousal);
+    s.emotion[i] = emotion_of(valence, arousal, p[VALENCE_NEUTRAL_BAND]);
 }
 
 fn above(value: f64, edges: &[f64]) -> u8 {
@@ -1123,6 +1146,7 @@ mod tests {
 
     struct Owned {
         f: Vec<Vec<f64>>,
+        impulses: Vec<Vec<f64>>,
         traits: Vec<Vec<f64>>,
         u8s: Vec<Vec<u8>>,
         i32s: Vec<Vec<i32>>,
@@ -1147,6 +1171,7 @@ mod tests {
     fn owned(agents: usize, rooms: usize) -> Owned {
         Owned {
             f: vec![vec![50.0; agents]; 8],
+            impulses: vec![vec![0.0; agents]; 2],
             traits: vec![vec![0.5; agents]; 3],
             u8s: vec![vec![0; agents]; 8],
             i32s: vec![
@@ -1154,6 +1179,7 @@ mod tests {
                 vec![-1; agents],
                 vec![0; agents],
                 vec![-1; agents],
+                vec![0; agents],
                 vec![0; agents],
             ],
             on_shift: vec![0; agents],
@@ -1225,7 +1251,12 @@ mod tests {
         else {
             unreachable!()
         };
-        let [room, destination, transit_left, move_order, chat_left] = &mut o.i32s[..] else {
+        let [room, destination, transit_left, move_order, chat_left, arrival_left] =
+            &mut o.i32s[..]
+        else {
+            unreachable!()
+        };
+        let [valence_impulse, arousal_impulse] = &mut o.impulses[..] else {
             unreachable!()
         };
         let [noise, temperature, co2] = &mut o.rooms_f[..] else {
@@ -1243,6 +1274,8 @@ mod tests {
             extraversion,
             neuroticism,
             caffeine_tolerance: tolerance,
+            valence_impulse,
+            arousal_impulse,
             morning_person: morning,
             shift_set,
             active,
@@ -1256,6 +1289,7 @@ mod tests {
             move_order,
             chat_left,
             walk_paired,
+            arrival_left,
             on_shift_ticks: &mut o.on_shift,
             perception: &mut o.perception,
             queue_priority: &mut o.priority,

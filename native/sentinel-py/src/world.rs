@@ -109,6 +109,8 @@ pub(crate) fn world_step(
     let extraversion = ro::<f64>(state, "extraversion")?;
     let neuroticism = ro::<f64>(state, "neuroticism")?;
     let tolerance = ro::<f64>(state, "caffeine_tolerance")?;
+    let mut valence_impulse = rw::<f64>(state, "valence_impulse")?;
+    let mut arousal_impulse = rw::<f64>(state, "arousal_impulse")?;
     let morning = ro::<u8>(state, "morning_person")?;
     let shift_set = ro::<u8>(state, "shift_set")?;
     let mut active = rw::<u8>(state, "active")?;
@@ -122,6 +124,7 @@ pub(crate) fn world_step(
     let mut move_order = rw::<i32>(state, "move_order")?;
     let mut chat_left = rw::<i32>(state, "chat_left")?;
     let mut walk_paired = rw::<u8>(state, "walk_paired")?;
+    let mut arrival_left = rw::<i32>(state, "arrival_left")?;
     let mut on_shift = rw::<i64>(state, "on_shift_ticks")?;
     let mut perception = rw::<u8>(state, "perception")?;
     let mut queue_priority = rw::<u8>(state, "queue_priority")?;
@@ -179,6 +182,8 @@ pub(crate) fn world_step(
         extraversion: slice!(py, extraversion, "extraversion"),
         neuroticism: slice!(py, neuroticism, "neuroticism"),
         caffeine_tolerance: slice!(py, tolerance, "caffeine_tolerance"),
+        valence_impulse: slice_mut!(py, valence_impulse, "valence_impulse"),
+        arousal_impulse: slice_mut!(py, arousal_impulse, "arousal_impulse"),
         morning_person: slice!(py, morning, "morning_person"),
         shift_set: slice!(py, shift_set, "shift_set"),
         active: slice_mut!(py, active, "active"),
@@ -192,6 +197,7 @@ pub(crate) fn world_step(
         move_order: slice_mut!(py, move_order, "move_order"),
         chat_left: slice_mut!(py, chat_left, "chat_left"),
         walk_paired: slice_mut!(py, walk_paired, "walk_paired"),
+        arrival_left: slice_mut!(py, arrival_left, "arrival_left"),
         on_shift_ticks: slice_mut!(py, on_shift, "on_shift_ticks"),
         perception: slice_mut!(py, perception, "perception"),
         queue_priority: slice_mut!(py, queue_priority, "queue_priority"),
