@@ -19,7 +19,9 @@ from sentinel.audit import AuditStore
 from sentinel.config import load_company
 from sentinel.world import World
 
-pytestmark = pytest.mark.host
+# A whole shift runs in a module fixture, timed as part of the first test: 120 s is too
+# tight on a busy CI machine (a quiet one takes 50-70 s).
+pytestmark = [pytest.mark.host, pytest.mark.timeout(600)]
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 SEED = 42
