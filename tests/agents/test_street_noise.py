@@ -60,7 +60,7 @@ def test_windows_are_closed_against_a_loud_street(loud: tuple[dict[str, Any], Pa
         closed = [
             e.payload
             for e in audit.read(type="runtime.world_action")
-            if e.payload.get("reason") == "street_noise"
+            if e.payload.get("reason") == "street_noise" and e.tick is not None
         ]
     assert counters["day:windows_closed_for_noise"] == len(closed) >= MIN_CLOSED_FOR_NOISE
     assert all(c["action"] == "close_window" and c["street_db"] > 50.0 for c in closed)
@@ -74,7 +74,7 @@ def test_the_room_is_quieter_after_its_window_is_closed(
         closed = [
             (e.tick, e.payload)
             for e in audit.read(type="runtime.world_action")
-            if e.payload.get("reason") == "street_noise"
+            if e.payload.get("reason") == "street_noise" and e.tick is not None
         ]
         snapshots = [(e.tick, e.payload) for e in audit.read(type="world.snapshot")]
     quieter = 0
