@@ -40,10 +40,19 @@ def _namespaces() -> set[str]:
 
 
 def _run(
-    base: Path, name: str, on_tick: Callable[[Engine], None] | None = None
+    base: Path,
+    name: str,
+    on_tick: Callable[[Engine], None] | None = None,
+    *,
+    minutes: float = MINUTES,
+    staggered: bool = False,
 ) -> tuple[RunSummary, Path]:
+    # Everyone present from the first tick (not walking in over half an hour): these few
+    # minutes are about the hosts, and every host must have agents at work.
     store = base / f"{name}.db"
-    options = RunOptions(config=CONFIG, agents=AGENTS, hours=MINUTES / 60, store=store)
+    options = RunOptions(
+        config=CONFIG, agents=AGENTS, hours=minutes / 60, store=store, staggered=staggered
+    )
     summary = run_hosts(options, 2, on_tick=on_tick)
     assert not _namespaces(), "a host namespace outlived its run"
     return summary, store
@@ -241,3 +250,18 @@ def test_a_partition_that_heals_loses_nothing_and_changes_nothing(
     assert summary.events == reference.events
     report = check_merged(store)
     assert report.ok, report.problems
+
+
+def test_a_host_whose_agents_have_not_arrived_finishes_with_an_empty_chain(
+    tmp_path: Path,
+) -> None:
+    """One minute of staggered arrivals: a host may get nothing to do; the run still ends ok."""
+    summary, store = _run(tmp_path, "early", minutes=1, staggered=True)
+    assert summary.ok and summary.chain_verified and not summary.interrupted
+    assert [h["lost"] for h in summary.hosts] == [None, None]
+    sizes = []
+    for host in (1, 2):
+        assert verify_store(host_store(store, host)).ok
+        with AuditStore(host_store(store, host), create=False) as opened:
+            sizes.append(opened.head()[0])
+    assert 0 in sizes  # the case this test is for: a host with no event at all
