@@ -327,7 +327,7 @@ def _collect_unleased(leased: set[str], report: GcReport) -> None:
 
 
 def _held_paths() -> set[str]:
-    """Paths leased by live processes, read now (not at the start of a long gc)."""
+    """Paths leased by live processes, read now."""
     return {lease.path for lease in leases() if lease.alive}
 
 
@@ -356,8 +356,10 @@ def _collect_runs(report: GcReport) -> None:
 
     A run directory is leased before it is made and its workspaces' mounts are leased
     before they are mounted, so what no live lease covers is a crash's: unmounted, then the
-    directory (workspace images included) removed. Leases are read again right before
-    each decision, and a directory younger than :data:`UNLEASED_MIN_AGE_S` is left.
+    directory (workspace images included) removed. Leases are read once, after the mounts
+    and run directories are listed (a run directory belongs to the one process that made
+    it, so nothing listed is leased later), and a directory younger than
+    :data:`UNLEASED_MIN_AGE_S` is left.
     """
     from sentinel.sandbox.disk_quota import mounts_below  # noqa: PLC0415 - no cycle
 
