@@ -3,6 +3,8 @@ same run, and a gate test compares their medians. Absolute times are never asser
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,3 +34,43 @@ def speedup(group: str) -> float:
         return MEDIANS[(group, "reference")] / MEDIANS[(group, "native")]
     except KeyError:
         pytest.fail(f"benchmark group {group!r} did not record both variants; run the whole file")
+
+
+def interleaved_samples(
+    variants: dict[str, Callable[[], Any]], rounds: int, warmup: int = 0, block: int = 1
+) -> dict[str, list[float]]:
+    """Time each variant ``rounds`` times, ``block`` calls of each per turn, in a rotating order.
+
+    A ratio gate compares two variants; timed one after the other, each sees a different
+    stretch of the machine's load (CI once failed two gates at 1.51x and 1.55x of a 1.5x
+    limit that way). Interleaved, every round samples the same moment for all variants,
+    so the load shifts both sides of the ratio alike. A ``block`` above one keeps a variant
+    running for a while before the next takes over, for paths whose speed depends on staying
+    hot (a FUSE daemon's thread sleeps between requests: call by call, every CAS write paid
+    for waking it, 2-4x its p95 in a stream of writes). Returns seconds per call, by variant.
+    """
+    names = list(variants)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for turn in range(-(-(warmup + rounds) // block)):
+        shift = turn % len(names)
+        for name in names[shift:] + names[:shift]:
+            call = variants[name]
+            for index in range(turn * block, min((turn + 1) * block, warmup + rounds)):
+                start = time.perf_counter()
+                call()
+                elapsed = time.perf_counter() - start
+                if index >= warmup:
+                    samples[name].append(elapsed)
+    return samples
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The ``fraction`` quantile of ``samples`` (nearest rank, no interpolation)."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def pytest_report_header() -> list[str]:
+    """The machine's load when the benches start: the context every ratio below was taken in."""
+    one, five, fifteen = os.getloadavg()
+    return [f"load average at start: {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"]
