@@ -3,10 +3,11 @@
 Two kinds of features feed one L2-regularised logistic regression fitted by gradient descent
 in numpy:
 
-- hashed character n-grams (2-5, inside word boundaries) and word uni- and bigrams of the
-  lower-cased text, weighted ``log(1 + count)`` times their inverse document frequency and
-  L2-normalised (TF-IDF): they carry what patterns miss ("ich laufe auf einer GPU") and the
-  context that tells "I'm Gemini" the star sign from "I'm Gemini" the model;
+- hashed character n-grams (2-5 inside words, 3-5 across word boundaries since round 7)
+  and word uni- and bigrams of the lower-cased text, weighted ``log(1 + count)`` times
+  their inverse document frequency and L2-normalised (TF-IDF): they carry what patterns
+  miss ("ich laufe auf einer GPU") and the context that tells "I'm Gemini" the star sign
+  from "I'm Gemini" the model;
 - the text's static embedding (:mod:`sentinel.gateway.static_embeddings`: the mean of
   wordllama's shipped token vectors), centred on the training mean and scaled by
   :data:`EMBEDDING_WEIGHT` (0 since round 5: cross-validation on the grown corpus scored
@@ -22,10 +23,12 @@ deterministically: nothing is downloaded, no trained weights are stored.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import threading
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 
@@ -38,6 +41,9 @@ DIMENSIONS = 1 << 18
 """Hashed feature space; collisions are rare at this size for a corpus of a few thousand lines."""
 CHAR_NGRAMS = (2, 5)
 """Shortest and longest character n-gram (the usual range for short-text classification)."""
+PHRASE_NGRAMS: tuple[int, int] | None = (3, 5)
+"""Shortest and longest character n-gram taken across word boundaries (over the words joined
+by single spaces: "m a bot", "ich bin"), or None for none."""
 L2 = 1e-5
 """Regularisation strength, chosen by five-fold cross-validation on the training corpus."""
 EMBEDDING_WEIGHT = 0.0
@@ -73,28 +79,44 @@ Float = npt.NDArray[np.float64]
 Index = npt.NDArray[np.int64]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _bucket(feature: str) -> int:
-    # crc32, not hash(): Python's string hash changes from process to process.
+    # crc32, not hash(): Python's string hash changes from process to process. Cached: the
+    # same n-grams recur from reply to reply, and a dict lookup is cheaper than encoding
+    # (training fills about 48k entries, about 9 MB; the cap keeps it under about 12 MB).
     return zlib.crc32(feature.encode("utf-8")) % DIMENSIONS
 
 
-def features(text: str) -> dict[int, float]:
-    """The hashed feature counts of ``text`` (before weighting)."""
-    lowered = text.lower()
-    counts: dict[int, float] = {}
-    words = _WORD.findall(lowered)
+def _grams(text: str, phrase_ngrams: tuple[int, int] | None) -> list[str]:
+    words = _WORD.findall(text.lower())
+    grams = []
+    low, high = CHAR_NGRAMS
     for word in words:
         padded = f" {word} "
-        for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
-            for start in range(max(1, len(padded) - n + 1)):
-                key = _bucket("c:" + padded[start : start + n])
-                counts[key] = counts.get(key, 0.0) + 1.0
-    for index, word in enumerate(words):
-        key = _bucket("w:" + word)
-        counts[key] = counts.get(key, 0.0) + 1.0
-        if index + 1 < len(words):
-            key = _bucket(f"b:{word} {words[index + 1]}")
-            counts[key] = counts.get(key, 0.0) + 1.0
+        for n in range(low, high + 1):
+            grams.extend(["c:" + padded[s : s + n] for s in range(max(1, len(padded) - n + 1))])
+    if phrase_ngrams is not None:
+        joined = " ".join(words)
+        for n in range(phrase_ngrams[0], phrase_ngrams[1] + 1):
+            # only n-grams across a word boundary: within-word ones are counted above
+            grams.extend(
+                [
+                    "p:" + gram
+                    for s in range(len(joined) - n + 1)
+                    if " " in (gram := joined[s : s + n]).strip()
+                ]
+            )
+    grams.extend(["w:" + word for word in words])
+    grams.extend([f"b:{a} {b}" for a, b in itertools.pairwise(words)])
+    return grams
+
+
+def features(text: str, phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS) -> dict[int, float]:
+    """The hashed feature counts of ``text`` (before weighting)."""
+    counts: dict[int, float] = {}
+    for gram, count in Counter(_grams(text, phrase_ngrams)).items():
+        key = _bucket(gram)
+        counts[key] = counts.get(key, 0.0) + float(count)
     return counts
 
 
@@ -140,13 +162,15 @@ class TextClassifier:
         steps: int = STEPS,
         learning_rate: float = LEARNING_RATE,
         momentum: float = MOMENTUM,
+        phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
     ) -> None:
+        self.phrase_ngrams = phrase_ngrams
         self.embeddings = embeddings
         self.embedding_weight = embedding_weight if embeddings is not None else 0.0
         dense = self._embed_all([line.text for line in lines])
         self.centre: Float = dense.mean(axis=0) if len(lines) else np.zeros(dense.shape[1])
         dense = (dense - self.centre) * self.embedding_weight
-        rows = [features(line.text) for line in lines]
+        rows = [features(line.text, phrase_ngrams) for line in lines]
         document_frequency = np.zeros(DIMENSIONS)
         for row in rows:
             document_frequency[list(row)] += 1.0
@@ -206,7 +230,7 @@ class TextClassifier:
         Quotations are left out (:func:`without_quotations`).
         """
         text = without_quotations(text)
-        columns, values = self._vector(features(text))
+        columns, values = self._vector(features(text, self.phrase_ngrams))
         score = float(self.weights[columns] @ values) + self.bias
         if self.embeddings is not None:
             dense = (self.embeddings.embed(text) - self.centre) * self.embedding_weight

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import zlib
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from sentinel.gateway.detector import PATTERNS, SelfRecognitionDetector
-from sentinel.gateway.detector_model import without_quotations
+from sentinel.gateway.detector_model import (
+    CHAR_NGRAMS,
+    DIMENSIONS,
+    PHRASE_NGRAMS,
+    features,
+    without_quotations,
+)
 
 DATA = Path(__file__).parent / "data" / "self_recognition.tsv"
 MIN_PRECISION = 0.95
@@ -69,3 +80,46 @@ def test_quotations_are_left_out_of_the_learned_stage() -> None:
     assert without_quotations("„Ich bin nur ein Programm“, sagte er.") == " \u00a7 , sagte er."
     kept = 'My "memories" of the trip are invented.'
     assert without_quotations(kept) == kept
+
+
+def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dict[int, float]:
+    """The n-gram counting written plainly (round 5's loops plus the cross-word n-grams)."""
+    lowered = text.lower()
+    counts: dict[int, float] = {}
+    words = re.findall(r"[\w'\u2019-]+", lowered)
+
+    def add(feature: str) -> None:
+        key = zlib.crc32(feature.encode("utf-8")) % DIMENSIONS
+        counts[key] = counts.get(key, 0.0) + 1.0
+
+    for word in words:
+        padded = f" {word} "
+        for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
+            for start in range(max(1, len(padded) - n + 1)):
+                add("c:" + padded[start : start + n])
+    if phrase_ngrams is not None:
+        joined = " ".join(words)
+        for n in range(phrase_ngrams[0], phrase_ngrams[1] + 1):
+            for start in range(len(joined) - n + 1):
+                if " " in joined[start : start + n].strip():
+                    add("p:" + joined[start : start + n])
+    for index, word in enumerate(words):
+        add("w:" + word)
+        if index + 1 < len(words):
+            add(f"b:{word} {words[index + 1]}")
+    return counts
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from("abcßü IiMm'\u2019-.,\"\u00a7 \t"), max_size=60),
+    phrase=st.sampled_from([None, PHRASE_NGRAMS, (4, 6)]),
+)
+def test_features_match_the_plain_reference(text: str, phrase: tuple[int, int] | None) -> None:
+    """The cached, counted-once n-gram hashing gives exactly the plain loops' counts."""
+    assert features(text, phrase) == _reference_features(text, phrase)
+
+
+def test_features_match_the_plain_reference_on_the_set() -> None:
+    for _, _, text in labelled():
+        assert features(text) == _reference_features(text, PHRASE_NGRAMS)

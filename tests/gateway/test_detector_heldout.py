@@ -1,16 +1,19 @@
-"""The detector on its held-out sets: never trained or tuned on.
+"""The detector on its held-out set: never trained or tuned on.
 
-``self_recognition_heldout.tsv`` was written before the learned stage and has been scored
-(and so seen) in rounds 2-5; ``self_recognition_heldout_v2.tsv`` was written fresh in round 5
-and committed before any change of that round, and only its aggregate numbers were read,
-once, after the detector was fixed. The goal per language is precision >= 0.95 and recall
->= 0.90; the asserted floors are the numbers measured at the end of round 5
-(docs/architecture.md), so they guard against regressions without pretending the goal is
-met where it is not.
+``self_recognition_heldout_v3.tsv`` was written fresh in round 7 and committed on its own
+(with its near-repeats of training lines rewritten) before any change of that round. The
+earlier held-out sets, v1 (scored in rounds 2-5) and v2 (scored in round 5), had been seen
+and were moved into the training corpus in round 7. The thresholds and features were chosen
+by cross-validation on the training corpus (:mod:`sentinel.gateway.detector_validation`);
+v3 was scored only before (the round-5 detector's baseline) and after. The goal per language
+is precision >= 0.95 and recall >= 0.90; the asserted floors are the numbers measured at the
+end of round 7 (docs/architecture.md) less a small margin, so they guard against
+regressions without pretending the goal is met where it is not.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,25 +22,35 @@ from sentinel.gateway.detector import SelfRecognitionDetector
 from sentinel.gateway.detector_model import read_corpus
 
 DATA = Path(__file__).parent / "data"
-HELDOUT = DATA / "self_recognition_heldout.tsv"
-HELDOUT_V2 = DATA / "self_recognition_heldout_v2.tsv"
+HELDOUT = DATA / "self_recognition_heldout_v3.tsv"
+PATTERN_SET = DATA / "self_recognition.tsv"
 TRAINING = (
     Path(__file__).parents[2] / "sentinel" / "gateway" / "data" / "self_recognition_train.tsv"
 )
-FLOORS = {
-    (HELDOUT, "en"): (0.92, 0.95),
-    (HELDOUT, "de"): (0.95, 0.95),
-    (HELDOUT_V2, "en"): (0.90, 0.89),
-    (HELDOUT_V2, "de"): (0.93, 0.83),
-}
-"""Measured precision and recall per set and language, rounded down (the regression floor)."""
+FLOORS = {"en": (0.91, 0.85), "de": (0.93, 0.86)}
+"""Precision and recall per language measured in round 7 (en 0.929 / 0.867, de 0.946 /
+0.883), less about one line's worth: the regression floor."""
+MIN_PER_LABEL = 55
+"""Lines per language and label: at least as many as v2 had."""
+MAX_WORD_OVERLAP = 0.6
+MAX_TRIGRAM_OVERLAP = 0.35
+"""Jaccard similarity of word sets and of word trigrams above which a held-out line counts as
+a near-repeat of a training line (the first draft of v3 had 26 such lines)."""
+
+_WORD = re.compile(r"[\w'\u2019-]+")
 
 
-def confusion(
-    language: str, detector: SelfRecognitionDetector, path: Path = HELDOUT
-) -> dict[str, int]:
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _jaccard(first: set[object], second: set[object]) -> float:
+    return len(first & second) / max(1, len(first | second))
+
+
+def confusion(language: str, detector: SelfRecognitionDetector) -> dict[str, int]:
     table = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
-    for line in read_corpus(path.read_text(encoding="utf-8")):
+    for line in read_corpus(HELDOUT.read_text(encoding="utf-8")):
         if line.language != language:
             continue
         flagged = detector.flags(line.text)
@@ -46,32 +59,57 @@ def confusion(
     return table
 
 
-@pytest.mark.parametrize("path", [HELDOUT, HELDOUT_V2], ids=["v1", "v2"])
-def test_the_heldout_set_is_large_and_apart_from_training(path: Path) -> None:
-    heldout = read_corpus(path.read_text(encoding="utf-8"))
+def _seen() -> list[str]:
+    """Every line the learned stage was trained on, and the patterns' labelled set."""
+    return [
+        line.text
+        for path in (TRAINING, PATTERN_SET)
+        for line in read_corpus(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_the_heldout_set_is_large_and_balanced() -> None:
+    heldout = read_corpus(HELDOUT.read_text(encoding="utf-8"))
     for language in ("en", "de"):
-        lines = [line for line in heldout if line.language == language]
-        assert len(lines) >= 90
-        positives = sum(line.positive for line in lines)
-        assert abs(2 * positives - len(lines)) <= 4  # balanced
-    training = {line.text.lower() for line in read_corpus(TRAINING.read_text(encoding="utf-8"))}
-    assert not [line.text for line in heldout if line.text.lower() in training]
+        for positive in (True, False):
+            count = sum(1 for x in heldout if x.language == language and x.positive == positive)
+            assert count >= MIN_PER_LABEL, (language, positive, count)
+    assert len({line.text.lower() for line in heldout}) == len(heldout)
 
 
-def test_the_two_heldout_sets_share_no_line() -> None:
-    first = {line.text.lower() for line in read_corpus(HELDOUT.read_text(encoding="utf-8"))}
-    second = read_corpus(HELDOUT_V2.read_text(encoding="utf-8"))
-    assert not [line.text for line in second if line.text.lower() in first]
+def test_no_heldout_line_is_in_training() -> None:
+    """Training holds the former held-out sets v1 and v2, so this also keeps v3 apart from them."""
+    seen = {text.lower() for text in _seen()}
+    heldout = read_corpus(HELDOUT.read_text(encoding="utf-8"))
+    assert not [line.text for line in heldout if line.text.lower() in seen]
 
 
-@pytest.mark.parametrize("path", [HELDOUT, HELDOUT_V2], ids=["v1", "v2"])
+def test_no_heldout_line_nearly_repeats_a_training_line() -> None:
+    seen = []
+    for text in _seen():
+        words = _words(text)
+        seen.append((set(words), set(zip(words, words[1:], words[2:], strict=False))))
+    near = []
+    for line in read_corpus(HELDOUT.read_text(encoding="utf-8")):
+        words = _words(line.text)
+        bag, trigrams = set(words), set(zip(words, words[1:], words[2:], strict=False))
+        for other_bag, other_trigrams in seen:
+            if (
+                _jaccard(bag, other_bag) >= MAX_WORD_OVERLAP
+                or _jaccard(trigrams, other_trigrams) >= MAX_TRIGRAM_OVERLAP
+            ):
+                near.append(line.text)
+                break
+    assert not near
+
+
 @pytest.mark.parametrize("language", ["en", "de"])
-def test_heldout_precision_and_recall(language: str, path: Path) -> None:
-    table = confusion(language, SelfRecognitionDetector(), path)
-    patterns = confusion(language, SelfRecognitionDetector(learned=False), path)
+def test_heldout_precision_and_recall(language: str) -> None:
+    table = confusion(language, SelfRecognitionDetector())
+    patterns = confusion(language, SelfRecognitionDetector(learned=False))
     precision = table["tp"] / max(1, table["tp"] + table["fp"])
     recall = table["tp"] / (table["tp"] + table["fn"])
-    print(f"\n{path.name} {language}: {table} precision {precision:.3f} recall {recall:.3f}; "
+    print(f"\n{HELDOUT.name} {language}: {table} precision {precision:.3f} recall {recall:.3f}; "
           f"patterns alone {patterns}")  # fmt: skip
-    floor_precision, floor_recall = FLOORS[(path, language)]
+    floor_precision, floor_recall = FLOORS[language]
     assert precision >= floor_precision and recall >= floor_recall
