@@ -14,6 +14,7 @@ regressions without pretending the goal is met where it is not.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _jaccard(first: set[object], second: set[object]) -> float:
+def _jaccard(first: AbstractSet[object], second: AbstractSet[object]) -> float:
     return len(first & second) / max(1, len(first | second))
 
 
