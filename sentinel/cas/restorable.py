@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from sentinel.cas.checkout import decode_tree, object_path
+from sentinel.cas.checkout import decode_tree, is_object_store, object_path
 from sentinel.cas.history import SnapshotRecord, list_snapshots
 from sentinel.cas.reference import MAX_DEPTH, Entry, Kind, encode_tree, object_id
 from sentinel.errors import StoreCorruptError
@@ -143,13 +143,16 @@ def check_records(records: list[SnapshotRecord], objects: Path) -> RestorableRep
         The report; ``differences`` names each snapshot that cannot be rebuilt, the path
         inside it and the object at fault.
     """
-    if records and not (objects / "objects").is_dir():
+    if records and not is_object_store(objects):
         return RestorableReport(
             str(objects),
             len(records),
             len({r.root for r in records}),
             0,
-            [f"no object store at {objects}: {len(records)} recorded snapshots cannot be rebuilt"],
+            [
+                f"no object store at {objects} (or not readable here): {len(records)} "
+                "recorded snapshots cannot be rebuilt"
+            ],
         )
     rebuilder = _Rebuilder(objects)
     differences = []

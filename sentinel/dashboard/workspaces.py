@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sentinel.cas.browse import NotInSnapshotError, check_root, read_file, snapshot_tree
+from sentinel.cas.checkout import is_object_store
 from sentinel.cas.history import SnapshotRecord, list_snapshots
 from sentinel.errors import InvalidInputError, StoreCorruptError
 
@@ -49,7 +50,7 @@ class WorkspaceViews:
         return 200, {
             "at": at,
             "objects": str(self.objects),
-            "available": (self.objects / "objects").is_dir(),
+            "available": is_object_store(self.objects),
             "total": len(found),
             "snapshots": [record.to_dict() for record in found[-MAX_LISTED:]],
             "latest": [latest[agent] for agent in sorted(latest)],

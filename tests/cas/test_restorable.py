@@ -3,10 +3,13 @@ altered or the whole store missing (each a named difference)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from sentinel import cli
 from sentinel.audit.store import AuditStore
 from sentinel.cas.checkout import decode_tree, object_path, read_object
 from sentinel.cas.history import SnapshotRecord, list_snapshots
@@ -19,6 +22,7 @@ FIRST: Tree = {
     b"src": {b"app.py": b"print('v1')\n", b"util.py": b"X = 1\n"},
     b"latest": ("link", b"src/app.py"),
 }
+runner = CliRunner()
 SECOND: Tree = {**FIRST, b"src": {**FIRST[b"src"], b"app.py": b"print('v2')\n"}}  # type: ignore[dict-item]
 
 
@@ -119,7 +123,8 @@ def test_a_missing_object_store(recorded: tuple[Path, Path, list[str]], tmp_path
     store, _, _ = recorded
     report = check_restorable(store, tmp_path / "elsewhere")
     assert report.differences == [
-        f"no object store at {tmp_path / 'elsewhere'}: 2 recorded snapshots cannot be rebuilt"
+        f"no object store at {tmp_path / 'elsewhere'} (or not readable here): "
+        "2 recorded snapshots cannot be rebuilt"
     ]
 
 
@@ -143,3 +148,34 @@ def test_a_run_without_snapshots_checks_nothing(tmp_path: Path) -> None:
         audit.append("runtime", "runtime.note", {})
     report = check_restorable(store, tmp_path / "run.db.cas")
     assert report.ok and (report.snapshots, report.objects) == (0, 0)
+
+
+def test_an_unreadable_store_is_a_difference_not_a_crash(
+    recorded: tuple[Path, Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, objects, _ = recorded
+
+    def denied(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    # What a process other than root meets: the store is mode 0700 (root bypasses modes).
+    monkeypatch.setattr(Path, "is_dir", denied)
+    (line,) = check_restorable(store, objects).differences
+    assert "(or not readable here): 2 recorded snapshots cannot be rebuilt" in line
+
+
+def test_the_cli_verifies_and_exits_1_on_a_difference(
+    recorded: tuple[Path, Path, list[str]],
+) -> None:
+    store, objects, roots = recorded
+    ok = runner.invoke(cli.app, ["workspace", "verify", "--store", str(store)])
+    assert ok.exit_code == 0, ok.output
+    assert (
+        "2 snapshots (2 roots, 9 objects read)" in ok.output and "every root rebuilt" in ok.output
+    )
+    object_path(objects, _id(objects, roots[1], b"src", b"app.py")).unlink()
+    bad = runner.invoke(cli.app, ["workspace", "verify", "--store", str(store), "--json"])
+    assert bad.exit_code == 1
+    document = json.loads(bad.output)
+    assert document["ok"] is False and len(document["differences"]) == 1
+    assert "src/app.py: file object" in document["differences"][0]
