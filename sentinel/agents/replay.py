@@ -22,6 +22,8 @@ from sentinel.agents.redteam import Attack
 from sentinel.agents.runtime import Engine, company_digest
 from sentinel.audit import AuditStore, NewEvent
 from sentinel.audit.verify import refuse_unverified
+from sentinel.cas.restorable import check_restorable
+from sentinel.cas.run_workspaces import objects_beside
 from sentinel.config import load_company
 from sentinel.errors import InvalidInputError
 
@@ -45,11 +47,23 @@ class ReplayReport:
     """Control-plane iterations replayed from their recorded observations."""
     control_differences: list[str] = field(default_factory=list)
     """Replayed control decisions that differ from the recorded ones (sentinel.control)."""
+    workspace_snapshots: int = 0
+    """Recorded CAS workspace snapshots rebuilt from the run's object store."""
+    workspace_differences: list[str] = field(default_factory=list)
+    """Recorded snapshots that cannot be rebuilt (sentinel.cas.restorable)."""
 
     @property
     def equal(self) -> bool:
-        """The replayed final state hash and control decisions equal the recorded ones."""
-        return self.recorded_hash == self.replayed_hash and not self.control_differences
+        """The replay reproduces the record.
+
+        The final state hash and the control decisions equal the recorded ones, and every
+        recorded workspace snapshot rebuilds to its recorded root.
+        """
+        return (
+            self.recorded_hash == self.replayed_hash
+            and not self.control_differences
+            and not self.workspace_differences
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -126,8 +140,13 @@ def replay(store_path: Path | str, *, config: Path | None = None) -> ReplayRepor
         store_path: The audit store a :func:`sentinel.agents.run` wrote.
         config: The company directory (default: the one the run recorded).
 
+    Every ``workspace.snapshot`` the run recorded (``--workspace-fs cas``) is rebuilt from
+    the object store beside ``store_path`` (``<store>.cas``) and its Merkle root recomputed
+    (:func:`sentinel.cas.restorable.check_restorable`).
+
     Returns:
-        The report; ``report.equal`` tells whether the hashes match.
+        The report; ``report.equal`` tells whether the hashes match and every workspace
+        snapshot is restorable.
 
     Raises:
         InvalidInputError: The store holds no finished run, or the company differs from
@@ -195,6 +214,7 @@ def replay(store_path: Path | str, *, config: Path | None = None) -> ReplayRepor
         raise ReplayDivergedError(
             f"replay diverged: {backend.leftover()} recorded answers or results were not asked for"
         )
+    workspaces = check_restorable(path, objects_beside(path))
     return ReplayReport(
         store=str(path),
         ticks=ticks,
@@ -205,4 +225,6 @@ def replay(store_path: Path | str, *, config: Path | None = None) -> ReplayRepor
         attacks=backend.used["runtime.attack"],
         control_decisions=len(control_records),
         control_differences=differences,
+        workspace_snapshots=workspaces.snapshots,
+        workspace_differences=workspaces.differences,
     )

@@ -30,6 +30,17 @@ class StoreSize:
     bytes: int
 
 
+def is_object_store(store: Path) -> bool:
+    """Whether ``store`` has an ``objects`` directory.
+
+    False too when it cannot be looked at: the store is root-only (mode 0700).
+    """
+    try:
+        return (store / "objects").is_dir()
+    except OSError:
+        return False
+
+
 def object_path(store: Path, ident: str) -> Path:
     """Where object ``ident`` lives in the store at ``store``."""
     return store / "objects" / ident[:2] / ident[2:]

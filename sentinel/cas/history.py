@@ -29,8 +29,15 @@ class SnapshotRecord:
         return asdict(self)
 
 
-def list_snapshots(path: Path, *, agent_id: str | None = None) -> list[SnapshotRecord]:
-    """Every ``workspace.snapshot`` of the store at ``path`` (of ``agent_id`` only), in order.
+def list_snapshots(
+    path: Path, *, agent_id: str | None = None, upto: int | None = None
+) -> list[SnapshotRecord]:
+    """Every ``workspace.snapshot`` of the store at ``path``, in order.
+
+    Args:
+        path: The audit store.
+        agent_id: Only this agent's snapshots.
+        upto: Only snapshots at this audit position or before (time travel).
 
     Raises:
         StoreCorruptError: No file at ``path``, or not a Sentinel audit store.
@@ -39,7 +46,8 @@ def list_snapshots(path: Path, *, agent_id: str | None = None) -> list[SnapshotR
     reader = StoreReader(path, conn)
     found = []
     try:
-        for event in reader.read(stream=WORKSPACE_STREAM):
+        end = None if upto is None else upto + 1
+        for event in reader.read(stream=WORKSPACE_STREAM, end=end):
             payload = event.payload
             if event.type != "workspace.snapshot":
                 continue

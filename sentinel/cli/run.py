@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,6 +19,7 @@ from sentinel.config import DEFAULT_COMPANY
 from sentinel.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from sentinel.agents.replay import ReplayReport
     from sentinel.dashboard.live import LiveDashboard
 
 FAILED_EXIT: Final = 1
@@ -354,6 +356,14 @@ def probe_line(probes: dict[str, Any]) -> str:
     )
 
 
+def workspace_replay_line(report: ReplayReport) -> str:
+    """The replay's workspace row: how many recorded snapshots rebuilt to their roots."""
+    bad = len(report.workspace_differences)
+    if not bad:
+        return f"{report.workspace_snapshots:,} rebuilt, every root equal"
+    return f"[bold red]{bad:,} of {report.workspace_snapshots:,} not restorable"
+
+
 @reports_errors
 def replay_command(
     store: Annotated[
@@ -390,8 +400,12 @@ def replay_command(
         )
         table.add_row("recorded state hash", report.recorded_hash)
         table.add_row("replayed state hash", report.replayed_hash)
+        if report.workspace_snapshots:
+            table.add_row("workspace snapshots", workspace_replay_line(report))
         table.add_row("equal", "yes" if report.equal else "[bold red]NO")
         console.print(table)
+        for line in report.workspace_differences:
+            console.print(f"[bold red]workspace:[/] {escape(line)}")
     if not report.equal:
         raise typer.Exit(FAILED_EXIT)
 

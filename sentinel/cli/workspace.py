@@ -1,4 +1,4 @@
-"""``sentinel-run workspace snapshots | restore | stats``: content-addressed workspaces."""
+"""``sentinel-run workspace snapshots | restore | verify | stats``: CAS workspaces."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from sentinel.audit.location import STORE_ENV, default_store
 from sentinel.cas.checkout import checkout, store_size
 from sentinel.cas.history import list_snapshots
+from sentinel.cas.restorable import check_restorable
+from sentinel.cas.run_workspaces import objects_beside
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 
 app = typer.Typer(help="Content-addressed workspaces: recorded snapshots, restores, the store.")
@@ -76,6 +79,45 @@ def restore(
         print_json({"root": root, "destination": str(destination), "entries": written})
         return
     console.print(Text(f"restored {root[:16]} into {destination}: {written} entries"))
+
+
+@app.command()
+@reports_errors
+def verify(
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            envvar=STORE_ENV,
+            dir_okay=False,
+            help="The run's audit store (default: $SENTINEL_STORE, else the data directory's).",
+        ),
+    ] = None,
+    objects: Annotated[
+        Path | None,
+        typer.Option("--objects", file_okay=False, help="The object store (default: <store>.cas)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rebuild every recorded snapshot from the object store; exit 1 if one cannot be.
+
+    A replay of the run (sentinel-run replay) runs the same check.
+    """
+    path = store or default_store()
+    report = check_restorable(path, objects or objects_beside(path))
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        outcome = "every root rebuilt" if report.ok else f"{len(report.differences)} not"
+        console.print(
+            f"{report.snapshots:,} snapshots ({report.roots:,} roots, {report.objects:,} "
+            f"objects read): {outcome}"
+        )
+        console.print(Text(f"object store: {report.objects_dir}"))
+        for line in report.differences:
+            console.print(f"[bold red]not restorable:[/] {escape(line)}")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

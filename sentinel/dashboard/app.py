@@ -9,6 +9,11 @@ Routes:
 - ``GET /api/events?after=N``: one batch of events after position ``N`` (JSON).
 - ``GET /api/stream?after=N``: every event after ``N``, then new ones as they are stored,
   as server-sent events (one JSON array of events per message).
+- ``GET /api/workspaces?at=N``: the CAS workspace snapshots recorded up to audit position
+  ``N`` (default: all), the latest of each agent.
+- ``GET /api/workspace?root=R``: the tree of recorded snapshot ``R`` (objects checked).
+- ``GET /api/workspace/file?root=R&path=P``: one file of it, size-limited, as text or, for
+  binary contents, as hex (:mod:`sentinel.cas.browse`).
 - ``POST /api/operator``: ``{"action", "target", "room"}`` with ``Authorization: Bearer
   <token>``; applied by the run's thread and recorded as an ``operator.action`` event.
 """
@@ -29,10 +34,12 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from sentinel.cas.run_workspaces import objects_beside
 from sentinel.config import DEFAULT_COMPANY
 from sentinel.dashboard.feed import EventFeed
 from sentinel.dashboard.layout import office_layout
 from sentinel.dashboard.operator import ACTIONS, Operator
+from sentinel.dashboard.workspaces import WorkspaceViews
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 POLL_S: Final = 0.005
@@ -44,7 +51,11 @@ MAX_BODY_BYTES: Final = 4096
 
 
 def create_app(
-    store: Path, *, operator: Operator | None = None, config: Path = DEFAULT_COMPANY
+    store: Path,
+    *,
+    operator: Operator | None = None,
+    config: Path = DEFAULT_COMPANY,
+    objects: Path | None = None,
 ) -> Starlette:
     """The dashboard of the run whose audit store is ``store``.
 
@@ -53,8 +64,10 @@ def create_app(
         operator: The live run's operator control (``run --dashboard``); None for a store
             only, where operator actions are refused with 409.
         config: The company directory to draw when the store records none.
+        objects: The run's CAS object store (default: beside the store, ``<store>.cas``).
     """
     feed = EventFeed(store)
+    views = WorkspaceViews(store, objects_beside(store) if objects is None else objects)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
@@ -123,12 +136,32 @@ def create_app(
             return JSONResponse(payload, status_code=401)
         return JSONResponse(payload, status_code=200 if payload["decision"] == "accepted" else 409)
 
+    async def workspaces(request: Request) -> Response:
+        raw = request.query_params.get("at")
+        try:
+            at = None if raw is None else int(raw)
+        except ValueError:
+            return _answer((400, {"error": "at must be an integer"}))
+        return _answer(await anyio.to_thread.run_sync(views.snapshots, at))
+
+    async def workspace(request: Request) -> Response:
+        root = request.query_params.get("root", "")
+        return _answer(await anyio.to_thread.run_sync(views.tree, root))
+
+    async def workspace_file(request: Request) -> Response:
+        root = request.query_params.get("root", "")
+        path = request.query_params.get("path", "")
+        return _answer(await anyio.to_thread.run_sync(views.file, root, path))
+
     routes = [
         Route("/", index),
         Route("/api/info", info),
         Route("/api/layout", layout),
         Route("/api/events", events),
         Route("/api/stream", stream),
+        Route("/api/workspaces", workspaces),
+        Route("/api/workspace", workspace),
+        Route("/api/workspace/file", workspace_file),
         Route("/api/operator", act, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
@@ -141,6 +174,11 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.feed = feed
     return app
+
+
+def _answer(answer: tuple[int, dict[str, Any]]) -> Response:
+    status, body = answer
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def _after(request: Request) -> int | None:

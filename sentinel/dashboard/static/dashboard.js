@@ -298,6 +298,7 @@ function draw() {
   drawJudge(s);
   drawOperator(s);
   drawTravel();
+  drawWorkspaces();
 }
 
 const SVG = "http://www.w3.org/2000/svg";
