@@ -13,6 +13,10 @@ it mounted.
 
 The mount lives as long as the workspace: :func:`release` unmounts it (``scratch_dir``
 does so for every throwaway workspace), and the image keeps the files for the next mount.
+Every mount, unmount and removal of an image happens under the image's lock
+(:mod:`sentinel.sandbox.image_lock`), which ``sentinel-run sandbox gc`` respects; a
+process about to exit may hand its unmounts to a detached child that holds those locks
+(:func:`release_detached`).
 """
 
 from __future__ import annotations
