@@ -72,6 +72,14 @@ class SandboxError(SentinelError, RuntimeError):
     """A sandbox could not be built, run or torn down."""
 
 
+class ImageLockedError(SandboxError, BlockingIOError):
+    """Another process holds a workspace image's lock (:mod:`sentinel.sandbox.image_lock`).
+
+    Raised at once to ``sandbox gc`` (which never waits and keeps the image), and to a
+    launcher only after it waited for the lock's bound.
+    """
+
+
 class SandboxUnavailable(SandboxError):  # noqa: N818 - reads as a state, as in STYLE.md
     """A sandbox layer that the policy requires is not offered by this host.
 

@@ -26,13 +26,13 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Final, Literal
 
-from sentinel.errors import SandboxError
+from sentinel.errors import ImageLockedError, SandboxError
 
 LEASE_DIR: Final = Path("/run/sentinel/leases")
 """Root's lease files (tmpfs: cleared at boot, like every resource they name)."""
@@ -173,16 +173,43 @@ class GcReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _unmount_below(path: str, report: GcReport) -> None:
-    from sentinel.sandbox.disk_quota import mounts_below, release  # noqa: PLC0415 - no cycle
-
-    if not mounts_below(Path(path)):
-        return
+def _lease_holder(kind: Kind, path: str) -> int | None:
+    """The pid of the live process whose lease names ``path`` now (read afresh), if any."""
     try:
-        release(Path(path))
-        report.removed.append(f"mount {path}")
-    except SandboxError as exc:
-        report.errors.append(str(exc))
+        data = json.loads(_lease_file(kind, path).read_text())
+        lease = Lease(_lease_file(kind, path), kind, path, int(data["pid"]), data["start"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return lease.pid if lease.alive else None
+
+
+def _unmount_below(
+    path: str, report: GcReport, unless: Callable[[Path], str | None] | None = None
+) -> None:
+    """Unmount what is at or below ``path``, each under its image's lock, never waiting.
+
+    A held lock means a live launcher is mounting or releasing that image: the mount is
+    kept. Under the lock a fresh lease on the mount point (a launcher that mounted it again
+    after this gc read the leases) keeps it too, as does what ``unless`` says.
+    """
+    from sentinel.sandbox.disk_quota import mounts_below, release_point  # noqa: PLC0415 - no cycle
+
+    def in_use(point: Path) -> str | None:
+        holder = _lease_holder("mount", str(point))
+        if holder is not None:
+            return f"held by pid {holder}"
+        return unless(point) if unless is not None else None
+
+    for point in mounts_below(Path(path)):
+        try:
+            if release_point(point, wait=False, unless=in_use):
+                report.removed.append(f"mount {point}")
+            elif (why := in_use(point)) is not None:
+                report.kept.append(f"mount {point} ({why})")
+        except ImageLockedError:
+            report.kept.append(f"mount {point} (its image is locked by a live process)")
+        except SandboxError as exc:
+            report.errors.append(str(exc))
 
 
 def _remove_cgroup(directory: Path, report: GcReport, *, kill: bool) -> None:
@@ -282,19 +309,41 @@ def _cgroup_roots() -> list[Path]:
     return sorted(roots)
 
 
-def _collect_lease(lease: Lease, report: GcReport) -> None:
+def _collect_lease(lease: Lease, report: GcReport) -> bool:
+    """Remove a dead lease's resource; whether it is gone (False: kept, keep the lease too)."""
+    from sentinel.sandbox.disk_quota import mounts_below  # noqa: PLC0415 - no cycle
+
     if lease.kind == "mount":
         _unmount_below(lease.path, report)
-    elif lease.kind == "cgroup":
+        return not mounts_below(Path(lease.path))
+    if lease.kind == "cgroup":
         _remove_cgroup(Path(lease.path), report, kill=True)
     elif lease.kind == "netns":
         if (NETNS_DIR / lease.path).exists():
             _delete_netns(lease.path, report)
     elif lease.kind == "directory":
         _unmount_below(lease.path, report)
-        if os.path.lexists(lease.path):
-            shutil.rmtree(lease.path, ignore_errors=True)
-            report.removed.append(f"directory {lease.path}")
+        if mounts_below(Path(lease.path)):  # kept (locked, leased again) or failed: said so
+            return False
+        with _images_locked(Path(lease.path), report) as locked:
+            if not locked:
+                return False
+            if os.path.lexists(lease.path):
+                shutil.rmtree(lease.path, ignore_errors=True)
+                report.removed.append(f"directory {lease.path}")
+    return True
+
+
+def _forget(lease: Lease) -> None:
+    """Unlink a dead lease's file, unless a live process has taken the same name since."""
+    try:
+        data = json.loads(lease.file.read_text())
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        data = {}
+    if data.get("pid") in (None, lease.pid) and data.get("start") == lease.start:
+        lease.file.unlink(missing_ok=True)
 
 
 def _settled(path: Path) -> bool:
@@ -320,10 +369,37 @@ def _collect_unleased(leased: set[str], report: GcReport) -> None:
             report.kept.append(f"netns {entry.name} (in use)")
         else:
             _delete_netns(entry.name, report)
-    mounted = _mounted_sources()
     for device, backing in quota_loop_devices().items():
-        if device not in mounted:
+        if device not in _mounted_sources():
+            _detach_loop(device, backing, report)
+
+
+def _detach_loop(device: str, backing: str, report: GcReport) -> None:
+    """``losetup -d`` an unmounted image's device, under the image's lock, never waiting.
+
+    A launcher holds the lock from binding the device to mounting it: without the lock gc
+    could detach a device in that gap.
+    """
+    from sentinel.sandbox.image_lock import hold  # noqa: PLC0415 - no cycle
+
+    held = None
+    if not backing.endswith(" (deleted)"):
+        try:
+            held = hold(Path(backing), wait=False)
+        except FileNotFoundError:
+            pass  # unlinked since: nobody can mount it again
+        except ImageLockedError:
+            report.kept.append(f"loop {device} ({backing}: its image is locked by a live process)")
+            return
+        except SandboxError as exc:
+            report.errors.append(f"loop {device}: {exc}")
+            return
+    try:
+        if device not in _mounted_sources():  # mounted since the listing: in use
             _command(["losetup", "-d", device], f"loop {device} ({backing})", report)
+    finally:
+        if held is not None:
+            held.release()
 
 
 def _held_paths() -> set[str]:
@@ -351,6 +427,46 @@ def _quota_mounts_below(root: Path) -> list[str]:
     return sorted(points, key=len, reverse=True)
 
 
+def _run_images(run: Path) -> list[Path]:
+    """Workspace images in a run directory: ``run/*/.<name>.quota.img`` and ``run/*.quota.img``.
+
+    Listed without following a link (``scandir`` entries, ``follow_symlinks=False``).
+    """
+    found = []
+    with contextlib.suppress(OSError), os.scandir(run) as top:
+        for entry in top:
+            if entry.name.endswith(QUOTA_SUFFIX):
+                found.append(Path(entry.path))
+            elif entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError), os.scandir(entry.path) as inner:
+                    found += [Path(e.path) for e in inner if e.name.endswith(QUOTA_SUFFIX)]
+    return found
+
+
+@contextlib.contextmanager
+def _images_locked(run: Path, report: GcReport) -> Iterator[bool]:
+    """Hold the lock of every image in ``run`` for the block; False if one is held elsewhere."""
+    from sentinel.sandbox.image_lock import ImageLock, hold  # noqa: PLC0415
+
+    held: list[ImageLock] = []
+    try:
+        for image in _run_images(run):
+            try:
+                held.append(hold(image, wait=False))
+            except FileNotFoundError:
+                continue
+            except ImageLockedError:
+                report.kept.append(f"directory {run} ({image} is locked by a live process)")
+                yield False
+                return
+            except SandboxError:
+                continue  # a link or non-file named like an image: rmtree unlinks, never follows
+        yield True
+    finally:
+        for lock in held:
+            lock.release()
+
+
 def _collect_runs(report: GcReport) -> None:
     """Quota mounts and run directories under :data:`RUNS_ROOT` that no live lease holds.
 
@@ -371,20 +487,27 @@ def _collect_runs(report: GcReport) -> None:
     # whatever the listings hold has its lease in this read (one read, not one per mount:
     # with a thousand leases and hundreds of mounts that was minutes).
     held = _held_paths()
+
+    def leased_now(point: Path) -> str | None:  # read again under the image's lock
+        return "leased by a live process" if _inside_any(str(point), _held_paths()) else None
+
     for point in points:
         if _inside_any(point, held):
             continue
-        _unmount_below(point, report)
+        _unmount_below(point, report, unless=leased_now)
     for run in runs:
         if not run.is_dir() or run.is_symlink() or not _settled(run):
             continue
         if _inside_any(str(run), held) or any(path.startswith(f"{run}/") for path in held):
             continue
-        _unmount_below(str(run), report)
+        _unmount_below(str(run), report, unless=leased_now)
         if mounts_below(run):
             report.errors.append(f"directory {run}: still has mounts, left in place")
             continue
-        shutil.rmtree(run, ignore_errors=True)
+        with _images_locked(run, report) as locked:
+            if not locked:
+                continue
+            shutil.rmtree(run, ignore_errors=True)
         if run.exists():
             report.errors.append(f"directory {run}: could not be removed")
         else:
@@ -415,8 +538,8 @@ def collect() -> GcReport:
             leased.add(lease.path)
             report.kept.append(f"{lease.kind} {lease.path} (held by pid {lease.pid})")
             continue
-        _collect_lease(lease, report)
-        lease.file.unlink(missing_ok=True)
+        if _collect_lease(lease, report):
+            _forget(lease)
     _collect_runs(report)
     _collect_unleased(leased, report)
     _collect_uid_leases(report)

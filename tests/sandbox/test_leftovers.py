@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sentinel.errors import SandboxError
-from sentinel.sandbox import leftovers
+from sentinel.sandbox import disk_quota, image_lock, leftovers
 from sentinel.sandbox.cgroup import AgentCgroup
 from sentinel.sandbox.disk_quota import mounts_below
 from sentinel.sandbox.launch import host_capabilities
@@ -197,3 +197,26 @@ def test_a_lease_is_written_whole_and_a_broken_one_is_reported_not_fatal(
         assert [line for line in unreadable if str(broken) in line]
     finally:
         broken.unlink(missing_ok=True)
+
+
+def test_a_finished_sandbox_exec_leaves_nothing_once_its_detached_unmount_is_done(
+    sandbox_base: Path,
+) -> None:
+    """The CLI returns before the unmount ends; its child holds the image's lock until then."""
+    agent = _agent()
+    done = subprocess.run(
+        [CLI, "sandbox", "exec", "--agent", agent, "--workspace", str(sandbox_base / "ws"),
+         "--", "sh", "-c", "echo kept > f"],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with image_lock.hold(disk_quota.image_path(sandbox_base / "ws")):  # waits for the child
+        after = _settled_census(sandbox_base, agent)
+    assert {k: after[k] for k in NOTHING} == NOTHING
+    assert after["images"] == 1
+    again = subprocess.run(
+        [CLI, "sandbox", "exec", "--agent", agent, "--workspace", str(sandbox_base / "ws"),
+         "--", "cat", "f"],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert again.stdout == b"kept\n"  # written back to the image before the lock was let go
