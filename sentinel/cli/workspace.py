@@ -19,6 +19,15 @@ from sentinel.cli.output import JsonOption, console, print_json, reports_errors
 
 app = typer.Typer(help="Content-addressed workspaces: recorded snapshots, restores, the store.")
 
+RunStoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar=STORE_ENV,
+        dir_okay=False,
+        help="The run's audit store (default: $SENTINEL_STORE, else the data directory's).",
+    ),
+]
 ObjectsOption = Annotated[
     Path,
     typer.Option("--objects", help="The run's CAS object store directory.", file_okay=False),
@@ -28,15 +37,7 @@ ObjectsOption = Annotated[
 @app.command()
 @reports_errors
 def snapshots(
-    store: Annotated[
-        Path | None,
-        typer.Option(
-            "--store",
-            envvar=STORE_ENV,
-            dir_okay=False,
-            help="The run's audit store (default: $SENTINEL_STORE, else the data directory's).",
-        ),
-    ] = None,
+    store: RunStoreOption = None,
     agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -84,15 +85,7 @@ def restore(
 @app.command()
 @reports_errors
 def verify(
-    store: Annotated[
-        Path | None,
-        typer.Option(
-            "--store",
-            envvar=STORE_ENV,
-            dir_okay=False,
-            help="The run's audit store (default: $SENTINEL_STORE, else the data directory's).",
-        ),
-    ] = None,
+    store: RunStoreOption = None,
     objects: Annotated[
         Path | None,
         typer.Option("--objects", file_okay=False, help="The object store (default: <store>.cas)."),
