@@ -257,20 +257,16 @@ def ensure_quota(workspace: Path, size_mb: int, uid: int, gid: int) -> bool:
 
 
 def _first_use(image: Path, workspace: Path) -> None:
-    """Empty the fresh file system, and copy in what the workspace held before it."""
+    """Empty the fresh file system and copy in what the workspace held, in one staging mount."""
     with tempfile.TemporaryDirectory(dir=workspace.parent) as staging:
         _mount(image, Path(staging))
         try:
             (Path(staging) / "lost+found").rmdir()  # fresh: empty, and ours
+            if any(workspace.iterdir()):
+                # -a copies links as links (never follows them) into a fresh file system
+                _run(["cp", "-a", f"{workspace}/.", staging])
         finally:
             _unmount(Path(staging))
-    if any(workspace.iterdir()):
-        with tempfile.TemporaryDirectory(dir=workspace.parent) as staging:
-            _mount(image, Path(staging))
-            try:  # -a copies links as links (never follows them) into a fresh file system
-                _run(["cp", "-a", f"{workspace}/.", staging])
-            finally:
-                _unmount(Path(staging))
 
 
 def _unmount(target: Path) -> None:
