@@ -14,11 +14,11 @@ import base64
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from sentinel.errors import SentinelError
+from sentinel.frozen_record import FrozenRecord, record_dict
 from sentinel.sandbox.launch_cache import compiled_launch
 from sentinel.sandbox.runner import run_once
 
@@ -34,8 +34,7 @@ _VALUE_OPTIONS: Final = ("--policy", "--agent", "--workspace", "--timeout", "--s
 _FLAG_OPTIONS: Final = ("--degraded", "--json")
 
 
-@dataclass(frozen=True)
-class ExecRequest:
+class ExecRequest(FrozenRecord):
     """The options of ``sandbox exec``, as Typer would pass them."""
 
     command: list[str]
@@ -143,7 +142,7 @@ def execute(request: ExecRequest) -> int:
         with AuditStore(request.store) as opened:
             record(opened, request.agent, request.command, result)
     if request.as_json:
-        data = asdict(result)
+        data = record_dict(result)
         # The output bytes travel as base64, and the field names say so.
         data["stdout_b64"] = base64.b64encode(data.pop("stdout")).decode()
         data["stderr_b64"] = base64.b64encode(data.pop("stderr")).decode()
