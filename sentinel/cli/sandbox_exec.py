@@ -10,7 +10,6 @@ both paths run :func:`execute`, and a test pins them to the same parse.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
@@ -142,6 +141,8 @@ def execute(request: ExecRequest) -> int:
         with AuditStore(request.store) as opened:
             record(opened, request.agent, request.command, result)
     if request.as_json:
+        import base64  # noqa: PLC0415 - only --json prints base64
+
         data = record_dict(result)
         # The output bytes travel as base64, and the field names say so.
         data["stdout_b64"] = base64.b64encode(data.pop("stdout")).decode()
