@@ -39,8 +39,8 @@ BWRAP_ALONE = [
 ]  # fmt: skip
 MAX_OVER_FLOOR = 4.0
 """CLI median over its floor's (``python -c pass`` + the launch in a warm process): what the
-CLI's own start (imports, the workspace's mount, the exit) may add. Measured 2.6 after
-round 8 (see docs/architecture.md, "Speed, round 8")."""
+CLI's own start (imports, the workspace's mount, the exit) may add. Measured 2.6 at load
+6.5 in round 8 (see docs/architecture.md, "Speed, round 8")."""
 MAX_SHARE_OF_BWRAP = 60.0
 """CLI median over bwrap alone's. bwrap takes 4-50 ms depending on load, so the ratio
 swings: 39 on an idle machine in round 3 (140.6 ms against 3.6 ms), 17.8-50 in round 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pickle
 from typing import Any
@@ -53,6 +54,7 @@ def test_fields_dict_and_repr_match_a_dataclass(name: str, tags: list[str], coun
     assert repr(record) == repr(reference).replace("DC(", "(")
     assert record == Outer(Inner(name, tuple(tags)), {name: Inner(name, ())}, count)
     assert pickle.loads(pickle.dumps(record)) == record  # noqa: S301 - our own bytes
+    assert copy.deepcopy(record) == record  # as dataclasses.asdict copies a non-dataclass
 
 
 def test_defaults_equality_and_hash() -> None:
