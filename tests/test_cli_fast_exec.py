@@ -107,6 +107,26 @@ def test_the_fast_path_loads_no_module_that_forks_or_that_it_does_not_use() -> N
     assert loaded & unused == set()
 
 
+def test_the_fast_path_creates_no_dataclass() -> None:
+    # @dataclass compiles generated methods per class and imports inspect (ast, dis,
+    # tokenize): 30-38 ms of a one-shot start; the path's records are FrozenRecords.
+    probe = (
+        "import sys; import sentinel.cli.sandbox_exec; "
+        "print(' '.join(sorted({'dataclasses', 'inspect', 'base64'} & set(sys.modules))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []
+    control = "import sys; import sentinel.sandbox.policy; print('dataclasses' in sys.modules)"
+    assert (  # control: the probe sees dataclasses when something on a path does import it
+        subprocess.run(
+            [sys.executable, "-c", control], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "True"
+    )
+
+
 @pytest.mark.parametrize("ending", ["exit_now(3)", "os._exit(3)"])
 def test_exit_now_runs_the_exit_handlers_flushes_and_keeps_the_status(
     ending: str, tmp_path: Path

@@ -10,15 +10,14 @@ both paths run :func:`execute`, and a test pins them to the same parse.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from sentinel.errors import SentinelError
+from sentinel.frozen_record import FrozenRecord, record_dict
 from sentinel.sandbox.launch_cache import compiled_launch
 from sentinel.sandbox.runner import run_once
 
@@ -34,8 +33,7 @@ _VALUE_OPTIONS: Final = ("--policy", "--agent", "--workspace", "--timeout", "--s
 _FLAG_OPTIONS: Final = ("--degraded", "--json")
 
 
-@dataclass(frozen=True)
-class ExecRequest:
+class ExecRequest(FrozenRecord):
     """The options of ``sandbox exec``, as Typer would pass them."""
 
     command: list[str]
@@ -143,7 +141,9 @@ def execute(request: ExecRequest) -> int:
         with AuditStore(request.store) as opened:
             record(opened, request.agent, request.command, result)
     if request.as_json:
-        data = asdict(result)
+        import base64  # noqa: PLC0415 - only --json prints base64
+
+        data = record_dict(result)
         # The output bytes travel as base64, and the field names say so.
         data["stdout_b64"] = base64.b64encode(data.pop("stdout")).decode()
         data["stderr_b64"] = base64.b64encode(data.pop("stderr")).decode()

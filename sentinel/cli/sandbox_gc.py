@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import typer
 
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
@@ -20,7 +18,7 @@ def gc(as_json: JsonOption = False) -> None:
     """
     report = collect()
     if as_json:
-        print_json(asdict(report))
+        print_json(report.as_dict())
     else:
         for line in report.removed:
             console.print(f"removed {line}", highlight=False)

@@ -13,11 +13,11 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from sentinel.errors import SandboxError, SandboxUnavailable
+from sentinel.frozen_record import FrozenRecord
 from sentinel.sandbox import leftovers
 from sentinel.sandbox.launch_facts import CgroupView
 from sentinel.sandbox.policy_terms import ResourcesView
@@ -29,8 +29,7 @@ KILL_PAUSE_S: Final = 0.0005
 """Polling step while the last processes of a group exit (2 s at most in all)."""
 
 
-@dataclass(frozen=True)
-class CgroupStats:
+class CgroupStats(FrozenRecord):
     """What the kernel counted for the group."""
 
     oom_kills: int

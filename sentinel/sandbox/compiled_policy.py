@@ -1,4 +1,4 @@
-"""A validated policy as plain frozen dataclasses: what the launch cache stores and reads.
+"""A validated policy as plain frozen records: what the launch cache stores and reads.
 
 :class:`CompiledPolicy` has exactly the read-only shape of
 :class:`~sentinel.sandbox.policy_terms.PolicyView`. It is only ever made from a
@@ -12,17 +12,16 @@ and its JSON round trip, to the pydantic one field by field and to the same sand
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from sentinel.frozen_record import FrozenRecord, record_dict
 from sentinel.sandbox.policy_terms import MANDATORY_DENY, Layer
 
 if TYPE_CHECKING:
     from sentinel.sandbox.policy import SandboxPolicy
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledFilesystem:
+class CompiledFilesystem(FrozenRecord):
     """``[filesystem]``: see :class:`~sentinel.sandbox.policy.FilesystemPolicy`."""
 
     read_only: tuple[str, ...]
@@ -36,24 +35,21 @@ class CompiledFilesystem:
         return tuple(dict.fromkeys((*MANDATORY_DENY, *self.deny)))
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledEnvironment:
+class CompiledEnvironment(FrozenRecord):
     """``[environment]``: see :class:`~sentinel.sandbox.policy.EnvironmentPolicy`."""
 
     set: Mapping[str, str]
     allow: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledNetwork:
+class CompiledNetwork(FrozenRecord):
     """``[network]``: see :class:`~sentinel.sandbox.policy.NetworkPolicy`."""
 
     mode: str
     allow: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledResources:
+class CompiledResources(FrozenRecord):
     """``[resources]``: see :class:`~sentinel.sandbox.policy.ResourcePolicy`."""
 
     memory_mb: int
@@ -66,16 +62,14 @@ class CompiledResources:
     disk_mb: int
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledSyscalls:
+class CompiledSyscalls(FrozenRecord):
     """``[syscalls]``: see :class:`~sentinel.sandbox.policy.SyscallPolicy`."""
 
     profile: str
     extra_deny: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledPolicy:
+class CompiledPolicy(FrozenRecord):
     """A validated :class:`~sentinel.sandbox.policy.SandboxPolicy`, without pydantic.
 
     ``[wasm]`` is left out: WASI tools are not launched through this path.
@@ -97,7 +91,7 @@ def compile_policy(policy: SandboxPolicy) -> CompiledPolicy:
 
 def to_json(policy: CompiledPolicy) -> dict[str, Any]:
     """A JSON-ready dict that :func:`from_json` turns back into an equal policy."""
-    data = asdict(policy)
+    data = record_dict(policy)
     data["environment"]["set"] = dict(policy.environment.set)
     return data
 
@@ -112,7 +106,7 @@ def from_json(data: Mapping[str, Any]) -> CompiledPolicy:
         data[part] for part in ("filesystem", "environment", "network", "resources", "syscalls")
     )
     resources = CompiledResources(**limits)
-    for field, value in asdict(resources).items():  # the JSON's numbers, checked for kind
+    for field, value in record_dict(resources).items():  # the JSON's numbers, checked for kind
         kind = (int, float) if field == "wall_timeout_s" else int
         if not isinstance(value, kind) or isinstance(value, bool):
             raise TypeError(f"resources.{field} is {value!r}")

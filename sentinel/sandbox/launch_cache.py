@@ -28,10 +28,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from sentinel.frozen_record import FrozenRecord
 from sentinel.sandbox.capabilities.cache_key import PACKAGE_DIR, cache_key
 from sentinel.sandbox.compiled_policy import CompiledPolicy, compile_policy, from_json, to_json
 from sentinel.sandbox.launch_facts import LaunchFacts, facts_from_json, facts_to_json, launch_facts
@@ -53,8 +53,7 @@ MAX_ENTRY_BYTES: Final = 1 << 20
 """Far more than an entry takes (a few KiB); a larger file is refused unread."""
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledLaunch:
+class CompiledLaunch(FrozenRecord):
     """What a launch needs that does not change between calls: the policy and host facts."""
 
     policy: CompiledPolicy

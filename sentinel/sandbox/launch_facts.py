@@ -1,4 +1,4 @@
-"""The few detected host facts a launch reads, as plain frozen dataclasses.
+"""The few detected host facts a launch reads, as plain frozen records.
 
 A launch needs the verdict of each layer it applies, where bubblewrap is and which of its
 hardening options exist, the Landlock ABI, and where each cgroup controller lives. They
@@ -11,8 +11,9 @@ pydantic nor the detectors.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from sentinel.frozen_record import FrozenRecord, record_dict
 
 if TYPE_CHECKING:
     from sentinel.sandbox.capabilities import HostCapabilities
@@ -21,8 +22,7 @@ UNAVAILABLE = "unavailable"
 """:attr:`sentinel.sandbox.capabilities.Verdict.UNAVAILABLE`'s value (a ``StrEnum``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class LayerVerdict:
+class LayerVerdict(FrozenRecord):
     """One layer's verdict with the reason and the fix (see ``LayerReport``)."""
 
     verdict: str
@@ -35,8 +35,7 @@ class LayerVerdict:
         return self.verdict == UNAVAILABLE
 
 
-@dataclass(frozen=True, slots=True)
-class ControllerFacts:
+class ControllerFacts(FrozenRecord):
     """One cgroup controller (see ``CgroupController``)."""
 
     usable: bool
@@ -68,8 +67,7 @@ class CgroupView(Protocol):
     def v2_mount(self) -> str | None: ...  # noqa: D102
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupLayout:
+class CgroupLayout(FrozenRecord):
     """The cgroup controllers by name (see ``CgroupFacts``)."""
 
     controllers: Mapping[str, ControllerFacts]
@@ -77,8 +75,7 @@ class CgroupLayout:
     """Where the unified (v2) hierarchy is mounted (a hybrid host has one too)."""
 
 
-@dataclass(frozen=True, slots=True)
-class LaunchFacts:
+class LaunchFacts(FrozenRecord):
     """What a launch reads of the host's detection."""
 
     layers: Mapping[str, LayerVerdict]
@@ -124,7 +121,7 @@ def launch_facts(capabilities: HostCapabilities | LaunchFacts) -> LaunchFacts:
 
 def facts_to_json(facts: LaunchFacts) -> dict[str, Any]:
     """A JSON-ready dict that :func:`facts_from_json` turns back into equal facts."""
-    return asdict(facts)
+    return record_dict(facts)
 
 
 def facts_from_json(data: Mapping[str, Any]) -> LaunchFacts:

@@ -27,12 +27,12 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Final, Literal
 
 from sentinel.errors import ImageLockedError, SandboxError
+from sentinel.frozen_record import FrozenRecord
 
 LEASE_DIR: Final = Path("/run/sentinel/leases")
 """Root's lease files (tmpfs: cleared at boot, like every resource they name)."""
@@ -105,8 +105,7 @@ def give_back(kind: Kind, path: str | os.PathLike[str]) -> None:
         _lease_file(kind, str(path)).unlink()
 
 
-@dataclass(frozen=True)
-class Lease:
+class Lease(FrozenRecord):
     """One lease file, read back."""
 
     file: Path
@@ -164,13 +163,18 @@ def exit_on_signals() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-@dataclass
 class GcReport:
     """What :func:`collect` removed, what it left (in use), and what failed."""
 
-    removed: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        """An empty report (a plain class: this module is on ``sandbox exec``'s path)."""
+        self.removed: list[str] = []
+        self.kept: list[str] = []
+        self.errors: list[str] = []
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """The three lists, for ``--json``."""
+        return {"removed": list(self.removed), "kept": list(self.kept), "errors": list(self.errors)}
 
 
 def _lease_holder(kind: Kind, path: str) -> int | None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from sentinel.frozen_record import FrozenRecord
 from sentinel.sandbox.seccomp_filter import SYSCALL_NAMES
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(FrozenRecord):
     """Something a layer blocked or cut short, attributed to the layer."""
 
     layer: str
@@ -18,8 +17,7 @@ class Violation:
     detail: str
 
 
-@dataclass(frozen=True)
-class ExecResult:
+class ExecResult(FrozenRecord):
     """The outcome of one command in a sandbox.
 
     ``exit_code`` is None when the command was killed by a signal (``signal`` says which).
