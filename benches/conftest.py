@@ -4,6 +4,7 @@ same run, and a gate test compares their medians. Absolute times are never asser
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -74,3 +75,17 @@ def pytest_report_header() -> list[str]:
     """The machine's load when the benches start: the context every ratio below was taken in."""
     one, five, fifteen = os.getloadavg()
     return [f"load average at start: {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"]
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """The median of ``numerator[i] / denominator[i]``: each pair taken at the same moment.
+
+    :func:`interleaved_samples` keeps each variant's samples in turn order, so the i-th
+    sample of two variants were taken one right after the other: a burst of load that
+    slows one sample of a pair slows the other too, and their ratio keeps what the code
+    costs. The median of those ratios, unlike the ratio of the two medians, never divides
+    a sample from a quiet moment by one from a busy moment.
+    """
+    if len(numerator) != len(denominator) or not numerator:
+        raise ValueError(f"paired samples differ in length: {len(numerator)}, {len(denominator)}")
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))

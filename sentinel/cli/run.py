@@ -364,6 +364,14 @@ def workspace_replay_line(report: ReplayReport) -> str:
     return f"[bold red]{bad:,} of {report.workspace_snapshots:,} not restorable"
 
 
+def control_replay_line(report: ReplayReport) -> str:
+    """The replay's control row: how many recorded plane decisions replayed to the same."""
+    bad = len(report.control_differences)
+    if not bad:
+        return f"{report.control_decisions:,} replayed, every decision equal"
+    return f"[bold red]{bad:,} of {report.control_decisions:,} differ"
+
+
 @reports_errors
 def replay_command(
     store: Annotated[
@@ -382,7 +390,8 @@ def replay_command(
 ) -> None:
     """Re-execute a run from its recorded inputs and answers; prove the state hash equal.
 
-    Exit status 1 if the replayed final state hash differs from the recorded one.
+    Exit status 1 if the replay differs from the record: the final state hash, a control
+    plane's decision or a workspace snapshot that no longer rebuilds.
     """
     with console.status("replaying", spinner="dots") if not as_json else _nothing():
         report = replay(store or default_store(), config=config)
@@ -400,10 +409,14 @@ def replay_command(
         )
         table.add_row("recorded state hash", report.recorded_hash)
         table.add_row("replayed state hash", report.replayed_hash)
+        if report.control_decisions or report.control_differences:
+            table.add_row("control decisions", control_replay_line(report))
         if report.workspace_snapshots:
             table.add_row("workspace snapshots", workspace_replay_line(report))
         table.add_row("equal", "yes" if report.equal else "[bold red]NO")
         console.print(table)
+        for line in report.control_differences:
+            console.print(f"[bold red]control:[/] {escape(line)}")
         for line in report.workspace_differences:
             console.print(f"[bold red]workspace:[/] {escape(line)}")
     if not report.equal:

@@ -181,6 +181,13 @@ class SandboxLaunch:
                 "landlock", f"the in-sandbox shim needs {SHIM_PYTHON}", "apt-get install python3"
             )
         self.root = os.geteuid() == 0
+        self.allowlist = self.uses(Layer.NETNS) and policy.network.mode == "allowlist"
+        if self.allowlist and not self.root:
+            raise SandboxUnavailable(
+                "netns",
+                "an egress allow-list needs root (a veth and nftables rules)",
+                "run Sentinel as root",
+            )
         self.workspace = workspace.resolve()
         self._own_lease: UidLease | None = None
         if self.root and uid_lease is None:
@@ -194,24 +201,30 @@ class SandboxLaunch:
         self.on_cas = self.root and on_cas(self.workspace)
         self.workspace_fs = bool(policy.resources.disk_mb) and self.root and not self.on_cas
         quota = policy.resources.disk_mb if self.workspace_fs else 0
-        self.mounted = prepare_workspace(self.workspace, policy, self.uid, self.gid, quota_mb=quota)
-        """Whether this launch mounted the workspace's quota file system."""
-        self.env = session_environment(policy, self.workspace)
-        self.program = (
-            compiled_filter(tuple(policy.syscalls.extra_deny)) if self.uses(Layer.SECCOMP) else None
-        )
-        self.cgroup = (
-            AgentCgroup.unique(agent_id, self.caps.cgroups, policy.resources)
-            if self.uses(Layer.CGROUPS)
-            else None
-        )
-        self.allowlist = self.uses(Layer.NETNS) and policy.network.mode == "allowlist"
-        if self.allowlist and not self.root:
-            raise SandboxUnavailable(
-                "netns",
-                "an egress allow-list needs root (a veth and nftables rules)",
-                "run Sentinel as root",
+        try:
+            self.mounted = prepare_workspace(
+                self.workspace, policy, self.uid, self.gid, quota_mb=quota
             )
+            """Whether this launch mounted the workspace's quota file system."""
+            self.env = session_environment(policy, self.workspace)
+            self.program = (
+                compiled_filter(tuple(policy.syscalls.extra_deny))
+                if self.uses(Layer.SECCOMP)
+                else None
+            )
+            self.cgroup = (
+                AgentCgroup.unique(agent_id, self.caps.cgroups, policy.resources)
+                if self.uses(Layer.CGROUPS)
+                else None
+            )
+        except BaseException:
+            # A launch that fails half-built has no teardown to call: give its own uid back
+            # now. Left to ``UidLease.__del__`` it stays held while anything references this
+            # frame, as the exception's traceback does while the caller handles it (a warm
+            # sandbox rebuilding, a retry): the uid and its lease file stay taken meanwhile.
+            if self._own_lease is not None:
+                self._own_lease.release()
+            raise
         self.network: AgentNetwork | None = None
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -21,6 +21,7 @@ from sentinel.agents.options import company_for
 from sentinel.agents.places import Places
 from sentinel.agents.prompts import fingerprint, result_line, task_prompt
 from sentinel.agents.redteam import Attack, attack, attack_corpus, compromised_agents
+from sentinel.agents.replay import ReplayReport
 from sentinel.agents.runtime import Engine
 from sentinel.agents.sandbox_pool import SandboxPool
 from sentinel.audit import AuditStore, NewEvent
@@ -145,6 +146,37 @@ def test_replay_refuses_a_store_without_a_run(tmp_path: Path) -> None:
         replay(tmp_path / "empty.db")
     result = CliRunner().invoke(app, ["replay", "--store", str(tmp_path / "missing.db")])
     assert result.exit_code == 2
+
+
+def _replay_report(control_differences: list[str]) -> ReplayReport:
+    return ReplayReport(
+        store="run.db", ticks=60, recorded_hash="a" * 64, replayed_hash="a" * 64,
+        decisions=3, tool_results=2, attacks=1, control_decisions=120,
+        control_differences=control_differences,
+    )  # fmt: skip
+
+
+def test_replay_table_prints_each_control_difference(monkeypatch: pytest.MonkeyPatch) -> None:
+    differing = [
+        "agent-000042: actions, fired differ",
+        "platform-000007: not replayed",
+    ]
+    report = _replay_report(differing)
+    monkeypatch.setattr("sentinel.cli.run.replay", lambda store, config: report)
+    result = CliRunner().invoke(app, ["replay", "--store", "run.db"])
+    assert result.exit_code == 1  # the hashes are equal: the control decisions alone fail it
+    assert "2 of 120 differ" in result.output
+    assert result.output.count("control:") == len(differing)
+    for line in differing:
+        assert f"control: {line}" in result.output
+
+
+def test_replay_table_counts_equal_control_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sentinel.cli.run.replay", lambda store, config: _replay_report([]))
+    result = CliRunner().invoke(app, ["replay", "--store", "run.db"])
+    assert result.exit_code == 0, result.output
+    assert "120 replayed, every decision equal" in result.output
+    assert "control:" not in result.output
 
 
 class _ReplayingSandbox:
