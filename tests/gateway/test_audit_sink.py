@@ -16,7 +16,7 @@ from sentinel.audit.event_types import GatewayDecision, ModelCall
 from sentinel.audit.location import default_store
 from sentinel.audit.native_writer import records_for
 from sentinel.cli import app
-from sentinel.errors import GatewayError
+from sentinel.errors import GatewayError, StoreClosedError
 from sentinel.gateway import Gateway
 from sentinel.gateway.audit_sink import AuditSink, default_store_path
 from sentinel.gateway.pipeline import _Call, _Trail
@@ -156,3 +156,24 @@ def test_events_as_noted_store_the_typed_payloads_bytes(tmp_path: Path) -> None:
         assert records_for(noted) == records_for(typed)  # the canonical bytes
     gw.close()
     store.close()
+
+
+def test_durable_fails_closed_when_the_store_refuses(tmp_path: Path) -> None:
+    """``durable``: no answer leaves without its record; a store that refuses the events
+    fails the request. ``queued`` (the control) still answers and counts the loss."""
+    for ack in ("durable", "queued"):
+        store = AuditStore(tmp_path / f"{ack}.db")
+        gw = Gateway(settings_with(), audit=store, audit_ack=ack, ledger_path=":memory:")
+        gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-01")
+        gw.flush_audit()
+        store.close()  # from now on every append is refused
+        if ack == "durable":
+            with pytest.raises(StoreClosedError):
+                gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-01")
+        else:
+            answer = gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-01")
+            assert answer.decision == "synthesized"
+            gw.flush_audit()
+            failures = gw.metrics.registry.get_sample_value("sentinel_gateway_audit_failures_total")
+            assert failures is not None and failures > 0
+        gw.close()
