@@ -38,7 +38,11 @@ def speedup(group: str) -> float:
 
 
 def interleaved_samples(
-    variants: dict[str, Callable[[], Any]], rounds: int, warmup: int = 0, block: int = 1
+    variants: dict[str, Callable[[], Any]],
+    rounds: int,
+    warmup: int = 0,
+    block: int = 1,
+    between: Callable[[], Any] | None = None,
 ) -> dict[str, list[float]]:
     """Time each variant ``rounds`` times, ``block`` calls of each per turn, in a rotating order.
 
@@ -48,7 +52,10 @@ def interleaved_samples(
     so the load shifts both sides of the ratio alike. A ``block`` above one keeps a variant
     running for a while before the next takes over, for paths whose speed depends on staying
     hot (a FUSE daemon's thread sleeps between requests: call by call, every CAS write paid
-    for waking it, 2-4x its p95 in a stream of writes). Returns seconds per call, by variant.
+    for waking it, 2-4x its p95 in a stream of writes). ``between``, if given, runs untimed
+    after each block, for variants that leave work behind on another thread (the gateway's
+    queued audit writer): it finishes that work before the next variant's block, so it is
+    not timed against its neighbour. Returns seconds per call, by variant.
     """
     names = list(variants)
     samples: dict[str, list[float]] = {name: [] for name in names}
@@ -62,6 +69,8 @@ def interleaved_samples(
                 elapsed = time.perf_counter() - start
                 if index >= warmup:
                     samples[name].append(elapsed)
+            if between is not None:
+                between()
     return samples
 
 

@@ -3,14 +3,18 @@
 Acknowledgment semantics (``Gateway(audit_ack=...)``):
 
 - ``durable`` (the library's default): a request returns once its events are committed to
-  the store (the store's writer still groups concurrent requests into one transaction).
-- ``queued`` (``gateway serve``'s default): a request returns once its events are queued;
-  a writer thread builds them and commits every queued request's events in one
-  ``append_batch`` (one transaction, all or none), so the request path pays neither the
-  event building nor the commit. The writer, woken by a request, first lets
-  :data:`GROUP_WAIT_S` pass (or :data:`MAX_GROUP` requests queue up), so a busy gateway
-  commits one group per interval instead of one per request, and the writer competes with
-  the request threads for the interpreter once per group rather than once per request.
+  the store with ``synchronous=FULL`` (fsynced; the store's writer groups concurrent
+  requests into one transaction and one fsync); if the store refuses them, the request
+  fails instead of answering.
+- ``queued`` (``gateway serve``'s default): a request returns once its decisions are
+  queued as plain records in this process's memory (not yet validated, chained or on
+  disk); a writer thread builds the events and commits every queued request's events in
+  one ``append_batch`` (one transaction, all or none, fsynced), so the request path pays
+  neither the event building, the validation nor the commit. The writer, woken by a
+  request, first lets :data:`GROUP_WAIT_S` pass (or :data:`MAX_GROUP` requests queue up),
+  so a busy gateway commits one group per interval instead of one per request, and the
+  writer competes with the request threads for the interpreter once per group rather than
+  once per request.
   Events are committed within about ``GROUP_WAIT_S`` plus one commit.
   :meth:`AuditSink.flush` waits for everything queued so far; :meth:`AuditSink.close`
   (and so ``Gateway.close``, and Ctrl-C / SIGTERM on ``gateway serve``) flushes before it

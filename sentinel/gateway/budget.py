@@ -177,12 +177,7 @@ class BudgetLedger:
                 message names the scope, period and member.
         """
         now = self._clock()
-        keys = self.keys(agent_id, team, now)
-        limits = list(self.limits)
-        for scope, limit in extra:
-            length = PERIOD_SECONDS[limit.period]
-            keys.append((scope, limit.period, int(now // length) * length))
-            limits.append(limit)
+        keys, limits = self._scopes(agent_id, team, now, extra)
         reservation = Reservation(
             uuid.uuid4().hex, tokens, usd, tuple(keys), tuple(limits) if extra else ()
         )
@@ -190,19 +185,7 @@ class BudgetLedger:
             if now - self._last_reconcile >= RECONCILE_EVERY_S:
                 self._reconcile(conn, now, check_processes=False)
                 self._last_reconcile = now
-            for limit, key in zip(limits, keys, strict=True):
-                used = self._used(conn, key)
-                for member, need, have in (
-                    ("tokens", tokens, used.tokens),
-                    ("usd", usd, used.usd),
-                    ("requests", 1, used.requests),
-                ):
-                    cap = getattr(limit, member)
-                    if cap is not None and have + need > cap:
-                        raise BudgetExhaustedError(
-                            f"{key[0]} {limit.period} budget: {member} {have:g} used or held "
-                            f"+ {need:g} asked > {cap:g}"
-                        )
+            self._check(conn, limits, keys, tokens, usd)
             self._hold(conn, keys, tokens, usd, 1)
             conn.execute(
                 "INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -218,6 +201,60 @@ class BudgetLedger:
                 ),
             )
         return reservation
+
+    def charge(
+        self, agent_id: str, team: str, *, extra: Sequence[tuple[str, BudgetLimit]] = ()
+    ) -> None:
+        """Charge one request of no tokens and no money at once: a synthesized or learned answer.
+
+        The same limit checks as :meth:`reserve` with nothing held, in one transaction: a
+        reservation and its settlement would be two, with the same end state (no provider
+        is called, so there is nothing to hold while waiting).
+
+        Raises:
+            BudgetExhaustedError: Some limit cannot cover one more request; nothing changed.
+        """
+        now = self._clock()
+        keys, limits = self._scopes(agent_id, team, now, extra)
+        with self._transaction() as conn:
+            if now - self._last_reconcile >= RECONCILE_EVERY_S:
+                self._reconcile(conn, now, check_processes=False)
+                self._last_reconcile = now
+            self._check(conn, limits, keys, 0, 0.0)
+            self._charge(conn, keys, 0, 0.0, 1)
+
+    def _scopes(
+        self, agent_id: str, team: str, now: float, extra: Sequence[tuple[str, BudgetLimit]]
+    ) -> tuple[list[Key], list[BudgetLimit]]:
+        keys = self.keys(agent_id, team, now)
+        limits = list(self.limits)
+        for scope, limit in extra:
+            length = PERIOD_SECONDS[limit.period]
+            keys.append((scope, limit.period, int(now // length) * length))
+            limits.append(limit)
+        return keys, limits
+
+    def _check(
+        self,
+        conn: sqlite3.Connection,
+        limits: Sequence[BudgetLimit],
+        keys: Sequence[Key],
+        tokens: int,
+        usd: float,
+    ) -> None:
+        for limit, key in zip(limits, keys, strict=True):
+            used = self._used(conn, key)
+            for member, need, have in (
+                ("tokens", tokens, used.tokens),
+                ("usd", usd, used.usd),
+                ("requests", 1, used.requests),
+            ):
+                cap = getattr(limit, member)
+                if cap is not None and have + need > cap:
+                    raise BudgetExhaustedError(
+                        f"{key[0]} {limit.period} budget: {member} {have:g} used or held "
+                        f"+ {need:g} asked > {cap:g}"
+                    )
 
     def extend(self, reservation: Reservation, *, tokens: int, usd: float) -> Reservation:
         """Hold ``tokens`` and ``usd`` more for an open reservation (a regeneration).

@@ -199,23 +199,31 @@ class _Trail:
         self.records.append(payload)
 
     def build(self) -> list[NewEvent]:
-        """The events of the decisions recorded so far."""
+        """The events of the decisions recorded so far.
+
+        Payloads go to the store as the plain mappings noted: the store validates each
+        against its registered type (``gateway.decision``, ``gateway.model_call``) and
+        stores that model's dump, so the bytes are those of the typed payload. Building the
+        models here as well validated and dumped every event twice, which was most of the
+        writer's Python time per request.
+        """
         events = []
         for index, record in enumerate(self.records):
             if isinstance(record, _Call):
-                payload: GatewayDecision | ModelCall = ModelCall(**record.fields)
+                kind, payload, suffix = ModelCall.event_type, record.fields, "model_call"
             elif isinstance(record, dict):
-                payload = GatewayDecision(**record)
+                kind, payload, suffix = GatewayDecision.event_type, record, record["step"]
             else:
-                payload = record
-            suffix = payload.step if isinstance(payload, GatewayDecision) else "model_call"
+                kind, payload = record.event_type, record.model_dump(mode="json")
+                suffix = record.step if isinstance(record, GatewayDecision) else "model_call"
             events.append(
-                NewEvent.of(
+                NewEvent(
+                    AUDIT_STREAM,
+                    kind,
                     payload,
-                    stream=AUDIT_STREAM,
+                    idempotency_key=f"{self.request.request_id}/{index}/{suffix}",
                     tick=self.request.meta.tick,
                     correlation_id=self.request.request_id,
-                    idempotency_key=f"{self.request.request_id}/{index}/{suffix}",
                 )
             )
         return events
@@ -615,19 +623,33 @@ class Gateway:
         tokens = prompt + max_tokens * choices
         return tokens, usd, {"prompt_tokens": prompt, "max_tokens": max_tokens, "n": choices}
 
-    def _reserve(
-        self, state: _State, *, tokens: int, usd: float, inputs: Mapping[str, Any]
-    ) -> None:
+    def _extra_limits(self, state: _State) -> list[tuple[str, BudgetLimit]]:
+        """The limits beyond the settings': the virtual key's, the API control plane's."""
         key = state.trail.key
         limit = key.budget() if key is not None else None
         extra = [(f"key:{key.key_id}", limit)] if key is not None and limit is not None else []
         override = self.budget_overrides.get(state.persona.id)  # set by the API control plane
         if override is not None:
             extra.append((f"control:{state.persona.id}", override))
+        return extra
+
+    def _reserve(
+        self, state: _State, *, tokens: int, usd: float, inputs: Mapping[str, Any]
+    ) -> None:
         state.reservation = self.ledger.reserve(
-            state.persona.id, state.persona.team, tokens=tokens, usd=usd, extra=extra
+            state.persona.id,
+            state.persona.team,
+            tokens=tokens,
+            usd=usd,
+            extra=self._extra_limits(state),
         )
         state.trail.decide("budget", "reserved", inputs={**inputs, "tokens": tokens, "usd": usd})
+
+    def _charge(self, state: _State) -> None:
+        """A synthesized or learned answer: its one request charged in one transaction."""
+        self.ledger.charge(state.persona.id, state.persona.team, extra=self._extra_limits(state))
+        state.charged = True
+        state.trail.decide("budget", "charged", inputs={"tokens": 0, "usd": 0.0, "requests": 1})
 
     def _cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
         price = self.settings.price(model)
@@ -649,7 +671,7 @@ class Gateway:
                     rule_id=synthesized.rule_id,
                     inputs=synthesized.inputs,
                 )
-                self._reserve(state, tokens=0, usd=0.0, inputs={})
+                self._charge(state)
                 reply = ProviderReply(synthesized.text, 0, 0, "synthesis")
                 return self._respond(
                     state, reply, "synthesized", "synthesis", synthesized.rule_id, 0
@@ -666,7 +688,7 @@ class Gateway:
                     "answered",
                     inputs={"confidence": learned.confidence, "samples": learned.samples},
                 )
-                self._reserve(state, tokens=0, usd=0.0, inputs={})
+                self._charge(state)
                 reply = ProviderReply(learned.text, 0, 0, "learned")
                 return self._respond(state, reply, "learned", "learned", None, 0)
             self._compile(state)
@@ -1054,11 +1076,16 @@ class Gateway:
             reply.completion_tokens,
             self._cost(reply.model, reply.prompt_tokens, reply.completion_tokens),
         )
-        assert state.reservation is not None  # noqa: S101 - every answer was reserved
-        self.ledger.settle(state.reservation, tokens=prompt_tokens + completion_tokens, usd=cost)
-        trail.decide(
-            "budget", "settled", inputs={"tokens": prompt_tokens + completion_tokens, "usd": cost}
-        )
+        if not state.charged:  # a charged answer (no tokens) has nothing left to settle
+            assert state.reservation is not None  # noqa: S101 - every other answer was reserved
+            self.ledger.settle(
+                state.reservation, tokens=prompt_tokens + completion_tokens, usd=cost
+            )
+            trail.decide(
+                "budget",
+                "settled",
+                inputs={"tokens": prompt_tokens + completion_tokens, "usd": cost},
+            )
         trail.attributes.update(
             telemetry.response_attributes(
                 request_id=request.request_id,
@@ -1162,6 +1189,8 @@ class _State:
     plain: bool = False
     """A plain client: the transparent proxy (no persona prompt, no action extraction)."""
     reservation: Reservation | None = None
+    charged: bool = False
+    """The ledger charged the answer's one request already (synthesized, learned)."""
     wire: list[dict[str, Any]] = field(default_factory=list)
     """The messages to send, in the wire format."""
     calling: bool = False

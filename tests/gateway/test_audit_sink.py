@@ -12,10 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from sentinel.audit import AuditStore, NewEvent, verify_store
+from sentinel.audit.event_types import GatewayDecision, ModelCall
 from sentinel.audit.location import default_store
+from sentinel.audit.native_writer import records_for
 from sentinel.cli import app
+from sentinel.errors import GatewayError, StoreClosedError
 from sentinel.gateway import Gateway
 from sentinel.gateway.audit_sink import AuditSink, default_store_path
+from sentinel.gateway.pipeline import _Call, _Trail
 from sentinel.gateway.spend import spend_report
 from tests.gateway.conftest import chat, fingerprint, settings_with
 
@@ -109,3 +113,67 @@ def test_queued_requests_gather_into_one_commit(wait_s: float) -> None:
     if wait_s:
         assert store.groups == [20]
     sink.close()
+
+
+def _typed_events(trail: _Trail) -> list[NewEvent]:
+    """The events as built before the store alone validated them: each payload made into
+    its typed model on the request's side first (the reference of ``_Trail.build``)."""
+    events = []
+    for index, record in enumerate(trail.records):
+        if isinstance(record, dict):
+            payload: GatewayDecision | ModelCall = GatewayDecision(**record)
+            suffix = record["step"]
+        else:
+            assert isinstance(record, _Call)
+            payload, suffix = ModelCall(**record.fields), "model_call"
+        events.append(
+            NewEvent.of(payload, stream="gateway", tick=trail.request.meta.tick,
+                        correlation_id=trail.request.request_id,
+                        idempotency_key=f"{trail.request.request_id}/{index}/{suffix}")
+        )  # fmt: skip
+    return events
+
+
+def test_events_as_noted_store_the_typed_payloads_bytes(tmp_path: Path) -> None:
+    """The request path notes plain records and the store validates them once: the stored
+    events (fields and canonical payload bytes) are those the typed payloads give."""
+    store = AuditStore(tmp_path / "audit.db")
+    gw = Gateway(settings_with(), audit=store, ledger_path=":memory:")
+    trails: list[_Trail] = []
+    assert gw.sink is not None
+    gw.sink.submit = lambda build: trails.append(build.__self__)  # type: ignore[attr-defined,method-assign]
+    gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-01")  # synthesized
+    gw.complete(chat("What are you working on?"), agent_id="DEMO-02")  # forwarded (offline)
+    with pytest.raises(GatewayError):
+        gw.complete(chat("hello", model="no-such-model"), agent_id="DEMO-01")  # refused
+    with pytest.raises(GatewayError):
+        gw.complete(b"{not json", agent_id="DEMO-01")  # unparsed, recorded as refused
+    assert len(trails) == 4
+    for trail in trails:
+        noted = [event.validated(index) for index, event in enumerate(trail.build())]
+        typed = [event.validated(index) for index, event in enumerate(_typed_events(trail))]
+        assert noted == typed
+        assert records_for(noted) == records_for(typed)  # the canonical bytes
+    gw.close()
+    store.close()
+
+
+def test_durable_fails_closed_when_the_store_refuses(tmp_path: Path) -> None:
+    """``durable``: no answer leaves without its record; a store that refuses the events
+    fails the request. ``queued`` (the control) still answers and counts the loss."""
+    for ack in ("durable", "queued"):
+        store = AuditStore(tmp_path / f"{ack}.db")
+        gw = Gateway(settings_with(), audit=store, audit_ack=ack, ledger_path=":memory:")
+        gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-01")
+        gw.flush_audit()
+        store.close()  # from now on every append is refused
+        if ack == "durable":
+            with pytest.raises(StoreClosedError):
+                gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-01")
+        else:
+            answer = gw.complete(chat("tick", fingerprint=fingerprint()), agent_id="DEMO-01")
+            assert answer.decision == "synthesized"
+            gw.flush_audit()
+            failures = gw.metrics.registry.get_sample_value("sentinel_gateway_audit_failures_total")
+            assert failures is not None and failures > 0
+        gw.close()

@@ -20,7 +20,7 @@ import pytest
 from sentinel.errors import BudgetExhaustedError, GatewayError
 from sentinel.gateway import BackgroundServer, BudgetLedger, Gateway, GatewayResponse
 from sentinel.gateway.settings import BudgetLimit, BudgetSettings
-from tests.gateway.conftest import chat, remote_settings, settings_with
+from tests.gateway.conftest import chat, fingerprint, remote_settings, settings_with
 from tests.gateway.fake_provider import FakeModelServer
 
 # litellm imports provider modules lazily on its first call, and those imports warn (pydantic
@@ -249,3 +249,49 @@ def test_forwarded_calls_are_priced(tmp_path: Path, fake_model: FakeModelServer)
         gw.close()
     finally:
         del os.environ["SENTINEL_TEST_FAKE_KEY"]
+
+
+def test_charge_is_reserve_and_settle_in_one(tmp_path: Path) -> None:
+    """A zero-token answer is charged its request in one transaction: the same usage a
+    reservation settled at nothing leaves, the same refusal at the cap, nothing held."""
+    limits = (BudgetLimit(scope="agent", period="day", requests=3),)
+    charged = BudgetLedger(tmp_path / "c.db", limits)
+    reserved = BudgetLedger(tmp_path / "r.db", limits)
+    for _ in range(3):
+        charged.charge("A", "t")
+        reserved.settle(reserved.reserve("A", "t", tokens=0, usd=0.0), tokens=0, usd=0.0)
+    key = charged.keys("A", "t")[0]
+    assert charged.usage(key) == reserved.usage(key)
+    assert charged.usage(key).requests == 3
+    with pytest.raises(BudgetExhaustedError, match="requests 3 used or held"):
+        charged.charge("A", "t")
+    with pytest.raises(BudgetExhaustedError, match="requests 3 used or held"):
+        reserved.reserve("A", "t", tokens=0, usd=0.0)
+    assert charged.usage(key).requests == 3  # the refusal changed nothing
+    assert charged.open_reservations() == 0 and charged.held_matches_reservations()
+    extra = [("key:vk-1", BudgetLimit(scope="agent", period="hour", requests=1))]
+    charged.charge("B", "t", extra=extra)
+    with pytest.raises(BudgetExhaustedError, match="key:vk-1 hour budget: requests 1"):
+        charged.charge("B", "t", extra=extra)  # the key's own limit: one an hour
+    charged.close()
+    reserved.close()
+
+
+def test_synthesized_answers_hold_the_request_budget_under_concurrency(tmp_path: Path) -> None:
+    """Synthesized answers (charged at once) race on one request budget and stop at it."""
+    gw = Gateway(settings_with(budgets=request_budget()), ledger_path=tmp_path / "l.db")
+    body = chat("tick", fingerprint=fingerprint())
+
+    def call(_: int) -> object:
+        try:
+            return gw.complete(body, agent_id="DEMO-01")
+        except GatewayError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(call, range(CONCURRENT)))
+    assert all(r.decision == "synthesized" for r in results if isinstance(r, GatewayResponse))
+    assert outcomes(results) == (ALLOWED, CONCURRENT - ALLOWED)
+    assert gw.ledger.open_reservations() == 0
+    assert gw.ledger.usage(gw.ledger.keys("DEMO-01", "demo")[0]).requests == ALLOWED
+    gw.close()
