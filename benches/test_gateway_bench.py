@@ -8,7 +8,9 @@ ratio; the in-process overhead gate compares the tables' medians.
 
 from __future__ import annotations
 
+import os
 import random
+import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from benches.conftest import MEDIANS, interleaved_samples, paired_ratio, percentile
+from benches.conftest import interleaved_samples, paired_ratio, percentile
 from sentinel.audit import AuditStore
 from sentinel.gateway import BackgroundServer, Gateway
 from sentinel.gateway.fingerprint import (
@@ -196,20 +198,65 @@ def test_gateway_forwarded(measure: Callable[..., Any], gateway: Gateway) -> Non
     assert answer.decision == "forwarded" and answer.provider == "mock"
 
 
-def test_gateway_overhead_gates() -> None:
-    litellm_s = MEDIANS[("gateway-overhead", "litellm-mock")]
-    synthesized_s = MEDIANS[("gateway-overhead", "synthesized")]
-    audited_s = MEDIANS[("gateway-overhead", "synthesized-audited")]
-    print(f"\nsynthesized with the audit write (queued group commit): {audited_s * 1e6:.0f} us "
-          f"({audited_s / litellm_s:.2f}x litellm's mock, {audited_s / synthesized_s:.2f}x "
-          "without audit)")  # fmt: skip
-    assert audited_s / litellm_s <= SYNTH_AUDITED_VS_LITELLM_MAX
-    forwarded_s = MEDIANS[("gateway-overhead", "forwarded")]
-    print(f"\nlitellm mock {litellm_s * 1e6:.0f} us, gateway synthesized {synthesized_s * 1e6:.0f} us "
-          f"({synthesized_s / litellm_s:.2f}x), forwarded {forwarded_s * 1e6:.0f} us "
-          f"({forwarded_s / litellm_s:.2f}x)")  # fmt: skip
-    assert synthesized_s / litellm_s <= SYNTH_VS_LITELLM_MAX
-    assert forwarded_s / litellm_s <= FORWARD_VS_LITELLM_MAX
+OVERHEAD_GATE_ROUNDS = 40  # blocks of OVERHEAD_GATE_BLOCK calls per variant
+OVERHEAD_GATE_BLOCK = 5
+
+
+def test_gateway_overhead_gates(gateway: Gateway, audited: Gateway) -> None:
+    """Synthesized, audited and forwarded answers against litellm's mock alone, interleaved.
+
+    The four variants above are timed one after the other for pytest-benchmark's table; a
+    gate on those medians compares different stretches of the machine's load (the
+    forwarded ratio read 4.1x and 8.1x against 3.0 under load while the same code read
+    1.2-1.9x). Here the four run in rotating blocks of five calls, and each ratio is the
+    median of the per-block ratios, so a burst of load hits every side alike. The queued
+    audit writer is drained, untimed, after each block.
+    """
+    litellm = import_litellm()
+    compiled = compile_prompt(gateway.personas["DEMO-01"], [("user", "What are you working on?")],
+                              perception={}, impulse=None, rooms=gateway.settings.rooms)  # fmt: skip
+    messages = [{"role": role, "content": text} for role, text in compiled.messages]
+    options = {"max_tokens": 512, "timeout": 20.0, "num_retries": 0}
+    calm = {"model": "auto", "messages": [{"role": "user", "content": "tick"}],
+            "sentinel": {"fingerprint": CALM}}  # fmt: skip
+    stressed = {"model": "auto",
+                "messages": [{"role": "user", "content": "What are you working on?"}],
+                "sentinel": {"fingerprint": STRESSED}}  # fmt: skip
+    variants: dict[str, Callable[[], Any]] = {
+        "litellm": lambda: litellm.completion(
+            model="openai/mock-model", messages=messages, mock_response=MOCK_TEXT, **options
+        ),
+        "synthesized": lambda: gateway.complete(calm, agent_id="DEMO-01"),
+        "audited": lambda: audited.complete(calm, agent_id="DEMO-01"),
+        "forwarded": lambda: gateway.complete(stressed, agent_id="DEMO-01"),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        samples = interleaved_samples(
+            variants,
+            rounds=OVERHEAD_GATE_ROUNDS * OVERHEAD_GATE_BLOCK,
+            warmup=OVERHEAD_GATE_BLOCK,
+            block=OVERHEAD_GATE_BLOCK,
+            between=audited.flush_audit,
+        )
+
+    def blocks(name: str) -> list[float]:
+        series = samples[name]
+        size = OVERHEAD_GATE_BLOCK
+        return [statistics.median(series[i : i + size]) for i in range(0, len(series), size)]
+
+    base = blocks("litellm")
+
+    def ratio(name: str) -> float:
+        return statistics.median(x / y for x, y in zip(blocks(name), base, strict=True))
+
+    synthesized, audited_r, forwarded = ratio("synthesized"), ratio("audited"), ratio("forwarded")
+    print(f"\ninterleaved against litellm's mock ({statistics.median(base) * 1e6:.0f} us, load "
+          f"{os.getloadavg()[0]:.1f}): synthesized {synthesized:.2f}x, with the audit write "
+          f"{audited_r:.2f}x, forwarded {forwarded:.2f}x")  # fmt: skip
+    assert audited_r <= SYNTH_AUDITED_VS_LITELLM_MAX
+    assert synthesized <= SYNTH_VS_LITELLM_MAX
+    assert forwarded <= FORWARD_VS_LITELLM_MAX
 
 
 # -- the audited synthesized answer, interleaved: one client, then 16 at once --
