@@ -387,34 +387,36 @@ class ControlPlane:
         applied ones open their verifications in one call to the store.
         """
         tick = observation.tick
-        act = self._actuator.act
-        actions = record.actions
         rule_id, action, rule_params = rule.id, rule.action, rule.params
         params = dict(rule_params)
         prefix, suffix = f"{self.name}/{rule_id}/", f"/{tick}"
         metric = rule.verify.comparison.metric
-        rows = np.flatnonzero(free)
-        free_ids: list[int] = ids[rows].tolist()
-        baselines = self._baselines(observation, metric, [fired[n] for n in rows.tolist()])
+        free_rows = np.flatnonzero(free)
+        rows: list[int] = free_rows.tolist()
+        free_ids: list[int] = ids[free_rows].tolist()
+        targets = [fired[n] for n in rows]
+        baselines = self._baselines(observation, metric, targets)
+        commands = [Command(prefix + target + suffix, action, target, rule_params)
+                    for target in targets]  # fmt: skip
+        outcomes = self._actuator.act_many(commands)
+        record.actions.extend(
+            {"rule": rule_id, "target": command.target, "action": action, "key": command.key,
+             "params": params, "status": outcome.status, "detail": outcome.detail}
+            for command, outcome in zip(commands, outcomes, strict=True)
+        )  # fmt: skip
         applied: list[int] = []
         opened_keys: list[str] = []
         opened_targets: list[str] = []
         opened_baselines: list[float | None] = []
-        for n, target_id, baseline in zip(rows.tolist(), free_ids, baselines, strict=True):
-            target = fired[n]
-            key = prefix + target + suffix
-            outcome = act(Command(key, action, target, rule_params))
-            status = outcome.status
-            actions.append(
-                {"rule": rule_id, "target": target, "action": action, "key": key,
-                 "params": params, "status": status, "detail": outcome.detail}
-            )  # fmt: skip
-            if status != "applied":
+        for command, outcome, target_id, baseline in zip(
+            commands, outcomes, free_ids, baselines, strict=True
+        ):
+            if outcome.status != "applied":
                 self._backoff(keys, target_id, tick)
                 continue
             applied.append(target_id)
-            opened_keys.append(key)
-            opened_targets.append(target)
+            opened_keys.append(command.key)
+            opened_targets.append(command.target)
             opened_baselines.append(baseline)
         if applied:  # each key once per rule: the keys' updates need no order
             self.pending.open_many(
