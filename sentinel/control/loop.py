@@ -395,7 +395,9 @@ class ControlPlane:
         rows: list[int] = free_rows.tolist()
         free_ids: list[int] = ids[free_rows].tolist()
         targets = [fired[n] for n in rows]
-        baselines = self._baselines(observation, metric, targets)
+        baselines = self._baselines(  # a target's row: its id's (when each is listed once)
+            observation, metric, targets, self._id_rows[free_ids] if self._unique else None
+        )
         commands = [Command(prefix + target + suffix, action, target, rule_params)
                     for target in targets]  # fmt: skip
         outcomes = self._actuator.act_many(commands)
@@ -429,11 +431,23 @@ class ControlPlane:
             self.counters[f"action:{action}"] += len(applied)
 
     @staticmethod
-    def _baselines(observation: Observation, metric: str, targets: list[str]) -> list[float | None]:
-        """Each target's value of ``metric`` (None: unknown), what ``Observation.value`` gives."""
+    def _baselines(
+        observation: Observation,
+        metric: str,
+        targets: list[str],
+        rows: npt.NDArray[np.intp] | None = None,
+    ) -> list[float | None]:
+        """Each target's value of ``metric`` (None: unknown), what ``Observation.value`` gives.
+
+        ``rows``: the targets' rows, when each target is listed once (then its row is the
+        one ``Observation.value`` reads); only those values are converted.
+        """
         column = observation.columns.get(metric)
         if column is None:
             return [None] * len(targets)
+        if rows is not None:
+            picked: list[float] = column[rows].astype(np.float64, copy=False).tolist()
+            return [None if value != value else value for value in picked]  # noqa: PLR0124
         index = observation.index()
         values: list[float] = column.astype(np.float64, copy=False).tolist()
         found = []
