@@ -18,6 +18,7 @@ __all__ = [
     "LogWriter",
     "MerkleLog",
     "SynthesisMatcher",
+    "VerificationStore",
     "__version__",
     "build_info",
     "canonical_json",
@@ -232,6 +233,67 @@ class SynthesisMatcher:
 
     def decide_many(self, fingerprints: list[str]) -> list[int]:
         """:meth:`decide` over a batch in one call."""
+
+@final
+class VerificationStore:
+    """A control plane's open verifications: series, limits, verdicts, the ``verifying`` hold.
+
+    Reference: :class:`sentinel.control.verification_store.ReferenceVerificationStore`
+    (its module docstring describes every call); a hypothesis test pins the two equal.
+
+    Raises:
+        InvalidInputError: ``add_check`` with an unknown operator; ``open_many`` with an
+            unknown check or batches of different lengths.
+    """
+
+    def __new__(cls) -> VerificationStore: ...
+    def __len__(self) -> int: ...
+    def add_check(
+        self,
+        rule: str,
+        condition: str,
+        text: str,
+        metric: str,
+        metric_index: int,
+        op: str,
+        threshold: float,
+        tolerance: float,
+        delay: int,
+        ttl: int,
+        failure_limit: int,
+        error_limit: int,
+        inconclusive_limit: int,
+    ) -> int:
+        """Register a rule's check (``text``: ``str(Comparison)``); returns its index."""
+
+    def open_many(
+        self,
+        check: int,
+        decision: str,
+        acted_at: int,
+        keys: list[str],
+        targets: list[str],
+        target_ids: list[int],
+        baselines: list[float | None],
+    ) -> None:
+        """Open one verification per applied command (a NaN baseline is unknown)."""
+
+    def verifying(self, check: int, ids: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
+        """Per target id, whether (``check``, id) has an open verification."""
+
+    def measure(
+        self,
+        tick: int,
+        rows: npt.NDArray[np.int64],
+        columns: Sequence[npt.NDArray[np.float64] | None],
+    ) -> tuple[list[dict[str, Any]], list[int]]:
+        """Measure the open verifications past their delay, in the order of actions.
+
+        Returns the closed ones' record entries and the positions of the Failed ones.
+        """
+
+    def finish(self, why: str) -> tuple[list[dict[str, Any]], list[int]]:
+        """Close every open verification as Inconclusive with ``why``."""
 
 @final
 class AgentProbe:

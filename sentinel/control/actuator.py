@@ -10,7 +10,7 @@ nothing; a rollback is the action's inverse under the key ``KEY/rollback``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import ClassVar, Literal, NamedTuple
 
@@ -66,19 +66,35 @@ class Actuator(ABC):
         An error is not remembered under the key: the plane backs off and retries with a
         new key at a later tick.
         """
-        if command.action not in self.actions:
-            return self._done(Outcome(command.key, "error", f"no action {command.action!r}"))
-        known = self._outcomes.get(command.key)
-        if known is not None:
-            return known
-        try:
-            detail = self.apply(command)
-        except ActuatorError as exc:
-            return self._done(Outcome(command.key, "error", str(exc)))
-        outcome = self._outcomes[command.key] = Outcome(command.key, "applied", detail)
-        self._applied[command.key] = command
-        self.log.append(outcome)  # _done, inlined: the path of every applied action
-        return outcome
+        return self.act_many((command,))[0]
+
+    def act_many(self, commands: Sequence[Command]) -> list[Outcome]:
+        """:meth:`act` for each command, in order, in one call.
+
+        A rule's actions in one iteration come as one batch: what ``act`` looks up per
+        command (the action set, the idempotency records, ``apply``) is read once.
+        """
+        outcomes: list[Outcome] = []
+        known_outcomes, applied, log = self._outcomes, self._applied, self.log
+        actions, apply = self.actions, self.apply
+        for command in commands:
+            key = command.key
+            if command.action not in actions:
+                outcome = Outcome(key, "error", f"no action {command.action!r}")
+                log.append(outcome)
+            elif (known := known_outcomes.get(key)) is not None:
+                outcome = known
+            else:
+                try:
+                    detail = apply(command)
+                except ActuatorError as exc:
+                    outcome = Outcome(key, "error", str(exc))
+                else:
+                    outcome = known_outcomes[key] = Outcome(key, "applied", detail)
+                    applied[key] = command
+                log.append(outcome)
+            outcomes.append(outcome)
+        return outcomes
 
     def rollback(self, key: str) -> Outcome:
         """Apply the inverse of the command applied under ``key`` (once)."""

@@ -10,7 +10,6 @@ would have done; nothing reaches the actuator. Every iteration returns one
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
 from sentinel.control.policy import Policy, Rule, fired_rows
 from sentinel.control.record_json import record_digest
-from sentinel.control.verification import Analysis
+from sentinel.control.verification_store import Closed, VerificationStore
 from sentinel.errors import ConfigError
 
 GENESIS: Final = "0" * 64
@@ -96,23 +95,22 @@ class _RuleKeys:
     """One rule's per-target state as arrays indexed by target id (the holds in numpy).
 
     ``cooldown_until``, ``backoff_until`` and ``errors`` are the key's cooldown, error
-    backoff and consecutive errors; ``verifying`` whether an action of the key is under
-    verification; ``shadow_until`` a monitor rule's cooldown of what it would have done.
-    Zero is the state of a key never seen.
+    backoff and consecutive errors; ``shadow_until`` a monitor rule's cooldown of what it
+    would have done (whether a key is under verification, the store knows). Zero is the
+    state of a key never seen.
     """
 
     def __init__(self, size: int) -> None:
         self.cooldown_until = np.zeros(size, dtype=np.int64)
         self.backoff_until = np.zeros(size, dtype=np.int64)
         self.errors = np.zeros(size, dtype=np.int64)
-        self.verifying = np.zeros(size, dtype=bool)
         self.shadow_until = np.zeros(size, dtype=np.int64)
 
     def grow(self, size: int) -> None:
         """Make room for target ids below ``size`` (new keys start at zero)."""
         extra = size - len(self.errors)
         if extra > 0:
-            for name in ("cooldown_until", "backoff_until", "errors", "verifying", "shadow_until"):
+            for name in ("cooldown_until", "backoff_until", "errors", "shadow_until"):
                 column = getattr(self, name)
                 setattr(self, name, np.concatenate([column, np.zeros(extra, dtype=column.dtype)]))
 
@@ -158,14 +156,12 @@ class ControlPlane:
         self.iteration = 0
         self.next_tick = 0
         self.previous = GENESIS
-        self.pending: dict[str, Analysis] = {}
-        """The open verifications in the order of their actions."""
-        self._waiting: list[tuple[int, int, str]] = []
-        """Heap of (first tick measured, order, key): open verifications in their delay."""
-        self._measuring: list[tuple[int, str, Analysis]] = []
-        """(order, key, analysis) of the open verifications past their delay, in order."""
-        self._order = 0
-        self._verified_at: int | None = None
+        self.pending = VerificationStore()
+        """The open verifications in the order of their actions (``len``: how many)."""
+        self._checks: dict[str, int] = {}
+        """Rule id -> its check's index in ``pending``."""
+        self._metrics: list[str] = []
+        """The verified metrics, in the order of the columns ``pending.measure`` reads."""
         self._rule_keys: dict[str, _RuleKeys] = {}
         self._ids: dict[str, int] = {}
         """Target -> id (an index into every rule's arrays), for every target ever seen."""
@@ -174,6 +170,8 @@ class ControlPlane:
         """Whether no target appears twice in the observation (else rows go one by one)."""
         self._row_ids: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self._row_targets: npt.NDArray[np.object_] = np.zeros(0, dtype=object)
+        self._id_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        """Target id -> its row in the observation (-1: not observed)."""
         self.counters: Counter[str] = Counter()
 
     # -- driving ---------------------------------------------------------------------------
@@ -203,8 +201,8 @@ class ControlPlane:
             previous=self.previous,
             observation=observation if self.record_observations else None,
         )
+        row_ids, row_targets = self._targets(observation)
         self._verify(observation, record)
-        row_ids, row_targets = self._targets(observation.targets)
         for rule, rows in fired_rows(observation, self.policy):
             fired: list[str] = row_targets[rows].tolist()
             record.fired.append({"rule": rule.id, "mode": rule.mode, "targets": fired})
@@ -235,9 +233,7 @@ class ControlPlane:
             policy_revision=self.policy.revision,
             previous=self.previous,
         )
-        for analysis in list(self.pending.values()):
-            analysis.expire(why)
-            self._closed(analysis, record)
+        self._closed(self.pending.finish(why), record)
         self.previous = record.digest()
         self.counters["decisions"] += 1
         return record
@@ -246,76 +242,45 @@ class ControlPlane:
 
     def _verify(self, observation: Observation, record: DecisionRecord) -> None:
         """Measure every open verification past its initial delay, in the order of actions."""
-        tick = observation.tick
-        if self._verified_at is not None and tick < self._verified_at:
-            # Time went back (a driver's choice, never a run's): sort everything open again.
-            self._waiting = [
-                (analysis.measure_from, n, key)
-                for n, (key, analysis) in enumerate(self.pending.items())
-            ]
-            heapq.heapify(self._waiting)
-            self._measuring = []
-        self._verified_at = tick
-        waiting, measuring = self._waiting, self._measuring
-        if waiting and waiting[0][0] <= tick:
-            due = []
-            while waiting and waiting[0][0] <= tick:
-                _, order, key = heapq.heappop(waiting)
-                analysis = self.pending.get(key)
-                if analysis is not None:
-                    due.append((order, key, analysis))
-            measuring = sorted(measuring + due)  # two sorted runs; orders are unique
-        rows, columns = observation.index(), observation.columns
-        values: dict[str, list[float]] = {}
-        still = []
-        for entry in measuring:
-            analysis = entry[2]
-            if analysis.verdict is not None:
-                continue  # closed meanwhile (``finish``)
-            value: float | None = None
-            row = rows.get(analysis.command.target)
-            if row is not None:
-                column = values.get(analysis.metric)
-                if column is None and analysis.metric in columns:
-                    column = values[analysis.metric] = (
-                        columns[analysis.metric].astype(np.float64, copy=False).tolist()
-                    )
-                if column is not None:
-                    value = column[row]
-                    if value != value:  # NaN: unknown  # noqa: PLR0124
-                        value = None
-            if analysis.measure(tick, value):
-                self._closed(analysis, record)
-            else:
-                still.append(entry)
-        self._measuring = still
+        if not len(self.pending):
+            return
+        columns = observation.columns
+        read = [columns.get(metric) for metric in self._metrics]
+        found = [
+            None if column is None else column.astype(np.float64, copy=False) for column in read
+        ]
+        self._closed(self.pending.measure(observation.tick, self._id_rows, found), record)
 
-    def _closed(self, analysis: Analysis, record: DecisionRecord) -> None:
-        key = analysis.command.key
-        del self.pending[key]
-        self._rule_keys[analysis.rule.id].verifying[self._ids[analysis.command.target]] = False
-        entry = analysis.to_record()
-        self.counters[f"verdict:{analysis.verdict}"] += 1
-        if analysis.verdict == "Failed":
-            outcome: Outcome = self._actuator.rollback(key)
+    def _closed(self, closed: Closed, record: DecisionRecord) -> None:
+        """Count the verdicts, roll back the Failed (in the order they closed), record all."""
+        entries, failed = closed
+        if not entries:
+            return
+        counters = self.counters
+        for verdict, count in Counter([entry["verdict"] for entry in entries]).items():
+            counters[f"verdict:{verdict}"] += count
+        rollback = self._actuator.rollback
+        for n in failed:
+            entry = entries[n]
+            key = entry["key"]
+            outcome: Outcome = rollback(key)
             entry["rollback"] = {
                 "key": outcome.key,
                 "status": outcome.status,
                 "detail": outcome.detail,
             }
             record.rollbacks.append(
-                {"key": outcome.key, "of": key, "decision": analysis.decision,
+                {"key": outcome.key, "of": key, "decision": entry["decision"],
                  "status": outcome.status}
             )  # fmt: skip
-            self.counters["rollbacks"] += 1
-        else:
-            entry["rollback"] = None
-        record.verifications.append(entry)
+            counters["rollbacks"] += 1
+        record.verifications.extend(entries)
 
     def _targets(
-        self, targets: tuple[str, ...]
+        self, observation: Observation
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
         """Each row's target id and the targets as an array (cached while they stay equal)."""
+        targets = observation.targets
         if targets != self._seen:
             ids = self._ids
             for target in targets:
@@ -327,9 +292,27 @@ class ControlPlane:
             self._row_targets[:] = targets
             self._seen = targets
             self._unique = len(set(targets)) == count
+            id_rows = np.full(len(ids), -1, dtype=np.int64)
+            if self._unique:
+                id_rows[self._row_ids] = np.arange(count, dtype=np.int64)
+            else:  # a target twice: its row is the observation's (the last)
+                for target, row in observation.index().items():
+                    id_rows[ids[target]] = row
+            self._id_rows = id_rows
             for keys in self._rule_keys.values():
                 keys.grow(len(ids))
         return self._row_ids, self._row_targets
+
+    def _check_of(self, rule: Rule) -> int:
+        """The index of ``rule``'s check in the store (registered at its first action)."""
+        check = self._checks.get(rule.id)
+        if check is None:
+            metric = rule.verify.comparison.metric
+            if metric not in self._metrics:
+                self._metrics.append(metric)
+            check = self.pending.add_rule(rule, self._metrics.index(metric))
+            self._checks[rule.id] = check
+        return check
 
     def _keys_of(self, rule: str) -> _RuleKeys:
         keys = self._rule_keys.get(rule)
@@ -374,7 +357,7 @@ class ControlPlane:
         A held key is held for the first of those that applies; actions go in target order.
         """
         tick = observation.tick
-        verifying = keys.verifying[ids]
+        verifying = self.pending.verifying(self._check_of(rule), ids)
         backoff = (tick < keys.backoff_until[ids]) & ~verifying
         cooldown = (tick < keys.cooldown_until[ids]) & ~verifying & ~backoff
         reasons = (("verifying", verifying), ("backoff", backoff), ("cooldown", cooldown))
@@ -400,53 +383,71 @@ class ControlPlane:
 
         Everything that is the same for the rule's commands in this iteration is read once
         (the key's prefix, the record entry's params, the verified metric's column for the
-        baselines); what stays per command is the actuator call and its bookkeeping.
+        baselines); what stays per command is the actuator call and the action's entry. The
+        applied ones open their verifications in one call to the store.
         """
         tick = observation.tick
-        act = self._actuator.act
-        actions, pending, waiting = record.actions, self.pending, self._waiting
         rule_id, action, rule_params = rule.id, rule.action, rule.params
         params = dict(rule_params)
         prefix, suffix = f"{self.name}/{rule_id}/", f"/{tick}"
-        decision = record.decision_id
         metric = rule.verify.comparison.metric
-        rows = np.flatnonzero(free)
-        free_ids: list[int] = ids[rows].tolist()
-        baselines = self._baselines(observation, metric, [fired[n] for n in rows.tolist()])
+        free_rows = np.flatnonzero(free)
+        rows: list[int] = free_rows.tolist()
+        free_ids: list[int] = ids[free_rows].tolist()
+        targets = [fired[n] for n in rows]
+        baselines = self._baselines(  # a target's row: its id's (when each is listed once)
+            observation, metric, targets, self._id_rows[free_ids] if self._unique else None
+        )
+        commands = [Command(prefix + target + suffix, action, target, rule_params)
+                    for target in targets]  # fmt: skip
+        outcomes = self._actuator.act_many(commands)
+        record.actions.extend(
+            {"rule": rule_id, "target": command.target, "action": action, "key": command.key,
+             "params": params, "status": outcome.status, "detail": outcome.detail}
+            for command, outcome in zip(commands, outcomes, strict=True)
+        )  # fmt: skip
         applied: list[int] = []
-        order = self._order
-        for n, target_id, baseline in zip(rows.tolist(), free_ids, baselines, strict=True):
-            target = fired[n]
-            key = prefix + target + suffix
-            command = Command(key, action, target, rule_params)
-            outcome = act(command)
-            status = outcome.status
-            actions.append(
-                {"rule": rule_id, "target": target, "action": action, "key": key,
-                 "params": params, "status": status, "detail": outcome.detail}
-            )  # fmt: skip
-            if status != "applied":
+        opened_keys: list[str] = []
+        opened_targets: list[str] = []
+        opened_baselines: list[float | None] = []
+        for command, outcome, target_id, baseline in zip(
+            commands, outcomes, free_ids, baselines, strict=True
+        ):
+            if outcome.status != "applied":
                 self._backoff(keys, target_id, tick)
                 continue
-            analysis = Analysis(command, rule, decision, tick, baseline)
-            pending[key] = analysis
-            heapq.heappush(waiting, (analysis.measure_from, order, key))
-            order += 1
             applied.append(target_id)
-        self._order = order
+            opened_keys.append(command.key)
+            opened_targets.append(command.target)
+            opened_baselines.append(baseline)
         if applied:  # each key once per rule: the keys' updates need no order
+            self.pending.open_many(
+                self._check_of(rule), record.decision_id, tick, opened_keys, opened_targets,
+                applied, opened_baselines,
+            )  # fmt: skip
             keys.errors[applied] = 0
             keys.cooldown_until[applied] = tick + rule.cooldown_ticks
-            keys.verifying[applied] = True
             self.counters["actions"] += len(applied)
             self.counters[f"action:{action}"] += len(applied)
 
     @staticmethod
-    def _baselines(observation: Observation, metric: str, targets: list[str]) -> list[float | None]:
-        """Each target's value of ``metric`` (None: unknown), what ``Observation.value`` gives."""
+    def _baselines(
+        observation: Observation,
+        metric: str,
+        targets: list[str],
+        rows: npt.NDArray[np.intp] | None = None,
+    ) -> list[float | None]:
+        """Each target's value of ``metric`` (None: unknown), what ``Observation.value`` gives.
+
+        ``rows``: the targets' rows, when each target is listed once (then its row is the
+        one ``Observation.value`` reads); only those values are converted.
+        """
         column = observation.columns.get(metric)
         if column is None:
             return [None] * len(targets)
+        if rows is not None:
+            picked: list[float] = column[rows].astype(np.float64, copy=False).tolist()
+            return [None if value != value else value for value in picked]  # noqa: PLR0124
         index = observation.index()
         values: list[float] = column.astype(np.float64, copy=False).tolist()
         found = []

@@ -14,6 +14,7 @@ pub mod logwriter;
 pub mod merkle;
 pub mod stdlib_json;
 pub mod synthesis;
+pub mod verification;
 pub mod world;
 
 pub use error::{CoreError, CoreResult};

@@ -15,6 +15,7 @@ mod merkle;
 mod probe;
 mod stdlib_json;
 mod synthesis;
+mod verification;
 mod world;
 
 #[pymodule]
@@ -43,5 +44,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<probe::PyAgentProbe>()?;
     m.add_class::<logwriter::PyLogWriter>()?;
     m.add_class::<synthesis::PySynthesisMatcher>()?;
+    m.add_class::<verification::PyVerificationStore>()?;
     Ok(())
 }

@@ -1,0 +1,206 @@
+//! `VerificationStore`: a control plane's open verifications (`sentinel_core::verification`),
+//! opened in batches and measured against an observation's numpy columns in one call.
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use pyo3::{intern, IntoPyObjectExt};
+use sentinel_core::verification::{Check, Closed, Op, VerificationStore};
+use sentinel_core::CoreError;
+
+use crate::errors::to_pyerr;
+
+fn shape(py: Python<'_>, reason: String) -> PyErr {
+    to_pyerr(py, CoreError::BatchShape { reason })
+}
+
+/// Every open verification of one plane, in the order of their actions.
+#[pyclass(name = "VerificationStore", module = "sentinel._native")]
+pub(crate) struct PyVerificationStore {
+    store: VerificationStore,
+}
+
+#[pymethods]
+impl PyVerificationStore {
+    #[new]
+    fn new() -> Self {
+        PyVerificationStore {
+            store: VerificationStore::new(),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.store.len()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (rule, condition, text, metric, metric_index, op, threshold, tolerance,
+                        delay, ttl, failure_limit, error_limit, inconclusive_limit))]
+    fn add_check(
+        &mut self,
+        py: Python<'_>,
+        rule: String,
+        condition: String,
+        text: String,
+        metric: String,
+        metric_index: usize,
+        op: &str,
+        threshold: f64,
+        tolerance: f64,
+        delay: i64,
+        ttl: i64,
+        failure_limit: u64,
+        error_limit: u64,
+        inconclusive_limit: u64,
+    ) -> PyResult<usize> {
+        let Some(op) = Op::parse(op) else {
+            return Err(shape(
+                py,
+                format!("rule {rule:?}: operator {op:?} is not one of >= <= > < == !="),
+            ));
+        };
+        Ok(self.store.add_check(Check {
+            rule,
+            condition,
+            text,
+            metric,
+            metric_index,
+            op,
+            threshold,
+            tolerance,
+            delay,
+            ttl,
+            failure_limit,
+            error_limit,
+            inconclusive_limit,
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_many(
+        &mut self,
+        py: Python<'_>,
+        check: usize,
+        decision: &str,
+        acted_at: i64,
+        keys: Vec<String>,
+        targets: Vec<String>,
+        target_ids: Vec<usize>,
+        baselines: Vec<Option<f64>>,
+    ) -> PyResult<()> {
+        if self.store.check(check).is_none() {
+            return Err(shape(py, format!("no check {check}")));
+        }
+        let count = keys.len();
+        if targets.len() != count || target_ids.len() != count || baselines.len() != count {
+            return Err(shape(
+                py,
+                format!(
+                    "open_many: {count} keys, {} targets, {} target ids, {} baselines",
+                    targets.len(),
+                    target_ids.len(),
+                    baselines.len()
+                ),
+            ));
+        }
+        let rows = keys.into_iter().zip(targets).zip(target_ids).zip(baselines);
+        for (((key, target), target_id), baseline) in rows {
+            let baseline = baseline.filter(|b| !b.is_nan());
+            self.store.open(
+                check,
+                target_id,
+                key,
+                target,
+                decision.to_owned(),
+                acted_at,
+                baseline,
+            );
+        }
+        Ok(())
+    }
+
+    fn verifying<'py>(
+        &self,
+        py: Python<'py>,
+        check: usize,
+        ids: PyReadonlyArray1<'py, isize>,
+    ) -> Bound<'py, PyArray1<bool>> {
+        let flags: Vec<bool> = ids
+            .as_array()
+            .iter()
+            .map(|&id| usize::try_from(id).is_ok_and(|id| self.store.is_verifying(check, id)))
+            .collect();
+        PyArray1::from_vec(py, flags)
+    }
+
+    fn measure<'py>(
+        &mut self,
+        py: Python<'py>,
+        tick: i64,
+        rows: PyReadonlyArray1<'py, i64>,
+        columns: Vec<Option<PyReadonlyArray1<'py, f64>>>,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<usize>)> {
+        let rows = rows.as_array();
+        let columns: Vec<_> = columns
+            .iter()
+            .map(|c| c.as_ref().map(|c| c.as_array()))
+            .collect();
+        let closed = self.store.measure(tick, |metric, target_id| {
+            let row = usize::try_from(*rows.get(target_id)?).ok()?;
+            columns.get(metric)?.as_ref()?.get(row).copied()
+        });
+        self.entries(py, closed)
+    }
+
+    fn finish<'py>(
+        &mut self,
+        py: Python<'py>,
+        why: &str,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<usize>)> {
+        let closed = self.store.finish(why);
+        self.entries(py, closed)
+    }
+}
+
+impl PyVerificationStore {
+    /// The record entries of `closed` (what `Analysis.to_record` writes, with `rollback`
+    /// None), and the positions of the Failed ones (the caller rolls them back).
+    fn entries<'py>(
+        &self,
+        py: Python<'py>,
+        closed: Vec<Closed>,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<usize>)> {
+        let list = PyList::empty(py);
+        let mut failed = Vec::new();
+        for (position, item) in closed.into_iter().enumerate() {
+            let open = &item.open;
+            let Some(check) = self.store.check(open.check) else {
+                return Err(shape(py, format!("no check {}", open.check)));
+            };
+            let series = PyList::empty(py);
+            for &(tick, value, result) in &open.series {
+                let point = PyDict::new(py);
+                point.set_item(intern!(py, "tick"), tick)?;
+                point.set_item(intern!(py, "value"), value)?;
+                point.set_item(intern!(py, "result"), result.name())?;
+                series.append(point)?;
+            }
+            let entry = PyDict::new(py);
+            entry.set_item(intern!(py, "key"), &open.key)?;
+            entry.set_item(intern!(py, "decision"), &open.decision)?;
+            entry.set_item(intern!(py, "rule"), &check.rule)?;
+            entry.set_item(intern!(py, "target"), &open.target)?;
+            entry.set_item(intern!(py, "condition"), &check.condition)?;
+            entry.set_item(intern!(py, "baseline"), open.baseline)?;
+            entry.set_item(intern!(py, "series"), series)?;
+            entry.set_item(intern!(py, "verdict"), item.verdict.name())?;
+            entry.set_item(intern!(py, "why"), &item.why)?;
+            entry.set_item(intern!(py, "rollback"), py.None().into_bound_py_any(py)?)?;
+            list.append(entry)?;
+            if item.verdict == sentinel_core::verification::Verdict::Failed {
+                failed.push(position);
+            }
+        }
+        Ok((list, failed))
+    }
+}
