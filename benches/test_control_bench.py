@@ -56,7 +56,6 @@ iteration, shared by both, dilutes it as the machine gets busier); 1.1 leaves ro
 ROUNDS: Final = 150
 GATE_ROUNDS: Final = 80
 """Iterations of each loop the gate times, interleaved."""
-"""Timed iterations per variant (~0.2-0.8 s each)."""
 
 
 def _observation(tick: int, seed: int = 7, top: float = 91.0) -> Observation:
