@@ -40,6 +40,7 @@ from sentinel.sandbox import kernel_api
 from sentinel.sandbox.agent_uid import UidLease, lease
 from sentinel.sandbox.bwrap_argv import SHIM_MOUNT, bwrap_argv
 from sentinel.sandbox.cgroup import AgentCgroup, CgroupStats
+from sentinel.sandbox.disk_quota import release_point
 from sentinel.sandbox.launch_facts import LaunchFacts, launch_facts
 from sentinel.sandbox.native_shim import shim_path
 from sentinel.sandbox.policy_terms import Layer, PolicyView, resolve
@@ -201,6 +202,7 @@ class SandboxLaunch:
         self.on_cas = self.root and on_cas(self.workspace)
         self.workspace_fs = bool(policy.resources.disk_mb) and self.root and not self.on_cas
         quota = policy.resources.disk_mb if self.workspace_fs else 0
+        self.mounted = False
         try:
             self.mounted = prepare_workspace(
                 self.workspace, policy, self.uid, self.gid, quota_mb=quota
@@ -222,8 +224,17 @@ class SandboxLaunch:
             # now. Left to ``UidLease.__del__`` it stays held while anything references this
             # frame, as the exception's traceback does while the caller handles it (a warm
             # sandbox rebuilding, a retry): the uid and its lease file stay taken meanwhile.
-            if self._own_lease is not None:
-                self._own_lease.release()
+            # Likewise the quota file system this launch mounted: nobody will own it to
+            # release it (a warm sandbox keeps it only once its launch is built).
+            try:
+                if self.mounted:
+                    # One that will not unmount stays for the exit hook and ``sandbox gc``:
+                    # the launch's own error is the one to raise.
+                    with contextlib.suppress(SandboxError):
+                        release_point(self.workspace)
+            finally:
+                if self._own_lease is not None:
+                    self._own_lease.release()
             raise
         self.network: AgentNetwork | None = None
         self.process: subprocess.Popen[bytes] | None = None

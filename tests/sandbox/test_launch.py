@@ -10,6 +10,8 @@ import pytest
 
 from sentinel.errors import SandboxError
 from sentinel.sandbox.agent_uid import LEASE_DIR, in_range, lease
+from sentinel.sandbox.cgroup import AgentCgroup
+from sentinel.sandbox.disk_quota import release
 from sentinel.sandbox.launch import SandboxLaunch
 from sentinel.sandbox.policy import SandboxPolicy
 
@@ -41,3 +43,32 @@ def test_a_failed_prepare_gives_the_uid_lease_back(sandbox_base: Path) -> None:
         assert again.uid == uid
     finally:
         again.release()
+
+
+def test_a_launch_failing_after_the_mount_unmounts_it(
+    sandbox_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step after prepare fails: the quota file system that launch mounted is released."""
+    workspace = sandbox_base / "ws-mounted"
+    workspace.mkdir()
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise SandboxError("injected: the cgroup could not be made")
+
+    monkeypatch.setattr(AgentCgroup, "unique", refuse)
+    with pytest.raises(SandboxError, match="injected"):
+        SandboxLaunch(POLICY, workspace, AGENT)
+    assert not os.path.ismount(workspace)
+
+
+def test_control_the_same_launch_mounts_its_workspace(sandbox_base: Path) -> None:
+    """Control for the test above: the launch does mount the workspace when nothing fails."""
+    workspace = sandbox_base / "ws-mounted-control"
+    workspace.mkdir()
+    launch = SandboxLaunch(POLICY, workspace, AGENT)
+    try:
+        assert launch.mounted and os.path.ismount(workspace)
+    finally:
+        launch.teardown()
+        release(workspace)
+    assert not os.path.ismount(workspace)
