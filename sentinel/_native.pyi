@@ -206,8 +206,14 @@ class LogWriter:
             ]
         ],
         clock: int,
+        checkpoint: tuple[tuple[int, bytes, str, str, int], list[tuple[int, int, bytes]]]
+        | None = None,
     ) -> list[Any]:
         """Commit requests in one durable transaction; one outcome per request.
+
+        Per request: nine columns ``(positions, event_ids, stream_revs, lamports, wall_ns,
+        canonicals, hashes, prevs, existing)`` or a refusal tuple. ``checkpoint`` is a
+        signed checkpoint's row and its subtree rows, stored in the same transaction.
 
         Raises:
             sentinel.errors.StoreCorruptError: SQLite failed; the group was rolled back.

@@ -99,6 +99,16 @@ pub enum Refusal {
 /// The outcome of one request.
 pub type Outcome = Result<Vec<Stored>, Refusal>;
 
+/// A signed checkpoint stored in a group's transaction (the store signs it after the
+/// previous group; storing it with the next one saves a transaction and its fsync).
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointRows {
+    /// `(size, root, note, key_id, wall_ns)`: the `checkpoints` row.
+    pub checkpoint: Option<(i64, Vec<u8>, String, String, i64)>,
+    /// `(level, idx, hash)`: the `subtrees` rows it completes.
+    pub subtrees: Vec<(i64, i64, Vec<u8>)>,
+}
+
 struct Tail {
     size: i64,
     hash: Hash,
@@ -202,7 +212,12 @@ impl LogWriter {
     ///
     /// `clock` is the node's Lamport clock; each event gets `max(clock, tail) + 1` onwards.
     /// Returns one outcome per request. A storage error fails the whole group (rolled back).
-    pub fn commit_group(&mut self, requests: &[Request], clock: i64) -> CoreResult<Vec<Outcome>> {
+    pub fn commit_group(
+        &mut self,
+        requests: &[Request],
+        clock: i64,
+        derived: &CheckpointRows,
+    ) -> CoreResult<Vec<Outcome>> {
         let path = self.path.clone();
         let storage = |e: rusqlite::Error| CoreError::StorageWrite {
             path: path.clone(),
@@ -255,9 +270,26 @@ impl LogWriter {
                 }
             }
         }
+        store_checkpoint(&tx, derived).map_err(storage)?;
         tx.commit().map_err(storage)?;
         Ok(outcomes)
     }
+}
+
+fn store_checkpoint(tx: &Transaction<'_>, derived: &CheckpointRows) -> rusqlite::Result<()> {
+    let mut subtree =
+        tx.prepare_cached("INSERT OR IGNORE INTO subtrees (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    for (level, idx, hash) in &derived.subtrees {
+        subtree.execute(params![level, idx, hash])?;
+    }
+    if let Some((size, root, note, key_id, wall_ns)) = &derived.checkpoint {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO checkpoints (size, root, note, key_id, wall_ns) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![size, root, note, key_id, wall_ns])?;
+    }
+    Ok(())
 }
 
 enum TailRead {

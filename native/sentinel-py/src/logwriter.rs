@@ -2,8 +2,8 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBytes, PyTuple};
-use sentinel_core::logwriter::{LogWriter, NewRecord, Refusal, Request};
+use pyo3::types::{PyBool, PyBytes, PyList};
+use sentinel_core::logwriter::{CheckpointRows, LogWriter, NewRecord, Refusal, Request, Stored};
 
 use crate::errors::to_pyerr;
 
@@ -19,6 +19,11 @@ type RecordIn = (
 );
 /// `(records, [(stream, expected revision)])`
 type RequestIn = (Vec<RecordIn>, Vec<(String, i64)>);
+/// `((size, root, note, key_id, wall_ns), [(level, idx, hash)])`
+type CheckpointIn = (
+    (i64, Vec<u8>, String, String, i64),
+    Vec<(i64, i64, Vec<u8>)>,
+);
 
 /// The native write path of an audit store (one SQLite connection).
 #[pyclass(name = "LogWriter", module = "sentinel._native")]
@@ -38,16 +43,27 @@ impl PyLogWriter {
         })
     }
 
-    /// Commits requests in one durable transaction. Per request, returns either a list of
-    /// `(position, event_id, stream_rev, lamport, wall_ns, canonical, hash, prev, existing)`
-    /// or a refusal tuple: `("wrong_revision", stream, expected, actual)` or
-    /// `("too_large", index, size)`.
+    /// Commits requests (and a signed checkpoint's rows, if given) in one durable
+    /// transaction. Per request, returns either the stored events as columns, a tuple of
+    /// nine lists `(positions, event_ids, stream_revs, lamports, wall_ns, canonicals,
+    /// hashes, prevs, existing)` (columns: nine lists cost less to build and collect than
+    /// a tuple per event), or a refusal tuple: `("wrong_revision", stream, expected,
+    /// actual)` or `("too_large", index, size)`.
+    #[pyo3(signature = (requests, clock, checkpoint=None))]
     fn commit_group<'py>(
         &self,
         py: Python<'py>,
         requests: Vec<RequestIn>,
         clock: i64,
+        checkpoint: Option<CheckpointIn>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let derived = match checkpoint {
+            Some((row, subtrees)) => CheckpointRows {
+                checkpoint: Some(row),
+                subtrees,
+            },
+            None => CheckpointRows::default(),
+        };
         let requests: Vec<Request> = requests
             .into_iter()
             .map(|(records, expected)| Request {
@@ -84,7 +100,7 @@ impl PyLogWriter {
                 let mut writer = writer
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                writer.commit_group(&requests, clock)
+                writer.commit_group(&requests, clock, &derived)
             })
             .map_err(|e| to_pyerr(py, e))?;
         outcomes
@@ -92,24 +108,25 @@ impl PyLogWriter {
             .map(|outcome| -> PyResult<Bound<'py, PyAny>> {
                 match outcome {
                     Ok(stored) => {
-                        let items: Vec<Bound<'py, PyTuple>> = stored
-                            .iter()
-                            .map(|s| {
-                                (
-                                    s.position,
-                                    s.event_id.as_str(),
-                                    s.stream_rev,
-                                    s.lamport,
-                                    s.wall_ns,
-                                    PyBytes::new(py, &s.canonical),
-                                    PyBytes::new(py, &s.hash),
-                                    PyBytes::new(py, &s.prev),
-                                    s.existing,
-                                )
-                                    .into_pyobject(py)
-                            })
-                            .collect::<PyResult<_>>()?;
-                        Ok(items.into_pyobject(py)?.into_any())
+                        let column = |f: &dyn Fn(&Stored) -> PyResult<Bound<'py, PyAny>>| {
+                            let items = stored.iter().map(f).collect::<PyResult<Vec<_>>>()?;
+                            PyList::new(py, items)
+                        };
+                        let int = |v: i64| Ok(v.into_pyobject(py)?.into_any());
+                        let bytes = |v: &[u8]| Ok(PyBytes::new(py, v).into_any());
+                        Ok((
+                            column(&|s| int(s.position))?,
+                            column(&|s| Ok(s.event_id.as_str().into_pyobject(py)?.into_any()))?,
+                            column(&|s| int(s.stream_rev))?,
+                            column(&|s| int(s.lamport))?,
+                            column(&|s| int(s.wall_ns))?,
+                            column(&|s| bytes(&s.canonical))?,
+                            column(&|s| bytes(&s.hash))?,
+                            column(&|s| bytes(&s.prev))?,
+                            column(&|s| Ok(PyBool::new(py, s.existing).to_owned().into_any()))?,
+                        )
+                            .into_pyobject(py)?
+                            .into_any())
                     }
                     Err(Refusal::WrongRevision {
                         stream,
