@@ -38,12 +38,12 @@ call per batch)."""
 PROOF_MIN_SPEEDUP = 1_000.0
 """The reference recomputes subtrees, O(n) against O(log^2 n); measured 0.7-1.8 million
 times faster at load 4-8."""
-APPEND_MAX_RATIO_OF_RAW_SQLITE = 1.8
+APPEND_MAX_RATIO_OF_RAW_SQLITE = 2.0
 """A full durable append (checks, canonical bytes, chain, ids, returned events, checkpoints)
-against bare INSERTs of the same rows, interleaved batch by batch; measured 1.13-1.24x
-(ratio of medians) at load 4-8. The goal is 1.2x; the gate leaves room for the noise of a
-loaded 2-core machine (the paired rounds' median ratio ranged 1.21-1.49x)."""
-GATE_ROUNDS = 20
+against bare INSERTs of the same rows, interleaved batch by batch; measured 1.16-1.37x
+(ratio of medians) at load 4-5, one run 1.61x and one 1.03x while the audit tests ran
+beside it. The goal is 1.2x; the gate leaves room for the noise of a loaded 2-core machine."""
+GATE_ROUNDS = 30
 PROOF_GATE_ROUNDS = 3
 PROOFS_PER_CALL = 1_000
 """One timed native call asks this many proofs: a single one is a few microseconds, too

@@ -3,14 +3,15 @@
 ``sentinel._native.LogWriter`` does, in one Rust call per group, what the reference path
 in ``store.py`` does in Python (``AuditStore._apply``): idempotency, expected revisions,
 positions, Lamport values, UUIDv7 ids, canonical bytes, chaining, INSERT and a durable
-COMMIT. This module only converts requests and outcomes. Differential tests pin the two
-paths to the same logs.
+COMMIT. This module only converts requests and outcomes (the outcomes while that COMMIT
+waits for the disk on a native thread). Differential tests pin the two paths to the same
+logs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from sentinel import _native
 from sentinel.audit.canonical import canonical_json
@@ -69,11 +70,27 @@ def commit_native(
         StoreCorruptError: The stored tail does not verify; nothing was written.
         AuditError: SQLite failed to write; the whole group was rolled back.
     """
-    raw = writer.commit_group(
+
+    def build(raw: list[object]) -> list[Outcome]:
+        # Runs while the group's COMMIT waits for the disk on a native thread; its result
+        # is returned only once that COMMIT succeeded.
+        return _outcomes(requests, raw, node, max_event_bytes)
+
+    built: list[Outcome] = writer.commit_group(
         [(list(records), list(expected.items())) for _, records, expected in requests],
         clock,
         checkpoint,
+        build,
     )
+    return built
+
+
+def _outcomes(
+    requests: Sequence[tuple[Sequence[NewEvent], Sequence[Record], Mapping[str, int]]],
+    raw: list[Any],
+    node: str,
+    max_event_bytes: int,
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for (events, _, _), outcome in zip(requests, raw, strict=True):
         if isinstance(outcome[0], str):  # a refusal; stored events are nine lists

@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, DropBehavior, OptionalExtension, Transaction, TransactionBehavior,
+};
 
 use crate::canonical::{push_hex, write_i64, write_string};
 use crate::chain::{link_hash, GENESIS};
@@ -218,6 +220,20 @@ impl LogWriter {
         clock: i64,
         derived: &CheckpointRows,
     ) -> CoreResult<Vec<Outcome>> {
+        let outcomes = self.write_group(requests, clock, derived)?;
+        self.finish()?;
+        Ok(outcomes)
+    }
+
+    /// [`Self::commit_group`] up to the COMMIT: the group's rows are written and the
+    /// transaction is left open (nothing is durable, and other writers wait) until
+    /// [`Self::finish`]. On an error the transaction is rolled back.
+    pub fn write_group(
+        &mut self,
+        requests: &[Request],
+        clock: i64,
+        derived: &CheckpointRows,
+    ) -> CoreResult<Vec<Outcome>> {
         let path = self.path.clone();
         let storage = |e: rusqlite::Error| CoreError::StorageWrite {
             path: path.clone(),
@@ -271,8 +287,29 @@ impl LogWriter {
             }
         }
         store_checkpoint(&tx, derived).map_err(storage)?;
-        tx.commit().map_err(storage)?;
+        // Left open for finish(); any early return above dropped it, rolling back.
+        tx.set_drop_behavior(DropBehavior::Ignore);
         Ok(outcomes)
+    }
+
+    /// Commits the transaction [`Self::write_group`] left open (`synchronous=FULL`: when
+    /// this returns, the group is durable). On an error it is rolled back.
+    pub fn finish(&mut self) -> CoreResult<()> {
+        if self.conn.is_autocommit() {
+            return Err(CoreError::StorageWrite {
+                path: self.path.clone(),
+                reason: "no group is being written".to_owned(),
+            });
+        }
+        self.conn.execute_batch("COMMIT").map_err(|e| {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            CoreError::StorageWrite {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            }
+        })
     }
 }
 

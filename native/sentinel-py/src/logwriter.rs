@@ -49,14 +49,20 @@ impl PyLogWriter {
     /// hashes, prevs, existing)` (columns: nine lists cost less to build and collect than
     /// a tuple per event), or a refusal tuple: `("wrong_revision", stream, expected,
     /// actual)` or `("too_large", index, size)`.
-    #[pyo3(signature = (requests, clock, checkpoint=None))]
+    ///
+    /// `build`, when given, is called with that list while the COMMIT (its fsync) runs on
+    /// another thread, and its result is returned once the COMMIT succeeded: the caller's
+    /// Python work on the outcomes overlaps the wait for the disk, and nothing is returned
+    /// before the group is durable.
+    #[pyo3(signature = (requests, clock, checkpoint=None, build=None))]
     fn commit_group<'py>(
         &self,
         py: Python<'py>,
         requests: Vec<RequestIn>,
         clock: i64,
         checkpoint: Option<CheckpointIn>,
-    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        build: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let derived = match checkpoint {
             Some((row, subtrees)) => CheckpointRows {
                 checkpoint: Some(row),
@@ -94,52 +100,74 @@ impl PyLogWriter {
                 expected,
             })
             .collect();
-        let writer = &self.inner;
+        // Only the store's writer thread calls this, so the lock is never contended.
+        let mut guard = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let writer: &mut LogWriter = &mut guard;
         let outcomes = py
-            .detach(|| {
-                let mut writer = writer
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                writer.commit_group(&requests, clock, &derived)
-            })
+            .detach(|| writer.write_group(&requests, clock, &derived))
             .map_err(|e| to_pyerr(py, e))?;
-        outcomes
-            .into_iter()
-            .map(|outcome| -> PyResult<Bound<'py, PyAny>> {
-                match outcome {
-                    Ok(stored) => {
-                        let column = |f: &dyn Fn(&Stored) -> PyResult<Bound<'py, PyAny>>| {
-                            let items = stored.iter().map(f).collect::<PyResult<Vec<_>>>()?;
-                            PyList::new(py, items)
-                        };
-                        let int = |v: i64| Ok(v.into_pyobject(py)?.into_any());
-                        let bytes = |v: &[u8]| Ok(PyBytes::new(py, v).into_any());
-                        Ok((
-                            column(&|s| int(s.position))?,
-                            column(&|s| Ok(s.event_id.as_str().into_pyobject(py)?.into_any()))?,
-                            column(&|s| int(s.stream_rev))?,
-                            column(&|s| int(s.lamport))?,
-                            column(&|s| int(s.wall_ns))?,
-                            column(&|s| bytes(&s.canonical))?,
-                            column(&|s| bytes(&s.hash))?,
-                            column(&|s| bytes(&s.prev))?,
-                            column(&|s| Ok(PyBool::new(py, s.existing).to_owned().into_any()))?,
-                        )
-                            .into_pyobject(py)?
-                            .into_any())
-                    }
-                    Err(Refusal::WrongRevision {
-                        stream,
-                        expected,
-                        actual,
-                    }) => Ok(("wrong_revision", stream, expected, actual)
-                        .into_pyobject(py)?
-                        .into_any()),
-                    Err(Refusal::TooLarge { index, size }) => {
-                        Ok(("too_large", index, size).into_pyobject(py)?.into_any())
-                    }
-                }
-            })
-            .collect()
+        std::thread::scope(|scope| {
+            let committing = scope.spawn(move || writer.finish());
+            let built = outcomes_to_py(py, outcomes).and_then(|raw| match &build {
+                Some(build) => build.call1((raw,)),
+                None => Ok(raw),
+            });
+            let committed = py.detach(|| committing.join());
+            match committed {
+                Ok(Ok(())) => built,
+                Ok(Err(e)) => Err(to_pyerr(py, e)),
+                Err(_) => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "the audit store's commit thread panicked",
+                )),
+            }
+        })
     }
+}
+
+fn outcomes_to_py<'py>(
+    py: Python<'py>,
+    outcomes: Vec<sentinel_core::logwriter::Outcome>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let items = outcomes
+        .into_iter()
+        .map(|outcome| -> PyResult<Bound<'py, PyAny>> {
+            match outcome {
+                Ok(stored) => {
+                    let column = |f: &dyn Fn(&Stored) -> PyResult<Bound<'py, PyAny>>| {
+                        let items = stored.iter().map(f).collect::<PyResult<Vec<_>>>()?;
+                        PyList::new(py, items)
+                    };
+                    let int = |v: i64| Ok(v.into_pyobject(py)?.into_any());
+                    let bytes = |v: &[u8]| Ok(PyBytes::new(py, v).into_any());
+                    Ok((
+                        column(&|s| int(s.position))?,
+                        column(&|s| Ok(s.event_id.as_str().into_pyobject(py)?.into_any()))?,
+                        column(&|s| int(s.stream_rev))?,
+                        column(&|s| int(s.lamport))?,
+                        column(&|s| int(s.wall_ns))?,
+                        column(&|s| bytes(&s.canonical))?,
+                        column(&|s| bytes(&s.hash))?,
+                        column(&|s| bytes(&s.prev))?,
+                        column(&|s| Ok(PyBool::new(py, s.existing).to_owned().into_any()))?,
+                    )
+                        .into_pyobject(py)?
+                        .into_any())
+                }
+                Err(Refusal::WrongRevision {
+                    stream,
+                    expected,
+                    actual,
+                }) => Ok(("wrong_revision", stream, expected, actual)
+                    .into_pyobject(py)?
+                    .into_any()),
+                Err(Refusal::TooLarge { index, size }) => {
+                    Ok(("too_large", index, size).into_pyobject(py)?.into_any())
+                }
+            }
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyList::new(py, items)?.into_any())
 }
