@@ -619,6 +619,69 @@ mod tests {
         );
     }
 
+    /// The columns the writer fills (the full schema, indexes and triggers, is Python's).
+    const TEST_SCHEMA: &str = "
+        CREATE TABLE events (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE,
+            stream TEXT NOT NULL, stream_rev INTEGER NOT NULL, type TEXT NOT NULL,
+            lamport INTEGER NOT NULL, correlation_id TEXT, idempotency_key TEXT,
+            prev_hash BLOB NOT NULL, hash BLOB NOT NULL, canonical BLOB NOT NULL);
+        CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB, note TEXT,
+            key_id TEXT, wall_ns INTEGER);
+        CREATE TABLE subtrees (level INTEGER, idx INTEGER, hash BLOB,
+            PRIMARY KEY (level, idx));";
+
+    fn count(path: &std::path::Path, table: &str) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_written_group_is_invisible_until_finish_commits_it() {
+        let dir = std::env::temp_dir().join(format!("logwriter-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("group.db");
+        let _ = std::fs::remove_file(&path);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(TEST_SCHEMA)
+            .unwrap();
+        let mut writer = LogWriter::open(path.to_str().unwrap(), "n", 1 << 20).unwrap();
+        let record = NewRecord {
+            stream: "agent/A".into(),
+            type_: "test.step".into(),
+            payload: b"{}".to_vec(),
+            tick: None,
+            correlation_id: None,
+            causation_id: None,
+            idempotency_key: None,
+        };
+        let request = Request {
+            events: vec![record.clone(), record],
+            expected: vec![],
+        };
+        let derived = CheckpointRows {
+            checkpoint: Some((2, vec![0; 32], "note".into(), "00000000".into(), 1)),
+            subtrees: vec![],
+        };
+        let outcomes = writer.write_group(&[request], 0, &derived).unwrap();
+        assert!(matches!(&outcomes[..], [Ok(stored)] if stored.len() == 2));
+        assert_eq!(
+            (count(&path, "events"), count(&path, "checkpoints")),
+            (0, 0)
+        );
+        writer.finish().unwrap();
+        assert_eq!(
+            (count(&path, "events"), count(&path, "checkpoints")),
+            (2, 1)
+        );
+        assert!(writer.finish().is_err(), "nothing left to commit");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn uuid7_is_monotonic_and_versioned() {
         let mut ids = Uuid7::default();
