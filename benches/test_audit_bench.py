@@ -33,7 +33,7 @@ VERIFY_EVENTS = 100_000
 PROOF_LOG_SIZE = 1_000_000
 
 CHAIN_MIN_SPEEDUP = 1.5
-"""Interleaved medians; measured 2.6-3.4x at load 4-8 (hashlib is C too; the gain is one
+"""Interleaved medians; measured 2.5-3.4x at load 4-8 (hashlib is C too; the gain is one
 call per batch)."""
 PROOF_MIN_SPEEDUP = 1_000.0
 """The reference recomputes subtrees, O(n) against O(log^2 n); measured 0.7-1.8 million
