@@ -148,7 +148,8 @@ def _stored(path: Path) -> int:
 
 def test_the_native_commit_hands_back_what_build_made_once_durable(tmp_path: Path) -> None:
     """``build`` runs while the COMMIT waits for the disk; its result (or its error) comes
-    back only after that COMMIT, whose rows every other connection then sees."""
+    back only after that COMMIT, whose rows every other connection then sees. A second
+    call meanwhile is refused, not waited for (it would hold the GIL the first needs)."""
     if not sqlite_link.native_sqlite_is_shared():
         pytest.skip("the native writer is off: two copies of SQLite in this process")
     path = tmp_path / "overlap.db"
@@ -171,5 +172,11 @@ def test_the_native_commit_hands_back_what_build_made_once_durable(tmp_path: Pat
     assert _stored(path) == 3  # committed all the same: the error is the caller's to report
     assert writer.commit_group([([record], [])], 0) is not None  # no build: the raw outcomes
     assert _stored(path) == 4
-    del writer
+
+    def reentrant(raw: list[Any]) -> object:
+        return writer.commit_group([([record], [])], 0)  # refused, never waited for
+
+    with pytest.raises(RuntimeError, match="already committing a group"):
+        writer.commit_group([([record], [])], 0, None, reentrant)
+    assert _stored(path) == 5
     assert verify_store(path, witness=False).ok

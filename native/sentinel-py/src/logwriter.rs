@@ -100,11 +100,19 @@ impl PyLogWriter {
                 expected,
             })
             .collect();
-        // Only the store's writer thread calls this, so the lock is never contended.
-        let mut guard = self
-            .inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Taken with the GIL held, so never waited for: a thread blocked here holding the
+        // GIL would deadlock with the owner, which needs the GIL back to return. Only the
+        // store's writer thread calls this; a second caller is refused instead.
+        let mut guard = match self.inner.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "this LogWriter is already committing a group; \
+                     one caller at a time (the store's writer thread)",
+                ))
+            }
+        };
         let writer: &mut LogWriter = &mut guard;
         let outcomes = py
             .detach(|| writer.write_group(&requests, clock, &derived))
