@@ -41,7 +41,7 @@ times faster at load 4-8."""
 APPEND_MAX_RATIO_OF_RAW_SQLITE = 2.0
 """A full durable append (checks, canonical bytes, chain, ids, returned events, checkpoints)
 against bare INSERTs of the same rows, interleaved batch by batch; measured 1.16-1.37x
-(ratio of medians) at load 4-5, one run 1.61x and one 1.03x while the audit tests ran
+(ratio of medians) at load 2-5, one run 1.61x and one 1.03x while the audit tests ran
 beside it. The goal is 1.2x; the gate leaves room for the noise of a loaded 2-core machine."""
 GATE_ROUNDS = 30
 PROOF_GATE_ROUNDS = 3
