@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from benches.conftest import MEDIANS, speedup
+from benches.conftest import interleaved_samples
 from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.chain import GENESIS, chain_extend, reference_chain_extend
 from sentinel.audit.merkle import MerkleLog, leaf_hashes, reference_inclusion_proof
@@ -31,9 +32,22 @@ APPEND_BATCH = 5_000
 VERIFY_EVENTS = 100_000
 PROOF_LOG_SIZE = 1_000_000
 
-CHAIN_MIN_SPEEDUP = 1.5  # measured 2-3x: hashlib is C too; the gain is one call per batch
-PROOF_MIN_SPEEDUP = 1_000.0  # the reference recomputes subtrees: O(n) against O(log^2 n)
-APPEND_MIN_SHARE_OF_RAW_SQLITE = 0.15  # full append (seal, index, checks) vs bare INSERTs
+CHAIN_MIN_SPEEDUP = 1.5
+"""Interleaved medians; measured 2.5-3.4x at load 4-8 (hashlib is C too; the gain is one
+call per batch)."""
+PROOF_MIN_SPEEDUP = 1_000.0
+"""The reference recomputes subtrees, O(n) against O(log^2 n); measured 0.7-1.8 million
+times faster at load 4-8."""
+APPEND_MAX_RATIO_OF_RAW_SQLITE = 2.0
+"""A full durable append (checks, canonical bytes, chain, ids, returned events, checkpoints)
+against bare INSERTs of the same rows, interleaved batch by batch; measured 1.16-1.37x
+(ratio of medians) at load 2-5, one run 1.61x and one 1.03x while the audit tests ran
+beside it. The goal is 1.2x; the gate leaves room for the noise of a loaded 2-core machine."""
+GATE_ROUNDS = 30
+PROOF_GATE_ROUNDS = 3
+PROOFS_PER_CALL = 1_000
+"""One timed native call asks this many proofs: a single one is a few microseconds, too
+short for the clock and the scheduler to time fairly."""
 
 
 def _events(count: int) -> list[NewEvent]:
@@ -59,7 +73,19 @@ def test_chain_reference(measure: Callable[..., Any]) -> None:
 
 
 def test_chain_gate() -> None:
-    assert speedup("chain-extend") >= CHAIN_MIN_SPEEDUP
+    """Both sides again, interleaved call by call (see ``interleaved_samples``)."""
+    records = [os.urandom(RECORD_BYTES) for _ in range(CHAIN_RECORDS)]
+    samples = interleaved_samples(
+        {
+            "native": lambda: chain_extend(GENESIS, records),
+            "reference": lambda: reference_chain_extend(GENESIS, records),
+        },
+        rounds=GATE_ROUNDS,
+        warmup=2,
+    )
+    native, reference = (statistics.median(samples[name]) for name in ("native", "reference"))
+    print(f"\nchain-extend, interleaved medians: {reference / native:.2f}x the reference")
+    assert reference / native >= CHAIN_MIN_SPEEDUP
 
 
 @pytest.fixture
@@ -76,7 +102,6 @@ def test_append_durable_batched(benchmark: Any, fresh_store: AuditStore) -> None
     batch = _events(APPEND_BATCH)
     benchmark.group = "append"
     benchmark.pedantic(fresh_store.append_batch, args=(batch,), rounds=APPEND_ROUNDS)
-    MEDIANS[("append", "native")] = benchmark.stats.stats.median
 
 
 @pytest.fixture(scope="module")
@@ -91,54 +116,86 @@ def stored_rows(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, ...
     return rows
 
 
-def test_append_raw_sqlite_reference(
-    benchmark: Any, tmp_path: Path, stored_rows: list[tuple[Any, ...]]
-) -> None:
+class RawInserts:
     """The floor: the store's own rows INSERTed into the same schema, no hashing or checks.
 
     The same durability and file as the store's: WAL, ``synchronous=FULL``, the store's
     page size, its indexes and triggers; the same bytes per row (canonical documents and
-    UUIDv7 ids as the store wrote them). Each round gets fresh positions, ids and stream
-    revisions, built before the clock starts.
+    UUIDv7 ids as the store wrote them). Each batch gets fresh positions, ids and stream
+    revisions, built before the clock starts (:meth:`prepare`).
     """
-    conn = sqlite3.connect(tmp_path / "raw.db", isolation_level=None)
-    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.executescript(SCHEMA + TRIGGERS)
-    per_stream = Counter(row[2] for row in stored_rows)
-    state = {"round": 0}
 
-    def next_rows() -> tuple[tuple[list[tuple[Any, ...]]], dict[str, Any]]:
-        k = state["round"]
-        state["round"] += 1
-        rows = [
-            (k * APPEND_BATCH + position, uuid7(), stream, k * per_stream[stream] + rev, *rest)
-            for position, _, stream, rev, *rest in stored_rows
-        ]
-        return (rows,), {}
+    def __init__(self, path: Path, stored_rows: list[tuple[Any, ...]]) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = FULL")
+        self.conn.executescript(SCHEMA + TRIGGERS)
+        self.stored_rows = stored_rows
+        self.per_stream = Counter(row[2] for row in stored_rows)
+        self.batches: list[list[tuple[Any, ...]]] = []
+        self.made = 0
 
-    def insert(rows: list[tuple[Any, ...]]) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.execute("COMMIT")
+    def prepare(self, count: int) -> None:
+        """Build the rows of the next ``count`` batches."""
+        for _ in range(count):
+            k = self.made
+            self.made += 1
+            self.batches.append(
+                [
+                    (k * APPEND_BATCH + pos, uuid7(), stream, k * self.per_stream[stream] + rev,
+                     *rest)
+                    for pos, _, stream, rev, *rest in self.stored_rows
+                ]
+            )  # fmt: skip
+
+    def insert_next(self) -> None:
+        """One durable transaction of the next prepared batch."""
+        rows = self.batches.pop(0)
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.conn.execute("COMMIT")
+
+
+def test_append_raw_sqlite_reference(
+    benchmark: Any, tmp_path: Path, stored_rows: list[tuple[Any, ...]]
+) -> None:
+    raw = RawInserts(tmp_path / "raw.db", stored_rows)
+
+    def one_batch() -> tuple[tuple[()], dict[str, Any]]:
+        raw.prepare(1)
+        return (), {}
 
     benchmark.group = "append"
-    benchmark.pedantic(insert, setup=next_rows, rounds=APPEND_ROUNDS)
-    MEDIANS[("append", "reference")] = benchmark.stats.stats.median
-    conn.close()
+    benchmark.pedantic(raw.insert_next, setup=one_batch, rounds=APPEND_ROUNDS)
+    raw.conn.close()
 
 
-def test_append_gate_and_rate(stored_rows: list[tuple[Any, ...]]) -> None:
-    share = MEDIANS[("append", "reference")] / MEDIANS[("append", "native")]
-    rate = APPEND_BATCH / MEDIANS[("append", "native")]
+def test_append_gate_and_rate(tmp_path: Path, stored_rows: list[tuple[Any, ...]]) -> None:
+    """The store and the raw inserts take turns batch by batch, so load hits both alike."""
+    raw = RawInserts(tmp_path / "raw.db", stored_rows)
+    raw.prepare(GATE_ROUNDS + 2)
+    batch = _events(APPEND_BATCH)
+    with AuditStore(
+        tmp_path / "store.db", checkpoint_every=10_000, witness=tmp_path / "w"
+    ) as store:
+        samples = interleaved_samples(
+            {"native": lambda: store.append_batch(batch), "raw": raw.insert_next},
+            rounds=GATE_ROUNDS,
+            warmup=2,
+        )
+    raw.conn.close()
+    native, bare = (statistics.median(samples[name]) for name in ("native", "raw"))
+    paired = statistics.median(
+        n / r for n, r in zip(samples["native"], samples["raw"], strict=True)
+    )
     size = sum(len(row[-1]) for row in stored_rows) / len(stored_rows)
     print(
-        f"\ndurable batched append: {rate:,.0f} events/s of {size:.0f} canonical bytes "
-        f"({share:.0%} of bare SQLite inserts of the same rows; native/raw "
-        f"{1 / share:.2f}x)"
+        f"\ndurable batched append, interleaved: {APPEND_BATCH / native:,.0f} events/s of "
+        f"{size:.0f} canonical bytes, raw inserts {APPEND_BATCH / bare:,.0f}/s; native/raw "
+        f"{native / bare:.2f}x (medians), {paired:.2f}x (median of paired rounds)"
     )
-    assert share >= APPEND_MIN_SHARE_OF_RAW_SQLITE
+    assert native / bare <= APPEND_MAX_RATIO_OF_RAW_SQLITE
 
 
 @pytest.fixture(scope="module")
@@ -186,9 +243,25 @@ def test_inclusion_proof_reference(
         rounds=1,
         iterations=1,
     )
-    MEDIANS[("proof-1M", "reference")] = benchmark.stats.stats.median
 
 
-def test_inclusion_proof_gate() -> None:
-    print(f"\ninclusion proof in a 1M-event log: {MEDIANS[('proof-1M', 'native')] * 1e6:.1f} us")
-    assert speedup("proof-1M") >= PROOF_MIN_SPEEDUP
+def test_inclusion_proof_gate(million_leaf_log: tuple[MerkleLog, list[bytes]]) -> None:
+    """Both sides again, interleaved; a native sample is ``PROOFS_PER_CALL`` proofs."""
+    log, hashes = million_leaf_log
+    index = PROOF_LOG_SIZE * 2 // 3 + 17
+
+    def proofs() -> None:
+        for _ in range(PROOFS_PER_CALL):
+            log.inclusion_proof(index, PROOF_LOG_SIZE)
+
+    samples = interleaved_samples(
+        {"native": proofs, "reference": lambda: reference_inclusion_proof(hashes, index)},
+        rounds=PROOF_GATE_ROUNDS,
+    )
+    native = statistics.median(samples["native"]) / PROOFS_PER_CALL
+    reference = statistics.median(samples["reference"])
+    print(
+        f"\ninclusion proof in a 1M-event log: {native * 1e6:.1f} us, "
+        f"{reference / native:,.0f}x the reference (interleaved)"
+    )
+    assert reference / native >= PROOF_MIN_SPEEDUP

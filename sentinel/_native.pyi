@@ -5,7 +5,7 @@ test that pins the two equal. Checked against the compiled module by ``mypy.stub
 """
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, final
 
 import numpy as np
@@ -207,8 +207,17 @@ class LogWriter:
             ]
         ],
         clock: int,
-    ) -> list[Any]:
+        checkpoint: tuple[tuple[int, bytes, str, str, int], list[tuple[int, int, bytes]]]
+        | None = None,
+        build: Callable[[list[Any]], Any] | None = None,
+    ) -> Any:  # noqa: ANN401 - the outcomes, or what build returns
         """Commit requests in one durable transaction; one outcome per request.
+
+        Per request: nine columns ``(positions, event_ids, stream_revs, lamports, wall_ns,
+        canonicals, hashes, prevs, existing)`` or a refusal tuple. ``checkpoint`` is a
+        signed checkpoint's row and its subtree rows, stored in the same transaction.
+        ``build`` is called with the outcomes while the COMMIT waits for the disk on a
+        native thread; its result is returned, only once the COMMIT succeeded.
 
         Raises:
             sentinel.errors.StoreCorruptError: SQLite failed; the group was rolled back.

@@ -76,33 +76,36 @@ class NewEvent:
         Raises:
             InvalidEventError: A field has the wrong type or form; the message says which.
         """
-        where = f"events[{index}]"
         if not isinstance(self.stream, str) or not _valid_stream(self.stream):
             raise InvalidEventError(
-                f"{where}.stream: {self.stream!r} is not a stream name "
+                f"events[{index}].stream: {self.stream!r} is not a stream name "
                 "(1-128 of letters, digits and _ . : / @ -, starting with a letter or digit)"
             )
         if not isinstance(self.type, str) or not _valid_type(self.type):
             raise InvalidEventError(
-                f"{where}.type: {self.type!r} is not an event type (dotted lower-case words, "
-                f"at most {MAX_TYPE_LENGTH} characters)"
+                f"events[{index}].type: {self.type!r} is not an event type (dotted lower-case "
+                f"words, at most {MAX_TYPE_LENGTH} characters)"
             )
         if not isinstance(self.payload, Mapping):
             raise InvalidEventError(
-                f"{where}.payload: expected a mapping, got {type(self.payload).__name__}"
+                f"events[{index}].payload: expected a mapping, got {type(self.payload).__name__}"
             )
-        for name in ("idempotency_key", "correlation_id", "causation_id"):
-            value = getattr(self, name)
-            if value is not None and (
-                not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH
-            ):
-                raise InvalidEventError(
-                    f"{where}.{name}: expected a string of 1-{MAX_ID_LENGTH} characters"
-                )
+        if not (self.idempotency_key is None and self.correlation_id is None
+                and self.causation_id is None):  # fmt: skip
+            for name in ("idempotency_key", "correlation_id", "causation_id"):
+                value = getattr(self, name)
+                if value is not None and (
+                    not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH
+                ):
+                    raise InvalidEventError(
+                        f"events[{index}].{name}: expected a string of 1-{MAX_ID_LENGTH} characters"
+                    )
         if self.tick is not None and (
             isinstance(self.tick, bool) or not isinstance(self.tick, int) or self.tick < 0
         ):
-            raise InvalidEventError(f"{where}.tick: expected a non-negative integer or None")
+            raise InvalidEventError(
+                f"events[{index}].tick: expected a non-negative integer or None"
+            )
         model = EVENT_TYPES.get(self.type)
         if model is None:
             return self
@@ -112,7 +115,7 @@ class NewEvent:
             first = exc.errors()[0]
             loc = ".".join(str(part) for part in first["loc"])
             raise InvalidEventError(
-                f"{where}.payload.{loc}: {first['msg']} (type {self.type})"
+                f"events[{index}].payload.{loc}: {first['msg']} (type {self.type})"
             ) from None
         return NewEvent(
             stream=self.stream,

@@ -51,6 +51,10 @@ DEFAULT_CHECKPOINT_INTERVAL_MS: Final = 1000
 """...or after this long with unsigned events, whichever comes first."""
 MAX_EVENTS_PER_COMMIT: Final = 100_000
 """Group commit takes queued requests until a transaction holds this many events."""
+PENDING_CHECKPOINT_WAIT_S: Final = 0.05
+"""How long a signed checkpoint waits for a group to ride on before it is stored alone:
+a caller appending batch after batch comes back within a few milliseconds (checking and
+encoding its next batch), so longer would only delay the checkpoint of a quiet store."""
 
 
 @dataclass
@@ -239,8 +243,11 @@ class AuditStore:
 
     def _write_loop(self) -> None:
         while True:
+            wait = self._checkpoints.interval_s
+            if self._checkpoints.pending is not None:
+                wait = min(wait, PENDING_CHECKPOINT_WAIT_S)
             try:
-                first = self._queue.get(timeout=self._checkpoints.interval_s)
+                first = self._queue.get(timeout=wait)
             except queue.Empty:
                 self._checkpoints.sign_if_due(self._writer_conn)
                 continue
@@ -261,8 +268,9 @@ class AuditStore:
                     break
                 batch.append(more)
                 total += len(more.events)
-            self._commit(batch)
-            self._run_task(_Task(self._checkpoints.sign_if_due))
+            if self._commit(batch):  # the pending checkpoint, if any, committed with it
+                self._checkpoints.pending_committed()
+            self._run_task(_Task(self._checkpoints.after_group))
             if held is _STOP:
                 break
             if isinstance(held, _Task):
@@ -290,15 +298,16 @@ class AuditStore:
         for request in batch:
             request.future.set_exception(error)
 
-    def _commit(self, batch: list[_Request]) -> None:
+    def _commit(self, batch: list[_Request]) -> bool:
+        """Commit a group (and the pending checkpoint); False when nothing was written."""
         if self._native_writer is not None:
-            self._commit_native(batch, self._native_writer)
-            return
+            return self._commit_native(batch, self._native_writer)
         conn = self._writer_conn
         outcomes: list[list[Event] | BaseException] = []
         try:
             with write_lock_transaction(conn):
                 tail = verified_tail(conn, self.path)
+                self._checkpoints.store_pending(conn)
                 revisions: dict[str, int] = {}
                 for request in batch:
                     conn.execute("SAVEPOINT request")
@@ -317,16 +326,18 @@ class AuditStore:
                     outcomes.append(events)
         except StoreCorruptError as exc:  # the tail does not verify: nothing was written
             self._fail(batch, exc)
-            return
+            return False
         except sqlite3.Error as exc:
             self._fail(
                 batch, AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
             )
-            return
+            return False
         self._resolve(batch, outcomes)
+        return True
 
-    def _commit_native(self, batch: list[_Request], writer: _native.LogWriter) -> None:
+    def _commit_native(self, batch: list[_Request], writer: _native.LogWriter) -> bool:
         requests = [(request.events, request.records or [], request.expected) for request in batch]
+        pending = self._checkpoints.pending
         try:
             outcomes: list[list[Event] | BaseException] = list(
                 commit_native(
@@ -335,17 +346,19 @@ class AuditStore:
                     node=self.node,
                     clock=self.clock.value,
                     max_event_bytes=MAX_EVENT_BYTES,
+                    checkpoint=None if pending is None else (pending.row, pending.subtrees),
                 )
             )
         except StoreCorruptError as exc:  # the tail does not verify: nothing was written
             self._fail(batch, exc)
-            return
+            return False
         except AuditError as exc:
             self._fail(
                 batch, AuditError(f"{self.path}: the append failed and was rolled back: {exc}")
             )
-            return
+            return False
         self._resolve(batch, outcomes)
+        return True
 
     def _resolve(self, batch: list[_Request], outcomes: list[list[Event] | BaseException]) -> None:
         self._after_commit(outcomes)
@@ -354,14 +367,8 @@ class AuditStore:
                 request.future.set_exception(outcome)
             else:
                 request.future.set_result(outcome)
-
-    def _after_commit(self, outcomes: Sequence[list[Event] | BaseException]) -> None:
-        top = 0
-        for outcome in outcomes:
-            if isinstance(outcome, list) and outcome:
-                top = max([top, *(event.lamport for event in outcome)])
-        if top:
-            self.clock.observe(top)
+        # The tree takes the new hashes once the callers have their answers: nothing they
+        # do waits on it (a proof first brings the tree up to the store under its lock).
         self._checkpoints.extend(
             [
                 (event.position, event.hash)
@@ -370,6 +377,14 @@ class AuditStore:
                 for event in outcome
             ]
         )
+
+    def _after_commit(self, outcomes: Sequence[list[Event] | BaseException]) -> None:
+        top = 0
+        for outcome in outcomes:
+            if isinstance(outcome, list) and outcome:
+                top = max([top, *(event.lamport for event in outcome)])
+        if top:
+            self.clock.observe(top)
         for listener in self.commit_listeners:
             for outcome in outcomes:
                 if isinstance(outcome, list) and outcome:

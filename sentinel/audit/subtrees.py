@@ -57,7 +57,21 @@ def write_subtrees(
     Runs inside the caller's write transaction (a checkpoint's), so the rows commit with it.
     Returns how many rows were written.
     """
-    start = stored_extent(conn, min_level=min_level)
+    rows = subtree_rows(tree, stored_extent(conn, min_level=min_level), size, min_level=min_level)
+    conn.executemany(INSERT_SUBTREE, rows)
+    return len(rows)
+
+
+INSERT_SUBTREE: Final = "INSERT OR IGNORE INTO subtrees (level, idx, hash) VALUES (?, ?, ?)"
+
+
+def subtree_rows(
+    tree: MerkleLog, start: int, size: int, *, min_level: int = SUBTREE_MIN_LEVEL
+) -> list[tuple[int, int, bytes]]:
+    """Rows ``(level, idx, hash)`` of the complete subtrees among the first ``size`` leaves.
+
+    Subtrees wholly below leaf ``start`` (rows stored already) are left out.
+    """
     rows = []
     level = min_level
     while size >> level:
@@ -66,8 +80,7 @@ def write_subtrees(
             for index in range(start >> level, size >> level)
         ]
         level += 1
-    conn.executemany("INSERT OR IGNORE INTO subtrees (level, idx, hash) VALUES (?, ?, ?)", rows)
-    return len(rows)
+    return rows
 
 
 def _split(n: int) -> int:

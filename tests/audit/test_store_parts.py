@@ -16,6 +16,7 @@ from sentinel.audit.store_file import connect, initialize, write_lock_transactio
 from sentinel.audit.store_keys import choose_key_path, load_signer
 from sentinel.audit.store_reads import StoreReader
 from sentinel.audit.verify import verify_store
+from sentinel.audit.witness import Witness
 from sentinel.errors import StoreCorruptError, WrongExpectedRevisionError
 
 
@@ -135,5 +136,67 @@ def test_a_group_that_makes_no_checkpoint_due_takes_no_write_lock(tmp_path: Path
     checkpoints.extend(_append(conn, path, 1))
     signed = checkpoints.sign_if_due(conn)
     assert signed is not None and signed.checkpoint.size == 4
+    conn.close()
+    assert verify_store(path, witness=False).ok
+
+
+def _checkpoint_sizes(path: Path) -> list[int]:
+    reader = sqlite3.connect(path)
+    try:
+        return [row[0] for row in reader.execute("SELECT size FROM checkpoints ORDER BY size")]
+    finally:
+        reader.close()
+
+
+def test_a_due_checkpoint_rides_on_the_next_groups_transaction(tmp_path: Path) -> None:
+    """Signed after a group without the write lock, stored by the next group's commit, and
+    witnessed only once that commit is durable; stored alone if that group fails."""
+    path = tmp_path / "ride.db"
+    conn, checkpoints = _parts_store(path)
+    checkpoints.witness = Witness(tmp_path / "witness", checkpoints.origin)
+    checkpoints.sign_if_due(conn, force=True)  # the first call catches subtrees up
+    checkpoints.extend(_append(conn, path, 4))  # every=4: one is due
+    other = connect(path)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    conn.execute("PRAGMA busy_timeout = 50")  # taking it would fail, not wait
+    try:
+        checkpoints.after_group(conn)  # signs without the lock
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert checkpoints.pending is not None and checkpoints.pending.signed.checkpoint.size == 4
+    assert _checkpoint_sizes(path) == [] and checkpoints.witness.latest() is None
+    with write_lock_transaction(conn):  # the next group
+        events, _ = apply_request(conn, [NewEvent("agent/A", "test.step")], {},
+                                  verified_tail(conn, path), {}, clock=0, node="parts")  # fmt: skip
+        checkpoints.store_pending(conn)
+        assert checkpoints.witness.latest() is None  # not before the commit
+    checkpoints.pending_committed()
+    checkpoints.extend([(event.position, event.hash) for event in events])
+    assert _checkpoint_sizes(path) == [4] and checkpoints.pending is None
+    latest = checkpoints.witness.latest()
+    assert latest is not None and latest.checkpoint.size == 4
+    checkpoints.extend(_append(conn, path, 3))  # 5 + 3 = 8: due again
+    checkpoints.after_group(conn)
+    assert checkpoints.pending is not None
+    checkpoints.after_group(conn)  # as if the group meant to carry it had failed
+    assert checkpoints.pending is None and _checkpoint_sizes(path) == [4, 8]
+    conn.close()
+    assert verify_store(path, witness=tmp_path / "witness").ok
+
+
+def test_a_gap_in_the_tree_leaves_signing_to_the_locked_path(tmp_path: Path) -> None:
+    """Another writer's events break the tree's run: nothing is signed without a sync."""
+    path = tmp_path / "gap.db"
+    conn, checkpoints = _parts_store(path)
+    checkpoints.sign_if_due(conn, force=True)
+    checkpoints.extend(_append(conn, path, 2))
+    _append(conn, path, 2)  # as if another process wrote these
+    checkpoints.extend(_append(conn, path, 2))
+    assert checkpoints.gap
+    checkpoints.after_group(conn)  # 2 in the tree < every: nothing due, no pending
+    assert checkpoints.pending is None and _checkpoint_sizes(path) == []
+    signed = checkpoints.sign_if_due(conn, force=True)  # syncs: all 6
+    assert signed is not None and signed.checkpoint.size == 6 and not checkpoints.gap
     conn.close()
     assert verify_store(path, witness=False).ok

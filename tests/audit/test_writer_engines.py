@@ -4,6 +4,7 @@ the same requests give the same logs, the same answers and the same refusals."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sentinel import _native
 from sentinel.audit import NO_STREAM, AuditStore, NewEvent, sqlite_link, verify_store
+from sentinel.audit.reference_writer import MAX_EVENT_BYTES
 from sentinel.errors import AuditError, InvalidEventError, WrongExpectedRevisionError
 
 # Members that differ between any two runs by nature (ids, clocks) and the hashes they feed.
@@ -127,3 +130,53 @@ def test_a_second_sqlite_copy_forces_the_reference_paths(
         store.append("agent/A", "test.step")
     with pytest.raises(AuditError, match="same SQLite library"):
         AuditStore(tmp_path / "b.db", writer="native")
+
+
+def _native_writer(path: Path) -> _native.LogWriter:
+    with AuditStore(path, node="n", writer="reference", witness=False):
+        pass  # creates the schema; only writers create stores
+    return _native.LogWriter(str(path), "n", MAX_EVENT_BYTES)
+
+
+def _stored(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_the_native_commit_hands_back_what_build_made_once_durable(tmp_path: Path) -> None:
+    """``build`` runs while the COMMIT waits for the disk; its result (or its error) comes
+    back only after that COMMIT, whose rows every other connection then sees. A second
+    call meanwhile is refused, not waited for (it would hold the GIL the first needs)."""
+    if not sqlite_link.native_sqlite_is_shared():
+        pytest.skip("the native writer is off: two copies of SQLite in this process")
+    path = tmp_path / "overlap.db"
+    writer = _native_writer(path)
+    record = ("agent/A", "test.step", b"{}", None, None, None, None)
+    seen: list[int] = []
+
+    def build(raw: list[Any]) -> str:
+        seen.append(len(raw[0][0]))  # the positions column of the only request
+        return "built"
+
+    assert writer.commit_group([([record, record], [])], 0, None, build) == "built"
+    assert seen == [2] and _stored(path) == 2
+
+    def broken(raw: list[Any]) -> str:
+        raise ValueError("build failed")
+
+    with pytest.raises(ValueError, match="build failed"):
+        writer.commit_group([([record], [])], 0, None, broken)
+    assert _stored(path) == 3  # committed all the same: the error is the caller's to report
+    assert writer.commit_group([([record], [])], 0) is not None  # no build: the raw outcomes
+    assert _stored(path) == 4
+
+    def reentrant(raw: list[Any]) -> object:
+        return writer.commit_group([([record], [])], 0)  # refused, never waited for
+
+    with pytest.raises(RuntimeError, match="already committing a group"):
+        writer.commit_group([([record], [])], 0, None, reentrant)
+    assert _stored(path) == 5
+    assert verify_store(path, witness=False).ok

@@ -46,6 +46,12 @@ pub enum CanonicalError {
 
 /// Compares object member names by UTF-16 code units, as RFC 8785 section 3.2.3 requires.
 pub fn utf16_key_cmp(a: &str, b: &str) -> Ordering {
+    // UTF-8 byte order is code point order, which is UTF-16 order unless a supplementary
+    // character (4 UTF-8 bytes, lead byte 0xF0-0xF4) meets one of U+E000-U+FFFF: without
+    // such lead bytes the bytes compare as the code units do, with no re-encoding.
+    if !a.bytes().chain(b.bytes()).any(|byte| byte >= 0xF0) {
+        return a.as_bytes().cmp(b.as_bytes());
+    }
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
@@ -137,12 +143,25 @@ pub fn write_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(StackText::format(format_args!("{value}")).as_bytes());
 }
 
+/// Decimal digits that always survive a round trip through an IEEE 754 double (C's DBL_DIG).
+const DBL_DIG: usize = 15;
+
 /// ECMAScript (Number::toString, step 5): when two shortest digit strings both round-trip
 /// and lie equally close to the exact value, the even one is written. Rust's shortest
 /// formatting does not promise that tie-break, so a last digit that is odd is checked
 /// against its even neighbours, exactly (ties are rare; the exact expansion is only
 /// computed when a neighbour round-trips too).
 pub(crate) fn prefer_even_on_tie(digits: &mut [u8], n: i32, value: f64) {
+    // Two decimals of at most 15 significant digits (DBL_DIG) never round to one normal
+    // double, so a neighbour of a short form cannot round-trip too: no tie to break.
+    // (Subnormals carry fewer digits: 4e-324 and 6e-324 both read as 5e-324.)
+    if digits.len() <= DBL_DIG && value >= f64::MIN_POSITIVE {
+        return;
+    }
+    prefer_even_on_tie_checked(digits, n, value);
+}
+
+fn prefer_even_on_tie_checked(digits: &mut [u8], n: i32, value: f64) {
     let Some(&last) = digits.last() else { return };
     if (last - b'0') % 2 == 0 {
         return;
@@ -414,5 +433,54 @@ mod tests {
             to_canonical(&doc),
             Err(CanonicalError::DuplicateKey("a".into()))
         );
+    }
+
+    fn shortest_digits(value: f64) -> (Vec<u8>, i32) {
+        let sci = format!("{:e}", value);
+        let (mantissa, exponent) = sci.split_once('e').unwrap();
+        let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
+        (digits, exponent.parse::<i32>().unwrap() + 1)
+    }
+
+    #[test]
+    fn subnormal_ties_still_go_to_the_even_digit() {
+        assert_eq!(num(5e-324), "5e-324");
+        assert_eq!(num(1.5e-323), "1.5e-323");
+    }
+
+    proptest::proptest! {
+        /// The short-form shortcut never skips a tie the exact check would break.
+        #[test]
+        fn tie_shortcut_agrees_with_the_exact_check(
+            bits in proptest::prelude::any::<u64>(),
+            small in 1u64..100_000,
+            decimal in 1u32..1_000_000_000,
+            scale in -30i32..30,
+        ) {
+            let decimal = f64::from(decimal) * 10f64.powi(scale);
+            for value in [f64::from_bits(bits).abs(), f64::from_bits(small), decimal] {
+                if !value.is_finite() || value == 0.0 {
+                    continue;
+                }
+                let (digits, n) = shortest_digits(value);
+                let (mut fast, mut exact) = (digits.clone(), digits);
+                prefer_even_on_tie(&mut fast, n, value);
+                prefer_even_on_tie_checked(&mut exact, n, value);
+                proptest::prop_assert_eq!(fast, exact, "{:e}", value);
+            }
+        }
+
+        /// The byte-order shortcut agrees with comparing UTF-16 code units, on keys drawn
+        /// around the boundaries that matter (ASCII, U+E000-U+FFFF, supplementary).
+        #[test]
+        fn key_order_shortcut_is_utf16_order(
+            a in "[a-z\u{e000}-\u{e002}\u{fffd}\u{10000}\u{1f600}\u{7f}\u{80}]{0,6}",
+            b in "[a-z\u{e000}-\u{e002}\u{fffd}\u{10000}\u{1f600}\u{7f}\u{80}]{0,6}",
+        ) {
+            proptest::prop_assert_eq!(
+                utf16_key_cmp(&a, &b),
+                a.encode_utf16().cmp(b.encode_utf16())
+            );
+        }
     }
 }

@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, DropBehavior, OptionalExtension, Transaction, TransactionBehavior,
+};
 
 use crate::canonical::{push_hex, write_i64, write_string};
 use crate::chain::{link_hash, GENESIS};
@@ -98,6 +100,16 @@ pub enum Refusal {
 
 /// The outcome of one request.
 pub type Outcome = Result<Vec<Stored>, Refusal>;
+
+/// A signed checkpoint stored in a group's transaction (the store signs it after the
+/// previous group; storing it with the next one saves a transaction and its fsync).
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointRows {
+    /// `(size, root, note, key_id, wall_ns)`: the `checkpoints` row.
+    pub checkpoint: Option<(i64, Vec<u8>, String, String, i64)>,
+    /// `(level, idx, hash)`: the `subtrees` rows it completes.
+    pub subtrees: Vec<(i64, i64, Vec<u8>)>,
+}
 
 struct Tail {
     size: i64,
@@ -202,7 +214,26 @@ impl LogWriter {
     ///
     /// `clock` is the node's Lamport clock; each event gets `max(clock, tail) + 1` onwards.
     /// Returns one outcome per request. A storage error fails the whole group (rolled back).
-    pub fn commit_group(&mut self, requests: &[Request], clock: i64) -> CoreResult<Vec<Outcome>> {
+    pub fn commit_group(
+        &mut self,
+        requests: &[Request],
+        clock: i64,
+        derived: &CheckpointRows,
+    ) -> CoreResult<Vec<Outcome>> {
+        let outcomes = self.write_group(requests, clock, derived)?;
+        self.finish()?;
+        Ok(outcomes)
+    }
+
+    /// [`Self::commit_group`] up to the COMMIT: the group's rows are written and the
+    /// transaction is left open (nothing is durable, and other writers wait) until
+    /// [`Self::finish`]. On an error the transaction is rolled back.
+    pub fn write_group(
+        &mut self,
+        requests: &[Request],
+        clock: i64,
+        derived: &CheckpointRows,
+    ) -> CoreResult<Vec<Outcome>> {
         let path = self.path.clone();
         let storage = |e: rusqlite::Error| CoreError::StorageWrite {
             path: path.clone(),
@@ -255,9 +286,47 @@ impl LogWriter {
                 }
             }
         }
-        tx.commit().map_err(storage)?;
+        store_checkpoint(&tx, derived).map_err(storage)?;
+        // Left open for finish(); any early return above dropped it, rolling back.
+        tx.set_drop_behavior(DropBehavior::Ignore);
         Ok(outcomes)
     }
+
+    /// Commits the transaction [`Self::write_group`] left open (`synchronous=FULL`: when
+    /// this returns, the group is durable). On an error it is rolled back.
+    pub fn finish(&mut self) -> CoreResult<()> {
+        if self.conn.is_autocommit() {
+            return Err(CoreError::StorageWrite {
+                path: self.path.clone(),
+                reason: "no group is being written".to_owned(),
+            });
+        }
+        self.conn.execute_batch("COMMIT").map_err(|e| {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            CoreError::StorageWrite {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            }
+        })
+    }
+}
+
+fn store_checkpoint(tx: &Transaction<'_>, derived: &CheckpointRows) -> rusqlite::Result<()> {
+    let mut subtree =
+        tx.prepare_cached("INSERT OR IGNORE INTO subtrees (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    for (level, idx, hash) in &derived.subtrees {
+        subtree.execute(params![level, idx, hash])?;
+    }
+    if let Some((size, root, note, key_id, wall_ns)) = &derived.checkpoint {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO checkpoints (size, root, note, key_id, wall_ns) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![size, root, note, key_id, wall_ns])?;
+    }
+    Ok(())
 }
 
 enum TailRead {
@@ -548,6 +617,69 @@ mod tests {
             String::from_utf8(written).unwrap(),
             String::from_utf8(expected).unwrap()
         );
+    }
+
+    /// The columns the writer fills (the full schema, indexes and triggers, is Python's).
+    const TEST_SCHEMA: &str = "
+        CREATE TABLE events (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE,
+            stream TEXT NOT NULL, stream_rev INTEGER NOT NULL, type TEXT NOT NULL,
+            lamport INTEGER NOT NULL, correlation_id TEXT, idempotency_key TEXT,
+            prev_hash BLOB NOT NULL, hash BLOB NOT NULL, canonical BLOB NOT NULL);
+        CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB, note TEXT,
+            key_id TEXT, wall_ns INTEGER);
+        CREATE TABLE subtrees (level INTEGER, idx INTEGER, hash BLOB,
+            PRIMARY KEY (level, idx));";
+
+    fn count(path: &std::path::Path, table: &str) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_written_group_is_invisible_until_finish_commits_it() {
+        let dir = std::env::temp_dir().join(format!("logwriter-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("group.db");
+        let _ = std::fs::remove_file(&path);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(TEST_SCHEMA)
+            .unwrap();
+        let mut writer = LogWriter::open(path.to_str().unwrap(), "n", 1 << 20).unwrap();
+        let record = NewRecord {
+            stream: "agent/A".into(),
+            type_: "test.step".into(),
+            payload: b"{}".to_vec(),
+            tick: None,
+            correlation_id: None,
+            causation_id: None,
+            idempotency_key: None,
+        };
+        let request = Request {
+            events: vec![record.clone(), record],
+            expected: vec![],
+        };
+        let derived = CheckpointRows {
+            checkpoint: Some((2, vec![0; 32], "note".into(), "00000000".into(), 1)),
+            subtrees: vec![],
+        };
+        let outcomes = writer.write_group(&[request], 0, &derived).unwrap();
+        assert!(matches!(&outcomes[..], [Ok(stored)] if stored.len() == 2));
+        assert_eq!(
+            (count(&path, "events"), count(&path, "checkpoints")),
+            (0, 0)
+        );
+        writer.finish().unwrap();
+        assert_eq!(
+            (count(&path, "events"), count(&path, "checkpoints")),
+            (2, 1)
+        );
+        assert!(writer.finish().is_err(), "nothing left to commit");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
