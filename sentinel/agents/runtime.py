@@ -55,6 +55,7 @@ from sentinel.agents.work import WorkDesk
 from sentinel.agents.work.desk import TASK_MAX_TOKENS, WORK_INTERVAL_TICKS
 from sentinel.audit import AuditStore, NewEvent, verify_store
 from sentinel.audit.event_types import AgentAction, AgentLifecycle
+from sentinel.audit.location import remove_store
 from sentinel.bus.run_hook import RunBus, open_run_bus
 from sentinel.cas.run_workspaces import RunWorkspaces, open_run_workspaces, workspaces_report
 from sentinel.config import load_company
@@ -614,6 +615,7 @@ def run(
     memories: dict[str, list[str]] | None = None,
     bus: str | None = None,
     on_tick: Callable[[Engine], None] | None = None,
+    on_bus: Callable[[RunBus], None] | None = None,
 ) -> RunSummary:
     """Run the main job: the roster's shift in the world, with gateway, sandboxes and audit.
 
@@ -627,6 +629,9 @@ def run(
         bus: A Zenoh endpoint (``tcp/127.0.0.1:7447``) to publish the run live on
             (:mod:`sentinel.bus`); a bus that cannot open is logged and the run goes on.
         on_tick: Called before each tick in the loop's thread (``Engine.on_tick``).
+        on_bus: Called with the run's bus once it is open and before the run's first event
+            (the bus-fed dashboard subscribes here). With it, the bus is required: one that
+            cannot open raises ``BusError`` before anything is run.
 
     Returns:
         The summary; ``summary.ok`` is False when an attack was not blocked.
@@ -649,9 +654,9 @@ def run(
     with sigint_stops(stop):  # from here on, Ctrl-C only ends the loop: cleanup always runs
         run_dir = make_run_dir()
         store = AuditStore(options.store)
+        live = _open_bus(bus, store, on_bus, run_dir)
         backend: LiveBackend | None = None
         cas = open_run_workspaces(options.workspace_fs, options.store, store)
-        live = open_run_bus(bus, store)
         probes = open_recorder(options.probes, store, lambda: clock.tick)
         try:
             gateway = Gateway(
@@ -705,6 +710,31 @@ def run(
     summary = summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
     summary.probes, summary.workspaces = probe_report, workspaces_report(cas)
     return summary
+
+
+def _open_bus(
+    bus: str | None, store: AuditStore, on_bus: Callable[[RunBus], None] | None, run_dir: Path
+) -> RunBus | None:
+    """The run's bus, handed to ``on_bus`` before the first event (then it is required).
+
+    Raises:
+        BusError: ``on_bus`` is given and the bus cannot open, or ``on_bus`` failed; the
+            store (which holds no event yet) and the run directory are removed, so a retry
+            needs no ``--overwrite``.
+    """
+    live: RunBus | None = None
+    try:
+        live = open_run_bus(bus, store, required=on_bus is not None)
+        if on_bus is not None and live is not None:
+            on_bus(live)
+    except BaseException:
+        if live is not None:
+            live.close()
+        store.close()
+        remove_store(store.path)
+        remove_run_dir(run_dir)
+        raise
+    return live
 
 
 def _after_tick(live: RunBus | None, cas: RunWorkspaces | None) -> Callable[[Engine], None] | None:

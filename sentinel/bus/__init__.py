@@ -12,8 +12,10 @@ Key space (``<run>`` is the run's id, a store's log id by default)::
     sentinel/<run>/audit/checkpoint           signed checkpoints (their notes)
     sentinel/<run>/runtime/<type>             the runtime's own events
 
-Payloads are compact JSON. Publishing is gated on Zenoh's matching status: with no
-subscriber, nothing is encoded or sent, so a run nobody watches pays only a boolean test.
+Payloads are compact JSON; an event's carries its canonical text and both hashes, so a
+subscriber (the bus-fed dashboard, :mod:`sentinel.dashboard.bus_feed`) checks each chain link.
+Publishing is gated on Zenoh's matching status: with no subscriber, nothing is encoded or
+sent, so a run nobody watches pays only a boolean test.
 """
 
 from sentinel.bus.keys import KEY_FAMILIES, key_for_event, tick_key

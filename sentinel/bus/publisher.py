@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -45,6 +46,8 @@ class BusPublisher:
         shm: bool = True,
     ) -> None:
         self.run = run
+        self.listen = list(listen or [])
+        """The endpoints the session listens on (where a subscriber connects)."""
         self.session = open_session(listen=listen, connect=connect, shm=shm)
         self._matching: dict[str, bool] = dict.fromkeys(KEY_FAMILIES, False)
         self._publishers: dict[str, zenoh.Publisher] = {}
@@ -71,6 +74,15 @@ class BusPublisher:
     def listening(self, family: str) -> bool:
         """Whether any subscriber matches the family now (a dict lookup: the hot-path test)."""
         return self._matching.get(family, False)
+
+    def wait_listening(self, families: Sequence[str], timeout: float) -> bool:
+        """Wait until a subscriber matches every one of ``families`` (False after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while not all(self._matching.get(family, False) for family in families):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
     def _put(self, key: str, document: dict[str, Any]) -> None:
         data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
@@ -108,6 +120,11 @@ class BusPublisher:
                     "lamport": event.lamport,
                     "tick": event.tick,
                     "payload": event.payload,
+                    # The evidence: a subscriber (the bus-fed dashboard) checks each link,
+                    # hash = SHA-256(prev_hash || canonical), as it would on the store.
+                    "canonical": event.canonical.decode("utf-8", errors="replace"),
+                    "hash": event.hash.hex(),
+                    "prev_hash": event.prev_hash.hex(),
                 },
             )
 

@@ -47,15 +47,31 @@ class RunBus:
             self.publisher.close()
 
 
-def open_run_bus(endpoint: str | None, store: AuditStore) -> RunBus | None:
-    """The run's bus on ``endpoint`` (listening), or None: no endpoint, or it failed (logged)."""
+def open_run_bus(
+    endpoint: str | None, store: AuditStore, *, required: bool = False
+) -> RunBus | None:
+    """The run's bus on ``endpoint`` (listening), or None: no endpoint, or it failed (logged).
+
+    Args:
+        endpoint: Where the run's session listens; None or empty: no bus.
+        store: The run's store (its log id is the run's key segment).
+        required: Something reads the run from the bus (the bus-fed dashboard): a bus that
+            cannot open, or no endpoint, is an error instead of a warning.
+
+    Raises:
+        BusError: ``required`` and the bus cannot open.
+    """
     if not endpoint:
+        if required:
+            raise BusError("reading the run from the bus needs a bus endpoint (--bus)")
         return None
     from sentinel.bus.publisher import BusPublisher  # noqa: PLC0415 - zenoh only when asked
 
     try:
         publisher = BusPublisher(store.meta()["log_id"], listen=[endpoint])
     except BusError as exc:
+        if required:
+            raise
         log.warning("the run goes on without its live bus: %s", exc)
         return None
     return RunBus(publisher, store)

@@ -20,6 +20,7 @@ from sentinel.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from sentinel.agents.replay import ReplayReport
+    from sentinel.dashboard.bus_feed import BusFeed
     from sentinel.dashboard.live import LiveDashboard
 
 FAILED_EXIT: Final = 1
@@ -170,6 +171,15 @@ def run_command(
             " $SENTINEL_DASHBOARD_TOKEN, default random).",
         ),
     ] = False,
+    dashboard_from_bus: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard-from-bus",
+            help="The dashboard reads the run's events from the bus (a Zenoh subscriber on"
+            " sentinel/<run>/**) instead of the store file; needs --bus and --dashboard, and"
+            " a bus that cannot open is then an error.",
+        ),
+    ] = False,
     probes: Annotated[
         str,
         typer.Option("--probes", help="Kernel probes on the sandboxes: auto, on or off."),
@@ -218,6 +228,8 @@ def run_command(
         raise InvalidInputError(
             "--dashboard follows one store; run --days without it (or one day with it)"
         )
+    if dashboard_from_bus and not (dashboard and bus):
+        raise InvalidInputError("--dashboard-from-bus needs --dashboard and --bus ENDPOINT")
     if hosts:
         if days > 1 or dashboard or bus:
             raise InvalidInputError("--hosts runs one day, without --dashboard and --bus")
@@ -239,7 +251,8 @@ def run_command(
         TextColumn("{task.completed:,.0f}/{task.total:,.0f} ticks"),
         TimeElapsedColumn(),
     )
-    live = _start_dashboard(options.store, config) if dashboard else None
+    feed = _bus_feed() if dashboard_from_bus else None
+    live = _start_dashboard(options.store, config, feed) if dashboard else None
     with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"{shift} shift", total=0)
 
@@ -252,6 +265,8 @@ def run_command(
             hooks["bus"] = bus
         if live is not None:
             hooks["on_tick"] = live.operator.on_tick
+        if feed is not None:
+            hooks["on_bus"] = feed.attach
         try:
             summary = run(options, progress=advance, **hooks)
         finally:
@@ -322,13 +337,20 @@ def _run_days(
         raise typer.Exit(INTERRUPTED_EXIT)
 
 
-def _start_dashboard(store: Path, config: Path) -> LiveDashboard:
+def _bus_feed() -> BusFeed:
+    """The bus-fed dashboard's event source, attached when the run's bus opens."""
+    from sentinel.dashboard.bus_feed import BusFeed  # noqa: PLC0415 - zenoh only when asked
+
+    return BusFeed()
+
+
+def _start_dashboard(store: Path, config: Path, feed: BusFeed | None) -> LiveDashboard:
     """Serve the dashboard of the run about to start (loopback), with operator actions."""
     from sentinel.cli.dashboard import PORT_ENV, TOKEN_ENV, port_from  # noqa: PLC0415 - uvicorn only when asked
     from sentinel.dashboard.live import start_live  # noqa: PLC0415
 
     port = port_from(os.environ.get(PORT_ENV))
-    live = start_live(store, config, port=port, token=os.environ.get(TOKEN_ENV))
+    live = start_live(store, config, port=port, token=os.environ.get(TOKEN_ENV), feed=feed)
     error_console.print(f"dashboard: {live.url}  operator token: {live.token}", highlight=False)
     return live
 

@@ -36,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 
 from sentinel.cas.run_workspaces import objects_beside
 from sentinel.config import DEFAULT_COMPANY
-from sentinel.dashboard.feed import EventFeed
+from sentinel.dashboard.feed import EventFeed, EventSource
 from sentinel.dashboard.layout import office_layout
 from sentinel.dashboard.operator import ACTIONS, Operator
 from sentinel.dashboard.workspaces import WorkspaceViews
@@ -56,6 +56,7 @@ def create_app(
     operator: Operator | None = None,
     config: Path = DEFAULT_COMPANY,
     objects: Path | None = None,
+    feed: EventSource | None = None,
 ) -> Starlette:
     """The dashboard of the run whose audit store is ``store``.
 
@@ -65,8 +66,11 @@ def create_app(
             only, where operator actions are refused with 409.
         config: The company directory to draw when the store records none.
         objects: The run's CAS object store (default: beside the store, ``<store>.cas``).
+        feed: Where the events come from (default: the store file, :class:`EventFeed`; the
+            bus: :class:`~sentinel.dashboard.bus_feed.BusFeed`). Workspaces are read from
+            the store and its object store either way.
     """
-    feed = EventFeed(store)
+    source: EventSource = EventFeed(store) if feed is None else feed
     views = WorkspaceViews(store, objects_beside(store) if objects is None else objects)
 
     async def index(request: Request) -> Response:
@@ -77,26 +81,26 @@ def create_app(
             {
                 "store": str(store),
                 "attached": operator is not None,
-                "head": await anyio.to_thread.run_sync(feed.head),
+                "head": await anyio.to_thread.run_sync(source.head),
                 "actions": list(ACTIONS),
             }
         )
 
     async def layout(request: Request) -> Response:
-        return JSONResponse(await anyio.to_thread.run_sync(office_layout, feed, config))
+        return JSONResponse(await anyio.to_thread.run_sync(office_layout, source, config))
 
     async def events(request: Request) -> Response:
         after = _after(request)
         if after is None:
             return JSONResponse({"error": "after must be an integer"}, status_code=400)
-        return JSONResponse(await anyio.to_thread.run_sync(feed.read, after))
+        return JSONResponse(await anyio.to_thread.run_sync(source.read, after))
 
     async def stream(request: Request) -> Response:
         after = _after(request)
         if after is None:
             return JSONResponse({"error": "after must be an integer"}, status_code=400)
         return StreamingResponse(
-            _sse(request, feed, after),
+            _sse(request, source, after),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -169,10 +173,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        feed.close()
+        source.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.feed = feed
+    app.state.feed = source
     return app
 
 
@@ -188,7 +192,7 @@ def _after(request: Request) -> int | None:
         return None
 
 
-async def _sse(request: Request, feed: EventFeed, after: int) -> AsyncIterator[str]:
+async def _sse(request: Request, feed: EventSource, after: int) -> AsyncIterator[str]:
     """Events after ``after``, then every new one, until the browser goes away."""
     yield ": sentinel dashboard\n\n"
     while not await request.is_disconnected():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sentinel.errors import StoreCorruptError
 
@@ -20,6 +20,22 @@ BATCH_LIMIT: Final = 2000
 """Events per read: ~2 MB of JSON at most for a burst, small enough for one SSE message."""
 BUSY_TIMEOUT_S: Final = 5.0
 """How long a read waits for the writer's lock (WAL readers rarely wait at all)."""
+
+
+class EventSource(Protocol):
+    """What the dashboard reads events from: a store (:class:`EventFeed`) or the bus."""
+
+    def head(self) -> int:
+        """The highest position available (-1 when none)."""
+        ...
+
+    def read(self, after: int, limit: int = BATCH_LIMIT) -> list[dict[str, Any]]:
+        """Events above ``after`` in position order, as :meth:`EventFeed.read` gives them."""
+        ...
+
+    def close(self) -> None:
+        """Release what the source holds."""
+        ...
 
 
 class EventFeed:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from sentinel.config import load_company
-from sentinel.dashboard.feed import EventFeed
+from sentinel.dashboard.feed import EventSource
 
 
-def recorded_config(feed: EventFeed) -> Path | None:
+def recorded_config(feed: EventSource) -> Path | None:
     """The company directory recorded by the store's ``runtime.started`` event, if any."""
     for event in feed.read(-1, limit=50):
         if event["type"] == "runtime.started":
@@ -28,7 +28,7 @@ def recorded_config(feed: EventFeed) -> Path | None:
     return None
 
 
-def office_layout(feed: EventFeed, fallback: Path) -> dict[str, Any]:
+def office_layout(feed: EventSource, fallback: Path) -> dict[str, Any]:
     """Rooms (id, name, floor, kind, capacity, windows), doors, chaos kinds, personas.
 
     Args:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sentinel.dashboard.app import create_app
 from sentinel.dashboard.operator import Operator
 from sentinel.dashboard.server import DEFAULT_HOST, DEFAULT_PORT, BackgroundServer, new_token
+
+if TYPE_CHECKING:
+    from sentinel.dashboard.feed import EventSource
 
 
 @dataclass
@@ -41,14 +45,20 @@ def start_live(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     token: str | None = None,
+    feed: EventSource | None = None,
 ) -> LiveDashboard:
     """Serve the dashboard of the run that will write ``store``, with operator actions.
+
+    ``feed`` replaces the store file as the source of events (the bus-fed dashboard passes
+    a :class:`~sentinel.dashboard.bus_feed.BusFeed`, attached when the run's bus opens).
 
     Raises:
         InvalidInputError: The address cannot be bound or the token is too short.
     """
     token = token or new_token()
     operator = Operator(token)
-    server = BackgroundServer(create_app(store, operator=operator, config=config), host, port)
+    server = BackgroundServer(
+        create_app(store, operator=operator, config=config, feed=feed), host, port
+    )
     server.start()
     return LiveDashboard(operator, server, token)

@@ -1,0 +1,137 @@
+"""The dashboard's events read from the live bus (Zenoh) instead of the store file.
+
+A :class:`BusFeed` subscribes to ``sentinel/<run>/**`` and keeps every audit event sample
+(those with a ``position``; tick summaries and checkpoint notes are skipped) as the row
+:class:`~sentinel.dashboard.feed.EventFeed` would read from the store: position, type,
+stream, canonical text and the two hashes, which the publisher sends with each event so the
+browser checks every chain link as it does for a store. Rows are kept in position order; a
+sample that arrives after a higher position was kept is inserted in its place and counted
+in ``late`` (a browser that read past it misses it and shows the broken link). Events the
+bus did not deliver (published before the subscription matched, or beyond ``max_rows``)
+are simply absent: the bus is a live view, the store stays the record.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from typing import TYPE_CHECKING, Any, Final
+
+from sentinel.bus.keys import KEY_FAMILIES, PREFIX, segment
+from sentinel.bus.subscriber import BusSample, BusSubscriber
+from sentinel.dashboard.feed import BATCH_LIMIT
+from sentinel.errors import BusError
+
+if TYPE_CHECKING:
+    from sentinel.bus.run_hook import RunBus
+
+MAX_ROWS: Final = 200_000
+"""Ours: events kept in memory (~1 KiB each, ~200 MB at most); the oldest go first."""
+MATCH_TIMEOUT_S: Final = 10.0
+"""How long attaching waits for the run's publishers to see the subscription."""
+ROW_KEYS: Final = ("position", "type", "stream", "canonical", "hash", "prev_hash")
+
+
+class BusFeed:
+    """Events of one run as they arrive on the bus; safe to share between threads.
+
+    Empty until :meth:`attach` (a run in this process) or :meth:`connect` (a run elsewhere).
+
+    Args:
+        max_rows: The most events kept (the oldest are dropped first).
+    """
+
+    def __init__(self, max_rows: int = MAX_ROWS) -> None:
+        self.max_rows = max_rows
+        self.run: str | None = None
+        self.late = 0
+        """Samples that arrived after a higher position had been kept (as of the last read:
+        samples are moved from the subscriber's queue by :meth:`head` and :meth:`read`)."""
+        self.skipped = 0
+        """Samples that were not audit events (tick summaries, checkpoints) or other runs'
+        (as of the last read)."""
+        self._rows: list[dict[str, Any]] = []
+        self._positions: list[int] = []
+        self._subscriber: BusSubscriber | None = None
+        self._lock = threading.Lock()
+
+    def connect(self, endpoint: str, run: str | None = None) -> None:
+        """Subscribe on a run's endpoint; without ``run``, follow the first run heard.
+
+        Raises:
+            BusError: The session cannot be opened (zenoh missing, bad endpoint).
+        """
+        key = f"{PREFIX}/{'*' if run is None else segment(run)}/**"
+        subscriber = BusSubscriber(key, connect=[endpoint])
+        with self._lock:
+            self.run = None if run is None else segment(run)
+            self._subscriber = subscriber
+
+    def attach(self, live: RunBus, timeout: float = MATCH_TIMEOUT_S) -> None:
+        """Subscribe to the run this process is about to run, before its first event.
+
+        Waits until the run's publishers of every key family see the subscription, so no
+        event committed afterwards is missed.
+
+        Raises:
+            BusError: The bus has no endpoint to connect to, or the subscription was not
+                seen within ``timeout`` seconds.
+        """
+        publisher = live.publisher
+        if not publisher.listen:
+            raise BusError("the run's bus listens on no endpoint: the dashboard cannot connect")
+        self.connect(publisher.listen[0], publisher.run)
+        if not publisher.wait_listening(KEY_FAMILIES, timeout):
+            raise BusError(
+                f"the dashboard's subscription on {publisher.listen[0]} was not seen by the"
+                f" run's publishers within {timeout:g} s"
+            )
+
+    def _drain(self) -> None:
+        """Move every received sample into the rows (the caller holds the lock)."""
+        if self._subscriber is None:
+            return
+        while (sample := self._subscriber.get(timeout=0)) is not None:
+            self._keep(sample)
+
+    def _keep(self, sample: BusSample) -> None:
+        run = sample.key.split("/", 2)[1]
+        if self.run is None:
+            self.run = run
+        document = sample.document
+        if run != self.run or not all(key in document for key in ROW_KEYS):
+            self.skipped += 1
+            return
+        row = {key: document[key] for key in ROW_KEYS}
+        position = int(row["position"])
+        index = bisect.bisect_left(self._positions, position)
+        if index < len(self._positions) and self._positions[index] == position:
+            return  # a repeat
+        if index < len(self._positions):
+            self.late += 1
+        self._positions.insert(index, position)
+        self._rows.insert(index, row)
+        if len(self._rows) > self.max_rows:
+            excess = len(self._rows) - self.max_rows
+            del self._rows[:excess]
+            del self._positions[:excess]
+
+    def head(self) -> int:
+        """The highest position received (-1 before the first event)."""
+        with self._lock:
+            self._drain()
+            return self._positions[-1] if self._positions else -1
+
+    def read(self, after: int, limit: int = BATCH_LIMIT) -> list[dict[str, Any]]:
+        """Up to ``limit`` received events with a position above ``after``, in order."""
+        with self._lock:
+            self._drain()
+            start = bisect.bisect_right(self._positions, after)
+            return [dict(row) for row in self._rows[start : start + limit]]
+
+    def close(self) -> None:
+        """Close the subscription (the rows stay readable). Idempotent."""
+        with self._lock:
+            subscriber, self._subscriber = self._subscriber, None
+        if subscriber is not None:
+            subscriber.close()
