@@ -14,6 +14,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from benches.conftest import interleaved_samples, paired_ratio, percentile
 from sentinel.audit import AuditStore
 from sentinel.gateway import BackgroundServer, Gateway
+from sentinel.gateway.audit_sink import AuditAck
 from sentinel.gateway.fingerprint import (
     FIELDS,
     MAX_VALUE,
@@ -164,15 +166,19 @@ def test_gateway_synthesized(measure: Callable[..., Any], gateway: Gateway) -> N
     assert answer.decision == "synthesized"
 
 
-@pytest.fixture(scope="module")
-def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """The gateway as ``gateway serve`` runs it: every request recorded, queued group commit."""
-    root = tmp_path_factory.mktemp("audited")
+def _recording_gateway(root: Path, ack: AuditAck) -> Iterator[Gateway]:
+    """A gateway recording every request in its own store under ``root``, acknowledged ``ack``."""
     store = AuditStore(root / "audit.db")
-    gw = Gateway(_settings(), audit=store, audit_ack="queued", ledger_path=root / "ledger.db")
+    gw = Gateway(_settings(), audit=store, audit_ack=ack, ledger_path=root / "ledger.db")
     yield gw
     gw.close()
     store.close()
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The gateway as ``gateway serve`` runs it: every request recorded, queued group commit."""
+    yield from _recording_gateway(tmp_path_factory.mktemp("audited"), "queued")
 
 
 def test_gateway_synthesized_audited(measure: Callable[..., Any], audited: Gateway) -> None:
@@ -277,12 +283,7 @@ DURABLE_ROUNDS = 100
 @pytest.fixture(scope="module")
 def durable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The library's default: a request returns once its events are committed (fsync)."""
-    root = tmp_path_factory.mktemp("durable")
-    store = AuditStore(root / "audit.db")
-    gw = Gateway(_settings(), audit=store, audit_ack="durable", ledger_path=root / "ledger.db")
-    yield gw
-    gw.close()
-    store.close()
+    yield from _recording_gateway(tmp_path_factory.mktemp("durable"), "durable")
 
 
 def _synthesize(gw: Gateway) -> Callable[[], Any]:

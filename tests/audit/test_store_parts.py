@@ -11,13 +11,18 @@ from sentinel.audit.checkpoints import CheckpointSigner
 from sentinel.audit.events import NewEvent
 from sentinel.audit.merkle import MerkleLog, leaf_hashes
 from sentinel.audit.reference_writer import apply_request, verified_tail
-from sentinel.audit.store_checkpoints import Checkpointer
+from sentinel.audit.store_checkpoints import Checkpointer, PendingCheckpoint
 from sentinel.audit.store_file import connect, initialize, write_lock_transaction
 from sentinel.audit.store_keys import choose_key_path, load_signer
 from sentinel.audit.store_reads import StoreReader
 from sentinel.audit.verify import verify_store
 from sentinel.audit.witness import Witness
 from sentinel.errors import StoreCorruptError, WrongExpectedRevisionError
+
+
+def _pending(checkpoints: Checkpointer) -> PendingCheckpoint | None:
+    """The pending checkpoint, read afresh (the calls in between change it)."""
+    return checkpoints.pending
 
 
 def test_parts_build_a_store_that_verifies(tmp_path: Path) -> None:
@@ -164,7 +169,8 @@ def test_a_due_checkpoint_rides_on_the_next_groups_transaction(tmp_path: Path) -
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert checkpoints.pending is not None and checkpoints.pending.signed.checkpoint.size == 4
+    pending = _pending(checkpoints)
+    assert pending is not None and pending.signed.checkpoint.size == 4
     assert _checkpoint_sizes(path) == [] and checkpoints.witness.latest() is None
     with write_lock_transaction(conn):  # the next group
         events, _ = apply_request(conn, [NewEvent("agent/A", "test.step")], {},
@@ -173,14 +179,14 @@ def test_a_due_checkpoint_rides_on_the_next_groups_transaction(tmp_path: Path) -
         assert checkpoints.witness.latest() is None  # not before the commit
     checkpoints.pending_committed()
     checkpoints.extend([(event.position, event.hash) for event in events])
-    assert _checkpoint_sizes(path) == [4] and checkpoints.pending is None
+    assert _checkpoint_sizes(path) == [4] and _pending(checkpoints) is None
     latest = checkpoints.witness.latest()
     assert latest is not None and latest.checkpoint.size == 4
     checkpoints.extend(_append(conn, path, 3))  # 5 + 3 = 8: due again
     checkpoints.after_group(conn)
-    assert checkpoints.pending is not None
+    assert _pending(checkpoints) is not None
     checkpoints.after_group(conn)  # as if the group meant to carry it had failed
-    assert checkpoints.pending is None and _checkpoint_sizes(path) == [4, 8]
+    assert _pending(checkpoints) is None and _checkpoint_sizes(path) == [4, 8]
     conn.close()
     assert verify_store(path, witness=tmp_path / "witness").ok
 
@@ -193,9 +199,10 @@ def test_a_gap_in_the_tree_leaves_signing_to_the_locked_path(tmp_path: Path) -> 
     checkpoints.extend(_append(conn, path, 2))
     _append(conn, path, 2)  # as if another process wrote these
     checkpoints.extend(_append(conn, path, 2))
-    assert checkpoints.gap
+    gap = checkpoints.gap  # (a local: mypy would keep the attribute narrowed to True)
+    assert gap
     checkpoints.after_group(conn)  # 2 in the tree < every: nothing due, no pending
-    assert checkpoints.pending is None and _checkpoint_sizes(path) == []
+    assert _pending(checkpoints) is None and _checkpoint_sizes(path) == []
     signed = checkpoints.sign_if_due(conn, force=True)  # syncs: all 6
     assert signed is not None and signed.checkpoint.size == 6 and not checkpoints.gap
     conn.close()

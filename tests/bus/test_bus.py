@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,21 +13,7 @@ from sentinel.audit import AuditStore
 from sentinel.bus import BusPublisher, BusSubscriber, key_for_event
 from sentinel.bus.run_hook import open_run_bus
 from sentinel.errors import BusError
-
-
-def _endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"tcp/127.0.0.1:{sock.getsockname()[1]}"
-
-
-def _wait(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
+from tests.bus.loopback import free_endpoint, wait_until
 
 
 def _store(tmp_path: Path) -> AuditStore:
@@ -58,14 +42,14 @@ def test_every_event_type_has_one_key_without_wildcards(
 
 
 def test_committed_events_reach_a_subscriber_in_shared_memory(tmp_path: Path) -> None:
-    endpoint = _endpoint()
+    endpoint = free_endpoint()
     with _store(tmp_path) as store:
         live = open_run_bus(endpoint, store)
         assert live is not None
         run = store.meta()["log_id"]
         try:
             with BusSubscriber(f"sentinel/{run}/sandbox/**", connect=[endpoint]) as sub:
-                _wait(lambda: live.publisher.listening("sandbox"))
+                wait_until(lambda: live.publisher.listening("sandbox"))
                 stored = store.append(
                     "agent/A-1", "sandbox.violation",
                     {"agent_id": "A-1", "layer": "seccomp", "attempt": "ptrace"},
@@ -83,7 +67,7 @@ def test_committed_events_reach_a_subscriber_in_shared_memory(tmp_path: Path) ->
 
 
 def test_nothing_is_encoded_when_nobody_listens(tmp_path: Path) -> None:
-    endpoint = _endpoint()
+    endpoint = free_endpoint()
     with _store(tmp_path) as store:
         live = open_run_bus(endpoint, store)
         assert live is not None
@@ -114,7 +98,7 @@ def test_a_bus_that_cannot_open_leaves_the_run_without_one(
 
 
 def test_bus_tail_prints_samples_as_json_lines() -> None:
-    endpoint = _endpoint()
+    endpoint = free_endpoint()
     with BusPublisher("tailrun", listen=[endpoint]) as publisher:
         tail = subprocess.Popen(
             [str(Path(sys.executable).with_name("sentinel-run")), "bus", "tail", "sentinel/tailrun/world/**",
@@ -122,7 +106,7 @@ def test_bus_tail_prints_samples_as_json_lines() -> None:
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
-            _wait(lambda: publisher.listening("world"), 15)
+            wait_until(lambda: publisher.listening("world"), 15)
             publisher.publish_tick(7, {"on_duty": 3})
             out, _ = tail.communicate(timeout=20)
         finally:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,25 +17,11 @@ from sentinel.dashboard.bus_feed import BusFeed
 from sentinel.dashboard.feed import EventFeed
 from sentinel.dashboard.live import start_live
 from sentinel.errors import BusError
+from tests.bus.loopback import free_endpoint, wait_until
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 TOKEN = "operator-token-for-the-test-0123456789"  # noqa: S105 - a test's token
 EVERYTHING = 1_000_000
-
-
-def _endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"tcp/127.0.0.1:{sock.getsockname()[1]}"
-
-
-def _wait(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def test_a_runs_events_reach_the_dashboard_through_the_bus_in_order(tmp_path: Path) -> None:
@@ -54,13 +38,13 @@ def test_a_runs_events_reach_the_dashboard_through_the_bus_in_order(tmp_path: Pa
         options = RunOptions(
             config=CONFIG, agents=20, hours=0.05, seed=7, store=store, staggered=False
         )
-        summary = run(options, bus=_endpoint(), on_bus=attach)
+        summary = run(options, bus=free_endpoint(), on_bus=attach)
         assert summary.chain_verified
         assert attached  # the feed subscribed before the run's first event
         stored = EventFeed(store).read(-1, EVERYTHING)
         types = {row["type"] for row in stored}
         assert {"gateway.decision", "sandbox.executed", "runtime.finished"} <= types, types
-        _wait(lambda: feed.head() == stored[-1]["position"])
+        wait_until(lambda: feed.head() == stored[-1]["position"], seconds=10.0)
         received = feed.read(-1, EVERYTHING)
         # Every event, in position order, with the evidence as the store holds it: the
         # browser's chain check sees exactly what it sees when reading the store.
@@ -76,7 +60,7 @@ def test_a_runs_events_reach_the_dashboard_through_the_bus_in_order(tmp_path: Pa
 
 def test_the_dashboard_reads_only_what_the_store_committed(tmp_path: Path) -> None:
     with AuditStore(tmp_path / "run.db", signing_key_path=tmp_path / "key", witness=False) as s:
-        live = open_run_bus(_endpoint(), s, required=True)
+        live = open_run_bus(free_endpoint(), s, required=True)
         assert live is not None
         feed = BusFeed()
         try:
@@ -89,10 +73,12 @@ def test_the_dashboard_reads_only_what_the_store_committed(tmp_path: Path) -> No
                     {"agent_id": agent, "layer": "seccomp", "attempt": "ptrace"},
                 )  # fmt: skip
             live.publisher.publish_tick(1, {"on_duty": 3})  # not an event: skipped
-            _wait(lambda: feed.head() == 19)
+            wait_until(lambda: feed.head() == 19, seconds=10.0)
             assert [row["position"] for row in feed.read(-1)] == list(range(20))
             assert feed.read(14, limit=3) == EventFeed(s.path).read(14, limit=3)
-            _wait(lambda: feed.head() == 19 and feed.skipped == 1)  # counted as read
+            wait_until(
+                lambda: feed.head() == 19 and feed.skipped == 1, seconds=10.0
+            )  # counted as read
         finally:
             feed.close()
             live.close()

@@ -6,6 +6,7 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod compare;
 pub mod document;
 pub mod document_scan;
 pub mod error;

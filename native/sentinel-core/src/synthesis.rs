@@ -9,6 +9,7 @@
 
 use regex::Regex;
 
+use crate::compare::Op;
 use crate::error::{CoreError, CoreResult};
 
 /// Every fingerprint field, in the order of the values kept per fingerprint.
@@ -91,16 +92,6 @@ pub fn parse(fingerprint: &str) -> Option<Fingerprint<'_>> {
     Some(Fingerprint { numbers, texts })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Ge,
-    Le,
-    Gt,
-    Lt,
-    Eq,
-    Ne,
-}
-
 #[derive(Debug, Clone)]
 enum Condition {
     Number {
@@ -170,17 +161,7 @@ fn compile_condition(rule: usize, text: &str) -> CoreResult<Condition> {
 impl Condition {
     fn holds(&self, fp: &Fingerprint<'_>) -> bool {
         match self {
-            Condition::Number { field, op, value } => {
-                let x = fp.numbers[*field];
-                match op {
-                    Op::Ge => x >= *value,
-                    Op::Le => x <= *value,
-                    Op::Gt => x > *value,
-                    Op::Lt => x < *value,
-                    Op::Eq => x == *value,
-                    Op::Ne => x != *value,
-                }
-            }
+            Condition::Number { field, op, value } => op.holds(fp.numbers[*field], *value),
             Condition::Text {
                 field,
                 equal,

@@ -10,49 +10,14 @@
 
 use std::fmt::Write as _;
 
-/// A verification condition's comparison operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    Ge,
-    Le,
-    Gt,
-    Lt,
-    Eq,
-    Ne,
-}
+pub use crate::compare::Op;
 
-impl Op {
-    /// The operator of its text (`>=`, `<=`, `>`, `<`, `==`, `!=`); None for anything else.
-    pub fn parse(text: &str) -> Option<Op> {
-        Some(match text {
-            ">=" => Op::Ge,
-            "<=" => Op::Le,
-            ">" => Op::Gt,
-            "<" => Op::Lt,
-            "==" => Op::Eq,
-            "!=" => Op::Ne,
-            _ => return None,
-        })
-    }
-
-    fn holds(self, value: f64, threshold: f64) -> bool {
-        match self {
-            Op::Ge => value >= threshold,
-            Op::Le => value <= threshold,
-            Op::Gt => value > threshold,
-            Op::Lt => value < threshold,
-            Op::Eq => value == threshold,
-            Op::Ne => value != threshold,
-        }
-    }
-
-    /// +1: worse is above the baseline (`<`, `<=`); -1: below it (`>`, `>=`); 0: never.
-    fn away(self) -> i8 {
-        match self {
-            Op::Lt | Op::Le => 1,
-            Op::Gt | Op::Ge => -1,
-            Op::Eq | Op::Ne => 0,
-        }
+/// +1: worse is above the baseline (`<`, `<=`); -1: below it (`>`, `>=`); 0: never.
+fn away(op: Op) -> i8 {
+    match op {
+        Op::Lt | Op::Le => 1,
+        Op::Gt | Op::Ge => -1,
+        Op::Eq | Op::Ne => 0,
     }
 }
 
@@ -283,7 +248,7 @@ fn measure_one(
         None => Measured::Error,
         Some(v) if check.op.holds(v, check.threshold) => Measured::Success,
         Some(v) => {
-            let away = check.op.away();
+            let away = away(check.op);
             let worse = open.baseline.is_some_and(|b| {
                 (away > 0 && v > b + check.tolerance) || (away < 0 && v < b - check.tolerance)
             });
