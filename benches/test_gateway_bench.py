@@ -143,7 +143,8 @@ CALM = "H:3|E:6|B:2|S:1|C:4|SN:5|P:0|CH:0|HR:0|T:9|TMP:0|N:0|IM:0|R:office_1|PE:
 STRESSED = "H:3|E:6|B:2|S:8|C:4|SN:5|P:2|CH:0|HR:0|T:9|TMP:0|N:0|IM:0|R:office_1|PE:I"
 
 
-def test_litellm_mock_alone(measure: Callable[..., Any], gateway: Gateway) -> None:
+def _litellm_mock_call(gateway: Gateway) -> Callable[[], Any]:
+    """litellm's mock alone, called as the gateway would call it for DEMO-01's question."""
     litellm = import_litellm()
     # The same messages the gateway sends (persona blocks + the question): litellm's mock
     # counts the prompt's tokens, so a shorter prompt would flatter the baseline.
@@ -152,8 +153,13 @@ def test_litellm_mock_alone(measure: Callable[..., Any], gateway: Gateway) -> No
     messages = [{"role": role, "content": text} for role, text in compiled.messages]
     # ...and the same options (max_tokens, deadline, no retries) as LiteLLMProvider.
     options = {"max_tokens": 512, "timeout": 20.0, "num_retries": 0}
-    reply = measure("gateway-overhead", "litellm-mock", lambda: litellm.completion(
-        model="openai/mock-model", messages=messages, mock_response=MOCK_TEXT, **options))  # fmt: skip
+    return lambda: litellm.completion(
+        model="openai/mock-model", messages=messages, mock_response=MOCK_TEXT, **options
+    )
+
+
+def test_litellm_mock_alone(measure: Callable[..., Any], gateway: Gateway) -> None:
+    reply = measure("gateway-overhead", "litellm-mock", _litellm_mock_call(gateway))
     assert reply.choices[0].message.content == MOCK_TEXT
 
 
@@ -218,20 +224,13 @@ def test_gateway_overhead_gates(gateway: Gateway, audited: Gateway) -> None:
     median of the per-block ratios, so a burst of load hits every side alike. The queued
     audit writer is drained, untimed, after each block.
     """
-    litellm = import_litellm()
-    compiled = compile_prompt(gateway.personas["DEMO-01"], [("user", "What are you working on?")],
-                              perception={}, impulse=None, rooms=gateway.settings.rooms)  # fmt: skip
-    messages = [{"role": role, "content": text} for role, text in compiled.messages]
-    options = {"max_tokens": 512, "timeout": 20.0, "num_retries": 0}
     calm = {"model": "auto", "messages": [{"role": "user", "content": "tick"}],
             "sentinel": {"fingerprint": CALM}}  # fmt: skip
     stressed = {"model": "auto",
                 "messages": [{"role": "user", "content": "What are you working on?"}],
                 "sentinel": {"fingerprint": STRESSED}}  # fmt: skip
     variants: dict[str, Callable[[], Any]] = {
-        "litellm": lambda: litellm.completion(
-            model="openai/mock-model", messages=messages, mock_response=MOCK_TEXT, **options
-        ),
+        "litellm": _litellm_mock_call(gateway),
         "synthesized": lambda: gateway.complete(calm, agent_id="DEMO-01"),
         "audited": lambda: audited.complete(calm, agent_id="DEMO-01"),
         "forwarded": lambda: gateway.complete(stressed, agent_id="DEMO-01"),

@@ -182,9 +182,7 @@ class BudgetLedger:
             uuid.uuid4().hex, tokens, usd, tuple(keys), tuple(limits) if extra else ()
         )
         with self._transaction() as conn:
-            if now - self._last_reconcile >= RECONCILE_EVERY_S:
-                self._reconcile(conn, now, check_processes=False)
-                self._last_reconcile = now
+            self._reconcile_if_due(conn, now)
             self._check(conn, limits, keys, tokens, usd)
             self._hold(conn, keys, tokens, usd, 1)
             conn.execute(
@@ -217,11 +215,15 @@ class BudgetLedger:
         now = self._clock()
         keys, limits = self._scopes(agent_id, team, now, extra)
         with self._transaction() as conn:
-            if now - self._last_reconcile >= RECONCILE_EVERY_S:
-                self._reconcile(conn, now, check_processes=False)
-                self._last_reconcile = now
+            self._reconcile_if_due(conn, now)
             self._check(conn, limits, keys, 0, 0.0)
             self._charge(conn, keys, 0, 0.0, 1)
+
+    def _reconcile_if_due(self, conn: sqlite3.Connection, now: float) -> None:
+        """Reconcile (without the process check) once RECONCILE_EVERY_S passed since the last."""
+        if now - self._last_reconcile >= RECONCILE_EVERY_S:
+            self._reconcile(conn, now, check_processes=False)
+            self._last_reconcile = now
 
     def _scopes(
         self, agent_id: str, team: str, now: float, extra: Sequence[tuple[str, BudgetLimit]]
