@@ -43,6 +43,7 @@ def interleaved_samples(
     warmup: int = 0,
     block: int = 1,
     between: Callable[[], Any] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Time each variant ``rounds`` times, ``block`` calls of each per turn, in a rotating order.
 
@@ -55,7 +56,9 @@ def interleaved_samples(
     for waking it, 2-4x its p95 in a stream of writes). ``between``, if given, runs untimed
     after each block, for variants that leave work behind on another thread (the gateway's
     queued audit writer): it finishes that work before the next variant's block, so it is
-    not timed against its neighbour. Returns seconds per call, by variant.
+    not timed against its neighbour. ``clock`` reads the time (``time.thread_time``: the
+    calling thread's CPU time, for single-threaded variants on a machine so busy that a
+    call's wall time is mostly waiting for a core). Returns seconds per call, by variant.
     """
     names = list(variants)
     samples: dict[str, list[float]] = {name: [] for name in names}
@@ -64,9 +67,9 @@ def interleaved_samples(
         for name in names[shift:] + names[:shift]:
             call = variants[name]
             for index in range(turn * block, min((turn + 1) * block, warmup + rounds)):
-                start = time.perf_counter()
+                start = clock()
                 call()
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
                 if index >= warmup:
                     samples[name].append(elapsed)
             if between is not None:

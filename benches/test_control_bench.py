@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
@@ -43,16 +44,19 @@ load 3.0 and 59.9x at load 6.4 (medians of paired ratios); the gate leaves room.
 RULES_GATE_ROUNDS: Final = 40
 """Interleaved calls of each variant the decide gate times (native ~0.1 ms, reference ~5 ms)."""
 POLICY = Policy.default()
-MIN_PLANE_SPEEDUP: Final = 1.5
-"""A storm iteration against the per-key reference loop in the same run, interleaved:
-measured 1.95-3.21x (storm) and 1.86-4.61x (storm-held) at load 4-8 on the shared 2-core
-machine since the verification store went native (1.5-1.7x and 2.2x before, with a gate of
-1.2x); 1.5 leaves a quarter for the noise."""
+MIN_PLANE_SPEEDUP: Final = {"storm": 1.7, "storm-held": 1.5}
+"""An iteration against the per-key reference loop in the same run, interleaved, in CPU time
+of the stepping thread (the median of the paired ratios). Wall-clock medians read 1.95-3.21x
+(storm) and 1.86-4.61x (storm-held) at load 4-8 with a gate of 1.5x for both; in CPU time,
+at load 10-16 on the shared 2-core machine, storm read 2.18-2.52x and storm-held 1.87-1.99x
+over five runs (docs/architecture.md, control planes, round 9). Storm, the case the loop
+was rewritten for, is gated at 1.7x (a fifth below its lowest reading); storm-held, which
+barely acts, keeps 1.5x."""
 MIN_STORE_SPEEDUP: Final = 1.1
 """A storm iteration with the native verification store against the same loop with its
 Python reference store (ReferenceVerificationStore: one Analysis per action, measured and
-recorded one by one), interleaved: measured 1.26-1.98x at load 4-8 (the rest of the
-iteration, shared by both, dilutes it as the machine gets busier); 1.1 leaves room."""
+recorded one by one), interleaved: measured 1.26-1.98x in wall time at load 4-8, and
+1.42-1.64x (median of the paired ratios, CPU time) at load 10-16; 1.1 leaves room."""
 ROUNDS: Final = 150
 GATE_ROUNDS: Final = 80
 """Iterations of each loop the gate times, interleaved."""
@@ -235,20 +239,27 @@ def test_gate_plane_iteration() -> None:
     The gate steps both loops again, interleaved iteration by iteration (see
     :func:`benches.conftest.interleaved_samples`): timed one after the other, as in the
     tables above, a CI run on an idle machine once read 1.09x where the same code reads
-    1.5-2.9x, one side having met a different stretch of the machine's load."""
+    1.5-2.9x, one side having met a different stretch of the machine's load. Each call is
+    timed in the stepping thread's CPU time (``time.thread_time``): an iteration is
+    single-threaded, and on a machine with more runnable work than cores its wall time is
+    mostly waiting for a core (at load 15 on 2 cores a 3 ms storm iteration read ~10 ms of
+    wall time). The ratio is the median of the paired ratios (each pair taken together)."""
     for variant in ("storm", "storm-held"):
         loops = (*PLANES, "reference-store")
         samples = interleaved_samples(
-            {loop: _stepper(loop, variant) for loop in loops}, rounds=GATE_ROUNDS, warmup=5
-        )
+            {loop: _stepper(loop, variant) for loop in loops},
+            rounds=GATE_ROUNDS, warmup=5, clock=time.thread_time,
+        )  # fmt: skip
         native, reference, store = (statistics.median(samples[loop]) for loop in loops)
-        ratio, store_ratio = reference / native, store / native
+        ratio = paired_ratio(samples["reference"], samples["native"])
+        store_ratio = paired_ratio(samples["reference-store"], samples["native"])
         print(
-            f"\n{variant}, interleaved medians: native {native * 1e3:.2f} ms, reference "
-            f"{reference * 1e3:.2f} ms ({ratio:.2f}x), with the reference store "
-            f"{store * 1e3:.2f} ms ({store_ratio:.2f}x)"
+            f"\n{variant}, interleaved CPU-time medians: native {native * 1e3:.2f} ms, reference "
+            f"{reference * 1e3:.2f} ms ({ratio:.2f}x paired), with the reference store "
+            f"{store * 1e3:.2f} ms ({store_ratio:.2f}x paired)"
         )
-        assert ratio >= MIN_PLANE_SPEEDUP, f"{variant}: only {ratio:.2f}x the reference loop"
+        limit = MIN_PLANE_SPEEDUP[variant]
+        assert ratio >= limit, f"{variant}: only {ratio:.2f}x the reference loop (gate {limit}x)"
         if variant == "storm":  # storm-held opens (almost) no verification: nothing to gain
             assert store_ratio >= MIN_STORE_SPEEDUP, (
                 f"storm: the native verification store only {store_ratio:.2f}x its reference"
