@@ -4,7 +4,9 @@
 observer and actuator. The runtime calls :meth:`OfficeControl.tick` at the end of every
 tick (after the tick's actions, before its events are stored) and asks
 :meth:`OfficeControl.tools_on` before it runs a tool, a ticket or an attack for an agent.
-Each plane iteration appends one ``control.decision`` event to the tick's events. With a
+Each plane iteration appends one ``control.decision`` event to the tick's events. The
+observers are fed the tick's events, or (``control_feed`` ``committed`` or ``bus``) the
+previous tick's committed batch (:mod:`sentinel.control.bus_source`). With a
 gateway, the judge runs here too (:class:`sentinel.control.live_judge.LiveJudge`): its
 verdicts are appended before the planes run and are the API plane's observations.
 """
