@@ -177,6 +177,7 @@ def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
     assert lost
     assert not summary.ok
     assert summary.interrupted  # the run did not go on ungoverned
+    assert summary.chain_verified  # stopped cleanly: checkpointed and verified
     assert any("the control planes stopped" in problem for problem in summary.problems)
     with AuditStore(summary.store) as store:
         gaps = list(store.read(type="control.bus_gap"))
