@@ -189,3 +189,25 @@ def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
     # No plane iteration on or after the broken input (the run's closing records, which
     # only close open verifications, carry no observation).
     assert max(decided) < halted_at
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--control-feed", "bus"], "--control-feed bus needs --bus ENDPOINT"),
+        (["run", "--control-feed", "committed", "--hosts", "2"], "--hosts runs no control"),
+        (["run", "--control-feed", "soon"], "must be tick, committed or bus"),
+        (["dashboard", "--run", "r-1"], "--run names a run on the bus"),
+    ],
+)
+def test_the_cli_refuses_what_does_not_go_together(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from sentinel.cli.application import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(app, [*argv, "--store", str(tmp_path / "r.db")])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "r.db").exists()
