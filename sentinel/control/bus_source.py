@@ -90,19 +90,20 @@ class BusEvents:
                 f" the run's publishers within {timeout:g} s"
             )
 
-    def _receive(self, wait: float) -> bool:
-        """Keep the next sample (False when none came within ``wait`` seconds)."""
+    def _receive(self, wait: float) -> int | None:
+        """Keep the next sample; its position (-1: not an event), None when none came."""
         if self._subscriber is None:
-            return False
+            return None
         sample = self._subscriber.get(timeout=max(wait, 0.0))
         if sample is None:
-            return False
+            return None
         document = sample.document
         position = document.get("position")
-        if isinstance(position, int):
-            self.received += 1
-            self._samples[position] = document
-        return True
+        if not isinstance(position, int):
+            return -1
+        self.received += 1
+        self._samples[position] = document
+        return position
 
     def barrier(self, first: int, last: int, last_hash: bytes) -> list[Event]:
         """The committed events ``first..last``, once all are received and check.
@@ -119,13 +120,14 @@ class BusEvents:
         started = time.monotonic()
         deadline = started + self.timeout
         wanted = range(first, last + 1)
+        waiting = {p for p in wanted if p not in self._samples}
         try:
-            while any(p not in self._samples for p in wanted):
-                if not self._receive(deadline - time.monotonic()) and (
-                    time.monotonic() >= deadline
-                ):
+            while waiting:
+                position = self._receive(deadline - time.monotonic())
+                if position is None and time.monotonic() >= deadline:
                     break
-            while self._receive(0):  # what is queued already: nothing is left behind
+                waiting.discard(position if position is not None else -1)
+            while self._receive(0) is not None:  # what is queued already: nothing left behind
                 pass
         finally:
             self.waited_s += time.monotonic() - started

@@ -118,7 +118,7 @@ class _Lossy(BusEvents):
     lost: int = -1
     altered: int = -1
 
-    def _receive(self, wait: float) -> bool:
+    def _receive(self, wait: float) -> int | None:
         got = super()._receive(wait)
         self._samples.pop(self.lost, None)
         sample = self._samples.get(self.altered)
@@ -162,7 +162,7 @@ def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
     lost: list[int] = []
     receive = BusEvents._receive
 
-    def lossy(self: BusEvents, wait: float) -> bool:
+    def lossy(self: BusEvents, wait: float) -> int | None:
         got = receive(self, wait)
         for position, sample in list(self._samples.items()):
             if not lost and sample["type"] == "control.decision" and sample["tick"] >= 61:
