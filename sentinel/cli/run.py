@@ -72,6 +72,12 @@ def _summary_table(summary: RunSummary) -> Table:
             f" {counts['failed']} failed / {counts['inconclusive']} inconclusive,"
             f" {counts['rollbacks']} rolled back",
         )
+    fed = summary.control.get("bus")
+    if fed:
+        table.add_row(
+            "control input",
+            f"from the bus: {fed['received']:,} event samples, {fed['waited_s']:.3f} s in barriers",
+        )
     judge = summary.control.get("judge")
     if judge:
         table.add_row(
