@@ -18,6 +18,8 @@ from sentinel.errors import InvalidInputError
 ShiftName = Literal["morning", "evening", "night", "all"]
 SHIFTS: Final[dict[str, int]] = {"morning": 1, "evening": 2, "night": 3}
 """Shift names and the shift set they start with (``all``: the morning's, for 24 hours)."""
+CONTROL_FEEDS: Final = ("tick", "committed", "bus")
+"""What the control planes' observers read each tick (:attr:`RunOptions.control_feed`)."""
 SHIFT_HOURS: Final = 8
 """A shift lasts 8 hours (SEED_NOTES, World); ``all`` is three of them."""
 
@@ -48,6 +50,11 @@ class RunOptions:
             next to the audit store, snapshotted at tick boundaries; :mod:`sentinel.cas`).
         staggered: Agents walk in one by one over the shift's first half hour (False: all
             at once, at the shift's first tick).
+        control_feed: What the planes' observers read each tick: ``tick`` (the tick's own
+            events, before they are stored), ``committed`` (the batch committed at the end
+            of the previous tick) or ``bus`` (that batch as received on the run's bus,
+            behind a barrier; needs a bus). ``committed`` and ``bus`` decide alike, and
+            differently from ``tick`` (their input is one tick later).
     """
 
     config: Path = DEFAULT_COMPANY
@@ -63,6 +70,7 @@ class RunOptions:
     probes: str = "auto"
     workspace_fs: str = "ext4"
     staggered: bool = True
+    control_feed: str = "tick"
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -81,6 +89,12 @@ class RunOptions:
             raise InvalidInputError(
                 f"--workspace-fs must be ext4 or cas, got {self.workspace_fs!r}"
             )
+        if self.control_feed not in CONTROL_FEEDS:
+            raise InvalidInputError(
+                f"--control-feed must be tick, committed or bus, got {self.control_feed!r}"
+            )
+        if self.control_feed != "tick" and not self.control:
+            raise InvalidInputError(f"--control-feed {self.control_feed} needs the control planes")
         if not 0.0 <= self.compromised <= 1.0:
             raise InvalidInputError(f"--compromised must be in [0, 1], got {self.compromised}")
 

@@ -70,7 +70,9 @@ from sentinel.world import Action, World
 from sentinel.world.layout import EMPTY_PRIORITY
 
 if TYPE_CHECKING:
+    from sentinel.control.bus_source import BusEvents, CommittedEvents
     from sentinel.control.office import OfficeControl
+    from sentinel.control.probe_window import ProbeCounts
 
 RUNTIME_STREAM: Final = "runtime"
 DECISION_INTERVAL_TICKS: Final = 300
@@ -144,6 +146,8 @@ class RunSummary:
         found = [f"attack not blocked: {miss['scenario']}" for miss in self.unblocked]
         if self.chain_verified is False:
             found.append("the audit chain does not verify")
+        if self.control.get("halted"):
+            found.append(f"the control planes stopped: {self.control['halted']}")
         if self.refused_share > MAX_REFUSED_SHARE:
             found.append(
                 f"{self.refused_share:.0%} of the decisions past synthesis were refused "
@@ -316,12 +320,23 @@ class Engine:
                 self._apply(tick, request, answer, events)
         for agent_id in attackers:
             self._attack(tick, agent_id, events)
+        self._govern_and_commit(tick, events)
+        if self.after_tick is not None:
+            self.after_tick(self)
+
+    def _govern_and_commit(self, tick: int, events: list[NewEvent]) -> None:
+        """The planes, then the tick's batch stored (the planes' next input when fed after it).
+
+        Planes that stopped (their bus input broke) stop the run after this tick.
+        """
         if self.control is not None:
             self.control.tick(tick, events)
         if events and self.record is not None:
-            self.record(events)
-        if self.after_tick is not None:
-            self.after_tick(self)
+            stored = self.record(events)
+            if self.control is not None:
+                self.control.after_commit(stored)
+        if self.control is not None and self.control.halted is not None:
+            self.stop.set()  # the run does not go on ungoverned
 
     def _shift_changes(self, tick: int, events: list[NewEvent]) -> None:
         active = self.world.state["active"].astype(bool)
@@ -654,7 +669,8 @@ def run(
     with sigint_stops(stop):  # from here on, Ctrl-C only ends the loop: cleanup always runs
         run_dir = make_run_dir()
         store = AuditStore(options.store)
-        live = _open_bus(bus, store, on_bus, run_dir)
+        planes_bus = _planes_bus(options)
+        live = _open_bus(bus, store, _attaching(planes_bus, on_bus), run_dir)
         backend: LiveBackend | None = None
         cas = open_run_workspaces(options.workspace_fs, options.store, store)
         probes = open_recorder(options.probes, store, lambda: clock.tick)
@@ -682,10 +698,9 @@ def run(
             engine.after_tick = _after_tick(live, cas)
             engine.on_tick = on_tick
             if options.control:
-                from sentinel.control.office import for_live_run  # noqa: PLC0415 - acyclic
-
                 session = None if probes.recorder is None else probes.recorder.session
-                engine.control = for_live_run(engine, backend, gateway, store, session)
+                engine.control = _live_control(engine, backend, gateway, store, session)
+                engine.control.committed = _planes_input(options, planes_bus)
             started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
             store.append(RUNTIME_STREAM, "runtime.started", started_payload)
             total = options.ticks(company)
@@ -703,13 +718,66 @@ def run(
                 cas.close()  # after the sandboxes: each workspace's last snapshot is in
             probe_report = probes.close()  # after the sandboxes: their last exits are in
             remove_run_dir(run_dir)
-            if live is not None:
-                live.close()
+            _close_buses(planes_bus, live)
             store.close()
     report = verify_store(options.store)
     summary = summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
     summary.probes, summary.workspaces = probe_report, workspaces_report(cas)
     return summary
+
+
+def _live_control(
+    engine: Engine,
+    backend: LiveBackend,
+    gateway: Gateway,
+    store: AuditStore,
+    probes: ProbeCounts | None,
+) -> OfficeControl:
+    """The planes of the main job (:func:`sentinel.control.office.for_live_run`)."""
+    from sentinel.control.office import for_live_run  # noqa: PLC0415 - acyclic
+
+    return for_live_run(engine, backend, gateway, store, probes)
+
+
+def _planes_input(options: RunOptions, bus: BusEvents | None) -> CommittedEvents | None:
+    """The planes' input after commit (``control_feed`` committed or bus), else None."""
+    if options.control_feed == "tick":
+        return None
+    from sentinel.control.bus_source import CommittedEvents  # noqa: PLC0415 - acyclic
+
+    return CommittedEvents(bus)
+
+
+def _close_buses(planes: BusEvents | None, live: RunBus | None) -> None:
+    """The planes' subscription first, then the run's bus (its last checkpoint published)."""
+    if planes is not None:
+        planes.close()
+    if live is not None:
+        live.close()
+
+
+def _planes_bus(options: RunOptions) -> BusEvents | None:
+    """The planes' subscription when they read from the bus (``control_feed = "bus"``)."""
+    if options.control_feed != "bus":
+        return None
+    from sentinel.control.bus_source import BusEvents  # noqa: PLC0415 - zenoh only when asked
+
+    return BusEvents()
+
+
+def _attaching(
+    planes: BusEvents | None, on_bus: Callable[[RunBus], None] | None
+) -> Callable[[RunBus], None] | None:
+    """What subscribes to the run's bus before its first event: the planes, then ``on_bus``."""
+    if planes is None:
+        return on_bus
+
+    def attach(live: RunBus) -> None:
+        planes.attach(live)
+        if on_bus is not None:
+            on_bus(live)
+
+    return attach
 
 
 def _open_bus(

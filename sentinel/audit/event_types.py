@@ -218,6 +218,25 @@ class WorkspaceSnapshot(EventPayload):
     """File contents the store had to write so far (distinct contents)."""
 
 
+class ControlBusGap(EventPayload):
+    """Bus-fed control planes stopped: a committed batch did not arrive whole and intact.
+
+    See docs/audit-format.md, section 13 (control payloads).
+    """
+
+    event_type: ClassVar[str] = "control.bus_gap"
+    tick: int = Field(ge=0)
+    first: int = Field(ge=0)
+    """The first position of the batch the planes waited for (the previous tick's)."""
+    last: int = Field(ge=0)
+    missing: list[int]
+    """Positions of the batch not received within the barrier's timeout (at most 100)."""
+    corrupt: list[int]
+    """Positions received whose link or hash did not match what the store committed."""
+    waited_s: float = Field(ge=0)
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.event_type: cls
     for cls in (
@@ -229,6 +248,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         AgentAction,
         AgentLifecycle,
         ControlDecision,
+        ControlBusGap,
         WorldSnapshot,
         ProbeActivity,
         ProbeSummary,

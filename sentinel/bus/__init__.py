@@ -10,10 +10,12 @@ Key space (``<run>`` is the run's id, a store's log id by default)::
     sentinel/<run>/probe/<agent_id>/activity  kernel-probe batches (``probe.activity``)
     sentinel/<run>/probe/summary              the kernel probes' run summary
     sentinel/<run>/audit/checkpoint           signed checkpoints (their notes)
+    sentinel/<run>/audit/history              a queryable: committed events, from the store
     sentinel/<run>/runtime/<type>             the runtime's own events
 
 Payloads are compact JSON; an event's carries its canonical text and both hashes, so a
-subscriber (the bus-fed dashboard, :mod:`sentinel.dashboard.bus_feed`) checks each chain link.
+subscriber (the bus-fed dashboard, :mod:`sentinel.dashboard.bus_feed`; the bus-fed control
+planes, :mod:`sentinel.control.bus_source`) checks each chain link.
 Publishing is gated on Zenoh's matching status: with no subscriber, nothing is encoded or
 sent, so a run nobody watches pays only a boolean test.
 """

@@ -54,3 +54,8 @@ def key_for_event(run: str, type_: str, stream: str, payload: dict[str, Any]) ->
 def checkpoint_key(run: str) -> str:
     """The key of a run's signed checkpoints."""
     return f"{PREFIX}/{segment(run)}/audit/checkpoint"
+
+
+def history_key(run: str) -> str:
+    """The key of a run's history queryable (:mod:`sentinel.bus.history`)."""
+    return f"{PREFIX}/{segment(run)}/audit/history"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from sentinel.bus.history import HistoryQueryable
 from sentinel.errors import BusError
 
 if TYPE_CHECKING:
@@ -16,11 +17,16 @@ log = logging.getLogger(__name__)
 
 
 class RunBus:
-    """A publisher tied to one run's store: events as committed, a summary per tick."""
+    """A publisher tied to one run's store: events as committed, a summary per tick.
+
+    Also answers the committed history to a subscriber that joins late
+    (:mod:`sentinel.bus.history`).
+    """
 
     def __init__(self, publisher: BusPublisher, store: AuditStore) -> None:
         self.publisher = publisher
         self.store = store
+        self.history = HistoryQueryable(publisher.session, publisher.run, store)
         store.commit_listeners.append(publisher.publish_events)
 
     def tick_hook(self, engine: Engine) -> None:
@@ -44,6 +50,7 @@ class RunBus:
             if latest is not None:
                 self.publisher.publish_checkpoint(latest.checkpoint.size, latest.to_note())
         finally:
+            self.history.close()
             self.publisher.close()
 
 

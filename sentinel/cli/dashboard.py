@@ -15,6 +15,8 @@ from sentinel.errors import InvalidInputError
 
 TOKEN_ENV: Final = "SENTINEL_DASHBOARD_TOKEN"  # noqa: S105 - the variable's name, not a token
 """The operator token of ``run --dashboard`` (otherwise a random one is printed)."""
+BUS_WAIT_S: Final = 30.0
+"""How long ``dashboard --bus`` waits for a run's first sample by default."""
 PORT_ENV: Final = "SENTINEL_DASHBOARD_PORT"
 """The port of ``run --dashboard`` (default :data:`DEFAULT_PORT`)."""
 
@@ -68,17 +70,56 @@ def dashboard_command(
             file_okay=False,
         ),
     ] = DEFAULT_COMPANY,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            "--bus",
+            help="Read a live run from its Zenoh endpoint (`run --bus ENDPOINT`) instead of a"
+            " store file; events committed before the dashboard joined are fetched from the"
+            " run. --store then only serves workspaces (same host).",
+        ),
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="With --bus: the run's id (its store's log id); default: the first run heard.",
+        ),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0.1, help="With --bus: seconds to wait for the run's first event."
+        ),
+    ] = BUS_WAIT_S,
 ) -> None:
     """Serve the dashboard of a run: floor plan, agents, audit timeline, gateway, time travel.
 
-    Read-only: operator actions need the run's own dashboard (`run --dashboard`).
+    Read-only: operator actions need the run's own dashboard (`run --dashboard`). With
+    --bus, the events come from a run publishing in another process; when the bus cannot
+    open or nothing is published there within --wait seconds, exit status 2.
     """
     from sentinel.dashboard import create_app, serve  # noqa: PLC0415 - uvicorn only here
 
-    path = store or default_store()
+    if run is not None and bus is None:
+        raise InvalidInputError("--run names a run on the bus: give --bus ENDPOINT too")
     warn_if_exposed(host)
     shown = f"[{host}]" if ":" in host else host
+    if bus is None:
+        path = store or default_store()
+        console.print(
+            f"dashboard of {path} on http://{shown}:{port}/ (Ctrl-C to stop)", highlight=False
+        )
+        serve(create_app(path, config=config), host, port)
+        return
+    from sentinel.dashboard.bus_feed import BusFeed  # noqa: PLC0415 - zenoh only here
+
+    feed = BusFeed()
+    feed.follow(bus, run, wait=wait)
+    # Without --store the workspace views have no store to read: they answer empty.
+    path = store if store is not None else Path(f"<no store: run {feed.run} on the bus>")
     console.print(
-        f"dashboard of {path} on http://{shown}:{port}/ (Ctrl-C to stop)", highlight=False
+        f"dashboard of run {feed.run} on {bus} at http://{shown}:{port}/ (Ctrl-C to stop)",
+        highlight=False,
     )
-    serve(create_app(path, config=config), host, port)
+    serve(create_app(path, config=config, feed=feed), host, port)

@@ -72,6 +72,12 @@ def _summary_table(summary: RunSummary) -> Table:
             f" {counts['failed']} failed / {counts['inconclusive']} inconclusive,"
             f" {counts['rollbacks']} rolled back",
         )
+    fed = summary.control.get("bus")
+    if fed:
+        table.add_row(
+            "control input",
+            f"from the bus: {fed['received']:,} event samples, {fed['waited_s']:.3f} s in barriers",
+        )
     judge = summary.control.get("judge")
     if judge:
         table.add_row(
@@ -180,6 +186,16 @@ def run_command(
             " a bus that cannot open is then an error.",
         ),
     ] = False,
+    control_feed: Annotated[
+        str,
+        typer.Option(
+            "--control-feed",
+            help="What the control planes observe: tick (the tick's own events, default),"
+            " committed (the previous tick's committed batch) or bus (that batch as received"
+            " on the bus, behind a barrier; needs --bus; a batch that does not arrive whole"
+            " stops the planes and the run). committed and bus decide alike.",
+        ),
+    ] = "tick",
     probes: Annotated[
         str,
         typer.Option("--probes", help="Kernel probes on the sandboxes: auto, on or off."),
@@ -221,23 +237,15 @@ def run_command(
         provider=provider,
         sandboxes=sandboxes,
         control=control,
+        control_feed=control_feed,
         probes=probes,
         workspace_fs=workspace_fs,
     )
-    if days > 1 and dashboard:
-        raise InvalidInputError(
-            "--dashboard follows one store; run --days without it (or one day with it)"
-        )
-    if dashboard_from_bus and not (dashboard and bus):
-        raise InvalidInputError("--dashboard-from-bus needs --dashboard and --bus ENDPOINT")
+    _refuse_combinations(
+        options, days=days, hosts=hosts, bus=bus, dashboard=dashboard,
+        dashboard_from_bus=dashboard_from_bus,
+    )  # fmt: skip
     if hosts:
-        if days > 1 or dashboard or bus:
-            raise InvalidInputError("--hosts runs one day, without --dashboard and --bus")
-        if workspace_fs != "ext4":
-            raise InvalidInputError(
-                "--hosts runs on ext4 workspaces: the CAS object store is one host's"
-                " (--workspace-fs cas works without --hosts)"
-            )
         _run_hosts(options, hosts, overwrite=overwrite, as_json=as_json)
         return
     if days > 1:
@@ -273,6 +281,40 @@ def run_command(
             if live is not None:
                 live.stop()
     _report(summary, as_json=as_json)
+
+
+def _refuse_combinations(
+    options: RunOptions,
+    *,
+    days: int,
+    hosts: int,
+    bus: str | None,
+    dashboard: bool,
+    dashboard_from_bus: bool,
+) -> None:
+    """Refuse options that do not go together, before anything runs.
+
+    Raises:
+        InvalidInputError: Which options, and what to do instead.
+    """
+    if days > 1 and dashboard:
+        raise InvalidInputError(
+            "--dashboard follows one store; run --days without it (or one day with it)"
+        )
+    if dashboard_from_bus and not (dashboard and bus):
+        raise InvalidInputError("--dashboard-from-bus needs --dashboard and --bus ENDPOINT")
+    if options.control_feed == "bus" and not bus:
+        raise InvalidInputError("--control-feed bus needs --bus ENDPOINT")
+    if hosts:
+        if options.control_feed != "tick":
+            raise InvalidInputError("--hosts runs no control planes: drop --control-feed")
+        if days > 1 or dashboard or bus:
+            raise InvalidInputError("--hosts runs one day, without --dashboard and --bus")
+        if options.workspace_fs != "ext4":
+            raise InvalidInputError(
+                "--hosts runs on ext4 workspaces: the CAS object store is one host's"
+                " (--workspace-fs cas works without --hosts)"
+            )
 
 
 def _run_hosts(options: RunOptions, hosts: int, *, overwrite: bool, as_json: bool) -> None:

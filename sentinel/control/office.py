@@ -4,13 +4,16 @@
 observer and actuator. The runtime calls :meth:`OfficeControl.tick` at the end of every
 tick (after the tick's actions, before its events are stored) and asks
 :meth:`OfficeControl.tools_on` before it runs a tool, a ticket or an attack for an agent.
-Each plane iteration appends one ``control.decision`` event to the tick's events. With a
+Each plane iteration appends one ``control.decision`` event to the tick's events. The
+observers are fed the tick's events, or (``control_feed`` ``committed`` or ``bus``) the
+previous tick's committed batch (:mod:`sentinel.control.bus_source`). With a
 gateway, the judge runs here too (:class:`sentinel.control.live_judge.LiveJudge`): its
 verdicts are appended before the planes run and are the API plane's observations.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from sentinel.audit import NewEvent
 from sentinel.control.actuator import Actuator
 from sentinel.control.agent_plane import AGENT_METRICS, AgentActuator, observe_agents
 from sentinel.control.api_plane import API_METRICS, ApiActuator, ApiObserver
+from sentinel.control.bus_source import BusGapError, CommittedEvents, gap_payload
 from sentinel.control.clock import VirtualClock
 from sentinel.control.live_judge import LiveJudge
 from sentinel.control.loop import ControlPlane, DecisionRecord, Observer
@@ -135,6 +139,11 @@ class OfficeControl:
     """Tick -> simulated ``HH:MM`` (for the summary's quarantine times)."""
     judge: LiveJudge | None = None
     """The judge of a live run (None: no gateway, a replay, or ``[judge] enabled = false``)."""
+    committed: CommittedEvents | None = None
+    """Set: the observers are fed the previous tick's committed batch (``control_feed``
+    ``committed``, or ``bus`` through its barrier) instead of the tick's own events."""
+    halted: str | None = None
+    """Why the planes stopped (a bus-fed input that did not arrive whole); None: running."""
     _announced: bool = False
 
     @classmethod
@@ -194,13 +203,30 @@ class OfficeControl:
         return self.quarantine.tools_on(agent_id)
 
     def tick(self, tick: int, events: list[NewEvent]) -> None:
-        """Feed the tick's events to the observers, run the planes that are due."""
+        """Feed the tick's events to the observers, run the planes that are due.
+
+        With :attr:`committed` the observers get the previous tick's committed batch
+        instead; read from the bus, a batch that did not arrive whole and intact halts the
+        planes (a ``control.bus_gap`` event, :attr:`halted`): they never decide on it.
+        """
+        if self.halted is not None:
+            return
         self.clock.tick = tick
         if not self._announced:
             self._announced = True
             events.append(policy_event(self.policy))
+        fed = events
+        if self.committed is not None:
+            started = time.monotonic()
+            try:
+                fed = self.committed.take()
+            except BusGapError as exc:
+                self.halted = str(exc)
+                payload = gap_payload(exc, tick, time.monotonic() - started)
+                events.append(NewEvent(CONTROL_STREAM, "control.bus_gap", payload, tick=tick))
+                return
         for feed in self.feeders:
-            feed(tick, events)
+            feed(tick, fed)
         api = self.planes.get("api")
         if self.judge is not None and api is not None and api.due() and self.judge.due(tick):
             self._judge(self.judge, tick, events)
@@ -209,6 +235,11 @@ class OfficeControl:
             if record is not None:
                 self.records.append(record)
                 events.append(decision_event(record))
+
+    def after_commit(self, stored: object) -> None:
+        """The engine committed the tick's batch (``stored``: the store's events)."""
+        if self.committed is not None and isinstance(stored, list):
+            self.committed.committed(stored)
 
     def attach_judge(self, judge: LiveJudge) -> None:
         """Judge this run while it runs: ``judge`` reads every tick's events from now on."""
@@ -266,11 +297,16 @@ class OfficeControl:
             for entry in self.quarantine.history
         ]
         judge = {"judge": self.judge.summary()} if self.judge is not None else {}
+        halted = {"halted": self.halted} if self.halted is not None else {}
+        bus = self.committed.bus if self.committed is not None else None
+        fed = {"bus": {"received": bus.received, "waited_s": round(bus.waited_s, 3)}} if bus else {}
         return {
             "revision": self.policy.revision,
             "planes": planes,
             "quarantine": quarantined,
             **judge,
+            **halted,
+            **fed,
         }
 
 

@@ -1,0 +1,213 @@
+"""Bus-fed control planes: real runs on loopback Zenoh, the barrier, lost and altered input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sentinel.agents import RunSummary, replay, run
+from sentinel.agents.options import RunOptions
+from sentinel.audit import AuditStore, NewEvent
+from sentinel.bus.run_hook import open_run_bus
+from sentinel.control import bus_source
+from sentinel.control.bus_source import BusEvents, BusGapError
+from sentinel.errors import BusError, InvalidInputError
+from tests.bus.loopback import free_endpoint
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+FED_COLUMNS = {
+    "platform": ("violations_window", "violations_new", "writes", "write_ratio", "quarantined"),
+    "api": None,  # every column: the gateway's learned patterns and the fed decisions
+}
+"""The observation columns that come from the fed events (the platform plane's others are
+read from /proc: CPU, memory, io, PSI differ between any two live runs)."""
+MEASURED = ("observation", "observation_digest", "previous")
+
+
+def _options(tmp_path: Path, feed: str, **changes: Any) -> RunOptions:
+    fields: dict[str, Any] = {
+        "config": CONFIG, "agents": 12, "hours": 0.5, "seed": 7, "compromised": 0.25,
+        "store": tmp_path / f"{feed}.db", "control_feed": feed,
+    }  # fmt: skip
+    return RunOptions(**{**fields, **changes})
+
+
+def _decisions(store: Path) -> list[dict[str, Any]]:
+    with AuditStore(store) as opened:
+        return [event.payload for event in opened.read(type="control.decision")]
+
+
+def _fed(record: dict[str, Any]) -> dict[str, Any]:
+    observation = record.get("observation") or {"targets": [], "columns": {}}
+    names = FED_COLUMNS.get(record["plane"], ())
+    columns = observation["columns"]
+    kept = {name: columns.get(name) for name in (columns if names is None else names)}
+    return {"targets": observation["targets"], "columns": kept}
+
+
+def test_bus_fed_planes_decide_as_the_committed_reference_and_replay(tmp_path: Path) -> None:
+    reference = run(_options(tmp_path, "committed"))
+    fed = run(_options(tmp_path, "bus"), bus=free_endpoint())
+    assert reference.ok, reference.problems
+    assert fed.ok, fed.problems
+    assert fed.control["bus"]["received"] > 0  # the planes' input came over the bus
+    expected, got = _decisions(Path(reference.store)), _decisions(Path(fed.store))
+    assert len(got) == len(expected) > 0
+    for want, have in zip(expected, got, strict=True):
+        # What was decided, done, held and verified, iteration by iteration...
+        assert {k: v for k, v in have.items() if k not in MEASURED} == {
+            k: v for k, v in want.items() if k not in MEASURED
+        }, (want["plane"], want["tick"])
+        # ...and what the planes observed from the fed events.
+        assert _fed(have) == _fed(want), (want["plane"], want["tick"])
+    acted = sum(len(record["actions"]) for record in got)
+    assert acted > 0, "the red-team agents were never quarantined: nothing was decided"
+    assert fed.control["quarantine"] == reference.control["quarantine"]
+    report = replay(fed.store)
+    assert report.equal, report.control_differences
+    assert report.control_decisions == len(got)
+
+
+def test_the_bus_feed_needs_the_planes_and_a_bus(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="needs the control planes"):
+        _options(tmp_path, "bus", control=False)
+    with pytest.raises(InvalidInputError, match="must be tick, committed or bus"):
+        _options(tmp_path, "later")
+    with pytest.raises(BusError, match="needs a bus endpoint"):
+        run(_options(tmp_path, "bus"))
+    assert not (tmp_path / "bus.db").exists()  # nothing ran: a retry needs no --overwrite
+    recorded = _options(tmp_path, "bus").to_record()
+    assert RunOptions.from_record(recorded).control_feed == "bus"
+    del recorded["control_feed"]  # recorded before the feeds existed: the tick's own events
+    assert RunOptions.from_record(recorded).control_feed == "tick"
+
+
+def _store(tmp_path: Path) -> AuditStore:
+    return AuditStore(tmp_path / "run.db", signing_key_path=tmp_path / "key", witness=False)
+
+
+def _batch(n: int) -> list[NewEvent]:
+    return [
+        NewEvent(f"agent/A-{i}", "sandbox.violation",
+                 {"agent_id": f"A-{i}", "layer": "seccomp", "attempt": "ptrace"}, tick=3)
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_the_barrier_returns_a_batch_as_committed(tmp_path: Path) -> None:
+    with _store(tmp_path) as store:
+        live = open_run_bus(free_endpoint(), store, required=True)
+        assert live is not None
+        planes = BusEvents(timeout=5.0)
+        try:
+            planes.attach(live)
+            store.append("gateway", "gateway.note", {"agent_id": "A-9"})  # of no batch
+            stored = store.append_batch(_batch(6))
+            got = planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
+            assert got == stored
+        finally:
+            planes.close()
+            live.close()
+
+
+class _Lossy(BusEvents):
+    """Loses (or alters) the sample at one position, as a broken link or publisher would."""
+
+    lost: int = -1
+    altered: int = -1
+
+    def _receive(self, wait: float) -> int | None:
+        got = super()._receive(wait)
+        self._samples.pop(self.lost, None)
+        sample = self._samples.get(self.altered)
+        if sample is not None:
+            sample["canonical"] = sample["canonical"].replace("ptrace", "ptracf")
+        return got
+
+
+def test_a_lost_or_altered_message_is_detected_never_decided_on(tmp_path: Path) -> None:
+    with _store(tmp_path) as store:
+        live = open_run_bus(free_endpoint(), store, required=True)
+        assert live is not None
+        planes = _Lossy(timeout=0.5)
+        try:
+            planes.attach(live)
+            stored = store.append_batch(_batch(5))
+            planes.lost = stored[2].position
+            with pytest.raises(BusGapError, match="did not arrive whole") as lost:
+                planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
+            assert lost.value.missing == [stored[2].position]
+            assert lost.value.corrupt == []
+            stored = store.append_batch(_batch(5))
+            planes.altered = stored[1].position
+            with pytest.raises(BusGapError) as altered:
+                planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
+            # The altered sample fails its hash check: the batch is refused whole.
+            assert altered.value.corrupt == [stored[1].position]
+            assert altered.value.missing == []
+            # A batch whose last hash is not the committed one is refused too.
+            stored = store.append_batch(_batch(3))
+            with pytest.raises(BusGapError):
+                planes.barrier(stored[0].position, stored[-1].position, b"\0" * 32)
+        finally:
+            planes.close()
+            live.close()
+
+
+def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lost: list[int] = []
+    receive = BusEvents._receive
+
+    def lossy(self: BusEvents, wait: float) -> int | None:
+        got = receive(self, wait)
+        for position, sample in list(self._samples.items()):
+            if not lost and sample["type"] == "control.decision" and sample["tick"] >= 61:
+                lost.append(position)  # the first plane decision after the first minute
+            if position in lost:
+                del self._samples[position]
+        return got
+
+    monkeypatch.setattr(BusEvents, "_receive", lossy)
+    monkeypatch.setattr(bus_source, "BARRIER_TIMEOUT_S", 0.5)
+    summary: RunSummary = run(_options(tmp_path, "bus", hours=0.2), bus=free_endpoint())
+    assert lost
+    assert not summary.ok
+    assert summary.interrupted  # the run did not go on ungoverned
+    assert summary.chain_verified  # stopped cleanly: checkpointed and verified
+    assert any("the control planes stopped" in problem for problem in summary.problems)
+    with AuditStore(summary.store) as store:
+        gaps = list(store.read(type="control.bus_gap"))
+    assert len(gaps) == 1
+    assert gaps[0].payload["missing"] == lost
+    halted_at = gaps[0].payload["tick"]
+    decided = [p["tick"] for p in _decisions(Path(summary.store)) if p["observation_digest"]]
+    assert decided
+    # No plane iteration on or after the broken input (the run's closing records, which
+    # only close open verifications, carry no observation).
+    assert max(decided) < halted_at
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--control-feed", "bus"], "--control-feed bus needs --bus ENDPOINT"),
+        (["run", "--control-feed", "committed", "--hosts", "2"], "--hosts runs no control"),
+        (["run", "--control-feed", "soon"], "must be tick, committed or bus"),
+        (["dashboard", "--run", "r-1"], "--run names a run on the bus"),
+    ],
+)
+def test_the_cli_refuses_what_does_not_go_together(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from sentinel.cli.application import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(app, [*argv, "--store", str(tmp_path / "r.db")])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "r.db").exists()
