@@ -17,7 +17,7 @@ from sentinel.audit.location import default_store
 from sentinel.audit.native_writer import records_for
 from sentinel.cli import app
 from sentinel.errors import GatewayError, StoreClosedError
-from sentinel.gateway import Gateway
+from sentinel.gateway import Gateway, audit_sink
 from sentinel.gateway.audit_sink import AuditSink, default_store_path
 from sentinel.gateway.pipeline import _Call, _Trail
 from sentinel.gateway.spend import spend_report
@@ -112,6 +112,20 @@ def test_queued_requests_gather_into_one_commit(wait_s: float) -> None:
     assert sum(store.groups) == 20
     if wait_s:
         assert store.groups == [20]
+    sink.close()
+
+
+def test_a_full_queue_makes_the_request_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Back-pressure, not loss: past ``MAX_QUEUED`` waiting requests, a submit waits for
+    the queue's commit. The control: below the bound, 20 requests gather into one group."""
+    monkeypatch.setattr(audit_sink, "MAX_QUEUED", 5)
+    store = _CountingStore()
+    sink = AuditSink(store, ack="queued", group_wait_s=0.3)  # type: ignore[arg-type]
+    for index in range(20):
+        sink.submit(functools.partial(_events_of, index))
+    sink.flush()
+    assert sum(store.groups) == 20
+    assert len(store.groups) > 1 and max(store.groups) <= 5
     sink.close()
 
 
