@@ -26,7 +26,7 @@ def decision_payload(
     reason: str,
     rule_id: str | None,
     inputs: Mapping[str, Scalar] | None,
-    attributes: Mapping[str, Scalar],
+    attributes: Mapping[str, Scalar] | None,
 ) -> dict[str, Any]:
     """A ``gateway.decision`` payload in its stored form.
 

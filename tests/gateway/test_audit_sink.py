@@ -134,9 +134,14 @@ def _typed_events(trail: _Trail) -> list[NewEvent]:
     its typed model on the request's side first (the reference of ``_Trail.build``)."""
     events = []
     for index, record in enumerate(trail.records):
-        if isinstance(record, dict):
-            payload: GatewayDecision | ModelCall = GatewayDecision(**record)
-            suffix = record["step"]
+        if isinstance(record, tuple):
+            agent_id, step, decision, reason, rule_id, inputs, attributes = record
+            payload: GatewayDecision | ModelCall = GatewayDecision(
+                agent_id=agent_id, request_id=trail.request.request_id, step=step,
+                decision=decision, reason=reason, rule_id=rule_id, inputs=dict(inputs or {}),
+                attributes=dict(attributes or {}),
+            )  # fmt: skip
+            suffix = step
         else:
             assert isinstance(record, _Call)
             payload, suffix = ModelCall(**record.fields), "model_call"
