@@ -326,6 +326,8 @@ def test_audited_synthesized_gate(gateway: Gateway, audited: Gateway, durable: G
     samples = interleaved_samples(calls, rounds=AUDIT_GATE_ROUNDS, warmup=AUDIT_GATE_BLOCK,
                                   block=AUDIT_GATE_BLOCK, between=audited.flush_audit)  # fmt: skip
     plain_s, queued_s = percentile(samples["plain"], 0.5), percentile(samples["queued"], 0.5)
+    plain95, queued95 = (percentile(samples[name], 0.95) * 1e6 for name in ("plain", "queued"))
+    load = os.getloadavg()[0]
     durable_s = percentile(
         interleaved_samples({"durable": _synthesize(durable)}, rounds=DURABLE_ROUNDS)["durable"],
         0.5,
@@ -342,6 +344,9 @@ def test_audited_synthesized_gate(gateway: Gateway, audited: Gateway, durable: G
     plain16_s, queued16_s = (percentile(concurrent[name], 0.5) for name in names)
     audited.flush_audit()
     tails = {name: percentile(concurrent[name], 0.9) * 1e6 for name in names}
+    print(f"\none client, load {load:.1f}: p50 {plain_s * 1e6:.0f} us unaudited, "
+          f"{queued_s * 1e6:.0f} us queued; p95 {plain95:.0f} us unaudited, "
+          f"{queued95:.0f} us queued")  # fmt: skip
     print(f"\n{CLIENTS} clients, p90: {tails['plain']:.0f} us unaudited, "
           f"{tails['queued']:.0f} us queued")  # fmt: skip
     print(f"\nsynthesized, interleaved p50: one client {plain_s * 1e6:.0f} us unaudited, "

@@ -1,8 +1,11 @@
 """Typed payloads of the events Sentinel's subsystems emit.
 
 A payload whose ``type`` is registered here is validated before it is stored, so a
-malformed event from the sandbox or the gateway is refused with the field named. Types not
-registered are stored and verified all the same: the log is open to new kinds.
+malformed event from the sandbox or the gateway is refused with the field named. The one
+exception is an event marked ``payload_checked`` (``NewEvent``): its payload was built in
+the model's dumped form from typed fields by a function a property test pins to the model
+(the gateway's own decisions, :mod:`sentinel.gateway.audit_events`). Types not registered
+are stored and verified all the same: the log is open to new kinds.
 """
 
 from __future__ import annotations

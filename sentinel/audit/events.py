@@ -50,6 +50,13 @@ class NewEvent:
         tick: Simulation tick, when the event belongs to the office world.
         correlation_id: Groups the events of one request or one episode.
         causation_id: The ``event_id`` of the event that caused this one.
+        payload_checked: The payload is already its registered type's JSON dump, built from
+            typed fields by a function that a property test pins to that model's dump (the
+            gateway's ``gateway.decision`` and ``gateway.model_call``, see
+            :mod:`sentinel.gateway.audit_events`): the store skips the model's validation
+            (most of an event's cost) and still checks the other fields and encodes the
+            payload canonically, which refuses anything that is not JSON. Never set it for
+            a payload that came from outside input: those must be validated.
     """
 
     stream: str
@@ -59,6 +66,7 @@ class NewEvent:
     tick: int | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
+    payload_checked: bool = field(default=False, compare=False, kw_only=True)
 
     @classmethod
     def of(cls, payload: EventPayload, *, stream: str, **kwargs: Any) -> NewEvent:  # noqa: ANN401 - same keywords as the constructor
@@ -107,7 +115,7 @@ class NewEvent:
                 f"events[{index}].tick: expected a non-negative integer or None"
             )
         model = EVENT_TYPES.get(self.type)
-        if model is None:
+        if model is None or self.payload_checked:
             return self
         try:
             checked = model.model_validate(dict(self.payload))

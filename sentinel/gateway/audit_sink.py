@@ -7,10 +7,10 @@ Acknowledgment semantics (``Gateway(audit_ack=...)``):
   requests into one transaction and one fsync); if the store refuses them, the request
   fails instead of answering.
 - ``queued`` (``gateway serve``'s default): a request returns once its decisions are
-  queued as plain records in this process's memory (not yet validated, chained or on
-  disk); a writer thread builds the events and commits every queued request's events in
-  one ``append_batch`` (one transaction, all or none, fsynced), so the request path pays
-  neither the event building, the validation nor the commit. The writer, woken by a
+  queued as payloads in this process's memory (not yet encoded, chained or on disk); a
+  writer thread builds the events and commits every queued request's events in one
+  ``append_batch`` (one transaction, all or none, fsynced), so the request path pays
+  neither the event building, the canonical encoding nor the commit. The writer, woken by a
   request, first lets :data:`GROUP_WAIT_S` pass (or :data:`MAX_GROUP` requests queue up),
   so a busy gateway commits one group per interval instead of one per request, and the
   writer competes with the request threads for the interpreter once per group rather than
@@ -19,8 +19,9 @@ Acknowledgment semantics (``Gateway(audit_ack=...)``):
   :meth:`AuditSink.flush` waits for everything queued so far; :meth:`AuditSink.close`
   (and so ``Gateway.close``, and Ctrl-C / SIGTERM on ``gateway serve``) flushes before it
   returns. A crash (``kill -9``, power loss) can lose the events of requests answered but
-  not yet committed: at most :data:`MAX_QUEUED` requests, since a full queue makes the
-  next request wait (back-pressure rather than loss). A failed commit is retried request by
+  not yet committed: about :data:`MAX_QUEUED` requests (plus one per request thread
+  racing past the check), since a full queue makes the next request wait for the queue's
+  commit (back-pressure rather than loss). A failed commit is retried request by
   request; events that still cannot be stored are counted
   (``sentinel_gateway_audit_failures_total``) and logged, as the answer has already gone.
 """
@@ -30,7 +31,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -101,7 +101,10 @@ class AuditSink:
         self.ack = ack
         self.group_wait_s = group_wait_s
         self._on_failure = on_failure
-        self._queue: queue.Queue[Build | _Flush | object] = queue.Queue(maxsize=MAX_QUEUED)
+        # A SimpleQueue (C, no lock in Python): ``queue.Queue.put`` was a visible share of
+        # a synthesized request's own time; its bound is kept by :meth:`submit`.
+        self._queue: queue.SimpleQueue[Build | _Flush | object] = queue.SimpleQueue()
+        self._full = threading.Event()
         self._thread: threading.Thread | None = None
         if ack == "queued":
             self._thread = threading.Thread(
@@ -120,7 +123,11 @@ class AuditSink:
             if events:
                 self.store.append_batch(events)
             return
+        if self._queue.qsize() >= MAX_QUEUED:
+            self.flush()  # back-pressure: wait for the queue's commit rather than drop
         self._queue.put(build)
+        if self._queue.qsize() >= MAX_GROUP - 1:
+            self._full.set()  # the writer stops gathering: the group is full
 
     def flush(self) -> None:
         """Wait until every request submitted so far is committed (or counted as lost)."""
@@ -166,13 +173,13 @@ class AuditSink:
                 return
 
     def _gather(self) -> None:
-        """Let a group queue up: sleep (not holding the interpreter) until it is due or full."""
-        deadline = time.monotonic() + self.group_wait_s
-        while self._queue.qsize() < MAX_GROUP - 1:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(left, 0.002))
+        """Let a group queue up: wait (not holding the interpreter) until it is due or full.
+
+        One timed wait rather than polling the queue's size: every wake-up of this thread
+        takes the interpreter from a request thread in the middle of its answer.
+        """
+        self._full.wait(self.group_wait_s)
+        self._full.clear()
 
     def _commit(self, group: list[Build]) -> None:
         built: list[Sequence[NewEvent]] = []

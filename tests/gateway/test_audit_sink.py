@@ -17,7 +17,7 @@ from sentinel.audit.location import default_store
 from sentinel.audit.native_writer import records_for
 from sentinel.cli import app
 from sentinel.errors import GatewayError, StoreClosedError
-from sentinel.gateway import Gateway
+from sentinel.gateway import Gateway, audit_sink
 from sentinel.gateway.audit_sink import AuditSink, default_store_path
 from sentinel.gateway.pipeline import _Call, _Trail
 from sentinel.gateway.spend import spend_report
@@ -115,14 +115,33 @@ def test_queued_requests_gather_into_one_commit(wait_s: float) -> None:
     sink.close()
 
 
+def test_a_full_queue_makes_the_request_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Back-pressure, not loss: past ``MAX_QUEUED`` waiting requests, a submit waits for
+    the queue's commit. The control: below the bound, 20 requests gather into one group."""
+    monkeypatch.setattr(audit_sink, "MAX_QUEUED", 5)
+    store = _CountingStore()
+    sink = AuditSink(store, ack="queued", group_wait_s=0.3)  # type: ignore[arg-type]
+    for index in range(20):
+        sink.submit(functools.partial(_events_of, index))
+    sink.flush()
+    assert sum(store.groups) == 20
+    assert len(store.groups) > 1 and max(store.groups) <= 5
+    sink.close()
+
+
 def _typed_events(trail: _Trail) -> list[NewEvent]:
     """The events as built before the store alone validated them: each payload made into
     its typed model on the request's side first (the reference of ``_Trail.build``)."""
     events = []
     for index, record in enumerate(trail.records):
-        if isinstance(record, dict):
-            payload: GatewayDecision | ModelCall = GatewayDecision(**record)
-            suffix = record["step"]
+        if isinstance(record, tuple):
+            agent_id, step, decision, reason, rule_id, inputs, attributes = record
+            payload: GatewayDecision | ModelCall = GatewayDecision(
+                agent_id=agent_id, request_id=trail.request.request_id, step=step,
+                decision=decision, reason=reason, rule_id=rule_id, inputs=dict(inputs or {}),
+                attributes=dict(attributes or {}),
+            )  # fmt: skip
+            suffix = step
         else:
             assert isinstance(record, _Call)
             payload, suffix = ModelCall(**record.fields), "model_call"
