@@ -36,29 +36,38 @@ _SEND = re.compile(r"req (\d+) opcode \d+ \((\w+)\)")
 _END = re.compile(r"req (\d+) ")
 
 
-def _tracefs() -> Path:
+@contextmanager
+def _tracefs() -> Iterator[Path]:
+    """The kernel's tracefs: the mounted one, or one mounted here for the run and removed."""
     for candidate in (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing")):
         if (candidate / "instances").is_dir():
-            return candidate
+            yield candidate
+            return
     point = Path(tempfile.mkdtemp(prefix="sentinel-tracefs-"))
     subprocess.run(["/usr/bin/mount", "-t", "tracefs", "none", str(point)], check=True)
-    return point
+    try:
+        yield point
+    finally:
+        subprocess.run(["/usr/bin/umount", str(point)], check=False)
+        point.rmdir()
 
 
 @contextmanager
 def _instance(connection: int) -> Iterator[Path]:
-    root = _tracefs() / "instances" / f"sentinel-cas-{os.getpid()}"
-    root.mkdir()
-    try:
-        for event in ("fuse_request_send", "fuse_request_end"):
-            (root / "events" / "fuse" / event / "filter").write_text(f"connection == {connection}")
-            (root / "events" / "fuse" / event / "enable").write_text("1")
-        (root / "buffer_size_kb").write_text("65536")
-        (root / "tracing_on").write_text("1")
-        yield root
-    finally:
-        (root / "tracing_on").write_text("0")
-        root.rmdir()
+    with _tracefs() as tracefs:
+        root = tracefs / "instances" / f"sentinel-cas-{os.getpid()}"
+        root.mkdir()
+        try:
+            for event in ("fuse_request_send", "fuse_request_end"):
+                event_dir = root / "events" / "fuse" / event
+                (event_dir / "filter").write_text(f"connection == {connection}")
+                (event_dir / "enable").write_text("1")
+            (root / "buffer_size_kb").write_text("65536")
+            (root / "tracing_on").write_text("1")
+            yield root
+        finally:
+            (root / "tracing_on").write_text("0")
+            root.rmdir()
 
 
 def _write(path: Path) -> None:
