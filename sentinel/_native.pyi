@@ -379,8 +379,16 @@ class CasMount:
         gid: int,
         mode: int,
         max_nodes: int = ...,
+        linger_us: int = ...,
     ) -> CasMount:
-        """``max_nodes``: most inodes (ENOSPC beyond; default one million)."""
+        """Mount ``store`` on ``mountpoint``.
+
+        ``max_nodes``: most inodes (ENOSPC beyond; default one million); ``linger_us``:
+        the request thread's spin after each reply (default 50, at most 10000, 0: none).
+
+        Raises:
+            ValueError: ``linger_us`` is over 10000.
+        """
     def snapshot(self) -> str:
         """Commit every file, store the tree; returns the Merkle root (hex)."""
     def restore(self, root: str) -> None:
@@ -389,6 +397,8 @@ class CasMount:
         Raises:
             ValueError: ``root`` is not an id, or the store lacks part of the snapshot.
         """
+    def linger_stats(self) -> tuple[int, int, int, int]:
+        """The spin after each reply so far: ``(spins, hits, spun_ns, cpu_ns)``."""
     def inodes(self) -> int:
         """Live inodes."""
     def unmount(self) -> None:

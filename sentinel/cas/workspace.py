@@ -116,6 +116,10 @@ class CasWorkspace:
         mode: The root directory's permission bits.
         agent_id: Who the workspace belongs to (recorded with each snapshot).
         audit: Where snapshots are recorded (none: not recorded).
+        linger_us: How long the request thread spins after each reply for the next
+            request before it blocks (none: the native default, 50 us; 0: never spins).
+            Each spin costs at most this much CPU and saves the wake of a halted vCPU
+            when the caller's next request comes within it (:meth:`linger_stats`).
 
     Raises:
         SandboxError: The file system cannot be mounted (no /dev/fuse, not root, the
@@ -132,6 +136,7 @@ class CasWorkspace:
         mode: int = 0o755,
         agent_id: str = "",
         audit: AuditStore | None = None,
+        linger_us: int | None = None,
     ) -> None:
         self.store = store
         self.mountpoint = mountpoint
@@ -141,10 +146,11 @@ class CasWorkspace:
         """The root of the latest snapshot or restore."""
         leftovers.take("mount", mountpoint)
         try:
+            extra = {} if linger_us is None else {"linger_us": linger_us}
             self._native: _native.CasMount | None = _native.CasMount(
-                store.native, mountpoint, uid, gid, mode
+                store.native, mountpoint, uid, gid, mode, **extra
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             leftovers.give_back("mount", mountpoint)
             raise SandboxError(f"cannot mount a CAS workspace on {mountpoint}: {exc}") from None
         _mounted.add(self)
@@ -203,6 +209,15 @@ class CasWorkspace:
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from None
         self.last_root = root
+
+    def linger_stats(self) -> tuple[int, int, int, int]:
+        """The request thread's spins after replies so far.
+
+        Returns ``(spins, hits, spun_ns, cpu_ns)``: ``hits`` the spins the next request
+        ended, ``spun_ns`` their wall time (with the time other tasks ran while the spin
+        yielded), ``cpu_ns`` the CPU they used.
+        """
+        return self._mount().linger_stats()
 
     def inodes(self) -> int:
         """Files, directories and links in the workspace now (the root included)."""

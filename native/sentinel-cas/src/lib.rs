@@ -11,11 +11,13 @@
 
 pub mod fuse_fs;
 pub mod ids;
+pub mod linger;
 pub mod mount;
 pub mod object_store;
 pub mod table;
 
 pub use ids::{decode_tree, encode_tree, object_id, EntryKind, Id, TreeEntry};
+pub use linger::LingerStats;
 pub use mount::{CasMount, MountSettings};
 pub use object_store::{ObjectStore, StoreStats};
 pub use table::Creator;
@@ -35,3 +37,8 @@ pub const MAX_FILE_BYTES: u64 = 256 << 20;
 
 /// Default most inodes per workspace (ENOSPC beyond): the table lives in memory.
 pub const DEFAULT_MAX_NODES: usize = 1_000_000;
+
+/// Default spin of the request thread after each reply (see [`linger`]): long enough to
+/// catch the next request of a burst (a few µs after the reply), short enough that an
+/// idle workspace costs at most this much CPU per request.
+pub const DEFAULT_LINGER_MICROS: u64 = 50;

@@ -4,10 +4,14 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use fuser::{BackgroundSession, Config, INodeNo, MountOption, SessionACL};
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use fuser::{BackgroundSession, Config, INodeNo, MountOption, Session, SessionACL};
 
 use crate::fuse_fs::CasFs;
 use crate::ids::Id;
+use crate::linger::{Linger, LingerStats};
 use crate::object_store::ObjectStore;
 use crate::table::{Creator, Table, ROOT_INO};
 
@@ -20,11 +24,15 @@ pub struct MountSettings {
     pub root_mode: u16,
     /// Most inodes the workspace may hold (ENOSPC beyond).
     pub max_nodes: usize,
+    /// How long the request thread spins after each reply waiting for the next request
+    /// (zero: it blocks at once); see [`crate::linger`].
+    pub linger: Duration,
 }
 
 /// A mounted content-addressed workspace.
 pub struct CasMount {
     table: Arc<Mutex<Table>>,
+    linger: Arc<Linger>,
     session: Option<BackgroundSession>,
 }
 
@@ -45,8 +53,10 @@ impl CasMount {
             settings.root_mode,
             settings.max_nodes,
         )));
+        let linger = Arc::new(Linger::new(settings.linger));
         let fs = CasFs {
             table: Arc::clone(&table),
+            linger: Arc::clone(&linger),
         };
         let mut config = Config::default();
         config.mount_options = vec![
@@ -59,9 +69,13 @@ impl CasMount {
             MountOption::NoAtime,
         ];
         config.acl = SessionACL::All;
-        let session = fuser::spawn_mount(fs, mountpoint, &config)?;
+        let session = Session::new(fs, mountpoint, &config)?;
+        // The spin polls a duplicate of the session's descriptor (same open file).
+        linger.attach(session.as_fd().try_clone_to_owned()?);
+        let session = session.spawn()?;
         Ok(Self {
             table,
+            linger,
             session: Some(session),
         })
     }
@@ -102,12 +116,19 @@ impl CasMount {
             .len()
     }
 
+    /// What the spin after each reply has cost and caught so far.
+    pub fn linger_stats(&self) -> LingerStats {
+        self.linger.stats()
+    }
+
     /// Unmount and wait for the session thread to end.
     pub fn unmount(&mut self) -> io::Result<()> {
-        match self.session.take() {
+        let result = match self.session.take() {
             Some(session) => session.umount_and_join(),
             None => Ok(()),
-        }
+        };
+        self.linger.detach();
+        result
     }
 }
 

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use sentinel_cas::{
     encode_tree, object_id, CasMount, Creator, EntryKind, Id, MountSettings, ObjectStore,
-    TreeEntry, DEFAULT_MAX_NODES,
+    TreeEntry, DEFAULT_LINGER_MICROS, DEFAULT_MAX_NODES,
 };
 
 fn parse_id(text: &str) -> PyResult<Id> {
@@ -80,7 +80,8 @@ pub(crate) struct PyCasMount {
 #[pymethods]
 impl PyCasMount {
     #[new]
-    #[pyo3(signature = (store, mountpoint, uid, gid, mode, max_nodes = DEFAULT_MAX_NODES))]
+    #[pyo3(signature = (store, mountpoint, uid, gid, mode, max_nodes = DEFAULT_MAX_NODES, linger_us = DEFAULT_LINGER_MICROS))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         store: &PyCasStore,
@@ -89,11 +90,18 @@ impl PyCasMount {
         gid: u32,
         mode: u16,
         max_nodes: usize,
+        linger_us: u64,
     ) -> PyResult<Self> {
+        if linger_us > 10_000 {
+            return Err(PyValueError::new_err(format!(
+                "linger_us: {linger_us} is over the 10000 us bound"
+            )));
+        }
         let settings = MountSettings {
             owner: Creator { uid, gid },
             root_mode: mode,
             max_nodes,
+            linger: std::time::Duration::from_micros(linger_us),
         };
         let store = Arc::clone(&store.inner);
         let mount = py
@@ -129,6 +137,16 @@ impl PyCasMount {
                 .restore(&id)
         })
         .map_err(|e| PyValueError::new_err(format!("cannot restore snapshot {root}: {e}")))
+    }
+
+    /// The spin after each reply so far: `(spins, hits, spun_ns, cpu_ns)`.
+    fn linger_stats(&self) -> (u64, u64, u64, u64) {
+        let stats = self
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .linger_stats();
+        (stats.spins, stats.hits, stats.spun_ns, stats.cpu_ns)
     }
 
     /// Live inodes.
