@@ -47,9 +47,10 @@ GATE_ROUNDS = 30
 VERIFY_GATE_ROUNDS = 9
 VERIFY_MAX_RATIO_OF_SELECT = 2.5
 """Full verify (every hash, every document rule, the tree, the checkpoints) against Python
-merely reading the same rows, interleaved medians; measured 1.41-1.92x at load 5-6 (verify
-125k-183k events/s there, the bare SELECT 240k-291k rows/s). The margin is for the noise
-of a loaded 2-core machine; a verify that fell back to the Python walk would be ~10x."""
+merely reading the same rows, interleaved medians; measured 1.13-1.31x at load 3-4 (verify
+376k-425k events/s, the bare SELECT 423k-557k rows/s) and 1.41-1.92x at load 5-6 (verify
+125k-202k events/s). The margin is for the noise of a loaded 2-core machine; a verify that
+fell back to the Python walk would be ~10x."""
 VERIFIED_COLUMNS = (
     "SELECT position, prev_hash, hash, canonical, event_id, stream, stream_rev, type, lamport, "
     "correlation_id, idempotency_key FROM events ORDER BY position"
