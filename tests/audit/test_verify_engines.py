@@ -23,6 +23,7 @@ tamper = st.one_of(
     st.tuples(st.just("column"), st.integers(0, EVENTS - 1)),
     st.tuples(st.just("truncate"), st.integers(1, EVENTS - 1)),
     st.tuples(st.just("shift_down"), st.integers(1, EVENTS - 1)),
+    st.tuples(st.just("far"), st.integers(0, EVENTS - 1)),
 )
 
 
@@ -61,6 +62,8 @@ def _apply(attacker: Attacker, operation: tuple[str, int]) -> None:
     elif kind == "shift_down":
         attacker.sql("DELETE FROM events WHERE position = ?", at - 1)
         attacker.sql("UPDATE events SET position = position - 1 WHERE position >= ?", at)
+    elif kind == "far":  # one event moved far beyond the end of the log
+        attacker.sql("UPDATE events SET position = ? WHERE position = ?", 10**15 + at, at)
 
 
 @settings(
