@@ -1,13 +1,15 @@
 """Cross-validation of the detector's first stage on its training corpus (never the held-out set).
 
-``python -m sentinel.gateway.detector_validation`` trains the learned stage five times, each
-time on four fifths of ``self_recognition_train.tsv`` (folds stratified by label and language),
-scores the fifth, and searches the two thresholds of
-:class:`~sentinel.gateway.detector.SelfRecognitionDetector` on these out-of-fold
-probabilities for the widest margin above the goal (precision 0.95, recall 0.90 in each
-language). The thresholds, the L2 strength, the optimiser's steps and the embedding weight
-and the cross-word character n-grams in the code were chosen with it; the held-out set
-(``tests/gateway/data/self_recognition_heldout_v3.tsv``) is only scored after that.
+``python -m sentinel.gateway.detector_validation`` scores the learned stage two ways on
+``self_recognition_train.tsv``: leaving out each corpus written blind by an outside author
+(round 8's corpora A and B) in turn, training on the rest and scoring it (how the detector
+does on an author it never saw, which is what a held-out set tests), and five folds
+stratified by label and language (each line's own author is in training: optimistic). It
+searches the two thresholds of :class:`~sentinel.gateway.detector.SelfRecognitionDetector`
+on out-of-fold probabilities for the widest margin above the goal (precision 0.95, recall
+0.90 in each language). Round 8 chose its features and thresholds on the leave-author-out
+probabilities (earlier rounds, which had no blind corpus, on the five folds); the held-out
+set (``tests/gateway/data/self_recognition_heldout_v4.tsv``) is only scored after that.
 """
 
 from __future__ import annotations
