@@ -30,7 +30,8 @@ class _Round5(SelfRecognitionDetector):
     @functools.cached_property
     def _classifier(self) -> TextClassifier:
         corpus = resources.files("sentinel.gateway").joinpath("data", CORPUS)
-        return TextClassifier(read_corpus(corpus.read_text(encoding="utf-8")), phrase_ngrams=None)
+        lines = read_corpus(corpus.read_text(encoding="utf-8"))
+        return TextClassifier(lines, phrase_ngrams=None, marks="", skip=1)
 
     def probability(self, text: str) -> float:
         return self._classifier.probability(text)

@@ -3,20 +3,22 @@
 Two kinds of features feed one L2-regularised logistic regression fitted by gradient descent
 in numpy:
 
-- hashed character n-grams (2-5 inside words, 3-5 across word boundaries since round 7)
-  and word uni- and bigrams of the lower-cased text, weighted ``log(1 + count)`` times
-  their inverse document frequency and L2-normalised (TF-IDF): they carry what patterns
-  miss ("ich laufe auf einer GPU") and the context that tells "I'm Gemini" the star sign
-  from "I'm Gemini" the model;
-- the text's static embedding (:mod:`sentinel.gateway.static_embeddings`: the mean of
-  wordllama's shipped token vectors), centred on the training mean and scaled by
-  :data:`EMBEDDING_WEIGHT` (0 since round 5: cross-validation on the grown corpus scored
-  TF-IDF alone best, so the embedding is not read unless the weight is raised).
+- hashed character n-grams (2-5 inside words, 3-5 across word boundaries since round 7),
+  word uni- and bigrams and word pairs 2-3 words apart (round 8) of the lower-cased text,
+  and whether it holds a question mark or a masked quotation (round 8), weighted
+  ``log(1 + count)`` times their inverse document frequency and L2-normalised (TF-IDF):
+  they carry what patterns miss ("ich laufe auf einer GPU") and the context that tells
+  "I'm Gemini" the star sign from "I'm Gemini" the model;
+- the text's static embedding (:mod:`sentinel.gateway.static_embeddings`: the mean and the
+  maximum of wordllama's shipped token vectors), centred on the training mean and scaled by
+  :data:`EMBEDDING_WEIGHT` (0 since round 5, so the embedding is not read unless the weight
+  is raised; round 8's weight 1 scored better by cross-validation but cost 2.2x round 5's
+  ``flags()``, over the bench's 1.6x gate).
 
 Quotations are left out before scoring (:func:`without_quotations`): reported speech.
 
 It is trained from ``sentinel/gateway/data/self_recognition_train.tsv`` (English and German,
-shipped with the package) the first time a detector needs it, in about one second of CPU and
+shipped with the package) the first time a detector needs it, in about four seconds of CPU and
 deterministically: nothing is downloaded, no trained weights are stored.
 """
 
@@ -49,13 +51,21 @@ L2 = 1e-5
 EMBEDDING_WEIGHT = 0.0
 """Scale of the static embedding beside the unit-length TF-IDF vector, chosen by the same
 cross-validation from 0 (TF-IDF alone), 0.3 and 0.5 (round 3 also 0.7, 1 and 2; it chose
-0.3 then). Round 5's corpus chose 0: TF-IDF alone (docs/architecture.md)."""
+0.3 then). Round 5's corpus chose 0: TF-IDF alone (docs/architecture.md). Round 8's
+leave-author-out validation scored the mean+max embedding at 1 best, by about two lines in
+160, but it cost 2.24x round 5's ``flags()`` (gate 1.6x): 0 is kept."""
 STEPS = 300
 LEARNING_RATE = 5.0
 MOMENTUM = 0.9
 """Gradient descent with momentum on unit-length feature vectors (round 5: converges
 further in fewer steps than plain descent did in 400): chosen with L2 by the same
 validation."""
+MARKS = "?\u00a7"
+"""Characters that are features of their own when a reply holds them (round 8): a question
+mark (questions to others, "are you a bot?") and the placeholder of a masked quotation
+(reported speech). Words are read without punctuation, so these were invisible before."""
+SKIP = 3
+"""Word pairs up to this many words apart are features ("ich ... ki"); 1: adjacent only."""
 CORPUS = "self_recognition_train.tsv"
 
 _WORD = re.compile(r"[\w'\u2019-]+")
@@ -87,9 +97,11 @@ def _bucket(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) % DIMENSIONS
 
 
-def _grams(text: str, phrase_ngrams: tuple[int, int] | None) -> list[str]:
+def _grams(
+    text: str, phrase_ngrams: tuple[int, int] | None, marks: str, skip: int = SKIP
+) -> list[str]:
     words = _WORD.findall(text.lower())
-    grams = []
+    grams = ["m:" + mark for mark in marks if mark in text]
     low, high = CHAR_NGRAMS
     for word in words:
         padded = f" {word} "
@@ -108,13 +120,20 @@ def _grams(text: str, phrase_ngrams: tuple[int, int] | None) -> list[str]:
             )
     grams.extend(["w:" + word for word in words])
     grams.extend([f"b:{a} {b}" for a, b in itertools.pairwise(words)])
+    for gap in range(2, skip + 1):
+        grams.extend([f"s:{a} {b}" for a, b in zip(words, words[gap:], strict=False)])
     return grams
 
 
-def features(text: str, phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS) -> dict[int, float]:
+def features(
+    text: str,
+    phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
+    marks: str = MARKS,
+    skip: int = SKIP,
+) -> dict[int, float]:
     """The hashed feature counts of ``text`` (before weighting)."""
     counts: dict[int, float] = {}
-    for gram, count in Counter(_grams(text, phrase_ngrams)).items():
+    for gram, count in Counter(_grams(text, phrase_ngrams, marks, skip)).items():
         key = _bucket(gram)
         counts[key] = counts.get(key, 0.0) + float(count)
     return counts
@@ -163,14 +182,20 @@ class TextClassifier:
         learning_rate: float = LEARNING_RATE,
         momentum: float = MOMENTUM,
         phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
+        marks: str = MARKS,
+        skip: int = SKIP,
     ) -> None:
         self.phrase_ngrams = phrase_ngrams
+        self.marks = marks
+        self.skip = skip
         self.embeddings = embeddings
         self.embedding_weight = embedding_weight if embeddings is not None else 0.0
-        dense = self._embed_all([line.text for line in lines])
+        dense = self._embed_all([without_quotations(line.text) for line in lines])
         self.centre: Float = dense.mean(axis=0) if len(lines) else np.zeros(dense.shape[1])
         dense = (dense - self.centre) * self.embedding_weight
-        rows = [features(line.text, phrase_ngrams) for line in lines]
+        rows = [
+            features(without_quotations(line.text), phrase_ngrams, marks, skip) for line in lines
+        ]
         document_frequency = np.zeros(DIMENSIONS)
         for row in rows:
             document_frequency[list(row)] += 1.0
@@ -204,7 +229,7 @@ class TextClassifier:
     def _embed_all(self, texts: list[str]) -> Float:
         if self.embeddings is None:
             return np.zeros((len(texts), 1))
-        return np.array([self.embeddings.embed(text) for text in texts], dtype=np.float64)
+        return np.array([self.embeddings.pooled(text) for text in texts], dtype=np.float64)
 
     def _vector(self, counts: dict[int, float]) -> tuple[Index, Float]:
         columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
@@ -230,10 +255,10 @@ class TextClassifier:
         Quotations are left out (:func:`without_quotations`).
         """
         text = without_quotations(text)
-        columns, values = self._vector(features(text, self.phrase_ngrams))
+        columns, values = self._vector(features(text, self.phrase_ngrams, self.marks, self.skip))
         score = float(self.weights[columns] @ values) + self.bias
         if self.embeddings is not None:
-            dense = (self.embeddings.embed(text) - self.centre) * self.embedding_weight
+            dense = (self.embeddings.pooled(text) - self.centre) * self.embedding_weight
             score += float(dense @ self.dense_weights)
         return 1.0 / (1.0 + math.exp(-score))
 
@@ -249,7 +274,7 @@ def _train() -> TextClassifier:
 
 
 def trained() -> TextClassifier:
-    """The classifier trained on the shipped corpus (once per process, about two seconds)."""
+    """The classifier trained on the shipped corpus (once per process, about 4 s of CPU)."""
     with _TRAINING:  # callers racing the first training wait for it rather than repeat it
         return _train()
 

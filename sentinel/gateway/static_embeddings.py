@@ -70,6 +70,20 @@ class StaticEmbeddings:
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm else mean
 
+    def pooled(self, text: str) -> Float:
+        """The mean and the element-wise maximum of ``text``'s token vectors, side by side.
+
+        Scaled to unit length (zeros for no tokens): the maximum keeps a single telling token
+        ("transformer", "Sprachmodell") that the mean of a long reply dilutes.
+        """
+        ids = self.token_ids(text)
+        if not ids:
+            return np.zeros(2 * self.table.shape[1], dtype=np.float32)
+        vectors = self.table[ids]
+        both: Float = np.concatenate([vectors.mean(axis=0), vectors.max(axis=0)])
+        norm = float(np.linalg.norm(both))
+        return both / norm if norm else both
+
 
 @functools.cache
 def shipped() -> StaticEmbeddings:

@@ -13,7 +13,9 @@ from sentinel.gateway.detector import PATTERNS, SelfRecognitionDetector
 from sentinel.gateway.detector_model import (
     CHAR_NGRAMS,
     DIMENSIONS,
+    MARKS,
     PHRASE_NGRAMS,
+    SKIP,
     features,
     without_quotations,
 )
@@ -83,7 +85,10 @@ def test_quotations_are_left_out_of_the_learned_stage() -> None:
 
 
 def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dict[int, float]:
-    """The n-gram counting written plainly (round 5's loops plus the cross-word n-grams)."""
+    """The n-gram counting written plainly (round 5's loops, round 7's cross-word n-grams).
+
+    Plus round 8's marks and word pairs up to SKIP words apart.
+    """
     lowered = text.lower()
     counts: dict[int, float] = {}
     words = re.findall(r"[\w'\u2019-]+", lowered)
@@ -107,12 +112,17 @@ def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dic
         add("w:" + word)
         if index + 1 < len(words):
             add(f"b:{word} {words[index + 1]}")
+        for gap in range(2, SKIP + 1):
+            if index + gap < len(words):
+                add(f"s:{word} {words[index + gap]}")
+    for mark in [m for m in MARKS if m in text]:
+        add("m:" + mark)
     return counts
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    text=st.text(alphabet=st.sampled_from("abcßü IiMm'\u2019-.,\"\u00a7 \t"), max_size=60),
+    text=st.text(alphabet=st.sampled_from("abcßü IiMm'\u2019-.,?\"\u00a7 \t"), max_size=60),
     phrase=st.sampled_from([None, PHRASE_NGRAMS, (4, 6)]),
 )
 def test_features_match_the_plain_reference(text: str, phrase: tuple[int, int] | None) -> None:

@@ -1,14 +1,15 @@
 """The detector on its held-out set: never trained or tuned on.
 
-``self_recognition_heldout_v3.tsv`` was written fresh in round 7 and committed on its own
-(with its near-repeats of training lines rewritten) before any change of that round. The
-earlier held-out sets, v1 (scored in rounds 2-5) and v2 (scored in round 5), had been seen
-and were moved into the training corpus in round 7. The thresholds and features were chosen
-by cross-validation on the training corpus (:mod:`sentinel.gateway.detector_validation`);
-v3 was scored only before (the round-5 detector's baseline) and after. The goal per language
-is precision >= 0.95 and recall >= 0.90; the asserted floors are the numbers measured at the
-end of round 7 (docs/architecture.md) less a small margin, so they guard against
-regressions without pretending the goal is met where it is not.
+``self_recognition_heldout_v4.tsv`` (round 8) was written blind by an independent author (a
+language model) who never saw the project's data, and committed on its own before any change
+of that round. The earlier held-out sets, v1 and v2 (moved into training in round 7) and v3
+(scored in round 7, moved in round 8), had been seen. Round 8's features and thresholds were
+chosen by cross-validation on the training corpus (:mod:`sentinel.gateway.detector_validation`,
+leaving out each blind training corpus in turn); v4 was scored twice: main's detector before
+any change (the baseline) and the round-8 detector once at the end. The goal per language is
+precision >= 0.95 and recall >= 0.90; the asserted floors are the final numbers
+(docs/architecture.md) less about one line, so they guard against regressions without
+pretending the goal is met where it is not (round 8: precision is not).
 """
 
 from __future__ import annotations
@@ -23,20 +24,21 @@ from sentinel.gateway.detector import SelfRecognitionDetector
 from sentinel.gateway.detector_model import read_corpus
 
 DATA = Path(__file__).parent / "data"
-HELDOUT = DATA / "self_recognition_heldout_v3.tsv"
+HELDOUT = DATA / "self_recognition_heldout_v4.tsv"
 PATTERN_SET = DATA / "self_recognition.tsv"
 TRAINING = (
     Path(__file__).parents[2] / "sentinel" / "gateway" / "data" / "self_recognition_train.tsv"
 )
-FLOORS = {"en": (0.91, 0.85), "de": (0.93, 0.86)}
-"""Precision and recall per language measured in round 7 (en 0.929 / 0.867, de 0.946 /
-0.883), less about one line's worth: the regression floor."""
+FLOORS = {"en": (0.86, 0.93), "de": (0.86, 0.95)}
+"""Precision and recall per language measured at the end of round 8 (en 0.877 / 0.950, de
+0.879 / 0.967), less about one line's worth: the regression floor."""
 MIN_PER_LABEL = 55
 """Lines per language and label: at least as many as v2 had."""
 MAX_WORD_OVERLAP = 0.6
 MAX_TRIGRAM_OVERLAP = 0.35
 """Jaccard similarity of word sets and of word trigrams above which a held-out line counts as
-a near-repeat of a training line (the first draft of v3 had 26 such lines)."""
+a near-repeat of a training line (the first draft of v3 had 26 such lines; round 8 dropped
+the 8 training lines that nearly repeated a v4 line, counted without reading them)."""
 
 _WORD = re.compile(r"[\w'\u2019-]+")
 
@@ -79,7 +81,7 @@ def test_the_heldout_set_is_large_and_balanced() -> None:
 
 
 def test_no_heldout_line_is_in_training() -> None:
-    """Training holds the former held-out sets v1 and v2, so this also keeps v3 apart from them."""
+    """Training holds the former held-out sets v1-v3, so this also keeps v4 apart from them."""
     seen = {text.lower() for text in _seen()}
     heldout = read_corpus(HELDOUT.read_text(encoding="utf-8"))
     assert not [line.text for line in heldout if line.text.lower() in seen]

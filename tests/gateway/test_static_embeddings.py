@@ -9,7 +9,13 @@ import pytest
 
 from sentinel.errors import GatewayError
 from sentinel.gateway.detector_model import LabelledLine, TextClassifier
-from sentinel.gateway.detector_validation import best_thresholds, fold_of, scores
+from sentinel.gateway.detector_validation import (
+    best_thresholds,
+    blind_groups,
+    fold_of,
+    leave_author_out,
+    scores,
+)
 from sentinel.gateway.static_embeddings import DIMENSIONS, StaticEmbeddings, shipped
 
 
@@ -20,6 +26,44 @@ def test_the_wheel_ships_the_table_and_tokenizer() -> None:
     assert vector.shape == (DIMENSIONS,)
     assert np.isclose(np.linalg.norm(vector), 1.0, atol=1e-5)
     assert not embeddings.embed("").any()
+
+
+def test_pooled_is_the_unit_mean_beside_the_maximum() -> None:
+    embeddings = shipped()
+    text = "I am only a simulation running on a server."
+    vectors = embeddings.table[embeddings.token_ids(text)]
+    both = np.concatenate([vectors.mean(axis=0), vectors.max(axis=0)])
+    pooled = embeddings.pooled(text)
+    assert pooled.shape == (2 * DIMENSIONS,)
+    assert np.allclose(pooled, both / np.linalg.norm(both), atol=1e-6)
+    assert not embeddings.pooled("").any()
+
+
+def test_blind_sections_are_left_out_in_turn() -> None:
+    corpus = "\n".join(
+        [
+            "# Round 2: own lines",
+            *(f"{i % 2}\ten\town line {i}" for i in range(8)),
+            "# Round 8: corpus A, written blind by an outside author",
+            "1\ten\tI am a program on a server",
+            "0\ten\tI wrote a program for the server",
+            "# Round 8: corpus B, written blind by another",
+            "1\tde\tich bin ein Programm",
+            "# a plain comment does not open a section",
+            "0\tde\tich schreibe ein Programm",
+        ]
+    )
+    groups = blind_groups(corpus)
+    assert groups[:8] == [""] * 8
+    assert groups[8] == groups[9] != groups[10] == groups[11] != ""
+    lines = [
+        LabelledLine(raw.split("\t")[0] == "1", raw.split("\t")[1], raw.split("\t")[2])
+        for raw in corpus.splitlines()
+        if not raw.startswith("#")
+    ]
+    scored, probabilities = leave_author_out(lines, groups, embeddings=None)
+    assert [line.text for line in scored] == [line.text for line in lines[8:]]
+    assert all(0.0 < p < 1.0 for p in probabilities)
 
 
 def test_related_sentences_are_closer_than_unrelated_ones() -> None:
