@@ -70,7 +70,9 @@ def test_serve_answers_until_stopped_and_audits(tmp_path: Path, explicit_store: 
                 assert time.monotonic() < deadline and server.poll() is None
                 time.sleep(0.1)
         for _ in range(5):
-            reply = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=10,
+            # The first answer waits for the detector's training (~4 s of CPU; far more on a
+            # loaded machine): a behaviour test, so the timeout only guards against a hang.
+            reply = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=60,
                                headers={"Authorization": "Bearer sentinel-dev"},
                                json={"model": "offline", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
             assert reply.status_code == 200 and reply.json()["sentinel"]["agent_id"] == "DEMO-01"
