@@ -131,40 +131,42 @@ def main() -> None:
             _write(path)
             names = iter(range(10**9))
             fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-            operations: dict[str, Callable[[], object]] = {
-                "overwrite": lambda: _write(path),
-                "create": lambda: _write(path.parent / f"new-{next(names)}.bin"),
-                "bare-write": lambda: os.pwrite(fd, PAYLOAD, 0),
-            }
-            with _instance(point.stat().st_dev) as root:
-                for _ in range(100):  # warm up
-                    for operation in operations.values():
-                        operation()
-                for name, operation in operations.items():
-                    before = workspace.linger_stats()
-                    cpu = time.process_time()
-                    counts, trips, walls = _trace(root, name, operation, args.ops)
-                    cpu = (time.process_time() - cpu) / args.ops
-                    spins, hits, spun, spin_cpu = (
-                        a - b for a, b in zip(workspace.linger_stats(), before, strict=True)
-                    )
-                    walls.sort()
-                    print(
-                        f"{name}: wall p50 {walls[len(walls) // 2] * 1e6:.0f} us, "
-                        f"p95 {walls[int(len(walls) * 0.95)] * 1e6:.0f} us; process CPU "
-                        f"{cpu * 1e6:.0f} us/op; spins {spins / args.ops:.1f}/op, "
-                        f"{hits / max(spins, 1):.0%} caught a request, "
-                        f"{spun / args.ops / 1e3:.1f} us/op spun ({spin_cpu / args.ops / 1e3:.1f} us "
-                        "CPU); requests per op:"
-                    )
-                    for kind, times in sorted(trips.items()):
-                        times.sort()
-                        print(
-                            f"  {kind:14} x{counts.get(kind, 0)}  round trip p50 "
-                            f"{times[len(times) // 2] * 1e6:6.1f} us  p95 "
-                            f"{times[int(len(times) * 0.95)] * 1e6:6.1f} us  (n={len(times)})"
+            try:
+                operations: dict[str, Callable[[], object]] = {
+                    "overwrite": lambda: _write(path),
+                    "create": lambda: _write(path.parent / f"new-{next(names)}.bin"),
+                    "bare-write": lambda: os.pwrite(fd, PAYLOAD, 0),
+                }
+                with _instance(point.stat().st_dev) as root:
+                    for _ in range(100):  # warm up
+                        for operation in operations.values():
+                            operation()
+                    for name, operation in operations.items():
+                        before = workspace.linger_stats()
+                        cpu = time.process_time()
+                        counts, trips, walls = _trace(root, name, operation, args.ops)
+                        cpu = (time.process_time() - cpu) / args.ops
+                        spins, hits, spun, spin_cpu = (
+                            a - b for a, b in zip(workspace.linger_stats(), before, strict=True)
                         )
-            os.close(fd)
+                        walls.sort()
+                        print(
+                            f"{name}: wall p50 {walls[len(walls) // 2] * 1e6:.0f} us, "
+                            f"p95 {walls[int(len(walls) * 0.95)] * 1e6:.0f} us; process CPU "
+                            f"{cpu * 1e6:.0f} us/op; spins {spins / args.ops:.1f}/op, "
+                            f"{hits / max(spins, 1):.0%} caught a request, "
+                            f"{spun / args.ops / 1e3:.1f} us/op spun ({spin_cpu / args.ops / 1e3:.1f} us "
+                            "CPU); requests per op:"
+                        )
+                        for kind, times in sorted(trips.items()):
+                            times.sort()
+                            print(
+                                f"  {kind:14} x{counts.get(kind, 0)}  round trip p50 "
+                                f"{times[len(times) // 2] * 1e6:6.1f} us  p95 "
+                                f"{times[int(len(times) * 0.95)] * 1e6:6.1f} us  (n={len(times)})"
+                            )
+            finally:  # an open file keeps the mount busy: its unmount would fail
+                os.close(fd)
 
 
 if __name__ == "__main__":
