@@ -20,8 +20,11 @@ use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, ObjectBuilder, RingBufferBui
 /// The compiled BPF object (built by build.rs from bpf/agent_probe.bpf.c).
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/agent_probe.bpf.o"));
 
-/// How long one ring-buffer poll waits, which bounds how late `close` returns.
-const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// How long one ring-buffer poll waits, which bounds how late `close` returns: at 50 ms,
+/// closing took 51 ms of wall time in 2 of 5 tries, charged to every run with probes (the
+/// 0.25 h main job is ~1.5 s idle); at 10 ms the thread wakes 100 times a second, a few
+/// microseconds each.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Entries of the programs' `watch_filter` (`FILTER_BUCKETS` in bpf/agent_probe.bpf.c).
 const FILTER_BUCKETS: u64 = 4096;
