@@ -97,7 +97,8 @@ struct {
  * An array lookup by a bounded index is inlined by the verifier into an address computation,
  * where the hash lookup is a call that hashes the key: every syscall of every task on the
  * host pays this check, and all but the few whose bucket is shared return here. Measured
- * in a C getppid loop: the hash lookup added ~70-100 ns a syscall over the id alone. */
+ * in a C getppid loop (min of interleaved runs): 467 ns a call with the hash lookup first,
+ * 407 ns with this filter in front of it, 188 ns without programs. */
 #define FILTER_BUCKETS 4096
 
 struct {
