@@ -10,7 +10,8 @@ The gate is the median over the pairs of wall(on) / wall(off): each ratio divide
 made one right after the other.
 
 The probe's ``sys_enter`` and ``sys_exit`` programs run for every syscall of every task on
-the host, not only the sandboxes' (they return after one cgroup-id lookup for the others).
+the host, not only the sandboxes' (they return after reading the task's cgroup id and one
+array lookup for the others).
 The second group measures that: a tight loop of ``getppid`` (about the cheapest syscall, so
 the worst case as a ratio) in this process, which no probe watches, with and without a
 probe session attached. The third measures the same loop inside a sandbox the probe watches

@@ -66,23 +66,40 @@ class SandboxGroup:
 
     @classmethod
     def of_pid(cls, pid: int) -> SandboxGroup | None:
-        """The groups of process ``pid``; None when it is gone."""
+        """The groups of process ``pid``; None when it is gone or in no group of its own.
+
+        A sandbox's processes join their groups before bwrap runs, so a process whose pids
+        group (the one :meth:`pids` lists, and the actuator signals) is a hierarchy's root
+        is not in a sandbox any more. That is what a killed sandbox's outer process shows
+        until it is reaped: on a hybrid host its v1 lines read ``/`` while its v2 line still
+        names the identity group. Taken as its group, the root's ``cgroup.procs`` lists
+        every process on the host: their cpu time and io were summed as the agent's (about
+        1,200 ``/proc`` files read a quarter hour of the main job), and a kill or a v1
+        freeze would have signalled them all.
+        """
         text = _read(PROC / str(pid) / "cgroup")
         if text is None:
             return None
         dirs: dict[str, Path] = {}
+        roots: set[str] = set()
         for line in text.splitlines():
             _, controllers, path = line.split(":", 2)
             relative = path.lstrip("/")
+            names = controllers.split(",") if controllers else ["v2"]
+            if not relative:
+                roots.update(names)
             if not controllers:
                 dirs["v2"] = CGROUP_ROOT / relative
                 continue
-            for controller in controllers.split(","):
+            for controller in names:
                 mount = CGROUP_ROOT / controller
                 if not mount.is_dir():
                     mount = CGROUP_ROOT / controllers
                 dirs[controller] = mount / relative
-        return cls(dirs)
+        group = cls(dirs)
+        if ("v2" if group.v2 else "pids") in roots:
+            return None
+        return group
 
     @property
     def v2(self) -> bool:

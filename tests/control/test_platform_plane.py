@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sentinel.audit import NewEvent
-from sentinel.control import Command, Policy
+from sentinel.control import Command, Policy, sandbox_group
 from sentinel.control.clock import VirtualClock
 from sentinel.control.office import NoSandboxes, OfficeControl
 from sentinel.control.platform_plane import PlatformActuator, PlatformObserver, Quarantine
@@ -71,6 +71,33 @@ def test_psi_lines_are_read() -> None:
     assert psi_some_avg10(None) is None
 
 
+HYBRID_SANDBOX = "12:pids:/sentinel-A-1\n4:memory:/sentinel-A-1\n0::/sentinel-A-1\n"
+HYBRID_REAPED_LATER = "12:pids:/\n4:memory:/\n0::/sentinel-A-1\n"
+"""A killed sandbox's outer process before it is reaped, as a hybrid host shows it."""
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (HYBRID_SANDBOX, "pids/sentinel-A-1"),
+        (HYBRID_REAPED_LATER, None),
+        ("0::/sentinel-A-1\n", "sentinel-A-1"),
+        ("0::/\n", None),
+    ],
+)
+def test_a_process_in_a_root_group_has_no_sandbox_group(
+    text: str, found: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "cgroup").write_text(text)
+    monkeypatch.setattr(sandbox_group, "PROC", tmp_path)
+    group = SandboxGroup.of_pid(7)
+    if found is None:
+        assert group is None
+    else:
+        assert group is not None and str(group._dir("pids")).endswith(found)
+
+
 def _stopped(group: SandboxGroup) -> bool:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -128,4 +155,8 @@ def test_a_real_sandbox_is_observed_throttled_tightened_frozen_and_quarantined(
         while group.pids() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert not group.pids() and outer is not None  # every process of the sandbox is gone
+        # Its outer process, killed but not reaped yet, is in no sandbox group any more (on a
+        # hybrid host its v1 lines read the root, whose cgroup.procs is the whole host).
+        assert SandboxGroup.of_pid(outer) is None
+        assert observer(120).value("CTL-1", "pids") is None
         assert not quarantine.tools_on("CTL-1")

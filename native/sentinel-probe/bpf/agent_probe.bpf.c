@@ -3,7 +3,8 @@
  *
  * Four tracepoint programs, all filtered in the kernel to the cgroups Sentinel registered in
  * `agent_cgroups` (cgroup v2 id -> agent slot); every other task on the host returns after one
- * hash lookup:
+ * array lookup (`watch_filter`), or, where its bucket is shared with a watched group, one hash
+ * lookup more:
  *   - sched_process_exec   a program started (its path);
  *   - sched_process_exit   a process (thread-group leader) ended (its exit status);
  *   - sys_enter            files opened for writing (openat, openat2) and connections
@@ -90,6 +91,23 @@ struct {
     __type(value, u32);
 } agent_cgroups SEC(".maps");
 
+/* A counting filter in front of `agent_cgroups`: entry `id % FILTER_BUCKETS` counts the
+ * watched cgroups whose id falls there (userspace adds to it before a cgroup goes into
+ * `agent_cgroups` and takes it back after it left, so it never says no for a watched one).
+ * An array lookup by a bounded index is inlined by the verifier into an address computation,
+ * where the hash lookup is a call that hashes the key: every syscall of every task on the
+ * host pays this check, and all but the few whose bucket is shared return here. Measured
+ * in a C getppid loop (min of interleaved runs): 467 ns a call with the hash lookup first,
+ * 407 ns with this filter in front of it, 188 ns without programs. */
+#define FILTER_BUCKETS 4096
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FILTER_BUCKETS);
+    __type(key, u32);
+    __type(value, u32);
+} watch_filter SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
@@ -128,9 +146,25 @@ struct {
     __uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
 
+/* The current task's cgroup v2 id, what bpf_get_current_cgroup_id() returns (the id of
+ * the default hierarchy's group of the task's css_set), read by walking the BTF-typed
+ * pointers instead of calling the helper: the programs run under RCU, which keeps the
+ * css_set alive, and a BTF load that faults reads 0 (no group is watched under id 0).
+ * Measured in a C getppid loop, min of interleaved runs: two empty programs 341 ns a
+ * call, the helper 382-410 ns, the walk 351 ns. */
+static __always_inline u64 current_cgroup_id(void)
+{
+    struct task_struct *task = bpf_get_current_task_btf();
+    return task->cgroups->dfl_cgrp->kn->id;
+}
+
 static __always_inline u32 *watched(u64 *cgroup_id)
 {
-    *cgroup_id = bpf_get_current_cgroup_id();
+    *cgroup_id = current_cgroup_id();
+    u32 bucket = (u32)(*cgroup_id % FILTER_BUCKETS);
+    u32 *count = bpf_map_lookup_elem(&watch_filter, &bucket);
+    if (!count || !*count)
+        return 0;
     return bpf_map_lookup_elem(&agent_cgroups, cgroup_id);
 }
 

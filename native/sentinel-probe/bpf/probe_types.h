@@ -21,10 +21,23 @@ typedef __s64 s64;
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
+struct kernfs_node {
+    u64 id;
+};
+
+struct cgroup {
+    struct kernfs_node *kn;
+};
+
+struct css_set {
+    struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
     int pid;
     int tgid;
     int exit_code;
+    struct css_set *cgroups;
 };
 
 struct linux_binprm {
