@@ -54,7 +54,10 @@ def test_a_recorded_sandboxed_command_is_listed(workspace: Path, tmp_path: Path)
     kinds = {d["kind"] for d in found.details}
     assert {"exec", "open_write", "exit"} <= kinds, found.details
     assert all(d["agent_id"] == agent and d["tick"] == 3 for d in found.details)
-    assert found.details[-1] == {**found.details[-1], "kind": "exit", "exit_code": 4}
+    # The command's exit is recorded; not necessarily last: the sandbox's own processes (its
+    # init, the supervisor) exit around it, in an order the scheduler picks under load.
+    exits = [d for d in found.details if d["kind"] == "exit"]
+    assert any(d.get("exit_code") == 4 for d in exits), exits
     assert found.summaries == 1 and agent in found.agents
     assert found.matched == len(found.details)
 
