@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benches.test_cas_bench import PAYLOAD, write_payload
 from sentinel.cas import CasStore, CasWorkspace
 
-PAYLOAD = bytes(range(256)) * 16
 _LINE = re.compile(r"\s(\d+\.\d+): (\w+): (.*)$")
 _SEND = re.compile(r"req (\d+) opcode \d+ \((\w+)\)")
 _END = re.compile(r"req (\d+) ")
@@ -68,14 +68,6 @@ def _instance(connection: int) -> Iterator[Path]:
         finally:
             (root / "tracing_on").write_text("0")
             root.rmdir()
-
-
-def _write(path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, PAYLOAD)
-    finally:
-        os.close(fd)
 
 
 def _trace(
@@ -128,13 +120,13 @@ def main() -> None:
             CasStore(Path(base, "store")), point, linger_us=args.linger_us
         ) as workspace:
             path = workspace.mountpoint / "file.bin"
-            _write(path)
+            write_payload(path)
             names = iter(range(10**9))
             fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
             try:
                 operations: dict[str, Callable[[], object]] = {
-                    "overwrite": lambda: _write(path),
-                    "create": lambda: _write(path.parent / f"new-{next(names)}.bin"),
+                    "overwrite": lambda: write_payload(path),
+                    "create": lambda: write_payload(path.parent / f"new-{next(names)}.bin"),
                     "bare-write": lambda: os.pwrite(fd, PAYLOAD, 0),
                 }
                 with _instance(point.stat().st_dev) as root:

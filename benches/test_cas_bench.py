@@ -69,7 +69,8 @@ _NEW_NAMES = itertools.count()
 """One sequence of new names for the module: each ``create`` makes a file that never existed."""
 
 
-def _write_once(path: Path) -> None:
+def write_payload(path: Path) -> None:
+    """Create or truncate ``path`` and write the 4 KiB payload: the benchmarked operation."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         os.write(fd, PAYLOAD)
@@ -79,8 +80,8 @@ def _write_once(path: Path) -> None:
 
 def _operation(operation: str, path: Path) -> Callable[[], None]:
     if operation == "overwrite":
-        return lambda: _write_once(path)
-    return lambda: _write_once(path.parent / f"new-{next(_NEW_NAMES)}.bin")
+        return lambda: write_payload(path)
+    return lambda: write_payload(path.parent / f"new-{next(_NEW_NAMES)}.bin")
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ def cas_workspace(base: Path) -> Iterator[CasWorkspace]:
     point.mkdir()
     with CasWorkspace(CasStore(base / "store"), point) as workspace:
         # The contents are in the store from here on: every write hits.
-        _write_once(workspace.mountpoint / "file.bin")
+        write_payload(workspace.mountpoint / "file.bin")
         yield workspace
 
 
@@ -111,7 +112,7 @@ def cas_nospin(base: Path) -> Iterator[CasWorkspace]:
     point = base / "cas-nospin"
     point.mkdir()
     with CasWorkspace(CasStore(base / "store"), point, linger_us=0) as workspace:
-        _write_once(workspace.mountpoint / "file.bin")
+        write_payload(workspace.mountpoint / "file.bin")
         yield workspace
 
 
@@ -122,7 +123,7 @@ def ext4_file(base: Path) -> Iterator[Path]:
     ensure_quota(point, QUOTA_MB, 0, 0)
     try:
         path = point / "file.bin"
-        _write_once(path)
+        write_payload(path)
         yield path
     finally:
         release(point)
