@@ -4,15 +4,15 @@ Two kinds of features feed one L2-regularised logistic regression fitted by grad
 in numpy:
 
 - hashed character n-grams (2-5 inside words, 3-5 across word boundaries since round 7),
-  word uni- and bigrams and word pairs 2-3 words apart (round 8) of the lower-cased text,
-  and whether it holds a question mark or a masked quotation (round 8), weighted
+  word uni- and bigrams and word pairs 2-3 words apart (round 9) of the lower-cased text,
+  and whether it holds a question mark or a masked quotation (round 9), weighted
   ``log(1 + count)`` times their inverse document frequency and L2-normalised (TF-IDF):
   they carry what patterns miss ("ich laufe auf einer GPU") and the context that tells
   "I'm Gemini" the star sign from "I'm Gemini" the model;
 - the text's static embedding (:mod:`sentinel.gateway.static_embeddings`: the mean and the
   maximum of wordllama's shipped token vectors), centred on the training mean and scaled by
   :data:`EMBEDDING_WEIGHT` (0 since round 5, so the embedding is not read unless the weight
-  is raised; round 8's weight 1 scored better by cross-validation but cost 2.2x round 5's
+  is raised; round 9's weight 1 scored better by cross-validation but cost 2.2x round 5's
   ``flags()``, over the bench's 1.6x gate).
 
 Quotations are left out before scoring (:func:`without_quotations`): reported speech.
@@ -51,7 +51,7 @@ L2 = 1e-5
 EMBEDDING_WEIGHT = 0.0
 """Scale of the static embedding beside the unit-length TF-IDF vector, chosen by the same
 cross-validation from 0 (TF-IDF alone), 0.3 and 0.5 (round 3 also 0.7, 1 and 2; it chose
-0.3 then). Round 5's corpus chose 0: TF-IDF alone (docs/architecture.md). Round 8's
+0.3 then). Round 5's corpus chose 0: TF-IDF alone (docs/architecture.md). Round 9's
 leave-author-out validation scored the mean+max embedding at 1 best, by about two lines in
 160, but it cost 2.24x round 5's ``flags()`` (gate 1.6x): 0 is kept."""
 STEPS = 300
@@ -61,7 +61,7 @@ MOMENTUM = 0.9
 further in fewer steps than plain descent did in 400): chosen with L2 by the same
 validation."""
 MARKS = "?\u00a7"
-"""Characters that are features of their own when a reply holds them (round 8): a question
+"""Characters that are features of their own when a reply holds them (round 9): a question
 mark (questions to others, "are you a bot?") and the placeholder of a masked quotation
 (reported speech). Words are read without punctuation, so these were invisible before."""
 SKIP = 3

@@ -2,12 +2,12 @@
 
 ``python -m sentinel.gateway.detector_validation`` scores the learned stage two ways on
 ``self_recognition_train.tsv``: leaving out each corpus written blind by an outside author
-(round 8's corpora A and B) in turn, training on the rest and scoring it (how the detector
+(round 9's corpora A and B) in turn, training on the rest and scoring it (how the detector
 does on an author it never saw, which is what a held-out set tests), and five folds
 stratified by label and language (each line's own author is in training: optimistic). It
 searches the two thresholds of :class:`~sentinel.gateway.detector.SelfRecognitionDetector`
 on out-of-fold probabilities for the widest margin above the goal (precision 0.95, recall
-0.90 in each language). Round 8 chose its features and thresholds on the leave-author-out
+0.90 in each language). Round 9 chose its features and thresholds on the leave-author-out
 probabilities (earlier rounds, which had no blind corpus, on the five folds); the held-out
 set (``tests/gateway/data/self_recognition_heldout_v4.tsv``) is only scored after that.
 """
@@ -95,7 +95,7 @@ def blind_groups(text: str) -> list[str]:
     """Each corpus line's blind section ("" for none), in :func:`read_corpus` order.
 
     A section opens at a comment line that starts with ``# Round``; it is blind when that
-    line says :data:`BLIND` (round 8's corpora A and B).
+    line says :data:`BLIND` (round 9's corpora A and B).
     """
     groups, current = [], ""
     for raw in text.splitlines():

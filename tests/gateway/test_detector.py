@@ -87,7 +87,7 @@ def test_quotations_are_left_out_of_the_learned_stage() -> None:
 def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dict[int, float]:
     """The n-gram counting written plainly (round 5's loops, round 7's cross-word n-grams).
 
-    Plus round 8's marks and word pairs up to SKIP words apart.
+    Plus round 9's marks and word pairs up to SKIP words apart.
     """
     lowered = text.lower()
     counts: dict[int, float] = {}

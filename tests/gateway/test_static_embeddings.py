@@ -44,10 +44,10 @@ def test_blind_sections_are_left_out_in_turn() -> None:
         [
             "# Round 2: own lines",
             *(f"{i % 2}\ten\town line {i}" for i in range(8)),
-            "# Round 8: corpus A, written blind by an outside author",
+            "# Round 9: corpus A, written blind by an outside author",
             "1\ten\tI am a program on a server",
             "0\ten\tI wrote a program for the server",
-            "# Round 8: corpus B, written blind by another",
+            "# Round 9: corpus B, written blind by another",
             "1\tde\tich bin ein Programm",
             "# a plain comment does not open a section",
             "0\tde\tich schreibe ein Programm",
