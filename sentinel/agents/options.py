@@ -53,7 +53,8 @@ class RunOptions:
         control_feed: What the planes' observers read each tick: ``tick`` (the tick's own
             events, before they are stored), ``committed`` (the batch committed at the end
             of the previous tick) or ``bus`` (that batch as received on the run's bus,
-            behind a barrier; needs a bus). ``committed`` and ``bus`` decide alike, and
+            behind a barrier; needs a bus), the agent plane then observing the people from
+            the ``agent.state`` in that batch. ``committed`` and ``bus`` decide alike, and
             differently from ``tick`` (their input is one tick later).
     """
 

@@ -700,7 +700,7 @@ def run(
             if options.control:
                 session = None if probes.recorder is None else probes.recorder.session
                 engine.control = _live_control(engine, backend, gateway, store, session)
-                engine.control.committed = _planes_input(options, planes_bus)
+                engine.control.feed_committed(_planes_input(options, planes_bus))
             started_payload = {**engine.started_payload(), "run_dir": str(run_dir)}
             store.append(RUNTIME_STREAM, "runtime.started", started_payload)
             total = options.ticks(company)

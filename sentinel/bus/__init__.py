@@ -4,6 +4,7 @@ Key space (``<run>`` is the run's id, a store's log id by default)::
 
     sentinel/<run>/world/tick                 one tick summary per tick
     sentinel/<run>/agent/<agent_id>/state     an agent's lifecycle and world actions
+    sentinel/<run>/agent/_all/state           the agent plane's observation (``agent.state``)
     sentinel/<run>/gateway/<agent_id>/decision  gateway decisions and model calls
     sentinel/<run>/sandbox/<agent_id>/event   sandbox executions and violations
     sentinel/<run>/control/<target>/decision  control-plane decisions

@@ -34,7 +34,9 @@ def key_for_event(run: str, type_: str, stream: str, payload: dict[str, Any]) ->
     base = f"{PREFIX}/{segment(run)}"
     kind = type_.split(".", 1)[0]
     agent = payload.get("agent_id") or stream.rpartition("/")[2] or "_"
-    if type_ in ("agent.lifecycle", "world.action"):
+    if type_ == "agent.state":  # the agent plane's observation of everyone on duty
+        agent = "_all"
+    if type_ in ("agent.lifecycle", "world.action", "agent.state"):
         return f"{base}/agent/{segment(agent)}/state"
     if kind == "gateway":
         return f"{base}/gateway/{segment(agent)}/decision"

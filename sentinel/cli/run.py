@@ -191,7 +191,8 @@ def run_command(
         typer.Option(
             "--control-feed",
             help="What the control planes observe: tick (the tick's own events, default),"
-            " committed (the previous tick's committed batch) or bus (that batch as received"
+            " committed (the previous tick's committed batch: its events, and the people's"
+            " state for the agent plane) or bus (that batch as received"
             " on the bus, behind a barrier; needs --bus; a batch that does not arrive whole"
             " stops the planes and the run). committed and bus decide alike.",
         ),

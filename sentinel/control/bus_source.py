@@ -197,6 +197,8 @@ class CommittedEvents:
     def __init__(self, bus: BusEvents | None = None) -> None:
         self.bus = bus
         self._batch: list[Event] = []
+        self.taken: list[Event] = []
+        """The batch of the last :meth:`take` (as received: checked, with its positions)."""
 
     def committed(self, stored: Sequence[Event]) -> None:
         """The batch the engine just committed (what the next tick's planes observe)."""
@@ -209,8 +211,10 @@ class CommittedEvents:
             BusGapError: Read from the bus, and the batch did not arrive whole and intact.
         """
         batch, self._batch = self._batch, []
+        self.taken = []
         if self.bus is not None and batch:
             batch = self.bus.barrier(batch[0].position, batch[-1].position, batch[-1].hash)
+        self.taken = batch
         return [NewEvent(e.stream, e.type, e.payload, tick=e.tick) for e in batch]
 
     def close(self) -> None:

@@ -6,7 +6,9 @@ tick (after the tick's actions, before its events are stored) and asks
 :meth:`OfficeControl.tools_on` before it runs a tool, a ticket or an attack for an agent.
 Each plane iteration appends one ``control.decision`` event to the tick's events. The
 observers are fed the tick's events, or (``control_feed`` ``committed`` or ``bus``) the
-previous tick's committed batch (:mod:`sentinel.control.bus_source`). With a
+previous tick's committed batch (:mod:`sentinel.control.bus_source`), the agent plane
+then observing the people from the ``agent.state`` it published in that batch
+(:mod:`sentinel.control.agent_feed`). With a
 gateway, the judge runs here too (:class:`sentinel.control.live_judge.LiveJudge`): its
 verdicts are appended before the planes run and are the API plane's observations.
 """
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sentinel.audit import NewEvent
 from sentinel.control.actuator import Actuator
+from sentinel.control.agent_feed import FedAgents, state_event
 from sentinel.control.agent_plane import AGENT_METRICS, AgentActuator, observe_agents
 from sentinel.control.api_plane import API_METRICS, ApiActuator, ApiObserver
 from sentinel.control.bus_source import BusGapError, CommittedEvents, gap_payload
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from sentinel.agents.runtime import Engine
     from sentinel.audit import AuditStore
     from sentinel.gateway import Gateway
+    from sentinel.world import World
 
 CONTROL_STREAM: Final = "control"
 POLICY_FILE: Final = "control.toml"
@@ -142,6 +146,10 @@ class OfficeControl:
     committed: CommittedEvents | None = None
     """Set: the observers are fed the previous tick's committed batch (``control_feed``
     ``committed``, or ``bus`` through its barrier) instead of the tick's own events."""
+    agents_fed: FedAgents | None = None
+    """Set with :attr:`committed`: the agent plane observes the people from the fed batch."""
+    world: World | None = None
+    """The running world (the ``agent.state`` the planes publish when fed after commit)."""
     halted: str | None = None
     """Why the planes stopped (a bus-fed input that did not arrive whole); None: running."""
     _announced: bool = False
@@ -196,7 +204,20 @@ class OfficeControl:
             )
             for name in own_actuators
         }
-        return cls(policy, clock, quarantine, planes, feeders, api=api)
+        return cls(policy, clock, quarantine, planes, feeders, api=api, world=engine.world)
+
+    def feed_committed(self, committed: CommittedEvents | None) -> None:
+        """Feed the planes the previous tick's committed batch (None: the tick's events).
+
+        The agent plane then observes the ``agent.state`` published in that batch instead
+        of the world (:mod:`sentinel.control.agent_feed`).
+        """
+        self.committed = committed
+        agent = self.planes.get("agent")
+        if committed is None or agent is None:
+            return
+        self.agents_fed = FedAgents()
+        agent._observe = self.agents_fed
 
     def tools_on(self, agent_id: str) -> bool:
         """Whether the agent may run tools, take tickets and attack (not quarantined)."""
@@ -220,6 +241,8 @@ class OfficeControl:
             started = time.monotonic()
             try:
                 fed = self.committed.take()
+                if self.agents_fed is not None:
+                    self.agents_fed.feed(tick, self.committed.taken)
             except BusGapError as exc:
                 self.halted = str(exc)
                 payload = gap_payload(exc, tick, time.monotonic() - started)
@@ -235,6 +258,15 @@ class OfficeControl:
             if record is not None:
                 self.records.append(record)
                 events.append(decision_event(record))
+        self._publish_agents(tick, events)
+
+    def _publish_agents(self, tick: int, events: list[NewEvent]) -> None:
+        """The people's state at ``tick``, in its batch, when the agent plane is due next."""
+        agent, fed, world = self.planes.get("agent"), self.agents_fed, self.world
+        if agent is None or fed is None or world is None or agent.next_tick > tick + 1:
+            return
+        events.append(state_event(world, tick))
+        fed.published(tick)
 
     def after_commit(self, stored: object) -> None:
         """The engine committed the tick's batch (``stored``: the store's events)."""

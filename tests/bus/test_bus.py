@@ -25,6 +25,7 @@ def _store(tmp_path: Path) -> AuditStore:
     [
         ("agent.lifecycle", "agent/A-1", {"agent_id": "A-1"}, "agent/A-1/state"),
         ("world.action", "agent/A-1", {"agent_id": "A-1"}, "agent/A-1/state"),
+        ("agent.state", "agent", {"tick": 60, "agents": []}, "agent/_all/state"),
         ("gateway.decision", "gateway", {"agent_id": "A-2"}, "gateway/A-2/decision"),
         ("sandbox.violation", "agent/A-3", {"agent_id": "A-3"}, "sandbox/A-3/event"),
         ("control.decision", "control", {"target": "A-4"}, "control/A-4/decision"),

@@ -10,14 +10,18 @@ import pytest
 from sentinel.agents import RunSummary, replay, run
 from sentinel.agents.options import RunOptions
 from sentinel.audit import AuditStore, NewEvent
+from sentinel.audit.events import Event
 from sentinel.bus.run_hook import open_run_bus
 from sentinel.control import bus_source
+from sentinel.control.agent_feed import FedAgents
+from sentinel.control.agent_plane import AGENT_METRICS
 from sentinel.control.bus_source import BusEvents, BusGapError
 from sentinel.errors import BusError, InvalidInputError
 from tests.bus.loopback import free_endpoint
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 FED_COLUMNS = {
+    "agent": None,  # every column: the people's state, published in the committed batch
     "platform": ("violations_window", "violations_new", "writes", "write_ratio", "quarantined"),
     "api": None,  # every column: the gateway's learned patterns and the fed decisions
 }
@@ -62,6 +66,18 @@ def test_bus_fed_planes_decide_as_the_committed_reference_and_replay(tmp_path: P
         }, (want["plane"], want["tick"])
         # ...and what the planes observed from the fed events.
         assert _fed(have) == _fed(want), (want["plane"], want["tick"])
+    agent = [r for r in got if r["plane"] == "agent" and r["observation"]]
+    assert any(r["observation"]["targets"] for r in agent)  # the people were observed
+    assert [r["observation_digest"] for r in agent] == [
+        r["observation_digest"] for r in expected if r["plane"] == "agent" and r["observation"]
+    ]
+    with AuditStore(Path(fed.store)) as store:
+        states = list(store.read(type="agent.state"))
+    # One state per agent-plane iteration after the first (which had no previous tick),
+    # and one after the last tick if the plane would have been due (the run ended first).
+    ticks = [r["tick"] for r in agent]
+    assert [(s.tick or 0) + 1 for s in states if (s.tick or 0) < fed.ticks] == ticks[1:]
+    assert not agent[0]["observation"]["targets"]
     acted = sum(len(record["actions"]) for record in got)
     assert acted > 0, "the red-team agents were never quarantined: nothing was decided"
     assert fed.control["quarantine"] == reference.control["quarantine"]
@@ -189,6 +205,88 @@ def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
     # No plane iteration on or after the broken input (the run's closing records, which
     # only close open verifications, carry no observation).
     assert max(decided) < halted_at
+
+
+def test_a_run_whose_agent_state_is_lost_stops_and_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lost: list[int] = []
+    receive = BusEvents._receive
+
+    def lossy(self: BusEvents, wait: float) -> int | None:
+        got = receive(self, wait)
+        for position, sample in list(self._samples.items()):
+            if not lost and sample["type"] == "agent.state" and sample["tick"] >= 100:
+                lost.append(position)
+            if position in lost:
+                del self._samples[position]
+        return got
+
+    monkeypatch.setattr(BusEvents, "_receive", lossy)
+    monkeypatch.setattr(bus_source, "BARRIER_TIMEOUT_S", 0.5)
+    summary: RunSummary = run(_options(tmp_path, "bus", hours=0.2), bus=free_endpoint())
+    assert lost
+    assert not summary.ok
+    assert summary.interrupted
+    assert summary.chain_verified
+    with AuditStore(summary.store) as store:
+        gaps = list(store.read(type="control.bus_gap"))
+        (state,) = [e for e in store.read(type="agent.state") if e.position in lost]
+    assert len(gaps) == 1
+    assert gaps[0].payload["missing"] == lost
+    assert gaps[0].payload["tick"] == (state.tick or 0) + 1  # the tick that would have observed it
+    decided = [p for p in _decisions(Path(summary.store)) if p["observation_digest"]]
+    assert max(p["tick"] for p in decided) < gaps[0].payload["tick"]
+
+
+def _state(tick: int, changes: dict[str, Any] | None = None) -> Event:
+    payload: dict[str, Any] = {
+        "tick": tick,
+        "agents": ["A-1"],
+        "columns": {name: [1.0] for name in AGENT_METRICS},
+        **(changes or {}),
+    }
+    new = NewEvent("agent", "agent.state", payload, tick=tick)
+    return Event(
+        event_id="e", position=5, stream=new.stream, stream_rev=0, type=new.type,
+        payload=dict(new.payload), lamport=0, node="n", wall_ns=0, tick=tick, correlation_id=None,
+        causation_id=None, idempotency_key=None, prev_hash=b"\0" * 32, hash=b"\1" * 32,
+        canonical=b"{}",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"tick": 8},  # not the previous tick's state
+        {"tick": "9"},
+        {"agents": "A-1"},
+        {"columns": {"hunger": [1.0]}},  # metrics missing
+        {"columns": {name: [] for name in AGENT_METRICS}},  # a row short
+        {"columns": {name: ["x"] for name in AGENT_METRICS}},
+    ],
+)
+def test_a_malformed_agent_state_is_a_gap_never_observed(changes: dict[str, Any]) -> None:
+    fed = FedAgents()
+    fed.published(9)
+    with pytest.raises(BusGapError, match="does not parse") as gap:
+        fed.feed(10, [_state(9, changes)])
+    assert gap.value.corrupt == [5]
+
+
+def test_the_agent_state_published_must_be_fed() -> None:
+    fed = FedAgents()
+    assert fed(1).targets == ()  # the first tick: nothing published, nobody observed
+    fed.published(9)
+    with pytest.raises(BusGapError, match="not in the committed batch"):
+        fed.feed(10, [])
+    fed.published(9)
+    fed.feed(10, [_state(9)])
+    observed = fed(10)
+    assert observed.targets == ("A-1",)
+    assert set(observed.columns) == AGENT_METRICS
+    fed.feed(11, [_state(10)])  # not published by the planes: not observed
+    assert fed(11).targets == ()
 
 
 @pytest.mark.parametrize(
