@@ -172,17 +172,19 @@ def test_a_lost_or_altered_message_is_detected_never_decided_on(tmp_path: Path) 
             live.close()
 
 
-def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _run_losing_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, event_type: str, from_tick: int
+) -> tuple[RunSummary, list[int], list[Event]]:
+    """A bus-fed run whose planes never receive the first ``event_type`` sample at or after
+    ``from_tick``: its summary, the lost position and the gaps the run recorded."""
     lost: list[int] = []
     receive = BusEvents._receive
 
     def lossy(self: BusEvents, wait: float) -> int | None:
         got = receive(self, wait)
         for position, sample in list(self._samples.items()):
-            if not lost and sample["type"] == "control.decision" and sample["tick"] >= 61:
-                lost.append(position)  # the first plane decision after the first minute
+            if not lost and sample["type"] == event_type and sample["tick"] >= from_tick:
+                lost.append(position)
             if position in lost:
                 del self._samples[position]
         return got
@@ -194,11 +196,19 @@ def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
     assert not summary.ok
     assert summary.interrupted  # the run did not go on ungoverned
     assert summary.chain_verified  # stopped cleanly: checkpointed and verified
-    assert any("the control planes stopped" in problem for problem in summary.problems)
     with AuditStore(summary.store) as store:
         gaps = list(store.read(type="control.bus_gap"))
     assert len(gaps) == 1
     assert gaps[0].payload["missing"] == lost
+    return summary, lost, gaps
+
+
+def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first plane decision after the first minute.
+    summary, _, gaps = _run_losing_first(tmp_path, monkeypatch, "control.decision", 61)
+    assert any("the control planes stopped" in problem for problem in summary.problems)
     halted_at = gaps[0].payload["tick"]
     decided = [p["tick"] for p in _decisions(Path(summary.store)) if p["observation_digest"]]
     assert decided
@@ -210,30 +220,9 @@ def test_a_run_whose_planes_lose_a_message_stops_and_records_it(
 def test_a_run_whose_agent_state_is_lost_stops_and_records_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lost: list[int] = []
-    receive = BusEvents._receive
-
-    def lossy(self: BusEvents, wait: float) -> int | None:
-        got = receive(self, wait)
-        for position, sample in list(self._samples.items()):
-            if not lost and sample["type"] == "agent.state" and sample["tick"] >= 100:
-                lost.append(position)
-            if position in lost:
-                del self._samples[position]
-        return got
-
-    monkeypatch.setattr(BusEvents, "_receive", lossy)
-    monkeypatch.setattr(bus_source, "BARRIER_TIMEOUT_S", 0.5)
-    summary: RunSummary = run(_options(tmp_path, "bus", hours=0.2), bus=free_endpoint())
-    assert lost
-    assert not summary.ok
-    assert summary.interrupted
-    assert summary.chain_verified
+    summary, lost, gaps = _run_losing_first(tmp_path, monkeypatch, "agent.state", 100)
     with AuditStore(summary.store) as store:
-        gaps = list(store.read(type="control.bus_gap"))
         (state,) = [e for e in store.read(type="agent.state") if e.position in lost]
-    assert len(gaps) == 1
-    assert gaps[0].payload["missing"] == lost
     assert gaps[0].payload["tick"] == (state.tick or 0) + 1  # the tick that would have observed it
     decided = [p for p in _decisions(Path(summary.store)) if p["observation_digest"]]
     assert max(p["tick"] for p in decided) < gaps[0].payload["tick"]
