@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from sentinel.bus.history import event_row
 from sentinel.bus.keys import KEY_FAMILIES, PREFIX, checkpoint_key, key_for_event, segment, tick_key
 from sentinel.bus.session import open_session
 
@@ -114,17 +115,13 @@ class BusPublisher:
                 key,
                 {
                     "event_id": event.event_id,
-                    "position": event.position,
-                    "type": event.type,
-                    "stream": event.stream,
                     "lamport": event.lamport,
                     "tick": event.tick,
                     "payload": event.payload,
-                    # The evidence: a subscriber (the bus-fed dashboard) checks each link,
-                    # hash = SHA-256(prev_hash || canonical), as it would on the store.
-                    "canonical": event.canonical.decode("utf-8", errors="replace"),
-                    "hash": event.hash.hex(),
-                    "prev_hash": event.prev_hash.hex(),
+                    # Position, type, stream and the evidence: a subscriber (the bus-fed
+                    # dashboard and planes) checks each link, hash = SHA-256(prev_hash ||
+                    # canonical), as it would on the store; the history answers the same rows.
+                    **event_row(event),
                 },
             )
 

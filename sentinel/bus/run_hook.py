@@ -6,6 +6,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from sentinel.bus.history import HistoryQueryable
+from sentinel.bus.keys import KEY_FAMILIES, PREFIX, segment
+from sentinel.bus.subscriber import BusSubscriber
 from sentinel.errors import BusError
 
 if TYPE_CHECKING:
@@ -28,6 +30,33 @@ class RunBus:
         self.store = store
         self.history = HistoryQueryable(publisher.session, publisher.run, store)
         store.commit_listeners.append(publisher.publish_events)
+
+    def subscribe(self, who: str, timeout: float) -> BusSubscriber:
+        """A subscription to this run's events, seen by every key family's publisher.
+
+        Made before the run's first event, it misses none of them.
+
+        Args:
+            who: The subscriber, as error messages name it ("the dashboard").
+            timeout: How long to wait for the publishers to see the subscription.
+
+        Raises:
+            BusError: The bus listens on no endpoint, the session cannot open, or the
+                publishers did not see the subscription within ``timeout`` seconds.
+        """
+        publisher = self.publisher
+        if not publisher.listen:
+            raise BusError(f"the run's bus listens on no endpoint: {who} cannot subscribe")
+        subscriber = BusSubscriber(
+            f"{PREFIX}/{segment(publisher.run)}/**", connect=[publisher.listen[0]]
+        )
+        if not publisher.wait_listening(KEY_FAMILIES, timeout):
+            subscriber.close()
+            raise BusError(
+                f"{who}'s subscription on {publisher.listen[0]} was not seen by the run's"
+                f" publishers within {timeout:g} s"
+            )
+        return subscriber
 
     def tick_hook(self, engine: Engine) -> None:
         """After a tick: its summary, computed only when someone watches ``world``."""

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Final
 from sentinel.audit import NewEvent
 from sentinel.audit.chain import link_hash
 from sentinel.audit.events import Event
-from sentinel.bus.keys import KEY_FAMILIES, PREFIX, segment
 from sentinel.bus.subscriber import BusSubscriber
 from sentinel.errors import BusError
 
@@ -78,17 +77,7 @@ class BusEvents:
             BusError: The bus listens on no endpoint, the session cannot open, or the run's
                 publishers did not see the subscription within ``timeout`` seconds.
         """
-        publisher = live.publisher
-        if not publisher.listen:
-            raise BusError("the run's bus listens on no endpoint: the planes cannot subscribe")
-        key = f"{PREFIX}/{segment(publisher.run)}/**"
-        self._subscriber = BusSubscriber(key, connect=[publisher.listen[0]])
-        if not publisher.wait_listening(KEY_FAMILIES, timeout):
-            self.close()
-            raise BusError(
-                f"the control planes' subscription on {publisher.listen[0]} was not seen by"
-                f" the run's publishers within {timeout:g} s"
-            )
+        self._subscriber = live.subscribe("the control planes", timeout)
 
     def _receive(self, wait: float) -> int | None:
         """Keep the next sample; its position (-1: not an event), None when none came."""

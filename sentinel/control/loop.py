@@ -174,6 +174,10 @@ class ControlPlane:
         """Target id -> its row in the observation (-1: not observed)."""
         self.counters: Counter[str] = Counter()
 
+    def observe_with(self, observe: Observer) -> None:
+        """Observe through ``observe`` from the next iteration on (a feed after commit)."""
+        self._observe = observe
+
     # -- driving ---------------------------------------------------------------------------
 
     def due(self) -> bool:

@@ -217,7 +217,7 @@ class OfficeControl:
         if committed is None or agent is None:
             return
         self.agents_fed = FedAgents()
-        agent._observe = self.agents_fed
+        agent.observe_with(self.agents_fed)
 
     def tools_on(self, agent_id: str) -> bool:
         """Whether the agent may run tools, take tickets and attack (not quarantined)."""

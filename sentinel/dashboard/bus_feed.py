@@ -26,7 +26,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from sentinel.bus.history import fetch_history
-from sentinel.bus.keys import KEY_FAMILIES, PREFIX, segment
+from sentinel.bus.keys import PREFIX, segment
 from sentinel.bus.subscriber import BusSample, BusSubscriber
 from sentinel.dashboard.feed import BATCH_LIMIT
 from sentinel.errors import BusError
@@ -95,15 +95,10 @@ class BusFeed:
             BusError: The bus has no endpoint to connect to, or the subscription was not
                 seen within ``timeout`` seconds.
         """
-        publisher = live.publisher
-        if not publisher.listen:
-            raise BusError("the run's bus listens on no endpoint: the dashboard cannot connect")
-        self.connect(publisher.listen[0], publisher.run)
-        if not publisher.wait_listening(KEY_FAMILIES, timeout):
-            raise BusError(
-                f"the dashboard's subscription on {publisher.listen[0]} was not seen by the"
-                f" run's publishers within {timeout:g} s"
-            )
+        subscriber = live.subscribe("the dashboard", timeout)
+        with self._lock:
+            self.run = segment(live.publisher.run)
+            self._subscriber = subscriber
 
     def follow(self, endpoint: str, run: str | None = None, *, wait: float) -> None:
         """Follow a run published in another process, from its first event on.
