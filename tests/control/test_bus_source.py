@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,20 +114,27 @@ def _batch(n: int) -> list[NewEvent]:
     ]  # fmt: skip
 
 
-def test_the_barrier_returns_a_batch_as_committed(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _planes_on_bus(tmp_path: Path, planes: BusEvents) -> Iterator[AuditStore]:
+    """A store whose run's bus ``planes`` is attached to; both closed on the way out."""
     with _store(tmp_path) as store:
         live = open_run_bus(free_endpoint(), store, required=True)
         assert live is not None
-        planes = BusEvents(timeout=5.0)
         try:
             planes.attach(live)
-            store.append("gateway", "gateway.note", {"agent_id": "A-9"})  # of no batch
-            stored = store.append_batch(_batch(6))
-            got = planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
-            assert got == stored
+            yield store
         finally:
             planes.close()
             live.close()
+
+
+def test_the_barrier_returns_a_batch_as_committed(tmp_path: Path) -> None:
+    planes = BusEvents(timeout=5.0)
+    with _planes_on_bus(tmp_path, planes) as store:
+        store.append("gateway", "gateway.note", {"agent_id": "A-9"})  # of no batch
+        stored = store.append_batch(_batch(6))
+        got = planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
+        assert got == stored
 
 
 class _Lossy(BusEvents):
@@ -144,32 +153,25 @@ class _Lossy(BusEvents):
 
 
 def test_a_lost_or_altered_message_is_detected_never_decided_on(tmp_path: Path) -> None:
-    with _store(tmp_path) as store:
-        live = open_run_bus(free_endpoint(), store, required=True)
-        assert live is not None
-        planes = _Lossy(timeout=0.5)
-        try:
-            planes.attach(live)
-            stored = store.append_batch(_batch(5))
-            planes.lost = stored[2].position
-            with pytest.raises(BusGapError, match="did not arrive whole") as lost:
-                planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
-            assert lost.value.missing == [stored[2].position]
-            assert lost.value.corrupt == []
-            stored = store.append_batch(_batch(5))
-            planes.altered = stored[1].position
-            with pytest.raises(BusGapError) as altered:
-                planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
-            # The altered sample fails its hash check: the batch is refused whole.
-            assert altered.value.corrupt == [stored[1].position]
-            assert altered.value.missing == []
-            # A batch whose last hash is not the committed one is refused too.
-            stored = store.append_batch(_batch(3))
-            with pytest.raises(BusGapError):
-                planes.barrier(stored[0].position, stored[-1].position, b"\0" * 32)
-        finally:
-            planes.close()
-            live.close()
+    planes = _Lossy(timeout=0.5)
+    with _planes_on_bus(tmp_path, planes) as store:
+        stored = store.append_batch(_batch(5))
+        planes.lost = stored[2].position
+        with pytest.raises(BusGapError, match="did not arrive whole") as lost:
+            planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
+        assert lost.value.missing == [stored[2].position]
+        assert lost.value.corrupt == []
+        stored = store.append_batch(_batch(5))
+        planes.altered = stored[1].position
+        with pytest.raises(BusGapError) as altered:
+            planes.barrier(stored[0].position, stored[-1].position, stored[-1].hash)
+        # The altered sample fails its hash check: the batch is refused whole.
+        assert altered.value.corrupt == [stored[1].position]
+        assert altered.value.missing == []
+        # A batch whose last hash is not the committed one is refused too.
+        stored = store.append_batch(_batch(3))
+        with pytest.raises(BusGapError):
+            planes.barrier(stored[0].position, stored[-1].position, b"\0" * 32)
 
 
 def _run_losing_first(
