@@ -17,6 +17,8 @@ TOKEN_ENV: Final = "SENTINEL_DASHBOARD_TOKEN"  # noqa: S105 - the variable's nam
 """The operator token of ``run --dashboard`` (otherwise a random one is printed)."""
 BUS_WAIT_S: Final = 30.0
 """How long ``dashboard --bus`` waits for a run's first sample by default."""
+INTERRUPTED_EXIT: Final = 130
+"""Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
 PORT_ENV: Final = "SENTINEL_DASHBOARD_PORT"
 """The port of ``run --dashboard`` (default :data:`DEFAULT_PORT`)."""
 
@@ -115,11 +117,16 @@ def dashboard_command(
     from sentinel.dashboard.bus_feed import BusFeed  # noqa: PLC0415 - zenoh only here
 
     feed = BusFeed()
-    feed.follow(bus, run, wait=wait)
-    # Without --store the workspace views have no store to read: they answer empty.
-    path = store if store is not None else Path(f"<no store: run {feed.run} on the bus>")
-    console.print(
-        f"dashboard of run {feed.run} on {bus} at http://{shown}:{port}/ (Ctrl-C to stop)",
-        highlight=False,
-    )
-    serve(create_app(path, config=config, feed=feed), host, port)
+    try:
+        feed.follow(bus, run, wait=wait)
+        # Without --store the workspace views have no store to read: they answer empty.
+        path = store if store is not None else Path(f"<no store: run {feed.run} on the bus>")
+        console.print(
+            f"dashboard of run {feed.run} on {bus} at http://{shown}:{port}/ (Ctrl-C to stop)",
+            highlight=False,
+        )
+        serve(create_app(path, config=config, feed=feed), host, port)
+    except KeyboardInterrupt:
+        raise typer.Exit(INTERRUPTED_EXIT) from None
+    finally:
+        feed.close()

@@ -111,19 +111,27 @@ class BusFeed:
                 within ``wait`` seconds, or the run did not answer its history.
         """
         self.connect(endpoint, run)
+        try:
+            self._wait_for_first_sample(endpoint, run, wait)
+            self.fill_gaps()
+        except BaseException:
+            # Ctrl-C included: Zenoh delivers samples on a thread the interpreter waits for at
+            # exit, which only ends with the subscription.
+            self.close()
+            raise
+        self._filler = threading.Thread(target=self._fill_forever, daemon=True)
+        self._filler.start()
+
+    def _wait_for_first_sample(self, endpoint: str, run: str | None, wait: float) -> None:
         deadline = time.monotonic() + wait
         while self.head() == -1:
             if time.monotonic() >= deadline:
-                self.close()
                 named = "" if run is None else f" for run {run}"
                 raise BusError(
                     f"nothing was published on {endpoint}{named} within {wait:g} s: start the"
                     f" run with `sentinel-run run --bus {endpoint}` (or check --run)"
                 )
             time.sleep(POLL_S)
-        self.fill_gaps()
-        self._filler = threading.Thread(target=self._fill_forever, daemon=True)
-        self._filler.start()
 
     def _fill_forever(self) -> None:
         while not self._stop.wait(FILL_INTERVAL_S):

@@ -115,3 +115,22 @@ def test_an_endpoint_that_cannot_open_is_a_clear_error() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "cannot open a bus session" in result.stderr
+
+
+def test_ctrl_c_while_waiting_for_a_run_ends_the_dashboard_at_once() -> None:
+    # Zenoh delivers samples on a thread the interpreter joins at exit: a subscription left
+    # open by Ctrl-C kept the process alive for good, with --wait long past.
+    dashboard = subprocess.Popen(
+        [SENTINEL_RUN, "dashboard", "--bus", free_endpoint(), "--port", str(_free_port()),
+         "--wait", "600"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        time.sleep(3)  # imported, subscribed, waiting for the first sample
+        assert dashboard.poll() is None
+        dashboard.send_signal(signal.SIGINT)
+        _, err = dashboard.communicate(timeout=60)
+    finally:
+        errors = _stop(dashboard)
+    assert dashboard.returncode == 130, err + errors
+    assert "Traceback" not in err + errors
