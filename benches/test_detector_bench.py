@@ -31,7 +31,7 @@ class _Round5(SelfRecognitionDetector):
     def _classifier(self) -> TextClassifier:
         corpus = resources.files("sentinel.gateway").joinpath("data", CORPUS)
         lines = read_corpus(corpus.read_text(encoding="utf-8"))
-        return TextClassifier(lines, phrase_ngrams=None, marks="", skip=1)
+        return TextClassifier(lines, phrase_ngrams=None, marks="", skip=1, scopes=False)
 
     def probability(self, text: str) -> float:
         return self._classifier.probability(text)

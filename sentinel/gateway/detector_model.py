@@ -5,7 +5,9 @@ in numpy:
 
 - hashed character n-grams (2-5 inside words, 3-5 across word boundaries since round 7),
   word uni- and bigrams and word pairs 2-3 words apart (round 9) of the lower-cased text,
-  and whether it holds a question mark or a masked quotation (round 9), weighted
+  and whether it holds a question mark or a masked quotation (round 9); since round 10 the
+  word features carry the scope they stand in (``~ai`` after a negation, ``^ki`` after a
+  conditional, ``?bot`` in a question: :func:`scoped_words`), weighted
   ``log(1 + count)`` times their inverse document frequency and L2-normalised (TF-IDF):
   they carry what patterns miss ("ich laufe auf einer GPU") and the context that tells
   "I'm Gemini" the star sign from "I'm Gemini" the model;
@@ -66,7 +68,56 @@ mark (questions to others, "are you a bot?") and the placeholder of a masked quo
 (reported speech). Words are read without punctuation, so these were invisible before."""
 SKIP = 3
 """Word pairs up to this many words apart are features ("ich ... ki"); 1: adjacent only."""
+SCOPES = True
+"""Whether the word features of a negated, conditional or questioning clause carry their scope
+(round 10: ``~ai`` in "I'm not an AI", :func:`scoped_words`); False: every word as it is.
+Chosen by leaving each blind author out: margin -0.057 against -0.069 without, and -0.060
+with both the plain and the scoped word."""
 CORPUS = "self_recognition_train.tsv"
+
+NEGATIONS = frozenset(
+    {
+        *("not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without"),
+        *("cannot", "nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie"),
+        *("niemals", "niemand", "nichts", "weder", "ohne"),
+    }
+)
+"""Words that open a negated scope up to the end of their clause."""
+CONDITIONALS = frozenset(
+    {
+        *("if", "unless", "were", "suppose", "supposing", "imagine", "pretend"),
+        *("hypothetically", "wenn", "falls", "wäre", "wär", "wären", "hätte", "hätt"),
+        *("hätten", "würde", "würd", "angenommen", "stell"),
+    }
+)
+"""Words that open a hypothetical scope up to the end of their clause."""
+_TOKEN = re.compile(r"[\w'\u2019-]+|[.,;:!?()\u2013\u2014]")
+_CLAUSE_END = frozenset(".,;:!?()\u2013\u2014")
+
+
+def scoped_words(text: str) -> list[str]:
+    """The lower-cased words, each prefixed by the scopes it stands in within its clause.
+
+    ``~`` after a negation (``no``, ``not``, ``-n't``, ``kein``...), ``^`` after a
+    conditional (``if``, ``wäre``...), ``?`` in a clause that ends with a question mark:
+    "Bin keine KI, nur ein Nerd" gives ``bin keine ~ki nur ein nerd``.
+    """
+    words: list[str] = []
+    clause: list[str] = []
+    negated = conditional = False
+    for piece in [*_TOKEN.findall(text.lower()), "."]:
+        if piece in _CLAUSE_END:
+            asked = "?" if piece == "?" else ""
+            words.extend([asked + word for word in clause])
+            clause, negated, conditional = [], False, False
+            continue
+        clause.append(("~" if negated else "") + ("^" if conditional else "") + piece)
+        if piece in NEGATIONS or piece.endswith(("n't", "n\u2019t")):
+            negated = True
+        if piece in CONDITIONALS:
+            conditional = True
+    return words
+
 
 _WORD = re.compile(r"[\w'\u2019-]+")
 _QUOTED = re.compile(
@@ -98,7 +149,11 @@ def _bucket(feature: str) -> int:
 
 
 def _grams(
-    text: str, phrase_ngrams: tuple[int, int] | None, marks: str, skip: int = SKIP
+    text: str,
+    phrase_ngrams: tuple[int, int] | None,
+    marks: str,
+    skip: int = SKIP,
+    scopes: bool = SCOPES,
 ) -> list[str]:
     words = _WORD.findall(text.lower())
     grams = ["m:" + mark for mark in marks if mark in text]
@@ -118,6 +173,8 @@ def _grams(
                     if " " in (gram := joined[s : s + n]).strip()
                 ]
             )
+    if scopes:
+        words = scoped_words(text)  # the character n-grams above read the words as they are
     grams.extend(["w:" + word for word in words])
     grams.extend([f"b:{a} {b}" for a, b in itertools.pairwise(words)])
     for gap in range(2, skip + 1):
@@ -130,10 +187,11 @@ def features(
     phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
     marks: str = MARKS,
     skip: int = SKIP,
+    scopes: bool = SCOPES,
 ) -> dict[int, float]:
     """The hashed feature counts of ``text`` (before weighting)."""
     counts: dict[int, float] = {}
-    for gram, count in Counter(_grams(text, phrase_ngrams, marks, skip)).items():
+    for gram, count in Counter(_grams(text, phrase_ngrams, marks, skip, scopes)).items():
         key = _bucket(gram)
         counts[key] = counts.get(key, 0.0) + float(count)
     return counts
@@ -184,17 +242,20 @@ class TextClassifier:
         phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
         marks: str = MARKS,
         skip: int = SKIP,
+        scopes: bool = SCOPES,
     ) -> None:
         self.phrase_ngrams = phrase_ngrams
         self.marks = marks
         self.skip = skip
+        self.scopes = scopes
         self.embeddings = embeddings
         self.embedding_weight = embedding_weight if embeddings is not None else 0.0
         dense = self._embed_all([without_quotations(line.text) for line in lines])
         self.centre: Float = dense.mean(axis=0) if len(lines) else np.zeros(dense.shape[1])
         dense = (dense - self.centre) * self.embedding_weight
         rows = [
-            features(without_quotations(line.text), phrase_ngrams, marks, skip) for line in lines
+            features(without_quotations(line.text), phrase_ngrams, marks, skip, scopes)
+            for line in lines
         ]
         document_frequency = np.zeros(DIMENSIONS)
         for row in rows:
@@ -255,7 +316,9 @@ class TextClassifier:
         Quotations are left out (:func:`without_quotations`).
         """
         text = without_quotations(text)
-        columns, values = self._vector(features(text, self.phrase_ngrams, self.marks, self.skip))
+        columns, values = self._vector(
+            features(text, self.phrase_ngrams, self.marks, self.skip, self.scopes)
+        )
         score = float(self.weights[columns] @ values) + self.bias
         if self.embeddings is not None:
             dense = (self.embeddings.pooled(text) - self.centre) * self.embedding_weight

@@ -1,15 +1,16 @@
 """Cross-validation of the detector's first stage on its training corpus (never the held-out set).
 
 ``python -m sentinel.gateway.detector_validation`` scores the learned stage two ways on
-``self_recognition_train.tsv``: leaving out each corpus written blind by an outside author
-(round 9's corpora A and B) in turn, training on the rest and scoring it (how the detector
-does on an author it never saw, which is what a held-out set tests), and five folds
-stratified by label and language (each line's own author is in training: optimistic). It
-searches the two thresholds of :class:`~sentinel.gateway.detector.SelfRecognitionDetector`
-on out-of-fold probabilities for the widest margin above the goal (precision 0.95, recall
-0.90 in each language). Round 9 chose its features and thresholds on the leave-author-out
-probabilities (earlier rounds, which had no blind corpus, on the five folds); the held-out
-set (``tests/gateway/data/self_recognition_heldout_v4.tsv``) is only scored after that.
+``self_recognition_train.tsv``: leaving out each section written blind by an outside author
+(round 9's corpora A and B; round 10's former held-out set v4 and corpora C, D and E) in turn,
+training on the rest and scoring it (how the detector does on an author it never saw, which
+is what a held-out set tests), and five folds stratified by label and language (each line's
+own author is in training: optimistic). It searches the two thresholds of
+:class:`~sentinel.gateway.detector.SelfRecognitionDetector` on out-of-fold probabilities for
+the widest margin above the goal (precision 0.95, recall 0.90 in each language). Rounds 9 and
+10 chose their features and thresholds on the leave-author-out probabilities (earlier rounds,
+which had no blind corpus, on the five folds); the held-out set
+(``tests/gateway/data/self_recognition_heldout_v5.tsv``) is only scored after that.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sentinel.gateway.detector_model import (
     L2,
     MARKS,
     PHRASE_NGRAMS,
+    SCOPES,
     SKIP,
     LabelledLine,
     TextClassifier,
@@ -66,6 +68,7 @@ def out_of_fold(
     phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
     marks: str = MARKS,
     skip: int = SKIP,
+    scopes: bool = SCOPES,
     folds: int = FOLDS,
 ) -> list[float]:
     """Each line's probability from a classifier trained without its fold."""
@@ -80,6 +83,7 @@ def out_of_fold(
             phrase_ngrams=phrase_ngrams,
             marks=marks,
             skip=skip,
+            scopes=scopes,
         )
         for index, f in enumerate(assignment):
             if f == fold:
@@ -95,7 +99,7 @@ def blind_groups(text: str) -> list[str]:
     """Each corpus line's blind section ("" for none), in :func:`read_corpus` order.
 
     A section opens at a comment line that starts with ``# Round``; it is blind when that
-    line says :data:`BLIND` (round 9's corpora A and B).
+    line says :data:`BLIND` (round 9's corpora A and B, round 10's v4, C, D and E).
     """
     groups, current = [], ""
     for raw in text.splitlines():
@@ -116,6 +120,7 @@ def leave_author_out(
     l2: float = L2,
     marks: str = MARKS,
     skip: int = SKIP,
+    scopes: bool = SCOPES,
 ) -> tuple[list[LabelledLine], list[float]]:
     """The blind sections' lines, each scored by a classifier trained without its section.
 
@@ -133,6 +138,7 @@ def leave_author_out(
             l2=l2,
             marks=marks,
             skip=skip,
+            scopes=scopes,
         )
         for line, g in zip(lines, groups, strict=True):
             if g == group:
@@ -215,13 +221,13 @@ def _at(
     print(f"{name} at flag {flag} veto {veto}: {shown}", flush=True)
 
 
-VARIANTS: dict[str, tuple[float, str, int]] = {
-    "shipped": (EMBEDDING_WEIGHT, MARKS, SKIP),
-    "pooled embedding, weight 1": (1.0, MARKS, SKIP),
-    "round-7 features (no marks, no skip pairs, weight 0)": (0.0, "", 1),
+VARIANTS: dict[str, tuple[float, str, int, bool]] = {
+    "shipped": (EMBEDDING_WEIGHT, MARKS, SKIP, SCOPES),
+    "round-9 features (no scoped words)": (EMBEDDING_WEIGHT, MARKS, SKIP, False),
+    "pooled embedding, weight 1": (1.0, MARKS, SKIP, SCOPES),
 }
-"""The choices compared (embedding weight, marks, word-pair span); the thresholds come from
-the leave-author-out probabilities."""
+"""The choices compared (embedding weight, marks, word-pair span, scoped words); the
+thresholds come from the leave-author-out probabilities."""
 
 
 def main() -> None:
@@ -236,15 +242,26 @@ def main() -> None:
     detector = SelfRecognitionDetector(learned=False)
     pattern_hit = [bool(detector.pattern_hits(without_quotations(line.text))) for line in lines]
     print("patterns alone:", scores(lines, pattern_hit))
-    for name, (weight, marks, skip) in VARIANTS.items():
+    for name, (weight, marks, skip, scopes) in VARIANTS.items():
         embeddings = shipped() if weight else None
         blind, probabilities = leave_author_out(
-            lines, groups, embeddings=embeddings, embedding_weight=weight, marks=marks, skip=skip
+            lines,
+            groups,
+            embeddings=embeddings,
+            embedding_weight=weight,
+            marks=marks,
+            skip=skip,
+            scopes=scopes,
         )
         blind_hits = [bool(detector.pattern_hits(without_quotations(x.text))) for x in blind]
         chosen = _report(f"{name}, leave author out", blind, probabilities, blind_hits)
         probabilities = out_of_fold(
-            lines, embeddings=embeddings, embedding_weight=weight, marks=marks, skip=skip
+            lines,
+            embeddings=embeddings,
+            embedding_weight=weight,
+            marks=marks,
+            skip=skip,
+            scopes=scopes,
         )
         _report(f"{name}, five folds", lines, probabilities, pattern_hit)
         _at(f"{name}, five folds", lines, probabilities, pattern_hit, chosen)

@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 from sentinel.gateway.detector import PATTERNS, SelfRecognitionDetector
 from sentinel.gateway.detector_model import (
     CHAR_NGRAMS,
+    CONDITIONALS,
     DIMENSIONS,
     MARKS,
+    NEGATIONS,
     PHRASE_NGRAMS,
     SKIP,
     features,
+    scoped_words,
     without_quotations,
 )
 
@@ -87,11 +90,12 @@ def test_quotations_are_left_out_of_the_learned_stage() -> None:
 def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dict[int, float]:
     """The n-gram counting written plainly (round 5's loops, round 7's cross-word n-grams).
 
-    Plus round 9's marks and word pairs up to SKIP words apart.
+    Plus round 9's marks and word pairs up to SKIP words apart, and round 10's scoped words.
     """
     lowered = text.lower()
     counts: dict[int, float] = {}
     words = re.findall(r"[\w'\u2019-]+", lowered)
+    scoped = _reference_scoped_words(lowered)
 
     def add(feature: str) -> None:
         key = zlib.crc32(feature.encode("utf-8")) % DIMENSIONS
@@ -108,16 +112,59 @@ def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dic
             for start in range(len(joined) - n + 1):
                 if " " in joined[start : start + n].strip():
                     add("p:" + joined[start : start + n])
-    for index, word in enumerate(words):
+    for index, word in enumerate(scoped):
         add("w:" + word)
-        if index + 1 < len(words):
-            add(f"b:{word} {words[index + 1]}")
+        if index + 1 < len(scoped):
+            add(f"b:{word} {scoped[index + 1]}")
         for gap in range(2, SKIP + 1):
-            if index + gap < len(words):
-                add(f"s:{word} {words[index + gap]}")
+            if index + gap < len(scoped):
+                add(f"s:{word} {scoped[index + gap]}")
     for mark in [m for m in MARKS if m in text]:
         add("m:" + mark)
     return counts
+
+
+def _reference_scoped_words(lowered: str) -> list[str]:
+    """Round 10's scopes written plainly: split into clauses, then mark what follows a cue."""
+    result = []
+    for clause, end in re.findall(r"([^.,;:!?()\u2013\u2014]*)([.,;:!?()\u2013\u2014]|$)", lowered):
+        prefix = "?" if end == "?" else ""
+        negated = conditional = False
+        for word in re.findall(r"[\w'\u2019-]+", clause):
+            result.append(prefix + ("~" if negated else "") + ("^" if conditional else "") + word)
+            negated = negated or word in NEGATIONS or word.endswith(("n't", "n\u2019t"))
+            conditional = conditional or word in CONDITIONALS
+    return result
+
+
+def test_scopes_mark_what_follows_a_cue_up_to_the_clause_end() -> None:
+    assert scoped_words("Bin keine KI, nur ein Nerd.") == [
+        "bin",
+        "keine",
+        "~ki",
+        "nur",
+        "ein",
+        "nerd",
+    ]
+    assert scoped_words("I don't think so; are you a bot?") == [
+        "i", "don't", "~think", "~so", "?are", "?you", "?a", "?bot"
+    ]  # fmt: skip
+    assert scoped_words("Wär ich eine KI") == ["wär", "^ich", "^eine", "^ki"]
+    assert scoped_words("If I weren't human") == ["if", "^i", "^weren't", "~^human"]
+
+
+WORDS = ["i", "am", "not", "an", "ai", "kein", "programm", "if", "wäre", "bot", "don't", "ich"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(
+        st.one_of(st.sampled_from(WORDS), st.sampled_from(list(".,;:!?()\u2013"))), max_size=20
+    )
+)
+def test_scopes_match_the_plain_reference(words: list[str]) -> None:
+    text = " ".join(words)
+    assert scoped_words(text) == _reference_scoped_words(text.lower())
 
 
 @settings(max_examples=300, deadline=None)
