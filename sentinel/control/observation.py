@@ -47,7 +47,13 @@ class Observation:
                     f"observation column {name!r} has shape {column.shape}, "
                     f"expected ({len(self.targets)},)"
                 )
-        self._index.update({target: n for n, target in enumerate(self.targets)})
+
+    def _rows(self) -> dict[str, int]:
+        # Built on first use: a plane's loop keeps its own row ids, so most observations
+        # (a thousand targets a minute) never need it.
+        if not self._index and self.targets:
+            self._index.update({target: n for n, target in enumerate(self.targets)})
+        return self._index
 
     @classmethod
     def of_rows(
@@ -64,7 +70,7 @@ class Observation:
 
     def value(self, target: str, metric: str) -> float | None:
         """The metric of one target; None when the target or the value is unknown."""
-        row = self._index.get(target)
+        row = self._rows().get(target)
         column = self.columns.get(metric)
         if row is None or column is None:
             return None
@@ -73,11 +79,11 @@ class Observation:
 
     def index(self) -> Mapping[str, int]:
         """Target -> its row in every column (read-only by convention: the observation's own)."""
-        return self._index
+        return self._rows()
 
     def row(self, target: str) -> dict[str, float]:
         """Every known metric of one target."""
-        row = self._index.get(target)
+        row = self._rows().get(target)
         if row is None:
             return {}
         found = {name: float(column[row]) for name, column in self.columns.items()}
