@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -117,6 +118,14 @@ def test_an_endpoint_that_cannot_open_is_a_clear_error() -> None:
     assert "cannot open a bus session" in result.stderr
 
 
+def _subscribed(pid: int) -> bool:
+    names = []
+    for task in Path(f"/proc/{pid}/task").glob("*/comm"):
+        with contextlib.suppress(OSError):
+            names.append(task.read_text().strip())
+    return "net-0" in names and names.count("sentinel-run") >= 2
+
+
 def test_ctrl_c_while_waiting_for_a_run_ends_the_dashboard_at_once() -> None:
     # Zenoh delivers samples on a thread the interpreter joins at exit: a subscription left
     # open by Ctrl-C kept the process alive for good, with --wait long past.
@@ -126,8 +135,10 @@ def test_ctrl_c_while_waiting_for_a_run_ends_the_dashboard_at_once() -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        time.sleep(3)  # imported, subscribed, waiting for the first sample
+        # Subscribed: Zenoh's runtime threads run, and the thread it delivers samples on.
+        wait_until(lambda: _subscribed(dashboard.pid) or dashboard.poll() is not None, 120)
         assert dashboard.poll() is None
+        time.sleep(0.5)  # from the subscription to the wait for the first sample
         dashboard.send_signal(signal.SIGINT)
         _, err = dashboard.communicate(timeout=60)
     finally:
