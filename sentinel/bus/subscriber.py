@@ -46,7 +46,11 @@ class BusSubscriber:
         self.key_expr = key_expr
         self.session = open_session(listen=listen, connect=connect, shm=shm)
         self._queue: queue.SimpleQueue[BusSample] = queue.SimpleQueue()
-        self._subscriber = self.session.declare_subscriber(key_expr, self._receive)
+        try:
+            self._subscriber = self.session.declare_subscriber(key_expr, self._receive)
+        except BaseException:  # a bad key or Ctrl-C: the session would outlive us
+            self.session.close()  # type: ignore[no-untyped-call]  # zenoh stubs
+            raise
 
     def _receive(self, sample: Any) -> None:  # noqa: ANN401 - zenoh.Sample
         received = time.monotonic_ns()

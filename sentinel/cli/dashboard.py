@@ -112,7 +112,10 @@ def dashboard_command(
         console.print(
             f"dashboard of {path} on http://{shown}:{port}/ (Ctrl-C to stop)", highlight=False
         )
-        serve(create_app(path, config=config), host, port)
+        try:
+            serve(create_app(path, config=config), host, port)
+        except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down
+            raise typer.Exit(INTERRUPTED_EXIT) from None
         return
     from sentinel.dashboard.bus_feed import BusFeed  # noqa: PLC0415 - zenoh only here
 

@@ -38,7 +38,7 @@ class Observation:
     tick: int
     targets: tuple[str, ...]
     columns: Mapping[str, Column]
-    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, column in self.columns.items():

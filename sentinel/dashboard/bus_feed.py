@@ -81,9 +81,13 @@ class BusFeed:
         """
         key = f"{PREFIX}/{'*' if run is None else segment(run)}/**"
         subscriber = BusSubscriber(key, connect=[endpoint])
-        with self._lock:
-            self.run = None if run is None else segment(run)
-            self._subscriber = subscriber
+        try:
+            with self._lock:
+                self.run = None if run is None else segment(run)
+                self._subscriber = subscriber
+        except BaseException:  # Ctrl-C between the two: nobody else would close it
+            subscriber.close()
+            raise
 
     def attach(self, live: RunBus, timeout: float = MATCH_TIMEOUT_S) -> None:
         """Subscribe to the run this process is about to run, before its first event.
@@ -164,7 +168,7 @@ class BusFeed:
         count = 0
         for first, last in self.gaps():
             after = first - 1
-            while after < last:
+            while after < last and not self._stop.is_set():
                 rows = fetch_history(subscriber.session, run, after, min(BATCH_LIMIT, last - after))
                 if not rows:
                     break
@@ -226,9 +230,12 @@ class BusFeed:
     def close(self) -> None:
         """Close the subscription (the rows stay readable). Idempotent."""
         self._stop.set()
-        if self._filler is not None and self._filler is not threading.current_thread():
-            self._filler.join(timeout=FILL_INTERVAL_S + 15)
+        # The subscription first: a history query the filler waits on then fails at once
+        # (the filler ends on it), and a second Ctrl-C during the join cannot leave the
+        # subscription open (Zenoh's delivery thread would keep the process alive).
         with self._lock:
             subscriber, self._subscriber = self._subscriber, None
         if subscriber is not None:
             subscriber.close()
+        if self._filler is not None and self._filler is not threading.current_thread():
+            self._filler.join(timeout=FILL_INTERVAL_S + 15)

@@ -20,7 +20,7 @@ in numpy:
 Quotations are left out before scoring (:func:`without_quotations`): reported speech.
 
 It is trained from ``sentinel/gateway/data/self_recognition_train.tsv`` (English and German,
-shipped with the package) the first time a detector needs it, in about four seconds of CPU and
+shipped with the package) the first time a detector needs it, in about eight seconds of CPU and
 deterministically: nothing is downloaded, no trained weights are stored.
 """
 
@@ -337,7 +337,7 @@ def _train() -> TextClassifier:
 
 
 def trained() -> TextClassifier:
-    """The classifier trained on the shipped corpus (once per process, about 4 s of CPU)."""
+    """The classifier trained on the shipped corpus (once per process, about 8 s of CPU)."""
     with _TRAINING:  # callers racing the first training wait for it rather than repeat it
         return _train()
 

@@ -45,6 +45,8 @@ class Behaviour:
     tool_calls: list[dict[str, Any]] | None = None
     chunk_delay_s: float = 0.0
     """Streaming: the pause before each chunk after the first (a model writing)."""
+    sent: list[float] = field(default_factory=list)
+    """Streaming: when each content chunk left (``time.monotonic()``), in order."""
     calls: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -157,6 +159,7 @@ class FakeModelServer:
             if index and b.chunk_delay_s:
                 await asyncio.sleep(b.chunk_delay_s)
             delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
+            b.sent.append(time.monotonic())
             yield event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
         if b.tool_calls is not None:
             calls = [{"index": i, **call} for i, call in enumerate(b.tool_calls)]

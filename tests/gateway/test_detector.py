@@ -153,17 +153,17 @@ def test_scopes_mark_what_follows_a_cue_up_to_the_clause_end() -> None:
     assert scoped_words("If I weren't human") == ["if", "^i", "^weren't", "~^human"]
 
 
-WORDS = ["i", "am", "not", "an", "ai", "kein", "programm", "if", "wäre", "bot", "don't", "ich"]
+WORDS = ["i", "am", "not", "an", "ai", "kein", "programm", "if", "wäre", "bot", "don't", "ich",
+         "Not", "KEIN", "Wäre", "don\u2019t", "isn\u2019t", "n't", "self-aware", "'"]  # fmt: skip
+GLUE = [" ", "", "\n", "\u2026", "\u2014", "\u2013", '"', "\u2019", *".,;:!?()"]
+"""What stands between words: nothing (punctuation glued to a word), spaces, new lines,
+dashes, ellipses, quotes and every clause end."""
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    words=st.lists(
-        st.one_of(st.sampled_from(WORDS), st.sampled_from(list(".,;:!?()\u2013"))), max_size=20
-    )
-)
-def test_scopes_match_the_plain_reference(words: list[str]) -> None:
-    text = " ".join(words)
+@settings(max_examples=500, deadline=None)
+@given(pieces=st.lists(st.one_of(st.sampled_from(WORDS), st.sampled_from(GLUE)), max_size=24))
+def test_scopes_match_the_plain_reference(pieces: list[str]) -> None:
+    text = "".join(pieces)
     assert scoped_words(text) == _reference_scoped_words(text.lower())
 
 
