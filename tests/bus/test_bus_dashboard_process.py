@@ -118,6 +118,15 @@ def test_an_endpoint_that_cannot_open_is_a_clear_error() -> None:
     assert "cannot open a bus session" in result.stderr
 
 
+AS_IN_A_TERMINAL = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
+    " os.execv(sys.argv[1], sys.argv[1:])"
+)
+"""Run a command with Ctrl-C at its default, as a terminal's foreground job has it: a
+suite started in the background (a CI script's ``&``, ``nohup``) passes SIGINT on ignored,
+and a process that inherits it ignored rightly keeps ignoring it."""
+
+
 def _subscribed(pid: int) -> bool:
     names = []
     for task in Path(f"/proc/{pid}/task").glob("*/comm"):
@@ -130,8 +139,8 @@ def test_ctrl_c_while_waiting_for_a_run_ends_the_dashboard_at_once() -> None:
     # Zenoh delivers samples on a thread the interpreter joins at exit: a subscription left
     # open by Ctrl-C kept the process alive for good, with --wait long past.
     dashboard = subprocess.Popen(
-        [SENTINEL_RUN, "dashboard", "--bus", free_endpoint(), "--port", str(_free_port()),
-         "--wait", "600"],
+        [sys.executable, "-c", AS_IN_A_TERMINAL, SENTINEL_RUN, "dashboard", "--bus",
+         free_endpoint(), "--port", str(_free_port()), "--wait", "600"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
