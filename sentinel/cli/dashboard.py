@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
 from sentinel.audit.location import STORE_ENV, default_store
-from sentinel.cli.output import console, error_console, reports_errors
+from sentinel.cli.output import INTERRUPTED_EXIT, console, error_console, reports_errors
 from sentinel.config import DEFAULT_COMPANY
 from sentinel.dashboard.server import DEFAULT_HOST, DEFAULT_PORT, MAX_PORT, is_loopback
 from sentinel.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from sentinel.dashboard.bus_feed import BusFeed
 
 TOKEN_ENV: Final = "SENTINEL_DASHBOARD_TOKEN"  # noqa: S105 - the variable's name, not a token
 """The operator token of ``run --dashboard`` (otherwise a random one is printed)."""
 BUS_WAIT_S: Final = 30.0
 """How long ``dashboard --bus`` waits for a run's first sample by default."""
-INTERRUPTED_EXIT: Final = 130
-"""Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
 PORT_ENV: Final = "SENTINEL_DASHBOARD_PORT"
 """The port of ``run --dashboard`` (default :data:`DEFAULT_PORT`)."""
 
@@ -107,20 +108,18 @@ def dashboard_command(
         raise InvalidInputError("--run names a run on the bus: give --bus ENDPOINT too")
     warn_if_exposed(host)
     shown = f"[{host}]" if ":" in host else host
-    if bus is None:
-        path = store or default_store()
-        console.print(
-            f"dashboard of {path} on http://{shown}:{port}/ (Ctrl-C to stop)", highlight=False
-        )
-        try:
-            serve(create_app(path, config=config), host, port)
-        except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down
-            raise typer.Exit(INTERRUPTED_EXIT) from None
-        return
-    from sentinel.dashboard.bus_feed import BusFeed  # noqa: PLC0415 - zenoh only here
-
-    feed = BusFeed()
+    feed: BusFeed | None = None
     try:
+        if bus is None:
+            path = store or default_store()
+            console.print(
+                f"dashboard of {path} on http://{shown}:{port}/ (Ctrl-C to stop)", highlight=False
+            )
+            serve(create_app(path, config=config), host, port)
+            return
+        from sentinel.dashboard.bus_feed import BusFeed  # noqa: PLC0415 - zenoh only here
+
+        feed = BusFeed()
         feed.follow(bus, run, wait=wait)
         # Without --store the workspace views have no store to read: they answer empty.
         path = store if store is not None else Path(f"<no store: run {feed.run} on the bus>")
@@ -129,7 +128,8 @@ def dashboard_command(
             highlight=False,
         )
         serve(create_app(path, config=config, feed=feed), host, port)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down
         raise typer.Exit(INTERRUPTED_EXIT) from None
     finally:
-        feed.close()
+        if feed is not None:
+            feed.close()

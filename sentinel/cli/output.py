@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Final, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from sentinel.errors import SentinelError
+
+INTERRUPTED_EXIT: Final = 130
+"""Stopped by Ctrl-C (128 + SIGINT, the shell's convention) after a clean shutdown."""
 
 console = Console()
 """Where tables and messages go (stdout)."""

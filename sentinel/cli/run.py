@@ -14,7 +14,14 @@ from rich.table import Table
 from sentinel.agents import RunOptions, RunSummary, replay, run
 from sentinel.agents.sandbox_pool import DEFAULT_CAPACITY
 from sentinel.audit.location import STORE_ENV, default_store, remove_store
-from sentinel.cli.output import JsonOption, console, error_console, print_json, reports_errors
+from sentinel.cli.output import (
+    INTERRUPTED_EXIT,
+    JsonOption,
+    console,
+    error_console,
+    print_json,
+    reports_errors,
+)
 from sentinel.config import DEFAULT_COMPANY
 from sentinel.errors import InvalidInputError
 
@@ -25,8 +32,6 @@ if TYPE_CHECKING:
 
 FAILED_EXIT: Final = 1
 """An attack was not blocked, the chain did not verify, or a replay differed."""
-INTERRUPTED_EXIT: Final = 130
-"""Stopped by Ctrl-C (128 + SIGINT, the shell's convention) after a clean shutdown."""
 
 
 def _summary_table(summary: RunSummary) -> Table:
