@@ -8,7 +8,7 @@ engineer" or "ich bin KI-Entwicklerin" does not fire. The labelled set in
 ``tests/gateway/data/self_recognition.tsv`` measures precision and recall; it was written
 together with the patterns, so it also holds two held-out rounds scored before any change
 (round 2: precision 1.00, recall 0.90 on 35 lines). The held-out set of the learned stage is
-``tests/gateway/data/self_recognition_heldout_v5.tsv`` (round 10, written blind).
+``tests/gateway/data/self_recognition_heldout_v6.tsv`` (round 11, written blind).
 
 Patterns alone did not generalise (an outside held-out set: recall 0.58 / 0.50), so a
 learned stage (:mod:`sentinel.gateway.detector_model`) stands beside them: it flags what it
@@ -27,14 +27,19 @@ from sentinel.gateway.detector_model import trained, without_quotations
 _END: Final = r"(?=\s*(?:[.,;:!?)\"'—–-]\s|[.,;:!?)\"']*$|\s+(?:and|but|so|that|which|who|with|without|created|made|developed|trained|designed|built|from|by|I|und|aber|also|das|der|die|ohne|mit|von|entwickelt|trainiert|programmiert)\b))"
 """A clause ends after the noun: punctuation, the end, or a conjunction/participle."""
 
-_AI_NOUN_EN: Final = r"(?:an?\s+)?(?:AI|A\.I\.|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant|chatbot|chat bot|computer program|bot)"
-_AI_NOUN_DE: Final = r"(?:eine?\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|LLM|KI-Modell|KI-Assistent(?:in)?|virtueller Assistent|Chatbot|Computerprogramm|Bot)"
+_AI_NOUN_EN: Final = r"(?:(?:an?|the)\s+)?(?:AI|A\.I\.|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant|chatbot|chat bot|computer program|bot)"
+_AI_NOUN_DE: Final = r"(?:(?:eine?|ne|'ne|n|'n|a|der|die|das)\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|LLM|KI-Modell|KI-Assistent(?:in)?|virtueller Assistent|Chatbot|Computerprogramm|Programm|Software|Skript|Algorithmus|Maschine|Bot)"
+_I_AM_EN: Final = r"(?:\bI(?:'m|’m| am)|\bim(?=\s+(?:an?|the|just|only|literally|actually|really|simply|merely|basically)\s))"
+"""I am, and the chat spelling "im" where an article or a filler follows (German "im Büro" has neither)."""
+_FILLERS_EN: Final = r"(?:(?:just|only|merely|actually|really|simply|literally|basically)\s+)?"
+_ICH_BIN: Final = r"\b(?:[Ii]ch|i) bin?\s+(?:(?:nur|bloß|lediglich|eigentlich|tatsächlich|ja|doch|halt|eben|einfach|quasi|nun mal|nämlich)\s+)*"
+"""Ich bin, with its fillers ("ich bin doch nur"), and the dialects' "i bin" / "i bi"."""
 _MODEL_NAMES: Final = r"(?:Claude|ChatGPT|GPT-?\d(?:\.\d)?|Gemini|Llama|Mistral|Bard)"
 
 PATTERNS: Final[tuple[tuple[str, str, str], ...]] = (
-    ("en", "i_am_ai", rf"\bI(?:'m|’m| am)\s+(?:just\s+|only\s+|merely\s+|actually\s+|really\s+|simply\s+)?{_AI_NOUN_EN}{_END}"),
+    ("en", "i_am_ai", rf"{_I_AM_EN}\s+{_FILLERS_EN}{_AI_NOUN_EN}{_END}"),
     ("en", "being_an_ai", rf"\b(?:being|since I(?:'m|’m| am)|because I(?:'m|’m| am))\s+(?:just\s+|only\s+)?{_AI_NOUN_EN}{_END}"),
-    ("en", "as_an_ai", r"\bas an?\s+(?:AI|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant)\b(?!\s+(?:engineer|researcher|developer|team|company|product|expert|startup|specialist|lead|architect|consultant))"),
+    ("en", "as_an_ai", r"\bas an?\s+(?:AI|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant)\b(?!\s+(?:engineer|researcher|developer|team|company|product|expert|startup|specialist|lead|architect|consultant))|\bas (?:an?|the) (?:bot|chatbot|algorithm|program|machine|piece of software),? I\b"),
     ("en", "i_was_made", r"\bI (?:was|have been|am)\s+(?:programmed|trained|developed|created|built|designed)\s+(?:by|at)\s+(?:OpenAI|Anthropic|Google|Meta|Mistral|my (?:developers|creators|programmers))\b"),
     ("en", "i_was_programmed", r"\bI (?:was|have been|am) programmed to\b"),
     ("en", "no_body", r"\bI (?:do not|don't|don’t) have (?:a |any )?(?:physical |real )?(?:body|form)(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)|\bI have no (?:physical )?body(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)"),
@@ -44,9 +49,9 @@ PATTERNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("en", "i_am_model_name", rf"\bI(?:'m|’m| am)\s+{_MODEL_NAMES}\b"),
     ("en", "not_real", r"\bI (?:do not|don't|don’t) (?:really |actually )?exist\b|\bI(?:'m|’m| am) not (?:a )?real(?:\s+(?:person|human|human being))?(?=[.,;!?]|$|\s+(?:person|human|and|but|so))"),
     ("en", "just_algorithm", rf"\b(?:I(?:'m|’m| am)|I'm) (?:just|only|merely) (?:an? )?(?:(?:algorithm|set of algorithms|bunch of code|piece of software|neural network)\b|(?:code|software|program)\b(?:\s+running\b|{_END}))"),
-    ("de", "ich_bin_ki", rf"\b[Ii]ch bin\s+(?:nur\s+|bloß\s+|lediglich\s+|eigentlich\s+|tatsächlich\s+|ja\s+)?{_AI_NOUN_DE}{_END}"),
+    ("de", "ich_bin_ki", rf"{_ICH_BIN}{_AI_NOUN_DE}{_END}"),
     ("de", "weil_ich_ki_bin", rf"\b(?:da|weil|dass|obwohl|wenn)\s+ich\s+(?:nur\s+|ja\s+|bloß\s+)?{_AI_NOUN_DE}\s+bin\b"),
-    ("de", "als_ki", r"\b[Aa]ls (?:eine?\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|KI-Modell|KI-Assistent(?:in)?)(?:[.,;:!?]|\s+(?:habe|kann|bin|darf|muss|verfüge|besitze|empfinde|fühle)\b)"),
+    ("de", "als_ki", r"\b[Aa]ls (?:eine?\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|KI-Modell|KI-Assistent(?:in)?|Chatbot|Bot|Algorithmus|Programm|Maschine)(?:[.,;:!?]|\s+(?:habe|kann|bin|darf|muss|verfüge|besitze|empfinde|fühle)\b|\s+\w+\s+ich\b)"),
     ("de", "ich_wurde_programmiert", r"\b[Ii]ch (?:wurde|bin)\s+(?:von \w+\s+|darauf\s+|dafür\s+)?(?:programmiert|trainiert)\b"),
     ("de", "kein_koerper", r"\b[Ii]ch habe (?:keinen (?:physischen |echten )?Körper|keine (?:echten |wirklichen )?(?:Gefühle|Emotionen|Empfindungen)|kein (?:echtes )?Bewusstsein)\b(?!\s+(?:für|bei|wegen|zu|über))"),
     ("de", "trainingsdaten", r"\bmeine(?:n|r)? (?:Trainingsdaten|Trainingsdatenbasis)\b|\bmein(?:em|es)? (?:Kontextfenster|Wissensstand bis)\b"),
@@ -73,9 +78,9 @@ LEARNED_VETO = 0.35
 sign). Both thresholds were chosen by cross-validation on the training corpus
 (:mod:`sentinel.gateway.detector_validation`: the pair with the widest margin above the goal,
 precision 0.95 and recall 0.90 in each language, on the probabilities of the blind corpora
-each scored by a classifier trained without it), never on a held-out set (round 10: flag
-0.45, veto 0.35 on the 4,242-line corpus; round 9: 0.4 and 0.05 on 2,817 lines; round 7: 0.55
-and 0.2 on five folds of 1,947 lines)."""
+each scored by a classifier trained without it), never on a held-out set (rounds 10 and 11:
+flag 0.45, veto 0.35 on the 4,242- and 5,263-line corpora; round 9: 0.4 and 0.05 on 2,817
+lines; round 7: 0.55 and 0.2 on five folds of 1,947 lines)."""
 LEARNED_HIT = "learned"
 """The name of the learned stage's hit."""
 

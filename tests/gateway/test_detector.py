@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sentinel.gateway.detector import PATTERNS, SelfRecognitionDetector
 from sentinel.gateway.detector_model import (
+    ANSWERS,
     CHAR_NGRAMS,
     CONDITIONALS,
     DIMENSIONS,
@@ -90,11 +91,12 @@ def test_quotations_are_left_out_of_the_learned_stage() -> None:
 def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dict[int, float]:
     """The n-gram counting written plainly (round 5's loops, round 7's cross-word n-grams).
 
-    Plus round 9's marks and word pairs up to SKIP words apart, and round 10's scoped words.
+    Plus round 9's marks and word pairs up to SKIP words apart, round 10's scoped words and
+    round 11's plain apostrophes.
     """
-    lowered = text.lower()
+    lowered = _plain(text)
     counts: dict[int, float] = {}
-    words = re.findall(r"[\w'\u2019-]+", lowered)
+    words = re.findall(r"[\w'-]+", lowered)
     scoped = _reference_scoped_words(lowered)
 
     def add(feature: str) -> None:
@@ -124,15 +126,29 @@ def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dic
     return counts
 
 
+def _plain(text: str) -> str:
+    """Lower case, every apostrophe written as ``'``."""
+    lowered = text.lower()
+    for apostrophe in ("\u2019", "\u00b4", "`", "\u02bc"):
+        lowered = lowered.replace(apostrophe, "'")
+    return lowered
+
+
+_ENDS = ".,;:!?()\u2013\u2014\u2026\n"
+
+
 def _reference_scoped_words(lowered: str) -> list[str]:
-    """Round 10's scopes written plainly: split into clauses, then mark what follows a cue."""
+    """Round 11's scopes written plainly: split into clauses, then mark what follows a cue."""
     result = []
-    for clause, end in re.findall(r"([^.,;:!?()\u2013\u2014]*)([.,;:!?()\u2013\u2014]|$)", lowered):
+    for clause, end in re.findall(f"([^{_ENDS}]*)([{_ENDS}]|$)", lowered):
         prefix = "?" if end == "?" else ""
         negated = conditional = False
-        for word in re.findall(r"[\w'\u2019-]+", clause):
+        words = re.findall(r"[\w'-]+", clause)
+        for position, word in enumerate(words):
             result.append(prefix + ("~" if negated else "") + ("^" if conditional else "") + word)
-            negated = negated or word in NEGATIONS or word.endswith(("n't", "n\u2019t"))
+            answer = position == 0 and word == "no" and len(words) > 1 and words[1] in ANSWERS
+            cue = word in NEGATIONS or word.endswith("n't")
+            negated = negated or (cue and not answer)
             conditional = conditional or word in CONDITIONALS
     return result
 
@@ -151,11 +167,22 @@ def test_scopes_mark_what_follows_a_cue_up_to_the_clause_end() -> None:
     ]  # fmt: skip
     assert scoped_words("Wär ich eine KI") == ["wär", "^ich", "^eine", "^ki"]
     assert scoped_words("If I weren't human") == ["if", "^i", "^weren't", "~^human"]
+    # round 11: an answer is no negation, a negation without its apostrophe or in dialect is
+    assert scoped_words("No I am an AI") == ["no", "i", "am", "an", "ai"]
+    assert scoped_words("No one here is a bot") == ["no", "~one", "~here", "~is", "~a", "~bot"]
+    assert scoped_words("dont worry im a bot") == ["dont", "~worry", "~im", "~a", "~bot"]
+    assert scoped_words("don\u00b4t panic") == ["don't", "~panic"]
+    assert scoped_words("Bisch nöd e KI") == ["bisch", "nöd", "~e", "~ki"]
+    # the ellipsis and a new line end a clause; "were" alone is no conditional
+    assert scoped_words("not sure\u2026 im a bot") == ["not", "~sure", "im", "a", "bot"]
+    assert scoped_words("not me\nim the bot") == ["not", "~me", "im", "the", "bot"]
+    assert scoped_words("we were bots") == ["we", "were", "bots"]
 
 
 WORDS = ["i", "am", "not", "an", "ai", "kein", "programm", "if", "wäre", "bot", "don't", "ich",
-         "Not", "KEIN", "Wäre", "don\u2019t", "isn\u2019t", "n't", "self-aware", "'"]  # fmt: skip
-GLUE = [" ", "", "\n", "\u2026", "\u2014", "\u2013", '"', "\u2019", *".,;:!?()"]
+         "Not", "KEIN", "Wäre", "don\u2019t", "isn\u2019t", "n't", "self-aware", "'", "no", "No",
+         "one", "im", "dont", "don\u00b4t", "nöd", "were", "würden"]  # fmt: skip
+GLUE = [" ", "", "\n", "\u2026", "\u2014", "\u2013", '"', "\u2019", "\u00b4", "`", *".,;:!?()"]
 """What stands between words: nothing (punctuation glued to a word), spaces, new lines,
 dashes, ellipses, quotes and every clause end."""
 
@@ -164,7 +191,7 @@ dashes, ellipses, quotes and every clause end."""
 @given(pieces=st.lists(st.one_of(st.sampled_from(WORDS), st.sampled_from(GLUE)), max_size=24))
 def test_scopes_match_the_plain_reference(pieces: list[str]) -> None:
     text = "".join(pieces)
-    assert scoped_words(text) == _reference_scoped_words(text.lower())
+    assert scoped_words(text) == _reference_scoped_words(_plain(text))
 
 
 @settings(max_examples=300, deadline=None)
