@@ -22,24 +22,32 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from sentinel.gateway.detector_model import trained, without_quotations
+from sentinel.gateway.detector_model import plain_apostrophes, trained, without_quotations
 
-_END: Final = r"(?=\s*(?:[.,;:!?)\"'—–-]\s|[.,;:!?)\"']*$|\s+(?:and|but|so|that|which|who|with|without|created|made|developed|trained|designed|built|from|by|I|und|aber|also|das|der|die|ohne|mit|von|entwickelt|trainiert|programmiert)\b))"
-"""A clause ends after the noun: punctuation, the end, or a conjunction/participle."""
+_END: Final = r"(?=\s*+(?:[.,;:!?)\"'—–-]\s|[.,;:!?)\"']*$)|[^\S\n]*+\n|\s++(?:and|but|so|that|which|who|with|without|created|made|developed|trained|designed|built|from|by|I|und|aber|also|das|der|die|ohne|mit|von|entwickelt|trainiert|programmiert)\b)"
+"""A clause ends after the noun: punctuation, the end, a new line, or a conjunction/participle.
+The whitespace runs are possessive: "KI" and 20,000 spaces took 68 s to refuse when one run
+could give back to the other (round 11's review), and takes linear time now."""
 
 _AI_NOUN_EN: Final = r"(?:(?:an?|the)\s+)?(?:AI|A\.I\.|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant|chatbot|chat bot|computer program|bot)"
-_AI_NOUN_DE: Final = r"(?:(?:eine?|ne|'ne|n|'n|a|der|die|das)\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|LLM|KI-Modell|KI-Assistent(?:in)?|virtueller Assistent|Chatbot|Computerprogramm|Programm|Software|Skript|Algorithmus|Maschine|Bot)"
+_AI_NOUN_DE: Final = r"(?:(?:(?:eine?|ne|'ne|n|'n|a|en|der|die|das)\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|LLM|KI-Modell|KI-Assistent(?:in)?|virtueller Assistent|Chatbot|Computerprogramm|Bot)|(?:eine?|ne|'ne|n|'n|a|en)\s+(?:Programm|Software|Skript|Algorithmus))"
+"""An AI noun; Programm, Software, Skript and Algorithmus only after an indefinite article
+("Ich bin die Software mit Anna durchgegangen" is the perfect tense of going through it)."""
 _I_AM_EN: Final = r"(?:\bI(?:'m|’m| am)|\bim(?=\s+(?:an?|the|just|only|literally|actually|really|simply|merely|basically)\s))"
 """I am, and the chat spelling "im" where an article or a filler follows (German "im Büro" has neither)."""
 _FILLERS_EN: Final = r"(?:(?:just|only|merely|actually|really|simply|literally|basically)\s+)?"
-_ICH_BIN: Final = r"\b(?:[Ii]ch|i) bin?\s+(?:(?:nur|bloß|lediglich|eigentlich|tatsächlich|ja|doch|halt|eben|einfach|quasi|nun mal|nämlich)\s+)*"
-"""Ich bin, with its fillers ("ich bin doch nur"), and the dialects' "i bin" / "i bi"."""
+_ICH_BIN: Final = r"\b(?:ich|(?-i:i))\s+bin?\s+(?:(?:nur|nume|numme|bloß|lediglich|eigentlich|tatsächlich|ja|doch|halt|eben|einfach|quasi|nun mal|nämlich)\s+)*"
+"""Ich bin, with its fillers ("ich bin doch nur"), and the dialects' lower-case "i bin" / "i bi"
+(an English "I bin ..." is not read as one)."""
+_ALS_VERB: Final = r"(?:habe|kann|bin|darf|muss|verfüge|besitze|empfinde|fühle|sehe|behalte|speichere|erinnere|weiß|laufe|lerne|antworte)"
+"""Verbs of the speaker after "Als KI ...": not "verstehe" or "bezeichne" ("Als KI würde ich
+das nicht bezeichnen" is a human naming a thing)."""
 _MODEL_NAMES: Final = r"(?:Claude|ChatGPT|GPT-?\d(?:\.\d)?|Gemini|Llama|Mistral|Bard)"
 
 PATTERNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("en", "i_am_ai", rf"{_I_AM_EN}\s+{_FILLERS_EN}{_AI_NOUN_EN}{_END}"),
     ("en", "being_an_ai", rf"\b(?:being|since I(?:'m|’m| am)|because I(?:'m|’m| am))\s+(?:just\s+|only\s+)?{_AI_NOUN_EN}{_END}"),
-    ("en", "as_an_ai", r"\bas an?\s+(?:AI|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant)\b(?!\s+(?:engineer|researcher|developer|team|company|product|expert|startup|specialist|lead|architect|consultant))|\bas (?:an?|the) (?:bot|chatbot|algorithm|program|machine|piece of software),? I\b"),
+    ("en", "as_an_ai", r"\bas an?\s+(?:AI|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant)\b(?!\s+(?:engineer|researcher|developer|team|company|product|expert|startup|specialist|lead|architect|consultant))|\bas an? (?:bot|chatbot|algorithm|piece of software),? I\b"),
     ("en", "i_was_made", r"\bI (?:was|have been|am)\s+(?:programmed|trained|developed|created|built|designed)\s+(?:by|at)\s+(?:OpenAI|Anthropic|Google|Meta|Mistral|my (?:developers|creators|programmers))\b"),
     ("en", "i_was_programmed", r"\bI (?:was|have been|am) programmed to\b"),
     ("en", "no_body", r"\bI (?:do not|don't|don’t) have (?:a |any )?(?:physical |real )?(?:body|form)(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)|\bI have no (?:physical )?body(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)"),
@@ -51,7 +59,7 @@ PATTERNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("en", "just_algorithm", rf"\b(?:I(?:'m|’m| am)|I'm) (?:just|only|merely) (?:an? )?(?:(?:algorithm|set of algorithms|bunch of code|piece of software|neural network)\b|(?:code|software|program)\b(?:\s+running\b|{_END}))"),
     ("de", "ich_bin_ki", rf"{_ICH_BIN}{_AI_NOUN_DE}{_END}"),
     ("de", "weil_ich_ki_bin", rf"\b(?:da|weil|dass|obwohl|wenn)\s+ich\s+(?:nur\s+|ja\s+|bloß\s+)?{_AI_NOUN_DE}\s+bin\b"),
-    ("de", "als_ki", r"\b[Aa]ls (?:eine?\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|KI-Modell|KI-Assistent(?:in)?|Chatbot|Bot|Algorithmus|Programm|Maschine)(?:[.,;:!?]|\s+(?:habe|kann|bin|darf|muss|verfüge|besitze|empfinde|fühle)\b|\s+\w+\s+ich\b)"),
+    ("de", "als_ki", rf"\bals (?:eine?\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|KI-Modell|KI-Assistent(?:in)?)(?:[.,;:!?]|\s+{_ALS_VERB}\b)|\bals (?:ein\s+)?Chatbot\s+{_ALS_VERB}\s+ich\b"),
     ("de", "ich_wurde_programmiert", r"\b[Ii]ch (?:wurde|bin)\s+(?:von \w+\s+|darauf\s+|dafür\s+)?(?:programmiert|trainiert)\b"),
     ("de", "kein_koerper", r"\b[Ii]ch habe (?:keinen (?:physischen |echten )?Körper|keine (?:echten |wirklichen )?(?:Gefühle|Emotionen|Empfindungen)|kein (?:echtes )?Bewusstsein)\b(?!\s+(?:für|bei|wegen|zu|über))"),
     ("de", "trainingsdaten", r"\bmeine(?:n|r)? (?:Trainingsdaten|Trainingsdatenbasis)\b|\bmein(?:em|es)? (?:Kontextfenster|Wissensstand bis)\b"),
@@ -103,7 +111,8 @@ class SelfRecognitionDetector:
         ]
 
     def pattern_hits(self, text: str) -> list[DetectorHit]:
-        """Every pattern that matches ``text``."""
+        """Every pattern that matches ``text`` (its apostrophes read as ``'``: "I\u00b4m a bot")."""
+        text = plain_apostrophes(text)
         hits = []
         for language, name, pattern in self._compiled:
             match = pattern.search(text)

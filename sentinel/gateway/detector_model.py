@@ -100,7 +100,8 @@ CONDITIONALS = frozenset(
     }
 )
 """Words that open a hypothetical scope up to the end of their clause. Round 11 dropped
-``were``: "we were busy" is past, not hypothetical ("if I were" has its ``if``)."""
+``were``: "we were busy" is past, not hypothetical ("if I were" has its ``if``; the rarer
+inversion "Were I an AI" is no longer marked)."""
 ANSWERS = frozenset(
     {
         *("i", "i'm", "im", "i'd", "i'll", "i've", "me", "we", "you", "it", "it's", "its"),
@@ -118,9 +119,14 @@ _CLAUSE_END = frozenset(".,;:!?()\u2013\u2014\u2026\n")
 """Clause ends: punctuation, dashes, the ellipsis (one character or three dots) and a new line."""
 
 
+def plain_apostrophes(text: str) -> str:
+    """``text`` with every apostrophe written as ``'`` (the patterns read it so too)."""
+    return text.translate(_APOSTROPHES)
+
+
 def tokens(text: str) -> list[str]:
     """The lower-cased words and clause ends of ``text``, apostrophes made plain."""
-    return _TOKEN.findall(text.lower().translate(_APOSTROPHES))
+    return _TOKEN.findall(plain_apostrophes(text.lower()))
 
 
 def scoped_words(text: str) -> list[str]:
@@ -129,7 +135,8 @@ def scoped_words(text: str) -> list[str]:
     ``~`` after a negation (``no``, ``not``, ``-n't``, ``kein``...), ``^`` after a
     conditional (``if``, ``wäre``...), ``?`` in a clause that ends with a question mark:
     "Bin keine KI, nur ein Nerd" gives ``bin keine ~ki nur ein nerd``. A clause that opens
-    with "no" and a pronoun ("No I am an AI") is an answer, not a negation.
+    with "no" and a pronoun or a filler ("No I am an AI", "no dude, ...") is an answer, not
+    a negation.
     """
     return _scoped(tokens(text))
 

@@ -6,6 +6,7 @@ import re
 import zlib
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -76,6 +77,55 @@ def test_every_pattern_fires_on_its_own_set_line() -> None:
         hit.name for positive, _, text in labelled() if positive for hit in detector.scan(text)
     }
     assert fired == {name for _, name, _ in PATTERNS}
+
+
+CHAT_AND_DIALECT = [
+    "ya im a bot, the typing thing is fake",
+    "Yeah, I'm the AI.",
+    "I\u00b4m a bot",
+    "im just a bot\nlol",
+    "As an algorithm I don't have a gut feeling",
+    "ich bin doch ne KI, dachtest du",
+    "ich  bin eine KI",
+    "Ich bin der Chatbot, über den ihr euch beschwert habt",
+    "i bi nume en chatbot",
+    "ich bin halt n Programm",
+    "Als Chatbot sehe ich nur unseren Verlauf",
+]
+"""Round 11's chat and dialect spellings: each fires a pattern."""
+LOOK_ALIKES = [
+    "Ich bin die Software mit Anna nochmal durchgegangen.",
+    "Ich bin das Programm von vorne bis hinten durchgegangen.",
+    "Ich bin das Skript mit dem Team durchgegangen.",
+    "Ich bin Software, Hardware und Netzwerk in einer Person.",
+    "Ich bin ne Maschine!",
+    "Das läuft als Programm, nicht als Dienst.",
+    "Als Programm würde ich das nicht bezeichnen.",
+    "Als Algorithmus verstehe ich hier etwas anderes.",
+    "Wir betreiben das als Chatbot.",
+    "Als Maschine kann sie 200 Teile pro Stunde.",
+    "As a program, I think it's too complex.",
+    "As the machine I ordered is late, I'll wait.",
+    "I bin software that fails QA twice.",
+    "Der Fehler liegt im Bot.",
+    "im a bit late, sorry",
+    "I am the AI engineer here",
+]
+"""Human talk that round 11's first broadened patterns fired on (its review): none fires."""
+
+
+def test_patterns_read_chat_and_dialect_spellings() -> None:
+    detector = SelfRecognitionDetector(learned=False)
+    assert [text for text in CHAT_AND_DIALECT if not detector.pattern_hits(text)] == []
+    assert [text for text in LOOK_ALIKES if detector.pattern_hits(text)] == []
+
+
+@pytest.mark.timeout(60)
+def test_a_long_run_of_spaces_is_refused_in_linear_time() -> None:
+    """Two overlapping whitespace runs made this quadratic: 20,000 spaces took 68 s."""
+    detector = SelfRecognitionDetector(learned=False)
+    for text in ("ich bin KI" + " " * 200_000 + "x", "im a bot" + " " * 200_000 + "x"):
+        assert not detector.pattern_hits(text)
 
 
 def test_quotations_are_left_out_of_the_learned_stage() -> None:
