@@ -33,7 +33,7 @@ _AI_NOUN_EN: Final = r"(?:(?:an?|the)\s+)?(?:AI|A\.I\.|artificial intelligence|(
 _AI_NOUN_DE: Final = r"(?:(?:(?:eine?|ne|'ne|n|'n|a|en|der|die|das)\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|LLM|KI-Modell|KI-Assistent(?:in)?|virtueller Assistent|Chatbot|Computerprogramm|Bot)|(?:eine?|ne|'ne|n|'n|a|en)\s+(?:Programm|Software|Skript|Algorithmus))"
 """An AI noun; Programm, Software, Skript and Algorithmus only after an indefinite article
 ("Ich bin die Software mit Anna durchgegangen" is the perfect tense of going through it)."""
-_I_AM_EN: Final = r"(?:\bI(?:'m|’m| am)|\bim(?=\s+(?:an?|the|just|only|literally|actually|really|simply|merely|basically)\s))"
+_I_AM_EN: Final = r"(?:\bI(?:'m| am)|\bim(?=\s+(?:an?|the|just|only|literally|actually|really|simply|merely|basically)\s))"
 """I am, and the chat spelling "im" where an article or a filler follows (German "im Büro" has neither)."""
 _FILLERS_EN: Final = r"(?:(?:just|only|merely|actually|really|simply|literally|basically)\s+)?"
 _ICH_BIN: Final = r"\b(?:ich|(?-i:i))\s+bin?\s+(?:(?:nur|nume|numme|bloß|lediglich|eigentlich|tatsächlich|ja|doch|halt|eben|einfach|quasi|nun mal|nämlich)\s+)*"
@@ -46,17 +46,17 @@ _MODEL_NAMES: Final = r"(?:Claude|ChatGPT|GPT-?\d(?:\.\d)?|Gemini|Llama|Mistral|
 
 PATTERNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("en", "i_am_ai", rf"{_I_AM_EN}\s+{_FILLERS_EN}{_AI_NOUN_EN}{_END}"),
-    ("en", "being_an_ai", rf"\b(?:being|since I(?:'m|’m| am)|because I(?:'m|’m| am))\s+(?:just\s+|only\s+)?{_AI_NOUN_EN}{_END}"),
+    ("en", "being_an_ai", rf"\b(?:being|since I(?:'m| am)|because I(?:'m| am))\s+(?:just\s+|only\s+)?{_AI_NOUN_EN}{_END}"),
     ("en", "as_an_ai", r"\bas an?\s+(?:AI|artificial intelligence|(?:large\s+)?language model|LLM|AI (?:language )?model|AI assistant|virtual assistant)\b(?!\s+(?:engineer|researcher|developer|team|company|product|expert|startup|specialist|lead|architect|consultant))|\bas an? (?:bot|chatbot|algorithm|piece of software),? I\b"),
     ("en", "i_was_made", r"\bI (?:was|have been|am)\s+(?:programmed|trained|developed|created|built|designed)\s+(?:by|at)\s+(?:OpenAI|Anthropic|Google|Meta|Mistral|my (?:developers|creators|programmers))\b"),
     ("en", "i_was_programmed", r"\bI (?:was|have been|am) programmed to\b"),
-    ("en", "no_body", r"\bI (?:do not|don't|don’t) have (?:a |any )?(?:physical |real )?(?:body|form)(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)|\bI have no (?:physical )?body(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)"),
-    ("en", "no_feelings", r"\bI (?:do not|don't|don’t|cannot|can't|can’t) (?:really |actually )?(?:have|feel|experience) (?:real |genuine |human |any )?(?:emotions|feelings|consciousness|sensations)(?:\s+(?:like|the way|as)\s+(?:a |humans|people)|[.!,;]|$)|\bI have no (?:real |genuine )?(?:emotions|feelings|consciousness)(?!\s+(?:about|on|for|either))\b"),
+    ("en", "no_body", r"\bI (?:do not|don't) have (?:a |any )?(?:physical |real )?(?:body|form)(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)|\bI have no (?:physical )?body(?=\s*(?:[.,;:!?]|$)|\s+(?:and|so|to|but|like|that)\b)"),
+    ("en", "no_feelings", r"\bI (?:do not|don't|cannot|can't) (?:really |actually )?(?:have|feel|experience) (?:real |genuine |human |any )?(?:emotions|feelings|consciousness|sensations)(?:\s+(?:like|the way|as)\s+(?:a |humans|people)|[.!,;]|$)|\bI have no (?:real |genuine )?(?:emotions|feelings|consciousness)(?!\s+(?:about|on|for|either))\b"),
     ("en", "training_data", r"\bmy (?:training data|training cut-?off|knowledge cut-?off|training corpus|pre-?training)\b"),
     ("en", "context_window", r"\b(?:beyond|outside|exceeds?|exceeded|fills?|filled|in|of) my (?:context window|token window)\b"),
-    ("en", "i_am_model_name", rf"\bI(?:'m|’m| am)\s+{_MODEL_NAMES}\b"),
-    ("en", "not_real", r"\bI (?:do not|don't|don’t) (?:really |actually )?exist\b|\bI(?:'m|’m| am) not (?:a )?real(?:\s+(?:person|human|human being))?(?=[.,;!?]|$|\s+(?:person|human|and|but|so))"),
-    ("en", "just_algorithm", rf"\b(?:I(?:'m|’m| am)|I'm) (?:just|only|merely) (?:an? )?(?:(?:algorithm|set of algorithms|bunch of code|piece of software|neural network)\b|(?:code|software|program)\b(?:\s+running\b|{_END}))"),
+    ("en", "i_am_model_name", rf"\bI(?:'m| am)\s+{_MODEL_NAMES}\b"),
+    ("en", "not_real", r"\bI (?:do not|don't) (?:really |actually )?exist\b|\bI(?:'m| am) not (?:a )?real(?:\s+(?:person|human|human being))?(?=[.,;!?]|$|\s+(?:person|human|and|but|so))"),
+    ("en", "just_algorithm", rf"\bI(?:'m| am) (?:just|only|merely) (?:an? )?(?:(?:algorithm|set of algorithms|bunch of code|piece of software|neural network)\b|(?:code|software|program)\b(?:\s+running\b|{_END}))"),
     ("de", "ich_bin_ki", rf"{_ICH_BIN}{_AI_NOUN_DE}{_END}"),
     ("de", "weil_ich_ki_bin", rf"\b(?:da|weil|dass|obwohl|wenn)\s+ich\s+(?:nur\s+|ja\s+|bloß\s+)?{_AI_NOUN_DE}\s+bin\b"),
     ("de", "als_ki", rf"\bals (?:eine?\s+)?(?:KI|künstliche Intelligenz|(?:großes\s+)?Sprachmodell|KI-Modell|KI-Assistent(?:in)?)(?:[.,;:!?]|\s+{_ALS_VERB}\b)|\bals (?:ein\s+)?Chatbot\s+{_ALS_VERB}\s+ich\b"),
@@ -67,7 +67,9 @@ PATTERNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("de", "nur_algorithmus", r"\b[Ii]ch bin (?:nur|bloß|lediglich) (?:ein )?(?:Algorithmus|Programm|neuronales Netz)\b"),
     ("de", "ich_bin_modellname", rf"\b[Ii]ch bin\s+{_MODEL_NAMES}\b"),
 )  # fmt: skip
-"""(language, name, pattern) of every detector pattern; case-insensitive unless spelled."""
+"""(language, name, pattern) of every detector pattern; case-insensitive unless spelled. They
+are matched on text whose apostrophes are plain (:func:`plain_apostrophes`), so each spells
+only ``'``."""
 
 
 @dataclass(frozen=True)
