@@ -10,6 +10,7 @@ read-write, a private /proc, /dev and /tmp, and nothing else of the host.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import shutil
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from sentinel.sandbox import leftovers
 from sentinel.sandbox.policy_terms import MANDATORY_DENY, WORKSPACE, PolicyView, resolve
 
 SHIM_MOUNT: Final = "/.sentinel"
@@ -102,11 +104,14 @@ def empty_nodes() -> tuple[Path, Path, Path]:
     Bound over a denied path, the first two make it unreadable and unexecutable for the
     sandbox uid (which owns neither and has no capability); the third stands in for a
     read-only path of the workspace that does not exist yet. Created once per process in a
-    fresh directory (searchable, so bwrap running as the sandbox uid can bind them),
-    removed at exit.
+    fresh directory (searchable, so bwrap running as the sandbox uid can bind them) and
+    removed when the process exits; root leases the directory first, so after a SIGKILL
+    ``sentinel-run sandbox gc`` removes it.
     """
-    home = Path(tempfile.mkdtemp(prefix="sentinel-nodes-"))
-    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    home = Path(tempfile.gettempdir()) / f"sentinel-nodes-{os.urandom(6).hex()}"
+    leftovers.take("directory", home)  # before it exists: a crash in between leaves a lease
+    home.mkdir(mode=0o700)  # fails on a name someone made first: never a path not ours
+    atexit.register(remove_empty_nodes, home, os.getpid())
     home.chmod(0o711)
     empty_file, empty_dir, read_only_dir = home / "file", home / "dir", home / "ro-dir"
     empty_file.touch(mode=0o000)
@@ -116,6 +121,22 @@ def empty_nodes() -> tuple[Path, Path, Path]:
     read_only_dir.mkdir(mode=0o555)
     read_only_dir.chmod(0o555)
     return empty_file, empty_dir, read_only_dir
+
+
+def remove_empty_nodes(home: Path, owner: int) -> None:
+    """Remove :func:`empty_nodes`' directory, in the process that made it only.
+
+    A forked child that exits through its exit handlers must not take its parent's nodes
+    away. The mode-000 directory is opened up first: an unprivileged owner cannot list it,
+    and a removal that cannot list it leaves it, and its parent, behind.
+    """
+    if os.getpid() != owner:
+        return
+    with contextlib.suppress(OSError):
+        (home / "dir").chmod(0o700)  # made by this process in its own 0711 directory
+    shutil.rmtree(home, ignore_errors=True)
+    if not home.exists():
+        leftovers.give_back("directory", home)
 
 
 def _binds(policy: PolicyView, workspace: Path) -> list[str]:

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from sentinel.errors import SandboxError
-from sentinel.sandbox import disk_quota, image_lock, leftovers
+from sentinel.sandbox import bwrap_argv, disk_quota, image_lock, kernel_api, leftovers
 from sentinel.sandbox.cgroup import AgentCgroup
 from sentinel.sandbox.disk_quota import mounts_below
 from sentinel.sandbox.launch import host_capabilities
@@ -220,3 +222,90 @@ def test_a_finished_sandbox_exec_leaves_nothing_once_its_detached_unmount_is_don
         stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=True,
     )  # fmt: skip
     assert again.stdout == b"kept\n"  # written back to the image before the lock was let go
+
+
+_MAKE_NODES = """
+import os, signal, sys
+from sentinel.sandbox.bwrap_argv import empty_nodes
+print(empty_nodes()[0].parent, flush=True)
+if sys.argv[1] == "kill":
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _nodes_home(how: str) -> Path:
+    run = subprocess.run(
+        [sys.executable, "-c", _MAKE_NODES, how],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.stdout, run.stderr
+    return Path(run.stdout.split()[0])
+
+
+def _nodes_as_nobody(remove: Callable[[Path], None]) -> Path:
+    """Make the empty nodes in a forked child running as nobody, and remove them there."""
+    read_end, write_end = os.pipe()
+
+    def child() -> int:
+        os.close(read_end)
+        if kernel_api.drop_to_uid(65534, 65534) != 0:
+            return 1
+        bwrap_argv.empty_nodes.cache_clear()
+        home = bwrap_argv.empty_nodes()[0].parent
+        os.write(write_end, str(home).encode())
+        remove(home)
+        return 0
+
+    try:
+        assert kernel_api.errno_in_child(child) == 0
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        return Path(pipe.read())
+
+
+def test_the_empty_nodes_leave_with_their_process() -> None:
+    home = _nodes_home("exit")
+    assert home.name.startswith("sentinel-nodes-")
+    assert not home.exists()
+    assert not leftovers._lease_file("directory", str(home)).exists()
+
+
+def test_an_unprivileged_owner_removes_its_empty_nodes() -> None:
+    home = _nodes_as_nobody(lambda home: bwrap_argv.remove_empty_nodes(home, os.getpid()))
+    assert home.name.startswith("sentinel-nodes-")
+    assert not home.exists()
+
+
+def test_an_unprivileged_owner_needs_the_000_directory_opened_to_remove_it() -> None:
+    """Negative control of the removal: a plain rmtree cannot list the 000 directory."""
+    home = _nodes_as_nobody(lambda home: shutil.rmtree(home, ignore_errors=True))
+    try:
+        assert (home / "dir").exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # as root
+
+
+def test_a_forked_child_leaves_its_parents_empty_nodes() -> None:
+    home = _nodes_as_nobody(lambda home: bwrap_argv.remove_empty_nodes(home, os.getppid()))
+    try:
+        assert (home / "dir").exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_gc_removes_the_empty_nodes_of_a_killed_root_process() -> None:
+    home = _nodes_home("kill")
+    try:
+        assert home.is_dir()  # SIGKILL: no exit handler ran
+        assert leftovers._lease_file("directory", str(home)).exists()
+        report = leftovers.collect()
+        assert f"directory {home}" in report.removed
+        assert not home.exists()
+        assert not leftovers._lease_file("directory", str(home)).exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        leftovers.give_back("directory", home)

@@ -781,16 +781,25 @@ impl Table {
 mod tests {
     use super::*;
 
-    fn table(name: &str) -> Table {
+    /// A test's object store directory, removed when the test ends (passed or failed).
+    struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn table(name: &str) -> (Table, Scratch) {
         let dir = std::env::temp_dir().join(format!("sentinel-cas-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Arc::new(ObjectStore::open(&dir).unwrap());
-        Table::new(store, Creator { uid: 0, gid: 0 }, 0o755, 10_000)
+        (Table::new(store, Creator { uid: 0, gid: 0 }, 0o755, 10_000), Scratch(dir))
     }
 
     #[test]
     fn depth_is_bounded_without_recursion() {
-        let mut t = table("depth");
+        let (mut t, _scratch) = table("depth");
         let who = Creator { uid: 0, gid: 0 };
         let mut dir = ROOT_INO;
         for _ in 0..MAX_DEPTH {
@@ -804,7 +813,7 @@ mod tests {
 
     #[test]
     fn restore_brings_back_contents_and_owners() {
-        let mut t = table("restore");
+        let (mut t, _scratch) = table("restore");
         let who = Creator {
             uid: 1000,
             gid: 1000,
@@ -824,7 +833,7 @@ mod tests {
 
     #[test]
     fn a_directory_cannot_move_below_itself() {
-        let mut t = table("rename");
+        let (mut t, _scratch) = table("rename");
         let who = Creator { uid: 0, gid: 0 };
         let a = t.mkdir(ROOT_INO, b"a", 0o755, who).unwrap();
         t.mkdir(a, b"b", 0o755, who).unwrap();
