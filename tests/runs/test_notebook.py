@@ -22,6 +22,7 @@ def test_the_example_notebook_plots_energy_temperature_and_co2(
 ) -> None:
     monkeypatch.setenv("SENTINEL_NOTEBOOK_HOURS", "1")
     monkeypatch.delenv("SENTINEL_NOTEBOOK_STORE", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's store: removed with tmp_path
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
         notebook,
