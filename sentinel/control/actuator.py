@@ -76,12 +76,13 @@ class Actuator(ABC):
         """
         outcomes: list[Outcome] = []
         known_outcomes, applied, log = self._outcomes, self._applied, self.log
-        actions, apply = self.actions, self.apply
+        actions, apply, new = self.actions, self.apply, tuple.__new__
+        append_outcome, append_log = outcomes.append, log.append
         for command in commands:
             key = command.key
             if command.action not in actions:
                 outcome = Outcome(key, "error", f"no action {command.action!r}")
-                log.append(outcome)
+                append_log(outcome)
             elif (known := known_outcomes.get(key)) is not None:
                 outcome = known
             else:
@@ -89,11 +90,11 @@ class Actuator(ABC):
                     detail = apply(command)
                 except ActuatorError as exc:
                     outcome = Outcome(key, "error", str(exc))
-                else:
-                    outcome = known_outcomes[key] = Outcome(key, "applied", detail)
+                else:  # made in C: Outcome's Python-level __new__ cost more than the rest
+                    outcome = known_outcomes[key] = new(Outcome, (key, "applied", detail))
                     applied[key] = command
-                log.append(outcome)
-            outcomes.append(outcome)
+                append_log(outcome)
+            append_outcome(outcome)
         return outcomes
 
     def rollback(self, key: str) -> Outcome:

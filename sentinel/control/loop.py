@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import compress
+from functools import partial
+from itertools import compress, repeat
 from typing import Any, Final
 
 import numpy as np
@@ -29,6 +30,10 @@ from sentinel.errors import ConfigError
 
 GENESIS: Final = "0" * 64
 """The ``previous`` of a plane's first record."""
+
+_new_command: Callable[[tuple[Any, ...]], Command] = partial(tuple.__new__, Command)
+"""A :class:`Command` from its fields as one tuple, made in C (no Python-level ``__new__``:
+a busy iteration makes a hundred and more)."""
 
 Observer = Callable[[int], Observation]
 """Called with the tick; returns the plane's observation."""
@@ -402,28 +407,29 @@ class ControlPlane:
         baselines = self._baselines(  # a target's row: its id's (when each is listed once)
             observation, metric, targets, self._id_rows[free_ids] if self._unique else None
         )
-        commands = [Command(prefix + target + suffix, action, target, rule_params)
-                    for target in targets]  # fmt: skip
+        command_keys = [prefix + target + suffix for target in targets]
+        commands = list(
+            map(_new_command, zip(command_keys, repeat(action), targets, repeat(rule_params)))
+        )
         outcomes = self._actuator.act_many(commands)
-        record.actions.extend(
-            {"rule": rule_id, "target": command.target, "action": action, "key": command.key,
+        record.actions.extend([
+            {"rule": rule_id, "target": target, "action": action, "key": key,
              "params": params, "status": outcome.status, "detail": outcome.detail}
-            for command, outcome in zip(commands, outcomes, strict=True)
-        )  # fmt: skip
-        applied: list[int] = []
-        opened_keys: list[str] = []
-        opened_targets: list[str] = []
-        opened_baselines: list[float | None] = []
-        for command, outcome, target_id, baseline in zip(
-            commands, outcomes, free_ids, baselines, strict=True
-        ):
-            if outcome.status != "applied":
-                self._backoff(keys, target_id, tick)
-                continue
-            applied.append(target_id)
-            opened_keys.append(command.key)
-            opened_targets.append(command.target)
-            opened_baselines.append(baseline)
+            for target, key, outcome in zip(targets, command_keys, outcomes, strict=True)
+        ])  # fmt: skip
+        statuses = [outcome.status for outcome in outcomes]
+        if statuses.count("applied") == len(statuses):  # the usual case: every one applied
+            applied, opened_keys, opened_targets = free_ids, command_keys, targets
+            opened_baselines = baselines
+        else:
+            went = [status == "applied" for status in statuses]
+            for target_id, ok in zip(free_ids, went, strict=True):
+                if not ok:
+                    self._backoff(keys, target_id, tick)
+            applied = list(compress(free_ids, went))
+            opened_keys = list(compress(command_keys, went))
+            opened_targets = list(compress(targets, went))
+            opened_baselines = list(compress(baselines, went))
         if applied:  # each key once per rule: the keys' updates need no order
             self.pending.open_many(
                 self._check_of(rule), record.decision_id, tick, opened_keys, opened_targets,

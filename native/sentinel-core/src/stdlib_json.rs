@@ -64,6 +64,59 @@ fn two_adic_valuation(x: f64) -> i32 {
     exponent + i32::try_from(mantissa.trailing_zeros()).unwrap_or(0)
 }
 
+/// The shortest digits that round-trip `x` (finite, not negative) into `digits`, without
+/// the point or leading and trailing zeros ("0" for zero): their count and the decimal
+/// exponent of the first, as `{:e}` gives them ("d.ddde[-]x"). Ryu writes the digits (the
+/// shortest, and of those the closest to `x`, as Python's repr picks them); its text is
+/// read back into digits and an exponent, whatever notation it chose.
+fn shortest_digits(x: f64, digits: &mut [u8; 24]) -> (usize, i32) {
+    let mut text = ryu::Buffer::new();
+    let text = text.format_finite(x).as_bytes();
+    let (mantissa, power) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => (&text[..at], parse_exponent(&text[at + 1..])),
+        None => (text, 0),
+    };
+    let integer_digits = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len());
+    let (mut count, mut leading_zeros, mut seen) = (0usize, 0i32, false);
+    for &byte in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+        if !seen && byte == b'0' {
+            leading_zeros += 1;
+            continue;
+        }
+        seen = true;
+        digits[count] = byte;
+        count += 1;
+    }
+    while count > 1 && digits[count - 1] == b'0' {
+        count -= 1;
+    }
+    if count == 0 {
+        digits[0] = b'0';
+        return (1, 0);
+    }
+    let integer_digits = i32::try_from(integer_digits).unwrap_or(0);
+    (count, integer_digits - 1 - leading_zeros + power)
+}
+
+/// Ryu's exponent text ("16", "-7") as a number.
+fn parse_exponent(text: &[u8]) -> i32 {
+    let (negative, magnitude) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let value = magnitude
+        .iter()
+        .fold(0i32, |acc, &b| acc * 10 + i32::from(b - b'0'));
+    if negative {
+        -value
+    } else {
+        value
+    }
+}
+
 /// Writes `x` as Python's `float.__repr__` (and `json`'s `NaN`, `Infinity`, `-Infinity`).
 pub fn write_repr_f64(out: &mut Vec<u8>, x: f64) {
     if !x.is_finite() {
@@ -79,17 +132,8 @@ pub fn write_repr_f64(out: &mut Vec<u8>, x: f64) {
     if x.is_sign_negative() {
         out.push(b'-');
     }
-    // `{:e}` gives the shortest digits that round-trip ("d.ddde[-]x", at most 17 digits),
-    // as Python's repr does; a tie between two goes to the even digit in both (checked).
-    let sci = StackText::format(format_args!("{:e}", x.abs()));
-    let (mantissa, exponent) = sci.as_str().split_once('e').unwrap_or((sci.as_str(), "0"));
     let mut buffer = [0u8; 24];
-    let mut count = 0;
-    for byte in mantissa.bytes().filter(|b| *b != b'.') {
-        buffer[count] = byte;
-        count += 1;
-    }
-    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (count, exponent) = shortest_digits(x.abs(), &mut buffer);
     let digits = &mut buffer[..count];
     // A tie puts a 5 at 10^(exponent - count), which makes that the 2-adic valuation of
     // x: only then the (costly) exact check can change anything.

@@ -3,9 +3,9 @@
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 use pyo3::{intern, IntoPyObjectExt};
-use sentinel_core::verification::{Check, Closed, Op, VerificationStore};
+use sentinel_core::verification::{Check, Closed, Measured, Op, Verdict, VerificationStore};
 use sentinel_core::CoreError;
 
 use crate::errors::to_pyerr;
@@ -162,6 +162,26 @@ impl PyVerificationStore {
     }
 }
 
+/// A measurement's result as an interned Python string (one object for every point, not a
+/// new string for each of a busy iteration's thousand).
+fn measured_text(py: Python<'_>, result: Measured) -> &Bound<'_, PyString> {
+    match result {
+        Measured::Success => intern!(py, "success"),
+        Measured::Failure => intern!(py, "failure"),
+        Measured::Inconclusive => intern!(py, "inconclusive"),
+        Measured::Error => intern!(py, "error"),
+    }
+}
+
+/// A verdict as an interned Python string.
+fn verdict_text(py: Python<'_>, verdict: Verdict) -> &Bound<'_, PyString> {
+    match verdict {
+        Verdict::Successful => intern!(py, "Successful"),
+        Verdict::Failed => intern!(py, "Failed"),
+        Verdict::Inconclusive => intern!(py, "Inconclusive"),
+    }
+}
+
 impl PyVerificationStore {
     /// The record entries of `closed` (what `Analysis.to_record` writes, with `rollback`
     /// None), and the positions of the Failed ones (the caller rolls them back).
@@ -182,7 +202,7 @@ impl PyVerificationStore {
                 let point = PyDict::new(py);
                 point.set_item(intern!(py, "tick"), tick)?;
                 point.set_item(intern!(py, "value"), value)?;
-                point.set_item(intern!(py, "result"), result.name())?;
+                point.set_item(intern!(py, "result"), measured_text(py, result))?;
                 series.append(point)?;
             }
             let entry = PyDict::new(py);
@@ -193,11 +213,11 @@ impl PyVerificationStore {
             entry.set_item(intern!(py, "condition"), &check.condition)?;
             entry.set_item(intern!(py, "baseline"), open.baseline)?;
             entry.set_item(intern!(py, "series"), series)?;
-            entry.set_item(intern!(py, "verdict"), item.verdict.name())?;
+            entry.set_item(intern!(py, "verdict"), verdict_text(py, item.verdict))?;
             entry.set_item(intern!(py, "why"), &item.why)?;
             entry.set_item(intern!(py, "rollback"), py.None().into_bound_py_any(py)?)?;
             list.append(entry)?;
-            if item.verdict == sentinel_core::verification::Verdict::Failed {
+            if item.verdict == Verdict::Failed {
                 failed.push(position);
             }
         }
