@@ -290,6 +290,20 @@ class VerificationStore:
     def verifying(self, check: int, ids: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
         """Per target id, whether (``check``, id) has an open verification."""
 
+    def holds(
+        self,
+        check: int,
+        ids: npt.NDArray[np.intp],
+        tick: int,
+        backoff_until: npt.NDArray[np.int64],
+        cooldown_until: npt.NDArray[np.int64],
+    ) -> npt.NDArray[np.int8]:
+        """Per target id, why its key is held: 1 verifying, 2 backoff, 3 cooldown; 0 free.
+
+        Raises:
+            IndexError: An id is outside ``backoff_until`` or ``cooldown_until``.
+        """
+
     def measure(
         self,
         tick: int,

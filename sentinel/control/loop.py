@@ -25,7 +25,7 @@ from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
 from sentinel.control.policy import Policy, Rule, fired_rows
 from sentinel.control.record_json import record_digest
-from sentinel.control.verification_store import Closed, VerificationStore
+from sentinel.control.verification_store import HOLD_REASONS, Closed, VerificationStore
 from sentinel.errors import ConfigError
 
 GENESIS: Final = "0" * 64
@@ -366,16 +366,18 @@ class ControlPlane:
         A held key is held for the first of those that applies; actions go in target order.
         """
         tick = observation.tick
-        verifying = self.pending.verifying(self._check_of(rule), ids)
-        backoff = (tick < keys.backoff_until[ids]) & ~verifying
-        cooldown = (tick < keys.cooldown_until[ids]) & ~verifying & ~backoff
-        reasons = (("verifying", verifying), ("backoff", backoff), ("cooldown", cooldown))
-        held = [(int(mask.argmax()), why, mask) for why, mask in reasons if mask.any()]
-        for _, why, mask in sorted(held, key=lambda h: h[0]):  # the record's order: first seen
-            record.held.setdefault((rule.id, why), []).extend(compress(fired, mask.tolist()))
-        free = ~(verifying | backoff | cooldown)
-        if not free.any():
-            return
+        codes = self.pending.holds(
+            self._check_of(rule), ids, tick, keys.backoff_until, keys.cooldown_until
+        )
+        free = codes == 0
+        if not free.all():
+            listed: list[int] = codes.tolist()
+            for code in sorted(set(listed) - {0}, key=listed.index):  # the record's: first seen
+                record.held.setdefault((rule.id, HOLD_REASONS[code]), []).extend(
+                    compress(fired, (codes == code).tolist())
+                )
+            if not free.any():
+                return
         self._act(rule, fired, ids, free, keys, observation, record)
 
     def _act(
@@ -402,7 +404,8 @@ class ControlPlane:
         metric = rule.verify.comparison.metric
         free_rows = np.flatnonzero(free)
         rows: list[int] = free_rows.tolist()
-        free_ids: list[int] = ids[free_rows].tolist()
+        free_id_array = ids[free_rows]
+        free_ids: list[int] = free_id_array.tolist()
         targets = [fired[n] for n in rows]
         baselines = self._baselines(  # a target's row: its id's (when each is listed once)
             observation, metric, targets, self._id_rows[free_ids] if self._unique else None
@@ -420,7 +423,7 @@ class ControlPlane:
         statuses = [outcome.status for outcome in outcomes]
         if statuses.count("applied") == len(statuses):  # the usual case: every one applied
             applied, opened_keys, opened_targets = free_ids, command_keys, targets
-            opened_baselines = baselines
+            opened_baselines, applied_ids = baselines, free_id_array
         else:
             went = [status == "applied" for status in statuses]
             for target_id, ok in zip(free_ids, went, strict=True):
@@ -430,13 +433,14 @@ class ControlPlane:
             opened_keys = list(compress(command_keys, went))
             opened_targets = list(compress(targets, went))
             opened_baselines = list(compress(baselines, went))
+            applied_ids = free_id_array[went]
         if applied:  # each key once per rule: the keys' updates need no order
             self.pending.open_many(
                 self._check_of(rule), record.decision_id, tick, opened_keys, opened_targets,
                 applied, opened_baselines,
             )  # fmt: skip
-            keys.errors[applied] = 0
-            keys.cooldown_until[applied] = tick + rule.cooldown_ticks
+            keys.errors[applied_ids] = 0
+            keys.cooldown_until[applied_ids] = tick + rule.cooldown_ticks
             self.counters["actions"] += len(applied)
             self.counters[f"action:{action}"] += len(applied)
 

@@ -14,6 +14,9 @@ Both answer the same calls:
 - ``open_many(check, decision, acted_at, keys, targets, target_ids, baselines)``: one
   verification per applied command (a NaN or None baseline is unknown).
 - ``verifying(check, ids)``: per target id, whether the key has an open verification.
+- ``holds(check, ids, tick, backoff_until, cooldown_until)``: per target id, why its key is
+  held (an int8 code: 1 under verification, 2 in error backoff, 3 in cooldown, the first
+  that applies; 0 free), ``backoff_until`` and ``cooldown_until`` indexed by target id.
 - ``measure(tick, rows, columns)``: measure every open verification past its initial delay,
   in the order of actions; ``rows[target_id]`` is the target's row (-1 or past the end: not
   observed), ``columns[metric_index]`` the metric's float64 column (None: not observed).
@@ -38,6 +41,11 @@ from sentinel.control.actuator import Command
 from sentinel.control.policy import Rule
 from sentinel.control.verification import Analysis
 
+HOLD_VERIFYING, HOLD_BACKOFF, HOLD_COOLDOWN = 1, 2, 3
+"""The codes ``holds`` gives a held key, in the order the holds apply (0: free)."""
+HOLD_REASONS: tuple[str, ...] = ("", "verifying", "backoff", "cooldown")
+"""A hold code's name in the record (``held``)."""
+
 Closed = tuple[list[dict[str, Any]], list[int]]
 """The closed verifications' record entries, and the positions of the Failed ones."""
 
@@ -45,13 +53,14 @@ Closed = tuple[list[dict[str, Any]], list[int]]
 class VerificationStore:
     """The native store (see the module docstring for its calls)."""
 
-    __slots__ = ("_store", "finish", "measure", "open_many", "verifying")
+    __slots__ = ("_store", "finish", "holds", "measure", "open_many", "verifying")
 
     def __init__(self) -> None:
         store = _native.VerificationStore()
         self._store = store
         self.open_many = store.open_many
         self.verifying = store.verifying
+        self.holds = store.holds
         self.measure = store.measure
         self.finish = store.finish
 
@@ -110,6 +119,21 @@ class ReferenceVerificationStore:
     def verifying(self, check: int, ids: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
         """Per target id, whether (``check``, id) has an open verification."""
         return np.array([(check, int(i)) in self._verifying for i in ids], dtype=bool)
+
+    def holds(
+        self,
+        check: int,
+        ids: npt.NDArray[np.intp],
+        tick: int,
+        backoff_until: npt.NDArray[np.int64],
+        cooldown_until: npt.NDArray[np.int64],
+    ) -> npt.NDArray[np.int8]:
+        """Per target id, why its key is held (1 verifying, 2 backoff, 3 cooldown; 0 free)."""
+        codes = np.zeros(len(ids), dtype=np.int8)
+        codes[tick < cooldown_until[ids]] = HOLD_COOLDOWN
+        codes[tick < backoff_until[ids]] = HOLD_BACKOFF
+        codes[self.verifying(check, ids)] = HOLD_VERIFYING
+        return codes
 
     def measure(
         self,

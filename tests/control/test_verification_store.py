@@ -4,7 +4,7 @@ Driven side by side over random rules (every operator, delays, TTLs, tolerances 
 limits), batches of opened verifications (unknown baselines), observations with unknown
 values, unobserved targets and missing columns, time going back, and a final ``finish``:
 both must return the same record entries, the same Failed positions, the same
-``verifying`` answers and the same count of open verifications.
+``verifying`` and ``holds`` answers and the same count of open verifications.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ _open = st.tuples(
     st.integers(0, 3),  # which rule (modulo the rules drawn)
     st.lists(st.integers(0, TARGETS - 1), min_size=1, max_size=TARGETS, unique=True),
     st.lists(st.one_of(st.none(), _value), min_size=TARGETS, max_size=TARGETS),
-)
+    st.tuples(*[st.lists(st.sampled_from([0, 60, 120, 600]), min_size=TARGETS,
+                         max_size=TARGETS)] * 2),  # backoff and cooldown until, per id
+)  # fmt: skip
 _measure = st.tuples(
     st.just("measure"),
     st.sampled_from([60, 60, 120, 0, -120]),
@@ -87,11 +89,16 @@ def test_the_native_store_is_its_reference(
     tick, decisions = 0, 0
     for step in steps:
         if step[0] == "open":
-            _, which, ids, baselines = step
+            _, which, ids, baselines, until = step
             check = which % len(rules)
             free = np.array(ids, dtype=np.intp)
             taken = native.verifying(check, free)
             assert taken.tolist() == reference.verifying(check, free).tolist()
+            backoff_until, cooldown_until = (np.array(u, dtype=np.int64) for u in until)
+            assert (
+                native.holds(check, free, tick, backoff_until, cooldown_until).tolist()
+                == reference.holds(check, free, tick, backoff_until, cooldown_until).tolist()
+            )
             ids = [i for i, busy in zip(ids, taken.tolist(), strict=True) if not busy]
             decisions += 1
             arguments = (

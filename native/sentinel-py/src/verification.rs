@@ -133,6 +133,43 @@ impl PyVerificationStore {
         PyArray1::from_vec(py, flags)
     }
 
+    /// Per id, why its key is held: 1 under verification, 2 in error backoff
+    /// (`tick < backoff_until[id]`), 3 in cooldown (`tick < cooldown_until[id]`), the
+    /// first that applies; 0 free.
+    fn holds<'py>(
+        &self,
+        py: Python<'py>,
+        check: usize,
+        ids: PyReadonlyArray1<'py, isize>,
+        tick: i64,
+        backoff_until: PyReadonlyArray1<'py, i64>,
+        cooldown_until: PyReadonlyArray1<'py, i64>,
+    ) -> PyResult<Bound<'py, PyArray1<i8>>> {
+        let (backoff, cooldown) = (backoff_until.as_array(), cooldown_until.as_array());
+        let mut codes = Vec::with_capacity(ids.len()?);
+        for &id in ids.as_array() {
+            let index = usize::try_from(id).ok();
+            let until = |column: &numpy::ndarray::ArrayView1<'_, i64>| {
+                index.and_then(|i| column.get(i).copied()).ok_or_else(|| {
+                    pyo3::exceptions::PyIndexError::new_err(format!(
+                        "target id {id} is outside the rule's key arrays"
+                    ))
+                })
+            };
+            let (backoff_until, cooldown_until) = (until(&backoff)?, until(&cooldown)?);
+            codes.push(if index.is_some_and(|i| self.store.is_verifying(check, i)) {
+                1
+            } else if tick < backoff_until {
+                2
+            } else if tick < cooldown_until {
+                3
+            } else {
+                0
+            });
+        }
+        Ok(PyArray1::from_vec(py, codes))
+    }
+
     fn measure<'py>(
         &mut self,
         py: Python<'py>,
