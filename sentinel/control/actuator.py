@@ -10,13 +10,16 @@ nothing; a rollback is the action's inverse under the key ``KEY/rollback``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import ClassVar, Literal, NamedTuple
+from typing import ClassVar, Final, Literal, NamedTuple
 
 from sentinel.errors import SentinelError
 
 ROLLBACK_SUFFIX = "/rollback"
+LOG_LIMIT: Final = 10_000
+"""Outcomes an actuator's ``log`` keeps (the latest): a plane runs for days."""
 
 
 class ActuatorError(SentinelError):
@@ -57,8 +60,8 @@ class Actuator(ABC):
     def __init__(self) -> None:
         self._outcomes: dict[str, Outcome] = {}
         self._applied: dict[str, Command] = {}
-        self.log: list[Outcome] = []
-        """Every outcome in order (what this actuator did, for tests and summaries)."""
+        self.log: deque[Outcome] = deque(maxlen=LOG_LIMIT)
+        """The latest outcomes in order (what this actuator did, for tests and summaries)."""
 
     def act(self, command: Command) -> Outcome:
         """Apply ``command`` once; the same key again returns the first outcome.
