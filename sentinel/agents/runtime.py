@@ -63,7 +63,7 @@ from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 from sentinel.gateway import Gateway
 from sentinel.nightrun.recall import with_memories
-from sentinel.probes.run_probes import open_recorder
+from sentinel.probes.run_probes import RunProbes, StartingProbes
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.wasi_tools import wasi_tool
 from sentinel.world import Action, World
@@ -661,6 +661,27 @@ def run(
         raise InvalidInputError(
             f"the store {options.store} exists; choose another --store, or pass --overwrite"
         )
+    starting = StartingProbes(options.probes)  # loads while the run sets itself up
+    try:
+        return _run(options, starting, started, progress, keep_workspaces, stop, memories,
+                    bus, on_tick, on_bus)  # fmt: skip
+    finally:
+        starting.abandon()  # a run that failed before taking them
+
+
+def _run(
+    options: RunOptions,
+    starting: StartingProbes,
+    started: float,
+    progress: Callable[[int, int], None] | None,
+    keep_workspaces: Path | None,
+    stop: threading.Event | None,
+    memories: dict[str, list[str]] | None,
+    bus: str | None,
+    on_tick: Callable[[Engine], None] | None,
+    on_bus: Callable[[RunBus], None] | None,
+) -> RunSummary:
+    """:func:`run` once its probes are loading."""
     company = company_for(load_company(options.config), options)
     policy_file = options.config / "policies" / "agent.toml"
     policy = SandboxPolicy.from_toml(policy_file) if policy_file.is_file() else SandboxPolicy()
@@ -673,7 +694,7 @@ def run(
         live = _open_bus(bus, store, _attaching(planes_bus, on_bus), run_dir)
         backend: LiveBackend | None = None
         cas = open_run_workspaces(options.workspace_fs, options.store, store)
-        probes = open_recorder(options.probes, store, lambda: clock.tick)
+        probes = RunProbes(None, "not started: the run failed before its sandboxes")
         try:
             gateway = Gateway(
                 gateway_settings(company, options.provider),
@@ -682,6 +703,8 @@ def run(
                 ledger_path=":memory:",
                 clock=clock,
             )
+            # Loaded before the first sandbox group exists: each is watched from its start.
+            probes = starting.recorder(store, lambda: clock.tick)
             backend = LiveBackend(
                 gateway,
                 policy,

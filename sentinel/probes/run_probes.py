@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,70 @@ class RunProbes:
         }
 
 
+class StartingProbes:
+    """The probes of a run, loading in the background while the run sets itself up.
+
+    Loading and attaching the programs takes ~30-40 ms (libbpf parsing the kernel's BTF,
+    the verifier): about what the main job spends before its first sandbox (reading the
+    company, opening the audit store and the gateway), so the two overlap. :meth:`recorder`
+    waits for the load; :meth:`abandon` closes a session nobody took (a run that failed
+    before its sandboxes).
+
+    Args:
+        mode: ``auto`` (on when the host can load them), ``on`` or ``off``.
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self._session: ProbeSession | None = None
+        self._error: ProbeUnavailable | None = None
+        self._taken = False
+        self._thread: threading.Thread | None = None
+        if mode != "off":
+            self._thread = threading.Thread(target=self._load, name="sentinel-probe-load")
+            self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            self._session = ProbeSession()
+        except ProbeUnavailable as exc:
+            self._error = exc
+
+    def _wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def recorder(self, store: AuditStore, tick: Callable[[], int | None]) -> RunProbes:
+        """Wait for the load; the run's probes recording into ``store``.
+
+        Args:
+            store: The run's audit store.
+            tick: Returns the world's current tick.
+
+        Raises:
+            ProbeUnavailable: ``mode`` is ``on`` and the host cannot load the probes.
+        """
+        self._wait()
+        self._taken = True
+        if self.mode == "off":
+            return RunProbes(None, "turned off (--probes off)")
+        if self._session is None:
+            if self.mode == "on" and self._error is not None:
+                raise self._error
+            return RunProbes(None, str(self._error))
+        return RunProbes(ProbeRecorder(self._session, store, tick))
+
+    def abandon(self) -> None:
+        """Close the session unless :meth:`recorder` handed it on (idempotent)."""
+        self._wait()
+        if not self._taken and self._session is not None:
+            self._session.close()
+            self._session = None
+
+
 def open_recorder(mode: str, store: AuditStore, tick: Callable[[], int | None]) -> RunProbes:
-    """Start the probes for a run.
+    """Start the probes for a run and wait for them (see :class:`StartingProbes`).
 
     Args:
         mode: ``auto`` (on when the host can load them), ``on`` or ``off``.
@@ -53,12 +116,4 @@ def open_recorder(mode: str, store: AuditStore, tick: Callable[[], int | None]) 
     Raises:
         ProbeUnavailable: ``mode`` is ``on`` and the host cannot load the probes.
     """
-    if mode == "off":
-        return RunProbes(None, "turned off (--probes off)")
-    try:
-        session = ProbeSession()
-    except ProbeUnavailable as exc:
-        if mode == "on":
-            raise
-        return RunProbes(None, str(exc))
-    return RunProbes(ProbeRecorder(session, store, tick))
+    return StartingProbes(mode).recorder(store, tick)

@@ -4,27 +4,31 @@
 //! One background thread owns the loaded object, its links and the ring buffer: libbpf's
 //! object is not `Send`, and the ring buffer borrows its map. The thread loads and attaches,
 //! hands back owned handles of the two maps userspace writes and reads (`agent_cgroups`,
-//! `agent_counters`), then polls the ring buffer into a bounded queue until it is told to
-//! stop; dropping the links on stop detaches every program. Records stay raw bytes here; the
+//! `agent_counters`), then waits on the ring buffer and a waker (an eventfd) and copies
+//! records into a bounded queue until `close` sets the stop flag and rings the waker;
+//! dropping the links on stop detaches every program. Records stay raw bytes here; the
 //! Python side (`sentinel/probes/records.py`) decodes them, so the layout has one reader.
 
 use std::collections::{HashSet, VecDeque};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, ObjectBuilder, RingBufferBuilder};
 
 /// The compiled BPF object (built by build.rs from bpf/agent_probe.bpf.c).
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/agent_probe.bpf.o"));
 
-/// How long one ring-buffer poll waits, which bounds how late `close` returns: at 50 ms,
-/// closing took 51 ms of wall time in 2 of 5 tries, charged to every run with probes (the
-/// 0.25 h main job is ~1.5 s idle); at 10 ms the thread wakes 100 times a second, a few
-/// microseconds each.
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// The longest the thread sleeps between two looks at the stop flag when nothing rings the
+/// waker (a safety net: `close` rings it, so closing never waits for this). The ring-buffer
+/// poll of 10 ms it replaced made every `close` wait ~10 ms, ~1 % of a 0.25 h main job,
+/// and woke the thread 100 times a second.
+const IDLE_WAKE_MS: libc::c_int = 1000;
+/// The `epoll` tokens of the ring buffer and the waker.
+const RING: u64 = 0;
+const WAKER: u64 = 1;
 
 /// Entries of the programs' `watch_filter` (`FILTER_BUCKETS` in bpf/agent_probe.bpf.c).
 const FILTER_BUCKETS: u64 = 4096;
@@ -40,6 +44,8 @@ pub struct AgentProbe {
     queue: Arc<Mutex<VecDeque<Vec<u8>>>>,
     lost: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    /// An eventfd the worker waits on beside the ring buffer: `close` writes to it.
+    waker: Arc<OwnedFd>,
     worker: Option<JoinHandle<()>>,
     programs: Vec<String>,
 }
@@ -81,6 +87,7 @@ fn run_worker(
     capacity: usize,
     lost: &AtomicU64,
     stop: &AtomicBool,
+    waker: &OwnedFd,
 ) {
     let (object, links, programs) = match load_and_attach() {
         Ok(parts) => parts,
@@ -122,6 +129,13 @@ fn run_worker(
             return;
         }
     };
+    let waits = match Waits::new(ring.epoll_fd(), waker.as_raw_fd()) {
+        Ok(waits) => waits,
+        Err(err) => {
+            let _ = loaded.send(Err(format!("waiting on the ring buffer: {err}")));
+            return;
+        }
+    };
     if loaded
         .send(Ok((cgroups, filter, counters, programs)))
         .is_err()
@@ -129,18 +143,88 @@ fn run_worker(
         return;
     }
     while !stop.load(Ordering::Relaxed) {
-        match ring.poll(POLL_INTERVAL) {
-            Ok(()) => {}
+        match waits.wait(IDLE_WAKE_MS) {
+            Ok(ready) if ready.ring => {
+                if ring.consume().is_err() {
+                    break; // the owner sees a stopped worker through `running`
+                }
+            }
+            Ok(_) => {}
             // A signal the process handles can land on this thread (Ctrl-C, SIGCHLD, a
             // timer): the wait is retried, the programs stay attached.
-            Err(err) if err.kind() == libbpf_rs::ErrorKind::Interrupted => {}
-            Err(_) => break, // the owner sees a stopped worker through `running`
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
     let _ = ring.consume(); // what arrived before stop
     drop(ring);
     drop(links); // detaches every program
     drop(object);
+}
+
+/// What one wait found ready.
+struct Ready {
+    ring: bool,
+}
+
+/// An epoll set of the ring buffer's own epoll descriptor and the waker.
+struct Waits {
+    epoll: OwnedFd,
+}
+
+impl Waits {
+    fn new(ring: libc::c_int, waker: libc::c_int) -> std::io::Result<Self> {
+        // SAFETY: epoll_create1 takes no pointers; a non-negative result is a new descriptor
+        // this process owns, handed to OwnedFd at once.
+        let raw = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if raw < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is the fresh descriptor above, owned by nothing else.
+        let epoll = unsafe { OwnedFd::from_raw_fd(raw) };
+        for (fd, token) in [(ring, RING), (waker, WAKER)] {
+            let mut event = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: token,
+            };
+            // SAFETY: `epoll` and `fd` are open descriptors; `event` lives across the call.
+            let added = unsafe {
+                libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &raw mut event)
+            };
+            if added < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(Self { epoll })
+    }
+
+    /// Wait up to `timeout_ms` for the ring buffer or the waker.
+    fn wait(&self, timeout_ms: libc::c_int) -> std::io::Result<Ready> {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 2];
+        // SAFETY: `events` has room for the 2 entries the call may write.
+        let count = unsafe {
+            libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 2, timeout_ms)
+        };
+        let count = usize::try_from(count).map_err(|_| std::io::Error::last_os_error())?;
+        Ok(Ready {
+            ring: events[..count].iter().any(|event| event.u64 == RING),
+        })
+    }
+}
+
+/// A new eventfd: the waker `close` rings.
+fn new_waker() -> Result<OwnedFd, String> {
+    // SAFETY: eventfd takes no pointers; a non-negative result is a new descriptor this
+    // process owns, handed to OwnedFd at once.
+    let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if raw < 0 {
+        return Err(format!(
+            "creating the probe's waker: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: `raw` is the fresh descriptor above, owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 impl AgentProbe {
@@ -153,14 +237,16 @@ impl AgentProbe {
         let queue = Arc::new(Mutex::new(VecDeque::new()));
         let lost = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let waker = Arc::new(new_waker()?);
         let (sender, receiver) = mpsc::channel();
         let worker = {
             let queue = Arc::clone(&queue);
             let lost = Arc::clone(&lost);
             let stop = Arc::clone(&stop);
+            let waker = Arc::clone(&waker);
             std::thread::Builder::new()
                 .name("sentinel-probe".into())
-                .spawn(move || run_worker(&sender, &queue, capacity, &lost, &stop))
+                .spawn(move || run_worker(&sender, &queue, capacity, &lost, &stop, &waker))
                 .map_err(|err| format!("starting the probe thread: {err}"))?
         };
         match receiver.recv() {
@@ -172,6 +258,7 @@ impl AgentProbe {
                 queue,
                 lost,
                 stop,
+                waker,
                 worker: Some(worker),
                 programs,
             }),
@@ -295,6 +382,11 @@ impl AgentProbe {
     /// Detach every program and stop the thread (idempotent).
     pub fn close(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: the waker is an open eventfd; `one` is the 8 bytes an eventfd write takes.
+        // A failed write (the counter full: impossible at one write per close) only leaves
+        // the thread to see the flag at its next idle wake.
+        let _ = unsafe { libc::write(self.waker.as_raw_fd(), one.as_ptr().cast(), one.len()) };
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }
