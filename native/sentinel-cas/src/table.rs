@@ -794,7 +794,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sentinel-cas-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Arc::new(ObjectStore::open(&dir).unwrap());
-        (Table::new(store, Creator { uid: 0, gid: 0 }, 0o755, 10_000), Scratch(dir))
+        (
+            Table::new(store, Creator { uid: 0, gid: 0 }, 0o755, 10_000),
+            Scratch(dir),
+        )
     }
 
     #[test]

@@ -202,9 +202,8 @@ impl Waits {
     fn wait(&self, timeout_ms: libc::c_int) -> std::io::Result<Ready> {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 2];
         // SAFETY: `events` has room for the 2 entries the call may write.
-        let count = unsafe {
-            libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 2, timeout_ms)
-        };
+        let count =
+            unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 2, timeout_ms) };
         let count = usize::try_from(count).map_err(|_| std::io::Error::last_os_error())?;
         Ok(Ready {
             ring: events[..count].iter().any(|event| event.u64 == RING),

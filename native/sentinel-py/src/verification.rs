@@ -157,15 +157,17 @@ impl PyVerificationStore {
                 })
             };
             let (backoff_until, cooldown_until) = (until(&backoff)?, until(&cooldown)?);
-            codes.push(if index.is_some_and(|i| self.store.is_verifying(check, i)) {
-                1
-            } else if tick < backoff_until {
-                2
-            } else if tick < cooldown_until {
-                3
-            } else {
-                0
-            });
+            codes.push(
+                if index.is_some_and(|i| self.store.is_verifying(check, i)) {
+                    1
+                } else if tick < backoff_until {
+                    2
+                } else if tick < cooldown_until {
+                    3
+                } else {
+                    0
+                },
+            );
         }
         Ok(PyArray1::from_vec(py, codes))
     }
