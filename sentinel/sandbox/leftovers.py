@@ -71,6 +71,14 @@ def _start_time(pid: int) -> str | None:
     return _read_start_time(pid)
 
 
+def process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (``/proc/PID/stat`` field 22), None when it is gone.
+
+    A pid and its start time name one process: a pid the kernel reused reads another time.
+    """
+    return _start_time(pid)
+
+
 def _read_start_time(pid: int) -> str | None:
     try:
         stat_line = Path(f"/proc/{pid}/stat").read_text()

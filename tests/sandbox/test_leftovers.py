@@ -309,3 +309,34 @@ def test_gc_removes_the_empty_nodes_of_a_killed_root_process() -> None:
     finally:
         shutil.rmtree(home, ignore_errors=True)
         leftovers.give_back("directory", home)
+
+
+def test_the_next_process_of_a_uid_removes_the_nodes_of_one_killed_before_its_exit() -> None:
+    """A worker pool's terminate or a SIGKILL runs no exit handler: an unprivileged process
+    has no lease for gc, so the next one of its uid removes what the dead one left."""
+    killed = _nodes_as_nobody(lambda home: None)  # exits without its handlers: left
+    try:
+        assert (killed / "dir").exists()  # the control: nothing else removes it
+        later = _nodes_as_nobody(lambda home: bwrap_argv.remove_empty_nodes(home, os.getpid()))
+        assert not later.exists()
+        assert not killed.exists()
+    finally:
+        shutil.rmtree(killed, ignore_errors=True)
+
+
+def test_nodes_of_a_live_process_or_another_uid_are_kept(tmp_path: Path) -> None:
+    own = (
+        tmp_path
+        / f"{bwrap_argv.NODES_PREFIX}{os.getpid()}-{leftovers.process_start(os.getpid())}-ab"
+    )
+    other = tmp_path / f"{bwrap_argv.NODES_PREFIX}999999999-1-cd"  # a pid that cannot run
+    foreign = tmp_path / f"{bwrap_argv.NODES_PREFIX}999999998-1-ef"
+    planted = tmp_path / f"{bwrap_argv.NODES_PREFIX}999999997-1-01"
+    for home in (own, other, foreign):
+        (home / "dir").mkdir(parents=True, mode=0o000)
+    os.chown(foreign, 65534, 65534)  # another uid's
+    target = tmp_path / "target"
+    target.mkdir()
+    planted.symlink_to(target)  # a link in the name's place: never followed
+    assert bwrap_argv.remove_stale_nodes(tmp_path) == [other]
+    assert own.exists() and foreign.exists() and target.exists() and planted.is_symlink()

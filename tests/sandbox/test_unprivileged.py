@@ -53,6 +53,8 @@ def test_a_normal_user_gets_the_layers_that_need_no_root(sandbox_base: Path) -> 
     os.chown(sandbox_base, NOBODY, NOBODY)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         report = pool.apply(unprivileged_report, (str(sandbox_base),))
+        pool.close()  # the worker exits through its exit handlers (terminate would kill it)
+        pool.join()
     verdicts = report["verdicts"]
     assert isinstance(verdicts, dict)
     assert verdicts["cgroups"] == Verdict.UNAVAILABLE.value  # no delegated cgroup for nobody here
