@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import ClassVar, Final, Literal, NamedTuple
 
@@ -117,6 +117,18 @@ class Actuator(ABC):
             outcome = Outcome(rollback_key, "applied", detail)
         self._outcomes[rollback_key] = outcome
         return self._done(outcome)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop what this actuator keeps for ``keys``: their outcomes, rollbacks and commands.
+
+        A plane calls it for keys whose verification closed longer ago than its
+        ``idempotency_horizon_ticks``: from then on the same key would act again.
+        """
+        outcomes, applied = self._outcomes, self._applied
+        for key in keys:
+            applied.pop(key, None)
+            outcomes.pop(key, None)
+            outcomes.pop(key + ROLLBACK_SUFFIX, None)
 
     def _done(self, outcome: Outcome) -> Outcome:
         self.log.append(outcome)

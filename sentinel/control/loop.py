@@ -10,7 +10,7 @@ would have done; nothing reaches the actuator. Every iteration returns one
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -178,6 +178,9 @@ class ControlPlane:
         self._id_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         """Target id -> its row in the observation (-1: not observed)."""
         self.counters: Counter[str] = Counter()
+        self._closed_keys: deque[tuple[int, list[str]]] = deque()
+        """(tick, keys) of the verifications closed at that tick, in the order they closed:
+        their idempotency records go once the plane is past the horizon."""
 
     def observe_with(self, observe: Observer) -> None:
         """Observe through ``observe`` from the next iteration on (a feed after commit)."""
@@ -210,6 +213,7 @@ class ControlPlane:
             previous=self.previous,
             observation=observation if self.record_observations else None,
         )
+        self._forget_closed(tick)
         row_ids, row_targets = self._targets(observation)
         self._verify(observation, record)
         for rule, rows in fired_rows(observation, self.policy):
@@ -284,6 +288,13 @@ class ControlPlane:
             )  # fmt: skip
             counters["rollbacks"] += 1
         record.verifications.extend(entries)
+        self._closed_keys.append((record.tick, [entry["key"] for entry in entries]))
+
+    def _forget_closed(self, tick: int) -> None:
+        """Let the actuator forget keys closed longer ago than the idempotency horizon."""
+        horizon, closed = self.settings.idempotency_horizon_ticks, self._closed_keys
+        while closed and closed[0][0] + horizon < tick:
+            self._actuator.forget(closed.popleft()[1])
 
     def _targets(
         self, observation: Observation

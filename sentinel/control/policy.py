@@ -165,6 +165,12 @@ class PlaneSettings(_Strict):
     backoff_base_ticks: int = Field(default=60, ge=1)
     """After an actuator error the key waits this long, doubled per further error."""
     backoff_max_ticks: int = Field(default=3600, ge=1)
+    idempotency_horizon_ticks: int = Field(default=86_400, ge=1)
+    """How long after its verification closed an applied key's outcome is remembered: the
+    same key within it answers with the first outcome. A key names its tick and a plane
+    sends only the current tick's, so only a clock set back further could repeat one; past
+    it, the actuator forgets the key (its memory would otherwise grow for as long as the
+    plane runs). Ours: a simulated day."""
 
 
 class JudgeSettings(_Strict):

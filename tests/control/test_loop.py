@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sentinel.audit import AuditStore
-from sentinel.control import Command, replay_control
+from sentinel.control import Command, ControlPlane, Policy, replay_control
+from sentinel.control.clock import VirtualClock
 from sentinel.control.loop import GENESIS
 from sentinel.control.office import decision_event, policy_event
 from tests.control.tanks import Drain, Tanks, drive, tank_plane, tank_policy
@@ -196,3 +197,26 @@ def test_replay_finds_a_changed_observation(tmp_path: Path) -> None:
     report = replay_control(_store_with(tmp_path, mutate=True))
     assert not report.equal
     assert report.differences[0].startswith("agent-000005: observation_digest")
+
+
+HORIZON = b"idempotency_horizon_ticks = 100\n"
+
+
+def _horizon_plane() -> tuple[Tanks, Drain, ControlPlane, VirtualClock]:
+    tanks = Tanks({"a": 95.0})
+    drain = Drain(tanks)
+    policy = tank_policy()
+    text = policy.text.replace(b"backoff_max_ticks = 80\n", b"backoff_max_ticks = 80\n" + HORIZON)
+    plane, clock = tank_plane(tanks, drain, Policy.from_text(text, "tanks.toml"))
+    return tanks, drain, plane, clock
+
+
+def test_a_key_is_remembered_within_the_horizon_and_forgotten_after() -> None:
+    tanks, drain, plane, clock = _horizon_plane()
+    drive(plane, clock, tanks, 21)  # acted at 0, verified Successful at 10
+    key = "agent/tank.high/a/0"
+    again = Command(key, "drain", "a", {"amount": 50})
+    assert drain.act(again).status == "applied" and drain.applied == 1  # remembered: not again
+    drive(plane, clock, tanks, 100)  # tick 120: past 10 + 100
+    assert key not in drain._outcomes and key not in drain._applied
+    assert drain.act(again).status == "applied" and drain.applied == 2  # forgotten: acts
