@@ -10,6 +10,7 @@ back) they must produce the same records, digests, counters and actuator calls.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import zlib
@@ -178,3 +179,35 @@ def test_what_the_native_encoder_hands_back() -> None:
     assert _native.stdlib_sorted_json("\ud800") is None  # a lone surrogate
     assert _native.stdlib_sorted_json(True) == b"true"  # a bool, not the int 1
     assert record_json({1: 2}) == b'{"1":2}'  # the standard library wrote it
+
+
+def test_an_int_past_63_bits_runs_no_finalizer_mid_walk() -> None:
+    """The walk borrows its containers: converting an int of 2**63 or more once raised an
+    OverflowError, and making that exception while another is handled can start a
+    collection on Python 3.11, whose finalizers could free what the walk still reads."""
+    target: dict[str, object] = {}
+
+    class Finalizer:
+        def __del__(self) -> None:
+            target.clear()  # frees the list the walk is reading
+
+    def arm() -> None:
+        cycle = Finalizer()
+        cycle.itself = cycle  # type: ignore[attr-defined]
+
+    target["a"] = 2**63
+    target["b"] = [f"{'y' * 40}{n}" for n in range(2000)]
+    expected = reference_record_json(target)
+    threshold = gc.get_threshold()
+    try:
+        raise KeyError("an exception being handled")  # noqa: TRY301 - the condition tested
+    except KeyError:
+        gc.collect()
+        arm()
+        gc.set_threshold(1)
+        try:
+            written = _native.stdlib_sorted_json(target)
+        finally:
+            gc.set_threshold(*threshold)
+    assert written == expected  # before: None, the walk having read freed memory
+    gc.collect()

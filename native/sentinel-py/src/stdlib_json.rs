@@ -4,11 +4,16 @@
 //! The walk reads the containers through the C API with borrowed references: a busy
 //! iteration's record holds thousands of small dicts, and taking a counted reference (a
 //! `Bound`) for every key and value cost about half of the encoder's time. Borrowing is
-//! sound here because nothing the walk calls can run Python code: only exact built-in
-//! types are read (a subclass, whose methods could run code, is handed back), through
-//! functions that read them (`PyDict_Next`, `PyList_GetItem`, `PyUnicode_AsUTF8AndSize`,
-//! `PyLong_AsLongLong`, `PyFloat_AsDouble`); so no container changes while it is walked
-//! and every borrowed object stays alive, held by its container, which the caller holds.
+//! sound here because nothing the walk calls while it goes on can run Python code: only
+//! exact built-in types are read (a subclass, whose methods could run code, is handed
+//! back), through functions that read them and raise nothing (`PyDict_Next`,
+//! `PyList_GetItem`, `PyLong_AsLongLongAndOverflow`, `PyFloat_AsDouble`, and
+//! `PyUnicode_AsUTF8AndSize` on a string it can encode); so no container changes while it
+//! is walked and every borrowed object stays alive, held by its container, which the
+//! caller holds. The two calls that can raise (a lone surrogate's UTF-8, an int of 2**64
+//! or more) end the walk at once: making the exception can start a collection, whose
+//! finalizers may change anything (Python 3.11 collects right there), so nothing borrowed
+//! is touched after them.
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -96,21 +101,30 @@ unsafe fn write_value(out: &mut Vec<u8>, value: *mut ffi::PyObject, depth: usize
 /// The GIL is held and `value` is a live exact `int`.
 unsafe fn write_int(out: &mut Vec<u8>, value: *mut ffi::PyObject) -> bool {
     let mut text = itoa::Buffer::new();
-    // SAFETY: an exact int: the conversions read it and run no Python code; an overflow
-    // raises, and that error is cleared before the next attempt or the hand-back.
+    let mut overflow: std::os::raw::c_int = 0;
+    // SAFETY: an exact int: the signed conversion reports an overflow through `overflow`
+    // and raises nothing (an exception made here could start a collection, whose
+    // finalizers could change what the walk borrows); the unsigned one is tried only for
+    // a positive overflow, and when it raises (2**64 and more) the walk ends at once,
+    // touching nothing it borrowed.
     unsafe {
-        let signed = ffi::PyLong_AsLongLong(value);
-        if signed != -1 || ffi::PyErr_Occurred().is_null() {
+        let signed = ffi::PyLong_AsLongLongAndOverflow(value, &raw mut overflow);
+        if overflow == 0 {
+            if signed == -1 && !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+                return false;
+            }
             out.extend_from_slice(text.format(signed).as_bytes());
             return true;
         }
-        ffi::PyErr_Clear();
-        let unsigned = ffi::PyLong_AsUnsignedLongLong(value);
-        if unsigned != u64::MAX || ffi::PyErr_Occurred().is_null() {
-            out.extend_from_slice(text.format(unsigned).as_bytes());
-            return true;
+        if overflow > 0 {
+            let unsigned = ffi::PyLong_AsUnsignedLongLong(value);
+            if unsigned != u64::MAX || ffi::PyErr_Occurred().is_null() {
+                out.extend_from_slice(text.format(unsigned).as_bytes());
+                return true;
+            }
+            ffi::PyErr_Clear();
         }
-        ffi::PyErr_Clear();
     }
     false
 }
