@@ -9,18 +9,12 @@ read-write, a private /proc, /dev and /tmp, and nothing else of the host.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import functools
 import os
-import shutil
-import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from sentinel.sandbox import leftovers
+from sentinel.sandbox.empty_nodes import empty_nodes
 from sentinel.sandbox.policy_terms import MANDATORY_DENY, WORKSPACE, PolicyView, resolve
 
 SHIM_MOUNT: Final = "/.sentinel"
@@ -96,104 +90,6 @@ def bwrap_argv(
         argv += ["--seccomp", str(seccomp_fd)]
     argv += ["--chdir", str(workspace)]
     return argv
-
-
-NODES_PREFIX: Final = "sentinel-nodes-"
-"""The start of the empty nodes' directory name: ``sentinel-nodes-<pid>-<start>-<random>``."""
-
-
-@functools.cache
-def empty_nodes() -> tuple[Path, Path, Path]:
-    """An empty file and directory with mode 000, and an empty read-only directory.
-
-    Bound over a denied path, the first two make it unreadable and unexecutable for the
-    sandbox uid (which owns neither and has no capability); the third stands in for a
-    read-only path of the workspace that does not exist yet. Created once per process in a
-    fresh directory (searchable, so bwrap running as the sandbox uid can bind them) named
-    after the process (pid and start time), and removed when the process exits. A process
-    killed before its exit handlers (SIGKILL, a worker pool's terminate) leaves them: the
-    next process of the same uid to make its own removes those of dead processes first,
-    and root leases its directory before it exists, so ``sentinel-run sandbox gc`` removes
-    it too.
-    """
-    base = Path(tempfile.gettempdir())
-    remove_stale_nodes(base)
-    pid = os.getpid()
-    home = base / f"{NODES_PREFIX}{pid}-{leftovers.process_start(pid)}-{os.urandom(4).hex()}"
-    leftovers.take("directory", home)  # before it exists: a crash in between leaves a lease
-    home.mkdir(mode=0o700)  # fails on a name someone made first: never a path not ours
-    atexit.register(remove_empty_nodes, home, pid)
-    home.chmod(0o711)
-    empty_file, empty_dir, read_only_dir = home / "file", home / "dir", home / "ro-dir"
-    empty_file.touch(mode=0o000)
-    empty_file.chmod(0o000)
-    empty_dir.mkdir(mode=0o000)
-    empty_dir.chmod(0o000)
-    read_only_dir.mkdir(mode=0o555)
-    read_only_dir.chmod(0o555)
-    return empty_file, empty_dir, read_only_dir
-
-
-def remove_empty_nodes(home: Path, owner: int) -> None:
-    """Remove :func:`empty_nodes`' directory, in the process that made it only.
-
-    A forked child that exits through its exit handlers must not take its parent's nodes
-    away.
-    """
-    if os.getpid() == owner:
-        _remove_nodes(home)
-
-
-def remove_stale_nodes(base: Path) -> list[Path]:
-    """Remove the empty nodes of dead processes of this uid in ``base``; what was removed.
-
-    Only real directories (not links) that this uid owns and whose name is a process that
-    no longer runs (its pid gone, or reused by a process started at another time): a
-    directory of another uid, or one a live process holds, is never touched. Owned by this
-    uid and searchable only for others (0711), nothing in one can have been replaced by
-    another uid.
-    """
-    removed: list[Path] = []
-    uid = os.geteuid()
-    try:
-        entries = list(os.scandir(base))
-    except OSError:
-        return removed
-    for entry in entries:
-        if not entry.name.startswith(NODES_PREFIX):
-            continue
-        pid, _, rest = entry.name.removeprefix(NODES_PREFIX).partition("-")
-        start = rest.rpartition("-")[0]
-        try:
-            facts = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if not (pid.isdigit() and start.isdigit()):
-            continue  # not a name this module gives (or its start time was unknown)
-        if not (stat.S_ISDIR(facts.st_mode) and facts.st_uid == uid):
-            continue
-        if leftovers.process_start(int(pid)) == start:
-            continue  # its process still runs
-        home = Path(entry.path)
-        _remove_nodes(home)
-        if not home.exists():
-            removed.append(home)
-    return removed
-
-
-def _remove_nodes(home: Path) -> None:
-    """Remove a nodes directory and its lease.
-
-    The mode-000 directory is opened up first: an unprivileged owner cannot list it, and a
-    removal that cannot list it leaves it, and its parent, behind.
-    """
-    inner = home / "dir"
-    with contextlib.suppress(OSError):
-        if stat.S_ISDIR(inner.lstat().st_mode):  # a real directory, made by its owner
-            inner.chmod(0o700)
-    shutil.rmtree(home, ignore_errors=True)
-    if not home.exists():
-        leftovers.give_back("directory", home)
 
 
 def _binds(policy: PolicyView, workspace: Path) -> list[str]:

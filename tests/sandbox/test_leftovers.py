@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sentinel.errors import SandboxError
-from sentinel.sandbox import bwrap_argv, disk_quota, image_lock, kernel_api, leftovers
+from sentinel.sandbox import disk_quota, empty_nodes, image_lock, kernel_api, leftovers
 from sentinel.sandbox.cgroup import AgentCgroup
 from sentinel.sandbox.disk_quota import mounts_below
 from sentinel.sandbox.launch import host_capabilities
@@ -226,7 +226,7 @@ def test_a_finished_sandbox_exec_leaves_nothing_once_its_detached_unmount_is_don
 
 _MAKE_NODES = """
 import os, signal, sys
-from sentinel.sandbox.bwrap_argv import empty_nodes
+from sentinel.sandbox.empty_nodes import empty_nodes
 print(empty_nodes()[0].parent, flush=True)
 if sys.argv[1] == "kill":
     os.kill(os.getpid(), signal.SIGKILL)
@@ -253,8 +253,7 @@ def _nodes_as_nobody(remove: Callable[[Path], None]) -> Path:
         os.close(read_end)
         if kernel_api.drop_to_uid(65534, 65534) != 0:
             return 1
-        bwrap_argv.empty_nodes.cache_clear()
-        home = bwrap_argv.empty_nodes()[0].parent
+        home = empty_nodes.empty_nodes()[0].parent
         os.write(write_end, str(home).encode())
         remove(home)
         return 0
@@ -275,7 +274,7 @@ def test_the_empty_nodes_leave_with_their_process() -> None:
 
 
 def test_an_unprivileged_owner_removes_its_empty_nodes() -> None:
-    home = _nodes_as_nobody(lambda home: bwrap_argv.remove_empty_nodes(home, os.getpid()))
+    home = _nodes_as_nobody(lambda home: empty_nodes.remove_empty_nodes(home, os.getpid()))
     assert home.name.startswith("sentinel-nodes-")
     assert not home.exists()
 
@@ -290,7 +289,7 @@ def test_an_unprivileged_owner_needs_the_000_directory_opened_to_remove_it() -> 
 
 
 def test_a_forked_child_leaves_its_parents_empty_nodes() -> None:
-    home = _nodes_as_nobody(lambda home: bwrap_argv.remove_empty_nodes(home, os.getppid()))
+    home = _nodes_as_nobody(lambda home: empty_nodes.remove_empty_nodes(home, os.getppid()))
     try:
         assert (home / "dir").exists()
     finally:
@@ -317,26 +316,64 @@ def test_the_next_process_of_a_uid_removes_the_nodes_of_one_killed_before_its_ex
     killed = _nodes_as_nobody(lambda home: None)  # exits without its handlers: left
     try:
         assert (killed / "dir").exists()  # the control: nothing else removes it
-        later = _nodes_as_nobody(lambda home: bwrap_argv.remove_empty_nodes(home, os.getpid()))
+        later = _nodes_as_nobody(lambda home: empty_nodes.remove_empty_nodes(home, os.getpid()))
         assert not later.exists()
         assert not killed.exists()
     finally:
         shutil.rmtree(killed, ignore_errors=True)
 
 
-def test_nodes_of_a_live_process_or_another_uid_are_kept(tmp_path: Path) -> None:
-    own = (
-        tmp_path
-        / f"{bwrap_argv.NODES_PREFIX}{os.getpid()}-{leftovers.process_start(os.getpid())}-ab"
-    )
-    other = tmp_path / f"{bwrap_argv.NODES_PREFIX}999999999-1-cd"  # a pid that cannot run
-    foreign = tmp_path / f"{bwrap_argv.NODES_PREFIX}999999998-1-ef"
-    planted = tmp_path / f"{bwrap_argv.NODES_PREFIX}999999997-1-01"
-    for home in (own, other, foreign):
+def _name(pid: int, start: object, tail: str, namespace: int | None = None) -> str:
+    ns = empty_nodes._pid_namespace() if namespace is None else namespace
+    return f"{empty_nodes.NODES_PREFIX}{ns}-{pid}-{start}-{tail}"
+
+
+def test_nodes_of_a_live_process_another_uid_or_namespace_are_kept(tmp_path: Path) -> None:
+    own = tmp_path / _name(os.getpid(), leftovers.process_start(os.getpid()), "ab")
+    other = tmp_path / _name(999999999, 1, "cd")  # a pid that cannot run
+    foreign = tmp_path / _name(999999998, 1, "ef")
+    planted = tmp_path / _name(999999997, 1, "01")
+    elsewhere = tmp_path / _name(999999996, 1, "02", namespace=1)  # another pid namespace
+    odd = tmp_path / f"{empty_nodes.NODES_PREFIX}\u00b2-1-1-03"  # a digit int() refuses
+    for home in (own, other, foreign, elsewhere, odd):
         (home / "dir").mkdir(parents=True, mode=0o000)
     os.chown(foreign, 65534, 65534)  # another uid's
     target = tmp_path / "target"
     target.mkdir()
     planted.symlink_to(target)  # a link in the name's place: never followed
-    assert bwrap_argv.remove_stale_nodes(tmp_path) == [other]
-    assert own.exists() and foreign.exists() and target.exists() and planted.is_symlink()
+    assert empty_nodes.remove_stale_nodes(tmp_path) == [other]
+    assert own.exists() and foreign.exists() and elsewhere.exists() and odd.exists()
+    assert target.exists() and planted.is_symlink()
+
+
+def test_a_directory_swapped_in_after_the_sweep_looked_is_left(tmp_path: Path) -> None:
+    """What the sweep removes is the directory it looked at, opened without a link."""
+    home = tmp_path / _name(999999995, 1, "04")
+    (home / "dir").mkdir(parents=True, mode=0o000)
+    seen = home.stat()
+    home.rename(tmp_path / "moved")
+    (home / "dir").mkdir(parents=True)  # another directory at the name
+    base = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert not empty_nodes._remove_at(base, home, seen)
+        assert (home / "dir").exists()
+        shutil.rmtree(home)
+        home.symlink_to(tmp_path / "moved")  # a link at the name: not opened
+        assert not empty_nodes._remove_at(base, home)
+        assert (tmp_path / "moved" / "dir").stat().st_mode & 0o777 == 0  # not opened up
+    finally:
+        os.close(base)
+
+
+def test_a_temporary_directory_others_can_write_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # not sticky
+    empty_nodes._check_base(tmp_path)  # root's, 0700: fine
+    with pytest.raises(SandboxError, match="writable by others and not sticky"):
+        empty_nodes._check_base(shared)
+    shared.chmod(0o1777)
+    empty_nodes._check_base(shared)  # sticky, like /tmp
+    os.chown(shared, 65534, 65534)
+    with pytest.raises(SandboxError, match="owned by another user"):
+        empty_nodes._check_base(shared)
