@@ -31,12 +31,11 @@ from pathlib import Path
 from typing import Final
 
 from sentinel.errors import SandboxError
-from sentinel.sandbox import leftovers
+from sentinel.sandbox import host_paths, leftovers
 
 NODES_PREFIX: Final = "sentinel-nodes-"
 """The start of a nodes directory's name: ``sentinel-nodes-<pidns>-<pid>-<start>-<random>``."""
 _NAME: Final = re.compile(rf"{NODES_PREFIX}(\d+)-(\d+)-(\d+)-[0-9a-f]+", re.ASCII)
-_OPEN_DIR: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SHARED_WRITE: Final = stat.S_IWGRP | stat.S_IWOTH
 
 Nodes = tuple[Path, Path, Path]
@@ -123,7 +122,7 @@ def _make(pid: int) -> Nodes:
     with _opened(base) as base_fd:
         os.mkdir(name, 0o700, dir_fd=base_fd)  # fails on a name someone made first
         atexit.register(remove_empty_nodes, home, pid)
-        with _opened(name, base_fd) as fd:  # the directory just made: this uid's, 0700
+        with host_paths.directory(base_fd, name) as fd:  # just made: this uid's, 0700
             os.fchmod(fd, 0o711)
             os.close(os.open("file", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                              | os.O_CLOEXEC, 0o000, dir_fd=fd))  # fmt: skip
@@ -152,7 +151,7 @@ def _remove_at(base_fd: int, home: Path, seen: os.stat_result | None = None) -> 
     ``seen``: what the sweep looked at; a directory that is not that one is left.
     """
     try:
-        fd = os.open(home.name, _OPEN_DIR, dir_fd=base_fd)
+        fd = host_paths.open_directory(base_fd, home.name)
     except OSError:
         return False
     try:
@@ -163,25 +162,24 @@ def _remove_at(base_fd: int, home: Path, seen: os.stat_result | None = None) -> 
             return False
         if not facts.st_mode & _SHARED_WRITE:  # only this uid can have made what is inside
             with contextlib.suppress(OSError):
-                if stat.S_ISDIR(os.stat("dir", dir_fd=fd, follow_symlinks=False).st_mode):
+                if stat.S_ISDIR(host_paths.kind(fd, "dir") or 0):
                     os.chmod("dir", 0o700, dir_fd=fd)  # an owner cannot list its 000 dir
         shutil.rmtree(home.name, ignore_errors=True, dir_fd=base_fd)  # by descriptor
     finally:
         os.close(fd)
     try:
-        os.stat(home.name, dir_fd=base_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        leftovers.give_back("directory", home)
-        return True
+        gone = host_paths.kind(base_fd, home.name) is None
     except OSError:
         return False
-    return False
+    if gone:
+        leftovers.give_back("directory", home)
+    return gone
 
 
 @contextlib.contextmanager
-def _opened(path: str | Path, dir_fd: int | None = None) -> Iterator[int]:
-    """A directory opened without following a link at its name, closed after the block."""
-    fd = os.open(path, _OPEN_DIR, dir_fd=dir_fd)
+def _opened(path: Path) -> Iterator[int]:
+    """A host-chosen directory, opened without following a link at its name."""
+    fd = os.open(path, host_paths.DIRECTORY_FLAGS)
     try:
         yield fd
     finally:

@@ -62,21 +62,17 @@ Kind = Literal["mount", "cgroup", "netns", "directory"]
 _own_start: tuple[int, str | None] | None = None
 
 
-def _start_time(pid: int) -> str | None:
+def process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (``/proc/PID/stat`` field 22), None when it is gone.
+
+    A pid and its start time name one process: a pid the kernel reused reads another time.
+    """
     global _own_start  # noqa: PLW0603 - this process's start time never changes
     if pid == os.getpid():
         if _own_start is None or _own_start[0] != pid:  # the pid changes in a forked child
             _own_start = (pid, _read_start_time(pid))
         return _own_start[1]
     return _read_start_time(pid)
-
-
-def process_start(pid: int) -> str | None:
-    """The start time of process ``pid`` (``/proc/PID/stat`` field 22), None when it is gone.
-
-    A pid and its start time name one process: a pid the kernel reused reads another time.
-    """
-    return _start_time(pid)
 
 
 def _read_start_time(pid: int) -> str | None:
@@ -97,7 +93,7 @@ def take(kind: Kind, path: str | os.PathLike[str]) -> None:
         return
     LEASE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     pid = os.getpid()
-    record = {"kind": kind, "path": str(path), "pid": pid, "start": _start_time(pid)}
+    record = {"kind": kind, "path": str(path), "pid": pid, "start": process_start(pid)}
     file = _lease_file(kind, str(path))
     # Whole or not at all: a gc reading at the same moment never sees a half-written lease.
     partial = file.with_name(f"{file.name}.{pid}.{os.urandom(6).hex()}.tmp")
@@ -125,7 +121,7 @@ class Lease(FrozenRecord):
     @property
     def alive(self) -> bool:
         """Whether the owning process still runs (same pid, same start time)."""
-        return _start_time(self.pid) == self.start and self.start is not None
+        return process_start(self.pid) == self.start and self.start is not None
 
 
 def read_leases() -> tuple[list[Lease], list[str]]:
