@@ -118,9 +118,8 @@ def _make(pid: int) -> Nodes:
     start = leftovers.process_start(pid) or "0"
     name = f"{NODES_PREFIX}{_pid_namespace()}-{pid}-{start}-{os.urandom(4).hex()}"
     home = base / name
-    leftovers.take("directory", home)  # before it exists: a crash in between leaves a lease
     with _opened(base) as base_fd:
-        os.mkdir(name, 0o700, dir_fd=base_fd)  # fails on a name someone made first
+        leftovers.make_leased_directory(home, 0o700, base_fd)  # fails on a name already made
         atexit.register(remove_empty_nodes, home, pid)
         with host_paths.directory(base_fd, name) as fd:  # just made: this uid's, 0700
             os.fchmod(fd, 0o711)

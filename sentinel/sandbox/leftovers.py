@@ -109,6 +109,24 @@ def give_back(kind: Kind, path: str | os.PathLike[str]) -> None:
         _lease_file(kind, str(path)).unlink()
 
 
+def make_leased_directory(path: Path, mode: int, dir_fd: int | None = None) -> None:
+    """Lease ``path``, then make it (``path.name`` in ``dir_fd`` when given).
+
+    The lease comes first, so a crash between the two leaves a lease for gc; when the
+    directory cannot be made (a name someone else made first), the lease is given back:
+    gc must never remove a directory that is not this process's.
+
+    Raises:
+        OSError: The directory could not be made.
+    """
+    take("directory", path)
+    try:
+        os.mkdir(path if dir_fd is None else path.name, mode, dir_fd=dir_fd)
+    except BaseException:
+        give_back("directory", path)
+        raise
+
+
 class Lease(FrozenRecord):
     """One lease file, read back."""
 

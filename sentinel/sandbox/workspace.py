@@ -94,8 +94,7 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
     when it ends in an error.
     """
     path = SCRATCH_ROOT / f"{prefix}-{os.urandom(6).hex()}"
-    leftovers.take("directory", path)
-    path.mkdir(mode=0o711)
+    leftovers.make_leased_directory(path, 0o711)
     try:
         yield path
     finally:

@@ -377,3 +377,17 @@ def test_a_temporary_directory_others_can_write_is_refused(tmp_path: Path) -> No
     os.chown(shared, 65534, 65534)
     with pytest.raises(SandboxError, match="owned by another user"):
         empty_nodes._check_base(shared)
+
+
+def test_a_name_someone_made_first_is_neither_used_nor_leased(sandbox_base: Path) -> None:
+    taken = sandbox_base / f"taken-{uuid.uuid4().hex[:8]}"
+    taken.mkdir()
+    with pytest.raises(FileExistsError):
+        leftovers.make_leased_directory(taken, 0o700)
+    assert not leftovers._lease_file("directory", str(taken)).exists()  # gc leaves it
+    made = sandbox_base / f"made-{uuid.uuid4().hex[:8]}"
+    try:
+        leftovers.make_leased_directory(made, 0o700)  # the control: made and leased
+        assert made.is_dir() and leftovers._lease_file("directory", str(made)).exists()
+    finally:
+        leftovers.give_back("directory", made)
