@@ -144,12 +144,12 @@ fn run_worker(
     }
     while !stop.load(Ordering::Relaxed) {
         match waits.wait(IDLE_WAKE_MS) {
-            Ok(ready) if ready.ring => {
+            Ok(true) => {
                 if ring.consume().is_err() {
                     break; // the owner sees a stopped worker through `running`
                 }
             }
-            Ok(_) => {}
+            Ok(false) => {}
             // A signal the process handles can land on this thread (Ctrl-C, SIGCHLD, a
             // timer): the wait is retried, the programs stay attached.
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
@@ -160,11 +160,6 @@ fn run_worker(
     drop(ring);
     drop(links); // detaches every program
     drop(object);
-}
-
-/// What one wait found ready.
-struct Ready {
-    ring: bool,
 }
 
 /// An epoll set of the ring buffer's own epoll descriptor and the waker.
@@ -198,16 +193,14 @@ impl Waits {
         Ok(Self { epoll })
     }
 
-    /// Wait up to `timeout_ms` for the ring buffer or the waker.
-    fn wait(&self, timeout_ms: libc::c_int) -> std::io::Result<Ready> {
+    /// Wait up to `timeout_ms` for the ring buffer or the waker; whether the ring is ready.
+    fn wait(&self, timeout_ms: libc::c_int) -> std::io::Result<bool> {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 2];
         // SAFETY: `events` has room for the 2 entries the call may write.
         let count =
             unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 2, timeout_ms) };
         let count = usize::try_from(count).map_err(|_| std::io::Error::last_os_error())?;
-        Ok(Ready {
-            ring: events[..count].iter().any(|event| event.u64 == RING),
-        })
+        Ok(events[..count].iter().any(|event| event.u64 == RING))
     }
 }
 
