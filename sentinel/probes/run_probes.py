@@ -103,17 +103,3 @@ class StartingProbes:
         if not self._taken and self._session is not None:
             self._session.close()
             self._session = None
-
-
-def open_recorder(mode: str, store: AuditStore, tick: Callable[[], int | None]) -> RunProbes:
-    """Start the probes for a run and wait for them (see :class:`StartingProbes`).
-
-    Args:
-        mode: ``auto`` (on when the host can load them), ``on`` or ``off``.
-        store: The run's audit store.
-        tick: Returns the world's current tick.
-
-    Raises:
-        ProbeUnavailable: ``mode`` is ``on`` and the host cannot load the probes.
-    """
-    return StartingProbes(mode).recorder(store, tick)
