@@ -10,18 +10,24 @@ in numpy:
   conditional, ``?bot`` in a question: :func:`scoped_words`), weighted
   ``log(1 + count)`` times their inverse document frequency and L2-normalised (TF-IDF):
   they carry what patterns miss ("ich laufe auf einer GPU") and the context that tells
-  "I'm Gemini" the star sign from "I'm Gemini" the model;
+  "I'm Gemini" the star sign from "I'm Gemini" the model; since round 12 the character
+  n-grams of a negated or conditional word carry its scope too, and each word's **cluster**
+  (:mod:`sentinel.gateway.word_clusters`: k-means over the static embeddings of the training
+  corpus's words) stands beside it, alone, after its neighbour's cluster and after the words
+  before it ("bin <c>"), so a noun the corpus never used is read like its neighbours;
 - the text's static embedding (:mod:`sentinel.gateway.static_embeddings`: the mean and the
   maximum of wordllama's shipped token vectors), centred on the training mean and scaled by
-  :data:`EMBEDDING_WEIGHT` (0 since round 5, so the embedding is not read unless the weight
-  is raised; round 9's weight 1 scored better by cross-validation but cost 2.2x round 5's
-  ``flags()``, over the bench's 1.6x gate).
+  :data:`EMBEDDING_WEIGHT` (0 since round 5, so the text's embedding is not computed unless
+  the weight is raised; round 9's weight 1 scored better by cross-validation but cost 2.2x
+  round 5's ``flags()``, over the bench's 1.6x gate). The word clusters read the same table
+  one word at a time.
 
 Quotations are left out before scoring (:func:`without_quotations`): reported speech.
 
 It is trained from ``sentinel/gateway/data/self_recognition_train.tsv`` (English and German,
-shipped with the package) the first time a detector needs it, in about eight seconds of CPU and
-deterministically: nothing is downloaded, no trained weights are stored.
+shipped with the package) the first time a detector needs it, in about 10-16 seconds of CPU
+(the word clusters 1-2.5 of them) and deterministically: nothing is downloaded, no trained
+weights are stored.
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ import math
 import re
 import threading
 import zlib
-from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 
@@ -40,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sentinel.gateway.static_embeddings import StaticEmbeddings, shipped
+from sentinel.gateway.word_clusters import WordClusters
 
 DIMENSIONS = 1 << 18
 """Hashed feature space; collisions are rare at this size for a corpus of a few thousand lines."""
@@ -76,6 +82,15 @@ with both the plain and the scoped word. Round 11's scope rules (dialect and apo
 negations, "No I am" as an answer, the ellipsis and a new line as clause ends, no ``were``)
 scored -0.059 on its 5,263 lines, as round 10's rules did (no scopes: -0.065): kept because
 they read what the text says, not because they scored better."""
+CHAR_SCOPES = True
+"""Whether a word's character n-grams carry its negation and conditional scope too (round 12:
+``c~: ki`` in "keine KI"; before, the scoped word ``~ki`` stood beside the plain character
+n-grams of "ki", which outweighed it: "Bin keine KI, nur ein Nerd" scored 0.84). Chosen by
+leaving each blind author out (docs/architecture.md)."""
+CLUSTERS = 1024
+"""Word clusters fitted on the training vocabulary (:mod:`sentinel.gateway.word_clusters`),
+whose ids are features beside the words (round 12); 0: none. Chosen by leaving each blind
+author out from 64, 256, 1024 and 2048 (docs/architecture.md)."""
 CORPUS = "self_recognition_train.tsv"
 
 NEGATIONS = frozenset(
@@ -116,6 +131,7 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u00b4": "'", "`": "'", "\u02bc": 
 "don\u00b4t" was two words, so its negation was missed)."""
 _TOKEN = re.compile(r"[\w'-]+|[.,;:!?()\u2013\u2014\u2026\n]")
 _CLAUSE_END = frozenset(".,;:!?()\u2013\u2014\u2026\n")
+_SCOPE_MARKS = "~^?"
 """Clause ends: punctuation, dashes, the ellipsis (one character or three dots) and a new line."""
 
 
@@ -183,12 +199,39 @@ Float = npt.NDArray[np.float64]
 Index = npt.NDArray[np.int64]
 
 
+def _bare(word: str) -> tuple[str, str]:
+    """A scoped word split into its scope marks and the word (``"?~ki"``: ``("?~", "ki")``)."""
+    bare = word.lstrip(_SCOPE_MARKS)
+    return word[: len(word) - len(bare)], bare
+
+
+def _hash(gram: str) -> int:
+    # crc32, not hash(): Python's string hash changes from process to process
+    return zlib.crc32(gram.encode("utf-8")) % DIMENSIONS
+
+
+def _char_grams(word: str, tag: str) -> list[str]:
+    """The character n-grams inside ``word``, padded by a space on each side.
+
+    Each prefixed by ``c``, the word's scope ``tag`` (round 12: ``~`` negated, ``^``
+    conditional) and ``:``.
+    """
+    padded = f" {word} "
+    low, high = CHAR_NGRAMS
+    return [
+        f"c{tag}:" + padded[s : s + n]
+        for n in range(low, high + 1)
+        for s in range(max(1, len(padded) - n + 1))
+    ]
+
+
 @functools.lru_cache(maxsize=1 << 16)
-def _bucket(feature: str) -> int:
-    # crc32, not hash(): Python's string hash changes from process to process. Cached: the
-    # same n-grams recur from reply to reply, and a dict lookup is cheaper than encoding
-    # (training fills about 48k entries, about 9 MB; the cap keeps it under about 12 MB).
-    return zlib.crc32(feature.encode("utf-8")) % DIMENSIONS
+def _char_keys(word: str, tag: str) -> tuple[int, ...]:
+    """The hashed :func:`_char_grams`.
+
+    Cached: replies repeat their words (at most 65,536 words, a few MB).
+    """
+    return tuple(_hash(gram) for gram in _char_grams(word, tag))
 
 
 def _grams(
@@ -197,15 +240,19 @@ def _grams(
     marks: str,
     skip: int = SKIP,
     scopes: bool = SCOPES,
-) -> list[str]:
+    char_scopes: bool = CHAR_SCOPES,
+    clusters: WordClusters | None = None,
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The words with their scope tags (whose character n-grams count) and the other grams."""
     pieces = tokens(text)
     words = [piece for piece in pieces if piece not in _CLAUSE_END]
+    scoped = _scoped(pieces) if scopes else words
     grams = ["m:" + mark for mark in marks if mark in text]
-    low, high = CHAR_NGRAMS
-    for word in words:
-        padded = f" {word} "
-        for n in range(low, high + 1):
-            grams.extend(["c:" + padded[s : s + n] for s in range(max(1, len(padded) - n + 1))])
+    # round 12: a word's character n-grams carry its negation and conditional scope
+    tagged = [
+        (word, _bare(scoped_word)[0].replace("?", "") if char_scopes else "")
+        for word, scoped_word in zip(words, scoped, strict=True)
+    ]
     if phrase_ngrams is not None:
         joined = " ".join(words)
         for n in range(phrase_ngrams[0], phrase_ngrams[1] + 1):
@@ -217,12 +264,31 @@ def _grams(
                     if " " in (gram := joined[s : s + n]).strip()
                 ]
             )
-    if scopes:
-        words = _scoped(pieces)  # the character n-grams above read the words as they are
+    words = scoped  # the character n-grams above read the words as they are
     grams.extend(["w:" + word for word in words])
     grams.extend([f"b:{a} {b}" for a, b in itertools.pairwise(words)])
     for gap in range(2, skip + 1):
         grams.extend([f"s:{a} {b}" for a, b in zip(words, words[gap:], strict=False)])
+    if clusters is not None:
+        grams.extend(_cluster_grams(words, clusters, skip))
+    return tagged, grams
+
+
+def _cluster_grams(words: list[str], clusters: WordClusters, skip: int) -> list[str]:
+    """Each word's cluster (round 12), with its scope: alone, after its neighbour's cluster.
+
+    And after the word itself one to ``skip`` words before: ``bin <c>`` reads "bin ein
+    Sprachmodell" and "bin n Chatbot" alike when the two nouns share a cluster.
+    """
+    mapped = []
+    for word in words:
+        scope, bare = _bare(word)
+        mapped.append(f"{scope}<{clusters.of(bare)}>")
+    grams = ["k:" + cluster for cluster in mapped]
+    grams.extend([f"kb:{a} {b}" for a, b in itertools.pairwise(mapped)])
+    grams.extend([f"kw:{a} {b}" for a, b in zip(words, mapped[1:], strict=False)])
+    for gap in range(2, skip + 1):
+        grams.extend([f"ks:{a} {b}" for a, b in zip(words, mapped[gap:], strict=False)])
     return grams
 
 
@@ -232,13 +298,39 @@ def features(
     marks: str = MARKS,
     skip: int = SKIP,
     scopes: bool = SCOPES,
+    char_scopes: bool = CHAR_SCOPES,
+    clusters: WordClusters | None = None,
 ) -> dict[int, float]:
     """The hashed feature counts of ``text`` (before weighting)."""
     counts: dict[int, float] = {}
-    for gram, count in Counter(_grams(text, phrase_ngrams, marks, skip, scopes)).items():
-        key = _bucket(gram)
-        counts[key] = counts.get(key, 0.0) + float(count)
+    get = counts.get
+    tagged, grams = _grams(text, phrase_ngrams, marks, skip, scopes, char_scopes, clusters)
+    # The character n-grams' hashes come cached per word; the others are hashed as they come
+    # (round 12: no Counter and no cache of every n-gram's hash, which each cost more than a
+    # crc32: flags() 299 -> 188 us per reply).
+    for word, tag in tagged:
+        for key in _char_keys(word, tag):
+            counts[key] = get(key, 0.0) + 1.0
+    for gram in grams:
+        key = _hash(gram)
+        counts[key] = get(key, 0.0) + 1.0
     return counts
+
+
+@dataclass(frozen=True)
+class FeatureChoice:
+    """Which features the classifier reads (the defaults: the shipped detector's).
+
+    Fields as the module's constants of the same names: :data:`PHRASE_NGRAMS`, :data:`MARKS`,
+    :data:`SKIP`, :data:`SCOPES`, :data:`CHAR_SCOPES` and :data:`CLUSTERS` (0: none).
+    """
+
+    phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS
+    marks: str = MARKS
+    skip: int = SKIP
+    scopes: bool = SCOPES
+    char_scopes: bool = CHAR_SCOPES
+    clusters: int = CLUSTERS
 
 
 @dataclass(frozen=True)
@@ -266,11 +358,14 @@ class TextClassifier:
 
     Args:
         lines: The labelled training lines.
-        embeddings: The static embeddings (None: TF-IDF features only).
+        embeddings: The static embeddings (None: the text's embedding is no feature, and the
+            word clusters, if any, read the shipped ones).
         embedding_weight: Scale of the embedding features.
         l2: Regularisation strength.
         steps: Gradient descent steps.
         learning_rate: Gradient descent step size.
+        momentum: Gradient descent momentum.
+        choice: Which n-gram, word and cluster features are read.
     """
 
     def __init__(
@@ -283,24 +378,20 @@ class TextClassifier:
         steps: int = STEPS,
         learning_rate: float = LEARNING_RATE,
         momentum: float = MOMENTUM,
-        phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
-        marks: str = MARKS,
-        skip: int = SKIP,
-        scopes: bool = SCOPES,
+        choice: FeatureChoice = FeatureChoice(),
     ) -> None:
-        self.phrase_ngrams = phrase_ngrams
-        self.marks = marks
-        self.skip = skip
-        self.scopes = scopes
+        self.choice = choice
         self.embeddings = embeddings
         self.embedding_weight = embedding_weight if embeddings is not None else 0.0
-        dense = self._embed_all([without_quotations(line.text) for line in lines])
+        texts = [without_quotations(line.text) for line in lines]
+        dense = self._embed_all(texts)
         self.centre: Float = dense.mean(axis=0) if len(lines) else np.zeros(dense.shape[1])
         dense = (dense - self.centre) * self.embedding_weight
-        rows = [
-            features(without_quotations(line.text), phrase_ngrams, marks, skip, scopes)
-            for line in lines
-        ]
+        self.clusters: WordClusters | None = None
+        if choice.clusters:
+            vocabulary = [w for text in texts for w in tokens(text) if w not in _CLAUSE_END]
+            self.clusters = WordClusters(vocabulary, embeddings or shipped(), k=choice.clusters)
+        rows = [self._features(text) for text in texts]
         document_frequency = np.zeros(DIMENSIONS)
         for row in rows:
             document_frequency[list(row)] += 1.0
@@ -331,6 +422,18 @@ class TextClassifier:
         self.weights: Float = np.zeros(DIMENSIONS)
         self.weights[used] = weights
 
+    def _features(self, text: str) -> dict[int, float]:
+        choice = self.choice
+        return features(
+            text,
+            choice.phrase_ngrams,
+            choice.marks,
+            choice.skip,
+            choice.scopes,
+            choice.char_scopes,
+            self.clusters,
+        )
+
     def _embed_all(self, texts: list[str]) -> Float:
         if self.embeddings is None:
             return np.zeros((len(texts), 1))
@@ -360,9 +463,7 @@ class TextClassifier:
         Quotations are left out (:func:`without_quotations`).
         """
         text = without_quotations(text)
-        columns, values = self._vector(
-            features(text, self.phrase_ngrams, self.marks, self.skip, self.scopes)
-        )
+        columns, values = self._vector(self._features(text))
         score = float(self.weights[columns] @ values) + self.bias
         if self.embeddings is not None:
             dense = (self.embeddings.pooled(text) - self.centre) * self.embedding_weight
@@ -381,7 +482,7 @@ def _train() -> TextClassifier:
 
 
 def trained() -> TextClassifier:
-    """The classifier trained on the shipped corpus (once per process, about 8 s of CPU)."""
+    """The classifier trained on the shipped corpus (once per process, 10-16 s of CPU)."""
     with _TRAINING:  # callers racing the first training wait for it rather than repeat it
         return _train()
 

@@ -3,21 +3,22 @@
 ``python -m sentinel.gateway.detector_validation`` scores the learned stage two ways on
 ``self_recognition_train.tsv``: leaving out each section written blind by an outside author
 (round 9's corpora A and B; round 10's former held-out set v4 and corpora C, D and E; round
-11's former held-out set v5 and corpora H and I) in turn,
+11's former held-out set v5 and corpora H and I; round 12's former held-out set v6) in turn,
 training on the rest and scoring it (how the detector does on an author it never saw, which
 is what a held-out set tests), and five folds stratified by label and language (each line's
 own author is in training: optimistic). It searches the two thresholds of
 :class:`~sentinel.gateway.detector.SelfRecognitionDetector` on out-of-fold probabilities for
 the widest margin above the goal (precision 0.95, recall 0.90 in each language). Rounds 9 to
-11 chose their features and thresholds on the leave-author-out probabilities (earlier rounds,
+12 chose their features and thresholds on the leave-author-out probabilities (earlier rounds,
 which had no blind corpus, on the five folds); the held-out set
-(``tests/gateway/data/self_recognition_heldout_v6.tsv``) is only scored after that.
+(``tests/gateway/data/self_recognition_heldout_v7.tsv``) is only scored after that.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from sentinel.gateway.detector import SelfRecognitionDetector
@@ -25,18 +26,17 @@ from sentinel.gateway.detector_model import (
     CORPUS,
     EMBEDDING_WEIGHT,
     L2,
-    MARKS,
-    PHRASE_NGRAMS,
-    SCOPES,
-    SKIP,
+    FeatureChoice,
     LabelledLine,
     TextClassifier,
     read_corpus,
     without_quotations,
 )
-from sentinel.gateway.static_embeddings import StaticEmbeddings, shipped
+from sentinel.gateway.static_embeddings import StaticEmbeddings
 
 FOLDS = 5
+SHIPPED = FeatureChoice()
+"""The shipped detector's features."""
 FLAG_GRID = tuple(round(0.30 + 0.05 * step, 2) for step in range(11))
 VETO_GRID = tuple(round(0.05 * step, 2) for step in range(1, 11))
 """Thresholds searched: flag 0.30-0.80 and veto 0.05-0.50, in steps of 0.05."""
@@ -64,12 +64,9 @@ def fold_of(lines: list[LabelledLine], folds: int = FOLDS) -> list[int]:
 def out_of_fold(
     lines: list[LabelledLine],
     *,
-    embeddings: StaticEmbeddings | None,
+    embeddings: StaticEmbeddings | None = None,
     embedding_weight: float = EMBEDDING_WEIGHT,
-    phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
-    marks: str = MARKS,
-    skip: int = SKIP,
-    scopes: bool = SCOPES,
+    choice: FeatureChoice = SHIPPED,
     folds: int = FOLDS,
 ) -> list[float]:
     """Each line's probability from a classifier trained without its fold."""
@@ -78,13 +75,7 @@ def out_of_fold(
     for fold in range(folds):
         training = [line for line, f in zip(lines, assignment, strict=True) if f != fold]
         model = TextClassifier(
-            training,
-            embeddings=embeddings,
-            embedding_weight=embedding_weight,
-            phrase_ngrams=phrase_ngrams,
-            marks=marks,
-            skip=skip,
-            scopes=scopes,
+            training, embeddings=embeddings, embedding_weight=embedding_weight, choice=choice
         )
         for index, f in enumerate(assignment):
             if f == fold:
@@ -101,7 +92,7 @@ def blind_groups(text: str) -> list[str]:
 
     A section opens at a comment line that starts with ``# Round``; it is blind when that
     line says :data:`BLIND` (round 9's corpora A and B, round 10's v4, C, D and E, round 11's
-    v5, H and I).
+    v5, H and I, round 12's v6).
     """
     groups, current = [], ""
     for raw in text.splitlines():
@@ -116,13 +107,10 @@ def leave_author_out(
     lines: list[LabelledLine],
     groups: list[str],
     *,
-    embeddings: StaticEmbeddings | None,
+    embeddings: StaticEmbeddings | None = None,
     embedding_weight: float = EMBEDDING_WEIGHT,
-    phrase_ngrams: tuple[int, int] | None = PHRASE_NGRAMS,
     l2: float = L2,
-    marks: str = MARKS,
-    skip: int = SKIP,
-    scopes: bool = SCOPES,
+    choice: FeatureChoice = SHIPPED,
 ) -> tuple[list[LabelledLine], list[float]]:
     """The blind sections' lines, each scored by a classifier trained without its section.
 
@@ -133,14 +121,7 @@ def leave_author_out(
     for group in sorted(set(groups) - {""}):
         training = [line for line, g in zip(lines, groups, strict=True) if g != group]
         model = TextClassifier(
-            training,
-            embeddings=embeddings,
-            embedding_weight=embedding_weight,
-            phrase_ngrams=phrase_ngrams,
-            l2=l2,
-            marks=marks,
-            skip=skip,
-            scopes=scopes,
+            training, embeddings=embeddings, embedding_weight=embedding_weight, l2=l2, choice=choice
         )
         for line, g in zip(lines, groups, strict=True):
             if g == group:
@@ -223,20 +204,24 @@ def _at(
     print(f"{name} at flag {flag} veto {veto}: {shown}", flush=True)
 
 
-VARIANTS: dict[str, tuple[float, str, int, bool]] = {
-    "shipped": (EMBEDDING_WEIGHT, MARKS, SKIP, SCOPES),
-    "round-9 features (no scoped words)": (EMBEDDING_WEIGHT, MARKS, SKIP, False),
-    "pooled embedding, weight 1": (1.0, MARKS, SKIP, SCOPES),
+VARIANTS: dict[str, FeatureChoice] = {
+    "shipped": SHIPPED,
+    "round-11 features (no scoped character n-grams, no word clusters)": replace(
+        SHIPPED, char_scopes=False, clusters=0
+    ),
+    "no word clusters": replace(SHIPPED, clusters=0),
+    "no scoped character n-grams": replace(SHIPPED, char_scopes=False),
+    "256 word clusters": replace(SHIPPED, clusters=256),
 }
-"""The choices compared (embedding weight, marks, word-pair span, scoped words); the
-thresholds come from the leave-author-out probabilities."""
+"""The feature choices compared; the thresholds come from the leave-author-out
+probabilities."""
 
 
 def main() -> None:
     """Print each variant's leave-author-out and five-fold scores.
 
     The thresholds are chosen on the leave-author-out probabilities; the five folds are shown
-    at their own best thresholds and at the chosen ones.
+    at their own best thresholds and at the chosen ones. ``--blind-only`` skips the five folds.
     """
     corpus = resources.files("sentinel.gateway").joinpath("data", CORPUS)
     text = corpus.read_text(encoding="utf-8")
@@ -244,27 +229,13 @@ def main() -> None:
     detector = SelfRecognitionDetector(learned=False)
     pattern_hit = [bool(detector.pattern_hits(without_quotations(line.text))) for line in lines]
     print("patterns alone:", scores(lines, pattern_hit))
-    for name, (weight, marks, skip, scopes) in VARIANTS.items():
-        embeddings = shipped() if weight else None
-        blind, probabilities = leave_author_out(
-            lines,
-            groups,
-            embeddings=embeddings,
-            embedding_weight=weight,
-            marks=marks,
-            skip=skip,
-            scopes=scopes,
-        )
+    for name, choice in VARIANTS.items():
+        blind, probabilities = leave_author_out(lines, groups, choice=choice)
         blind_hits = [bool(detector.pattern_hits(without_quotations(x.text))) for x in blind]
         chosen = _report(f"{name}, leave author out", blind, probabilities, blind_hits)
-        probabilities = out_of_fold(
-            lines,
-            embeddings=embeddings,
-            embedding_weight=weight,
-            marks=marks,
-            skip=skip,
-            scopes=scopes,
-        )
+        if "--blind-only" in sys.argv:
+            continue
+        probabilities = out_of_fold(lines, choice=choice)
         _report(f"{name}, five folds", lines, probabilities, pattern_hit)
         _at(f"{name}, five folds", lines, probabilities, pattern_hit, chosen)
 

@@ -141,8 +141,9 @@ def test_quotations_are_left_out_of_the_learned_stage() -> None:
 def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dict[int, float]:
     """The n-gram counting written plainly (round 5's loops, round 7's cross-word n-grams).
 
-    Plus round 9's marks and word pairs up to SKIP words apart, round 10's scoped words and
-    round 11's plain apostrophes.
+    Plus round 9's marks and word pairs up to SKIP words apart, round 10's scoped words,
+    round 11's plain apostrophes and round 12's scoped character n-grams (a negated or
+    conditional word's n-grams carry its ``~`` and ``^``, not a question's ``?``).
     """
     lowered = _plain(text)
     counts: dict[int, float] = {}
@@ -153,11 +154,12 @@ def _reference_features(text: str, phrase_ngrams: tuple[int, int] | None) -> dic
         key = zlib.crc32(feature.encode("utf-8")) % DIMENSIONS
         counts[key] = counts.get(key, 0.0) + 1.0
 
-    for word in words:
+    for word, scoped_word in zip(words, scoped, strict=True):
+        tag = "".join(mark for mark in scoped_word[: len(scoped_word) - len(word)] if mark != "?")
         padded = f" {word} "
         for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
             for start in range(max(1, len(padded) - n + 1)):
-                add("c:" + padded[start : start + n])
+                add(f"c{tag}:" + padded[start : start + n])
     if phrase_ngrams is not None:
         joined = " ".join(words)
         for n in range(phrase_ngrams[0], phrase_ngrams[1] + 1):

@@ -1,14 +1,13 @@
 """The detector on its held-out set: never trained or tuned on.
 
-``self_recognition_heldout_v6.tsv`` (round 11) was written blind by an independent author (a
-language model) who never saw the project's data, and committed on its own before any change
-of that round. The earlier held-out sets, v1 and v2 (moved into training in round 7), v3
-(moved in round 9), v4 (scored in round 9, moved in round 10) and v5 (scored in round 10,
-moved in round 11), had been seen. Round 11's features and thresholds were chosen by
-cross-validation on the training corpus (:mod:`sentinel.gateway.detector_validation`, leaving
-out each blind training corpus in turn); v6 was scored before any change (the baseline) and
-once at the end, then a third time, for the record, after a review narrowed the patterns
-(docs/architecture.md). The goal per language is precision >= 0.95 and recall >= 0.90; the
+``self_recognition_heldout_v7.tsv`` (round 12) was written blind by an independent author (a
+language model) who never saw the project's data, and committed on its own (at the end of
+round 11, which scored main's detector on it: the baseline). The earlier held-out sets, v1 and
+v2 (moved into training in round 7), v3 (moved in round 9), v4 (scored in round 9, moved in
+round 10), v5 (scored in round 10, moved in round 11) and v6 (scored in round 11, moved in
+round 12), had been seen. Round 12's features and thresholds were chosen by cross-validation
+on the training corpus (:mod:`sentinel.gateway.detector_validation`, leaving out each blind
+training corpus in turn); v7 was scored once at the end (docs/architecture.md). The goal per language is precision >= 0.95 and recall >= 0.90; the
 asserted floors are the final numbers (docs/architecture.md) less about one line, so they
 guard against regressions without pretending the goal is met where it is not.
 """
@@ -25,14 +24,14 @@ from sentinel.gateway.detector import SelfRecognitionDetector
 from sentinel.gateway.detector_model import read_corpus
 
 DATA = Path(__file__).parent / "data"
-HELDOUT = DATA / "self_recognition_heldout_v6.tsv"
+HELDOUT = DATA / "self_recognition_heldout_v7.tsv"
 PATTERN_SET = DATA / "self_recognition.tsv"
 TRAINING = (
     Path(__file__).parents[2] / "sentinel" / "gateway" / "data" / "self_recognition_train.tsv"
 )
-FLOORS = {"en": (0.90, 0.76), "de": (0.94, 0.81)}
-"""Precision and recall per language measured at the end of round 11 (en 0.922 / 0.783, de
-0.962 / 0.833), less about one line's worth: the regression floor."""
+FLOORS = {"en": (0.96, 0.85), "de": (0.93, 0.88)}
+"""Precision and recall per language measured at the end of round 12 (en 0.981 / 0.867, de
+0.947 / 0.900), less about one line's worth: the regression floor."""
 MIN_PER_LABEL = 55
 """Lines per language and label: at least as many as v2 had."""
 MAX_WORD_OVERLAP = 0.6
@@ -40,10 +39,11 @@ MAX_TRIGRAM_OVERLAP = 0.35
 """Jaccard similarity of word sets and of word trigrams above which a held-out line counts as
 a near-repeat of a training line (the first draft of v3 had 26 such lines; round 9 dropped
 the 8 training lines that nearly repeated a v4 line, round 10 the 13 that nearly repeated a
-v5 line, round 11 the 19 that nearly repeated a v6 line, counted without reading them)."""
+v5 line, round 11 the 19 that nearly repeated a v6 line, round 12 the 15 training lines and 3
+lines of v6 that nearly repeated a v7 line, counted without reading them)."""
 PATTERN_SET_NEAR_REPEATS = 0
-"""v6 lines that nearly repeat a line of the patterns' own labelled set (written in round 1,
-long before v6, whose author never saw it): none (v5 had one, met by chance)."""
+"""v7 lines that nearly repeat a line of the patterns' own labelled set (written in round 1,
+long before v7, whose author never saw it): none (v5 had one, met by chance)."""
 
 _WORD = re.compile(r"[\w'\u2019-]+")
 
@@ -102,7 +102,7 @@ def test_the_heldout_set_is_large_and_balanced() -> None:
 
 
 def test_no_heldout_line_is_in_training() -> None:
-    """Training holds the former held-out sets v1-v5, so this also keeps v6 apart from them."""
+    """Training holds the former held-out sets v1-v6, so this also keeps v7 apart from them."""
     seen = {text.lower() for text in _seen(TRAINING, PATTERN_SET)}
     heldout = read_corpus(HELDOUT.read_text(encoding="utf-8"))
     assert not [line.text for line in heldout if line.text.lower() in seen]
