@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -348,16 +349,32 @@ def _collect_lease(lease: Lease, report: GcReport) -> bool:
         if (NETNS_DIR / lease.path).exists():
             _delete_netns(lease.path, report)
     elif lease.kind == "directory":
+        if not _real_directory(lease.path):
+            # gone, or something else now has the name (a link to another run's directory
+            # would have gc list and lock that run's images): not what was leased, left
+            if os.path.lexists(lease.path):
+                report.kept.append(f"directory {lease.path} (not a directory now: left)")
+            return True
         _unmount_below(lease.path, report)
         if mounts_below(Path(lease.path)):  # kept (locked, leased again) or failed: said so
             return False
         with _images_locked(Path(lease.path), report) as locked:
             if not locked:
                 return False
-            if os.path.lexists(lease.path):
-                shutil.rmtree(lease.path, ignore_errors=True)
-                report.removed.append(f"directory {lease.path}")
+            shutil.rmtree(lease.path, ignore_errors=True)
+        if os.path.lexists(lease.path):
+            report.errors.append(f"directory {lease.path}: could not be removed")
+            return False
+        report.removed.append(f"directory {lease.path}")
     return True
+
+
+def _real_directory(path: str) -> bool:
+    """Whether ``path`` names a directory itself, not a link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _forget(lease: Lease) -> None:
@@ -456,7 +473,8 @@ def _quota_mounts_below(root: Path) -> list[str]:
 def _run_images(run: Path) -> list[Path]:
     """Workspace images in a run directory: ``run/*/.<name>.quota.img`` and ``run/*.quota.img``.
 
-    Listed without following a link (``scandir`` entries, ``follow_symlinks=False``).
+    Listed without following a link (``scandir`` entries, ``follow_symlinks=False``); the
+    callers hand it only a real directory, never a link at the run's name.
     """
     found = []
     with contextlib.suppress(OSError), os.scandir(run) as top:

@@ -391,3 +391,42 @@ def test_a_name_someone_made_first_is_neither_used_nor_leased(sandbox_base: Path
         assert made.is_dir() and leftovers._lease_file("directory", str(made)).exists()
     finally:
         leftovers.give_back("directory", made)
+
+
+def _dead_directory_lease(path: Path) -> leftovers.Lease:
+    return leftovers.Lease(
+        file=path.parent / "no-such.lease", kind="directory", path=str(path), pid=0, start=None
+    )
+
+
+def test_a_link_at_a_dead_leases_directory_is_never_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead lease's directory replaced by a link to another run's directory: gc neither
+    lists nor locks that run's images, and removes nothing (the control: the real directory
+    at that name is listed, its image locked, and removed)."""
+    held: list[Path] = []
+    real_hold = image_lock.hold
+
+    def recording_hold(image: Path, *, wait: bool = True) -> image_lock.ImageLock:
+        held.append(image)
+        return real_hold(image, wait=wait)
+
+    monkeypatch.setattr(image_lock, "hold", recording_hold)
+    other_run = tmp_path / "live-run"
+    (other_run / "agent").mkdir(parents=True)
+    image = other_run / "agent" / f".ws{disk_quota.QUOTA_SUFFIX}"
+    image.write_bytes(b"\0" * 4096)
+    link = tmp_path / "dead-run"
+    link.symlink_to(other_run)
+    report = leftovers.GcReport()
+    assert leftovers._collect_lease(_dead_directory_lease(link), report)
+    assert held == [] and image.exists() and link.is_symlink()
+    assert any("not a directory now" in kept for kept in report.kept)
+
+    link.unlink()  # the control: a real directory at the name
+    shutil.copytree(other_run, link)
+    report = leftovers.GcReport()
+    assert leftovers._collect_lease(_dead_directory_lease(link), report)
+    assert held == [link / "agent" / image.name] and not link.exists()
+    assert report.removed == [f"directory {link}"] and image.exists()
