@@ -30,6 +30,7 @@ __all__ = [
     "merkle_root",
     "merkle_verify_consistency",
     "merkle_verify_inclusion",
+    "observation_digest",
     "scan_store",
     "seal_events",
     "shim_executable",
@@ -168,6 +169,22 @@ def stdlib_sorted_json(value: object) -> bytes | None:
     None when the value holds something left to the standard library (a subclass, a key
     that is not a string, an integer beyond 64 bits, nesting deeper than 64, a lone
     surrogate). Reference: :func:`sentinel.control.record_json.reference_record_json`.
+    """
+
+def observation_digest(
+    plane: object,
+    tick: object,
+    targets: object,
+    names: list[str],
+    columns: list[npt.NDArray[np.float64]],
+) -> str | None:
+    """The hex SHA-256 of a control plane's observation.
+
+    ``names`` are its column names in sorted order, ``columns`` their float64 arrays in
+    that order. None when something is left to the reference (a tick that is not an int
+    within 64 bits, targets that are not a tuple of strings, text UTF-8 cannot encode, a
+    column of another dtype or length).
+    Reference: :meth:`sentinel.control.observation.Observation.reference_digest`.
     """
 
 def world_param_names() -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from sentinel import _native
 from sentinel.errors import InvalidInputError
 
 DIGEST_VERSION: Final = b"sentinel-control-observation/1\n"
@@ -90,7 +91,19 @@ class Observation:
         return {name: value for name, value in found.items() if not math.isnan(value)}
 
     def digest(self) -> str:
-        """SHA-256 over the plane, tick, targets and the columns' little-endian float64 bytes."""
+        """SHA-256 over the plane, tick, targets and the columns' little-endian float64 bytes.
+
+        Written natively (``sentinel._native.observation_digest``); what it leaves to the
+        reference (:meth:`reference_digest`: a tick past 64 bits, targets that are not a
+        tuple of strings, text UTF-8 cannot encode) the reference hashes, or raises on.
+        """
+        names = sorted(self.columns)
+        columns = [np.asarray(self.columns[name], dtype=np.float64) for name in names]
+        found = _native.observation_digest(self.plane, self.tick, self.targets, names, columns)
+        return found if found is not None else self.reference_digest()
+
+    def reference_digest(self) -> str:
+        """:meth:`digest` in Python (the reference a hypothesis test pins it to)."""
         sha = hashlib.sha256(DIGEST_VERSION)
         sha.update(f"{self.plane}|{self.tick}|{len(self.targets)}\n".encode())
         sha.update("\x1f".join(self.targets).encode())

@@ -13,6 +13,7 @@ pub mod error;
 pub mod logscan;
 pub mod logwriter;
 pub mod merkle;
+pub mod observation_digest;
 pub mod stdlib_json;
 pub mod synthesis;
 pub mod verification;

@@ -12,6 +12,7 @@ mod errors;
 mod logscan;
 mod logwriter;
 mod merkle;
+mod observation_digest;
 mod probe;
 mod stdlib_json;
 mod synthesis;
@@ -34,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logscan::scan_store, m)?)?;
     m.add_function(wrap_pyfunction!(logscan::sqlite_library_address, m)?)?;
     m.add_function(wrap_pyfunction!(stdlib_json::stdlib_sorted_json, m)?)?;
+    m.add_function(wrap_pyfunction!(observation_digest::observation_digest, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_step, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_param_names, m)?)?;
     m.add_function(wrap_pyfunction!(cas::cas_object_id, m)?)?;

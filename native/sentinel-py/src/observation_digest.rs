@@ -1,0 +1,53 @@
+//! `observation_digest`: `Observation.digest` (sentinel/control/observation.py) natively,
+//! with `sentinel_core::observation_digest`. Only plain values are hashed here (exact
+//! `int` tick within 64 bits, a tuple of `str` targets, float64 columns as long as the
+//! targets); anything else is handed back (None) to the Python reference, which also
+//! raises what it raises (a lone surrogate cannot be encoded).
+
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+use pyo3::types::{PyInt, PyString, PyTuple};
+use sentinel_core::observation_digest::ObservationDigest;
+
+/// The text of each item of `items`, or None if one is not a `str` that UTF-8 can encode.
+fn texts<'a>(items: &'a [Bound<'_, PyAny>]) -> Option<Vec<&'a str>> {
+    items
+        .iter()
+        .map(|item| item.cast::<PyString>().ok()?.to_str().ok())
+        .collect()
+}
+
+/// The hex SHA-256 `Observation.digest` gives, or None when the values are left to it.
+/// `names` are the column names in sorted order, `columns` their arrays in that order.
+#[pyfunction]
+pub(crate) fn observation_digest(
+    plane: &Bound<'_, PyAny>,
+    tick: &Bound<'_, PyAny>,
+    targets: &Bound<'_, PyAny>,
+    names: Vec<Bound<'_, PyAny>>,
+    columns: Vec<Bound<'_, PyAny>>,
+) -> Option<String> {
+    if !tick.is_exact_instance_of::<PyInt>() || names.len() != columns.len() {
+        return None;
+    }
+    let tick: i64 = tick.extract().ok()?;
+    let plane = plane.cast::<PyString>().ok()?.to_str().ok()?;
+    let targets: Vec<Bound<'_, PyAny>> = targets.cast::<PyTuple>().ok()?.iter().collect();
+    let target_texts = texts(&targets)?;
+    let name_texts = texts(&names)?;
+    let arrays: Vec<PyReadonlyArray1<'_, f64>> = columns
+        .iter()
+        .map(|column| column.extract().ok())
+        .collect::<Option<_>>()?;
+    if arrays
+        .iter()
+        .any(|array| array.as_array().len() != target_texts.len())
+    {
+        return None;
+    }
+    let mut digest = ObservationDigest::new(plane, tick, target_texts.into_iter());
+    for (name, array) in name_texts.into_iter().zip(&arrays) {
+        digest.column(name, array.as_array().iter().copied());
+    }
+    Some(digest.finish())
+}
