@@ -163,12 +163,15 @@ class MerkleLog:
             sentinel.errors.InvalidInputError: The tree does not hold all of its leaves yet.
         """
 
-def stdlib_sorted_json(value: object) -> bytes | None:
+def stdlib_sorted_json(value: object, verbatim: bool = False) -> bytes | None:
     """The bytes of ``json.dumps(value, sort_keys=True, separators=(",", ":"))``.
 
     None when the value holds something left to the standard library (a subclass, a key
     that is not a string, an integer beyond 64 bits, nesting deeper than 64, a lone
-    surrogate). Reference: :func:`sentinel.control.record_json.reference_record_json`.
+    surrogate). With ``verbatim``, an exact ``bytes`` in ``value`` is JSON text written
+    before, copied as it is (else a ``bytes`` is left to the standard library).
+    Reference: :func:`sentinel.control.record_json.reference_record_json` (with
+    ``verbatim``: :func:`sentinel.control.record_json.reference_spliced_record_json`).
     """
 
 def observation_digest(
@@ -334,6 +337,14 @@ class VerificationStore:
 
     def finish(self, why: str) -> tuple[list[dict[str, Any]], list[int]]:
         """Close every open verification as Inconclusive with ``why``."""
+
+    def closed_json(self, rollbacks: Sequence[object]) -> bytes | None:
+        """The JSON text of the entries the last ``measure`` or ``finish`` returned.
+
+        A list, keys sorted, compact; each Failed entry's ``rollback`` is the next of
+        ``rollbacks``. None when a rollback holds what the native encoder leaves to the
+        standard library, or ``rollbacks`` is not one per Failed entry.
+        """
 
 @final
 class AgentProbe:

@@ -24,7 +24,7 @@ from sentinel.control.actuator import Actuator, Command, Outcome
 from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
 from sentinel.control.policy import Policy, Rule, fired_rows
-from sentinel.control.record_json import record_digest
+from sentinel.control.record_json import record_digest, spliced_record_digest
 from sentinel.control.verification_store import HOLD_REASONS, Closed, VerificationStore
 from sentinel.errors import ConfigError
 
@@ -215,7 +215,7 @@ class ControlPlane:
         )
         self._forget_closed(tick)
         row_ids, row_targets = self._targets(observation)
-        self._verify(observation, record)
+        verified = self._verify(observation, record)
         for rule, rows in fired_rows(observation, self.policy):
             fired: list[str] = row_targets[rows].tolist()
             record.fired.append({"rule": rule.id, "mode": rule.mode, "targets": fired})
@@ -228,7 +228,7 @@ class ControlPlane:
             else:  # a target twice: its second row sees what its first did, one at a time
                 for n, target in enumerate(fired):
                     handle(rule, [target], ids[n : n + 1], keys, observation, record)
-        self.previous = record.digest()
+        self.previous = self._digest(record, verified)
         self.counters["decisions"] += 1
         return record
 
@@ -253,22 +253,42 @@ class ControlPlane:
 
     # -- the steps -------------------------------------------------------------------------
 
-    def _verify(self, observation: Observation, record: DecisionRecord) -> None:
-        """Measure every open verification past its initial delay, in the order of actions."""
+    def _verify(self, observation: Observation, record: DecisionRecord) -> bytes | None:
+        """Measure every open verification past its initial delay, in the order of actions.
+
+        Returns the closed ones' entries as the record's JSON text (what the store wrote
+        from its own values), or None when none closed or the store left it to the
+        standard library.
+        """
         if not len(self.pending):
-            return
+            return None
         columns = observation.columns
         read = [columns.get(metric) for metric in self._metrics]
         found = [
             None if column is None else column.astype(np.float64, copy=False) for column in read
         ]
-        self._closed(self.pending.measure(observation.tick, self._id_rows, found), record)
+        closed = self.pending.measure(observation.tick, self._id_rows, found)
+        rollbacks = self._closed(closed, record)
+        return self.pending.closed_json(rollbacks) if closed[0] else None
 
-    def _closed(self, closed: Closed, record: DecisionRecord) -> None:
-        """Count the verdicts, roll back the Failed (in the order they closed), record all."""
+    @staticmethod
+    def _digest(record: DecisionRecord, verified: bytes | None) -> str:
+        """``record.digest()``, the verification entries' text spliced in when known."""
+        if verified is None:
+            return record.digest()
+        decisions = record.decisions()
+        decisions["verifications"] = verified
+        return spliced_record_digest(decisions)
+
+    def _closed(self, closed: Closed, record: DecisionRecord) -> list[dict[str, str]]:
+        """Count the verdicts, roll back the Failed (in the order they closed), record all.
+
+        Returns the rollbacks' entries (one per Failed verification, in order).
+        """
         entries, failed = closed
+        rollbacks: list[dict[str, str]] = []
         if not entries:
-            return
+            return rollbacks
         counters = self.counters
         for verdict, count in Counter([entry["verdict"] for entry in entries]).items():
             counters[f"verdict:{verdict}"] += count
@@ -277,11 +297,12 @@ class ControlPlane:
             entry = entries[n]
             key = entry["key"]
             outcome: Outcome = rollback(key)
-            entry["rollback"] = {
+            entry["rollback"] = done = {
                 "key": outcome.key,
                 "status": outcome.status,
                 "detail": outcome.detail,
             }
+            rollbacks.append(done)
             record.rollbacks.append(
                 {"key": outcome.key, "of": key, "decision": entry["decision"],
                  "status": outcome.status}
@@ -289,6 +310,7 @@ class ControlPlane:
             counters["rollbacks"] += 1
         record.verifications.extend(entries)
         self._closed_keys.append((record.tick, [entry["key"] for entry in entries]))
+        return rollbacks
 
     def _forget_closed(self, tick: int) -> None:
         """Let the actuator forget keys closed longer ago than the idempotency horizon."""

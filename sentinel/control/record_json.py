@@ -5,6 +5,11 @@ separators=(",", ":"))`` (docs/audit-format.md, control payloads). In a busy ite
 (hundreds of actions and verdicts, ~75 kB of JSON) the standard library's encoder took
 about a quarter of the iteration; the native encoder writes the same bytes (a hypothesis
 test pins them equal) and hands anything outside its plain types back to the reference.
+
+Parts of a record whose text is already known (the verification entries, which the
+native store writes from its own values) are spliced in as ``bytes``:
+:func:`spliced_record_json` writes them as they are, everything around them as
+:func:`record_json` does.
 """
 
 from __future__ import annotations
@@ -29,3 +34,32 @@ def record_json(value: object) -> bytes:
 def record_digest(value: object) -> str:
     """SHA-256 (hex) of :func:`record_json`."""
     return hashlib.sha256(record_json(value)).hexdigest()
+
+
+def reference_spliced_record_json(value: object) -> bytes:
+    """The reference of :func:`spliced_record_json`: each ``bytes`` read back, then written."""
+    return reference_record_json(_read_back(value))
+
+
+def _read_back(value: object) -> object:
+    if isinstance(value, bytes):
+        return json.loads(value)
+    if isinstance(value, dict):
+        return {key: _read_back(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_read_back(item) for item in value]
+    return value
+
+
+def spliced_record_json(value: object) -> bytes:
+    """:func:`record_json` of ``value``, each ``bytes`` in it copied as it is.
+
+    A ``bytes`` is JSON text written before (sorted keys, compact).
+    """
+    encoded = _native.stdlib_sorted_json(value, verbatim=True)
+    return encoded if encoded is not None else reference_spliced_record_json(value)
+
+
+def spliced_record_digest(value: object) -> str:
+    """SHA-256 (hex) of :func:`spliced_record_json`."""
+    return hashlib.sha256(spliced_record_json(value)).hexdigest()

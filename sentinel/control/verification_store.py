@@ -21,6 +21,10 @@ Both answer the same calls:
   in the order of actions; ``rows[target_id]`` is the target's row (-1 or past the end: not
   observed), ``columns[metric_index]`` the metric's float64 column (None: not observed).
 - ``finish(why)``: close all as Inconclusive.
+- ``closed_json(rollbacks)``: the JSON text the record's digest writes for the entries the
+  last ``measure`` or ``finish`` returned (a list, keys sorted, compact), each Failed
+  entry's ``rollback`` the next of ``rollbacks`` (one per Failed entry, in order); None
+  when the native store leaves it to the standard library (see ``record_json``).
 
 ``measure`` and ``finish`` return the closed verifications' record entries (as
 ``Analysis.to_record`` writes them, with ``rollback`` None) and the positions of the
@@ -39,6 +43,7 @@ import numpy.typing as npt
 from sentinel import _native
 from sentinel.control.actuator import Command
 from sentinel.control.policy import Rule
+from sentinel.control.record_json import reference_record_json
 from sentinel.control.verification import Analysis
 
 HOLD_VERIFYING, HOLD_BACKOFF, HOLD_COOLDOWN = 1, 2, 3
@@ -53,7 +58,7 @@ Closed = tuple[list[dict[str, Any]], list[int]]
 class VerificationStore:
     """The native store (see the module docstring for its calls)."""
 
-    __slots__ = ("_store", "finish", "holds", "measure", "open_many", "verifying")
+    __slots__ = ("_store", "closed_json", "finish", "holds", "measure", "open_many", "verifying")
 
     def __init__(self) -> None:
         store = _native.VerificationStore()
@@ -63,6 +68,7 @@ class VerificationStore:
         self.holds = store.holds
         self.measure = store.measure
         self.finish = store.finish
+        self.closed_json = store.closed_json
 
     def __len__(self) -> int:
         return len(self._store)
@@ -85,6 +91,8 @@ class ReferenceVerificationStore:
         self._rules: list[tuple[Rule, int]] = []
         self._open: list[tuple[int, int, Analysis]] = []
         self._verifying: set[tuple[int, int]] = set()
+        self._last: list[dict[str, Any]] = []
+        """The entries the last ``measure`` or ``finish`` returned."""
 
     def __len__(self) -> int:
         return len(self._open)
@@ -161,7 +169,9 @@ class ReferenceVerificationStore:
             else:
                 still.append(entry)
         self._open = still
-        return _entries(closed)
+        entries, failed = _entries(closed)
+        self._last = entries
+        return entries, failed
 
     def finish(self, why: str) -> Closed:
         """Close every open verification as Inconclusive."""
@@ -170,7 +180,20 @@ class ReferenceVerificationStore:
             analysis.expire(why)
         self._open = []
         self._verifying.clear()
-        return _entries(closed)
+        entries, failed = _entries(closed)
+        self._last = entries
+        return entries, failed
+
+    def closed_json(self, rollbacks: Sequence[object]) -> bytes | None:
+        """The record's JSON text of the last entries, each Failed one's rollback given."""
+        if sum(entry["verdict"] == "Failed" for entry in self._last) != len(rollbacks):
+            return None
+        given = iter(rollbacks)
+        entries = [
+            {**entry, "rollback": next(given)} if entry["verdict"] == "Failed" else entry
+            for entry in self._last
+        ]
+        return reference_record_json(entries)
 
 
 def _entries(closed: list[Analysis]) -> Closed:

@@ -23,7 +23,12 @@ from hypothesis import strategies as st
 from sentinel import _native
 from sentinel.control import Actuator, ActuatorError, Command, ControlPlane, Observation, Policy
 from sentinel.control.clock import VirtualClock
-from sentinel.control.record_json import record_json, reference_record_json
+from sentinel.control.record_json import (
+    record_json,
+    reference_record_json,
+    reference_spliced_record_json,
+    spliced_record_json,
+)
 from tests.control import reference_loop
 
 METRICS = frozenset({"a", "b", "c"})
@@ -157,6 +162,29 @@ def test_the_native_digest_text_is_the_standard_librarys(value: object) -> None:
     native = _native.stdlib_sorted_json(value)
     if native is not None:  # None only for what it hands back (here: integers past 64 bits)
         assert native == reference_record_json(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_json, data=st.data())
+def test_spliced_text_is_written_as_it_is(value: object, data: st.DataObject) -> None:
+    """Parts already written (as ``bytes``) spliced into a value give the text of the whole."""
+
+    def splice(part: object) -> object:
+        if isinstance(part, dict):
+            part = {key: splice(item) for key, item in part.items()}
+        elif isinstance(part, list):
+            part = [splice(item) for item in part]
+        if data.draw(st.booleans()):
+            return reference_spliced_record_json(part)  # parts within it spliced too
+        return part
+
+    spliced = splice(value)
+    expected = reference_spliced_record_json(spliced)
+    assert spliced_record_json(spliced) == expected
+    written = _native.stdlib_sorted_json(spliced, verbatim=True)
+    assert written is None or written == expected
+    if isinstance(spliced, bytes):
+        assert _native.stdlib_sorted_json(spliced) is None  # only with verbatim
 
 
 _dyadic = st.builds(

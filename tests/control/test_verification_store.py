@@ -4,7 +4,8 @@ Driven side by side over random rules (every operator, delays, TTLs, tolerances 
 limits), batches of opened verifications (unknown baselines), observations with unknown
 values, unobserved targets and missing columns, time going back, and a final ``finish``:
 both must return the same record entries, the same Failed positions, the same
-``verifying`` and ``holds`` answers and the same count of open verifications.
+``verifying`` and ``holds`` answers, the same count of open verifications, and the same
+JSON text of the closed entries (``closed_json``, with rollbacks of every kind).
 """
 
 from __future__ import annotations
@@ -74,12 +75,32 @@ _measure = st.tuples(
              max_size=2),
 )  # fmt: skip
 _steps = st.lists(st.one_of(_open, _measure), min_size=1, max_size=25)
+_rollback = st.one_of(
+    st.fixed_dictionaries({"key": st.text(max_size=8), "status": st.just("applied"),
+                           "detail": st.one_of(st.text(max_size=8), st.none(), st.integers())}),
+    st.just({"key": "k", "status": "error", "detail": 2**70}),  # left to the standard library
+    st.just({"key": "\ud800", "status": "error", "detail": ""}),  # a lone surrogate
+)  # fmt: skip
+
+
+def _same_closed_json(
+    native: VerificationStore, reference: ReferenceVerificationStore, failed: int, draw: Any
+) -> None:
+    """Both stores write the last closed entries alike, given the same rollbacks."""
+    rollbacks = [draw(_rollback) for _ in range(failed)]
+    expected = reference.closed_json(rollbacks)
+    written = native.closed_json(rollbacks)
+    assert written is None or written == expected
+    if not any(r["detail"] == 2**70 or r["key"] == "\ud800" for r in rollbacks):
+        assert written == expected  # only those are left to the standard library
+    assert native.closed_json([*rollbacks, {}]) is None  # one per Failed entry, or None
+    assert reference.closed_json([*rollbacks, {}]) is None
 
 
 @settings(max_examples=300, deadline=None)
-@given(rules=st.lists(_rule, min_size=1, max_size=4), steps=_steps)
+@given(rules=st.lists(_rule, min_size=1, max_size=4), steps=_steps, data=st.data())
 def test_the_native_store_is_its_reference(
-    rules: list[dict[str, Any]], steps: list[tuple[Any, ...]]
+    rules: list[dict[str, Any]], steps: list[tuple[Any, ...]], data: st.DataObject
 ) -> None:
     policy = _policy(rules)
     native, reference = VerificationStore(), ReferenceVerificationStore()
@@ -112,9 +133,13 @@ def test_the_native_store_is_its_reference(
             tick = max(0, tick + delta)
             row_map = np.array(rows, dtype=np.int64)
             arrays = [None if c is None else np.array(c, dtype=np.float64) for c in columns]
-            assert native.measure(tick, row_map, arrays) == reference.measure(tick, row_map, arrays)
+            closed = native.measure(tick, row_map, arrays)
+            assert closed == reference.measure(tick, row_map, arrays)
+            _same_closed_json(native, reference, len(closed[1]), data.draw)
         assert len(native) == len(reference)
-    assert native.finish("stopped") == reference.finish("stopped")
+    closed = native.finish("stopped")
+    assert closed == reference.finish("stopped")
+    _same_closed_json(native, reference, len(closed[1]), data.draw)
     assert len(native) == len(reference) == 0
 
 

@@ -17,6 +17,7 @@ pub mod observation_digest;
 pub mod stdlib_json;
 pub mod synthesis;
 pub mod verification;
+pub mod verification_json;
 pub mod world;
 
 pub use error::{CoreError, CoreResult};

@@ -55,13 +55,26 @@ unsafe fn is_exactly(object: *mut ffi::PyObject, kind: *mut ffi::PyTypeObject) -
     unsafe { ffi::Py_TYPE(object) == kind }
 }
 
+/// How a walk writes: `verbatim` writes an exact `bytes` as it is (JSON text written
+/// before: a record's verification entries), else a `bytes` is left to the standard
+/// library (which refuses it).
+#[derive(Clone, Copy)]
+struct Walk {
+    verbatim: bool,
+}
+
 /// Writes `value`; `false` when it holds something this encoder leaves to the standard
 /// library (a subclass, a non-string key, an integer beyond 64 bits, deep nesting).
 ///
 /// # Safety
 /// The GIL is held and `value` is a live object held (directly or through containers) by
 /// the caller for the whole call.
-unsafe fn write_value(out: &mut Vec<u8>, value: *mut ffi::PyObject, depth: usize) -> bool {
+unsafe fn write_value(
+    out: &mut Vec<u8>,
+    value: *mut ffi::PyObject,
+    depth: usize,
+    walk: Walk,
+) -> bool {
     // SAFETY (every block below): `value` is live (the caller's promise), only exact
     // built-in types are read, and the objects borrowed from a container stay alive
     // because nothing here runs Python code that could change the container.
@@ -83,11 +96,16 @@ unsafe fn write_value(out: &mut Vec<u8>, value: *mut ffi::PyObject, depth: usize
         } else if is_exactly(value, &raw mut ffi::PyFloat_Type) {
             write_repr_f64(out, ffi::PyFloat_AsDouble(value));
         } else if is_exactly(value, &raw mut ffi::PyDict_Type) {
-            return depth < MAX_DEPTH && write_dict(out, value, depth);
+            return depth < MAX_DEPTH && write_dict(out, value, depth, walk);
         } else if is_exactly(value, &raw mut ffi::PyList_Type) {
-            return depth < MAX_DEPTH && write_items(out, value, depth, ffi::PyList_GetItem);
+            return depth < MAX_DEPTH && write_items(out, value, depth, walk, ffi::PyList_GetItem);
         } else if is_exactly(value, &raw mut ffi::PyTuple_Type) {
-            return depth < MAX_DEPTH && write_items(out, value, depth, ffi::PyTuple_GetItem);
+            return depth < MAX_DEPTH && write_items(out, value, depth, walk, ffi::PyTuple_GetItem);
+        } else if walk.verbatim && is_exactly(value, &raw mut ffi::PyBytes_Type) {
+            // An exact bytes: its buffer and size are read, which raises nothing.
+            let data = ffi::PyBytes_AsString(value);
+            let size = usize::try_from(ffi::PyBytes_Size(value)).unwrap_or(0);
+            out.extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), size));
         } else {
             return false;
         }
@@ -133,7 +151,12 @@ unsafe fn write_int(out: &mut Vec<u8>, value: *mut ffi::PyObject) -> bool {
 ///
 /// # Safety
 /// As for [`write_value`], with `dict` an exact `dict`.
-unsafe fn write_dict(out: &mut Vec<u8>, dict: *mut ffi::PyObject, depth: usize) -> bool {
+unsafe fn write_dict(
+    out: &mut Vec<u8>,
+    dict: *mut ffi::PyObject,
+    depth: usize,
+    walk: Walk,
+) -> bool {
     let mut members: SmallVec<[(&[u8], *mut ffi::PyObject); SMALL_DICT]> = SmallVec::new();
     let mut position: ffi::Py_ssize_t = 0;
     let mut key: *mut ffi::PyObject = std::ptr::null_mut();
@@ -162,7 +185,7 @@ unsafe fn write_dict(out: &mut Vec<u8>, dict: *mut ffi::PyObject, depth: usize) 
         write_ascii_string(out, unsafe { std::str::from_utf8_unchecked(text) });
         out.push(b':');
         // SAFETY: `item` is borrowed from the dict, which the caller holds unchanged.
-        if !unsafe { write_value(out, item, depth + 1) } {
+        if !unsafe { write_value(out, item, depth + 1, walk) } {
             return false;
         }
     }
@@ -178,6 +201,7 @@ unsafe fn write_items(
     out: &mut Vec<u8>,
     items: *mut ffi::PyObject,
     depth: usize,
+    walk: Walk,
     get: unsafe extern "C" fn(*mut ffi::PyObject, ffi::Py_ssize_t) -> *mut ffi::PyObject,
 ) -> bool {
     // SAFETY: the sequence's size and items are read while it cannot change; every index
@@ -189,7 +213,7 @@ unsafe fn write_items(
             if index > 0 {
                 out.push(b',');
             }
-            if !write_value(out, get(items, index), depth + 1) {
+            if !write_value(out, get(items, index), depth + 1, walk) {
                 return false;
             }
         }
@@ -198,15 +222,26 @@ unsafe fn write_items(
     true
 }
 
+/// Writes the text of `json.dumps(value, sort_keys=True, separators=(",", ":"))` to `out`;
+/// `false` (with `out` partly written) when the value holds something left to the
+/// standard library.
+pub(crate) fn write_json(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: the GIL is held (a `Bound`) and `value` is held by the caller for the call.
+    unsafe { write_value(out, value.as_ptr(), 0, Walk { verbatim: false }) }
+}
+
 /// The bytes of `json.dumps(value, sort_keys=True, separators=(",", ":"))`, or None when
-/// the value holds something left to the standard library.
+/// the value holds something left to the standard library. With `verbatim`, an exact
+/// `bytes` anywhere in `value` is JSON text written before, copied as it is.
 #[pyfunction]
+#[pyo3(signature = (value, verbatim = false))]
 pub(crate) fn stdlib_sorted_json<'py>(
     py: Python<'py>,
     value: &Bound<'py, PyAny>,
+    verbatim: bool,
 ) -> Option<Bound<'py, PyBytes>> {
     let mut out = Vec::with_capacity(4096);
     // SAFETY: the GIL is held (`py`) and `value` is held by the caller for the call.
-    let written = unsafe { write_value(&mut out, value.as_ptr(), 0) };
+    let written = unsafe { write_value(&mut out, value.as_ptr(), 0, Walk { verbatim }) };
     written.then(|| PyBytes::new(py, &out))
 }

@@ -2,22 +2,34 @@
 //! opened in batches and measured against an observation's numpy columns in one call.
 
 use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
-use pyo3::{intern, IntoPyObjectExt};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use sentinel_core::verification::{Check, Closed, Measured, Op, Verdict, VerificationStore};
+use sentinel_core::verification_json::write_closed_entry;
 use sentinel_core::CoreError;
 
 use crate::errors::to_pyerr;
+use crate::stdlib_json::write_json;
 
 fn shape(py: Python<'_>, reason: String) -> PyErr {
     to_pyerr(py, CoreError::BatchShape { reason })
+}
+
+/// A check's rule id and condition as Python strings, made once: every entry it closes
+/// names both.
+struct CheckNames {
+    rule: Py<PyString>,
+    condition: Py<PyString>,
 }
 
 /// Every open verification of one plane, in the order of their actions.
 #[pyclass(name = "VerificationStore", module = "sentinel._native")]
 pub(crate) struct PyVerificationStore {
     store: VerificationStore,
+    names: Vec<CheckNames>,
+    /// What the last `measure` or `finish` closed, for `closed_json`.
+    last: Vec<Closed>,
 }
 
 #[pymethods]
@@ -26,6 +38,8 @@ impl PyVerificationStore {
     fn new() -> Self {
         PyVerificationStore {
             store: VerificationStore::new(),
+            names: Vec::new(),
+            last: Vec::new(),
         }
     }
 
@@ -59,6 +73,10 @@ impl PyVerificationStore {
                 format!("rule {rule:?}: operator {op:?} is not one of >= <= > < == !="),
             ));
         };
+        self.names.push(CheckNames {
+            rule: PyString::new(py, &rule).unbind(),
+            condition: PyString::new(py, &condition).unbind(),
+        });
         Ok(self.store.add_check(Check {
             rule,
             condition,
@@ -199,6 +217,43 @@ impl PyVerificationStore {
         let closed = self.store.finish(why);
         self.entries(py, closed)
     }
+
+    /// The JSON text (sorted keys, compact) of the entries the last `measure` or `finish`
+    /// returned, as a list, with each Failed entry's `rollback` the next of `rollbacks`
+    /// (one per Failed entry, in order); None when a rollback holds what the native
+    /// encoder leaves to the standard library, or `rollbacks` has another length.
+    fn closed_json<'py>(
+        &self,
+        py: Python<'py>,
+        rollbacks: Vec<Bound<'py, PyAny>>,
+    ) -> Option<Bound<'py, PyBytes>> {
+        let failed = self.last.iter().filter(|c| c.verdict == Verdict::Failed);
+        if failed.count() != rollbacks.len() {
+            return None;
+        }
+        let mut rollbacks = rollbacks.iter();
+        let mut out = Vec::with_capacity(512 * self.last.len() + 2);
+        let mut rollback = Vec::new();
+        out.push(b'[');
+        for (n, closed) in self.last.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let check = self.store.check(closed.open.check)?;
+            let written = if closed.verdict == Verdict::Failed {
+                rollback.clear();
+                if !write_json(&mut rollback, rollbacks.next()?) {
+                    return None;
+                }
+                Some(rollback.as_slice())
+            } else {
+                None
+            };
+            write_closed_entry(&mut out, check, closed, written);
+        }
+        out.push(b']');
+        Some(PyBytes::new(py, &out))
+    }
 }
 
 /// A measurement's result as an interned Python string (one object for every point, not a
@@ -223,38 +278,70 @@ fn verdict_text(py: Python<'_>, verdict: Verdict) -> &Bound<'_, PyString> {
 
 impl PyVerificationStore {
     /// The record entries of `closed` (what `Analysis.to_record` writes, with `rollback`
-    /// None), and the positions of the Failed ones (the caller rolls them back).
+    /// None), and the positions of the Failed ones (the caller rolls them back); `closed`
+    /// is kept for `closed_json`.
     fn entries<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
         closed: Vec<Closed>,
     ) -> PyResult<(Bound<'py, PyList>, Vec<usize>)> {
+        self.last = closed;
+        let (k_key, k_decision, k_rule, k_target) = (
+            intern!(py, "key"),
+            intern!(py, "decision"),
+            intern!(py, "rule"),
+            intern!(py, "target"),
+        );
+        let (k_condition, k_baseline, k_series, k_verdict) = (
+            intern!(py, "condition"),
+            intern!(py, "baseline"),
+            intern!(py, "series"),
+            intern!(py, "verdict"),
+        );
+        let (k_why, k_rollback, k_tick, k_value, k_result) = (
+            intern!(py, "why"),
+            intern!(py, "rollback"),
+            intern!(py, "tick"),
+            intern!(py, "value"),
+            intern!(py, "result"),
+        );
+        let none = py.None().into_bound(py);
         let list = PyList::empty(py);
         let mut failed = Vec::new();
-        for (position, item) in closed.into_iter().enumerate() {
+        // Entries closed together mostly share a few decisions: one string for each run.
+        let mut decision: Option<(&str, Bound<'py, PyString>)> = None;
+        for (position, item) in self.last.iter().enumerate() {
             let open = &item.open;
-            let Some(check) = self.store.check(open.check) else {
+            let Some(names) = self.names.get(open.check) else {
                 return Err(shape(py, format!("no check {}", open.check)));
             };
             let series = PyList::empty(py);
             for &(tick, value, result) in &open.series {
                 let point = PyDict::new(py);
-                point.set_item(intern!(py, "tick"), tick)?;
-                point.set_item(intern!(py, "value"), value)?;
-                point.set_item(intern!(py, "result"), measured_text(py, result))?;
+                point.set_item(k_tick, tick)?;
+                point.set_item(k_value, value)?;
+                point.set_item(k_result, measured_text(py, result))?;
                 series.append(point)?;
             }
+            let decision_text = match &decision {
+                Some((text, object)) if *text == open.decision => object.clone(),
+                _ => {
+                    let object = PyString::new(py, &open.decision);
+                    decision = Some((open.decision.as_str(), object.clone()));
+                    object
+                }
+            };
             let entry = PyDict::new(py);
-            entry.set_item(intern!(py, "key"), &open.key)?;
-            entry.set_item(intern!(py, "decision"), &open.decision)?;
-            entry.set_item(intern!(py, "rule"), &check.rule)?;
-            entry.set_item(intern!(py, "target"), &open.target)?;
-            entry.set_item(intern!(py, "condition"), &check.condition)?;
-            entry.set_item(intern!(py, "baseline"), open.baseline)?;
-            entry.set_item(intern!(py, "series"), series)?;
-            entry.set_item(intern!(py, "verdict"), verdict_text(py, item.verdict))?;
-            entry.set_item(intern!(py, "why"), &item.why)?;
-            entry.set_item(intern!(py, "rollback"), py.None().into_bound_py_any(py)?)?;
+            entry.set_item(k_key, PyString::new(py, &open.key))?;
+            entry.set_item(k_decision, decision_text)?;
+            entry.set_item(k_rule, names.rule.bind(py))?;
+            entry.set_item(k_target, PyString::new(py, &open.target))?;
+            entry.set_item(k_condition, names.condition.bind(py))?;
+            entry.set_item(k_baseline, open.baseline)?;
+            entry.set_item(k_series, series)?;
+            entry.set_item(k_verdict, verdict_text(py, item.verdict))?;
+            entry.set_item(k_why, PyString::new(py, &item.why))?;
+            entry.set_item(k_rollback, &none)?;
             list.append(entry)?;
             if item.verdict == Verdict::Failed {
                 failed.push(position);
