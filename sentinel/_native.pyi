@@ -20,12 +20,14 @@ __all__ = [
     "SynthesisMatcher",
     "VerificationStore",
     "__version__",
+    "action_entries",
     "build_info",
     "canonical_json",
     "cas_encode_tree",
     "cas_object_id",
     "chain_extend",
     "chain_mismatched_links",
+    "group_holds",
     "merkle_leaf_hashes",
     "merkle_root",
     "merkle_verify_consistency",
@@ -188,6 +190,36 @@ def observation_digest(
     within 64 bits, targets that are not a tuple of strings, text UTF-8 cannot encode, a
     column of another dtype or length).
     Reference: :meth:`sentinel.control.observation.Observation.reference_digest`.
+    """
+
+def group_holds(
+    codes: npt.NDArray[np.int8], fired: list[str]
+) -> tuple[npt.NDArray[np.intp], list[str], list[tuple[int, list[str]]]]:
+    """A rule's fired targets by the code ``VerificationStore.holds`` gave each.
+
+    The free rows (code 0) and their targets; per hold code, in the order each is first
+    seen, the targets held for it. Reference:
+    :func:`sentinel.control.verification_store.reference_group_holds`.
+
+    Raises:
+        ValueError: ``codes`` and ``fired`` differ in length.
+    """
+
+def action_entries(
+    rule: str,
+    action: str,
+    params: dict[str, Any],
+    targets: list[str],
+    keys: list[str],
+    outcomes: list[Any],
+) -> tuple[list[dict[str, Any]], bytes | None]:
+    """A rule's action entries of a decision record, and their JSON text joined by commas.
+
+    The text is None when something in it is left to the standard library. Reference:
+    :func:`sentinel.control.action_entries.reference_action_entries`.
+
+    Raises:
+        ValueError: ``targets``, ``keys`` and ``outcomes`` differ in length.
     """
 
 def world_param_names() -> list[str]:

@@ -20,12 +20,18 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from sentinel.control.action_entries import action_entries
 from sentinel.control.actuator import Actuator, Command, Outcome
 from sentinel.control.clock import VirtualClock
 from sentinel.control.observation import Observation
 from sentinel.control.policy import Policy, Rule, fired_rows
 from sentinel.control.record_json import record_digest, spliced_record_digest
-from sentinel.control.verification_store import HOLD_REASONS, Closed, VerificationStore
+from sentinel.control.verification_store import (
+    HOLD_REASONS,
+    Closed,
+    VerificationStore,
+    group_holds,
+)
 from sentinel.errors import ConfigError
 
 GENESIS: Final = "0" * 64
@@ -178,6 +184,9 @@ class ControlPlane:
         self._id_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         """Target id -> its row in the observation (-1: not observed)."""
         self.counters: Counter[str] = Counter()
+        self._actions_written: list[bytes] | None = []
+        """This iteration's action entries as the record's JSON text, one part per call of
+        ``_act`` (None: a part was left to the standard library, the digest walks them)."""
         self._closed_keys: deque[tuple[int, list[str]]] = deque()
         """(tick, keys) of the verifications closed at that tick, in the order they closed:
         their idempotency records go once the plane is past the horizon."""
@@ -214,6 +223,7 @@ class ControlPlane:
             observation=observation if self.record_observations else None,
         )
         self._forget_closed(tick)
+        self._actions_written = []
         row_ids, row_targets = self._targets(observation)
         verified = self._verify(observation, record)
         for rule, rows in fired_rows(observation, self.policy):
@@ -271,13 +281,19 @@ class ControlPlane:
         rollbacks = self._closed(closed, record)
         return self.pending.closed_json(rollbacks) if closed[0] else None
 
-    @staticmethod
-    def _digest(record: DecisionRecord, verified: bytes | None) -> str:
-        """``record.digest()``, the verification entries' text spliced in when known."""
-        if verified is None:
+    def _digest(self, record: DecisionRecord, verified: bytes | None) -> str:
+        """``record.digest()``, with the entries' text spliced in where it is known.
+
+        The verification and action entries' text was written with them (natively).
+        """
+        actions = self._actions_written
+        if verified is None and not actions:
             return record.digest()
         decisions = record.decisions()
-        decisions["verifications"] = verified
+        if verified is not None:
+            decisions["verifications"] = verified
+        if actions:
+            decisions["actions"] = b"[" + b",".join(actions) + b"]"
         return spliced_record_digest(decisions)
 
     def _closed(self, closed: Closed, record: DecisionRecord) -> list[dict[str, str]]:
@@ -398,61 +414,54 @@ class ControlPlane:
 
         A held key is held for the first of those that applies; actions go in target order.
         """
-        tick = observation.tick
         codes = self.pending.holds(
-            self._check_of(rule), ids, tick, keys.backoff_until, keys.cooldown_until
+            self._check_of(rule), ids, observation.tick, keys.backoff_until, keys.cooldown_until
         )
-        free = codes == 0
-        if not free.all():
-            listed: list[int] = codes.tolist()
-            for code in sorted(set(listed) - {0}, key=listed.index):  # the record's: first seen
-                record.held.setdefault((rule.id, HOLD_REASONS[code]), []).extend(
-                    compress(fired, (codes == code).tolist())
-                )
-            if not free.any():
-                return
-        self._act(rule, fired, ids, free, keys, observation, record)
+        free_rows, targets, held = group_holds(codes, fired)
+        for code, held_targets in held:  # in the order each reason is first seen
+            record.held.setdefault((rule.id, HOLD_REASONS[code]), []).extend(held_targets)
+        if targets:
+            self._act(rule, targets, ids[free_rows], keys, observation, record)
 
     def _act(
         self,
         rule: Rule,
-        fired: list[str],
-        ids: npt.NDArray[np.intp],
-        free: npt.NDArray[np.bool_],
+        targets: list[str],
+        free_id_array: npt.NDArray[np.intp],
         keys: _RuleKeys,
         observation: Observation,
         record: DecisionRecord,
     ) -> None:
         """Apply one command per free key, in target order; verify the applied, back off the rest.
 
-        Everything that is the same for the rule's commands in this iteration is read once
-        (the key's prefix, the record entry's params, the verified metric's column for the
-        baselines); what stays per command is the actuator call and the action's entry. The
-        applied ones open their verifications in one call to the store.
+        ``targets`` are the free keys' targets, ``free_id_array`` their ids. Everything that
+        is the same for the rule's commands in this iteration is read once (the key's
+        prefix, the record entry's params, the verified metric's column for the baselines);
+        what stays per command is the actuator call and the action's entry, made natively
+        with its text for the record's digest. The applied ones open their verifications in
+        one call to the store.
         """
         tick = observation.tick
         rule_id, action, rule_params = rule.id, rule.action, rule.params
-        params = dict(rule_params)
         prefix, suffix = f"{self.name}/{rule_id}/", f"/{tick}"
         metric = rule.verify.comparison.metric
-        free_rows = np.flatnonzero(free)
-        rows: list[int] = free_rows.tolist()
-        free_id_array = ids[free_rows]
         free_ids: list[int] = free_id_array.tolist()
-        targets = [fired[n] for n in rows]
         baselines = self._baselines(  # a target's row: its id's (when each is listed once)
-            observation, metric, targets, self._id_rows[free_ids] if self._unique else None
+            observation, metric, targets, self._id_rows[free_id_array] if self._unique else None
         )
         command_keys = [prefix + target + suffix for target in targets]
         commands = list(
             map(_new_command, zip(command_keys, repeat(action), targets, repeat(rule_params)))
         )
-        outcomes = self._actuator.act_many(commands)
-        record.actions.extend([
-            {"rule": rule_id, "target": target, "action": action, "key": key,
-             "params": params, "status": outcome.status, "detail": outcome.detail}
-            for target, key, outcome in zip(targets, command_keys, outcomes, strict=True)
-        ])  # fmt: skip
+        outcomes = list(self._actuator.act_many(commands))
+        entries, written = action_entries(
+            rule_id, action, dict(rule_params), targets, command_keys, outcomes
+        )
+        record.actions.extend(entries)
+        if written is None:
+            self._actions_written = None  # the digest walks the entries instead
+        elif self._actions_written is not None:
+            self._actions_written.append(written)
         statuses = [outcome.status for outcome in outcomes]
         if statuses.count("applied") == len(statuses):  # the usual case: every one applied
             applied, opened_keys, opened_targets = free_ids, command_keys, targets

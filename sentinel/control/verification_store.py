@@ -34,7 +34,8 @@ Failed ones, which the loop rolls back.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,30 @@ HOLD_VERIFYING, HOLD_BACKOFF, HOLD_COOLDOWN = 1, 2, 3
 """The codes ``holds`` gives a held key, in the order the holds apply (0: free)."""
 HOLD_REASONS: tuple[str, ...] = ("", "verifying", "backoff", "cooldown")
 """A hold code's name in the record (``held``)."""
+
+HeldGroups = tuple[npt.NDArray[np.intp], list[str], list[tuple[int, list[str]]]]
+"""The free rows, their targets, and per hold code (first seen first) the held targets."""
+
+
+def reference_group_holds(codes: npt.NDArray[np.int8], fired: list[str]) -> HeldGroups:
+    """A rule's fired targets by the code ``holds`` gave each (``fired[n]``: row n's).
+
+    The free rows (code 0) as an array and their targets; per hold code, in the order each
+    is first seen, the targets held for it. The reference of :func:`group_holds`.
+    """
+    if len(codes) != len(fired):
+        raise ValueError(f"group_holds: {len(codes)} codes for {len(fired)} targets")
+    listed: list[int] = codes.tolist()
+    held = [
+        (code, list(compress(fired, [c == code for c in listed])))
+        for code in sorted(set(listed) - {0}, key=listed.index)
+    ]
+    free_rows = np.flatnonzero(codes == 0)
+    return free_rows, [fired[n] for n in free_rows.tolist()], held
+
+
+group_holds: Callable[[npt.NDArray[np.int8], list[str]], HeldGroups] = _native.group_holds
+""":func:`reference_group_holds`, natively (one pass over the codes)."""
 
 Closed = tuple[list[dict[str, Any]], list[int]]
 """The closed verifications' record entries, and the positions of the Failed ones."""

@@ -5,10 +5,12 @@
 
 use pyo3::prelude::*;
 
+mod action_entries;
 mod build;
 mod canonical;
 mod cas;
 mod errors;
+mod group_holds;
 mod logscan;
 mod logwriter;
 mod merkle;
@@ -36,6 +38,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logscan::sqlite_library_address, m)?)?;
     m.add_function(wrap_pyfunction!(stdlib_json::stdlib_sorted_json, m)?)?;
     m.add_function(wrap_pyfunction!(observation_digest::observation_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(group_holds::group_holds, m)?)?;
+    m.add_function(wrap_pyfunction!(action_entries::action_entries, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_step, m)?)?;
     m.add_function(wrap_pyfunction!(world::world_param_names, m)?)?;
     m.add_function(wrap_pyfunction!(cas::cas_object_id, m)?)?;
