@@ -17,6 +17,7 @@ __all__ = [
     "CasStore",
     "LogWriter",
     "MerkleLog",
+    "RuleRows",
     "SynthesisMatcher",
     "VerificationStore",
     "__version__",
@@ -294,6 +295,27 @@ class SynthesisMatcher:
 
     def decide_many(self, fingerprints: list[str]) -> list[int]:
         """:meth:`decide` over a batch in one call."""
+
+@final
+class RuleRows:
+    """A plane's control rules as comparisons of numbered float64 columns.
+
+    Reference: :func:`sentinel.control.policy.reference_fired_rows`; a hypothesis test pins
+    :func:`sentinel.control.policy.fired_rows` to it.
+
+    Raises:
+        ValueError: An unknown operator or a column number past ``columns``; ``fired`` with
+            another number of columns, or a column of another length than ``count``.
+    """
+
+    def __new__(cls, rules: list[list[tuple[int, str, float]]], columns: int) -> RuleRows: ...
+    def fired(
+        self, columns: Sequence[npt.NDArray[np.float64] | None], count: int
+    ) -> list[tuple[int, npt.NDArray[np.intp]]]:
+        """Per rule (its position) that fires for any row, the rows it fires for.
+
+        A rule comparing a column that is None fires nothing; NaN never holds.
+        """
 
 @final
 class VerificationStore:

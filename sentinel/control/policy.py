@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sentinel import _native
 from sentinel.control.observation import Observation
 from sentinel.errors import ConfigError
 
@@ -231,6 +232,8 @@ class Policy:
             )
             for plane in PLANES
         }
+        self._rule_rows = {plane: _rule_rows(rules) for plane, rules in self._compiled.items()}
+        """Per plane, the metrics its rules read and the rules natively (``fired_rows``)."""
 
     @classmethod
     def from_text(cls, text: bytes, source: str = "<control policy>") -> Policy:
@@ -322,11 +325,41 @@ def decide(observation: Observation, policy: Policy) -> tuple[Firing, ...]:
     )
 
 
+def _rule_rows(
+    rules: tuple[tuple[Rule, tuple[Comparison, ...]], ...],
+) -> tuple[tuple[str, ...], _native.RuleRows]:
+    """The metrics ``rules`` read (in the order first read) and the rules natively."""
+    metrics = tuple(dict.fromkeys(c.metric for _, comparisons in rules for c in comparisons))
+    specs = [
+        [(metrics.index(c.metric), c.op, c.value) for c in comparisons] for _, comparisons in rules
+    ]
+    return metrics, _native.RuleRows(specs, len(metrics))
+
+
 def fired_rows(observation: Observation, policy: Policy) -> list[tuple[Rule, npt.NDArray[np.intp]]]:
     """Per rule that fired (file order), the rows of the targets it fired for.
 
-    ``decide`` grouped by rule, without an object per firing (what the loop uses).
+    ``decide`` grouped by rule, without an object per firing (what the loop uses). Natively
+    (``sentinel._native.RuleRows``) when every column the rules read is a float64 array,
+    else :func:`reference_fired_rows` (numpy compares other dtypes in their own precision).
     """
+    rules = policy._compiled[observation.plane]
+    metrics, native = policy._rule_rows[observation.plane]
+    found = observation.columns
+    columns = [found.get(metric) for metric in metrics]
+    if not all(
+        column is None
+        or (type(column) is np.ndarray and column.dtype == np.float64 and column.ndim == 1)
+        for column in columns
+    ):
+        return reference_fired_rows(observation, policy)
+    return [(rules[n][0], rows) for n, rows in native.fired(columns, len(observation.targets))]
+
+
+def reference_fired_rows(
+    observation: Observation, policy: Policy
+) -> list[tuple[Rule, npt.NDArray[np.intp]]]:
+    """:func:`fired_rows` in numpy, one mask per comparison (its reference)."""
     fired: list[tuple[Rule, npt.NDArray[np.intp]]] = []
     count = len(observation.targets)
     for rule, comparisons in policy._compiled[observation.plane]:

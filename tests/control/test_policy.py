@@ -14,6 +14,7 @@ from sentinel.control import Observation, Policy, decide, decide_row
 from sentinel.control.agent_plane import AGENT_METRICS, AgentActuator
 from sentinel.control.api_plane import API_METRICS, ApiActuator
 from sentinel.control.platform_plane import PLATFORM_METRICS, PlatformActuator
+from sentinel.control.policy import fired_rows, reference_fired_rows
 from sentinel.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,3 +114,57 @@ def test_decide_equals_its_per_row_reference(table: list[dict[str, float]]) -> N
         if rule_id in decide_row(row, policy, "agent")
     ]
     assert [(f.rule, f.target) for f in fired] == expected
+
+
+_comparison = st.builds(
+    lambda metric, op, value: f"{metric} {op} {value}",
+    st.sampled_from(["a", "b", "c"]),  # c is never observed
+    st.sampled_from([">=", "<=", ">", "<", "==", "!="]),
+    st.sampled_from(["0", "1", "2.5", "-3", "1e-05"]),
+)
+_column = st.lists(
+    st.one_of(st.sampled_from([0.0, 1.0, 2.5, -3.0, 1e-05, math.nan, math.inf]), st.floats()),
+    min_size=5, max_size=5,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rules=st.lists(
+        st.tuples(st.lists(_comparison, min_size=1, max_size=3),
+                  st.sampled_from(["enforce", "monitor", "off"])),
+        min_size=1, max_size=4,
+    ),
+    a=_column, b=_column,
+    dtypes=st.tuples(*[st.sampled_from(["f8", "f8", "f4", "i8"])] * 2),
+    observed=st.sampled_from(["ab", "a", "b", ""]),
+)  # fmt: skip
+def test_fired_rows_are_the_numpy_reference(
+    rules: list[tuple[list[str], str]], a: list[float], b: list[float],
+    dtypes: tuple[str, str], observed: str,
+) -> None:  # fmt: skip
+    lines = ['revision = "rows"']
+    for n, (when, mode) in enumerate(rules):
+        lines += [
+            "[[rule]]", f'id = "r{n}"', 'plane = "agent"', f'mode = "{mode}"',
+            f"when = {when!r}".replace("'", '"'), 'action = "nudge"',
+            'verify = { condition = "a < 1" }',
+        ]  # fmt: skip
+    policy = Policy.from_text("\n".join(lines).encode())
+    columns = {}
+    for name, values, dtype in (("a", a, dtypes[0]), ("b", b, dtypes[1])):
+        if name in observed:
+            array = np.array(values, dtype=np.float64)
+            if dtype == "i8":
+                array = np.nan_to_num(array, posinf=7, neginf=-7).clip(-1e6, 1e6).astype(np.int64)
+            else:
+                with np.errstate(over="ignore"):
+                    array = array.astype(dtype)
+            columns[name] = array
+    observation = Observation("agent", 0, tuple(f"T{n}" for n in range(5)), columns)
+    got = fired_rows(observation, policy)
+    expected = reference_fired_rows(observation, policy)
+    assert [(rule.id, rows.tolist()) for rule, rows in got] == [
+        (rule.id, rows.tolist()) for rule, rows in expected
+    ]
+    assert all(rows.dtype == np.intp for _, rows in got)

@@ -14,6 +14,7 @@ pub mod logscan;
 pub mod logwriter;
 pub mod merkle;
 pub mod observation_digest;
+pub mod rule_rows;
 pub mod stdlib_json;
 pub mod synthesis;
 pub mod verification;

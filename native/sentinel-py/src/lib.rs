@@ -16,6 +16,7 @@ mod logwriter;
 mod merkle;
 mod observation_digest;
 mod probe;
+mod rule_rows;
 mod stdlib_json;
 mod synthesis;
 mod verification;
@@ -51,5 +52,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<logwriter::PyLogWriter>()?;
     m.add_class::<synthesis::PySynthesisMatcher>()?;
     m.add_class::<verification::PyVerificationStore>()?;
+    m.add_class::<rule_rows::PyRuleRows>()?;
     Ok(())
 }
