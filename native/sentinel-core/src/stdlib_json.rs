@@ -117,6 +117,55 @@ fn parse_exponent(text: &[u8]) -> i32 {
     }
 }
 
+/// Writes `x` (finite, not negative) as Ryu does when that is already Python's repr, and
+/// says whether it did: from 1e-4 up to below 1e16 both write the shortest digits
+/// positionally with at least one digit after the point ("100.0", "0.0001"), unless the
+/// shortest digits tie, which Python breaks to the even one (then the caller's general
+/// path checks). Most of a record's floats (measurements, baselines) take this path.
+fn write_positional_directly(out: &mut Vec<u8>, x: f64) -> bool {
+    if !(1e-4..1e16).contains(&x) {
+        return false;
+    }
+    let mut text = ryu::Buffer::new();
+    let text = text.format_finite(x).as_bytes();
+    let Some(point) = text.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    if text.contains(&b'e') {
+        return false;
+    }
+    // The significant digits: from the first non-zero digit to the last.
+    let Some(first) = text.iter().position(|&b| (b'1'..=b'9').contains(&b)) else {
+        return false;
+    };
+    let Some(last) = text.iter().rposition(|&b| (b'1'..=b'9').contains(&b)) else {
+        return false;
+    };
+    let digits_between = |from: usize, to: usize| {
+        i32::try_from(
+            text[from..=to]
+                .iter()
+                .filter(|b| b.is_ascii_digit())
+                .count(),
+        )
+        .unwrap_or(0)
+    };
+    let count = digits_between(first, last);
+    let point = i32::try_from(point).unwrap_or(0);
+    let first = i32::try_from(first).unwrap_or(0);
+    // The decimal exponent of the first significant digit ("d.ddde[-]x").
+    let exponent = if first < point {
+        point - first - 1
+    } else {
+        point - first
+    };
+    if two_adic_valuation(x) == exponent - count {
+        return false; // a possible tie: the general path breaks it as Python does
+    }
+    out.extend_from_slice(text);
+    true
+}
+
 /// Writes `x` as Python's `float.__repr__` (and `json`'s `NaN`, `Infinity`, `-Infinity`).
 pub fn write_repr_f64(out: &mut Vec<u8>, x: f64) {
     if !x.is_finite() {
@@ -131,6 +180,9 @@ pub fn write_repr_f64(out: &mut Vec<u8>, x: f64) {
     }
     if x.is_sign_negative() {
         out.push(b'-');
+    }
+    if write_positional_directly(out, x.abs()) {
+        return;
     }
     let mut buffer = [0u8; 24];
     let (count, exponent) = shortest_digits(x.abs(), &mut buffer);
