@@ -1,7 +1,8 @@
 """The native observation digest against its Python reference (``reference_digest``).
 
 Random planes, ticks (negative, past 64 bits), targets (any text, lone surrogates, none,
-a list instead of a tuple), columns (NaN of other bit patterns, other dtypes, none):
+a list instead of a tuple), columns (NaN of other bit patterns, other dtypes, views that
+are not contiguous, none):
 ``digest`` must give what the reference gives, or raise what it raises.
 """
 
@@ -34,8 +35,10 @@ def _observations(draw: st.DrawFn) -> Observation:
         for row in draw(st.lists(st.integers(0, max(count - 1, 0)), max_size=2)):
             if count:
                 bits[row] = draw(_nans)
-        dtype = draw(st.sampled_from(["f8", "f4", ">f8", "i8"]))
-        if dtype == "i8":
+        dtype = draw(st.sampled_from(["f8", "f4", ">f8", "i8", "strided"]))
+        if dtype == "strided":  # a view every other value: not contiguous
+            columns[name] = np.repeat(values, 2)[::2]
+        elif dtype == "i8":
             columns[name] = np.array(
                 draw(st.lists(st.integers(-(2**60), 2**60), min_size=count, max_size=count)),
                 dtype=np.int64,

@@ -32,8 +32,16 @@ pub(crate) fn observation_digest(
     }
     let tick: i64 = tick.extract().ok()?;
     let plane = plane.cast::<PyString>().ok()?.to_str().ok()?;
-    let targets: Vec<Bound<'_, PyAny>> = targets.cast::<PyTuple>().ok()?.iter().collect();
-    let target_texts = texts(&targets)?;
+    let targets = targets.cast::<PyTuple>().ok()?;
+    // The targets joined, read through borrowed items: the tuple, which the caller holds
+    // and which cannot change, keeps each alive.
+    let mut joined = Vec::with_capacity(targets.len() * 12);
+    for (n, target) in targets.iter_borrowed().enumerate() {
+        if n > 0 {
+            joined.push(0x1f);
+        }
+        joined.extend_from_slice(target.cast::<PyString>().ok()?.to_str().ok()?.as_bytes());
+    }
     let name_texts = texts(&names)?;
     let arrays: Vec<PyReadonlyArray1<'_, f64>> = columns
         .iter()
@@ -41,13 +49,16 @@ pub(crate) fn observation_digest(
         .collect::<Option<_>>()?;
     if arrays
         .iter()
-        .any(|array| array.as_array().len() != target_texts.len())
+        .any(|array| array.as_array().len() != targets.len())
     {
         return None;
     }
-    let mut digest = ObservationDigest::new(plane, tick, target_texts.into_iter());
+    let mut digest = ObservationDigest::with_joined_targets(plane, tick, targets.len(), &joined);
     for (name, array) in name_texts.into_iter().zip(&arrays) {
-        digest.column(name, array.as_array().iter().copied());
+        match array.as_slice() {
+            Ok(values) => digest.column_slice(name, values),
+            Err(_) => digest.column(name, array.as_array().iter().copied()),
+        }
     }
     Some(digest.finish())
 }
