@@ -113,8 +113,8 @@ class Actuator(ABC):
             detail = self.revert(command)
         except ActuatorError as exc:
             outcome = Outcome(rollback_key, "error", str(exc))
-        else:
-            outcome = Outcome(rollback_key, "applied", detail)
+        else:  # made in C, as in act_many (a storm rolls back ~8 a minute)
+            outcome = tuple.__new__(Outcome, (rollback_key, "applied", detail))
         self._outcomes[rollback_key] = outcome
         return self._done(outcome)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress, repeat
+from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -40,6 +41,8 @@ GENESIS: Final = "0" * 64
 _new_command: Callable[[tuple[Any, ...]], Command] = partial(tuple.__new__, Command)
 """A :class:`Command` from its fields as one tuple, made in C (no Python-level ``__new__``:
 a busy iteration makes a hundred and more)."""
+
+_verdict_of: Callable[[dict[str, Any]], str] = itemgetter("verdict")
 
 Observer = Callable[[int], Observation]
 """Called with the tick; returns the plane's observation."""
@@ -306,7 +309,7 @@ class ControlPlane:
         if not entries:
             return rollbacks
         counters = self.counters
-        for verdict, count in Counter([entry["verdict"] for entry in entries]).items():
+        for verdict, count in Counter(map(_verdict_of, entries)).items():
             counters[f"verdict:{verdict}"] += count
         rollback = self._actuator.rollback
         for n in failed:
