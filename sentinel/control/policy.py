@@ -235,6 +235,16 @@ class Policy:
         self._rule_rows = {plane: _rule_rows(rules) for plane, rules in self._compiled.items()}
         """Per plane, the metrics its rules read and the rules natively (``fired_rows``)."""
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A policy pickles and copies without its native rules (made again from the rest)."""
+        state = self.__dict__.copy()
+        del state["_rule_rows"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._rule_rows = {plane: _rule_rows(rules) for plane, rules in self._compiled.items()}
+
     @classmethod
     def from_text(cls, text: bytes, source: str = "<control policy>") -> Policy:
         """Parse and validate TOML.

@@ -49,7 +49,7 @@ def _observations(draw: st.DrawFn) -> Observation:
     tick = draw(st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers()))
     plane = draw(st.one_of(st.sampled_from(["agent", "api"]), _text))
     shape = draw(st.sampled_from([tuple, list]))
-    return Observation(plane, tick, shape(targets), columns)  # type: ignore[arg-type]
+    return Observation(plane, tick, shape(targets), columns)
 
 
 def _outcome(digest: object) -> tuple[str, object]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +170,12 @@ def test_fired_rows_are_the_numpy_reference(
         (rule.id, rows.tolist()) for rule, rows in expected
     ]
     assert all(rows.dtype == np.intp for _, rows in got)
+
+
+def test_a_policy_pickles_and_copies_with_its_native_rules() -> None:
+    policy = Policy.default()
+    observation = Observation.of_rows("agent", 0, {"t0": {"hunger": 95.0}, "t1": {"hunger": 5.0}})
+    pickled = pickle.loads(pickle.dumps(policy))  # noqa: S301 - its own bytes, just made
+    for other in (pickled, copy.deepcopy(policy), copy.copy(policy)):
+        assert other.revision == policy.revision
+        assert decide(observation, other) == decide(observation, policy)
