@@ -171,8 +171,9 @@ def stdlib_sorted_json(value: object, verbatim: bool = False) -> bytes | None:
 
     None when the value holds something left to the standard library (a subclass, a key
     that is not a string, an integer beyond 64 bits, nesting deeper than 64, a lone
-    surrogate). With ``verbatim``, an exact ``bytes`` in ``value`` is JSON text written
-    before, copied as it is (else a ``bytes`` is left to the standard library).
+    surrogate). With ``verbatim``, an exact ``bytes`` that is a value of a top-level dict is
+    JSON text written before, copied as it is (any other ``bytes`` is left to the standard
+    library, which refuses it).
     Reference: :func:`sentinel.control.record_json.reference_record_json` (with
     ``verbatim``: :func:`sentinel.control.record_json.reference_spliced_record_json`).
     """

@@ -277,8 +277,8 @@ class ControlPlane:
             return None
         columns = observation.columns
         read = [columns.get(metric) for metric in self._metrics]
-        found = [
-            None if column is None else column.astype(np.float64, copy=False) for column in read
+        found = [  # float64, aligned (a packed record's field is copied): what Rust can read
+            None if column is None else np.require(column, np.float64, "A") for column in read
         ]
         closed = self.pending.measure(observation.tick, self._id_rows, found)
         rollbacks = self._closed(closed, record)

@@ -350,8 +350,9 @@ def fired_rows(observation: Observation, policy: Policy) -> list[tuple[Rule, npt
     """Per rule that fired (file order), the rows of the targets it fired for.
 
     ``decide`` grouped by rule, without an object per firing (what the loop uses). Natively
-    (``sentinel._native.RuleRows``) when every column the rules read is a float64 array,
-    else :func:`reference_fired_rows` (numpy compares other dtypes in their own precision).
+    (``sentinel._native.RuleRows``) when every column the rules read is an aligned float64
+    array, else :func:`reference_fired_rows` (numpy compares other dtypes in their own
+    precision, and reads a packed record's fields).
     """
     rules = policy._compiled[observation.plane]
     metrics, native = policy._rule_rows[observation.plane]
@@ -359,7 +360,12 @@ def fired_rows(observation: Observation, policy: Policy) -> list[tuple[Rule, npt
     columns = [found.get(metric) for metric in metrics]
     if not all(
         column is None
-        or (type(column) is np.ndarray and column.dtype == np.float64 and column.ndim == 1)
+        or (
+            type(column) is np.ndarray
+            and column.dtype == np.float64
+            and column.ndim == 1
+            and column.flags.aligned  # a packed record's field is not: numpy reads it
+        )
         for column in columns
     ):
         return reference_fired_rows(observation, policy)

@@ -37,24 +37,22 @@ def record_digest(value: object) -> str:
 
 
 def reference_spliced_record_json(value: object) -> bytes:
-    """The reference of :func:`spliced_record_json`: each ``bytes`` read back, then written."""
-    return reference_record_json(_read_back(value))
+    """The reference of :func:`spliced_record_json`.
 
-
-def _read_back(value: object) -> object:
-    if isinstance(value, bytes):
-        return json.loads(value)
-    if isinstance(value, dict):
-        return {key: _read_back(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_read_back(item) for item in value]
-    return value
+    Each exact ``bytes`` among a top-level dict's values is read back, then everything is
+    written (a ``bytes`` deeper is refused, as the standard library refuses it).
+    """
+    if type(value) is dict:
+        value = {k: json.loads(v) if type(v) is bytes else v for k, v in value.items()}
+    return reference_record_json(value)
 
 
 def spliced_record_json(value: object) -> bytes:
-    """:func:`record_json` of ``value``, each ``bytes`` in it copied as it is.
+    """:func:`record_json` of ``value``, each ``bytes`` among its top-level values as it is.
 
-    A ``bytes`` is JSON text written before (sorted keys, compact).
+    Such a ``bytes`` is JSON text written before (sorted keys, compact): a record's
+    verification and action entries. Only there: a ``bytes`` deeper (a detail an actuator
+    returned, say) is no JSON text and is refused, as :func:`record_json` refuses it.
     """
     encoded = _native.stdlib_sorted_json(value, verbatim=True)
     return encoded if encoded is not None else reference_spliced_record_json(value)

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use sentinel_core::stdlib_json::write_ascii_string;
 
-use crate::stdlib_json::write_json;
+use crate::stdlib_json::{is_flat_dict, is_scalar, write_json};
 
 /// Writes `text` as a JSON string; `false` for a lone surrogate (left to the standard
 /// library).
@@ -61,7 +61,11 @@ pub(crate) fn action_entries<'py>(
     let mut action_text = Vec::new();
     let mut params_text = Vec::new();
     let mut rule_text = Vec::new();
-    let mut writing = write_text(&mut action_text, action)
+    // The text is written now, the dicts read at the step's end: only values nobody can
+    // change meanwhile are written (a detail the actuator keeps and changes, or a params
+    // value that is a container, leaves the whole text to the step's end).
+    let mut writing = is_flat_dict(params.as_any())
+        && write_text(&mut action_text, action)
         && write_json(&mut params_text, params.as_any())
         && write_text(&mut rule_text, rule);
     let mut out = Vec::with_capacity(if writing { count * 192 } else { 0 });
@@ -80,6 +84,11 @@ pub(crate) fn action_entries<'py>(
         entry.set_item(k_status, &status)?;
         entry.set_item(k_detail, &detail)?;
         entries.append(entry)?;
+        writing = writing
+            && is_scalar(&target)
+            && is_scalar(&key)
+            && is_scalar(&status)
+            && is_scalar(&detail);
         if writing {
             if n > 0 {
                 out.push(b',');

@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod action_entries;
+mod arrays;
 mod build;
 mod canonical;
 mod cas;

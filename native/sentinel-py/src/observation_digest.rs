@@ -4,17 +4,26 @@
 //! targets); anything else is handed back (None) to the Python reference, which also
 //! raises what it raises (a lone surrogate cannot be encoded).
 
-use numpy::PyReadonlyArray1;
+use numpy::{PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyString, PyTuple};
 use sentinel_core::observation_digest::ObservationDigest;
 
-/// The text of each item of `items`, or None if one is not a `str` that UTF-8 can encode.
+use crate::arrays::readable;
+
+/// The text of an exact `str` that UTF-8 can encode, else None (a subclass may format
+/// itself otherwise than its text, as the reference's f-string would use).
+fn exact_text<'a>(item: &'a Bound<'_, PyAny>) -> Option<&'a str> {
+    if !item.is_exact_instance_of::<PyString>() {
+        return None;
+    }
+    item.cast::<PyString>().ok()?.to_str().ok()
+}
+
+/// The text of each item of `items`, or None if one is not an exact `str` that UTF-8 can
+/// encode.
 fn texts<'a>(items: &'a [Bound<'_, PyAny>]) -> Option<Vec<&'a str>> {
-    items
-        .iter()
-        .map(|item| item.cast::<PyString>().ok()?.to_str().ok())
-        .collect()
+    items.iter().map(exact_text).collect()
 }
 
 /// The hex SHA-256 `Observation.digest` gives, or None when the values are left to it.
@@ -31,7 +40,7 @@ pub(crate) fn observation_digest(
         return None;
     }
     let tick: i64 = tick.extract().ok()?;
-    let plane = plane.cast::<PyString>().ok()?.to_str().ok()?;
+    let plane = exact_text(plane)?;
     let targets = targets.cast::<PyTuple>().ok()?;
     // The targets joined, read through borrowed items: the tuple, which the caller holds
     // and which cannot change, keeps each alive.
@@ -49,7 +58,7 @@ pub(crate) fn observation_digest(
         .collect::<Option<_>>()?;
     if arrays
         .iter()
-        .any(|array| array.as_array().len() != targets.len())
+        .any(|array| !readable(array) || array.len() != targets.len())
     {
         return None;
     }

@@ -9,6 +9,8 @@ use pyo3::prelude::*;
 use sentinel_core::compare::Op;
 use sentinel_core::rule_rows::{rows_where, Condition};
 
+use crate::arrays::{readable, unreadable};
+
 /// A plane's rules as comparisons of numbered columns, read once from the policy.
 #[pyclass(name = "RuleRows", module = "sentinel._native", frozen)]
 pub(crate) struct PyRuleRows {
@@ -59,6 +61,9 @@ impl PyRuleRows {
                 columns.len(),
                 self.columns
             )));
+        }
+        if columns.iter().flatten().any(|c| !readable(c)) {
+            return Err(unreadable("RuleRows.fired"));
         }
         // Each column as a slice: numpy's own memory when contiguous, else a copy.
         let copies: Vec<Option<Cow<'_, [f64]>>> = columns

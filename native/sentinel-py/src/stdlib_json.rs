@@ -17,7 +17,7 @@
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 use sentinel_core::stdlib_json::{write_ascii_string, write_repr_f64};
 use smallvec::SmallVec;
 
@@ -55,9 +55,10 @@ unsafe fn is_exactly(object: *mut ffi::PyObject, kind: *mut ffi::PyTypeObject) -
     unsafe { ffi::Py_TYPE(object) == kind }
 }
 
-/// How a walk writes: `verbatim` writes an exact `bytes` as it is (JSON text written
-/// before: a record's verification entries), else a `bytes` is left to the standard
-/// library (which refuses it).
+/// How a walk writes: `verbatim` writes an exact `bytes` that is a value of the top-level
+/// dict as it is (JSON text written before: a record's verification and action entries);
+/// any other `bytes`, and every `bytes` without `verbatim`, is left to the standard library
+/// (which refuses it: a `bytes` a caller put deeper, a detail say, is no JSON text).
 #[derive(Clone, Copy)]
 struct Walk {
     verbatim: bool,
@@ -101,7 +102,7 @@ unsafe fn write_value(
             return depth < MAX_DEPTH && write_items(out, value, depth, walk, ffi::PyList_GetItem);
         } else if is_exactly(value, &raw mut ffi::PyTuple_Type) {
             return depth < MAX_DEPTH && write_items(out, value, depth, walk, ffi::PyTuple_GetItem);
-        } else if walk.verbatim && is_exactly(value, &raw mut ffi::PyBytes_Type) {
+        } else if walk.verbatim && depth == 1 && is_exactly(value, &raw mut ffi::PyBytes_Type) {
             // An exact bytes: its buffer and size are read, which raises nothing.
             let data = ffi::PyBytes_AsString(value);
             let size = usize::try_from(ffi::PyBytes_Size(value)).unwrap_or(0);
@@ -222,6 +223,26 @@ unsafe fn write_items(
     true
 }
 
+/// Whether `value` is an exact `str`, `int`, `float`, `bool` or None: a value nobody can
+/// change after its text is written (a record's entry text written mid-step stays what its
+/// dict holds at the step's end only when every value in it is such a one).
+pub(crate) fn is_scalar(value: &Bound<'_, PyAny>) -> bool {
+    value.is_none()
+        || value.is_exact_instance_of::<PyString>()
+        || value.is_exact_instance_of::<PyInt>()
+        || value.is_exact_instance_of::<PyFloat>()
+        || value.is_exact_instance_of::<PyBool>()
+}
+
+/// Whether `dict` is an exact `dict` whose values are all :func:`is_scalar` (its keys are
+/// checked when it is written).
+pub(crate) fn is_flat_dict(dict: &Bound<'_, PyAny>) -> bool {
+    dict.is_exact_instance_of::<PyDict>()
+        && dict
+            .cast::<PyDict>()
+            .is_ok_and(|dict| dict.values().iter().all(|value| is_scalar(&value)))
+}
+
 /// Writes the text of `json.dumps(value, sort_keys=True, separators=(",", ":"))` to `out`;
 /// `false` (with `out` partly written) when the value holds something left to the
 /// standard library.
@@ -232,7 +253,8 @@ pub(crate) fn write_json(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> bool {
 
 /// The bytes of `json.dumps(value, sort_keys=True, separators=(",", ":"))`, or None when
 /// the value holds something left to the standard library. With `verbatim`, an exact
-/// `bytes` anywhere in `value` is JSON text written before, copied as it is.
+/// `bytes` that is a value of the top-level dict is JSON text written before, copied as it
+/// is (only there: a `bytes` deeper is left to the standard library).
 #[pyfunction]
 #[pyo3(signature = (value, verbatim = false))]
 pub(crate) fn stdlib_sorted_json<'py>(
@@ -242,6 +264,8 @@ pub(crate) fn stdlib_sorted_json<'py>(
 ) -> Option<Bound<'py, PyBytes>> {
     let mut out = Vec::with_capacity(4096);
     // SAFETY: the GIL is held (`py`) and `value` is held by the caller for the call.
+    // Only the values of a top-level dict are spliced (depth 1 of a dict, not of a list).
+    let verbatim = verbatim && value.is_exact_instance_of::<PyDict>();
     let written = unsafe { write_value(&mut out, value.as_ptr(), 0, Walk { verbatim }) };
     written.then(|| PyBytes::new(py, &out))
 }

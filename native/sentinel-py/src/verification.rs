@@ -9,8 +9,9 @@ use sentinel_core::verification::{Check, Closed, Measured, Op, Verdict, Verifica
 use sentinel_core::verification_json::write_closed_entry;
 use sentinel_core::CoreError;
 
+use crate::arrays::{readable, unreadable};
 use crate::errors::to_pyerr;
-use crate::stdlib_json::write_json;
+use crate::stdlib_json::{is_flat_dict, write_json};
 
 fn shape(py: Python<'_>, reason: String) -> PyErr {
     to_pyerr(py, CoreError::BatchShape { reason })
@@ -142,13 +143,16 @@ impl PyVerificationStore {
         py: Python<'py>,
         check: usize,
         ids: PyReadonlyArray1<'py, isize>,
-    ) -> Bound<'py, PyArray1<bool>> {
+    ) -> PyResult<Bound<'py, PyArray1<bool>>> {
+        if !readable(&ids) {
+            return Err(unreadable("VerificationStore.verifying"));
+        }
         let flags: Vec<bool> = ids
             .as_array()
             .iter()
             .map(|&id| usize::try_from(id).is_ok_and(|id| self.store.is_verifying(check, id)))
             .collect();
-        PyArray1::from_vec(py, flags)
+        Ok(PyArray1::from_vec(py, flags))
     }
 
     /// Per id, why its key is held: 1 under verification, 2 in error backoff
@@ -163,6 +167,9 @@ impl PyVerificationStore {
         backoff_until: PyReadonlyArray1<'py, i64>,
         cooldown_until: PyReadonlyArray1<'py, i64>,
     ) -> PyResult<Bound<'py, PyArray1<i8>>> {
+        if !(readable(&ids) && readable(&backoff_until) && readable(&cooldown_until)) {
+            return Err(unreadable("VerificationStore.holds"));
+        }
         let (backoff, cooldown) = (backoff_until.as_array(), cooldown_until.as_array());
         let mut codes = Vec::with_capacity(ids.len()?);
         for &id in ids.as_array() {
@@ -197,6 +204,9 @@ impl PyVerificationStore {
         rows: PyReadonlyArray1<'py, i64>,
         columns: Vec<Option<PyReadonlyArray1<'py, f64>>>,
     ) -> PyResult<(Bound<'py, PyList>, Vec<usize>)> {
+        if !readable(&rows) || columns.iter().flatten().any(|c| !readable(c)) {
+            return Err(unreadable("VerificationStore.measure"));
+        }
         let rows = rows.as_array();
         let columns: Vec<_> = columns
             .iter()
@@ -228,7 +238,9 @@ impl PyVerificationStore {
         rollbacks: Vec<Bound<'py, PyAny>>,
     ) -> Option<Bound<'py, PyBytes>> {
         let failed = self.last.iter().filter(|c| c.verdict == Verdict::Failed);
-        if failed.count() != rollbacks.len() {
+        // A rollback's values come from the actuator: written now only when nothing can
+        // change them before the step ends (else the step's end walks the entries).
+        if failed.count() != rollbacks.len() || !rollbacks.iter().all(is_flat_dict) {
             return None;
         }
         let mut rollbacks = rollbacks.iter();
