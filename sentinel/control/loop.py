@@ -68,6 +68,10 @@ class DecisionRecord:
     rollbacks: list[dict[str, str]] = field(default_factory=list)
     observation: Observation | None = None
     """What was observed (serialised into the payload; what replay needs)."""
+    actions_text: list[bytes] | None = field(default_factory=list, repr=False, compare=False)
+    """The action entries' JSON text as the digest writes it, one part per rule acted on
+    (None: a part was left to the standard library, the digest walks ``actions``); kept
+    with the record it describes, never in the payload."""
 
     def decisions(self) -> dict[str, Any]:
         """The record without the observation: what a replay must reproduce."""
@@ -187,9 +191,6 @@ class ControlPlane:
         self._id_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         """Target id -> its row in the observation (-1: not observed)."""
         self.counters: Counter[str] = Counter()
-        self._actions_written: list[bytes] | None = []
-        """This iteration's action entries as the record's JSON text, one part per call of
-        ``_act`` (None: a part was left to the standard library, the digest walks them)."""
         self._closed_keys: deque[tuple[int, list[str]]] = deque()
         """(tick, keys) of the verifications closed at that tick, in the order they closed:
         their idempotency records go once the plane is past the horizon."""
@@ -226,7 +227,6 @@ class ControlPlane:
             observation=observation if self.record_observations else None,
         )
         self._forget_closed(tick)
-        self._actions_written = []
         row_ids, row_targets = self._targets(observation)
         verified = self._verify(observation, record)
         for rule, rows in fired_rows(observation, self.policy):
@@ -289,7 +289,7 @@ class ControlPlane:
 
         The verification and action entries' text was written with them (natively).
         """
-        actions = self._actions_written
+        actions = record.actions_text
         if verified is None and not actions:
             return record.digest()
         decisions = record.decisions()
@@ -462,9 +462,9 @@ class ControlPlane:
         )
         record.actions.extend(entries)
         if written is None:
-            self._actions_written = None  # the digest walks the entries instead
-        elif self._actions_written is not None:
-            self._actions_written.append(written)
+            record.actions_text = None  # the digest walks the entries instead
+        elif record.actions_text is not None:
+            record.actions_text.append(written)
         statuses = [outcome.status for outcome in outcomes]
         if statuses.count("applied") == len(statuses):  # the usual case: every one applied
             applied, opened_keys, opened_targets = free_ids, command_keys, targets
