@@ -1,13 +1,13 @@
 """The detector on its held-out set: never trained or tuned on.
 
-``self_recognition_heldout_v7.tsv`` (round 12) was written blind by an independent author (a
-language model) who never saw the project's data, and committed on its own (at the end of
-round 11, which scored main's detector on it: the baseline). The earlier held-out sets, v1 and
-v2 (moved into training in round 7), v3 (moved in round 9), v4 (scored in round 9, moved in
-round 10), v5 (scored in round 10, moved in round 11) and v6 (scored in round 11, moved in
-round 12), had been seen. Round 12's features and thresholds were chosen by cross-validation
-on the training corpus (:mod:`sentinel.gateway.detector_validation`, leaving out each blind
-training corpus in turn); v7 was scored once at the end (docs/architecture.md). The goal per language is precision >= 0.95 and recall >= 0.90; the
+``self_recognition_heldout_v8.tsv`` (round 13) was written blind by an independent author (a
+language model) who never saw the project's data, and committed on its own (at the start of
+round 13, which scored main's detector on it first: the baseline). The earlier held-out sets,
+v1 and v2 (moved into training in round 7), v3 (round 9), v4 (round 10), v5 (round 11), v6
+(round 12) and v7 (round 13), had been scored before. Round 13 changed no feature: v7 joined
+training as the eleventh blind author and the thresholds were chosen again by leaving each
+blind author out (:mod:`sentinel.gateway.detector_validation`); v8 was scored once at the end
+(docs/architecture.md). The goal per language is precision >= 0.95 and recall >= 0.90; the
 asserted floors are the final numbers (docs/architecture.md) less about one line, so they
 guard against regressions without pretending the goal is met where it is not.
 """
@@ -24,14 +24,14 @@ from sentinel.gateway.detector import SelfRecognitionDetector
 from sentinel.gateway.detector_model import read_corpus
 
 DATA = Path(__file__).parent / "data"
-HELDOUT = DATA / "self_recognition_heldout_v7.tsv"
+HELDOUT = DATA / "self_recognition_heldout_v8.tsv"
 PATTERN_SET = DATA / "self_recognition.tsv"
 TRAINING = (
     Path(__file__).parents[2] / "sentinel" / "gateway" / "data" / "self_recognition_train.tsv"
 )
-FLOORS = {"en": (0.96, 0.85), "de": (0.93, 0.88)}
-"""Precision and recall per language measured at the end of round 12 (en 0.981 / 0.867, de
-0.947 / 0.900), less about one line's worth: the regression floor."""
+FLOORS = {"en": (0.94, 0.90), "de": (0.91, 0.93)}
+"""Precision and recall per language measured at the end of round 13 (en 0.965 / 0.917, de
+0.934 / 0.950), less about one line's worth: the regression floor."""
 MIN_PER_LABEL = 55
 """Lines per language and label: at least as many as v2 had."""
 MAX_WORD_OVERLAP = 0.6
@@ -40,10 +40,11 @@ MAX_TRIGRAM_OVERLAP = 0.35
 a near-repeat of a training line (the first draft of v3 had 26 such lines; round 9 dropped
 the 8 training lines that nearly repeated a v4 line, round 10 the 13 that nearly repeated a
 v5 line, round 11 the 19 that nearly repeated a v6 line, round 12 the 15 training lines and 3
-lines of v6 that nearly repeated a v7 line, counted without reading them)."""
-PATTERN_SET_NEAR_REPEATS = 0
-"""v7 lines that nearly repeat a line of the patterns' own labelled set (written in round 1,
-long before v7, whose author never saw it): none (v5 had one, met by chance)."""
+lines of v6 that nearly repeated a v7 line, round 13 the 21 training lines and 3 lines of v7
+that nearly repeated a v8 line, counted without reading them)."""
+PATTERN_SET_NEAR_REPEATS = 1
+"""v8 lines that nearly repeat a line of the patterns' own labelled set (written in round 1,
+long before v8, whose author never saw it): one, met by chance (v5 had one too, v7 none)."""
 
 _WORD = re.compile(r"[\w'\u2019-]+")
 
@@ -102,7 +103,7 @@ def test_the_heldout_set_is_large_and_balanced() -> None:
 
 
 def test_no_heldout_line_is_in_training() -> None:
-    """Training holds the former held-out sets v1-v6, so this also keeps v7 apart from them."""
+    """Training holds the former held-out sets v1-v7, so this also keeps v8 apart from them."""
     seen = {text.lower() for text in _seen(TRAINING, PATTERN_SET)}
     heldout = read_corpus(HELDOUT.read_text(encoding="utf-8"))
     assert not [line.text for line in heldout if line.text.lower() in seen]
