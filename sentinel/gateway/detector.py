@@ -89,9 +89,9 @@ sign). Both thresholds were chosen by cross-validation on the training corpus
 (:mod:`sentinel.gateway.detector_validation`: the pair with the widest margin above the goal,
 precision 0.95 and recall 0.90 in each language, on the probabilities of the blind corpora
 each scored by a classifier trained without it), never on a held-out set (round 13: flag
-0.45, veto 0.35 on 5,701 lines, eleven blind authors; round 12: 0.45 and 0.25 on 5,485 lines; rounds 10 and 11: 0.45 and 0.35 on the 4,242- and
-5,263-line corpora; round 9: 0.4 and 0.05 on 2,817 lines; round 7: 0.55 and 0.2 on five
-folds of 1,947 lines)."""
+0.45, veto 0.35 on 5,701 lines, eleven blind authors; round 12: 0.45 and 0.25 on 5,485
+lines; rounds 10 and 11: 0.45 and 0.35 on the 4,242- and 5,263-line corpora; round 9: 0.4
+and 0.05 on 2,817 lines; round 7: 0.55 and 0.2 on five folds of 1,947 lines)."""
 LEARNED_HIT = "learned"
 """The name of the learned stage's hit."""
 
