@@ -4,16 +4,17 @@
 //! One background thread owns the loaded object, its links and the ring buffer: libbpf's
 //! object is not `Send`, and the ring buffer borrows its map. The thread loads and attaches,
 //! hands back owned handles of the two maps userspace writes and reads (`agent_cgroups`,
-//! `agent_counters`), then waits on the ring buffer and a waker (an eventfd) and copies
-//! records into a bounded queue until `close` sets the stop flag and rings the waker;
-//! dropping the links on stop detaches every program. Records stay raw bytes here; the
+//! `agent_counters`), then copies records from the ring buffer into a bounded queue every
+//! `POLL_MS`, whenever `drain` asks (it rings a waker, an eventfd, and waits until the ring
+//! has been read), and when the programs wake it because the ring is filling; `close` sets
+//! the stop flag and rings the waker; dropping the links on stop detaches every program. Records stay raw bytes here; the
 //! Python side (`sentinel/probes/records.py`) decodes them, so the layout has one reader.
 
 use std::collections::{HashSet, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, ObjectBuilder, RingBufferBuilder};
@@ -21,11 +22,14 @@ use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, ObjectBuilder, RingBufferBui
 /// The compiled BPF object (built by build.rs from bpf/agent_probe.bpf.c).
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/agent_probe.bpf.o"));
 
-/// The longest the thread sleeps between two looks at the stop flag when nothing rings the
-/// waker (a safety net: `close` rings it, so closing never waits for this). The ring-buffer
-/// poll of 10 ms it replaced made every `close` wait ~10 ms, ~1 % of a 0.25 h main job,
-/// and woke the thread 100 times a second.
-const IDLE_WAKE_MS: libc::c_int = 1000;
+/// How often the thread reads the ring buffer on its own. The programs submit without waking
+/// it (`submit` in bpf/agent_probe.bpf.c) unless the ring fills past 512 KiB, and `drain`
+/// has the thread read the ring before it takes the queue, so a record waits here at most
+/// this long only for a reader that does not drain (the recorder drains every 0.5 s). A
+/// wakeup per record cost the main job ~400 sleeps and wakes of this thread a second.
+const POLL_MS: libc::c_int = 100;
+/// How long `drain` waits for the thread to read the ring before it takes what is queued.
+const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// The `epoll` tokens of the ring buffer and the waker.
 const RING: u64 = 0;
 const WAKER: u64 = 1;
@@ -44,8 +48,10 @@ pub struct AgentProbe {
     queue: Arc<Mutex<VecDeque<Vec<u8>>>>,
     lost: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
-    /// An eventfd the worker waits on beside the ring buffer: `close` writes to it.
+    /// An eventfd the worker waits on beside the ring buffer: `drain` and `close` write to it.
     waker: Arc<OwnedFd>,
+    /// The reads of the ring `drain` asked for and the ones the worker finished.
+    reads: Arc<Reads>,
     worker: Option<JoinHandle<()>>,
     programs: Vec<String>,
 }
@@ -81,6 +87,61 @@ fn load_and_attach() -> Result<(libbpf_rs::Object, Vec<Link>, Vec<String>), Stri
     Ok((object, links, programs))
 }
 
+/// Requests to read the ring (`asked`, a ticket per `drain`) and the newest ticket whose
+/// read has finished (`done`, `u64::MAX` once the worker ended).
+#[derive(Default)]
+struct Reads {
+    asked: AtomicU64,
+    done: Mutex<u64>,
+    finished: Condvar,
+}
+
+impl Reads {
+    fn publish(&self, ticket: u64) {
+        let mut done = self
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *done = (*done).max(ticket);
+        self.finished.notify_all();
+    }
+
+    /// Wait until `ticket` was served or `DRAIN_WAIT` passed.
+    fn wait(&self, ticket: u64) {
+        let deadline = std::time::Instant::now() + DRAIN_WAIT;
+        let mut done = self
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *done < ticket {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            done = self
+                .finished
+                .wait_timeout(done, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+/// Ring the waker (an eventfd): one more on its counter.
+fn ring_waker(waker: &OwnedFd) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: the waker is an open eventfd; `one` is the 8 bytes an eventfd write takes. A
+    // failed write (the counter full) leaves it readable, which is all a ring is for.
+    let _ = unsafe { libc::write(waker.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+}
+
+/// Reset the waker (non-blocking: nothing to read is fine).
+fn clear_waker(waker: &OwnedFd) {
+    let mut count = [0u8; 8];
+    // SAFETY: the waker is an open non-blocking eventfd; `count` has the 8 bytes a read takes.
+    let _ = unsafe { libc::read(waker.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+}
+
 fn run_worker(
     loaded: &mpsc::Sender<Loaded>,
     queue: &Mutex<VecDeque<Vec<u8>>>,
@@ -88,6 +149,20 @@ fn run_worker(
     lost: &AtomicU64,
     stop: &AtomicBool,
     waker: &OwnedFd,
+    reads: &Reads,
+) {
+    work(loaded, queue, capacity, lost, stop, waker, reads);
+    reads.publish(u64::MAX); // nobody waits for a worker that ended
+}
+
+fn work(
+    loaded: &mpsc::Sender<Loaded>,
+    queue: &Mutex<VecDeque<Vec<u8>>>,
+    capacity: usize,
+    lost: &AtomicU64,
+    stop: &AtomicBool,
+    waker: &OwnedFd,
+    reads: &Reads,
 ) {
     let (object, links, programs) = match load_and_attach() {
         Ok(parts) => parts,
@@ -143,13 +218,17 @@ fn run_worker(
         return;
     }
     while !stop.load(Ordering::Relaxed) {
-        match waits.wait(IDLE_WAKE_MS) {
-            Ok(true) => {
+        match waits.wait(POLL_MS) {
+            Ok(()) => {
+                // Reset the waker before reading the tickets: a `drain` that rings after
+                // this read leaves the waker readable, so its read comes next round.
+                clear_waker(waker);
+                let ticket = reads.asked.load(Ordering::Acquire);
                 if ring.consume().is_err() {
                     break; // the owner sees a stopped worker through `running`
                 }
+                reads.publish(ticket);
             }
-            Ok(false) => {}
             // A signal the process handles can land on this thread (Ctrl-C, SIGCHLD, a
             // timer): the wait is retried, the programs stay attached.
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
@@ -193,14 +272,14 @@ impl Waits {
         Ok(Self { epoll })
     }
 
-    /// Wait up to `timeout_ms` for the ring buffer or the waker; whether the ring is ready.
-    fn wait(&self, timeout_ms: libc::c_int) -> std::io::Result<bool> {
+    /// Wait up to `timeout_ms` for the ring buffer (filling up) or the waker.
+    fn wait(&self, timeout_ms: libc::c_int) -> std::io::Result<()> {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 2];
         // SAFETY: `events` has room for the 2 entries the call may write.
         let count =
             unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 2, timeout_ms) };
-        let count = usize::try_from(count).map_err(|_| std::io::Error::last_os_error())?;
-        Ok(events[..count].iter().any(|event| event.u64 == RING))
+        usize::try_from(count).map_err(|_| std::io::Error::last_os_error())?;
+        Ok(())
     }
 }
 
@@ -230,15 +309,19 @@ impl AgentProbe {
         let lost = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let waker = Arc::new(new_waker()?);
+        let reads = Arc::new(Reads::default());
         let (sender, receiver) = mpsc::channel();
         let worker = {
             let queue = Arc::clone(&queue);
             let lost = Arc::clone(&lost);
             let stop = Arc::clone(&stop);
             let waker = Arc::clone(&waker);
+            let reads = Arc::clone(&reads);
             std::thread::Builder::new()
                 .name("sentinel-probe".into())
-                .spawn(move || run_worker(&sender, &queue, capacity, &lost, &stop, &waker))
+                .spawn(move || {
+                    run_worker(&sender, &queue, capacity, &lost, &stop, &waker, &reads);
+                })
                 .map_err(|err| format!("starting the probe thread: {err}"))?
         };
         match receiver.recv() {
@@ -251,6 +334,7 @@ impl AgentProbe {
                 lost,
                 stop,
                 waker,
+                reads,
                 worker: Some(worker),
                 programs,
             }),
@@ -352,9 +436,15 @@ impl AgentProbe {
             .map_err(|err| format!("reading the totals of slot {slot}: {err}"))
     }
 
-    /// Take every record queued so far, and how many were lost because the queue was full.
+    /// Take every record the programs submitted so far, and how many were lost because the
+    /// queue was full: the worker reads the ring first (waited for up to `DRAIN_WAIT`).
     #[must_use]
     pub fn drain(&self) -> (Vec<Vec<u8>>, u64) {
+        if self.running() {
+            let ticket = self.reads.asked.fetch_add(1, Ordering::AcqRel) + 1;
+            ring_waker(&self.waker);
+            self.reads.wait(ticket);
+        }
         let mut queue = self
             .queue
             .lock()
@@ -374,11 +464,7 @@ impl AgentProbe {
     /// Detach every program and stop the thread (idempotent).
     pub fn close(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let one = 1u64.to_ne_bytes();
-        // SAFETY: the waker is an open eventfd; `one` is the 8 bytes an eventfd write takes.
-        // A failed write (the counter full: impossible at one write per close) only leaves
-        // the thread to see the flag at its next idle wake.
-        let _ = unsafe { libc::write(self.waker.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+        ring_waker(&self.waker);
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }

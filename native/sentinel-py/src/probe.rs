@@ -56,7 +56,8 @@ impl PyAgentProbe {
 
     /// `(records, lost)`: the raw records queued so far, and how many the full queue dropped.
     fn drain<'py>(&self, py: Python<'py>) -> (Vec<Bound<'py, PyBytes>>, u64) {
-        let (records, lost) = locked(self).drain();
+        // The worker reads the ring first (a short wait): without the GIL.
+        let (records, lost) = py.detach(|| locked(self).drain());
         let records = records
             .iter()
             .map(|record| PyBytes::new(py, record))
