@@ -43,7 +43,7 @@ UNSHARE_USERNS = (
 SYS_TGKILL = {"x86_64": 234, "aarch64": 131}[platform.machine()]
 """tgkill(2): a signal to one thread (Python's os module has no call for it)."""
 WAIT_S = 10.0
-"""How long a test waits for the ring buffer's records (they arrive within ~10 ms)."""
+"""How long a test waits for the ring buffer's records (a poll reads the ring itself: at once)."""
 
 
 @pytest.fixture(scope="module")
