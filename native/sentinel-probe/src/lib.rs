@@ -142,6 +142,15 @@ fn clear_waker(waker: &OwnedFd) {
     let _ = unsafe { libc::read(waker.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
 }
 
+/// Marks every ticket served when the worker ends, however it ends: nobody waits for it.
+struct EndOfReads<'a>(&'a Reads);
+
+impl Drop for EndOfReads<'_> {
+    fn drop(&mut self) {
+        self.0.publish(u64::MAX);
+    }
+}
+
 fn run_worker(
     loaded: &mpsc::Sender<Loaded>,
     queue: &Mutex<VecDeque<Vec<u8>>>,
@@ -151,19 +160,7 @@ fn run_worker(
     waker: &OwnedFd,
     reads: &Reads,
 ) {
-    work(loaded, queue, capacity, lost, stop, waker, reads);
-    reads.publish(u64::MAX); // nobody waits for a worker that ended
-}
-
-fn work(
-    loaded: &mpsc::Sender<Loaded>,
-    queue: &Mutex<VecDeque<Vec<u8>>>,
-    capacity: usize,
-    lost: &AtomicU64,
-    stop: &AtomicBool,
-    waker: &OwnedFd,
-    reads: &Reads,
-) {
+    let _end = EndOfReads(reads);
     let (object, links, programs) = match load_and_attach() {
         Ok(parts) => parts,
         Err(message) => {
