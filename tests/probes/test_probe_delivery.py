@@ -18,6 +18,7 @@ import pytest
 
 from sentinel.probes import ProbeSession
 from sentinel.probes.session import agent_of_group
+from tests.probes.cgroup_root import v2_root
 
 pytestmark = pytest.mark.host
 
@@ -28,24 +29,21 @@ MAX_WAKES = 60
 programs built with the old submit flag, the control) 2,002-2,638 for the same burst."""
 
 
-def _group_root() -> Path:
-    unified = Path("/sys/fs/cgroup/unified")
-    return unified if unified.is_dir() else Path("/sys/fs/cgroup")
-
-
 @pytest.fixture
 def watched_group() -> Iterator[tuple[ProbeSession, Path, str]]:
+    group = v2_root() / f"sentinel-delivery-{uuid.uuid4().hex[:8]}-0000abcd"
     before = _probe_threads()
     session = ProbeSession(follow_sandboxes=False)
-    group = _group_root() / f"sentinel-delivery-{uuid.uuid4().hex[:8]}-0000abcd"
-    group.mkdir()
     try:
-        session.watch(agent_of_group(group.name), group)
-        (tid,) = set(_probe_threads()) - set(before)
-        yield session, group, tid
+        group.mkdir()
+        try:
+            session.watch(agent_of_group(group.name), group)
+            (tid,) = set(_probe_threads()) - set(before)
+            yield session, group, tid
+        finally:
+            group.rmdir()
     finally:
         session.close()
-        group.rmdir()
 
 
 def _probe_threads() -> list[str]:

@@ -26,6 +26,7 @@ from sentinel.probes import PROBE_STREAM, ProbeRecorder, ProbeSession
 from sentinel.probes.session import agent_of_group, leased_groups
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.runner import run_once
+from tests.probes.cgroup_root import v2_root
 
 pytestmark = pytest.mark.host
 
@@ -143,9 +144,7 @@ def test_processes_outside_watched_groups_are_filtered_out_in_the_kernel(
     assert outside.returncode == 5
     time.sleep(0.3)
     assert not [r for r in probe.poll() if r.kind.name == "EXIT" and r.value == 5 << 8]
-    group = Path("/sys/fs/cgroup/unified") / f"sentinel-{unique_agent()}-0000abcd"
-    if not Path("/sys/fs/cgroup/unified").is_dir():
-        group = Path("/sys/fs/cgroup") / group.name  # a pure cgroup v2 host
+    group = v2_root() / f"sentinel-{unique_agent()}-0000abcd"
     group.mkdir()
     try:
         probe.watch(agent_of_group(group.name), group)
@@ -175,9 +174,7 @@ def test_a_group_watched_twice_unwatched_and_watched_again_is_seen_each_time_onl
     """The kernel's filter in front of the group map (a count per bucket of cgroup ids)
     never hides a watched group, through a repeated watch, an unwatch and a watch again;
     the group map alone decides what is reported, so the unwatched group stays unseen."""
-    group = Path("/sys/fs/cgroup/unified") / f"sentinel-{unique_agent()}-0000abce"
-    if not Path("/sys/fs/cgroup/unified").is_dir():
-        group = Path("/sys/fs/cgroup") / group.name  # a pure cgroup v2 host
+    group = v2_root() / f"sentinel-{unique_agent()}-0000abce"
     agent = agent_of_group(group.name)
     join = f'echo $$ > {group}/cgroup.procs; exec sh -c "exit $0"'  # $0: the status
 
