@@ -7,8 +7,9 @@
 //! `agent_counters`), then copies records from the ring buffer into a bounded queue every
 //! `POLL_MS`, whenever `drain` asks (it rings a waker, an eventfd, and waits until the ring
 //! has been read), and when the programs wake it because the ring is filling; `close` sets
-//! the stop flag and rings the waker; dropping the links on stop detaches every program. Records stay raw bytes here; the
-//! Python side (`sentinel/probes/records.py`) decodes them, so the layout has one reader.
+//! the stop flag and rings the waker; dropping the links on stop detaches every program.
+//! Records stay raw bytes here; the Python side (`sentinel/probes/records.py`) decodes them,
+//! so the layout has one reader.
 
 use std::collections::{HashSet, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
