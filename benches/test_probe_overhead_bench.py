@@ -1,13 +1,16 @@
 """What the kernel probes cost: the main job with and without them, and any process's syscalls.
 
 Issue 19's goal: the main job's wall time with probes at most 5 % over the same job without
-them, measured in the same run. The main job (a quarter of a simulated hour of the morning
-shift, fixed seed, a tenth of the agents attacking, control planes on) runs in pairs, once
-with ``--probes off`` and once with ``--probes on``, the order alternating from pair to
-pair so a neighbour's load drifting over the run falls on both alike, after one untimed
-run (a process's first run pays for imports and first builds: 12-13 s against 6-8 s).
-The gate is the median over the pairs of wall(on) / wall(off): each ratio divides two runs
-made one right after the other.
+them, measured in the same run. The first measure is the crossover
+(:func:`test_main_job_crossover`): the 8 h main job run twice with the same seed, its
+probes' programs switched on and off every five simulated minutes, one run starting with
+them off and the other on, so every block of the same work is timed once with them and once
+without (:mod:`sentinel.probes.overhead`). Whole runs cannot measure this: identical runs
+differ by up to 15 % here. The second keeps the short job (a quarter of a simulated hour,
+fixed seed, a tenth of the agents attacking, control planes on) in off/on pairs, where the
+probes' fixed costs (loading, closing) weigh most, after one untimed run (a process's first
+run pays for imports and first builds); its gate is the median over the pairs of
+wall(on) / wall(off).
 
 The probe's ``sys_enter`` and ``sys_exit`` programs run for every syscall of every task on
 the host, not only the sandboxes' (they return after reading the task's cgroup id and one
@@ -38,6 +41,7 @@ import pytest
 
 from benches.conftest import paired_ratio
 from sentinel.agents import RunOptions, run
+from sentinel.agents.probe_overhead import ProbeOverhead, measure_probe_overhead
 from sentinel.audit import AuditStore
 from sentinel.control.probe_window import PROBE_METRICS
 from sentinel.control.replay import replay_control
@@ -49,8 +53,9 @@ from sentinel.sandbox.workspace import scratch_dir
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 HOURS = 0.25
 SEED = 19
-PAIRS = 7
-"""Off/on pairs of the main job (each run 6-12 s in round 5, 1.8-7.2 s in round 8)."""
+PAIRS = 4
+"""Off/on pairs of the short job (each run 6-12 s in round 5, 1.8-7.2 s in round 8, ~1 s in
+round 12); four since the crossover below measures the goal."""
 MAX_MAIN_JOB_RATIO = 1.35
 """Gate on the median over the pairs of wall(on) / wall(off): each ratio divides two runs
 taken one right after the other, so a neighbour's load that slows one run of a pair likely
@@ -62,6 +67,13 @@ of the two CPUs the main job waits for. Measured at a load of 4.5-8: medians of 
 ratios 1.117, 0.974, 1.200, 0.944 and 1.094 (single pairs 0.75-1.58). The goal is 1.05 and is not what
 this gate proves (see docs/architecture.md, Kernel probes); the gate bounds a regression
 on a busy machine."""
+CROSSOVER_HOURS = 8.0
+"""The main job's default length: what the goal is about."""
+BLOCK_TICKS = 300
+"""Five simulated minutes a block: 96 blocks a run, each ~0.1-2 s."""
+MAX_CROSSOVER_RATIO = 1.10
+"""A regression bound on the crossover's ratio. Measured (at a load of 2, another job on the
+second core): 1.029 (one round) and 1.029 (1.001-1.056, two rounds)."""
 SYSCALLS = 50_000
 """``getppid`` calls per timed round."""
 MAX_SYSCALL_RATIO = 3.0
@@ -165,6 +177,35 @@ def test_main_job_probe_overhead_gate() -> None:
     wall = paired_ratio(WALL_S["on"], WALL_S["off"])
     print(f"wall time, median of paired ratios {wall:.3f} (goal 1.05, gate {MAX_MAIN_JOB_RATIO})")
     assert wall <= MAX_MAIN_JOB_RATIO
+
+
+def test_main_job_crossover(benchmark: Any) -> None:
+    """The goal's own measure: the 8 h main job, its probes switched every few simulated
+    minutes, two runs of the same work in opposite arms (:mod:`sentinel.probes.overhead`,
+    ``sentinel-run probe overhead``). Gated on the ratio of the attached blocks' wall time
+    over the detached ones' at :data:`MAX_CROSSOVER_RATIO`, a regression bound; the goal's
+    verdict (the bootstrap interval against 1.05) is printed, not gated: one round's interval
+    is ~5 % wide on this machine, so a gate on it would fail runs by chance."""
+    measured: list[ProbeOverhead] = []
+
+    def crossover() -> None:
+        options = RunOptions(config=CONFIG, hours=CROSSOVER_HOURS, seed=SEED, compromised=0.1)
+        measured.append(measure_probe_overhead(options, block_ticks=BLOCK_TICKS, rounds=1))
+
+    benchmark.group = "probes-main-job-crossover"
+    benchmark.extra_info["variant"] = "warm-up + two switched runs of the 8 h job"
+    benchmark.pedantic(crossover, rounds=1, iterations=1)
+    (found,) = measured
+    estimate = found.estimate
+    benchmark.extra_info.update(found.to_dict())
+    print(
+        f"\nmain job ({CROSSOVER_HOURS} h) crossover, {len(estimate.pairs)} blocks of "
+        f"{BLOCK_TICKS} ticks, runs {[round(r.wall_s, 1) for r in found.runs]} s: attached "
+        f"over detached {estimate.ratio:.3f} (95 % {estimate.low:.3f}-{estimate.high:.3f}), "
+        f"median block ratio {estimate.median_paired:.3f}; goal 1.05: {estimate.verdict}; "
+        f"gate {MAX_CROSSOVER_RATIO}"
+    )
+    assert estimate.ratio <= MAX_CROSSOVER_RATIO
 
 
 def _syscalls() -> Callable[[], None]:

@@ -423,6 +423,15 @@ class AgentProbe:
         """The raw kernel-side totals of agent ``slot``, or None."""
     def drain(self) -> tuple[list[bytes], int]:
         """``(records, lost)``: the raw records queued so far, and how many were dropped."""
+    def set_attached(self, on: bool) -> None:
+        """Attach (True) or detach (False) every program; the maps and totals stay.
+
+        Raises:
+            OSError: The polling thread stopped, did not answer, or the kernel refused to
+                attach a program again (they then all stay detached).
+        """
+    def attached(self) -> bool:
+        """Whether the programs are attached now."""
     def running(self) -> bool:
         """Whether the polling thread still runs."""
     def close(self) -> None:

@@ -56,6 +56,10 @@ class RunOptions:
             behind a barrier; needs a bus), the agent plane then observing the people from
             the ``agent.state`` in that batch. ``committed`` and ``bus`` decide alike, and
             differently from ``tick`` (their input is one tick later).
+        probe_blocks: Measure what the kernel probes cost: switch their programs off and
+            on every this many ticks (:mod:`sentinel.probes.overhead`; needs ``probes =
+            "on"``; the probe totals then cover the attached blocks only). 0: they stay on.
+        probe_first: With ``probe_blocks``, the first block's arm: ``off`` or ``on``.
     """
 
     config: Path = DEFAULT_COMPANY
@@ -72,6 +76,8 @@ class RunOptions:
     workspace_fs: str = "ext4"
     staggered: bool = True
     control_feed: str = "tick"
+    probe_blocks: int = 0
+    probe_first: str = "off"
 
     def __post_init__(self) -> None:
         if self.shift not in (*SHIFTS, "all"):
@@ -96,6 +102,14 @@ class RunOptions:
             )
         if self.control_feed != "tick" and not self.control:
             raise InvalidInputError(f"--control-feed {self.control_feed} needs the control planes")
+        if self.probe_blocks < 0:
+            raise InvalidInputError(f"probe_blocks must be 0 or more, got {self.probe_blocks}")
+        if self.probe_first not in ("off", "on"):
+            raise InvalidInputError(f"probe_first must be off or on, got {self.probe_first!r}")
+        if self.probe_blocks and self.probes != "on":
+            raise InvalidInputError(
+                f"switching the probes in blocks needs --probes on, got {self.probes!r}"
+            )
         if not 0.0 <= self.compromised <= 1.0:
             raise InvalidInputError(f"--compromised must be in [0, 1], got {self.compromised}")
 

@@ -63,6 +63,8 @@ from sentinel.config.company import Company
 from sentinel.errors import InvalidInputError
 from sentinel.gateway import Gateway
 from sentinel.nightrun.recall import with_memories
+from sentinel.probes.overhead import Arm, ProbeSwitch
+from sentinel.probes.recorder import PROBE_STREAM
 from sentinel.probes.run_probes import RunProbes, StartingProbes
 from sentinel.sandbox.policy import SandboxPolicy
 from sentinel.sandbox.wasi_tools import wasi_tool
@@ -719,7 +721,8 @@ def _run(
                 memories=dict(memories or {}),
             )  # fmt: skip
             engine.after_tick = _after_tick(live, cas)
-            engine.on_tick = on_tick
+            switch = _probe_switch(options, probes)
+            engine.on_tick = _before_tick(on_tick, switch)
             if options.control:
                 session = None if probes.recorder is None else probes.recorder.session
                 engine.control = _live_control(engine, backend, gateway, store, session)
@@ -728,6 +731,7 @@ def _run(
             store.append(RUNTIME_STREAM, "runtime.started", started_payload)
             total = options.ticks(company)
             ticks = engine.run(total, None if progress is None else lambda n: progress(n, total))
+            _finish_switch(switch, probes, store)
             events: list[NewEvent] = []
             engine.retire_all(events)
             store.append_batch(events)
@@ -747,6 +751,36 @@ def _run(
     summary = summarize(engine, ticks, options.store, report.ok, time.perf_counter() - started)
     summary.probes, summary.workspaces = probe_report, workspaces_report(cas)
     return summary
+
+
+def _probe_switch(options: RunOptions, probes: RunProbes) -> ProbeSwitch | None:
+    """The switch that measures the probes' cost when ``probe_blocks`` asks for it."""
+    if not options.probe_blocks or probes.recorder is None:
+        return None
+    first: Arm = "on" if options.probe_first == "on" else "off"
+    return ProbeSwitch(probes.recorder, options.probe_blocks, first)
+
+
+def _finish_switch(switch: ProbeSwitch | None, probes: RunProbes, store: AuditStore) -> None:
+    """Attach the probes again after a switched run and record its blocks."""
+    if switch is not None:
+        probes.overhead = switch.finish()
+        store.append(PROBE_STREAM, "probe.overhead", probes.overhead)
+
+
+def _before_tick(
+    on_tick: Callable[[Engine], None] | None, switch: ProbeSwitch | None
+) -> Callable[[Engine], None] | None:
+    """The engine's ``on_tick``: the caller's, after the probe switch's."""
+    if switch is None:
+        return on_tick
+
+    def before(engine: Engine) -> None:
+        switch.before_tick()
+        if on_tick is not None:
+            on_tick(engine)
+
+    return before
 
 
 def _live_control(

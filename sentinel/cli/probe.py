@@ -1,22 +1,27 @@
-"""``sentinel-run probe status | tail``: can the kernel probes load here; what they recorded."""
+"""``sentinel-run probe status | tail | overhead``: can the probes load, what did they see, cost."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from sentinel.audit.location import STORE_ENV, default_store
 from sentinel.cli.output import JsonOption, console, print_json, reports_errors
+from sentinel.config import DEFAULT_COMPANY
 from sentinel.probes.status import ProbeStatus, probe_status
 from sentinel.probes.tail import DEFAULT_TAIL, ProbeTail, tail_probe_events
 
-app = typer.Typer(help="Kernel probes: whether they load here, what they recorded.")
+if TYPE_CHECKING:
+    from sentinel.agents.probe_overhead import ProbeOverhead
+
+app = typer.Typer(help="Kernel probes: whether they load here, what they recorded, their cost.")
 
 UNAVAILABLE_EXIT: Final = 1
 """``probe status``: the probes cannot load on this host."""
@@ -181,3 +186,84 @@ def tail(
     if found.omitted:
         note += f"; {found.omitted:,} more were counted but not recorded (per-event cap)"
     console.print(note)
+
+
+def _overhead_table(measured: ProbeOverhead) -> Table:
+    """The crossover's runs, the blocks compared and the estimate."""
+    from sentinel.probes.overhead import GOAL  # noqa: PLC0415 - numpy only for this command
+
+    found = measured.estimate
+    table = Table(title="sentinel-run probe overhead", title_justify="left", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    job = f"{measured.hours:g} simulated hours, blocks of {measured.block_ticks} ticks"
+    table.add_row("job", job)
+    for timed in measured.runs:
+        table.add_row(f"  run starting probes {timed.first}", f"{timed.wall_s:.1f} s")
+    on_s, off_s = sum(on for on, _ in found.pairs), sum(off for _, off in found.pairs)
+    table.add_row("blocks compared", f"{len(found.pairs)} (each once attached, once detached)")
+    table.add_row("time attached / detached", f"{on_s:.2f} s / {off_s:.2f} s")
+    table.add_row("wall time ratio", f"{found.ratio:.3f}")
+    table.add_row("95 % interval", f"{found.low:.3f} - {found.high:.3f}")
+    table.add_row("median of block ratios", f"{found.median_paired:.3f}")
+    colour = {"met": "green", "missed": "bold red", "undecided": "yellow"}[found.verdict]
+    table.add_row(f"goal (at most {GOAL:.2f})", f"[{colour}]{found.verdict}[/{colour}]")
+    return table
+
+
+@app.command()
+@reports_errors
+def overhead(
+    hours: Annotated[
+        float, typer.Option("--hours", help="Simulated hours of each run (the main job: 8).")
+    ] = 8.0,
+    block_minutes: Annotated[
+        float,
+        typer.Option("--block-minutes", min=0.1, help="Simulated minutes per block."),
+    ] = 5.0,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, help="Pairs of runs (each pair: both orders).")
+    ] = 1,
+    seed: Annotated[int | None, typer.Option("--seed", help="Override the seed.")] = None,
+    compromised: Annotated[
+        float, typer.Option("--compromised", help="Share of red-team agents, 0-1.")
+    ] = 0.0,
+    config: Annotated[
+        Path, typer.Option("--config", help="The company directory.", file_okay=False)
+    ] = DEFAULT_COMPANY,
+    as_json: JsonOption = False,
+) -> None:
+    """What the kernel probes cost the main job here: its wall time with them over without.
+
+    Runs the job (after an untimed warm-up) twice per round with the same seed, the probes'
+    programs switched on and off every block, one run starting with them off, the other on:
+    every block is timed once with them and once without, on the same work. Prints the ratio
+    of the attached time over the detached, with a bootstrap 95 % interval. Needs root and a
+    kernel that can load the probes (see `probe status`); each run takes what `run` takes.
+    """
+    from sentinel.agents.options import RunOptions  # noqa: PLC0415 - the main job is heavy
+    from sentinel.agents.probe_overhead import measure_probe_overhead  # noqa: PLC0415
+    from sentinel.config import load_company  # noqa: PLC0415
+
+    options = RunOptions(config=config, hours=hours, seed=seed, compromised=compromised)
+    company = load_company(config)
+    block_ticks = max(1, round(block_minutes * 60 / company.simulation.time_scale))
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} ticks"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("starting", total=0)
+        measured = measure_probe_overhead(
+            options,
+            block_ticks=block_ticks,
+            rounds=rounds,
+            on_run=lambda what: progress.update(task, description=what, completed=0),
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if as_json:
+        print_json(measured.to_dict())
+    else:
+        console.print(_overhead_table(measured))

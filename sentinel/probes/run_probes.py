@@ -25,6 +25,8 @@ class RunProbes:
 
     recorder: ProbeRecorder | None
     reason: str = ""
+    overhead: dict[str, Any] | None = None
+    """The blocks and estimate when the run measured the probes' cost (``probe_blocks``)."""
 
     def close(self) -> dict[str, Any]:
         """Stop the probes; return the run summary's ``probes`` entry."""
@@ -39,7 +41,8 @@ class RunProbes:
             **overall.to_dict(),
             "lost": self.recorder.session.lost,
             "unwatchable": len(self.recorder.session.unwatchable),
-            "events": self.recorder.events_written + 1,
+            "events": self.recorder.events_written + 1 + (self.overhead is not None),
+            **({"overhead": self.overhead} if self.overhead is not None else {}),
         }
 
 

@@ -182,6 +182,31 @@ class ProbeSession:
                 found[agent_id] = decode_totals(raw)
         return found
 
+    def set_attached(self, on: bool) -> None:
+        """Attach or detach the programs; the watched groups, slots and totals stay.
+
+        While detached the kernel runs none of the programs: the agents' activity in that
+        time is neither recorded nor counted. Only for measuring what the probes cost
+        (:mod:`sentinel.probes.overhead`).
+
+        Raises:
+            ProbeUnavailable: The probe's thread stopped, or the kernel refused to attach a
+                program again (they all stay detached).
+        """
+        if not self.running():
+            raise ProbeUnavailable(
+                "the probe session is closed (its thread has stopped)", "open a new ProbeSession"
+            )
+        try:
+            self._probe.set_attached(on)
+        except OSError as exc:
+            raise ProbeUnavailable(str(exc), FIX) from None
+
+    @property
+    def attached(self) -> bool:
+        """Whether the programs are attached now."""
+        return self._probe.attached()
+
     def running(self) -> bool:
         """Whether the probe still reads the kernel's records (its polling thread runs)."""
         return self._probe.running()

@@ -8,9 +8,6 @@ read: a poll right after a command holds all of its records.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +15,7 @@ import pytest
 
 from sentinel.probes import ProbeSession
 from sentinel.probes.session import agent_of_group
-from tests.probes.cgroup_root import v2_root
+from tests.probes.watched_group import in_group, watched_group
 
 pytestmark = pytest.mark.host
 
@@ -30,31 +27,9 @@ programs built with the old submit flag, the control) 2,002-2,638 for the same b
 
 
 @pytest.fixture
-def watched_group() -> Iterator[tuple[ProbeSession, Path, str]]:
-    group = v2_root() / f"sentinel-delivery-{uuid.uuid4().hex[:8]}-0000abcd"
-    before = _probe_threads()
-    session = ProbeSession(follow_sandboxes=False)
-    try:
-        group.mkdir()
-        try:
-            session.watch(agent_of_group(group.name), group)
-            (tid,) = set(_probe_threads()) - set(before)
-            yield session, group, tid
-        finally:
-            group.rmdir()
-    finally:
-        session.close()
-
-
-def _probe_threads() -> list[str]:
-    found = []
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            if (task / "comm").read_text().strip() == "sentinel-probe":
-                found.append(task.name)
-        except OSError:
-            continue
-    return found
+def watched() -> Iterator[tuple[ProbeSession, Path, str]]:
+    with watched_group("delivery") as found:
+        yield found
 
 
 def _sleeps(tid: str) -> int:
@@ -64,24 +39,12 @@ def _sleeps(tid: str) -> int:
     raise AssertionError(f"thread {tid} has no voluntary_ctxt_switches")
 
 
-def _in_group(group: Path, code: str, tmp_path: Path) -> None:
-    """Run ``code`` in a Python that joined ``group`` first."""
-    joined = subprocess.run(
-        ["sh", "-ec", f'echo $$ > {group}/cgroup.procs; exec "$0" -c "$1"', sys.executable, code],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert joined.returncode == 0, joined.stderr
-
-
 def test_a_poll_right_after_a_command_holds_all_its_records(
-    watched_group: tuple[ProbeSession, Path, str], tmp_path: Path
+    watched: tuple[ProbeSession, Path, str], tmp_path: Path
 ) -> None:
-    session, group, _ = watched_group
+    session, group, _ = watched
     session.poll()
-    _in_group(
+    in_group(
         group,
         "import os\nfor i in range(25): os.close(os.open(f'once-{i}', os.O_WRONLY | os.O_CREAT, 0o600))",
         tmp_path,
@@ -95,12 +58,12 @@ def test_a_poll_right_after_a_command_holds_all_its_records(
 
 
 def test_a_burst_wakes_the_thread_a_few_times_and_loses_nothing(
-    watched_group: tuple[ProbeSession, Path, str], tmp_path: Path
+    watched: tuple[ProbeSession, Path, str], tmp_path: Path
 ) -> None:
-    session, group, tid = watched_group
+    session, group, tid = watched
     session.poll()
     before = _sleeps(tid)
-    _in_group(
+    in_group(
         group,
         f"import os\nfor i in range({BURST}): os.close(os.open(f'burst-{{i % 50}}', os.O_WRONLY | os.O_CREAT, 0o600))",
         tmp_path,

@@ -8,6 +8,8 @@
 //! `POLL_MS`, whenever `drain` asks (it rings a waker, an eventfd, and waits until the ring
 //! has been read), and when the programs wake it because the ring is filling; `close` sets
 //! the stop flag and rings the waker; dropping the links on stop detaches every program.
+//! `set_attached` has the thread drop the links or attach the programs again while the maps
+//! stay (the probe's cost is measured by switching it within one run).
 //! Records stay raw bytes here; the Python side (`sentinel/probes/records.py`) decodes them,
 //! so the layout has one reader.
 
@@ -31,6 +33,8 @@ static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/agent_probe.bpf
 const POLL_MS: libc::c_int = 100;
 /// How long `drain` waits for the thread to read the ring before it takes what is queued.
 const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long `set_attached` waits for the thread to attach or detach the programs.
+const SWITCH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The `epoll` tokens of the ring buffer and the waker.
 const RING: u64 = 0;
 const WAKER: u64 = 1;
@@ -46,15 +50,24 @@ pub struct AgentProbe {
     /// each count's read and write one step.
     watched: Mutex<HashSet<u64>>,
     counters: MapHandle,
-    queue: Arc<Mutex<VecDeque<Vec<u8>>>>,
-    lost: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    /// An eventfd the worker waits on beside the ring buffer: `drain` and `close` write to it.
-    waker: Arc<OwnedFd>,
-    /// The reads of the ring `drain` asked for and the ones the worker finished.
-    reads: Arc<Reads>,
+    shared: Arc<Shared>,
     worker: Option<JoinHandle<()>>,
     programs: Vec<String>,
+}
+
+/// What the owner and the worker thread share.
+struct Shared {
+    queue: Mutex<VecDeque<Vec<u8>>>,
+    capacity: usize,
+    lost: AtomicU64,
+    stop: AtomicBool,
+    /// An eventfd the worker waits on beside the ring buffer: `drain`, `set_attached` and
+    /// `close` write to it.
+    waker: OwnedFd,
+    /// The reads of the ring `drain` asked for and the ones the worker finished.
+    reads: Reads,
+    /// Whether the programs are attached (`set_attached` detaches them for a while).
+    attachment: Attachment,
 }
 
 /// What the loader thread sends back once the programs are attached (or why not).
@@ -72,20 +85,94 @@ fn load_and_attach() -> Result<(libbpf_rs::Object, Vec<Link>, Vec<String>), Stri
     let open = ObjectBuilder::default()
         .open_memory(OBJECT)
         .map_err(|err| format!("opening the BPF object: {err}"))?;
-    let object = open
+    let mut object = open
         .load()
         .map_err(|err| format!("loading the BPF programs (the verifier or BTF refused): {err}"))?;
-    let mut links = Vec::new();
-    let mut programs = Vec::new();
-    for program in object.progs_mut() {
-        let name = program.name().to_string_lossy().into_owned();
-        let link = program
-            .attach()
-            .map_err(|err| format!("attaching {name}: {err}"))?;
-        links.push(link);
-        programs.push(name);
-    }
+    let programs = object
+        .progs()
+        .map(|program| program.name().to_string_lossy().into_owned())
+        .collect();
+    let links = attach_all(&mut object)?;
     Ok((object, links, programs))
+}
+
+/// Attach every program of the loaded object; dropping the links detaches them again.
+fn attach_all(object: &mut libbpf_rs::Object) -> Result<Vec<Link>, String> {
+    object
+        .progs_mut()
+        .map(|program| {
+            let name = program.name().to_string_lossy().into_owned();
+            program
+                .attach()
+                .map_err(|err| format!("attaching {name}: {err}"))
+        })
+        .collect()
+}
+
+/// Whether the programs should be attached (`set_attached`), whether they are, and why the
+/// worker could not attach them.
+struct Attachment {
+    state: Mutex<AttachState>,
+    changed: Condvar,
+}
+
+struct AttachState {
+    wanted: bool,
+    attached: bool,
+    error: Option<String>,
+}
+
+impl Default for Attachment {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(AttachState {
+                wanted: true,
+                attached: true,
+                error: None,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+}
+
+impl Attachment {
+    fn lock(&self) -> std::sync::MutexGuard<'_, AttachState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// In the worker: attach or detach as asked.
+    fn follow(&self, object: &mut libbpf_rs::Object, links: &mut Vec<Link>) {
+        let mut state = self.lock();
+        if state.wanted == state.attached {
+            return;
+        }
+        if state.wanted {
+            match attach_all(object) {
+                Ok(attached) => {
+                    *links = attached;
+                    state.attached = true;
+                }
+                Err(message) => {
+                    state.wanted = false;
+                    state.error = Some(message);
+                }
+            }
+        } else {
+            links.clear(); // detaches every program
+            state.attached = false;
+        }
+        self.changed.notify_all();
+    }
+
+    /// The worker ended: nothing is attached, nobody waits for it.
+    fn end(&self) {
+        let mut state = self.lock();
+        state.attached = false;
+        state.wanted = false;
+        self.changed.notify_all();
+    }
 }
 
 /// Requests to read the ring (`asked`, a ticket per `drain`) and the newest ticket whose
@@ -143,26 +230,20 @@ fn clear_waker(waker: &OwnedFd) {
     let _ = unsafe { libc::read(waker.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
 }
 
-/// Marks every ticket served when the worker ends, however it ends: nobody waits for it.
-struct EndOfReads<'a>(&'a Reads);
+/// Marks every ticket served and the programs detached when the worker ends, however it
+/// ends: nobody waits for it.
+struct EndOfWorker<'a>(&'a Reads, &'a Attachment);
 
-impl Drop for EndOfReads<'_> {
+impl Drop for EndOfWorker<'_> {
     fn drop(&mut self) {
         self.0.publish(u64::MAX);
+        self.1.end();
     }
 }
 
-fn run_worker(
-    loaded: &mpsc::Sender<Loaded>,
-    queue: &Mutex<VecDeque<Vec<u8>>>,
-    capacity: usize,
-    lost: &AtomicU64,
-    stop: &AtomicBool,
-    waker: &OwnedFd,
-    reads: &Reads,
-) {
-    let _end = EndOfReads(reads);
-    let (object, links, programs) = match load_and_attach() {
+fn run_worker(loaded: &mpsc::Sender<Loaded>, shared: &Shared) {
+    let _end = EndOfWorker(&shared.reads, &shared.attachment);
+    let (mut object, mut links, programs) = match load_and_attach() {
         Ok(parts) => parts,
         Err(message) => {
             let _ = loaded.send(Err(message));
@@ -185,13 +266,14 @@ fn run_worker(
     };
     let mut builder = RingBufferBuilder::new();
     let added = builder.add(&events, |record: &[u8]| {
-        let mut queue = queue
+        let mut queue = shared
+            .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if queue.len() < capacity {
+        if queue.len() < shared.capacity {
             queue.push_back(record.to_vec());
         } else {
-            lost.fetch_add(1, Ordering::Relaxed);
+            shared.lost.fetch_add(1, Ordering::Relaxed);
         }
         0
     });
@@ -202,7 +284,7 @@ fn run_worker(
             return;
         }
     };
-    let waits = match Waits::new(ring.epoll_fd(), waker.as_raw_fd()) {
+    let waits = match Waits::new(ring.epoll_fd(), shared.waker.as_raw_fd()) {
         Ok(waits) => waits,
         Err(err) => {
             let _ = loaded.send(Err(format!("waiting on the ring buffer: {err}")));
@@ -215,17 +297,18 @@ fn run_worker(
     {
         return;
     }
-    while !stop.load(Ordering::Relaxed) {
+    while !shared.stop.load(Ordering::Relaxed) {
         match waits.wait(POLL_MS) {
             Ok(()) => {
                 // Reset the waker before reading the tickets: a `drain` that rings after
                 // this read leaves the waker readable, so its read comes next round.
-                clear_waker(waker);
-                let ticket = reads.asked.load(Ordering::Acquire);
+                clear_waker(&shared.waker);
+                let ticket = shared.reads.asked.load(Ordering::Acquire);
                 if ring.consume().is_err() {
                     break; // the owner sees a stopped worker through `running`
                 }
-                reads.publish(ticket);
+                shared.reads.publish(ticket);
+                shared.attachment.follow(&mut object, &mut links);
             }
             // A signal the process handles can land on this thread (Ctrl-C, SIGCHLD, a
             // timer): the wait is retried, the programs stay attached.
@@ -303,23 +386,21 @@ impl AgentProbe {
     /// The kernel refused to load or attach a program (not root, no BTF, an old kernel);
     /// the message says which step failed and why.
     pub fn start(capacity: usize) -> Result<Self, String> {
-        let queue = Arc::new(Mutex::new(VecDeque::new()));
-        let lost = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let waker = Arc::new(new_waker()?);
-        let reads = Arc::new(Reads::default());
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(VecDeque::new()),
+            capacity,
+            lost: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            waker: new_waker()?,
+            reads: Reads::default(),
+            attachment: Attachment::default(),
+        });
         let (sender, receiver) = mpsc::channel();
         let worker = {
-            let queue = Arc::clone(&queue);
-            let lost = Arc::clone(&lost);
-            let stop = Arc::clone(&stop);
-            let waker = Arc::clone(&waker);
-            let reads = Arc::clone(&reads);
+            let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("sentinel-probe".into())
-                .spawn(move || {
-                    run_worker(&sender, &queue, capacity, &lost, &stop, &waker, &reads);
-                })
+                .spawn(move || run_worker(&sender, &shared))
                 .map_err(|err| format!("starting the probe thread: {err}"))?
         };
         match receiver.recv() {
@@ -328,11 +409,7 @@ impl AgentProbe {
                 filter,
                 watched: Mutex::new(HashSet::new()),
                 counters,
-                queue,
-                lost,
-                stop,
-                waker,
-                reads,
+                shared,
                 worker: Some(worker),
                 programs,
             }),
@@ -439,16 +516,59 @@ impl AgentProbe {
     #[must_use]
     pub fn drain(&self) -> (Vec<Vec<u8>>, u64) {
         if self.running() {
-            let ticket = self.reads.asked.fetch_add(1, Ordering::AcqRel) + 1;
-            ring_waker(&self.waker);
-            self.reads.wait(ticket);
+            let ticket = self.shared.reads.asked.fetch_add(1, Ordering::AcqRel) + 1;
+            ring_waker(&self.shared.waker);
+            self.shared.reads.wait(ticket);
         }
         let mut queue = self
+            .shared
             .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let records: Vec<Vec<u8>> = queue.drain(..).collect();
-        (records, self.lost.swap(0, Ordering::Relaxed))
+        (records, self.shared.lost.swap(0, Ordering::Relaxed))
+    }
+
+    /// Attach (`true`) or detach (`false`) every program, keeping the maps, the watched
+    /// groups and the totals: while detached the kernel runs none of them and counts
+    /// nothing (what `sentinel-run probe overhead` switches to measure their cost). Returns
+    /// once the worker has done it.
+    ///
+    /// # Errors
+    /// The worker has stopped, did not answer within `SWITCH_WAIT`, or the kernel refused to
+    /// attach a program again (then they all stay detached).
+    pub fn set_attached(&self, on: bool) -> Result<(), String> {
+        let mut state = self.shared.attachment.lock();
+        state.wanted = on;
+        state.error = None;
+        ring_waker(&self.shared.waker);
+        let deadline = std::time::Instant::now() + SWITCH_WAIT;
+        while state.attached != on {
+            if let Some(message) = state.error.take() {
+                return Err(message);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || !self.running() {
+                return Err(format!(
+                    "the probe thread did not {} the programs",
+                    if on { "attach" } else { "detach" }
+                ));
+            }
+            state = self
+                .shared
+                .attachment
+                .changed
+                .wait_timeout(state, left.min(std::time::Duration::from_millis(50)))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        Ok(())
+    }
+
+    /// Whether the programs are attached now.
+    #[must_use]
+    pub fn attached(&self) -> bool {
+        self.shared.attachment.lock().attached
     }
 
     /// Whether the polling thread is still running.
@@ -461,8 +581,8 @@ impl AgentProbe {
 
     /// Detach every program and stop the thread (idempotent).
     pub fn close(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        ring_waker(&self.waker);
+        self.shared.stop.store(true, Ordering::Relaxed);
+        ring_waker(&self.shared.waker);
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }

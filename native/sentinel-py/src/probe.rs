@@ -65,6 +65,17 @@ impl PyAgentProbe {
         (records, lost)
     }
 
+    /// Attach (True) or detach (False) every program; the maps and totals stay.
+    fn set_attached(&self, py: Python<'_>, on: bool) -> PyResult<()> {
+        py.detach(|| locked(self).set_attached(on))
+            .map_err(PyOSError::new_err)
+    }
+
+    /// Whether the programs are attached now.
+    fn attached(&self) -> bool {
+        locked(self).attached()
+    }
+
     /// Whether the polling thread still runs.
     fn running(&self) -> bool {
         locked(self).running()
