@@ -3,15 +3,15 @@
 ``python -m sentinel.gateway.detector_validation`` scores the learned stage two ways on
 ``self_recognition_train.tsv``: leaving out each section written blind by an outside author
 (round 9's corpora A and B; round 10's former held-out set v4 and corpora C, D and E; round
-11's former held-out set v5 and corpora H and I; round 12's v6; round 13's v7) in turn,
-training on the rest and scoring it (how the detector does on an author it never saw, which
-is what a held-out set tests), and five folds stratified by label and language (each line's
-own author is in training: optimistic). It searches the two thresholds of
+11's former held-out set v5 and corpora H and I; round 12's v6; round 13's v7; round 14's
+v8) in turn, training on the rest and scoring it (how the detector does on an author it
+never saw, which is what a held-out set tests), and five folds stratified by label and
+language (each line's own author is in training: optimistic). It searches the two thresholds of
 :class:`~sentinel.gateway.detector.SelfRecognitionDetector` on out-of-fold probabilities for
 the widest margin above the goal (precision 0.95, recall 0.90 in each language). Rounds 9 to
-13 chose their features and thresholds on the leave-author-out probabilities (earlier rounds,
+14 chose their features and thresholds on the leave-author-out probabilities (earlier rounds,
 which had no blind corpus, on the five folds); the held-out set
-(``tests/gateway/data/self_recognition_heldout_v8.tsv``) is only scored after that.
+(``tests/gateway/data/self_recognition_heldout_v9a.tsv`` and ``v9b``) is only scored after that.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def blind_groups(text: str) -> list[str]:
 
     A section opens at a comment line that starts with ``# Round``; it is blind when that
     line says :data:`BLIND` (round 9's corpora A and B, round 10's v4, C, D and E, round 11's
-    v5, H and I, round 12's v6, round 13's v7).
+    v5, H and I, round 12's v6, round 13's v7, round 14's v8).
     """
     groups, current = [], ""
     for raw in text.splitlines():
