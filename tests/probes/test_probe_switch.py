@@ -31,6 +31,11 @@ def watched() -> Iterator[tuple[ProbeSession, Path, str]]:
         yield found
 
 
+def _attached(session: ProbeSession) -> bool:
+    """Read afresh each time (a property read would be narrowed once by a type checker)."""
+    return session.attached
+
+
 def _write_opens(session: ProbeSession, group: Path) -> int:
     totals = session.totals().get(agent_of_group(group.name))
     return 0 if totals is None else totals.write_opens
@@ -40,19 +45,19 @@ def test_detached_programs_see_nothing_and_attached_again_they_do(
     watched: tuple[ProbeSession, Path, str], tmp_path: Path
 ) -> None:
     session, group, _ = watched
-    assert session.attached
+    assert _attached(session)
     in_group(group, OPENS, tmp_path)  # the control first: attached, the opens are seen
     seen = _write_opens(session, group)
     assert seen >= 10 and session.poll()
 
     session.set_attached(False)
-    assert not session.attached
+    assert not _attached(session)
     in_group(group, OPENS, tmp_path)
     assert _write_opens(session, group) == seen, "a detached program counted"
     assert session.poll() == [], "a detached program recorded"
 
     session.set_attached(True)
-    assert session.attached
+    assert _attached(session)
     in_group(group, OPENS, tmp_path)
     assert _write_opens(session, group) >= seen + 10
     records = session.poll()
@@ -67,7 +72,7 @@ def test_switching_twice_the_same_way_is_a_no_op(
     session.set_attached(True)
     session.set_attached(False)
     session.set_attached(False)
-    assert not session.attached
+    assert not _attached(session)
     session.set_attached(True)
     in_group(group, OPENS, tmp_path)
     assert _write_opens(session, group) >= 10
@@ -76,6 +81,6 @@ def test_switching_twice_the_same_way_is_a_no_op(
 def test_a_closed_session_cannot_be_switched() -> None:
     session = ProbeSession(follow_sandboxes=False)
     session.close()
-    assert not session.attached
+    assert not _attached(session)
     with pytest.raises(ProbeUnavailable, match="closed"):
         session.set_attached(True)
