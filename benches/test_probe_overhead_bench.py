@@ -204,7 +204,7 @@ def test_main_job_crossover(benchmark: Any) -> None:
         f"{BLOCK_TICKS} ticks, runs {[round(r.wall_s, 1) for r in found.runs]} s: attached "
         f"over detached {estimate.ratio:.3f} (95 % {estimate.low:.3f}-{estimate.high:.3f}), "
         f"median block ratio {estimate.median_paired:.3f}; goal 1.05: {estimate.verdict}; "
-        f"gate {MAX_CROSSOVER_RATIO}"
+        f"gate {MAX_CROSSOVER_RATIO}; cpu s attached/detached {found.cpu}"
     )
     assert estimate.ratio <= MAX_CROSSOVER_RATIO
 

@@ -24,6 +24,7 @@ from sentinel.probes.overhead import (
     Arm,
     Block,
     OverheadEstimate,
+    cpu_split,
     crossover_pairs,
     estimate,
     other,
@@ -53,12 +54,18 @@ class ProbeOverhead:
     hours: float
     block_ticks: int
     runs: list[TimedRun] = field(default_factory=list)
-    pairs: list[tuple[float, float]] = field(default_factory=list)
+    pairs: list[tuple[Block, Block]] = field(default_factory=list)
+    """Each block's ``(attached, detached)`` timings."""
 
     @property
     def estimate(self) -> OverheadEstimate:
         """The overhead over every pair (raises InvalidInputError below two pairs)."""
-        return estimate(self.pairs)
+        return estimate([(on.seconds, off.seconds) for on, off in self.pairs])
+
+    @property
+    def cpu(self) -> dict[str, dict[str, float]]:
+        """Where the CPU went, attached and detached (:func:`cpu_split`)."""
+        return cpu_split(self.pairs)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -67,6 +74,7 @@ class ProbeOverhead:
             "block_ticks": self.block_ticks,
             "runs": [timed.to_dict() for timed in self.runs],
             **self.estimate.to_dict(),
+            "cpu_s": self.cpu,
         }
 
 

@@ -188,6 +188,14 @@ def tail(
     console.print(note)
 
 
+CPU_LABELS: Final = {
+    "main_cpu_s": "CPU of the loop's thread",
+    "process_cpu_s": "CPU of the process",
+    "children_cpu_s": "CPU of reaped children",
+}
+"""``probe overhead``'s rows of where the CPU went (:data:`sentinel.probes.overhead.CPU_FIELDS`)."""
+
+
 def _overhead_table(measured: ProbeOverhead) -> Table:
     """The crossover's runs, the blocks compared and the estimate."""
     from sentinel.probes.overhead import GOAL  # noqa: PLC0415 - numpy only for this command
@@ -206,6 +214,9 @@ def _overhead_table(measured: ProbeOverhead) -> Table:
     table.add_row("wall time ratio", f"{found.ratio:.3f}")
     table.add_row("95 % interval", f"{found.low:.3f} - {found.high:.3f}")
     table.add_row("median of block ratios", f"{found.median_paired:.3f}")
+    for name, label in CPU_LABELS.items():
+        cpu = measured.cpu[name]
+        table.add_row(f"{label}, attached / detached", f"{cpu['on']:.2f} s / {cpu['off']:.2f} s")
     colour = {"met": "green", "missed": "bold red", "undecided": "yellow"}[found.verdict]
     table.add_row(f"goal (at most {GOAL:.2f})", f"[{colour}]{found.verdict}[/{colour}]")
     return table

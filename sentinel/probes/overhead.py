@@ -27,6 +27,7 @@ stream times them, so nobody reads those totals as complete.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -45,12 +46,22 @@ RESAMPLES: Final = 4000
 
 @dataclass(frozen=True)
 class Block:
-    """One timed block: its arm, first tick, ticks and wall seconds."""
+    """One timed block: its arm, first tick, ticks and wall seconds, and where the CPU went.
+
+    Attributes:
+        main_cpu_s: CPU time of the thread that runs the ticks.
+        process_cpu_s: CPU time of this process, every thread (the recorder's, the probe's).
+        children_cpu_s: CPU time of child processes reaped in the block (the sandboxes'
+            commands that ended in it).
+    """
 
     arm: Arm
     first_tick: int
     ticks: int
     seconds: float
+    main_cpu_s: float = 0.0
+    process_cpu_s: float = 0.0
+    children_cpu_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -59,13 +70,42 @@ class Block:
             "first_tick": self.first_tick,
             "ticks": self.ticks,
             "seconds": round(self.seconds, 6),
+            "main_cpu_s": round(self.main_cpu_s, 6),
+            "process_cpu_s": round(self.process_cpu_s, 6),
+            "children_cpu_s": round(self.children_cpu_s, 6),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Block:
         """A block as :meth:`to_dict` wrote it (a ``probe.overhead`` event's)."""
         arm: Arm = "on" if data["arm"] == "on" else "off"
-        return cls(arm, int(data["first_tick"]), int(data["ticks"]), float(data["seconds"]))
+        cpu = (float(data.get(name, 0.0)) for name in CPU_FIELDS)
+        return cls(arm, int(data["first_tick"]), int(data["ticks"]), float(data["seconds"]), *cpu)
+
+
+CPU_FIELDS: Final = ("main_cpu_s", "process_cpu_s", "children_cpu_s")
+"""Where a block's CPU went, as :class:`Block` names it."""
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """The clocks a block is timed on, read at one moment."""
+
+    wall: float
+    main_cpu: float
+    process_cpu: float
+    children_cpu: float
+
+    @classmethod
+    def now(cls) -> Clocks:
+        """Read them (``main_cpu`` is the calling thread's)."""
+        times = os.times()
+        return cls(
+            time.perf_counter(),
+            time.thread_time(),
+            time.process_time(),
+            times.children_user + times.children_system,
+        )
 
 
 def other(arm: Arm) -> Arm:
@@ -121,8 +161,8 @@ class OverheadEstimate:
 
 def crossover_pairs(
     first: list[Block], second: list[Block], block_ticks: int
-) -> list[tuple[float, float]]:
-    """``(on_seconds, off_seconds)`` of each block the two runs both ran whole, in opposite arms.
+) -> list[tuple[Block, Block]]:
+    """``(attached, detached)`` of each block the two runs both ran whole, in opposite arms.
 
     Raises:
         InvalidInputError: A block of one run starts at another tick, or in the same arm, as
@@ -137,9 +177,22 @@ def crossover_pairs(
             )
         if one.ticks != block_ticks or two.ticks != block_ticks:
             continue  # a run's last block, cut short
-        on, off = (one, two) if one.arm == "on" else (two, one)
-        pairs.append((on.seconds, off.seconds))
+        pairs.append((one, two) if one.arm == "on" else (two, one))
     return pairs
+
+
+def cpu_split(pairs: list[tuple[Block, Block]]) -> dict[str, dict[str, float]]:
+    """Each CPU clock's total over the attached and the detached blocks of ``pairs``.
+
+    Where the attached blocks' extra wall time went (:data:`CPU_FIELDS`).
+    """
+    return {
+        name: {
+            "on": round(sum(getattr(on, name) for on, _ in pairs), 4),
+            "off": round(sum(getattr(off, name) for _, off in pairs), 4),
+        }
+        for name in CPU_FIELDS
+    }
 
 
 def estimate(pairs: list[tuple[float, float]], seed: int = 0) -> OverheadEstimate:
@@ -185,7 +238,7 @@ class ProbeSwitch:
     first: Arm = "off"
     blocks: list[Block] = field(default_factory=list)
     _ticks: int = 0
-    _block_start: float = 0.0
+    _block_start: Clocks | None = None
     _first_tick: int = 0
 
     def __post_init__(self) -> None:
@@ -202,15 +255,27 @@ class ProbeSwitch:
                 self._close_block()
             self.recorder.session.set_attached(self._arm() == "on")
             self._first_tick = self._ticks
-            self._block_start = time.perf_counter()
+            self._block_start = Clocks.now()
         self._ticks += 1
 
     def _close_block(self) -> None:
         arm = self._arm()
         if arm == "on":
             self.recorder.flush()  # the records' cost in the block that caused them
-        seconds = time.perf_counter() - self._block_start
-        self.blocks.append(Block(arm, self._first_tick, self._ticks - self._first_tick, seconds))
+        end, start = Clocks.now(), self._block_start
+        if start is None:
+            raise InvalidInputError("a probe block closed before it started")
+        self.blocks.append(
+            Block(
+                arm,
+                self._first_tick,
+                self._ticks - self._first_tick,
+                end.wall - start.wall,
+                end.main_cpu - start.main_cpu,
+                end.process_cpu - start.process_cpu,
+                end.children_cpu - start.children_cpu,
+            )
+        )
 
     def finish(self) -> dict[str, Any]:
         """After the last tick: close the last block and attach again; the run's blocks."""

@@ -14,7 +14,14 @@ import pytest
 
 from sentinel.agents import RunOptions
 from sentinel.errors import InvalidInputError
-from sentinel.probes.overhead import Block, ProbeSwitch, arm_of, crossover_pairs, estimate
+from sentinel.probes.overhead import (
+    Block,
+    ProbeSwitch,
+    arm_of,
+    cpu_split,
+    crossover_pairs,
+    estimate,
+)
 from sentinel.probes.recorder import ProbeRecorder
 
 
@@ -56,13 +63,18 @@ def test_the_switch_times_blocks_switches_at_their_edges_and_attaches_at_the_end
         ("on", 10, 10),
         ("off", 20, 5),
     ]
-    assert all(b.seconds >= 0 for b in switch.blocks)
+    assert all(b.seconds >= 0 and b.main_cpu_s >= 0 and b.process_cpu_s >= 0 for b in switch.blocks)
     assert recorder.session.switched == [False, True, False, True]  # attached again at the end
     assert recorder.flushes == [2]  # the attached block drained before it ended, only it
     assert report["first"] == "off" and report["block_ticks"] == 10
     assert [Block.from_dict(b) for b in report["blocks"]] == [
-        Block(b.arm, b.first_tick, b.ticks, round(b.seconds, 6)) for b in switch.blocks
+        Block(b.arm, b.first_tick, b.ticks, *(round(v, 6) for v in _timings(b)))
+        for b in switch.blocks
     ]
+
+
+def _timings(block: Block) -> tuple[float, ...]:
+    return (block.seconds, block.main_cpu_s, block.process_cpu_s, block.children_cpu_s)
 
 
 def test_a_switch_starting_attached_drains_its_first_block() -> None:
@@ -93,7 +105,22 @@ def _blocks(first: Any, seconds: list[float], ticks: int = 10) -> list[Block]:
 def test_crossover_pairs_each_block_with_its_twin_in_the_other_arm() -> None:
     one = _blocks("off", [1.0, 2.2, 3.0])
     two = _blocks("on", [1.1, 2.0, 3.3])
-    assert crossover_pairs(one, two, 10) == [(1.1, 1.0), (2.2, 2.0), (3.3, 3.0)]
+    pairs = crossover_pairs(one, two, 10)
+    assert [(on.seconds, off.seconds) for on, off in pairs] == [(1.1, 1.0), (2.2, 2.0), (3.3, 3.0)]
+    assert all(on.arm == "on" and off.arm == "off" for on, off in pairs)
+
+
+def test_the_cpu_split_sums_each_clock_per_arm() -> None:
+    on = Block("on", 0, 10, 1.0, main_cpu_s=0.5, process_cpu_s=0.7, children_cpu_s=0.2)
+    off = Block("off", 0, 10, 0.9, main_cpu_s=0.4, process_cpu_s=0.5, children_cpu_s=0.3)
+    assert cpu_split([(on, off), (on, off)]) == {
+        "main_cpu_s": {"on": 1.0, "off": 0.8},
+        "process_cpu_s": {"on": 1.4, "off": 1.0},
+        "children_cpu_s": {"on": 0.4, "off": 0.6},
+    }
+    assert Block.from_dict(on.to_dict()) == on
+    old = {"arm": "off", "first_tick": 0, "ticks": 10, "seconds": 0.9}  # before the clocks
+    assert Block.from_dict(old) == Block("off", 0, 10, 0.9)
 
 
 def test_a_block_cut_short_is_left_out() -> None:

@@ -62,6 +62,12 @@ def test_the_command_runs_the_crossover_and_says_what_it_found(tmp_path: Path) -
         found["ratio"] > 0 and found["interval_95"][0] <= found["ratio"] <= found["interval_95"][1]
     )
     assert found["verdict"] in ("met", "missed", "undecided")
+    cpu = found["cpu_s"]
+    assert set(cpu) == {"main_cpu_s", "process_cpu_s", "children_cpu_s"}
+    assert all(
+        cpu[name][arm] > 0 for name in ("main_cpu_s", "process_cpu_s") for arm in ("on", "off")
+    )
+    assert cpu["process_cpu_s"]["on"] >= cpu["main_cpu_s"]["on"]
 
 
 def test_a_bad_option_is_refused_by_name() -> None:
