@@ -11,6 +11,7 @@ measured. ``sentinel-run probe overhead`` prints the result.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ def measure_probe_overhead(
         raise InvalidInputError(f"--rounds must be at least 1, got {rounds}")
     measured = ProbeOverhead(options.duration_hours, block_ticks)
     with tempfile.TemporaryDirectory(prefix="sentinel-probe-overhead-", dir=directory) as tmp:
-        counter = iter(range(1_000_000))
+        counter = itertools.count()
 
         def one(first: Arm | None, hours: float | None) -> RunSummary:
             store = Path(tmp) / f"run-{next(counter)}.db"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Annotated, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Final, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from sentinel.errors import SentinelError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 INTERRUPTED_EXIT: Final = 130
 """Stopped by Ctrl-C (128 + SIGINT, the shell's convention) after a clean shutdown."""
@@ -21,6 +24,26 @@ error_console = Console(stderr=True)
 """Where errors go."""
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def tick_progress(*, disable: bool = False) -> Progress:
+    """A transient progress bar of a run's ticks (description, bar, ticks done, time)."""
+    from rich.progress import (  # noqa: PLC0415 - only commands that run ticks pay for it
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} ticks"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=disable,
+    )
 
 
 def print_json(data: object) -> None:

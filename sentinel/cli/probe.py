@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from sentinel.audit.location import STORE_ENV, default_store
-from sentinel.cli.output import JsonOption, console, print_json, reports_errors
+from sentinel.cli.output import JsonOption, console, print_json, reports_errors, tick_progress
 from sentinel.config import DEFAULT_COMPANY
 from sentinel.probes.status import ProbeStatus, probe_status
 from sentinel.probes.tail import DEFAULT_TAIL, ProbeTail, tail_probe_events
@@ -208,15 +207,17 @@ def _overhead_table(measured: ProbeOverhead) -> Table:
     table.add_row("job", job)
     for timed in measured.runs:
         table.add_row(f"  run starting probes {timed.first}", f"{timed.wall_s:.1f} s")
-    on_s, off_s = sum(on for on, _ in found.pairs), sum(off for _, off in found.pairs)
     table.add_row("blocks compared", f"{len(found.pairs)} (each once attached, once detached)")
-    table.add_row("time attached / detached", f"{on_s:.2f} s / {off_s:.2f} s")
+    table.add_row(
+        "time attached / detached", f"{found.on_seconds:.2f} s / {found.off_seconds:.2f} s"
+    )
     table.add_row("wall time ratio", f"{found.ratio:.3f}")
     table.add_row("95 % interval", f"{found.low:.3f} - {found.high:.3f}")
     table.add_row("median of block ratios", f"{found.median_paired:.3f}")
+    cpu = measured.cpu
     for name, label in CPU_LABELS.items():
-        cpu = measured.cpu[name]
-        table.add_row(f"{label}, attached / detached", f"{cpu['on']:.2f} s / {cpu['off']:.2f} s")
+        on, off = cpu[name]["on"], cpu[name]["off"]
+        table.add_row(f"{label}, attached / detached", f"{on:.2f} s / {off:.2f} s")
     colour = {"met": "green", "missed": "bold red", "undecided": "yellow"}[found.verdict]
     table.add_row(f"goal (at most {GOAL:.2f})", f"[{colour}]{found.verdict}[/{colour}]")
     return table
@@ -259,13 +260,7 @@ def overhead(
     options = RunOptions(config=config, hours=hours, seed=seed, compromised=compromised)
     company = load_company(config)
     block_ticks = max(1, round(block_minutes * 60 / company.simulation.time_scale))
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} ticks"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+    with tick_progress(disable=as_json) as progress:
         task = progress.add_task("starting", total=0)
         measured = measure_probe_overhead(
             options,

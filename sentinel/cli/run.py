@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sentinel.agents import RunOptions, RunSummary, replay, run
@@ -21,6 +20,7 @@ from sentinel.cli.output import (
     error_console,
     print_json,
     reports_errors,
+    tick_progress,
 )
 from sentinel.config import DEFAULT_COMPANY
 from sentinel.errors import InvalidInputError
@@ -259,15 +259,9 @@ def run_command(
         return
     if overwrite:
         remove_store(options.store)
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} ticks"),
-        TimeElapsedColumn(),
-    )
     feed = _bus_feed() if dashboard_from_bus else None
     live = _start_dashboard(options.store, config, feed) if dashboard else None
-    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+    with tick_progress(disable=as_json) as progress:
         task = progress.add_task(f"{shift} shift", total=0)
 
         def advance(done: int, total: int) -> None:

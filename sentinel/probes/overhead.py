@@ -120,7 +120,7 @@ def arm_of(index: int, first: Arm) -> Arm:
 
 @dataclass(frozen=True)
 class OverheadEstimate:
-    """The estimate from a run's blocks.
+    """The estimate from pairs of blocks of the same work, one attached and one detached.
 
     Attributes:
         pairs: Complete pairs of full blocks, each ``(on_seconds, off_seconds)``.
@@ -135,6 +135,16 @@ class OverheadEstimate:
     low: float
     high: float
     median_paired: float
+
+    @property
+    def on_seconds(self) -> float:
+        """The attached blocks' wall time in all."""
+        return sum(on for on, _ in self.pairs)
+
+    @property
+    def off_seconds(self) -> float:
+        """The detached blocks' wall time in all."""
+        return sum(off for _, off in self.pairs)
 
     @property
     def verdict(self) -> str:
@@ -154,8 +164,8 @@ class OverheadEstimate:
             "median_paired": round(self.median_paired, 4),
             "goal": GOAL,
             "verdict": self.verdict,
-            "on_seconds": round(sum(on for on, _ in self.pairs), 4),
-            "off_seconds": round(sum(off for _, off in self.pairs), 4),
+            "on_seconds": round(self.on_seconds, 4),
+            "off_seconds": round(self.off_seconds, 4),
         }
 
 
